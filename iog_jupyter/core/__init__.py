@@ -1,0 +1,28 @@
+"""The Ray layer of iog_jupyter: the only package that imports ray.
+
+Nothing in here imports tornado or ipywidgets, so the same code serves the Jupyter server
+extension, the kernel-side widgets and the `iog` command.
+"""
+
+from __future__ import annotations
+
+from .connection import RayConnection, discover_connection
+from .errors import (
+    IogError,
+    NotFoundError,
+    RayUnavailableError,
+    ValidationError,
+)
+from .models import ClusterSnapshot, NodeRecord, ResourceDemand
+
+__all__ = [
+    "ClusterSnapshot",
+    "IogError",
+    "NodeRecord",
+    "NotFoundError",
+    "RayConnection",
+    "RayUnavailableError",
+    "ResourceDemand",
+    "ValidationError",
+    "discover_connection",
+]

@@ -1,0 +1,300 @@
+"""How iog_jupyter reaches Ray without becoming a Ray driver: addresses, the token, timeouts.
+
+The Jupyter server process must never call ``ray.init``: a driver whose GCS is gone for 60 s is
+terminated by Ray, and a Ray head restart must not take JupyterLab down. So everything here
+talks to Ray through clients: the GCS client behind ``ray status`` and HTTP to the dashboard on
+loopback, with the Ray token added server-side.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import stat
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .errors import RayUnavailableError, ValidationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GCS_ADDRESS = "127.0.0.1:6379"
+DEFAULT_RAY_TMPDIR = "/tmp/ray"
+HOW_TO_START_RAY = (
+    "Start a Ray head on this machine with `iog up` (or `ray start --head`), or point iog_jupyter "
+    "at a running cluster with RAY_ADDRESS or IogJupyterApp.ray_address."
+)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Where the Ray token was found, and whether its file is readable by others.
+
+    The token itself is kept out of ``repr()`` so it never lands in a log line by accident.
+    """
+
+    token: str | None = field(repr=False)
+    source: str
+    path: str | None = None
+    world_readable: bool = False
+
+
+def find_ray_token(token_path: str | None = None) -> TokenInfo:
+    """Find the Ray auth token in Ray's own places, in Ray's order.
+
+    Args:
+        token_path: An explicit token file, tried first.
+
+    Returns:
+        The token and where it came from; ``token`` is None when there is none.
+    """
+    candidates: list[tuple[str, str]] = []
+    if token_path:
+        candidates.append(("IogJupyterApp.ray_token_path", token_path))
+    env_token = os.environ.get("RAY_AUTH_TOKEN", "").strip()
+    if env_token and not token_path:
+        return TokenInfo(token=env_token, source="RAY_AUTH_TOKEN")
+    if os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        candidates.append(("RAY_AUTH_TOKEN_PATH", os.environ["RAY_AUTH_TOKEN_PATH"]))
+    candidates.append(("~/.ray/auth_token", str(Path.home() / ".ray" / "auth_token")))
+    for source, raw_path in candidates:
+        path = Path(raw_path).expanduser()
+        try:
+            text = path.read_text().strip()
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if text:
+            return TokenInfo(
+                token=text,
+                source=source,
+                path=str(path),
+                world_readable=bool(mode & (stat.S_IRGRP | stat.S_IROTH)),
+            )
+    return TokenInfo(token=None, source="none")
+
+
+def _read_current_cluster_file() -> str | None:
+    """The GCS address that the newest local ``ray start`` wrote, if any."""
+    tmpdir = os.environ.get("RAY_TMPDIR") or DEFAULT_RAY_TMPDIR
+    try:
+        text = (Path(tmpdir) / "ray_current_cluster").read_text().strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def normalize_gcs_address(address: str) -> str:
+    """Check a GCS address (``host:port``) and return it in canonical form.
+
+    Raises:
+        ValidationError: The address is a Ray Client (``ray://``) or HTTP address, or malformed.
+    """
+    address = address.strip()
+    if address.startswith("ray://"):
+        raise ValidationError(
+            f"{address!r} is a Ray Client address; iog_jupyter talks to the GCS directly. "
+            "Use the head node's GCS address (host:6379)."
+        )
+    if "://" in address:
+        raise ValidationError(f"{address!r} is a URL; give the GCS address as host:port.")
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationError(f"{address!r} is not a GCS address of the form host:port.")
+    return f"{host}:{int(port)}"
+
+
+def resolve_gcs_address(address: str | None = None) -> tuple[str, str]:
+    """Find the GCS address: explicit, then ``RAY_ADDRESS``, then Ray's file, then the default.
+
+    Returns:
+        The address and a phrase saying where it came from.
+    """
+    if address and address not in ("auto", "local"):
+        return normalize_gcs_address(address), "configuration"
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env and env not in ("auto", "local"):
+        return normalize_gcs_address(env), "RAY_ADDRESS"
+    from_file = _read_current_cluster_file()
+    if from_file:
+        return normalize_gcs_address(from_file), "ray_current_cluster"
+    return DEFAULT_GCS_ADDRESS, "default"
+
+
+class RayConnection:
+    """A client-side handle on one Ray cluster. Thread-safe; never a Ray driver.
+
+    Args:
+        address: GCS address (``host:port``); discovered when None.
+        dashboard_url: The dashboard's HTTP URL; read from the GCS when None.
+        token_path: An explicit Ray token file; Ray's own places are searched otherwise.
+        connect_timeout_s: Deadline for the TCP probe of the GCS port and for HTTP connects.
+        request_timeout_s: Deadline for one Ray call.
+
+    Example:
+        >>> conn = RayConnection()  # doctest: +SKIP
+        >>> conn.probe()  # raises RayUnavailableError when no head answers  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        dashboard_url: str | None = None,
+        token_path: str | None = None,
+        connect_timeout_s: float = 1.0,
+        request_timeout_s: float = 10.0,
+    ) -> None:
+        self.address, self.address_source = resolve_gcs_address(address)
+        self._configured_dashboard_url = dashboard_url or os.environ.get("RAY_DASHBOARD_ADDRESS")
+        self._dashboard_url: str | None = None
+        self._token_info = find_ray_token(token_path)
+        self.connect_timeout_s = connect_timeout_s
+        self.request_timeout_s = request_timeout_s
+        self._http = requests.Session()
+        self._lock = threading.Lock()
+        env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
+        self.auth_mode = env_mode or ("token" if self._token_info.token else "disabled")
+        if self.auth_mode == "token":
+            from . import _ray_compat
+
+            _ray_compat.enable_token_auth(self._token_info.path)
+
+    @property
+    def token_info(self) -> TokenInfo:
+        """Where the token came from (the token itself stays out of ``repr``)."""
+        return self._token_info
+
+    @property
+    def has_token(self) -> bool:
+        """Whether a Ray token was found."""
+        return self._token_info.token is not None
+
+    def describe(self) -> dict[str, Any]:
+        """Connection facts safe to show anyone who may read the cluster: never the token."""
+        return {
+            "address": self.address,
+            "address_source": self.address_source,
+            "auth_mode": self.auth_mode,
+            "token_source": self._token_info.source,
+            "dashboard": self._dashboard_url or self._configured_dashboard_url,
+        }
+
+    def unavailable(self, detail: str) -> RayUnavailableError:
+        """Build the error for an unreachable Ray: where we looked and how to start Ray."""
+        return RayUnavailableError(
+            f"Ray is not reachable at {self.address} (from {self.address_source}): {detail}. "
+            + HOW_TO_START_RAY
+        )
+
+    def probe(self) -> None:
+        """Check that the GCS port accepts connections, within ``connect_timeout_s``.
+
+        Ray's own clients block for 30-90 s while the GCS is down, whatever timeout they are
+        given, so every Ray call is preceded by this cheap TCP probe.
+
+        Raises:
+            RayUnavailableError: Nothing listens at the GCS address.
+        """
+        host, _, port = self.address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=self.connect_timeout_s):
+                pass
+        except OSError as err:
+            raise self.unavailable(err.strerror or type(err).__name__) from None
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard's base URL, asked of the GCS once and cached until ``reset()``.
+
+        Raises:
+            RayUnavailableError: The GCS is down or the cluster runs without a dashboard.
+        """
+        with self._lock:
+            if self._dashboard_url:
+                return self._dashboard_url
+        url = self._configured_dashboard_url
+        if not url:
+            from . import _ray_compat
+
+            self.probe()
+            hostport = _ray_compat.kv_get(
+                self.address, b"dashboard", b"dashboard", self.request_timeout_s
+            )
+            if not hostport:
+                raise RayUnavailableError(
+                    "This Ray cluster runs without a dashboard, so per-node usage and Ray's job "
+                    "API are not available."
+                )
+            url = hostport.decode()
+        if "://" not in url:
+            url = f"http://{url}"
+        url = url.rstrip("/")
+        with self._lock:
+            self._dashboard_url = url
+        return url
+
+    def reset(self) -> None:
+        """Forget cached discoveries (the dashboard URL) after Ray was restarted."""
+        with self._lock:
+            self._dashboard_url = None
+
+    def auth_headers(self) -> dict[str, str]:
+        """The headers that carry the Ray token to the dashboard. Server-side use only."""
+        if self._token_info.token is None:
+            return {}
+        return {"Authorization": f"Bearer {self._token_info.token}"}
+
+    def dashboard_get(self, path: str, timeout_s: float | None = None) -> Any:
+        """GET a dashboard JSON endpoint with the token, within a deadline.
+
+        Args:
+            path: Path and query, for example ``/nodes?view=summary``.
+            timeout_s: Read deadline; ``request_timeout_s`` when None.
+
+        Returns:
+            The decoded JSON body.
+
+        Raises:
+            RayUnavailableError: The dashboard did not answer, refused the token, or sent junk.
+        """
+        url = self.dashboard_url + path
+        try:
+            reply = self._http.get(
+                url,
+                headers=self.auth_headers(),
+                timeout=(self.connect_timeout_s, timeout_s or self.request_timeout_s),
+            )
+        except requests.RequestException as err:
+            self.reset()
+            raise RayUnavailableError(
+                f"Ray's dashboard at {urlsplit(url).netloc} did not answer: {type(err).__name__}."
+            ) from None
+        if reply.status_code in (401, 403):
+            raise RayUnavailableError(
+                f"Ray's dashboard refused iog_jupyter's token ({reply.status_code}); check that "
+                f"the Ray token ({self._token_info.source}) is the cluster's."
+            )
+        if reply.status_code >= 400:
+            raise RayUnavailableError(
+                f"Ray's dashboard answered {reply.status_code} for {urlsplit(url).path}."
+            )
+        try:
+            return reply.json()
+        except json.JSONDecodeError:
+            raise RayUnavailableError("Ray's dashboard sent a reply that is not JSON.") from None
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._http.close()
+
+
+def discover_connection(**kwargs: Any) -> RayConnection:
+    """Build a :class:`RayConnection` from the environment; keyword arguments override it."""
+    return RayConnection(**kwargs)

@@ -1,0 +1,365 @@
+"""Start and stop a local Ray head on loopback with token auth, and extra local worker nodes.
+
+Used by ``iog up`` / ``iog down`` and by the test fixtures. Everything a head started here runs
+lives under one temp dir of its own, so stopping it kills exactly those processes, never another
+Ray on the same machine (``ray stop`` would kill every Ray process of the user).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IogError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalHead:
+    """Where a local head lives: its GCS and dashboard ports, its temp dir and its token file."""
+
+    gcs_port: int
+    dashboard_port: int
+    temp_dir: str
+    token_path: str
+    single_node: bool = True
+
+    @property
+    def address(self) -> str:
+        """The GCS address (``127.0.0.1:<port>``)."""
+        return f"127.0.0.1:{self.gcs_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard URL on loopback."""
+        return f"http://127.0.0.1:{self.dashboard_port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for clients of this head: address, auth mode and the token's path."""
+        return {
+            "RAY_ADDRESS": self.address,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": self.token_path,
+        }
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_token_file(path: str | Path) -> Path:
+    """Create a Ray token file readable only by its owner (0600), or tighten an existing one.
+
+    Returns:
+        The path of the token file.
+    """
+    token_path = Path(path).expanduser()
+    token_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not token_path.exists() or not token_path.read_text().strip():
+        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    os.chmod(token_path, 0o600)
+    return token_path
+
+
+def _ray_executable() -> str:
+    candidate = Path(sys.executable).with_name("ray")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("ray")
+    if not found:
+        raise IogError("The `ray` command was not found; install iog-jupyter's dependencies.")
+    return found
+
+
+def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env.pop("RAY_AUTH_TOKEN", None)
+    env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    if single_node:
+        # Single-node mode keeps every Ray port (GCS, raylet, client server) on 127.0.0.1.
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    else:
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+    return env
+
+
+def wait_for_port(port: int, deadline_s: float) -> bool:
+    """Wait until something listens on ``127.0.0.1:port``."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def start_head(
+    temp_dir: str | Path,
+    token_path: str | Path,
+    gcs_port: int | None = None,
+    dashboard_port: int | None = None,
+    num_cpus: int | None = None,
+    num_gpus: int | None = None,
+    resources: str | None = None,
+    single_node: bool = True,
+    start_timeout_s: float = 120.0,
+    node_ip_address: str = "127.0.0.1",
+) -> LocalHead:
+    """Run ``ray start --head`` on loopback with token auth, its state under ``temp_dir``.
+
+    Args:
+        temp_dir: Ray's temp dir for this head (keep it short: Ray puts Unix sockets in it).
+        token_path: The token file; created 0600 when missing.
+        gcs_port: GCS port; a free one when None.
+        dashboard_port: Dashboard port; a free one when None.
+        num_cpus: CPUs to advertise; Ray's detection when None.
+        num_gpus: GPUs to advertise; Ray's detection when None.
+        resources: Custom resources as JSON, for example ``'{"pool:train": 2}'``.
+        single_node: Keep every port on loopback; no other node can join.
+        start_timeout_s: How long to wait for the head.
+        node_ip_address: The address the head advertises to other nodes; keep 127.0.0.1 unless
+            workers on other machines must join (multi-node only).
+
+    Returns:
+        The running head.
+
+    Raises:
+        IogError: ``ray start`` failed; the message carries the end of its output.
+    """
+    token = ensure_token_file(token_path)
+    temp = Path(temp_dir)
+    temp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    head = LocalHead(
+        gcs_port=gcs_port or free_port(),
+        dashboard_port=dashboard_port or free_port(),
+        temp_dir=str(temp),
+        token_path=str(token),
+        single_node=single_node,
+    )
+    cmd = [
+        _ray_executable(),
+        "start",
+        "--head",
+        f"--node-ip-address={node_ip_address if not single_node else '127.0.0.1'}",
+        f"--port={head.gcs_port}",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={head.dashboard_port}",
+        "--include-dashboard=true",
+        f"--temp-dir={head.temp_dir}",
+        "--disable-usage-stats",
+    ]
+    if num_cpus is not None:
+        cmd.append(f"--num-cpus={num_cpus}")
+    if num_gpus is not None:
+        cmd.append(f"--num-gpus={num_gpus}")
+    if resources:
+        cmd.append(f"--resources={resources}")
+    try:
+        _run_ray(cmd, _ray_env(head.token_path, single_node), start_timeout_s)
+        if not wait_for_port(head.gcs_port, 30):
+            raise IogError(f"Ray's GCS did not open port {head.gcs_port}; see {head.temp_dir}.")
+    except IogError:
+        # A failed start can leave a GCS or raylet behind; stop what lives under the temp dir.
+        stop_head(head.temp_dir, grace_s=5.0)
+        raise
+    return head
+
+
+def start_worker_node(
+    head: LocalHead,
+    num_cpus: int = 1,
+    resources: str | None = None,
+    labels: str | None = None,
+    start_timeout_s: float = 120.0,
+) -> None:
+    """Join one more local node to a multi-node head (a stand-in for a worker machine)."""
+    cmd = [
+        _ray_executable(),
+        "start",
+        f"--address={head.address}",
+        "--node-ip-address=127.0.0.1",
+        f"--num-cpus={num_cpus}",
+        f"--temp-dir={head.temp_dir}",
+        "--disable-usage-stats",
+    ]
+    if resources:
+        cmd.append(f"--resources={resources}")
+    if labels:
+        cmd.append(f"--labels={labels}")
+    _run_ray(cmd, _ray_env(head.token_path, False), start_timeout_s)
+
+
+def _run_ray(cmd: list[str], env: dict[str, str], timeout_s: float) -> None:
+    try:
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise IogError(f"`ray start` did not finish within {timeout_s:.0f} s.") from None
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        raise IogError(f"`ray start` failed (exit {done.returncode}):\n{tail}")
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat_line.rpartition(")")[2].split()
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def _has_file_under(pid: int, prefix: str) -> bool:
+    """Whether ``pid`` holds an open file under ``prefix`` (a directory path ending in ``/``)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _mentions(cmdline: bytes, marker: bytes) -> bool:
+    """Whether the command line names ``marker`` as a whole path or a path prefix."""
+    start = cmdline.find(marker)
+    while start >= 0:
+        end = start + len(marker)
+        if end == len(cmdline) or cmdline[end : end + 1] in (b"/", b"\0", b" ", b",", b'"'):
+            return True
+        start = cmdline.find(marker, start + 1)
+    return False
+
+
+def processes_under(temp_dir: str | Path) -> list[int]:
+    """Pids of the processes of one head: everything that lives under ``temp_dir``.
+
+    That is every process whose command line names ``temp_dir`` (GCS, raylet, dashboard,
+    monitors), plus Ray's own renamed processes (``ray::DashboardAgent``, ``ray::IDLE`` workers)
+    that descend from one of those or hold a file under ``temp_dir`` (an agent orphaned when its
+    raylet died). Drivers of other programs are never included: their command lines do not start
+    with ``ray::``.
+    """
+    resolved = str(Path(temp_dir).resolve())
+    marker = resolved.encode()
+    prefix = resolved.rstrip("/") + "/"
+    me = os.getpid()
+    cmdlines: dict[int, bytes] = {}
+    parents: dict[int, int | None] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        pid = int(entry.name)
+        cmdline = _cmdline(pid)
+        if cmdline:
+            cmdlines[pid] = cmdline
+            parents[pid] = _parent_pid(pid)
+    found = {pid for pid, cmdline in cmdlines.items() if _mentions(cmdline, marker)}
+    renamed = [pid for pid, cmdline in cmdlines.items() if cmdline.startswith(b"ray::")]
+    changed = True
+    while changed:
+        changed = False
+        for pid in renamed:
+            if pid not in found and parents.get(pid) in found:
+                found.add(pid)
+                changed = True
+    for pid in renamed:
+        if pid not in found and _has_file_under(pid, prefix):
+            found.add(pid)
+    return sorted(found)
+
+
+def processes_of_node(temp_dir: str | Path, node_id: str | None = None) -> list[int]:
+    """Pids of one head's raylets (optionally only the raylet of ``node_id``)."""
+    pids = []
+    for pid in processes_under(temp_dir):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"raylet" in cmdline and (node_id is None or node_id.encode() in cmdline):
+            pids.append(pid)
+    return pids
+
+
+def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
+    """SIGTERM the pids, then SIGKILL what is left after ``grace_s``.
+
+    Returns:
+        How many pids there were.
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + (grace_s if sig == signal.SIGTERM else 5.0)
+        while time.monotonic() < end and any(_alive(p) for p in pids):
+            _reap(pids)
+            time.sleep(0.1)
+        if not any(_alive(p) for p in pids):
+            break
+    return len(pids)
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not count)."""
+    return _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie awaiting its parent's wait() does not count)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat_line.rpartition(")")[2].split()[0] != "Z"
+
+
+def _reap(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def stop_head(temp_dir: str | Path, grace_s: float = 10.0) -> int:
+    """Stop every process of the head (and its local workers) that lives under ``temp_dir``.
+
+    Returns:
+        How many processes were stopped.
+    """
+    return stop_processes(processes_under(temp_dir), grace_s)

@@ -1,0 +1,249 @@
+"""ClusterMonitor: one poller per process, fanned out to every viewer.
+
+However many browser tabs, websockets and CLI watchers there are, Ray is asked once per
+interval. Subscribers are told only when the snapshot changed, the history ring buffer is
+bounded, and while Ray is unreachable the poller backs off exponentially and recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from .cluster import PoolConfig, get_cluster_snapshot
+from .connection import RayConnection
+from .errors import IogError
+from .models import ClusterSnapshot, iso_from_ms
+
+log = logging.getLogger(__name__)
+
+#: A subscriber gets ``(kind, message_json)``: kind is ``"snapshot"`` or ``"status"``.
+Listener = Callable[[str, str], None]
+
+
+def snapshot_fingerprint(data: dict[str, Any]) -> str:
+    """What must differ between two snapshots for subscribers to be told.
+
+    The timestamp and the nodes' idle counters tick on every poll and are left out.
+    """
+    nodes = [{k: v for k, v in node.items() if k != "idle_ms"} for node in data["nodes"]]
+    trimmed = {k: v for k, v in data.items() if k not in ("timestamp", "timestamp_ms", "nodes")}
+    trimmed["nodes"] = nodes
+    return json.dumps(trimmed, sort_keys=True, separators=(",", ":"))
+
+
+class ClusterMonitor:
+    """Poll the cluster on a schedule and hand the latest snapshot to every subscriber.
+
+    Args:
+        connection: How to reach Ray.
+        refresh_interval_s: Seconds between polls while Ray answers.
+        history_length: How many history points to keep (oldest dropped first).
+        max_backoff_s: Longest wait between polls while Ray is unreachable.
+        call_timeout_s: Our own deadline for one poll; Ray's clients ignore theirs.
+        pool_config: How nodes are grouped into pools.
+        include_usage: Also fetch per-node physical usage from the dashboard.
+        executor: Where the blocking Ray calls run; a private one-thread pool when None.
+    """
+
+    def __init__(
+        self,
+        connection: RayConnection,
+        refresh_interval_s: float = 2.0,
+        history_length: int = 900,
+        max_backoff_s: float = 30.0,
+        call_timeout_s: float = 10.0,
+        pool_config: PoolConfig | None = None,
+        include_usage: bool = True,
+        executor: Executor | None = None,
+    ) -> None:
+        self.connection = connection
+        self.refresh_interval_s = refresh_interval_s
+        self.max_backoff_s = max_backoff_s
+        self.call_timeout_s = call_timeout_s
+        self.pool_config = pool_config or PoolConfig()
+        self.include_usage = include_usage
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
+        self._owns_executor = executor is None
+        self.history: deque[dict[str, Any]] = deque(maxlen=max(1, history_length))
+        self.snapshot: ClusterSnapshot | None = None
+        self.snapshot_json: str | None = None
+        self._fingerprint: str | None = None
+        self.connected: bool | None = None
+        self.last_error: str | None = None
+        self.last_update_ms: int | None = None
+        #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
+        self.ray_calls = 0
+        self._failures = 0
+        self._listeners: list[Listener] = []
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._in_flight: asyncio.Future[ClusterSnapshot] | None = None
+        self._poll_task: asyncio.Task[ClusterSnapshot | None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start polling on the running event loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop polling and release the executor; subscribers stay registered but hear nothing."""
+        for task in (self._task, self._poll_task):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._task = self._poll_task = None
+        if self._owns_executor:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Register a listener; returns the function that removes it."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    @property
+    def num_subscribers(self) -> int:
+        """How many listeners are registered."""
+        return len(self._listeners)
+
+    def status_message(self) -> str:
+        """The ``status`` message sent to subscribers: connected or not, and why."""
+        return json.dumps(
+            {
+                "type": "status",
+                "connected": bool(self.connected),
+                "message": self.last_error,
+                "last_update": iso_from_ms(self.last_update_ms) if self.last_update_ms else None,
+            }
+        )
+
+    def _notify(self, kind: str, message: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, message)
+            except Exception:  # one broken subscriber must not stop the others
+                log.exception("iog_jupyter: a cluster subscriber failed; removing it")
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def history_since(self, since_ms: int | None = None) -> list[dict[str, Any]]:
+        """History points newer than ``since_ms`` (all of them when None), oldest first."""
+        if since_ms is None:
+            return list(self.history)
+        return [point for point in self.history if point["timestamp_ms"] > since_ms]
+
+    def next_delay_s(self) -> float:
+        """Seconds until the next poll: the interval, or the backoff after failures."""
+        if self._failures == 0:
+            return self.refresh_interval_s
+        return min(self.max_backoff_s, self.refresh_interval_s * (2 ** min(self._failures, 16)))
+
+    def wake(self) -> None:
+        """Poll now instead of waiting for the interval (a request found the data stale)."""
+        self._wake.set()
+
+    async def poll_once(self) -> ClusterSnapshot | None:
+        """Take one snapshot off the event loop, under our own deadline, and publish it.
+
+        Callers that arrive while a poll is under way share that poll instead of starting one.
+
+        Returns:
+            The new snapshot, or None when Ray could not be reached.
+        """
+        if self._poll_task is None or self._poll_task.done():
+            self._poll_task = asyncio.get_running_loop().create_task(self._poll())
+        return await asyncio.shield(self._poll_task)
+
+    async def _poll(self) -> ClusterSnapshot | None:
+        loop = asyncio.get_running_loop()
+        if self._in_flight is not None and not self._in_flight.done():
+            # A previous call is stuck inside Ray; never pile up more threads behind it.
+            self._record_failure("the previous request to Ray is still waiting for an answer")
+            return None
+        self.ray_calls += 1
+        self._in_flight = loop.run_in_executor(
+            self._executor,
+            get_cluster_snapshot,
+            self.connection,
+            self.pool_config,
+            self.include_usage,
+        )
+        try:
+            snapshot = await asyncio.wait_for(
+                asyncio.shield(self._in_flight), timeout=self.call_timeout_s
+            )
+        except asyncio.TimeoutError:
+            self._record_failure(f"Ray did not answer within {self.call_timeout_s:g} s")
+            return None
+        except IogError as err:
+            self._record_failure(err.message)
+            return None
+        except Exception as err:  # the poller must survive anything Ray throws
+            log.warning("iog_jupyter: cluster poll failed: %s", err)
+            self._record_failure(f"{type(err).__name__} while reading the cluster status")
+            return None
+        self._publish(snapshot)
+        return snapshot
+
+    def _record_failure(self, message: str) -> None:
+        self._failures += 1
+        self.last_error = message
+        if self.connected is not False:
+            self.connected = False
+            self.connection.reset()
+            log.warning("iog_jupyter: Ray unreachable: %s", message)
+            self._notify("status", self.status_message())
+
+    def _publish(self, snapshot: ClusterSnapshot) -> None:
+        was_connected = self.connected
+        self._failures = 0
+        self.connected = True
+        self.last_error = None
+        self.last_update_ms = snapshot.timestamp_ms
+        self.history.append(snapshot.history_point())
+        data = snapshot.to_dict()
+        fingerprint = snapshot_fingerprint(data)
+        self.snapshot = snapshot
+        self.snapshot_json = json.dumps(data, separators=(",", ":"))
+        if was_connected is not True:
+            if was_connected is False:
+                log.info("iog_jupyter: Ray reachable again at %s", self.connection.address)
+            self._notify("status", self.status_message())
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._notify("snapshot", self.snapshot_message())
+
+    def snapshot_message(self) -> str:
+        """The ``snapshot`` message for subscribers (the same JSON for all of them)."""
+        return '{"type":"snapshot","data":' + (self.snapshot_json or "null") + "}"
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await self.poll_once()
+            delay = max(0.0, self.next_delay_s() - (time.monotonic() - started))
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,15 @@
+"""Tornado handlers of the iog_jupyter server extension: thin, authenticated, authorized."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import API_PREFIX
+from .cluster import default_handlers as cluster_handlers
+from .openapi import default_handlers as openapi_handlers
+
+
+def all_handlers() -> list[tuple[str, Any]]:
+    """Every route of the extension, relative to the server's base_url."""
+    routes = cluster_handlers + openapi_handlers
+    return [(f"{API_PREFIX}/{pattern}", handler) for pattern, handler in routes]

@@ -1,0 +1,147 @@
+"""The one base class of iog's REST handlers: authentication, off-loop Ray calls, JSON errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..core.errors import (
+    ConflictError,
+    IogError,
+    NotFoundError,
+    RayUnavailableError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from ..app import IogJupyterApp
+
+T = TypeVar("T")
+
+#: The REST prefix, below the server's base_url. The frontend's tokens.ts has the same string.
+API_PREFIX = "iog/api/v1"
+
+_STATUS_OF_ERROR: list[tuple[type[IogError], int]] = [
+    (ValidationError, 400),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RayUnavailableError, 503),
+]
+
+
+def status_of(error: IogError) -> int:
+    """The HTTP status for a domain error (500 only for an IogError nobody mapped)."""
+    for cls, status in _STATUS_OF_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of every iog REST handler.
+
+    Subclasses set ``auth_resource`` (``iog:cluster``, ``iog:jobs``, ...) and decorate each verb
+    with ``@web.authenticated`` and ``@authorized``. Errors always leave as
+    ``{"message": ..., "reason": ...}``: never a traceback, a path or a token.
+    """
+
+    auth_resource = "iog:cluster"
+
+    @property
+    def iog(self) -> IogJupyterApp:
+        """The extension app (traits, services)."""
+        return self.extensionapp  # type: ignore[return-value]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Make sure the shared cluster monitor runs (it starts with the first request)."""
+        await super().prepare()
+        self.iog.monitor.start()
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
+
+        Raises:
+            RayUnavailableError: The call did not finish in time.
+        """
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.iog.executor, fn, *args)
+        timeout_s = self.iog.request_timeout_s
+        try:
+            return await asyncio.wait_for(future, timeout=timeout_s)
+        except asyncio.TimeoutError:
+            raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        """Finish the request with a JSON body."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(data if isinstance(data, str) else json.dumps(data))
+
+    def get_int_query(
+        self, name: str, default: int | None = None, minimum: int = 0, maximum: int | None = None
+    ) -> int | None:
+        """An integer query parameter, checked.
+
+        Raises:
+            ValidationError: The value is not an integer or out of range.
+        """
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValidationError(
+                f"Query parameter {name!r} must be an integer, not {raw[:40]!r}."
+            ) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and {maximum}" if maximum is not None else ""
+            raise ValidationError(f"Query parameter {name!r} must be between {minimum}{upper}.")
+        return value
+
+    def reject_unknown_query(self, allowed: tuple[str, ...] = ()) -> None:
+        """Refuse query parameters this route does not know (typos must not pass silently).
+
+        Raises:
+            ValidationError: An unknown parameter was given.
+        """
+        unknown = sorted(set(self.request.query_arguments) - set(allowed) - {"token", "_xsrf"})
+        if unknown:
+            expected = ", ".join(allowed) if allowed else "none"
+            raise ValidationError(
+                f"Unknown query parameter {unknown[0][:40]!r}; this route accepts: {expected}."
+            )
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, IogError) and not self._finished:
+            status = status_of(e)
+            if status >= 500 and status != 503:
+                self.log.error("iog_jupyter: unmapped error %s", type(e).__name__)
+            self.send_error(status, exc_info=sys.exc_info())
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write ``{"message", "reason"}``: what went wrong and what to do, nothing more."""
+        self.set_header("Content-Type", "application/json")
+        reply: dict[str, Any] = {"message": "Internal error; see the Jupyter server log.",
+                                 "reason": "internal"}
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, IogError):
+            reply = {"message": error.message, "reason": error.reason}
+        elif isinstance(error, web.HTTPError):
+            reply = {
+                "message": error.log_message or self._reason,
+                "reason": (error.reason or self._reason or "").lower().replace(" ", "_"),
+            }
+        elif status_code < 500:
+            reply = {"message": self._reason, "reason": self._reason.lower().replace(" ", "_")}
+        self.finish(json.dumps(reply))

@@ -1,0 +1,187 @@
+"""REST and websocket handlers for cluster resources: status, snapshot, history, live feed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web, websocket
+
+from .._version import __version__
+from ..core.errors import RayUnavailableError
+from ..core.models import iso_from_ms
+from .base import IogAPIHandler
+
+CLUSTER_RESOURCE = "iog:cluster"
+
+
+class StatusHandler(IogAPIHandler):
+    """``GET status``: version, Ray connection state, jobs backend, last error."""
+
+    auth_resource = CLUSTER_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Report whether Ray is reachable and how iog reaches it (never the token)."""
+        self.reject_unknown_query()
+        monitor = self.iog.monitor
+        if monitor.connected is None:
+            await monitor.poll_once()
+        ray: dict[str, Any] = dict(self.iog.connection.describe())
+        ray["connected"] = bool(monitor.connected)
+        self.write_json(
+            {
+                "version": __version__,
+                "ray": ray,
+                "jobs_backend": None,
+                "last_error": monitor.last_error,
+                "last_update": (
+                    iso_from_ms(monitor.last_update_ms) if monitor.last_update_ms else None
+                ),
+                "refresh_interval_s": monitor.refresh_interval_s,
+                "subscribers": monitor.num_subscribers,
+            }
+        )
+
+
+class ClusterHandler(IogAPIHandler):
+    """``GET cluster``: the latest snapshot, served from the monitor's cache."""
+
+    auth_resource = CLUSTER_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Return the current snapshot, or 503 with where iog looked and how to start Ray."""
+        self.reject_unknown_query()
+        monitor = self.iog.monitor
+        if monitor.connected is None:
+            await monitor.poll_once()
+        if not monitor.connected or monitor.snapshot_json is None:
+            raise RayUnavailableError(
+                monitor.last_error or monitor.connection.unavailable("no answer yet").message
+            )
+        self.write_json(monitor.snapshot_json)
+
+
+class ClusterHistoryHandler(IogAPIHandler):
+    """``GET cluster/history?since_ms=``: totals and available per poll, from a ring buffer."""
+
+    auth_resource = CLUSTER_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Return history points newer than ``since_ms`` (all kept points by default)."""
+        self.reject_unknown_query(("since_ms",))
+        since_ms = self.get_int_query("since_ms", None, minimum=0)
+        monitor = self.iog.monitor
+        self.write_json(
+            {
+                "refresh_interval_s": monitor.refresh_interval_s,
+                "history_length": monitor.history.maxlen,
+                "points": monitor.history_since(since_ms),
+            }
+        )
+
+
+class ClusterSubscribeHandler(
+    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+):
+    """``WS cluster/subscribe``: the snapshot on connect, then one message per change.
+
+    Messages are JSON: ``{"type": "snapshot", "data": {...}}`` or
+    ``{"type": "status", "connected": bool, "message": str|null, "last_update": iso|null}``.
+    A slow client never makes the server queue more than one pending message for it: newer
+    snapshots replace a queued one (only the latest picture matters).
+    """
+
+    auth_resource = CLUSTER_RESOURCE
+
+    _unsubscribe = None
+    _writing = False
+    _queued: str | None = None
+
+    async def pre_get(self) -> None:
+        """Authorize ``read`` on ``iog:cluster`` before the upgrade."""
+        user = self.current_user
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, "read", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, "You may not read the cluster (iog:cluster).")
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authenticate, authorize, then upgrade to a websocket."""
+        await self.pre_get()
+        result = super().get(*args, **kwargs)
+        if result is not None:
+            await result
+
+    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Send what is known now (after a first poll, if none ran yet) and subscribe."""
+        super().open(*args, **kwargs)
+        monitor = self.extensionapp.monitor
+        monitor.start()
+        if monitor.connected is None:
+            await monitor.poll_once()
+        if monitor.connected and monitor.snapshot_json is not None:
+            self._send(monitor.snapshot_message())
+        else:
+            self._send(monitor.status_message())
+        self._unsubscribe = monitor.subscribe(self._on_update)
+
+    def _on_update(self, kind: str, message: str) -> None:
+        self._send(message)
+
+    def _send(self, message: str) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        if self._writing:
+            self._queued = message
+            return
+        self._writing = True
+        try:
+            future = self.write_message(message)
+        except websocket.WebSocketClosedError:
+            self._writing = False
+            return
+        future.add_done_callback(self._written)
+
+    def _written(self, future: Any) -> None:
+        self._writing = False
+        if future.exception() is not None:
+            return
+        queued, self._queued = self._queued, None
+        if queued is not None:
+            self._send(queued)
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients may send ``{"type": "refresh"}`` to ask for an immediate poll."""
+        try:
+            data = json.loads(message)
+        except (ValueError, TypeError):
+            return
+        if isinstance(data, dict) and data.get("type") == "refresh":
+            self.extensionapp.monitor.wake()
+
+    def on_close(self) -> None:
+        """Stop listening to the monitor."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
+default_handlers = [
+    (r"status", StatusHandler),
+    (r"cluster", ClusterHandler),
+    (r"cluster/history", ClusterHistoryHandler),
+    (r"cluster/subscribe", ClusterSubscribeHandler),
+]

@@ -1,0 +1,16 @@
+/**
+ * Jest setup: minimal polyfills for jsdom test files.
+ *
+ * jsdom has no `DragEvent`, which `@lumino/dragdrop` (a dependency of
+ * `@lumino/widgets`) subclasses when it loads.
+ */
+if (typeof window !== 'undefined' && typeof window.DragEvent === 'undefined') {
+  class DragEvent extends window.MouseEvent {
+    constructor(type, init = {}) {
+      super(type, init);
+      this.dataTransfer = init.dataTransfer ?? null;
+    }
+  }
+  window.DragEvent = DragEvent;
+  globalThis.DragEvent = DragEvent;
+}

@@ -1,0 +1,3 @@
+export * from './request';
+export * from './StatusService';
+export * from './types';

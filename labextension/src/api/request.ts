@@ -1,0 +1,118 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { API_NAMESPACE } from '../tokens';
+import type { IErrorBody } from './types';
+
+/**
+ * Error thrown when the iog server extension answers with a non-2xx status.
+ *
+ * It is a `ServerConnection.ResponseError`, so JupyterLab's generic error
+ * helpers (e.g. `showErrorMessage`) understand it, and it additionally
+ * carries the HTTP status and the server's `message` / `reason` fields.
+ */
+export class IogResponseError extends ServerConnection.ResponseError {
+  /**
+   * Build an error from a failed response and its (possibly parsed) body.
+   *
+   * @param response The failed HTTP response.
+   * @param body The response body: the parsed JSON object, the raw text
+   *   when it was not JSON, or `null` when empty.
+   */
+  constructor(response: Response, body: unknown) {
+    const parsed = IogResponseError.parseBody(body);
+    const message =
+      parsed.message ||
+      (typeof body === 'string' && body.trim()) ||
+      `${response.status} ${response.statusText}`.trim() ||
+      'Request failed';
+    super(response, message);
+    this.name = 'IogResponseError';
+    this.status = response.status;
+    this.reason = parsed.reason ?? null;
+    this.body = body;
+  }
+
+  /**
+   * The HTTP status code of the response.
+   */
+  readonly status: number;
+
+  /**
+   * The server's machine-readable reason (e.g. `ray_unavailable`), if any.
+   */
+  readonly reason: string | null;
+
+  /**
+   * The response body as received (parsed JSON when possible).
+   */
+  readonly body: unknown;
+
+  /**
+   * Extract the `message` and `reason` string fields of an error body.
+   *
+   * @param body The response body.
+   * @returns The fields that were present and are strings.
+   */
+  static parseBody(body: unknown): IErrorBody {
+    if (body === null || typeof body !== 'object') {
+      return {};
+    }
+    const record = body as Record<string, unknown>;
+    const out: IErrorBody = {};
+    if (typeof record.message === 'string' && record.message) {
+      out.message = record.message;
+    }
+    if (typeof record.reason === 'string' && record.reason) {
+      out.reason = record.reason;
+    }
+    return out;
+  }
+}
+
+/**
+ * Call the iog server extension's REST API.
+ *
+ * This is the only place in the frontend that calls
+ * `ServerConnection.makeRequest`; every request therefore carries the
+ * server's XSRF token and authorization header.
+ *
+ * @param endPoint Path below `{baseUrl}iog/api/v1/` (e.g. `status`).
+ * @param init Initial values for the request (method, body, ...).
+ * @param settings Server settings; defaults to `ServerConnection.makeSettings()`.
+ * @returns The response body parsed as JSON (`null` for an empty body).
+ * @throws {ServerConnection.NetworkError} When the server cannot be reached.
+ * @throws {IogResponseError} When the server answers with a non-2xx status.
+ */
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const requestUrl = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(requestUrl, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+
+  const text = await response.text();
+  let data: unknown = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+
+  if (!response.ok) {
+    throw new IogResponseError(response, data);
+  }
+  if (typeof data === 'string') {
+    throw new IogResponseError(response, 'Response body is not JSON');
+  }
+  return data as T;
+}

@@ -1,0 +1,51 @@
+"""Fixtures: one real Ray head per test run (loopback, token auth), Jupyter servers with iog_jupyter."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iog_jupyter.core.local_head import LocalHead, start_head, stop_head
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[LocalHead]:
+    """A real Ray head for the whole run: token auth, dashboard on 127.0.0.1, its own temp dir.
+
+    It is multi-node (worker nodes can join, for the join/leave tests), so some Ray ports bind
+    beyond loopback; the token is the guard. Clients find it through the environment variables
+    set here (RAY_ADDRESS, RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH), as users' clients would.
+    """
+    # Ray puts Unix sockets under the temp dir: keep the path short.
+    temp_dir = tempfile.mkdtemp(prefix="iogt", dir="/tmp")
+    token_path = str(Path(temp_dir) / "auth_token")
+    head = start_head(temp_dir, token_path, num_cpus=2, single_node=False)
+    saved = {k: os.environ.get(k) for k in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
+    os.environ.update(head.env())
+    try:
+        yield head
+    finally:
+        stop_head(temp_dir)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def jp_server_config(ray_head: LocalHead) -> dict:
+    """Enable iog_jupyter with authentication on; poll fast so tests see changes quickly."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"iog_jupyter": True},
+            "allow_unauthenticated_access": False,
+        },
+        "IogJupyterApp": {"refresh_interval_s": 0.5},
+    }

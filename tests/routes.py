@@ -1,0 +1,31 @@
+"""Walk tornado's routers to find the routes the running server registered for iog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado.routing import Rule, RuleRouter
+
+
+def _walk(router: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for rule in getattr(router, "rules", []):
+        if isinstance(rule.target, RuleRouter):
+            found.extend(_walk(rule.target))
+        elif isinstance(rule, Rule) and hasattr(rule.matcher, "regex"):
+            found.append((rule.matcher.regex.pattern, rule.target))
+    return found
+
+
+def iog_routes(serverapp: Any) -> list[tuple[str, type]]:
+    """(path below iog/api/v1 or the full pattern for other iog routes, handler class)."""
+    found = []
+    for pattern, target in _walk(serverapp.web_app.default_router):
+        if "/iog/" in pattern:
+            found.append((pattern.rstrip("$"), target))
+    return found
+
+
+def api_path(pattern: str) -> str:
+    """``/base/iog/api/v1/cluster/history`` -> ``/cluster/history``."""
+    return "/" + pattern.split("/iog/api/v1/", 1)[1].replace("\\.", ".")
