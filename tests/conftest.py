@@ -1,4 +1,4 @@
-"""Fixtures: one real Ray head per test run (loopback, token auth), Jupyter servers with iog_jupyter."""
+"""Fixtures: one real Ray head per run (loopback, token auth); Jupyter servers with iog_jupyter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Cluster resources: one snapshot of nodes, pools, usage and demands, for a fraction of `ray status`.
+"""Cluster resources: one snapshot of nodes, pools, usage and demands, cheaper than `ray status`.
 
 ``get_cluster_snapshot()`` asks the GCS what ``ray status`` asks it (4-6 ms warm), optionally adds
 per-node physical usage from the dashboard, and ``build_snapshot()`` turns both into the wire model.

@@ -23,6 +23,9 @@ from .errors import IogError
 
 log = logging.getLogger(__name__)
 
+#: How often ``start_head`` tries ``ray start`` when Ray's own startup deadline is missed.
+START_ATTEMPTS = 2
+
 
 @dataclass
 class LocalHead:
@@ -173,15 +176,20 @@ def start_head(
         cmd.append(f"--num-gpus={num_gpus}")
     if resources:
         cmd.append(f"--resources={resources}")
-    try:
-        _run_ray(cmd, _ray_env(head.token_path, single_node), start_timeout_s)
-        if not wait_for_port(head.gcs_port, 30):
-            raise IogError(f"Ray's GCS did not open port {head.gcs_port}; see {head.temp_dir}.")
-    except IogError:
-        # A failed start can leave a GCS or raylet behind; stop what lives under the temp dir.
-        stop_head(head.temp_dir, grace_s=5.0)
-        raise
-    return head
+    for attempt in range(START_ATTEMPTS):
+        try:
+            _run_ray(cmd, _ray_env(head.token_path, single_node), start_timeout_s)
+            if not wait_for_port(head.gcs_port, 30):
+                raise IogError(f"Ray's GCS did not open port {head.gcs_port}; see {head.temp_dir}.")
+            return head
+        except IogError as err:
+            # A failed start can leave a GCS or raylet behind; stop what lives under the temp dir.
+            stop_head(head.temp_dir, grace_s=5.0)
+            # Ray gives its raylet a fixed 30 s to register, which a loaded machine can miss.
+            if attempt + 1 >= START_ATTEMPTS or "timed out during startup" not in err.message:
+                raise
+            log.warning("`ray start` timed out on a busy machine; trying once more.")
+    raise AssertionError("unreachable")
 
 
 def start_worker_node(

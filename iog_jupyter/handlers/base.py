@@ -131,8 +131,10 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write ``{"message", "reason"}``: what went wrong and what to do, nothing more."""
         self.set_header("Content-Type", "application/json")
-        reply: dict[str, Any] = {"message": "Internal error; see the Jupyter server log.",
-                                 "reason": "internal"}
+        reply: dict[str, Any] = {
+            "message": "Internal error; see the Jupyter server log.",
+            "reason": "internal",
+        }
         exc_info = kwargs.get("exc_info")
         error = exc_info[1] if exc_info else None
         if isinstance(error, IogError):

@@ -154,9 +154,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _get(
-    summary: str, resource: str, ok: dict[str, Any], **extra: Any
-) -> dict[str, Any]:
+def _get(summary: str, resource: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "x-iog-auth": {"resource": resource, "action": "read"},

@@ -1,0 +1,28 @@
+"""Kernel-side widgets: cluster resources from ``iog_jupyter.core``, no Jupyter server needed.
+
+Imports are lazy, so ``import iog_jupyter.widgets`` stays cheap and plotly/ipywidgets load only when
+a widget is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cluster import ClusterWidget
+    from .refresher import SharedRefresher, get_refresher
+
+__all__ = ["ClusterWidget", "SharedRefresher", "get_refresher"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public widgets on first access."""
+    if name == "ClusterWidget":
+        from .cluster import ClusterWidget
+
+        return ClusterWidget
+    if name in ("SharedRefresher", "get_refresher"):
+        from . import refresher
+
+        return getattr(refresher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,191 @@
+"""``ClusterWidget``: live cluster resources in a notebook, straight from ``iog_jupyter.core``.
+
+It needs no Jupyter server (VS Code and Notebook 7 kernels work the same) and is not a Ray
+driver. Every widget of a kernel shares one refresher (:mod:`.refresher`), so Ray is asked once per
+interval however many widgets are shown. Frontends that cannot render widgets get the same
+numbers as an HTML table (``_repr_html_``, also added to the widget's MIME bundle).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core.models import ClusterSnapshot
+from .figures import dashboard_figure, update_dashboard_figure
+from .refresher import (
+    DEFAULT_REFRESH_INTERVAL_S,
+    SharedRefresher,
+    Subscription,
+    backoff_delay_s,
+    get_refresher,
+)
+from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
+
+_EMPTY = ClusterSnapshot(0, {}, {}, [], [], [], [])
+
+
+class ClusterWidget(widgets.VBox):
+    """Cluster totals, per-node bars, usage history, a node table and waiting demands, live.
+
+    Args:
+        refresh_interval_s: How often to refresh. The kernel's shared refresher polls at the
+            shortest interval any open widget asked for.
+        refresher: The refresher to subscribe to; the kernel's shared one when None.
+        autostart: Subscribe at once. With False, nothing polls until :meth:`start`, and
+            :meth:`update` shows whatever snapshot it is given (tests, recorded snapshots).
+        first_result_timeout_s: How long ``_repr_html_`` waits for a first snapshot.
+        **kwargs: Passed to ``ipywidgets.VBox`` (``layout`` and the like).
+
+    Attributes:
+        header: Totals: CPU, GPU, memory and object store used/total, nodes by state, pools.
+        banner: The disconnected banner (empty while Ray answers).
+        figure: A plotly ``FigureWidget``, updated in place on every refresh.
+        nodes: The node table.
+        demands: Pending and infeasible resource demands with their reasons.
+        snapshot: The latest snapshot shown (kept while Ray is unreachable).
+        error: Why the last refresh failed, or None.
+
+    Example:
+        >>> from iog_jupyter.widgets import ClusterWidget  # doctest: +SKIP
+        >>> widget = ClusterWidget(refresh_interval_s=2)  # doctest: +SKIP
+        >>> widget  # displays it  # doctest: +SKIP
+        >>> widget.close()  # the last widget's close() stops the refresher  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        refresh_interval_s: float = DEFAULT_REFRESH_INTERVAL_S,
+        *,
+        refresher: SharedRefresher | None = None,
+        autostart: bool = True,
+        first_result_timeout_s: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
+        banner = widgets.HTML(value="")
+        figure = dashboard_figure(_EMPTY, [], widget=True)
+        nodes = widgets.HTML(value="")
+        demands = widgets.HTML(value="")
+        super().__init__(children=[header, banner, figure, nodes, demands], **kwargs)
+        self.add_class("iog-ClusterWidget")
+        self.header = header
+        self.banner = banner
+        self.figure = figure
+        self.nodes = nodes
+        self.demands = demands
+        self.refresh_interval_s = float(refresh_interval_s)
+        self.first_result_timeout_s = first_result_timeout_s
+        self.snapshot: ClusterSnapshot | None = None
+        self.error: str | None = None
+        self._refresher = refresher or get_refresher()
+        self._subscription: Subscription | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+        if autostart:
+            self.start()
+
+    @property
+    def refresher(self) -> SharedRefresher:
+        """The refresher this widget subscribes to."""
+        return self._refresher
+
+    @property
+    def connected(self) -> bool:
+        """Whether the last refresh reached Ray."""
+        return self.snapshot is not None and self.error is None
+
+    def start(self) -> None:
+        """Subscribe to the shared refresher (starting it if this is its first widget)."""
+        with self._lock:
+            if self._subscription is not None or self._closed:
+                return
+            self._subscription = self._refresher.subscribe(
+                self._on_refresh, self.refresh_interval_s
+            )
+
+    def stop(self) -> None:
+        """Unsubscribe; the refresher stops when no widget is left. The widget stays displayed."""
+        with self._lock:
+            subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            self._refresher.unsubscribe(subscription)
+
+    def _on_refresh(self, snapshot: ClusterSnapshot | None, error: str | None) -> None:
+        self.update(snapshot, error)
+
+    def update(
+        self,
+        snapshot: ClusterSnapshot | None = None,
+        error: str | None = None,
+        history: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
+        """Show a new snapshot, or an error (keeping the last snapshot, marked by the banner).
+
+        Args:
+            snapshot: The snapshot to show.
+            error: Why Ray could not be reached; shown in the disconnected banner.
+            history: History points for the usage lines; the refresher's when None.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            if snapshot is not None:
+                if self.snapshot is not None and snapshot.timestamp_ms < self.snapshot.timestamp_ms:
+                    return  # an older result delivered late (subscribe() races the thread)
+                self.snapshot = snapshot
+                self.error = None
+                points = list(history) if history is not None else self._refresher.history
+                if not points or points[-1]["timestamp_ms"] != snapshot.timestamp_ms:
+                    points.append(snapshot.history_point())
+                update_dashboard_figure(self.figure, snapshot, points)
+                self.header.value = header_html(snapshot)
+                self.nodes.value = nodes_html(snapshot)
+                self.demands.value = demands_html(snapshot)
+                self.banner.value = ""
+            elif error is not None:
+                self.error = error
+                retry_s = backoff_delay_s(
+                    self._refresher.refresh_interval_s,
+                    self._refresher.failures,
+                    self._refresher.max_backoff_s,
+                )
+                self.banner.value = banner_html(error, retry_s)
+
+    def close(self) -> None:
+        """Unsubscribe and close the widget and its children.
+
+        The shared refresher stops when this was its last widget.
+        """
+        self.stop()
+        with self._lock:
+            self._closed = True
+        for child in (self.header, self.banner, self.figure, self.nodes, self.demands):
+            child.close()
+        super().close()
+
+    def _repr_html_(self) -> str:
+        """The same numbers as static HTML, for frontends that cannot render widgets."""
+        with self._lock:
+            snapshot, error = self.snapshot, self.error
+            subscribed = self._subscription is not None
+        if snapshot is None and error is None and subscribed:
+            snapshot, error = self._refresher.wait_for_result(self.first_result_timeout_s)
+        return cluster_html(snapshot, error)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The ipywidgets bundle (widget view and ``text/plain``) plus a ``text/html`` fallback.
+
+        Frontends that render widgets (JupyterLab, Notebook 7, VS Code) prefer the widget view;
+        the others, and nbconvert when no widget state was saved, show the HTML.
+        """
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        include, exclude = kwargs.get("include"), kwargs.get("exclude")
+        if (not include or "text/html" in include) and not (exclude and "text/html" in exclude):
+            bundle["text/html"] = self._repr_html_()
+        return bundle

@@ -1,0 +1,280 @@
+"""Plotly figures of cluster resources, built by pure functions from snapshots and history.
+
+Plotly renders trace text, hover text and tick labels as pseudo-HTML (``<b>``, ``<br>``,
+``<a href>``), so every string that comes from the cluster (node names, IPs, pools, GPU names)
+goes through :func:`html.escape` before it reaches a figure. Everything here is a pure function
+of its arguments: the widget builds a figure once and updates it in place with
+:func:`update_dashboard_figure`, which keeps the number and order of traces fixed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..core.models import ClusterSnapshot, NodeRecord, iso_from_ms
+
+GIB = 1024.0**3
+
+#: The per-node bar panels: (resource key, panel title, divisor for display, unit).
+RESOURCE_PANELS: tuple[tuple[str, str, float, str], ...] = (
+    ("CPU", "CPU", 1.0, "CPU"),
+    ("GPU", "GPU", 1.0, "GPU"),
+    ("memory", "Memory (GiB)", GIB, "GiB"),
+    ("object_store_memory", "Object store (GiB)", GIB, "GiB"),
+)
+
+#: The history lines: (resource key, line name).
+HISTORY_LINES: tuple[tuple[str, str], ...] = (
+    ("CPU", "CPU used %"),
+    ("GPU", "GPU used %"),
+    ("memory", "Memory used %"),
+)
+
+_USED_COLOR = "#1f77b4"
+_FREE_COLOR = "rgba(31, 119, 180, 0.18)"
+_BAR_HOVER = (
+    "%{customdata[0]}<br>pool %{customdata[1]} · %{customdata[2]}<br>"
+    "%{customdata[3]}: %{customdata[4]:.3g} of %{customdata[5]:.3g} %{customdata[6]}"
+    "<extra></extra>"
+)
+
+
+def esc(value: Any) -> str:
+    """Escape untrusted text for plotly's pseudo-HTML labels (and for real HTML)."""
+    return html.escape(str(value), quote=True)
+
+
+def node_labels(nodes: Sequence[NodeRecord]) -> list[str]:
+    """Escaped, unique axis labels for nodes: the name, plus a short node id where names repeat.
+
+    Nodes of one machine share an IP (and so a name); a repeated category would stack two nodes'
+    bars on one another.
+    """
+    counts = Counter(node.node_name for node in nodes)
+    labels = []
+    for node in nodes:
+        name = node.node_name or node.node_id[:12]
+        if counts[node.node_name] > 1:
+            name = f"{name} ({node.node_id[:6]})"
+        if node.is_head:
+            name = f"{name} (head)"
+        labels.append(esc(name))
+    return labels
+
+
+def resource_bar_data(snapshot: ClusterSnapshot, resource: str) -> dict[str, dict[str, Any]]:
+    """The ``used`` and ``free`` stacked-bar trace properties of one resource, per live node.
+
+    The x axis is two-level (pool, node) so that nodes are grouped by pool.
+
+    Args:
+        snapshot: The cluster snapshot.
+        resource: ``CPU``, ``GPU``, ``memory`` or ``object_store_memory``.
+
+    Returns:
+        ``{"used": {...}, "free": {...}}``, each with ``x``, ``y`` and ``customdata``.
+    """
+    panel = next((p for p in RESOURCE_PANELS if p[0] == resource), (resource, resource, 1.0, ""))
+    _, _, divisor, unit = panel
+    nodes = [n for n in snapshot.nodes if n.state != "DEAD"]
+    labels = node_labels(nodes)
+    x = [[esc(n.pool) for n in nodes], labels]
+    used: list[float] = []
+    free: list[float] = []
+    custom: list[list[Any]] = []
+    for node, label in zip(nodes, labels, strict=True):
+        total = node.resources_total.get(resource, 0.0) / divisor
+        avail = node.resources_available.get(resource, 0.0) / divisor
+        used.append(round(max(0.0, total - avail), 4))
+        free.append(round(max(0.0, avail), 4))
+        custom.append(
+            [label, esc(node.pool), esc(node.state), esc(resource), used[-1], total, unit]
+        )
+    return {
+        "used": {"x": x, "y": used, "customdata": custom},
+        "free": {"x": x, "y": free, "customdata": custom},
+    }
+
+
+def history_line_data(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-line ``x`` (ISO times) and ``y`` (percent used, None where the total is 0).
+
+    Args:
+        history: ``ClusterSnapshot.history_point()`` entries, oldest first.
+
+    Returns:
+        One dict per entry of :data:`HISTORY_LINES`.
+    """
+    times = [iso_from_ms(int(point["timestamp_ms"])) for point in history]
+    lines = []
+    for resource, _ in HISTORY_LINES:
+        values: list[float | None] = []
+        for point in history:
+            total = float(point.get("totals", {}).get(resource, 0.0))
+            avail = float(point.get("available", {}).get(resource, 0.0))
+            values.append(round(100.0 * (total - avail) / total, 2) if total > 0 else None)
+        lines.append({"x": times, "y": values})
+    return lines
+
+
+def gpu_utilization_data(snapshot: ClusterSnapshot) -> dict[str, Any]:
+    """Bar properties of physical GPU utilisation, one bar per GPU that reports usage."""
+    nodes = [n for n in snapshot.nodes if n.state != "DEAD"]
+    x: list[str] = []
+    y: list[float] = []
+    custom: list[list[str]] = []
+    for node, label in zip(nodes, node_labels(nodes), strict=True):
+        for gpu in node.usage.gpus if node.usage is not None else []:
+            x.append(f"{label} · GPU {gpu.index}")
+            y.append(float(gpu.utilization_percent or 0.0))
+            used = gpu.memory_used_bytes
+            total = gpu.memory_total_bytes
+            memory = f"{used / GIB:.1f} of {total / GIB:.1f} GiB" if used and total else "n/a"
+            custom.append([esc(gpu.name), memory])
+    return {"x": x, "y": y, "customdata": custom}
+
+
+def _bar_traces(snapshot: ClusterSnapshot, resource: str, legend: bool) -> list[go.Bar]:
+    data = resource_bar_data(snapshot, resource)
+    return [
+        go.Bar(
+            name="used",
+            marker_color=_USED_COLOR,
+            legendgroup="used",
+            showlegend=legend,
+            hovertemplate=_BAR_HOVER,
+            **data["used"],
+        ),
+        go.Bar(
+            name="free",
+            marker_color=_FREE_COLOR,
+            legendgroup="free",
+            showlegend=legend,
+            hovertemplate=_BAR_HOVER,
+            **data["free"],
+        ),
+    ]
+
+
+def _gpu_trace(snapshot: ClusterSnapshot) -> go.Bar:
+    return go.Bar(
+        name="GPU util %",
+        marker_color="#2ca02c",
+        showlegend=False,
+        hovertemplate="%{x}<br>%{customdata[0]}<br>%{y:.0f}% busy, memory %{customdata[1]}"
+        "<extra></extra>",
+        **gpu_utilization_data(snapshot),
+    )
+
+
+def _history_traces(history: Sequence[dict[str, Any]]) -> list[go.Scatter]:
+    return [
+        go.Scatter(name=name, mode="lines", connectgaps=False, **data)
+        for (_, name), data in zip(HISTORY_LINES, history_line_data(history), strict=True)
+    ]
+
+
+def resource_figure(snapshot: ClusterSnapshot) -> go.Figure:
+    """Per-node used-vs-total stacked bars for CPU, GPU, memory and object store, by pool.
+
+    Example:
+        >>> resource_figure(get_cluster_snapshot(RayConnection()))  # doctest: +SKIP
+    """
+    fig = make_subplots(
+        rows=1, cols=len(RESOURCE_PANELS), subplot_titles=[p[1] for p in RESOURCE_PANELS]
+    )
+    for col, (resource, *_rest) in enumerate(RESOURCE_PANELS, start=1):
+        for trace in _bar_traces(snapshot, resource, legend=col == 1):
+            fig.add_trace(trace, row=1, col=col)
+    fig.update_layout(barmode="stack", height=320, margin={"t": 40, "b": 30, "l": 40, "r": 10})
+    return fig
+
+
+def history_figure(history: Sequence[dict[str, Any]]) -> go.Figure:
+    """Lines of CPU, GPU and memory percent used over time, from history points."""
+    fig = go.Figure(_history_traces(history))
+    fig.update_layout(
+        height=280,
+        yaxis={"range": [0, 100], "title": "% used"},
+        margin={"t": 30, "b": 30, "l": 40, "r": 10},
+    )
+    return fig
+
+
+def gpu_figure(snapshot: ClusterSnapshot) -> go.Figure:
+    """Physical utilisation of each GPU that reports usage (empty when none do)."""
+    fig = go.Figure([_gpu_trace(snapshot)])
+    fig.update_layout(
+        height=280,
+        yaxis={"range": [0, 100], "title": "% busy"},
+        margin={"t": 30, "b": 30, "l": 40, "r": 10},
+    )
+    return fig
+
+
+def dashboard_figure(
+    snapshot: ClusterSnapshot, history: Sequence[dict[str, Any]], widget: bool = False
+) -> go.Figure:
+    """Everything in one figure: per-node bars, the history lines and GPU utilisation.
+
+    One figure instead of three keeps a displayed widget to one copy of plotly's JavaScript
+    bundle (about 5 MB per ``FigureWidget``).
+
+    Args:
+        snapshot: The cluster snapshot.
+        history: History points, oldest first.
+        widget: Return a ``go.FigureWidget`` (for in-place updates) instead of a ``go.Figure``.
+
+    Returns:
+        A figure with a fixed trace order: per resource ``used`` then ``free``; then the history
+        lines; then the GPU utilisation bar. :func:`update_dashboard_figure` relies on it.
+    """
+    titles = [p[1] for p in RESOURCE_PANELS] + ["Used over time (%)", "GPU utilisation (%)"]
+    fig = make_subplots(
+        rows=2,
+        cols=4,
+        specs=[[{}, {}, {}, {}], [{"colspan": 2}, None, {"colspan": 2}, None]],
+        subplot_titles=titles,
+        vertical_spacing=0.2,
+        figure=go.FigureWidget() if widget else None,
+    )
+    for col, (resource, *_rest) in enumerate(RESOURCE_PANELS, start=1):
+        for trace in _bar_traces(snapshot, resource, legend=col == 1):
+            fig.add_trace(trace, row=1, col=col)
+    for trace in _history_traces(history):
+        fig.add_trace(trace, row=2, col=1)
+    fig.add_trace(_gpu_trace(snapshot), row=2, col=3)
+    fig.update_yaxes(range=[0, 100], row=2, col=1)
+    fig.update_yaxes(range=[0, 100], row=2, col=3)
+    fig.update_layout(
+        barmode="stack",
+        height=560,
+        margin={"t": 40, "b": 30, "l": 40, "r": 10},
+        legend={"orientation": "h", "y": -0.08},
+    )
+    return fig
+
+
+def update_dashboard_figure(
+    fig: go.Figure, snapshot: ClusterSnapshot, history: Sequence[dict[str, Any]]
+) -> None:
+    """Update a :func:`dashboard_figure` in place (one message to the frontend for a widget)."""
+    updates: list[dict[str, Any]] = []
+    for resource, *_rest in RESOURCE_PANELS:
+        data = resource_bar_data(snapshot, resource)
+        updates += [data["used"], data["free"]]
+    updates += history_line_data(history)
+    updates.append(gpu_utilization_data(snapshot))
+    if len(fig.data) != len(updates):
+        raise ValueError("update_dashboard_figure() needs a figure made by dashboard_figure()")
+    batch = fig.batch_update() if isinstance(fig, go.FigureWidget) else nullcontext()
+    with batch:
+        for trace, props in zip(fig.data, updates, strict=True):
+            trace.update(props)

@@ -1,0 +1,90 @@
+"""A Ray head stopped and restarted: status goes disconnected, then connected, Jupyter untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from iog_jupyter.core.local_head import start_head, stop_head
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def restartable_head():
+    """A second head of our own, so stopping it leaves the session head alone."""
+    temp_dir = tempfile.mkdtemp(prefix="iogr", dir="/tmp")
+    token_path = str(Path(temp_dir) / "auth_token")
+    head = start_head(temp_dir, token_path, num_cpus=1, single_node=True)
+    try:
+        yield head
+    finally:
+        stop_head(temp_dir)
+
+
+@pytest.fixture
+def jp_server_config(restartable_head):
+    """Point this module's Jupyter servers at the restartable head through traits."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"iog_jupyter": True},
+            "allow_unauthenticated_access": False,
+        },
+        "IogJupyterApp": {
+            "refresh_interval_s": 0.5,
+            "max_backoff_s": 2.0,
+            "ray_address": restartable_head.address,
+            "ray_token_path": restartable_head.token_path,
+        },
+    }
+
+
+async def _status(jp_fetch):
+    reply = await jp_fetch("iog", "api", "v1", "status")
+    return json.loads(reply.body)
+
+
+async def _wait_status(jp_fetch, connected: bool, deadline_s: float):
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        data = await _status(jp_fetch)
+        if data["ray"]["connected"] is connected:
+            return data
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"status never became connected={connected}")
+
+
+async def test_head_restart_goes_disconnected_then_recovers(jp_fetch, restartable_head):
+    head = restartable_head
+    up = await _wait_status(jp_fetch, True, 20)
+    assert up["ray"]["address"] == head.address
+
+    await asyncio.to_thread(stop_head, head.temp_dir)
+    down = await _wait_status(jp_fetch, False, 20)
+    assert head.address in down["last_error"]
+    assert "iog up" in down["last_error"]
+    with pytest.raises(Exception) as info:
+        await jp_fetch("iog", "api", "v1", "cluster")
+    assert info.value.code == 503
+    body = json.loads(info.value.response.body)
+    assert body["reason"] == "ray_unavailable"
+    assert head.address in body["message"]
+    assert "Traceback" not in body["message"]
+
+    await asyncio.to_thread(
+        start_head,
+        head.temp_dir,
+        head.token_path,
+        head.gcs_port,
+        head.dashboard_port,
+        1,
+    )
+    again = await _wait_status(jp_fetch, True, 60)
+    assert again["last_error"] is None
+    reply = await jp_fetch("iog", "api", "v1", "cluster")
+    assert json.loads(reply.body)["totals"]["CPU"] == 1.0
