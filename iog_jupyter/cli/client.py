@@ -1,0 +1,214 @@
+"""The ``iog`` command's one HTTP client for the iog_jupyter REST API of a Jupyter server.
+
+The Jupyter token travels only in the ``Authorization: token …`` header: never in a URL, a log
+line or an error message. TLS certificates are verified unless the caller explicitly says not to.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from .._version import __version__
+from .errors import EXIT_AUTH, EXIT_ERROR, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "iog/api/v1/"
+
+
+class IogClientError(CliError):
+    """A request to the server failed.
+
+    Attributes:
+        status: The HTTP status, or None when no reply came (connection refused, timeout, TLS).
+        message: The server's ``message`` (or what went wrong on the way), never a token.
+        reason: The server's ``reason`` tag, or a local one (``unreachable``, ``bad_url``).
+    """
+
+    def __init__(self, message: str, status: int | None = None, reason: str = "error") -> None:
+        super().__init__(message, exit_code=_exit_code(status, reason))
+        self.status = status
+        self.reason = reason
+
+
+def _exit_code(status: int | None, reason: str) -> int:
+    if reason == "bad_url":
+        return EXIT_USAGE
+    if status in (401, 403):
+        return EXIT_AUTH
+    if status is None or status in (502, 503, 504) or reason == "ray_unavailable":
+        return EXIT_UNAVAILABLE
+    return EXIT_ERROR
+
+
+def normalize_base_url(url: str) -> str:
+    """Check a Jupyter server URL and return it with exactly one trailing slash.
+
+    Args:
+        url: The server's base URL, for example ``https://head.example.com:8888/user/ana/``.
+
+    Returns:
+        The URL, ending in ``/``.
+
+    Raises:
+        IogClientError: The URL is not http(s), has no host, or carries credentials or a query
+            (a ``?token=`` belongs in ``IOG_TOKEN``, not in a command line ``ps`` shows).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise IogClientError("The server URL is malformed.", reason="bad_url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IogClientError(
+            "The server URL must start with http:// or https:// and name a host "
+            "(for example https://head.example.com:8888/).",
+            reason="bad_url",
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise IogClientError(
+            "Give the server URL without credentials, query or fragment; put the Jupyter token "
+            "in the IOG_TOKEN environment variable.",
+            reason="bad_url",
+        )
+    path = parts.path
+    for suffix in ("/lab", "/tree"):
+        if path.rstrip("/").endswith(suffix):
+            path = path.rstrip("/")[: -len(suffix)]
+    if port == 0:
+        raise IogClientError("The server URL has port 0.", reason="bad_url")
+    return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+class IogClient:
+    """A client of one Jupyter server's iog_jupyter REST API (``{url}iog/api/v1/``).
+
+    Args:
+        url: The Jupyter server's base URL (with its ``base_url``, if any).
+        token: The Jupyter token, sent as ``Authorization: token …``; None sends none.
+        verify_tls: Verify the server's TLS certificate (a CA bundle path also works).
+        request_timeout_s: Connect and read deadline of one request.
+
+    Raises:
+        IogClientError: The URL is malformed.
+
+    Example:
+        >>> client = IogClient("http://127.0.0.1:8888/", os.environ["IOG_TOKEN"])  # doctest: +SKIP
+        >>> client.get_cluster()["totals"]["CPU"]  # doctest: +SKIP
+        8.0
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        verify_tls: bool | str = True,
+        request_timeout_s: float = 15.0,
+    ) -> None:
+        self.url = normalize_base_url(url)
+        self.request_timeout_s = request_timeout_s
+        self._session = requests.Session()
+        self._session.verify = verify_tls
+        self._session.trust_env = True
+        self._session.headers["User-Agent"] = f"iog-cli/{__version__}"
+        self._session.headers["Accept"] = "application/json"
+        if token:
+            self._session.headers["Authorization"] = f"token {token}"
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"IogClient(url={self.url!r})"
+
+    def get_status(self) -> dict[str, Any]:
+        """``GET status``: version, Ray connection state, jobs backend, last error.
+
+        Raises:
+            IogClientError: The server could not be reached or refused the request.
+        """
+        return self._get_json("status")
+
+    def get_cluster(self) -> dict[str, Any]:
+        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot.to_dict()``).
+
+        Raises:
+            IogClientError: Unreachable server, refused credentials, or Ray down (503).
+        """
+        return self._get_json("cluster")
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._session.close()
+
+    def _scrub(self, text: str) -> str:
+        """Remove the token from text that came from elsewhere (a server message)."""
+        if self._token:
+            text = text.replace(self._token, "<token>")
+        return text
+
+    def _get_json(self, path: str) -> dict[str, Any]:
+        url = shown = self.url + API_PREFIX + path
+        try:
+            reply = self._session.get(url, timeout=self.request_timeout_s, allow_redirects=False)
+        except requests.exceptions.SSLError:
+            raise IogClientError(
+                f"TLS verification of {self.url} failed; give the server's CA bundle with "
+                "IOG_CA_BUNDLE (or REQUESTS_CA_BUNDLE).",
+                reason="tls",
+            ) from None
+        except requests.exceptions.InvalidURL:
+            raise IogClientError("The server URL is malformed.", reason="bad_url") from None
+        except requests.RequestException as err:
+            raise IogClientError(
+                f"Could not reach the Jupyter server at {self.url} ({type(err).__name__}); "
+                "check the URL and that the server runs.",
+                reason="unreachable",
+            ) from None
+        if 300 <= reply.status_code < 400:
+            raise IogClientError(
+                f"{shown} answered {reply.status_code} (a redirect, usually to a login page); "
+                "check the URL's base path and the token in IOG_TOKEN.",
+                status=reply.status_code,
+                reason="redirect",
+            )
+        body: Any = None
+        try:
+            body = reply.json()
+        except ValueError:
+            body = None
+        if reply.status_code >= 400:
+            raise self._error(reply.status_code, body, shown)
+        if not isinstance(body, dict):
+            raise IogClientError(
+                f"{shown} did not send JSON; is iog_jupyter enabled on this server?",
+                status=reply.status_code,
+                reason="bad_reply",
+            )
+        return body
+
+    def _error(self, status: int, body: Any, shown: str) -> IogClientError:
+        message = body.get("message") if isinstance(body, dict) else None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if status in (401, 403):
+            hint = (
+                "the token in IOG_TOKEN was refused"
+                if self._token
+                else "no token was given; set IOG_TOKEN to the Jupyter server's token"
+            )
+            detail = f": {message}" if message else ""
+            text = f"The Jupyter server refused the request ({status} Forbidden, {hint}){detail}."
+            if status == 401:
+                text = text.replace("Forbidden", "Unauthorized")
+            return IogClientError(self._scrub(text), status=status, reason=reason or "forbidden")
+        if status == 404 and not message:
+            return IogClientError(
+                f"{shown} was not found (404); is the iog_jupyter server extension enabled, and "
+                "does the URL include the server's base path?",
+                status=status,
+                reason="not_found",
+            )
+        text = str(message) if message else f"{shown} answered {status}."
+        return IogClientError(self._scrub(text), status=status, reason=str(reason or "error"))

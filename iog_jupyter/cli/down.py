@@ -1,0 +1,80 @@
+"""``iog down``: stop exactly what ``iog up`` started, and nothing else.
+
+The Jupyter server is stopped by its recorded pid, the Ray head by the processes that live under
+its own temp dir (``local_head.stop_head``). Never ``ray stop``: it would also kill every other
+Ray cluster of the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..core import local_head
+from . import jupyter_proc
+from .errors import EXIT_OK
+from .output import to_json
+from .state import UpState, clear_state, load_state, state_dir, state_lock
+
+#: Prefix of the head temp dirs ``iog up`` creates (short: Ray puts Unix sockets in them).
+TEMP_DIR_PREFIX = "iog-"
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``down`` on the main parser's subparsers."""
+    down = subparsers.add_parser(
+        "down",
+        parents=[common],
+        help="stop what `iog up` started",
+        description="Stop exactly the Jupyter server and Ray head that `iog up` started.",
+    )
+    down.set_defaults(handler=cmd_down)
+
+
+def stop_all(directory: Path, state: UpState) -> dict[str, Any]:
+    """Stop Jupyter, then the head's processes; remove their temp dir, tokens and the state."""
+    result: dict[str, Any] = {"jupyter_pid": None, "ray_processes": 0}
+    if state.jupyter is not None:
+        if jupyter_proc.stop_jupyter(state.jupyter):
+            result["jupyter_pid"] = state.jupyter.pid
+        _remove_in(directory, state.jupyter.token_path)
+    if state.head is not None:
+        result["ray_processes"] = local_head.stop_head(state.head.temp_dir)
+        temp = Path(state.head.temp_dir)
+        if temp.name.startswith(TEMP_DIR_PREFIX) and temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        _remove_in(directory, state.head.token_path)
+    clear_state(directory)
+    return result
+
+
+def _remove_in(directory: Path, path: str) -> None:
+    """Delete a file we wrote, only if it lies in the state dir."""
+    target = Path(path)
+    if target.parent.resolve() == directory.resolve():
+        target.unlink(missing_ok=True)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stop exactly what ``iog up`` started; a no-op with a message when nothing is up."""
+    directory = state_dir()
+    with state_lock(directory):
+        state = load_state(directory)
+        if state is None:
+            if args.json:
+                print(to_json({"stopped": None}))
+            else:
+                print(f"Nothing to stop: `iog up` has nothing running (state dir {directory}).")
+            return EXIT_OK
+        result = stop_all(directory, state)
+    if args.json:
+        print(to_json({"stopped": result}))
+    else:
+        parts = []
+        if result["jupyter_pid"] is not None:
+            parts.append(f"JupyterLab (pid {result['jupyter_pid']})")
+        parts.append(f"the Ray head ({result['ray_processes']} processes)")
+        print("Stopped " + " and ".join(parts) + ".")
+    return EXIT_OK

@@ -1,0 +1,232 @@
+"""Start, probe and stop the JupyterLab server that ``iog up`` runs next to its Ray head.
+
+JupyterLab listens on 127.0.0.1 only and runs detached (its own session, output to a log file in
+the state dir). Its token reaches it through ``JUPYTER_TOKEN_FILE`` (a 0600 file), never through
+its command line, which ``ps`` shows to every user, nor as a value in its environment, which its
+kernels inherit and a notebook could print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from ..core import local_head
+from .errors import CliError
+from .state import HeadState, JupyterState
+
+#: Environment variables a child Jupyter must not inherit from ``iog up``'s environment.
+_DROPPED_ENV = ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "RAY_AUTH_TOKEN", "IOG_TOKEN", "IOG_URL")
+
+
+def _package_parent() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
+    """The environment of the Jupyter server: the head's address and token path, no secrets."""
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+    env.update(
+        {
+            "RAY_ADDRESS": head.address,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": head.token_path,
+            "JUPYTER_TOKEN_FILE": token_path,
+        }
+    )
+    # A source checkout (not pip-installed) must stay importable by the server.
+    parent = _package_parent()
+    if "site-packages" not in parent and "dist-packages" not in parent:
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if parent not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([parent, *paths])
+    return env
+
+
+def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple[list[str], str]:
+    """The command line of the server: JupyterLab when installed, else a bare Jupyter Server.
+
+    Args:
+        port: The port on 127.0.0.1.
+        root_dir: The directory the server serves.
+        allow_root: Pass ``--allow-root`` (Jupyter refuses to run as root otherwise).
+
+    Returns:
+        The argv and ``"lab"`` or ``"server"``.
+    """
+    app = "lab" if importlib.util.find_spec("jupyterlab") else "server"
+    module = "jupyterlab" if app == "lab" else "jupyter_server"
+    cmd = [
+        sys.executable,
+        "-m",
+        module,
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root_dir}",
+        "--ServerApp.jpserver_extensions=iog_jupyter=True",
+    ]
+    if allow_root:
+        cmd.append("--allow-root")
+    return cmd, app
+
+
+def start_jupyter(
+    head: HeadState,
+    port: int,
+    root_dir: str,
+    token_path: str,
+    log_path: str,
+    allow_root: bool = False,
+) -> JupyterState:
+    """Start the server detached, in its own session, with output to ``log_path`` (0600).
+
+    Args:
+        head: The Ray head the server's iog_jupyter extension talks to.
+        port: The port on 127.0.0.1.
+        root_dir: The directory the server serves.
+        token_path: The Jupyter token file, handed over as ``JUPYTER_TOKEN_FILE``.
+        log_path: Where the server's output goes.
+        allow_root: Let it run as root.
+
+    Raises:
+        CliError: The server could not be started.
+    """
+    cmd, app = jupyter_command(port, root_dir, allow_root)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(log_path, 0o600)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            env=jupyter_env(head, token_path),
+            cwd=root_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as err:
+        raise CliError(f"Could not start Jupyter ({err.strerror}).") from None
+    finally:
+        os.close(fd)
+    # The server outlives this process: state.json tracks it by pid, not this Popen.
+    return JupyterState(
+        pid=proc.pid,
+        port=port,
+        url=f"http://127.0.0.1:{port}/",
+        token_path=token_path,
+        log_path=log_path,
+        root_dir=root_dir,
+        app=app,
+        allow_root=allow_root,
+    )
+
+
+def read_token(path: str) -> str:
+    """The Jupyter token from its 0600 file.
+
+    Raises:
+        CliError: The file is gone.
+    """
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        raise CliError(f"The Jupyter token file {path} is missing; run `iog down`.") from None
+
+
+def is_running(state: JupyterState) -> bool:
+    """Whether the recorded pid is still our Jupyter (alive, and its argv names our port)."""
+    if not local_head.is_alive(state.pid):
+        return False
+    try:
+        cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return f"--ServerApp.port={state.port}".encode() in cmdline
+
+
+def answers(state: JupyterState, token: str, request_timeout_s: float = 2.0) -> bool:
+    """Whether ``GET api/status`` answers 200 with the token."""
+    try:
+        reply = requests.get(
+            state.url + "api/status",
+            headers={"Authorization": f"token {token}"},
+            timeout=request_timeout_s,
+            allow_redirects=False,
+        )
+    except requests.RequestException:
+        return False
+    return reply.status_code == 200
+
+
+def wait_until_ready(state: JupyterState, token: str, deadline_s: float = 120.0) -> None:
+    """Wait until the server answers with the token.
+
+    Raises:
+        CliError: It exited or did not answer in time; the message shows the end of its log.
+    """
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not local_head.is_alive(state.pid):
+            _reap(state.pid)
+            raise CliError(
+                f"Jupyter exited during startup; see {state.log_path}: {log_tail(state, token)}"
+            )
+        if answers(state, token):
+            return
+        time.sleep(0.3)
+    raise CliError(
+        f"Jupyter did not answer on port {state.port} within {deadline_s:.0f} s; "
+        f"see {state.log_path}."
+    )
+
+
+def log_tail(state: JupyterState, token: str, lines: int = 3) -> str:
+    """The last lines of the server's log, on one line, with the token removed."""
+    try:
+        text = Path(state.log_path).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    return tail.replace(token, "<token>") if token else tail
+
+
+def stop_jupyter(state: JupyterState, grace_s: float = 15.0) -> bool:
+    """Stop the server: SIGTERM (it shuts its kernels down), then SIGKILL its process group.
+
+    Returns:
+        True if a running server was stopped.
+    """
+    if not is_running(state):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(state.pid, signal.SIGTERM)
+    end = time.monotonic() + grace_s
+    while time.monotonic() < end and local_head.is_alive(state.pid):
+        _reap(state.pid)
+        time.sleep(0.1)
+    if local_head.is_alive(state.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            # The server leads its own session and process group (start_new_session=True).
+            if os.getpgid(state.pid) == state.pid:
+                os.killpg(state.pid, signal.SIGKILL)
+            else:
+                os.kill(state.pid, signal.SIGKILL)
+    _reap(state.pid)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when the server is our own child (``iog up --foreground``)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)

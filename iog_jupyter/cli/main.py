@@ -1,0 +1,101 @@
+"""The ``iog`` command line: argument parsing, dispatch, and one place that turns errors into exits.
+
+Exit codes: 0 success, 1 failure, 2 bad usage (option, URL), 3 Ray or the server unreachable,
+4 credentials refused. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..core.errors import IogError
+from . import down, status, up
+from .errors import EXIT_ERROR, EXIT_USAGE, CliError
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``iog`` and its subcommands.
+
+    ``--json`` and ``--verbose`` are accepted before or after the subcommand.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print machine-readable JSON",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log progress to stderr",
+    )
+    parser = argparse.ArgumentParser(
+        prog="iog",
+        description="Ray cluster resources through iog_jupyter: a local loopback Ray head with "
+        "JupyterLab (up/down) and cluster views (status), locally or from a Jupyter server.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"iog {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    up.add_parser(subparsers, common)
+    down.add_parser(subparsers, common)
+    status.add_parser(subparsers, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``iog`` with ``argv`` (``sys.argv[1:]`` when None).
+
+    Args:
+        argv: The arguments, without the program name.
+
+    Returns:
+        The exit status: 0 on success, see the module docstring for the others.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help, --version and usage errors.
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.json = getattr(args, "json", False)
+    args.verbose = getattr(args, "verbose", False)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="iog: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args))
+    except CliError as err:
+        _fail(err.message)
+        return err.exit_code
+    except IogError as err:
+        _fail(err.message)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except OSError as err:
+        _fail(f"{type(err).__name__}: {err.strerror or err}")
+        return EXIT_ERROR
+
+
+def _fail(message: str) -> None:
+    """Print one error line on stderr."""
+    first, *rest = [line.strip() for line in message.strip().splitlines() if line.strip()] or [""]
+    text = first if not rest else f"{first} ({rest[-1]})"
+    print(f"iog: error: {text}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Human-readable views for the terminal: a ``ray status``-like cluster report.
+
+Every function takes the wire JSON (``ClusterSnapshot.to_dict()``, the ``status`` reply), so the
+local mode and the remote mode print exactly the same thing. Text that comes from the cluster
+(node names, labels, pools, reasons) is stripped of control characters before it is printed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+GIB = 1024**3
+#: Resources Ray counts in bytes.
+BYTE_RESOURCES = ("memory", "object_store_memory")
+#: The order of node states, with the headings ``ray status`` uses.
+STATE_HEADINGS = (
+    ("ACTIVE", "Active"),
+    ("IDLE", "Idle"),
+    ("PENDING", "Pending"),
+    ("DEAD", "Recent failures"),
+)
+
+
+def clean(text: Any) -> str:
+    """Make untrusted text safe for a terminal: control characters become ``?``."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
+def format_amount(name: str, value: float) -> str:
+    """A resource amount with its unit: GiB for memory resources, a plain number otherwise."""
+    if name in BYTE_RESOURCES:
+        return f"{value / GIB:.2f}"
+    return f"{value:g}"
+
+
+def format_used_total(name: str, total: float, available: float) -> str:
+    """``used/total name`` with units, as ``ray status`` prints a usage line."""
+    used = max(total - available, 0.0)
+    unit = "GiB " if name in BYTE_RESOURCES else ""
+    return f"{format_amount(name, used)}/{format_amount(name, total)} {unit}{clean(name)}"
+
+
+def _resource_names(totals: Mapping[str, float]) -> list[str]:
+    standard = ["CPU", "GPU", "memory", "object_store_memory"]
+    custom = sorted(name for name in totals if name not in standard)
+    return [name for name in standard if name in totals] + custom
+
+
+def _short(node: Mapping[str, Any]) -> str:
+    node_id = str(node.get("node_id") or "")
+    name = clean(node.get("node_name") or node.get("node_ip") or node_id[:12])
+    tags = []
+    if node.get("is_head"):
+        tags.append("head")
+    if node_id:
+        tags.append(clean(node_id[:12]))
+    return f"{name} ({', '.join(tags)})" if tags else name
+
+
+def _node_resources(node: Mapping[str, Any]) -> str:
+    total = node.get("resources_total") or {}
+    available = node.get("resources_available") or {}
+    parts = []
+    for name in ("CPU", "GPU"):
+        if name in total and (name == "CPU" or total[name]):
+            used = total[name] - available.get(name, total[name])
+            parts.append(f"{name} {used:g}/{total[name]:g}")
+    if total.get("memory"):
+        used = total["memory"] - available.get("memory", total["memory"])
+        parts.append(f"memory {used / GIB:.2f}/{total['memory'] / GIB:.2f} GiB")
+    return ", ".join(parts)
+
+
+def format_nodes(nodes: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ``Node status`` section: nodes by state, then by pool."""
+    nodes = list(nodes)
+    lines = ["Node status", "-" * 60]
+    for state, heading in STATE_HEADINGS:
+        in_state = [n for n in nodes if n.get("state") == state]
+        lines.append(f"{heading}:")
+        if not in_state:
+            lines.append(" (no failures)" if state == "DEAD" else f" (no {heading.lower()} nodes)")
+            continue
+        pools: dict[str, list[Mapping[str, Any]]] = {}
+        for node in in_state:
+            pools.setdefault(str(node.get("pool") or "default"), []).append(node)
+        for pool, members in sorted(pools.items()):
+            noun = "node" if len(members) == 1 else "nodes"
+            lines.append(f" pool {clean(pool)}: {len(members)} {noun}")
+            for node in members:
+                detail = _node_resources(node)
+                lines.append(f"  {_short(node)}" + (f"  {detail}" if detail else ""))
+    return lines
+
+
+def format_resources(snapshot: Mapping[str, Any]) -> list[str]:
+    """The ``Resources`` section: cluster usage, then per pool when there is more than one."""
+    totals = snapshot.get("totals") or {}
+    available = snapshot.get("available") or {}
+    lines = ["Resources", "-" * 60, "Usage:"]
+    for name in _resource_names(totals):
+        lines.append(" " + format_used_total(name, totals[name], available.get(name, 0.0)))
+    pools = snapshot.get("pools") or []
+    if len(pools) > 1:
+        lines.append("Pools:")
+        for pool in pools:
+            p_totals = pool.get("totals") or {}
+            p_avail = pool.get("available") or {}
+            shown = [
+                format_used_total(name, p_totals[name], p_avail.get(name, 0.0))
+                for name in ("CPU", "GPU")
+                if name in p_totals and (name == "CPU" or p_totals[name])
+            ]
+            noun = "node" if pool.get("num_nodes") == 1 else "nodes"
+            lines.append(
+                f" {clean(pool.get('name'))} ({pool.get('num_nodes', 0)} {noun}): "
+                + ", ".join(shown)
+            )
+    gpu_lines = format_gpu_usage(snapshot.get("nodes") or [])
+    if gpu_lines:
+        lines.append("GPU utilization:")
+        lines.extend(gpu_lines)
+    return lines
+
+
+def format_gpu_usage(nodes: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One line per GPU that a node's reporter measured: utilization and memory."""
+    lines = []
+    for node in nodes:
+        usage = node.get("usage") or {}
+        for gpu in usage.get("gpus") or []:
+            util = gpu.get("utilization_percent")
+            used = gpu.get("memory_used_bytes")
+            total = gpu.get("memory_total_bytes")
+            parts = [f"{util:.0f}% util" if util is not None else "util n/a"]
+            if used is not None and total:
+                parts.append(f"{used / GIB:.1f}/{total / GIB:.1f} GiB")
+            name = clean(gpu.get("name") or "GPU")
+            lines.append(f" {_short(node)} GPU {gpu.get('index', '?')} {name}: " + ", ".join(parts))
+    return lines
+
+
+def _bundle(bundle: Mapping[str, float]) -> str:
+    return json.dumps({clean(k): v for k, v in sorted(bundle.items())}, separators=(", ", ": "))
+
+
+def format_demands(snapshot: Mapping[str, Any]) -> list[str]:
+    """The ``Demands`` section: waiting and infeasible resource requests, each with its reason."""
+    pending = snapshot.get("pending_demands") or []
+    infeasible = snapshot.get("infeasible_demands") or []
+    lines = ["Demands:"]
+    if not pending and not infeasible:
+        lines.append(" (no resource demands)")
+        return lines
+    for heading, demands in (("Pending", pending), ("Infeasible", infeasible)):
+        if not demands:
+            continue
+        lines.append(f" {heading}:")
+        for demand in demands:
+            count = demand.get("count", 1)
+            kind = clean(demand.get("kind") or "")
+            lines.append(
+                f"  {_bundle(demand.get('bundle') or {})} * {count} ({kind}): "
+                f"{clean(demand.get('reason') or '')}"
+            )
+    return lines
+
+
+def format_connection(status: Mapping[str, Any]) -> str:
+    """One line saying which Ray this is and how it was found."""
+    ray = status.get("ray") or {}
+    parts = [f"Ray at {clean(ray.get('address') or '?')}"]
+    if ray.get("address_source"):
+        parts[0] += f" (from {clean(ray['address_source'])})"
+    parts.append(f"auth {clean(ray.get('auth_mode') or 'unknown')}")
+    if status.get("server"):
+        parts.append(f"via {clean(status['server'])}")
+    if status.get("jobs_backend"):
+        parts.append(f"jobs backend {clean(status['jobs_backend'])}")
+    version = status.get("version")
+    head = f"iog {clean(version)}: " if version else ""
+    return head + ", ".join(parts)
+
+
+def format_status(status: Mapping[str, Any], snapshot: Mapping[str, Any]) -> str:
+    """The whole ``iog status`` report."""
+    lines = [
+        format_connection(status),
+        f"======== Cluster status: {clean(snapshot.get('timestamp') or '')} ========",
+    ]
+    if status.get("last_error"):
+        lines.append(f"Last error: {clean(status['last_error'])}")
+    lines.extend(format_nodes(snapshot.get("nodes") or []))
+    lines.append("")
+    lines.extend(format_resources(snapshot))
+    lines.extend(format_demands(snapshot))
+    return "\n".join(lines)
+
+
+def to_json(data: Any) -> str:
+    """Machine JSON for ``--json``: indented, keys in wire order."""
+    return json.dumps(data, indent=2)

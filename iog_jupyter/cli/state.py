@@ -1,0 +1,194 @@
+"""The iog state dir: what ``iog up`` started, recorded so ``iog down`` stops exactly that.
+
+The state dir is ``$IOG_HOME`` or ``~/.iog`` (mode 0700). It holds ``state.json`` (0600, no
+secrets: tokens live in their own 0600 files and the state records only their paths), the Ray and
+Jupyter token files, Jupyter's log, and a lock file that serialises ``up`` and ``down``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CliError
+
+STATE_VERSION = 1
+STATE_FILE = "state.json"
+
+
+def state_dir_path() -> Path:
+    """Where the iog state dir is (``$IOG_HOME`` or ``~/.iog``), without creating it."""
+    raw = os.environ.get("IOG_HOME", "").strip()
+    return Path(raw).expanduser() if raw else Path.home() / ".iog"
+
+
+def state_dir() -> Path:
+    """The iog state dir (``$IOG_HOME`` or ``~/.iog``), created with mode 0700."""
+    path = state_dir_path()
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
+    except OSError as err:
+        raise CliError(f"Cannot use the iog state dir {path}: {err.strerror}.") from None
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable only by its owner (0600)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    os.chmod(path, 0o600)
+
+
+def new_token_file(path: Path) -> str:
+    """Write a fresh random token (no trailing newline) into a 0600 file and return it."""
+    token = secrets.token_hex(24)
+    write_private(path, token)
+    return token
+
+
+@dataclass
+class HeadState:
+    """The Ray head ``iog up`` started.
+
+    Attributes:
+        temp_dir: Ray's temp dir; every process of this head mentions it on its command line.
+        gcs_port: The GCS port on 127.0.0.1.
+        dashboard_port: The dashboard port on 127.0.0.1.
+        token_path: The Ray token file (0600).
+        single_node: Whether every Ray port stays on loopback.
+        num_cpus: The ``--num-cpus`` given, if any.
+        num_gpus: The ``--num-gpus`` given, if any.
+        resources: The ``--resources`` JSON given, if any.
+        node_ip_address: The address the head advertises to other nodes.
+    """
+
+    temp_dir: str
+    gcs_port: int
+    dashboard_port: int
+    token_path: str
+    single_node: bool = True
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    resources: str | None = None
+    node_ip_address: str = "127.0.0.1"
+
+    @property
+    def address(self) -> str:
+        """The GCS address local clients use."""
+        return f"127.0.0.1:{self.gcs_port}"
+
+
+@dataclass
+class JupyterState:
+    """The JupyterLab server ``iog up`` started.
+
+    Attributes:
+        pid: The server's pid (the leader of its own session).
+        port: Its port on 127.0.0.1.
+        url: Its base URL, without any token.
+        token_path: The Jupyter token file (0600), passed to it as ``JUPYTER_TOKEN_FILE``.
+        log_path: Where its stdout and stderr go.
+        root_dir: The directory it serves.
+        app: ``lab`` for JupyterLab, ``server`` for a bare Jupyter Server.
+        allow_root: Whether it was allowed to run as root.
+    """
+
+    pid: int
+    port: int
+    url: str
+    token_path: str
+    log_path: str
+    root_dir: str
+    app: str = "lab"
+    allow_root: bool = False
+
+
+@dataclass
+class UpState:
+    """Everything ``iog up`` started, as recorded in ``state.json``."""
+
+    head: HeadState | None = None
+    jupyter: JupyterState | None = None
+    version: int = STATE_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "version": self.version,
+            "head": asdict(self.head) if self.head else None,
+            "jupyter": asdict(self.jupyter) if self.jupyter else None,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UpState:
+        """Build from the JSON form; unknown keys are kept in ``extra``."""
+        head = data.get("head")
+        jupyter = data.get("jupyter")
+        known = {"version", "head", "jupyter"}
+        return cls(
+            head=HeadState(**head) if head else None,
+            jupyter=JupyterState(**jupyter) if jupyter else None,
+            version=int(data.get("version", STATE_VERSION)),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def load_state(directory: Path) -> UpState | None:
+    """Read ``state.json``; None when ``iog up`` has nothing running.
+
+    Raises:
+        CliError: The file exists but cannot be understood.
+    """
+    path = directory / STATE_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise CliError(
+            f"Cannot read {path} ({type(err).__name__}); remove it if nothing of iog runs."
+        ) from None
+    try:
+        return UpState.from_dict(data)
+    except (TypeError, ValueError, AttributeError):
+        raise CliError(f"{path} is not an iog state file; remove it if nothing runs.") from None
+
+
+def save_state(directory: Path, state: UpState) -> None:
+    """Write ``state.json`` (0600)."""
+    write_private(directory / STATE_FILE, json.dumps(state.to_dict(), indent=2) + "\n")
+
+
+def clear_state(directory: Path) -> None:
+    """Remove ``state.json``."""
+    with contextlib.suppress(FileNotFoundError):
+        (directory / STATE_FILE).unlink()
+
+
+@contextlib.contextmanager
+def state_lock(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the state dir, so two ``up``/``down`` never interleave."""
+    fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

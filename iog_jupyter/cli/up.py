@@ -1,0 +1,377 @@
+"""``iog up``: a local Ray head on loopback with token auth, plus JupyterLab.
+
+``up`` records exactly what it started in the state dir, and ``down`` stops exactly that: the
+Jupyter pid, and the Ray processes that live under the head's own temp dir. Never ``ray stop``,
+which would also kill every other Ray cluster of the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..core import local_head
+from ..core.errors import IogError
+from . import jupyter_proc
+from .down import TEMP_DIR_PREFIX, stop_all
+from .errors import EXIT_OK, EXIT_USAGE, CliError
+from .output import to_json
+from .state import (
+    HeadState,
+    JupyterState,
+    UpState,
+    load_state,
+    new_token_file,
+    save_state,
+    state_dir,
+    state_lock,
+)
+
+log = logging.getLogger(__name__)
+
+RAY_TOKEN_FILE = "ray_token"
+JUPYTER_TOKEN_FILE = "jupyter_token"
+JUPYTER_LOG_FILE = "jupyter.log"
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``up`` on the main parser's subparsers."""
+    up = subparsers.add_parser(
+        "up",
+        parents=[common],
+        help="start a local Ray head (loopback, token auth) and JupyterLab",
+        description="Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
+        "iog_jupyter on 127.0.0.1, and print its URL. Idempotent: restarts only what died.",
+    )
+    up.add_argument("--num-cpus", type=_non_negative, help="CPUs the head advertises")
+    up.add_argument("--num-gpus", type=_non_negative, help="GPUs the head advertises")
+    up.add_argument(
+        "--resources", type=_resources, help="custom resources as JSON, e.g. '{\"pool:train\": 2}'"
+    )
+    up.add_argument(
+        "--multi-node",
+        action="store_true",
+        help="let worker nodes join (Ray then binds ports beyond loopback; the token guards them)",
+    )
+    up.add_argument(
+        "--node-ip-address",
+        help="with --multi-node: the address workers reach the head at (default: detected)",
+    )
+    up.add_argument("--port", type=_port, help="JupyterLab's port (default: a free one)")
+    up.add_argument("--notebook-dir", help="the directory JupyterLab serves (default: cwd)")
+    up.add_argument(
+        "--allow-root",
+        action="store_true",
+        help="let JupyterLab run as root (it refuses to by default)",
+    )
+    up.add_argument(
+        "--foreground",
+        action="store_true",
+        help="stay attached; Ctrl-C or SIGTERM stops everything",
+    )
+    up.set_defaults(handler=cmd_up)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError("must be between 1 and 65535")
+    return value
+
+
+def _resources(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a JSON object") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and v >= 0 for k, v in data.items()
+    ):
+        raise argparse.ArgumentTypeError("must map resource names to non-negative numbers")
+    return json.dumps(data)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # As the servers themselves do, so that a port in TIME_WAIT still counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _detect_node_ip() -> str:
+    """The host's outbound address (no packet is sent), or loopback when there is none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))
+            return str(sock.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def head_running(head: HeadState) -> bool:
+    """Whether the recorded head is whole: its GCS and raylet run and the GCS port answers."""
+    if not Path(head.temp_dir).is_dir():
+        return False
+    cmdlines = []
+    for pid in local_head.processes_under(head.temp_dir):
+        try:
+            cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:
+            continue
+    if not any(b"gcs_server" in c for c in cmdlines) or not any(b"raylet" in c for c in cmdlines):
+        return False
+    return local_head.wait_for_port(head.gcs_port, 2.0)
+
+
+def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> bool:
+    """Start the head unless the recorded one runs. Returns True when it was (re)started."""
+    old = state.head
+    if old is not None and head_running(old):
+        wanted = (args.num_cpus, args.num_gpus, args.resources)
+        had = (old.num_cpus, old.num_gpus, old.resources)
+        if any(w is not None and w != h for w, h in zip(wanted, had, strict=True)) or (
+            args.multi_node and old.single_node
+        ):
+            _note("The running head keeps its settings; run `iog down` first to change them.")
+        return False
+    if old is not None:
+        leftovers = local_head.stop_head(old.temp_dir)
+        log.info("Recorded head was not whole; stopped %d leftover processes.", leftovers)
+    multi_node = args.multi_node or (old is not None and not old.single_node)
+    if old is not None and Path(old.temp_dir).is_dir():
+        temp_dir = old.temp_dir
+    else:
+        base = "/tmp" if Path("/tmp").is_dir() else tempfile.gettempdir()
+        temp_dir = tempfile.mkdtemp(prefix=TEMP_DIR_PREFIX, dir=base)
+    gcs_port = old.gcs_port if old and _port_free(old.gcs_port) else local_head.free_port()
+    dash_port = (
+        old.dashboard_port if old and _port_free(old.dashboard_port) else local_head.free_port()
+    )
+    node_ip = "127.0.0.1"
+    if multi_node:
+        node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
+        node_ip = node_ip or _detect_node_ip()
+    head = HeadState(
+        temp_dir=temp_dir,
+        gcs_port=gcs_port,
+        dashboard_port=dash_port,
+        token_path=str(directory / RAY_TOKEN_FILE),
+        single_node=not multi_node,
+        num_cpus=args.num_cpus if args.num_cpus is not None else (old.num_cpus if old else None),
+        num_gpus=args.num_gpus if args.num_gpus is not None else (old.num_gpus if old else None),
+        resources=args.resources or (old.resources if old else None),
+        node_ip_address=node_ip,
+    )
+    if multi_node:
+        _note(
+            "--multi-node: Ray binds its GCS and raylet ports beyond loopback so workers can "
+            f"join; the Ray token ({head.token_path}) is then the only guard. Firewall those "
+            "ports, and copy the token to workers as a 0600 file."
+        )
+    _note(f"Starting a Ray head on {head.address} (temp dir {temp_dir})...")
+    if multi_node:
+        _note(
+            f"Workers join with RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=<token copy> "
+            f"ray start --address={node_ip}:{gcs_port}"
+        )
+    state.head = head
+    save_state(directory, state)
+    try:
+        _start_head(head)
+    except IogError:
+        stop_all(directory, state)  # start_head stopped its processes; drop the rest too.
+        raise
+    os.chmod(head.token_path, 0o600)
+    return True
+
+
+def _start_head(head: HeadState) -> None:
+    local_head.start_head(
+        head.temp_dir,
+        head.token_path,
+        gcs_port=head.gcs_port,
+        dashboard_port=head.dashboard_port,
+        num_cpus=head.num_cpus,
+        num_gpus=head.num_gpus,
+        resources=head.resources,
+        single_node=head.single_node,
+        node_ip_address=head.node_ip_address,
+    )
+
+
+def _ensure_jupyter(
+    directory: Path, state: UpState, args: argparse.Namespace, head_moved: bool
+) -> tuple[bool, str]:
+    """Start Jupyter unless the recorded one answers. Returns (started, token)."""
+    assert state.head is not None
+    old = state.jupyter
+    if old is not None and jupyter_proc.is_running(old):
+        token = jupyter_proc.read_token(old.token_path)
+        if not head_moved:
+            try:
+                jupyter_proc.wait_until_ready(old, token, deadline_s=15.0)
+            except CliError:
+                log.info("Recorded Jupyter (pid %d) does not answer; restarting it.", old.pid)
+            else:
+                if (args.port is not None and args.port != old.port) or (
+                    args.notebook_dir is not None
+                    and Path(args.notebook_dir).expanduser().resolve() != Path(old.root_dir)
+                ):
+                    _note(
+                        "The running JupyterLab keeps its port and directory; run `iog down` first."
+                    )
+                return False, token
+        jupyter_proc.stop_jupyter(old)
+    if args.port is not None:
+        port = args.port
+        if not _port_free(port):
+            raise CliError(f"Port {port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
+    elif old is not None and _port_free(old.port):
+        port = old.port
+    else:
+        port = local_head.free_port()
+    root_dir = args.notebook_dir or (old.root_dir if old else None) or os.getcwd()
+    root = Path(root_dir).expanduser().resolve()
+    if not root.is_dir():
+        raise CliError(f"--notebook-dir {root} is not a directory.", EXIT_USAGE)
+    token_path = directory / JUPYTER_TOKEN_FILE
+    token = ""
+    if old is not None and token_path.is_file():
+        # A restart keeps the token (and the port, if free), so open browser tabs keep working.
+        token = token_path.read_text().strip()
+        os.chmod(token_path, 0o600)
+    if not token:
+        token = new_token_file(token_path)
+    _note(f"Starting JupyterLab on 127.0.0.1:{port} (log {directory / JUPYTER_LOG_FILE})...")
+    jupyter = jupyter_proc.start_jupyter(
+        state.head,
+        port,
+        str(root),
+        str(token_path),
+        str(directory / JUPYTER_LOG_FILE),
+        allow_root=args.allow_root or bool(old and old.allow_root),
+    )
+    state.jupyter = jupyter
+    save_state(directory, state)
+    try:
+        jupyter_proc.wait_until_ready(jupyter, token)
+    except CliError:
+        jupyter_proc.stop_jupyter(jupyter, grace_s=5.0)
+        token_path.unlink(missing_ok=True)
+        state.jupyter = None
+        save_state(directory, state)
+        raise
+    return True, token
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Bring up (or find running) the local Ray head and JupyterLab, and print the URL."""
+    directory = state_dir()
+    with state_lock(directory):
+        state = load_state(directory) or UpState()
+        old_address = state.head.address if state.head else None
+        head_started = False
+        try:
+            head_started = _ensure_head(directory, state, args)
+            assert state.head is not None
+            moved = head_started and old_address != state.head.address
+            jupyter_started, token = _ensure_jupyter(directory, state, args, moved)
+        except IogError as err:
+            if head_started and state.head is not None and state.jupyter is None:
+                stop_all(directory, state)
+            raise CliError(err.message) from None
+        except CliError:
+            if head_started and state.head is not None and state.jupyter is None:
+                stop_all(directory, state)
+            raise
+    assert state.head is not None and state.jupyter is not None
+    url = _url_with_token(state.jupyter, token)
+    if args.json:
+        print(
+            to_json(
+                {
+                    "url": url,
+                    "ray_address": state.head.address,
+                    "single_node": state.head.single_node,
+                    "jupyter_pid": state.jupyter.pid,
+                    "state_dir": str(directory),
+                    "started": [
+                        name
+                        for name, did in (("ray_head", head_started), ("jupyter", jupyter_started))
+                        if did
+                    ],
+                }
+            )
+        )
+    else:
+        if not head_started and not jupyter_started:
+            print("Already up.")
+        mode = "multi-node"
+        if state.head.single_node:
+            mode = "single-node, every Ray port on 127.0.0.1"
+        print(f"Ray head: {state.head.address} ({mode}); Ray token in {state.head.token_path}")
+        print(f"JupyterLab (pid {state.jupyter.pid}, log {state.jupyter.log_path}):")
+        print(f"    {url}")
+        print("Stop both with `iog down`.")
+    sys.stdout.flush()
+    if args.foreground:
+        return _attend(directory)
+    return EXIT_OK
+
+
+def _url_with_token(jupyter: JupyterState, token: str) -> str:
+    page = "lab" if jupyter.app == "lab" else "tree"
+    return f"{jupyter.url}{page}?token={token}"
+
+
+def _note(text: str) -> None:
+    """Progress and warnings go to stderr, so stdout stays the result (the URL, or JSON)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def _attend(directory: Path) -> int:
+    """Stay attached until Ctrl-C, SIGTERM or Jupyter's exit; then stop everything."""
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _note("Running in the foreground; press Ctrl-C to stop.")
+        while True:
+            state = load_state(directory)
+            if state is None or state.jupyter is None or not jupyter_proc.is_running(state.jupyter):
+                _note("Jupyter is gone; stopping.")
+                break
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        _note("Stopping...")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with state_lock(directory):
+        state = load_state(directory)
+        if state is not None:
+            result = stop_all(directory, state)
+            _note(f"Stopped JupyterLab and the Ray head ({result['ray_processes']} processes).")
+    return EXIT_OK

@@ -1,0 +1,190 @@
+"""`iog up` / `iog down` end to end: a real loopback Ray head plus JupyterLab, then a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from iog_jupyter.core.local_head import is_alive, processes_under, wait_for_port
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-f]+)")
+LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+def _iog(*args: str, env: dict[str, str], timeout_s: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "iog_jupyter.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def _listening_sockets() -> dict[int, tuple[str, int]]:
+    """inode -> (local address hex, port) of every listening TCP socket."""
+    result = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            address, port = fields[1].split(":")
+            result[int(fields[9])] = (address, int(port, 16))
+    return result
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(int(link[8:-1]))
+    return inodes
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _cluster(base_url: str, token: str) -> dict:
+    """GET iog/api/v1/cluster, retrying while the extension takes its first snapshot."""
+    end = time.monotonic() + 60
+    while True:
+        reply = requests.get(
+            base_url + "iog/api/v1/cluster", headers={"Authorization": f"token {token}"}, timeout=30
+        )
+        if reply.status_code == 200 or time.monotonic() > end:
+            break
+        time.sleep(1)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_up_status_down(ray_head, tmp_path):
+    home = tmp_path / "iog-home"
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "IOG_", "JUPYTER_"))}
+    env.update({"PYTHONPATH": REPO, "IOG_HOME": str(home)})
+    state_file = home / "state.json"
+    try:
+        root = ["--allow-root"] if os.geteuid() == 0 else []
+        first = _iog("up", "--num-cpus", "1", "--notebook-dir", str(notebooks), *root, env=env)
+        assert first.returncode == 0, first.stderr
+        match = URL_RE.search(first.stdout)
+        assert match, first.stdout
+        port, token = int(match.group(1)), match.group(2)
+        base_url = f"http://127.0.0.1:{port}/"
+        assert token not in first.stderr
+        assert "Traceback" not in first.stderr
+
+        # Jupyter answers with the token, and not without it.
+        auth = {"Authorization": f"token {token}"}
+        assert requests.get(base_url + "api/status", headers=auth, timeout=10).status_code == 200
+        assert requests.get(base_url + "api/status", timeout=10).status_code in (401, 403)
+        cluster = _cluster(base_url, token)
+        assert cluster["totals"]["CPU"] == 1.0
+
+        # What was started is recorded, privately, without secrets.
+        state = json.loads(state_file.read_text())
+        head, jupyter = state["head"], state["jupyter"]
+        assert jupyter["port"] == port and head["single_node"] is True
+        assert token not in state_file.read_text()
+        assert _mode(home) == 0o700
+        for path in (state_file, Path(head["token_path"]), Path(jupyter["token_path"])):
+            assert _mode(path) == 0o600, path
+        ray_token = Path(head["token_path"]).read_text().strip()
+        assert ray_token not in first.stdout + first.stderr
+
+        # The Jupyter token is in neither the server's argv nor its environment values.
+        jpid = jupyter["pid"]
+        assert token.encode() not in Path(f"/proc/{jpid}/cmdline").read_bytes()
+        assert token.encode() not in Path(f"/proc/{jpid}/environ").read_bytes()
+        assert Path(jupyter["root_dir"]) == notebooks.resolve()
+        assert token not in Path(jupyter["log_path"]).read_text()
+        assert _mode(Path(jupyter["log_path"])) == 0o600
+
+        # Single-node: every listening socket of the head and of Jupyter is on loopback.
+        head_pids = processes_under(head["temp_dir"])
+        assert head_pids
+        listening = _listening_sockets()
+        owned = set()
+        for pid in [*head_pids, jpid]:
+            owned |= _socket_inodes(pid) & set(listening)
+        ports = {listening[inode][1]: listening[inode][0] for inode in owned}
+        assert head["gcs_port"] in ports and port in ports
+        beyond = {p: a for p, a in ports.items() if a not in LOOPBACK_HEX}
+        assert not beyond, f"ports bound beyond loopback: {beyond}"
+
+        # Local status without RAY_ADDRESS finds the recorded head.
+        status = _iog("status", "--json", env=env, timeout_s=120)
+        assert status.returncode == 0, status.stderr
+        data = json.loads(status.stdout)
+        assert data["status"]["ray"]["address"] == f"127.0.0.1:{head['gcs_port']}"
+        assert data["cluster"]["totals"]["CPU"] == 1.0
+
+        # A second `up` is idempotent: same URL, same processes.
+        again = _iog("up", "--json", env=env, timeout_s=120)
+        assert again.returncode == 0, again.stderr
+        reply = json.loads(again.stdout)
+        assert reply["url"] == match.group(0)
+        assert reply["started"] == [] and reply["jupyter_pid"] == jpid
+        core = {p for p in head_pids if b"gcs_server" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        assert core and core <= set(processes_under(head["temp_dir"]))
+
+        # If Jupyter dies, `up` restarts only Jupyter, at the same URL.
+        os.kill(jpid, signal.SIGKILL)
+        end = time.monotonic() + 10
+        while is_alive(jpid) and time.monotonic() < end:
+            time.sleep(0.1)
+        revived = _iog("up", "--json", *root, env=env, timeout_s=180)
+        assert revived.returncode == 0, revived.stderr
+        reply = json.loads(revived.stdout)
+        assert reply["started"] == ["jupyter"] and reply["jupyter_pid"] != jpid
+        assert reply["url"] == match.group(0)
+        assert core <= set(processes_under(head["temp_dir"]))
+        assert requests.get(base_url + "api/status", headers=auth, timeout=10).status_code == 200
+        jpid = reply["jupyter_pid"]
+
+        # `down` stops exactly that, and leaves the session's head alone.
+        down = _iog("down", env=env, timeout_s=120)
+        assert down.returncode == 0, down.stderr
+        assert "Stopped" in down.stdout
+        assert processes_under(head["temp_dir"]) == []
+        assert not is_alive(jpid)
+        assert not state_file.exists()
+        assert not Path(head["temp_dir"]).exists()
+        assert not Path(jupyter["token_path"]).exists()
+        assert wait_for_port(ray_head.gcs_port, 5)
+        assert processes_under(ray_head.temp_dir)
+        still = _iog("status", "--json", env={**env, **ray_head.env()}, timeout_s=120)
+        assert still.returncode == 0, still.stderr
+
+        # Nothing left: `down` again is a no-op with a message.
+        noop = _iog("down", env=env, timeout_s=60)
+        assert noop.returncode == 0 and "Nothing to stop" in noop.stdout
+    finally:
+        if state_file.exists():
+            _iog("down", env=env, timeout_s=120)
