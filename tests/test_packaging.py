@@ -1,0 +1,133 @@
+"""The wheel carries the prebuilt labextension and the server config; Jupyter finds both."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (built,) = out.glob("iog_jupyter-*.whl")
+    return built
+
+
+def test_wheel_contents(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    data = next(n.split("/")[0] for n in names if ".data/" in n)
+    lab = f"{data}/data/share/jupyter/labextensions/iog-jupyter"
+    assert f"{lab}/package.json" in names
+    assert f"{lab}/install.json" in names
+    assert any(n.startswith(f"{lab}/static/remoteEntry.") for n in names)
+    assert f"{lab}/schemas/iog-jupyter/plugin.json" in names
+    assert f"{data}/data/etc/jupyter/jupyter_server_config.d/iog_jupyter.json" in names
+    config = json.loads(
+        zipfile.ZipFile(wheel).read(
+            f"{data}/data/etc/jupyter/jupyter_server_config.d/iog_jupyter.json"
+        )
+    )
+    assert config["ServerApp"]["jpserver_extensions"]["iog_jupyter"] is True
+    # The production bundle ships, not sources, tests or a development build.
+    assert not any(n.startswith("labextension/") or n.startswith("tests/") for n in names)
+    assert "iog_jupyter/py.typed" in names
+    assert "iog_jupyter/app.py" in names
+
+
+def test_installed_wheel_is_found_by_jupyter_without_node(wheel, tmp_path):
+    """Install the wheel in a fresh venv (deps borrowed from this one) and ask Jupyter."""
+    fresh = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
+    python = fresh / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # Jupyter and Ray come from this venv; iog_jupyter only from the wheel.
+    Path(site, "_borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--quiet",
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    nodeless = tmp_path / "bin"
+    nodeless.mkdir()
+    env = {
+        "PATH": str(nodeless),
+        "HOME": str(tmp_path / "home"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "NO_COLOR": "1",
+    }
+    assert shutil.which("node", path=env["PATH"]) is None
+    where = subprocess.run(
+        [str(python), "-c", "import iog_jupyter; print(iog_jupyter.__file__)"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.stdout.startswith(str(fresh)), where.stdout + where.stderr
+
+    def listing(module: str) -> str:
+        done = subprocess.run(
+            [str(python), "-m", module, "list"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+
+    lab_out = listing("jupyterlab.labextensions")
+    assert re.search(r"iog-jupyter v\S+ enabled\s+OK", lab_out), lab_out
+    assert str(fresh / "share" / "jupyter" / "labextensions") in lab_out
+    server_out = listing("jupyter_server.extension.serverextension")
+    assert "iog_jupyter enabled" in server_out, server_out
+    assert re.search(r"iog_jupyter \S+ OK", server_out), server_out
