@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh all
-exec .venv/bin/iog up "$@"
+args=()
+# JupyterLab refuses to run as root unless told; containers and cloud head nodes often are root.
+if [ "$(id -u)" = "0" ]; then args+=(--allow-root); fi
+exec .venv/bin/iog up "${args[@]}" "$@"
