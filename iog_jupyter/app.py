@@ -85,17 +85,25 @@ class IogJupyterApp(ExtensionApp):
         config=True,
         help="Add per-node CPU %, memory and GPU usage from Ray's dashboard to each snapshot.",
     )
+    usage_refresh_interval_s = Float(
+        5.0,
+        config=True,
+        help=(
+            "Seconds between two fetches of per-node usage from the dashboard, on a thread of "
+            "its own (its reply grows with the number of workers); snapshots merge the latest."
+        ),
+    )
     executor_max_workers = Int(
         4,
         config=True,
         help="Threads for blocking Ray calls made by requests (never on the event loop).",
     )
 
-    @validate("refresh_interval_s")
+    @validate("refresh_interval_s", "usage_refresh_interval_s")
     def _check_refresh_interval(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if value < 0.1:
-            raise ValueError("refresh_interval_s must be at least 0.1 s")
+            raise ValueError(f"{proposal['trait'].name} must be at least 0.1 s")
         return value
 
     @validate("history_length", "executor_max_workers")
@@ -125,6 +133,7 @@ class IogJupyterApp(ExtensionApp):
             call_timeout_s=self.request_timeout_s,
             pool_config=PoolConfig(self.pool_label, self.pool_resource_prefix),
             include_usage=self.include_node_usage,
+            usage_refresh_interval_s=self.usage_refresh_interval_s,
         )
         info = self.connection.describe()
         self.log.info(

@@ -6,7 +6,6 @@ import asyncio
 import json
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +15,13 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def restartable_head():
-    """A second head of our own, so stopping it leaves the session head alone."""
+def restartable_head(ray_head):
+    """A second head of our own, so stopping it leaves the session head alone.
+
+    It shares the session head's token: Ray's clients hold one token per process.
+    """
     temp_dir = tempfile.mkdtemp(prefix="iogr", dir="/tmp")
-    token_path = str(Path(temp_dir) / "auth_token")
-    head = start_head(temp_dir, token_path, num_cpus=1, single_node=True)
+    head = start_head(temp_dir, ray_head.token_path, num_cpus=1, single_node=True)
     try:
         yield head
     finally:

@@ -42,6 +42,12 @@ def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
             "JUPYTER_TOKEN_FILE": token_path,
         }
     )
+    if head.single_node:
+        # Without it, `ray status` and `ray.init()` in Jupyter's terminals and kernels rewrite
+        # 127.0.0.1 to the host's address, where a single-node head does not listen.
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    else:
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
     # A source checkout (not pip-installed) must stay importable by the server.
     parent = _package_parent()
     if "site-packages" not in parent and "dist-packages" not in parent:
@@ -74,6 +80,8 @@ def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root_dir}",
         "--ServerApp.jpserver_extensions=iog_jupyter=True",
+        # Every request must authenticate, whatever an extension forgets to declare.
+        "--ServerApp.allow_unauthenticated_access=False",
     ]
     if allow_root:
         cmd.append("--allow-root")

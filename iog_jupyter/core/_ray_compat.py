@@ -6,36 +6,44 @@ Ray upgrade that moves or changes one of them fails loudly there instead of sile
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
 
+log = logging.getLogger(__name__)
 _auth_lock = threading.Lock()
-_auth_enabled_for: str | None = None
+_auth_in_use: tuple[str, str] | None = None
 
 
-def enable_token_auth(token_path: str | None) -> None:
-    """Make this process's Ray clients send the Ray token (what ``ray start`` does for itself).
+def use_token_auth(token_source: str, token_path: str | None) -> None:
+    """Make this process's Ray clients send the token iog found (what ``ray start`` does).
 
-    Only the mode and the token's *path* go into the environment, never the token: kernels that
-    the Jupyter server starts inherit its environment.
+    Ray's clients read one token per process, from the environment and Ray's default file, so
+    before each GCS call the connection says which token it found; the loader is reset only when
+    that changes. Only the mode and the token's *path* go into the environment, never the token:
+    kernels that the Jupyter server starts inherit its environment.
 
     Args:
-        token_path: The file the token was read from, when it is not Ray's default place.
+        token_source: Where the token came from (``RAY_AUTH_TOKEN``, a path's origin, ...).
+        token_path: The file the token was read from, or None when it came from the environment.
     """
-    global _auth_enabled_for
+    global _auth_in_use
+    key = (token_source, token_path or "")
     with _auth_lock:
-        key = token_path or ""
-        if _auth_enabled_for == key:
+        if _auth_in_use == key and os.environ.get("RAY_AUTH_MODE") == "token":
             return
+        if _auth_in_use is not None:
+            # One token per process: the newest connection's token wins.
+            log.info("iog_jupyter: Ray clients now use the token from %s", token_source)
         os.environ["RAY_AUTH_MODE"] = "token"
-        if token_path and not os.environ.get("RAY_AUTH_TOKEN"):
+        if token_path and token_source != "RAY_AUTH_TOKEN":
             os.environ["RAY_AUTH_TOKEN_PATH"] = token_path
         from ray._raylet import AuthenticationTokenLoader, Config
 
         Config.initialize("")
         AuthenticationTokenLoader.instance().reset_cache()
-        _auth_enabled_for = key
+        _auth_in_use = key
 
 
 def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> bytes | None:

@@ -120,7 +120,12 @@ def _demands(
     status: Any, nodes: list[NodeRecord], config: PoolConfig
 ) -> tuple[list[ResourceDemand], list[ResourceDemand]]:
     """Split Ray's resource demands into waiting and infeasible ones, with a reason for each."""
-    alive_totals = [n.resources_total for n in nodes if n.state != "DEAD"]
+    # Nodes of one pool mostly share a shape: test each distinct shape once, not every node
+    # (a 2,000-node cluster has a handful of shapes; an infeasible bundle scanned them all).
+    alive_totals = [
+        dict(shape)
+        for shape in {frozenset(n.resources_total.items()) for n in nodes if n.state != "DEAD"}
+    ]
     summary = status.resource_demands
     groups: list[tuple[str, Iterable[Any]]] = [
         ("task_actor", summary.ray_task_actor_demand),
@@ -268,6 +273,7 @@ def fetch_cluster_status(conn: RayConnection) -> Any:
         RayUnavailableError: The GCS is down or did not answer within ``request_timeout_s``.
     """
     conn.probe()
+    conn.prepare_ray_client()
     try:
         return _ray_compat.get_cluster_status(conn.address, conn.request_timeout_s)
     except RayUnavailableError:

@@ -161,10 +161,13 @@ class RayConnection:
         self._lock = threading.Lock()
         env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
         self.auth_mode = env_mode or ("token" if self._token_info.token else "disabled")
+
+    def prepare_ray_client(self) -> None:
+        """Point this process's Ray clients at our token; call before each GCS call."""
         if self.auth_mode == "token":
             from . import _ray_compat
 
-            _ray_compat.enable_token_auth(self._token_info.path)
+            _ray_compat.use_token_auth(self._token_info.source, self._token_info.path)
 
     @property
     def token_info(self) -> TokenInfo:
@@ -224,6 +227,7 @@ class RayConnection:
             from . import _ray_compat
 
             self.probe()
+            self.prepare_ray_client()
             hostport = _ray_compat.kv_get(
                 self.address, b"dashboard", b"dashboard", self.request_timeout_s
             )

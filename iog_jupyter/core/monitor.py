@@ -14,12 +14,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from .cluster import PoolConfig, get_cluster_snapshot
+from .cluster import PoolConfig, build_snapshot, fetch_cluster_status, fetch_node_usage
 from .connection import RayConnection
 from .errors import IogError
-from .models import ClusterSnapshot, iso_from_ms
+from .models import ClusterSnapshot, NodeUsage, iso_from_ms
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +28,29 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str, str], None]
 
 
-def snapshot_fingerprint(data: dict[str, Any]) -> str:
+def change_key(data: dict[str, Any]) -> dict[str, Any]:
     """What must differ between two snapshots for subscribers to be told.
 
-    The timestamp and the nodes' idle counters tick on every poll and are left out.
+    The timestamp and the nodes' idle counters tick on every poll and are left out; two keys
+    are compared with ``==`` (much cheaper than serializing them sorted).
     """
-    nodes = [{k: v for k, v in node.items() if k != "idle_ms"} for node in data["nodes"]]
-    trimmed = {k: v for k, v in data.items() if k not in ("timestamp", "timestamp_ms", "nodes")}
-    trimmed["nodes"] = nodes
-    return json.dumps(trimmed, sort_keys=True, separators=(",", ":"))
+    key = {k: v for k, v in data.items() if k not in ("timestamp", "timestamp_ms", "nodes")}
+    key["nodes"] = [{k: v for k, v in node.items() if k != "idle_ms"} for node in data["nodes"]]
+    return key
+
+
+def snapshot_fingerprint(data: dict[str, Any]) -> str:
+    """A stable string form of :func:`change_key` (for logs and benchmarks)."""
+    return json.dumps(change_key(data), sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class _Polled:
+    """One poll's results, all computed off the event loop."""
+
+    snapshot: ClusterSnapshot
+    key: dict[str, Any]
+    text: str
 
 
 class ClusterMonitor:
@@ -49,6 +64,9 @@ class ClusterMonitor:
         call_timeout_s: Our own deadline for one poll; Ray's clients ignore theirs.
         pool_config: How nodes are grouped into pools.
         include_usage: Also fetch per-node physical usage from the dashboard.
+        usage_refresh_interval_s: Seconds between two fetches of per-node usage. It runs on its
+            own schedule and thread because the dashboard's node summary grows with the number
+            of workers (seconds to decode at 100k actors); each snapshot merges the latest one.
         executor: Where the blocking Ray calls run; a private one-thread pool when None.
     """
 
@@ -61,6 +79,7 @@ class ClusterMonitor:
         call_timeout_s: float = 10.0,
         pool_config: PoolConfig | None = None,
         include_usage: bool = True,
+        usage_refresh_interval_s: float = 5.0,
         executor: Executor | None = None,
     ) -> None:
         self.connection = connection
@@ -69,12 +88,16 @@ class ClusterMonitor:
         self.call_timeout_s = call_timeout_s
         self.pool_config = pool_config or PoolConfig()
         self.include_usage = include_usage
+        self.usage_refresh_interval_s = usage_refresh_interval_s
+        self._usage: dict[str, NodeUsage] = {}
+        self._usage_executor = ThreadPoolExecutor(1, thread_name_prefix="iog-usage")
+        self._usage_task: asyncio.Task[None] | None = None
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self._owns_executor = executor is None
         self.history: deque[dict[str, Any]] = deque(maxlen=max(1, history_length))
         self.snapshot: ClusterSnapshot | None = None
         self.snapshot_json: str | None = None
-        self._fingerprint: str | None = None
+        self._key: dict[str, Any] | None = None
         self.connected: bool | None = None
         self.last_error: str | None = None
         self.last_update_ms: int | None = None
@@ -91,19 +114,23 @@ class ClusterMonitor:
 
     def start(self) -> None:
         """Start polling on the running event loop (idempotent)."""
+        loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task = loop.create_task(self._run())
+        if self.include_usage and (self._usage_task is None or self._usage_task.done()):
+            self._usage_task = loop.create_task(self._run_usage())
 
     async def stop(self) -> None:
         """Stop polling and release the executor; subscribers stay registered but hear nothing."""
-        for task in (self._task, self._poll_task):
+        for task in (self._task, self._poll_task, self._usage_task):
             if task is not None and not task.done():
                 task.cancel()
                 try:
                     await task
                 except asyncio.CancelledError:
                     pass
-        self._task = self._poll_task = None
+        self._task = self._poll_task = self._usage_task = None
+        self._usage_executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -181,15 +208,9 @@ class ClusterMonitor:
             self._record_failure("the previous request to Ray is still waiting for an answer")
             return None
         self.ray_calls += 1
-        self._in_flight = loop.run_in_executor(
-            self._executor,
-            get_cluster_snapshot,
-            self.connection,
-            self.pool_config,
-            self.include_usage,
-        )
+        self._in_flight = loop.run_in_executor(self._executor, self._take)
         try:
-            snapshot = await asyncio.wait_for(
+            polled = await asyncio.wait_for(
                 asyncio.shield(self._in_flight), timeout=self.call_timeout_s
             )
         except asyncio.TimeoutError:
@@ -202,8 +223,40 @@ class ClusterMonitor:
             log.warning("iog_jupyter: cluster poll failed: %s", err)
             self._record_failure(f"{type(err).__name__} while reading the cluster status")
             return None
-        self._publish(snapshot)
-        return snapshot
+        self._publish(polled)
+        return polled.snapshot
+
+    def _take(self) -> _Polled:
+        """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
+        status = fetch_cluster_status(self.connection)
+        snapshot = build_snapshot(status, self._usage, self.pool_config)
+        data = snapshot.to_dict()
+        return _Polled(snapshot, change_key(data), json.dumps(data, separators=(",", ":")))
+
+    async def _run_usage(self) -> None:
+        """Refresh per-node usage on its own schedule; failures only leave it stale."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self.connected is not False:
+                try:
+                    usage = await asyncio.wait_for(
+                        loop.run_in_executor(
+                            self._usage_executor, fetch_node_usage, self.connection
+                        ),
+                        timeout=self.call_timeout_s,
+                    )
+                except asyncio.TimeoutError:
+                    log.debug("iog_jupyter: per-node usage timed out")
+                except IogError as err:
+                    log.debug("iog_jupyter: per-node usage unavailable: %s", err.message)
+                except Exception as err:  # usage is optional; the poller goes on without it
+                    log.warning("iog_jupyter: per-node usage failed: %s", err)
+                else:
+                    first = not self._usage
+                    self._usage = usage
+                    if first:
+                        self.wake()
+            await asyncio.sleep(self.usage_refresh_interval_s)
 
     def _record_failure(self, message: str) -> None:
         self._failures += 1
@@ -214,23 +267,22 @@ class ClusterMonitor:
             log.warning("iog_jupyter: Ray unreachable: %s", message)
             self._notify("status", self.status_message())
 
-    def _publish(self, snapshot: ClusterSnapshot) -> None:
+    def _publish(self, polled: _Polled) -> None:
+        snapshot = polled.snapshot
         was_connected = self.connected
         self._failures = 0
         self.connected = True
         self.last_error = None
         self.last_update_ms = snapshot.timestamp_ms
         self.history.append(snapshot.history_point())
-        data = snapshot.to_dict()
-        fingerprint = snapshot_fingerprint(data)
         self.snapshot = snapshot
-        self.snapshot_json = json.dumps(data, separators=(",", ":"))
+        self.snapshot_json = polled.text
         if was_connected is not True:
             if was_connected is False:
                 log.info("iog_jupyter: Ray reachable again at %s", self.connection.address)
             self._notify("status", self.status_message())
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
+        if polled.key != self._key:
+            self._key = polled.key
             self._notify("snapshot", self.snapshot_message())
 
     def snapshot_message(self) -> str:
