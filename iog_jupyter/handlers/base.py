@@ -22,6 +22,7 @@ from ..core.errors import (
 
 if TYPE_CHECKING:
     from ..app import IogJupyterApp
+    from ..core.monitor import ClusterMonitor
 
 T = TypeVar("T")
 
@@ -63,6 +64,13 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         """Make sure the shared cluster monitor runs (it starts with the first request)."""
         await super().prepare()
         self.iog.monitor.start()
+
+    async def polled_monitor(self) -> ClusterMonitor:
+        """The cluster monitor, after its first poll (a fresh server answers with real data)."""
+        monitor = self.iog.monitor
+        if monitor.connected is None:
+            await monitor.poll_once()
+        return monitor
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.

@@ -30,9 +30,7 @@ class StatusHandler(IogAPIHandler):
     async def get(self) -> None:
         """Report whether Ray is reachable and how iog reaches it (never the token)."""
         self.reject_unknown_query()
-        monitor = self.iog.monitor
-        if monitor.connected is None:
-            await monitor.poll_once()
+        monitor = await self.polled_monitor()
         ray: dict[str, Any] = dict(self.iog.connection.describe())
         ray["connected"] = bool(monitor.connected)
         self.write_json(
@@ -60,9 +58,7 @@ class ClusterHandler(IogAPIHandler):
     async def get(self) -> None:
         """Return the current snapshot, or 503 with where iog looked and how to start Ray."""
         self.reject_unknown_query()
-        monitor = self.iog.monitor
-        if monitor.connected is None:
-            await monitor.poll_once()
+        monitor = await self.polled_monitor()
         if not monitor.connected or monitor.snapshot_json is None:
             raise RayUnavailableError(
                 monitor.last_error or monitor.connection.unavailable("no answer yet").message
