@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 
@@ -26,6 +27,7 @@ def restartable_head(ray_head):
         yield head
     finally:
         stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.fixture
