@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, Unicode, validate
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
 
+from .core import _ray_compat
+from .core.audit import AuditLog
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
+from .core.errors import RayUnavailableError
+from .core.jobs.packages import PackageStore
+from .core.jobs.selection import select_backend
 from .core.monitor import ClusterMonitor
 from .handlers import all_handlers
+
+if TYPE_CHECKING:
+    from .core.jobs.base import JobBackend
+
+MIB = 1024 * 1024
 
 
 class IogJupyterApp(ExtensionApp):
@@ -23,6 +37,9 @@ class IogJupyterApp(ExtensionApp):
 
     name = "iog_jupyter"
     load_other_extensions = True
+
+    _jobs: JobBackend | None = None
+    _jobs_lock: asyncio.Lock | None = None
 
     ray_address = Unicode(
         "",
@@ -99,6 +116,126 @@ class IogJupyterApp(ExtensionApp):
         help="Threads for blocking Ray calls made by requests (never on the event loop).",
     )
 
+    jobs_backend = Enum(
+        ["auto", "ray", "local"],
+        "auto",
+        config=True,
+        help=(
+            "Which jobs backend runs jobs: 'ray' (Ray's job manager on the loopback dashboard, "
+            "with the Ray token), 'local' (process groups on this head node, records in SQLite) "
+            "or 'auto' (Ray's when its job API answers, else local). Chosen on first use."
+        ),
+    )
+    jobs_state_dir = Unicode(
+        config=True,
+        help=(
+            "Directory for local job records and logs (jobs/), uploaded packages (packages/) "
+            "and the audit log. Default: <jupyter data dir>/iog_jupyter."
+        ),
+    )
+    jobs_working_dir_roots = List(
+        Unicode(),
+        config=True,
+        help=(
+            "Directories under which a job's runtime_env.working_dir may name an existing "
+            "directory on this machine. Empty: the Jupyter server's root_dir."
+        ),
+    )
+    jobs_stop_grace_s = Float(
+        10.0,
+        config=True,
+        help="Seconds the local jobs backend waits between TERM and KILL when stopping a job.",
+    )
+    audit_log_path = Unicode(
+        config=True,
+        help=(
+            "JSON-lines audit log (mode 0600) of every job submit, stop, delete and package "
+            "upload, allowed or refused. Default: <jobs_state_dir>/audit.log."
+        ),
+    )
+    job_list_max_limit = Int(
+        200,
+        config=True,
+        help="Largest page size `GET jobs?limit=` accepts (the default page is 50 jobs).",
+    )
+    max_request_body_bytes = Int(
+        1 * MIB,
+        config=True,
+        help="Largest JSON request body (job submit); larger bodies answer 413 unread.",
+    )
+    package_max_bytes = Int(
+        100 * MIB,
+        config=True,
+        help="Largest working_dir zip `POST packages` accepts; larger uploads answer 413.",
+    )
+    package_max_entries = Int(
+        10000,
+        config=True,
+        help="Most files and directories an uploaded working_dir zip may hold.",
+    )
+    package_max_expanded_bytes = Int(
+        1024 * MIB,
+        config=True,
+        help="Largest total uncompressed size of an uploaded zip (refuses zip bombs).",
+    )
+    log_page_max_bytes = Int(
+        1 * MIB,
+        config=True,
+        help="Largest `limit_bytes` a `GET jobs/{id}/logs` page accepts.",
+    )
+    log_tail_chunk_bytes = Int(
+        64 * 1024,
+        config=True,
+        help=(
+            "Most log bytes a websocket tail reads ahead of what its client has received; "
+            "a stalled client stalls only its own tail."
+        ),
+    )
+    log_tail_poll_interval_s = Float(
+        0.05,
+        config=True,
+        help=(
+            "Seconds between two checks of a job's log file for new bytes while tailing "
+            "(a printed line reaches the websocket within about this long)."
+        ),
+    )
+    log_tail_max_clients_per_user = Int(
+        32,
+        config=True,
+        help="Most log-tail websockets one user may hold open at once; more answer 429.",
+    )
+
+    @default("jobs_state_dir")
+    def _default_jobs_state_dir(self) -> str:
+        return os.path.join(jupyter_data_dir(), "iog_jupyter")
+
+    @default("audit_log_path")
+    def _default_audit_log_path(self) -> str:
+        return os.path.join(self.jobs_state_dir, "audit.log")
+
+    @validate("log_tail_poll_interval_s")
+    def _check_poll_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not 0.01 <= value <= 5.0:
+            raise ValueError("log_tail_poll_interval_s must be between 0.01 and 5 s")
+        return value
+
+    @validate(
+        "job_list_max_limit",
+        "max_request_body_bytes",
+        "package_max_bytes",
+        "package_max_entries",
+        "package_max_expanded_bytes",
+        "log_page_max_bytes",
+        "log_tail_chunk_bytes",
+        "log_tail_max_clients_per_user",
+    )
+    def _check_positive_size(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return value
+
     @validate("refresh_interval_s", "usage_refresh_interval_s")
     def _check_refresh_interval(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
@@ -125,13 +262,17 @@ class IogJupyterApp(ExtensionApp):
             connect_timeout_s=self.connect_timeout_s,
             request_timeout_s=self.request_timeout_s,
         )
+        self.pool_config = PoolConfig(self.pool_label, self.pool_resource_prefix)
+        self._jobs = None
+        self._jobs_lock = None
+        self._init_jobs()
         self.monitor = ClusterMonitor(
             self.connection,
             refresh_interval_s=self.refresh_interval_s,
             history_length=self.history_length,
             max_backoff_s=self.max_backoff_s,
             call_timeout_s=self.request_timeout_s,
-            pool_config=PoolConfig(self.pool_label, self.pool_resource_prefix),
+            pool_config=self.pool_config,
             include_usage=self.include_node_usage,
             usage_refresh_interval_s=self.usage_refresh_interval_s,
         )
@@ -151,19 +292,71 @@ class IogJupyterApp(ExtensionApp):
                 self.connection.token_info.path,
             )
 
+    def _init_jobs(self) -> None:
+        """Build what jobs need without touching Ray (the backend is chosen on first use)."""
+        os.makedirs(self.jobs_state_dir, mode=0o700, exist_ok=True)
+        self.audit_log = AuditLog(self.audit_log_path)
+        self.package_store = PackageStore(os.path.join(self.jobs_state_dir, "packages"))
+        self.working_dir_roots: list[str] = list(self.jobs_working_dir_roots) or [
+            os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
+        ]
+
+    @property
+    def jobs_backend_name(self) -> str | None:
+        """``"ray"`` or ``"local"`` once a backend was chosen, else None."""
+        return self._jobs.name if self._jobs is not None else None
+
+    async def get_jobs_backend(self) -> JobBackend:
+        """The jobs backend, chosen off the event loop on first use and then cached.
+
+        Raises:
+            RayUnavailableError: The backend could not be chosen (Ray forced but unreachable,
+                or the probe ran past ``request_timeout_s``); the next call tries again.
+        """
+        if self._jobs is not None:
+            return self._jobs
+        if self._jobs_lock is None:
+            self._jobs_lock = asyncio.Lock()
+        async with self._jobs_lock:
+            if self._jobs is None:
+                select = functools.partial(
+                    select_backend,
+                    self.connection,
+                    preferred=self.jobs_backend,
+                    state_dir=os.path.join(self.jobs_state_dir, "jobs"),
+                    stop_grace_s=self.jobs_stop_grace_s,
+                )
+                future = asyncio.get_running_loop().run_in_executor(self.executor, select)
+                try:
+                    backend = await asyncio.wait_for(future, timeout=self.request_timeout_s)
+                except asyncio.TimeoutError:
+                    raise RayUnavailableError(
+                        f"Choosing a jobs backend took longer than {self.request_timeout_s:g} s."
+                    ) from None
+                self._jobs = backend
+                self.log.info("iog_jupyter: jobs run on the %r backend", backend.name)
+        return self._jobs
+
     def initialize_handlers(self) -> None:
         """Register every REST and websocket route under ``{base_url}iog/api/v1/``."""
         self.handlers.extend(all_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Start the cluster monitor once the server's event loop runs."""
+        """Import Ray off the loop, then start the cluster monitor, once the event loop runs."""
+        await asyncio.get_running_loop().run_in_executor(self.executor, _ray_compat.import_ray)
         self.monitor.start()
 
     async def stop_extension(self) -> None:
         """Stop the monitor and release threads and connections; never raises."""
         try:
-            await self.monitor.stop()
-        except Exception:  # shutdown must go on whatever failed
+            await asyncio.wait_for(self.monitor.stop(), timeout=5.0)
+        except Exception:  # shutdown must go on whatever failed (a timeout included)
             self.log.exception("iog_jupyter: stopping the cluster monitor failed")
+        if self._jobs is not None:
+            try:
+                self._jobs.close()
+            except Exception:  # shutdown must go on whatever failed
+                self.log.exception("iog_jupyter: closing the jobs backend failed")
+            self._jobs = None
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.connection.close()

@@ -25,20 +25,16 @@ def ray_head() -> Iterator[LocalHead]:
     """
     # Ray puts Unix sockets under the temp dir: keep the path short.
     temp_dir = tempfile.mkdtemp(prefix="iogt", dir="/tmp")
-    token_path = str(Path(temp_dir) / "auth_token")
+    # The token lives apart from the head's temp dir and stays, with the environment, until the
+    # process exits: Ray's client threads still read it while the interpreter shuts down.
+    token_path = str(Path(tempfile.mkdtemp(prefix="iogk", dir="/tmp")) / "auth_token")
     head = start_head(temp_dir, token_path, num_cpus=2, single_node=False)
-    saved = {k: os.environ.get(k) for k in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
     os.environ.update(head.env())
     try:
         yield head
     finally:
         stop_head(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tornado.routing import Rule, RuleRouter
@@ -27,5 +28,6 @@ def iog_routes(serverapp: Any) -> list[tuple[str, type]]:
 
 
 def api_path(pattern: str) -> str:
-    """``/base/iog/api/v1/cluster/history`` -> ``/cluster/history``."""
-    return "/" + pattern.split("/iog/api/v1/", 1)[1].replace("\\.", ".")
+    """``/base/iog/api/v1/jobs/(?P<submission_id>[^/]+)`` -> ``/jobs/{submission_id}``."""
+    path = "/" + pattern.split("/iog/api/v1/", 1)[1].replace("\\.", ".")
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)

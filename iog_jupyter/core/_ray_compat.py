@@ -13,6 +13,31 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 _auth_lock = threading.Lock()
+_import_lock = threading.Lock()
+_imported = False
+
+
+def import_ray() -> None:
+    """Import the parts of Ray iog_jupyter uses, once, on one thread at a time.
+
+    Ray's package has circular imports: two threads importing it for the first time at once
+    (the cluster poller and a request's job call, say) can see a partially initialized module
+    and fail. Every entry point that touches Ray calls this first; the server calls it at start.
+    """
+    global _imported
+    if _imported:
+        return
+    with _import_lock:
+        if _imported:
+            return
+        import ray  # noqa: F401
+        import ray._raylet  # noqa: F401
+        import ray.autoscaler.v2.sdk  # noqa: F401
+        import ray.job_submission  # noqa: F401
+
+        _imported = True
+
+
 _auth_in_use: tuple[str, str] | None = None
 
 
@@ -29,6 +54,7 @@ def use_token_auth(token_source: str, token_path: str | None) -> None:
         token_path: The file the token was read from, or None when it came from the environment.
     """
     global _auth_in_use
+    import_ray()
     key = (token_source, token_path or "")
     with _auth_lock:
         if _auth_in_use == key and os.environ.get("RAY_AUTH_MODE") == "token":
@@ -58,6 +84,7 @@ def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> 
     Returns:
         The stored bytes, or None when the key is absent.
     """
+    import_ray()
     from ray._raylet import GcsClient
 
     client = GcsClient(address=gcs_address)
@@ -70,6 +97,31 @@ def get_cluster_status(gcs_address: str, timeout_s: float) -> Any:
     Returns:
         Ray's ``ray.autoscaler.v2.schema.ClusterStatus``.
     """
+    import_ray()
     from ray.autoscaler.v2.sdk import get_cluster_status as _get_cluster_status
 
     return _get_cluster_status(gcs_address, timeout=max(1, int(timeout_s)))
+
+
+def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
+    """The head node's session dir (``<temp_dir>/session_<…>``), from the GCS node table.
+
+    Ray keeps it in the head's ``GcsNodeInfo.session_dir`` (not in the KV store); this is how a
+    ``ray start`` on a worker finds it. Job driver logs live in ``<session_dir>/logs/``.
+
+    Returns:
+        The path as the head node sees it, or None when no live head is registered.
+    """
+    import_ray()
+    from ray._raylet import GcsClient
+    from ray.core.generated.gcs_pb2 import GcsNodeInfo
+    from ray.core.generated.gcs_service_pb2 import GetAllNodeInfoRequest
+
+    selector = GetAllNodeInfoRequest.NodeSelector()
+    selector.is_head_node = True
+    client = GcsClient(address=gcs_address)
+    infos = client.get_all_node_info(timeout=timeout_s, node_selectors=[selector])
+    for info in infos.values():
+        if info.state == GcsNodeInfo.GcsNodeState.ALIVE and info.session_dir:
+            return str(info.session_dir)
+    return None

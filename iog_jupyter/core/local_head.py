@@ -169,6 +169,8 @@ def start_head(
         "--include-dashboard=true",
         f"--temp-dir={head.temp_dir}",
         "--disable-usage-stats",
+        f"--ray-client-server-port={free_port()}",
+        *_agent_port_flags(),
     ]
     if num_cpus is not None:
         cmd.append(f"--num-cpus={num_cpus}")
@@ -208,12 +210,28 @@ def start_worker_node(
         f"--num-cpus={num_cpus}",
         f"--temp-dir={head.temp_dir}",
         "--disable-usage-stats",
+        *_agent_port_flags(),
     ]
     if resources:
         cmd.append(f"--resources={resources}")
     if labels:
         cmd.append(f"--labels={labels}")
     _run_ray(cmd, _ray_env(head.token_path, False), start_timeout_s)
+
+
+def _agent_port_flags() -> list[str]:
+    """Free ports for a node's agents.
+
+    Ray's defaults (52365 for the dashboard agent, which runs the job API, 10001 for the client
+    server, ...) are fixed, so a second Ray on the same machine (the cloud's head, a test head)
+    would fail to bind them and silently lose its job API.
+    """
+    return [
+        f"--dashboard-agent-listen-port={free_port()}",
+        f"--dashboard-agent-grpc-port={free_port()}",
+        f"--metrics-export-port={free_port()}",
+        f"--runtime-env-agent-port={free_port()}",
+    ]
 
 
 def _run_ray(cmd: list[str], env: dict[str, str], timeout_s: float) -> None:

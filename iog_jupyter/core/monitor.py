@@ -122,13 +122,18 @@ class ClusterMonitor:
 
     async def stop(self) -> None:
         """Stop polling and release the executor; subscribers stay registered but hear nothing."""
-        for task in (self._task, self._poll_task, self._usage_task):
-            if task is not None and not task.done():
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        tasks = [
+            task
+            for task in (self._task, self._poll_task, self._usage_task)
+            if task is not None and not task.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # Shutdown must never hang on a poll stuck inside Ray: wait a little, then go on.
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            if pending:
+                log.warning("iog_jupyter: %d monitor task(s) did not stop in time", len(pending))
         self._task = self._poll_task = self._usage_task = None
         self._usage_executor.shutdown(wait=False, cancel_futures=True)
         if self._owns_executor:
@@ -205,7 +210,9 @@ class ClusterMonitor:
         loop = asyncio.get_running_loop()
         if self._in_flight is not None and not self._in_flight.done():
             # A previous call is stuck inside Ray; never pile up more threads behind it.
-            self._record_failure("the previous request to Ray is still waiting for an answer")
+            self._record_failure(
+                self.connection.unavailable("an earlier request is still waiting for an answer")
+            )
             return None
         self.ray_calls += 1
         self._in_flight = loop.run_in_executor(self._executor, self._take)
@@ -214,14 +221,18 @@ class ClusterMonitor:
                 asyncio.shield(self._in_flight), timeout=self.call_timeout_s
             )
         except asyncio.TimeoutError:
-            self._record_failure(f"Ray did not answer within {self.call_timeout_s:g} s")
+            self._record_failure(
+                self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
+            )
             return None
         except IogError as err:
-            self._record_failure(err.message)
+            self._record_failure(err)
             return None
         except Exception as err:  # the poller must survive anything Ray throws
             log.warning("iog_jupyter: cluster poll failed: %s", err)
-            self._record_failure(f"{type(err).__name__} while reading the cluster status")
+            self._record_failure(
+                self.connection.unavailable(f"{type(err).__name__} while reading the status")
+            )
             return None
         self._publish(polled)
         return polled.snapshot
@@ -258,8 +269,10 @@ class ClusterMonitor:
                         self.wake()
             await asyncio.sleep(self.usage_refresh_interval_s)
 
-    def _record_failure(self, message: str) -> None:
+    def _record_failure(self, error: IogError) -> None:
+        """Count a failed poll; the error's message says where iog looked and what to do."""
         self._failures += 1
+        message = error.message
         self.last_error = message
         if self.connected is not False:
             self.connected = False

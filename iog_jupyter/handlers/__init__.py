@@ -6,10 +6,12 @@ from typing import Any
 
 from .base import API_PREFIX
 from .cluster import default_handlers as cluster_handlers
+from .jobs import default_handlers as jobs_handlers
 from .openapi import default_handlers as openapi_handlers
+from .streams import default_handlers as stream_handlers
 
 
 def all_handlers() -> list[tuple[str, Any]]:
     """Every route of the extension, relative to the server's base_url."""
-    routes = cluster_handlers + openapi_handlers
+    routes = cluster_handlers + jobs_handlers + stream_handlers + openapi_handlers
     return [(f"{API_PREFIX}/{pattern}", handler) for pattern, handler in routes]

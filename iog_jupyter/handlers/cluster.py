@@ -13,7 +13,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
 from .._version import __version__
-from ..core.errors import RayUnavailableError
+from ..core.errors import IogError, RayUnavailableError
 from ..core.models import iso_from_ms
 from .base import IogAPIHandler
 
@@ -33,11 +33,17 @@ class StatusHandler(IogAPIHandler):
         monitor = await self.polled_monitor()
         ray: dict[str, Any] = dict(self.iog.connection.describe())
         ray["connected"] = bool(monitor.connected)
+        jobs_backend = self.iog.jobs_backend_name
+        if jobs_backend is None and (monitor.connected or self.iog.jobs_backend == "local"):
+            try:  # choosing probes Ray's job API once; cheap while Ray answers
+                jobs_backend = (await self.iog.get_jobs_backend()).name
+            except IogError as error:
+                self.log.info("iog_jupyter: no jobs backend yet: %s", error.message)
         self.write_json(
             {
                 "version": __version__,
                 "ray": ray,
-                "jobs_backend": None,
+                "jobs_backend": jobs_backend,
                 "last_error": monitor.last_error,
                 "last_update": (
                     iso_from_ms(monitor.last_update_ms) if monitor.last_update_ms else None

@@ -155,13 +155,143 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _get(summary: str, resource: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"get": _operation(summary, resource, "read", {"200": ok}, **extra)}
+
+
+def _operation(
+    summary: str, resource: str, action: str, responses: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
-        "x-iog-auth": {"resource": resource, "action": "read"},
-        "responses": {"200": ok, **_ERRORS},
+        "x-iog-auth": {"resource": resource, "action": action},
+        "responses": {**responses, **_ERRORS},
     }
     operation.update(extra)
-    return {"get": operation}
+    return operation
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_SUBMISSION_ID_PARAM = {
+    "name": "submission_id",
+    "in": "path",
+    "required": True,
+    "description": "The job's submission id.",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+}
+_NOT_FOUND = _json(_ref("Error"), "No job has this submission id.")
+_UNAVAILABLE = _json(_ref("Error"), "The jobs backend (Ray) is unreachable; retry later.")
+_TOO_LARGE = _json(_ref("Error"), "The request body is over the configured cap; not read.")
+_CONFLICT = _json(_ref("Error"), "The request conflicts with the job's state.")
+_STATUS_ENUM = {"type": "string", "enum": ["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]}
+
+JOB_SCHEMAS: dict[str, Any] = {
+    "JobRecord": {
+        "type": "object",
+        "required": ["submission_id", "status", "entrypoint"],
+        "properties": {
+            "submission_id": {"type": "string"},
+            "status": _STATUS_ENUM,
+            "entrypoint": {"type": "string"},
+            "message": {"type": ["string", "null"]},
+            "owner": {"type": ["string", "null"]},
+            "metadata": _STR_MAP,
+            "runtime_env": {
+                "type": "object",
+                "description": "As submitted, with env_vars values redacted.",
+            },
+            "start_time": {"type": ["string", "null"], "format": "date-time"},
+            "start_time_ms": _NULLABLE_INT,
+            "end_time": {"type": ["string", "null"], "format": "date-time"},
+            "end_time_ms": _NULLABLE_INT,
+            "exit_code": _NULLABLE_INT,
+            "driver_pid": _NULLABLE_INT,
+            "pool": {"type": ["string", "null"]},
+            "entrypoint_num_cpus": _NULLABLE_NUM,
+            "entrypoint_num_gpus": _NULLABLE_NUM,
+            "entrypoint_memory": _NULLABLE_INT,
+            "entrypoint_resources": _NUM_MAP,
+            "pending_reason": {"type": ["string", "null"]},
+            "backend": {"type": "string", "enum": ["ray", "local"]},
+        },
+    },
+    "JobPage": {
+        "type": "object",
+        "required": ["jobs", "next_cursor", "total"],
+        "properties": {
+            "jobs": {"type": "array", "items": _ref("JobRecord")},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page; null on the last page.",
+            },
+            "total": {"type": "integer", "description": "Jobs matching the filter."},
+        },
+    },
+    "LogPage": {
+        "type": "object",
+        "required": ["submission_id", "text", "offset", "next_offset", "eof"],
+        "properties": {
+            "submission_id": {"type": "string"},
+            "text": {"type": "string", "description": "The log's bytes [offset, next_offset)."},
+            "offset": {"type": "integer"},
+            "next_offset": {"type": "integer"},
+            "eof": {"type": "boolean", "description": "The job ended and the log is all read."},
+        },
+    },
+    "SubmitRequest": {
+        "type": "object",
+        "required": ["entrypoint"],
+        "additionalProperties": False,
+        "properties": {
+            "entrypoint": {"type": "string", "description": "Shell command run as the driver."},
+            "submission_id": _SUBMISSION_ID_PARAM["schema"],
+            "runtime_env": {
+                "type": "object",
+                "description": (
+                    "Allowlisted keys only (working_dir from POST packages or a directory under "
+                    "the server's root; env_vars; pip; conda; ...). Refused: container, "
+                    "image_uri, py_executable, worker_process_setup_hook, remote URIs."
+                ),
+            },
+            "metadata": _STR_MAP,
+            "entrypoint_num_cpus": {"type": "number", "minimum": 0},
+            "entrypoint_num_gpus": {"type": "number", "minimum": 0},
+            "entrypoint_memory": {"type": "integer", "minimum": 0},
+            "entrypoint_resources": _NUM_MAP,
+            "pool": {"type": "string", "description": "The node pool to run the driver in."},
+        },
+    },
+    "SubmitReply": {
+        "type": "object",
+        "required": ["submission_id"],
+        "properties": {"submission_id": {"type": "string"}},
+    },
+    "StopReply": {
+        "type": "object",
+        "properties": {
+            "submission_id": {"type": "string"},
+            "stopped": {"type": "boolean", "description": "False: the job had already ended."},
+        },
+    },
+    "DeleteReply": {
+        "type": "object",
+        "properties": {"submission_id": {"type": "string"}, "deleted": {"type": "boolean"}},
+    },
+    "PackageReply": {
+        "type": "object",
+        "required": ["uri"],
+        "properties": {"uri": {"type": "string", "description": "Use as runtime_env.working_dir."}},
+    },
+}
+SCHEMAS.update(JOB_SCHEMAS)
 
 
 PATHS: dict[str, Any] = {
@@ -202,6 +332,147 @@ PATHS: dict[str, Any] = {
         {"description": "The OpenAPI 3 document.", "content": {"application/json": {}}},
     ),
 }
+PATHS.update(
+    {
+        "/jobs": {
+            "get": _operation(
+                "A page of jobs, newest first, filtered by status on the server.",
+                "iog:jobs",
+                "read",
+                {"200": _json(_ref("JobPage"), "One page of jobs."), "503": _UNAVAILABLE},
+                parameters=[
+                    _query(
+                        "status",
+                        "Comma-separated statuses to keep (PENDING,RUNNING,...).",
+                        {"type": "string"},
+                    ),
+                    _query(
+                        "limit",
+                        "Jobs per page (default 50, at most IogJupyterApp.job_list_max_limit).",
+                        {"type": "integer", "minimum": 1},
+                    ),
+                    _query("cursor", "next_cursor of the previous page.", {"type": "string"}),
+                ],
+            ),
+            "post": _operation(
+                "Submit a job; the server records its owner (the Jupyter user). Audited.",
+                "iog:jobs",
+                "write",
+                {
+                    "201": _json(_ref("SubmitReply"), "Submitted; Location names the job."),
+                    "409": _json(_ref("Error"), "A job with this submission_id exists."),
+                    "413": _TOO_LARGE,
+                    "503": _UNAVAILABLE,
+                },
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("SubmitRequest")}},
+                },
+            ),
+        },
+        "/jobs/{submission_id}": {
+            "get": _operation(
+                "One job: status, times, exit code, owner, redacted runtime_env, pending_reason.",
+                "iog:jobs",
+                "read",
+                {
+                    "200": _json(_ref("JobRecord"), "The job."),
+                    "404": _NOT_FOUND,
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[_SUBMISSION_ID_PARAM],
+            ),
+            "delete": _operation(
+                "Delete an ended job's record and logs for good. Audited.",
+                "iog:jobs",
+                "write",
+                {
+                    "200": _json(_ref("DeleteReply"), "Deleted."),
+                    "404": _NOT_FOUND,
+                    "409": _json(_ref("Error"), "The job is still running: stop it first."),
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[_SUBMISSION_ID_PARAM],
+            ),
+        },
+        "/jobs/{submission_id}/stop": {
+            "post": _operation(
+                "Stop a job; idempotent on ended jobs. Audited.",
+                "iog:jobs",
+                "write",
+                {
+                    "200": _json(_ref("StopReply"), "Stop requested (or already ended)."),
+                    "404": _NOT_FOUND,
+                    "409": _CONFLICT,
+                    "413": _TOO_LARGE,
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[_SUBMISSION_ID_PARAM],
+            )
+        },
+        "/jobs/{submission_id}/logs": {
+            "get": _operation(
+                "A byte-offset page of the job's log.",
+                "iog:jobs",
+                "read",
+                {
+                    "200": _json(_ref("LogPage"), "The page."),
+                    "404": _NOT_FOUND,
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[
+                    _SUBMISSION_ID_PARAM,
+                    _query("offset", "First byte to return.", {"type": "integer", "minimum": 0}),
+                    _query(
+                        "limit_bytes",
+                        "Most bytes to return (at most IogJupyterApp.log_page_max_bytes).",
+                        {"type": "integer", "minimum": 1},
+                    ),
+                ],
+            )
+        },
+        "/jobs/{submission_id}/logs/tail": {
+            "get": _operation(
+                "WebSocket: the log from `offset` as "
+                '{"type": "log", "offset", "next_offset", "text"} messages (contiguous: '
+                "reconnect with the last next_offset to resume), then "
+                '{"type": "status", "status", "exit_code", "message"} and close.',
+                "iog:jobs",
+                "read",
+                {
+                    "101": {"description": "Switching protocols (WebSocket upgrade)."},
+                    "404": _NOT_FOUND,
+                    "429": _json(_ref("Error"), "Too many open tails for this user."),
+                    "503": _UNAVAILABLE,
+                },
+                parameters=[
+                    _SUBMISSION_ID_PARAM,
+                    _query("offset", "First byte to send.", {"type": "integer", "minimum": 0}),
+                ],
+                **{"x-websocket": True},
+            )
+        },
+        "/packages": {
+            "post": _operation(
+                "Upload a working_dir zip (checked whole: no '..', absolute paths, symlinks, "
+                "setuid bits, too many entries or zip bombs). Audited.",
+                "iog:jobs",
+                "write",
+                {
+                    "201": _json(_ref("PackageReply"), "Stored."),
+                    "413": _TOO_LARGE,
+                    "503": _UNAVAILABLE,
+                },
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/zip": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+            )
+        },
+    }
+)
 PATHS["/cluster"]["get"]["responses"]["503"] = _json(
     _ref("Error"), "Ray is unreachable: where iog looked and how to start Ray."
 )

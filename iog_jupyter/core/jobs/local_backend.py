@@ -1,0 +1,319 @@
+"""Jobs as local process groups on the head node, for clusters with Ray's Jobs API switched off.
+
+Each job is supervised by a detached ``local_runner.py`` (a session of its own), so it keeps
+running when the Jupyter server restarts, and its exit code is still recorded. Records live in
+``<state_dir>/jobs.sqlite`` (WAL), logs in ``<state_dir>/logs/<id>.log``, and each job runs in
+``<state_dir>/work/<id>/`` (a copy of its ``working_dir``, as Ray snapshots one).
+
+The entrypoint runs through ``bash -c``, like Ray's. Its environment is the server's, minus
+secrets (Ray's token *value*, Jupyter tokens), plus ``RAY_ADDRESS``, ``RAY_AUTH_MODE`` and
+``RAY_AUTH_TOKEN_PATH`` so it can be a Ray driver, plus ``runtime_env.env_vars`` — which are
+handed to the runner's process only and never written to disk. Only ``env_vars`` and
+``working_dir`` are supported. ``entrypoint_num_*``, ``entrypoint_resources`` and ``pool`` are
+recorded, not enforced: the entrypoint is a driver on the head node, and the Ray work it
+starts is what claims cluster resources.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..connection import RayConnection
+from ..errors import ConflictError, NotFoundError, ValidationError
+from . import local_runner
+from .base import OWNER_KEY, JobBackend, JobPage, JobRecord, JobSubmission, LogPage
+from .logfiles import check_page_args, read_file_page
+from .paging import paginate
+from .validation import redact_runtime_env
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir"})
+#: Variables never passed to a job: secret values the server may hold.
+SECRET_ENV = ("RAY_AUTH_TOKEN", "IOG_TOKEN", "JUPYTER_TOKEN", "JPY_API_TOKEN")
+MAX_WORKING_DIR_BYTES = 512 * 1024 * 1024
+MAX_WORKING_DIR_FILES = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    submission_id TEXT PRIMARY KEY, status TEXT NOT NULL, entrypoint TEXT NOT NULL,
+    message TEXT, metadata TEXT NOT NULL, runtime_env TEXT NOT NULL, cwd TEXT NOT NULL,
+    log_path TEXT NOT NULL, start_time_ms INTEGER, end_time_ms INTEGER, exit_code INTEGER,
+    driver_pid INTEGER, runner_pid INTEGER, stop_requested_ms INTEGER, stop_grace_s REAL,
+    pool TEXT, entrypoint_num_cpus REAL, entrypoint_num_gpus REAL, entrypoint_memory INTEGER,
+    entrypoint_resources TEXT NOT NULL
+)
+"""
+
+
+def _alive_runner(pid: int | None) -> bool:
+    """Whether ``pid`` is still a running ``local_runner`` (not a zombie, not a reused pid)."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"local_runner" in cmdline
+
+
+def _copy_working_dir(src: str, dest: Path) -> None:
+    files = size = 0
+    for root, _dirs, names in os.walk(src):
+        for name in names:
+            files += 1
+            try:
+                size += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+            if files > MAX_WORKING_DIR_FILES or size > MAX_WORKING_DIR_BYTES:
+                raise ValidationError(
+                    "working_dir is too large for a job (more than 20,000 files or 512 MiB); "
+                    "keep data outside it."
+                )
+    shutil.copytree(src, dest, symlinks=True)
+
+
+class LocalProcessBackend(JobBackend):
+    """Jobs as detached local process groups, with records in SQLite.
+
+    Args:
+        state_dir: Where records, logs and job directories live (created 0700).
+        conn: The Ray connection whose address and token path jobs get; None runs them bare.
+        stop_grace_s: Seconds between TERM and KILL when a job is stopped.
+    """
+
+    name = "local"
+
+    def __init__(
+        self, state_dir: str, conn: RayConnection | None = None, stop_grace_s: float = 10.0
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.conn = conn
+        self.stop_grace_s = stop_grace_s
+        for sub in ("", "logs", "work"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.state_dir / "jobs.sqlite",
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute(_SCHEMA)
+        os.chmod(self.state_dir / "jobs.sqlite", 0o600)
+        self._runners: list[subprocess.Popen[bytes]] = []
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            self._db.row_factory = sqlite3.Row
+            return self._db.execute(sql, args).fetchall()
+
+    def _row(self, submission_id: str) -> sqlite3.Row:
+        rows = self._query("SELECT * FROM jobs WHERE submission_id = ?", (submission_id,))
+        if not rows:
+            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+        return self._check_alive(rows[0])
+
+    def _check_alive(self, row: sqlite3.Row) -> sqlite3.Row:
+        """Mark a job FAILED when its runner vanished without recording an outcome."""
+        if row["status"] not in ("PENDING", "RUNNING") or _alive_runner(row["runner_pid"]):
+            return row
+        if row["status"] == "PENDING" and time.time() * 1000 - (row["start_time_ms"] or 0) < 10e3:
+            return row  # the runner may still be starting
+        self._query(
+            "UPDATE jobs SET status = 'FAILED', end_time_ms = ?, message = ? "
+            "WHERE submission_id = ? AND status IN ('PENDING', 'RUNNING')",
+            (
+                int(time.time() * 1000),
+                "The job's supervisor process vanished (was the machine "
+                "restarted?); its outcome is unknown.",
+                row["submission_id"],
+            ),
+        )
+        return self._query("SELECT * FROM jobs WHERE submission_id = ?", (row["submission_id"],))[0]
+
+    def _record(self, row: sqlite3.Row) -> JobRecord:
+        metadata = json.loads(row["metadata"])
+        return JobRecord(
+            submission_id=row["submission_id"],
+            status=row["status"],
+            entrypoint=row["entrypoint"],
+            message=row["message"],
+            owner=metadata.get(OWNER_KEY),
+            metadata=metadata,
+            runtime_env=redact_runtime_env(json.loads(row["runtime_env"])),
+            start_time_ms=row["start_time_ms"],
+            end_time_ms=row["end_time_ms"],
+            exit_code=row["exit_code"],
+            driver_pid=row["driver_pid"],
+            pool=row["pool"],
+            entrypoint_num_cpus=row["entrypoint_num_cpus"],
+            entrypoint_num_gpus=row["entrypoint_num_gpus"],
+            entrypoint_memory=row["entrypoint_memory"],
+            entrypoint_resources=json.loads(row["entrypoint_resources"]),
+            backend=self.name,
+        )
+
+    def _reap(self) -> None:
+        self._runners = [p for p in self._runners if p.poll() is None]
+
+    def _job_env(self, submission: JobSubmission) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        if self.conn is not None:
+            env["RAY_ADDRESS"] = self.conn.address
+            env["RAY_AUTH_MODE"] = self.conn.auth_mode
+            if self.conn.token_info.path:
+                env["RAY_AUTH_TOKEN_PATH"] = self.conn.token_info.path
+        env.update(submission.runtime_env.get("env_vars", {}))
+        env["IOG_JOB_SUBMISSION_ID"] = submission.submission_id
+        return env
+
+    def submit(self, submission: JobSubmission) -> str:
+        """Start the job's supervisor (see :meth:`JobBackend.submit`).
+
+        Raises:
+            ValidationError: A runtime_env key other than env_vars and working_dir.
+            ConflictError: The submission_id is taken.
+        """
+        unsupported = sorted(set(submission.runtime_env) - SUPPORTED_RUNTIME_ENV)
+        if unsupported:
+            raise ValidationError(
+                f"runtime_env.{unsupported[0]} is not supported by the local backend (Ray's "
+                "Jobs API is off on this cluster); only env_vars and working_dir are."
+            )
+        sid = submission.submission_id
+        if self._query("SELECT 1 FROM jobs WHERE submission_id = ?", (sid,)):
+            raise ConflictError(f"A job with submission_id {sid!r} already exists.")
+        cwd = self.state_dir / "work" / sid
+        if cwd.exists():
+            shutil.rmtree(cwd)
+        if submission.runtime_env.get("working_dir"):
+            _copy_working_dir(submission.runtime_env["working_dir"], cwd)
+        else:
+            cwd.mkdir(mode=0o700)
+        log_path = self.state_dir / "logs" / f"{sid}.log"
+        log_path.unlink(missing_ok=True)
+        stored_env = redact_runtime_env(submission.runtime_env)
+        try:
+            self._query(
+                "INSERT INTO jobs (submission_id, status, entrypoint, message, metadata, "
+                "runtime_env, cwd, log_path, start_time_ms, stop_grace_s, pool, "
+                "entrypoint_num_cpus, entrypoint_num_gpus, entrypoint_memory, "
+                "entrypoint_resources) "
+                "VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sid,
+                    submission.entrypoint,
+                    "Job has not started yet.",
+                    json.dumps(submission.metadata),
+                    json.dumps(stored_env),
+                    str(cwd),
+                    str(log_path),
+                    int(time.time() * 1000),
+                    self.stop_grace_s,
+                    submission.pool,
+                    submission.entrypoint_num_cpus,
+                    submission.entrypoint_num_gpus,
+                    submission.entrypoint_memory,
+                    json.dumps(submission.entrypoint_resources),
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
+        runner = subprocess.Popen(
+            # -I: isolated: no user site-packages and no script-directory imports.
+            [sys.executable, "-I", local_runner.__file__, str(self.state_dir), sid],
+            env=self._job_env(submission),
+            cwd=str(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        self._query("UPDATE jobs SET runner_pid = ? WHERE submission_id = ?", (runner.pid, sid))
+        self._reap()
+        self._runners.append(runner)
+        return sid
+
+    def get(self, submission_id: str) -> JobRecord:
+        """One job (see :meth:`JobBackend.get`)."""
+        self._reap()
+        return self._record(self._row(submission_id))
+
+    def list(
+        self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        """A page of jobs, newest first (see :meth:`JobBackend.list`)."""
+        self._reap()
+        rows = [self._check_alive(row) for row in self._query("SELECT * FROM jobs")]
+        return paginate([self._record(row) for row in rows], statuses, limit, cursor)
+
+    def stop(self, submission_id: str) -> bool:
+        """Request a stop: TERM to the job's process group now, KILL after the grace period.
+
+        The runner enforces the KILL, so a stop completes even if this server goes away.
+        """
+        row = self._row(submission_id)
+        if row["status"] not in ("PENDING", "RUNNING"):
+            return False
+        self._query(
+            "UPDATE jobs SET stop_requested_ms = COALESCE(stop_requested_ms, ?) "
+            "WHERE submission_id = ?",
+            (int(time.time() * 1000), submission_id),
+        )
+        if row["driver_pid"]:
+            try:
+                os.killpg(row["driver_pid"], signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return True
+
+    def delete(self, submission_id: str) -> None:
+        """Remove a terminal job's record, log and job directory.
+
+        Raises:
+            NotFoundError: No job has this id.
+            ConflictError: The job has not ended; stop it first.
+        """
+        row = self._row(submission_id)
+        if row["status"] in ("PENDING", "RUNNING"):
+            raise ConflictError(
+                f"Job {submission_id!r} is {row['status']}; stop it and wait for it to end "
+                "before deleting it."
+            )
+        self._query("DELETE FROM jobs WHERE submission_id = ?", (submission_id,))
+        Path(row["log_path"]).unlink(missing_ok=True)
+        shutil.rmtree(row["cwd"], ignore_errors=True)
+
+    def log_path(self, submission_id: str) -> str | None:
+        """The job's log file."""
+        return str(self._row(submission_id)["log_path"])
+
+    def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
+        """A byte-offset page of the job's log."""
+        limit_bytes = check_page_args(offset, limit_bytes)
+        row = self._row(submission_id)
+        terminal = row["status"] not in ("PENDING", "RUNNING")
+        return read_file_page(row["log_path"], submission_id, offset, limit_bytes, terminal)
+
+    def close(self) -> None:
+        """Close the database; running jobs and their runners carry on."""
+        self._reap()
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,127 @@
+"""Where a job may run: pool → Ray placement options, and why a PENDING job has not started.
+
+Pool mapping (DESIGN §6): a pool is named either by a node label (``PoolConfig.label``, KubeRay's
+``ray.io/node-group``) or by a custom resource ``<resource_prefix><pool>``. Which one is decided
+against the live cluster: if any live node carries the label with that value, the job gets
+``entrypoint_label_selector={label: pool}``; else if any node has the pool resource, it gets
+``entrypoint_resources={prefix+pool: 0.001}`` (a sliver, so the pool's resource never limits
+how many jobs run there). A pool no live node belongs to is refused, naming the known pools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..cluster import PoolConfig
+from ..errors import ValidationError
+from ..models import ClusterSnapshot, NodeRecord
+
+#: The sliver of a pool resource a job asks for, so it runs on that pool's nodes.
+POOL_RESOURCE_AMOUNT = 0.001
+
+
+def pool_placement(snapshot: ClusterSnapshot, config: PoolConfig, pool: str) -> dict[str, Any]:
+    """The ``submit_job`` keyword arguments that pin the entrypoint to ``pool``'s nodes.
+
+    Args:
+        snapshot: The live cluster.
+        config: How pools are named.
+        pool: The pool a submission asked for.
+
+    Returns:
+        ``{"entrypoint_label_selector": {...}}`` or ``{"entrypoint_resources": {...}}``.
+
+    Raises:
+        ValidationError: No live node belongs to the pool.
+    """
+    alive = [n for n in snapshot.nodes if n.state != "DEAD"]
+    if config.label and any(n.labels.get(config.label) == pool for n in alive):
+        return {"entrypoint_label_selector": {config.label: pool}}
+    resource = f"{config.resource_prefix}{pool}"
+    if config.resource_prefix and any(n.resources_total.get(resource, 0) > 0 for n in alive):
+        return {"entrypoint_resources": {resource: POOL_RESOURCE_AMOUNT}}
+    known = sorted({n.pool for n in alive})
+    raise ValidationError(
+        f"No node of this cluster is in pool {pool!r}; pools now: {', '.join(known) or 'none'}."
+    )
+
+
+def _shape(bundle: Mapping[str, float]) -> str:
+    parts = []
+    for name, amount in sorted(bundle.items()):
+        if name == "memory":
+            parts.append(f"{amount / 2**30:.3g} GiB memory")
+        else:
+            parts.append(f"{amount:g} {name}")
+    return ", ".join(parts)
+
+
+def job_bundle(
+    num_cpus: float | None,
+    num_gpus: float | None,
+    memory: int | None,
+    resources: Mapping[str, float] | None,
+) -> dict[str, float]:
+    """The resources a job's entrypoint asks for, in Ray's resource names."""
+    bundle: dict[str, float] = {}
+    if num_cpus:
+        bundle["CPU"] = float(num_cpus)
+    if num_gpus:
+        bundle["GPU"] = float(num_gpus)
+    if memory:
+        bundle["memory"] = float(memory)
+    for name, amount in (resources or {}).items():
+        if amount:
+            bundle[name] = float(amount)
+    return bundle
+
+
+def _fits(bundle: Mapping[str, float], have: Mapping[str, float]) -> bool:
+    return all(have.get(name, 0.0) + 1e-9 >= amount for name, amount in bundle.items())
+
+
+def explain_pending(
+    snapshot: ClusterSnapshot,
+    bundle: Mapping[str, float],
+    pool: str | None,
+    label_selector: Mapping[str, str] | None = None,
+) -> str:
+    """Say why a job with this resource request has not started.
+
+    Args:
+        snapshot: The live cluster.
+        bundle: What the entrypoint asks for (:func:`job_bundle`).
+        pool: The pool the job targets, if any.
+        label_selector: Node labels the entrypoint requires, if any.
+
+    Returns:
+        ``"infeasible: …"`` when no live node could ever run it, ``"waiting: …"`` when the
+        resources exist but are busy, else a ``"starting: …"`` phrase.
+    """
+    nodes: list[NodeRecord] = [n for n in snapshot.nodes if n.state != "DEAD"]
+    where = "the cluster"
+    if pool:
+        nodes = [n for n in nodes if n.pool == pool]
+        where = f"pool {pool!r}"
+    if label_selector:
+        nodes = [n for n in nodes if all(n.labels.get(k) == v for k, v in label_selector.items())]
+    if not nodes:
+        return f"infeasible: {where} has no live node"
+    if not bundle:
+        return "starting: Ray is setting up the job's runtime environment and supervisor"
+    if not any(_fits(bundle, n.resources_total) for n in nodes):
+        missing = {
+            name: amount
+            for name, amount in bundle.items()
+            if not any(n.resources_total.get(name, 0.0) >= amount for n in nodes)
+        } or dict(bundle)
+        return f"infeasible: no node of {where} has {_shape(missing)}"
+    if not any(_fits(bundle, n.resources_available) for n in nodes):
+        free = {name: max(n.resources_available.get(name, 0.0) for n in nodes) for name in bundle}
+        short = {name: bundle[name] for name in bundle if free[name] + 1e-9 < bundle[name]}
+        return (
+            f"waiting: needs {_shape(short or bundle)} in {where}; "
+            f"{_shape({k: free[k] for k in (short or bundle)})} free there"
+        )
+    return "starting: resources are free; Ray is setting up the job's runtime environment"

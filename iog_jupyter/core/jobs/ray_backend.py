@@ -1,0 +1,365 @@
+"""Jobs through Ray's job manager: ``JobSubmissionClient`` on the loopback dashboard, with token.
+
+Deleted jobs stay deleted (DESIGN §5): on Ray 2.60 a job deleted right after it ended can be
+written back as FAILED ~1.5 s later, when its supervisor's death is recorded. ``delete()`` waits
+until ``settle_s`` after the job's end and deletes it again if it came back; ids deleted by this
+process are also kept as tombstones (in memory, ``tombstone_ttl_s``), hidden from ``get``/``list``
+and re-deleted when Ray writes them back later. A new submit with the same id lifts the tombstone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .. import _ray_compat
+from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
+from ..connection import RayConnection
+from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
+from .base import (
+    OWNER_KEY,
+    POOL_KEY,
+    REQUEST_KEY,
+    JobBackend,
+    JobPage,
+    JobRecord,
+    JobSubmission,
+    LogPage,
+)
+from .logfiles import check_page_args, page_from_bytes, read_file_page
+from .paging import paginate
+from .placement import explain_pending, job_bundle, pool_placement
+from .validation import redact_runtime_env
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_PATH_RE = re.compile(r"(/[^\s'\"]+)+")
+
+
+def _ray_words(text: str) -> str:
+    """The last line of a Ray error (its message, not the traceback), without file paths."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return _PATH_RE.sub("…", last)[:300]
+
+
+class RayJobsBackend(JobBackend):
+    """Ray's job manager behind the :class:`JobBackend` contract.
+
+    Args:
+        conn: The connection to the head node (dashboard URL and token).
+        pool_config: How pools are named, for ``pool`` placement and ``pending_reason``.
+        settle_s: How long after a job's end ``delete()`` watches for Ray writing it back.
+        tombstone_ttl_s: How long deleted ids stay hidden and re-deleted if they reappear.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        conn: RayConnection,
+        pool_config: PoolConfig | None = None,
+        settle_s: float = 4.0,
+        tombstone_ttl_s: float = 600.0,
+    ) -> None:
+        self.conn = conn
+        self.pool_config = pool_config or PoolConfig()
+        self.settle_s = settle_s
+        self.tombstone_ttl_s = tombstone_ttl_s
+        self._lock = threading.Lock()
+        self._client_obj: Any = None
+        self._session_dir: str | None = None
+        self._tombstones: dict[str, float] = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._client_obj is not None:
+                return self._client_obj
+        _ray_compat.import_ray()
+        from ray.job_submission import JobSubmissionClient
+
+        url = self.conn.dashboard_url
+        try:
+            client = JobSubmissionClient(url, headers=self.conn.auth_headers())
+        except (OSError, RuntimeError) as err:
+            self.conn.reset()
+            raise RayUnavailableError(
+                f"Ray's job API at {url} did not answer ({type(err).__name__}); is the "
+                "dashboard running with its job agent?"
+            ) from None
+        with self._lock:
+            self._client_obj = client
+        return client
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one client call, mapping Ray's errors to ours."""
+        from ray.dashboard.modules.dashboard_sdk import AuthenticationError
+
+        client = self._client()
+        try:
+            return fn(client, *args, **kwargs)
+        except AuthenticationError:
+            raise RayUnavailableError(
+                "Ray's dashboard refused iog_jupyter's token; check that the Ray token "
+                f"({self.conn.token_info.source}) is the cluster's."
+            ) from None
+        except OSError as err:  # requests' and the builtin connection errors
+            with self._lock:
+                self._client_obj = None
+            self.conn.reset()
+            raise RayUnavailableError(
+                f"Ray's job API did not answer ({type(err).__name__}); retry when Ray is back."
+            ) from None
+        except RuntimeError as err:
+            text = str(err)
+            if "status code 404" in text:
+                raise NotFoundError("No job has this id.") from None
+            if "already exists" in text:
+                raise ConflictError("A job with this submission_id already exists.") from None
+            if "No available agent" in text:
+                raise RayUnavailableError(
+                    "Ray's job agent on the head node is not running, so Ray cannot start "
+                    "jobs; see dashboard_agent.log in the Ray session's logs (a port conflict "
+                    "is the usual cause)."
+                ) from None
+            raise IogError(f"Ray's job API failed: {_ray_words(text)}", "ray_error") from None
+
+    def _snapshot(self) -> Any:
+        return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
+
+    def _record(self, info: Any) -> JobRecord:
+        metadata = dict(info.metadata or {})
+        try:
+            request = json.loads(metadata.pop(REQUEST_KEY, "{}"))
+        except ValueError:
+            request = {}
+        if not isinstance(request, dict):
+            request = {}
+        driver = getattr(info, "driver_info", None)
+        pid = getattr(driver, "pid", None) if driver is not None else None
+        return JobRecord(
+            submission_id=info.submission_id,
+            status=str(getattr(info.status, "value", info.status)),
+            entrypoint=info.entrypoint,
+            message=info.message,
+            owner=metadata.get(OWNER_KEY),
+            metadata=metadata,
+            runtime_env=redact_runtime_env(info.runtime_env or {}),
+            start_time_ms=info.start_time,
+            end_time_ms=info.end_time,
+            exit_code=info.driver_exit_code,
+            driver_pid=int(pid) if pid and str(pid).isdigit() else None,
+            pool=metadata.get(POOL_KEY),
+            entrypoint_num_cpus=request.get("num_cpus"),
+            entrypoint_num_gpus=request.get("num_gpus"),
+            entrypoint_memory=request.get("memory"),
+            entrypoint_resources=dict(request.get("resources") or {}),
+            backend=self.name,
+        )
+
+    def _explain(self, records: list[JobRecord]) -> None:
+        pending = [r for r in records if r.status == "PENDING"]
+        if not pending:
+            return
+        try:
+            snapshot = self._snapshot()
+        except RayUnavailableError as err:
+            log.debug("No pending reason: %s", err.message)
+            return
+        prefix = self.pool_config.resource_prefix
+        for record in pending:
+            bundle = job_bundle(
+                record.entrypoint_num_cpus,
+                record.entrypoint_num_gpus,
+                record.entrypoint_memory,
+                {
+                    k: v
+                    for k, v in record.entrypoint_resources.items()
+                    if not (prefix and k.startswith(prefix))
+                },
+            )
+            record.pending_reason = explain_pending(snapshot, bundle, record.pool)
+
+    def _buried(self, submission_id: str, info: Any | None = None) -> bool:
+        """Whether the id was deleted here; re-deletes it when Ray wrote it back."""
+        with self._lock:
+            now = time.monotonic()
+            for key in [k for k, t in self._tombstones.items() if now - t > self.tombstone_ttl_s]:
+                del self._tombstones[key]
+            buried = submission_id in self._tombstones
+        if buried and info is not None and info.status.is_terminal():
+            log.info("Ray wrote deleted job %s back; deleting it again", submission_id)
+            try:
+                self._call(lambda c: c.delete_job(submission_id))
+            except (NotFoundError, IogError) as err:
+                log.debug("Re-delete of %s: %s", submission_id, err.message)
+        return buried
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def submit(self, submission: JobSubmission) -> str:
+        """Start a job on Ray (see :meth:`JobBackend.submit`).
+
+        Raises:
+            ConflictError: The submission_id is taken.
+            ValidationError: The pool has no node.
+            RayUnavailableError: The dashboard or its job agent is down.
+        """
+        options: dict[str, Any] = {}
+        resources = dict(submission.entrypoint_resources)
+        if submission.pool:
+            placement = pool_placement(self._snapshot(), self.pool_config, submission.pool)
+            resources.update(placement.get("entrypoint_resources", {}))
+            if "entrypoint_label_selector" in placement:
+                options["entrypoint_label_selector"] = placement["entrypoint_label_selector"]
+        request = {
+            "num_cpus": submission.entrypoint_num_cpus,
+            "num_gpus": submission.entrypoint_num_gpus,
+            "memory": submission.entrypoint_memory,
+            "resources": submission.entrypoint_resources,
+        }
+        metadata = dict(submission.metadata)
+        metadata[REQUEST_KEY] = json.dumps(request, separators=(",", ":"))
+        sid = submission.submission_id
+        with self._lock:
+            self._tombstones.pop(sid, None)
+        try:
+            self._call(lambda c: c.get_job_info(sid))
+            raise ConflictError(f"A job with submission_id {sid!r} already exists.")
+        except NotFoundError:
+            pass
+        try:
+            return self._call(
+                lambda c: c.submit_job(
+                    entrypoint=submission.entrypoint,
+                    submission_id=sid,
+                    runtime_env=submission.runtime_env or None,
+                    metadata=metadata,
+                    entrypoint_num_cpus=submission.entrypoint_num_cpus,
+                    entrypoint_num_gpus=submission.entrypoint_num_gpus,
+                    entrypoint_memory=submission.entrypoint_memory,
+                    entrypoint_resources=resources or None,
+                    **options,
+                )
+            )
+        except (ValueError, TypeError) as err:  # Ray's client-side runtime_env checks
+            raise ValidationError(f"Ray refused the job: {_ray_words(str(err))}") from None
+
+    def _info(self, submission_id: str) -> Any:
+        info = self._call(lambda c: c.get_job_info(submission_id))
+        if self._buried(submission_id, info):
+            raise NotFoundError("No job has this id.")
+        return info
+
+    def get(self, submission_id: str) -> JobRecord:
+        """One job (see :meth:`JobBackend.get`)."""
+        if self._buried(submission_id):
+            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+        record = self._record(self._info(submission_id))
+        self._explain([record])
+        return record
+
+    def list(
+        self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        """A page of submitted jobs, newest first (plain drivers, not submissions, left out)."""
+        infos = self._call(lambda c: c.list_jobs())
+        records = [
+            self._record(info)
+            for info in infos
+            if info.submission_id and not self._buried(info.submission_id, info)
+        ]
+        page = paginate(records, statuses, limit, cursor)
+        self._explain(page.jobs)
+        return page
+
+    def stop(self, submission_id: str) -> bool:
+        """Ask Ray to stop the job; False when it had already ended."""
+        info = self._info(submission_id)
+        if info.status.is_terminal():
+            return False
+        self._call(lambda c: c.stop_job(submission_id))
+        return True
+
+    def delete(self, submission_id: str) -> None:
+        """Delete a terminal job and its driver log, for good (see the module docstring).
+
+        Raises:
+            NotFoundError: No job has this id.
+            ConflictError: The job has not ended; stop it first.
+        """
+        info = self._info(submission_id)
+        if not info.status.is_terminal():
+            raise ConflictError(
+                f"Job {submission_id!r} is {info.status.value}; stop it and wait for it to end "
+                "before deleting it."
+            )
+        path = self.log_path(submission_id)
+        self._call(lambda c: c.delete_job(submission_id))
+        with self._lock:
+            self._tombstones[submission_id] = time.monotonic()
+        settle_until = (info.end_time or 0) / 1000 + self.settle_s
+        while time.time() < settle_until:
+            time.sleep(0.25)
+            try:
+                again = self._call(lambda c: c.get_job_info(submission_id))
+            except NotFoundError:
+                continue
+            self._buried(submission_id, again)
+        if path:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)
+
+    def _local_session_dir(self) -> str | None:
+        if self._session_dir is None:
+            self.conn.probe()
+            self.conn.prepare_ray_client()
+            try:
+                found = _ray_compat.head_session_dir(self.conn.address, self.conn.request_timeout_s)
+            except Exception as err:  # noqa: BLE001 - Ray raises RpcError, ConnectionError, ...
+                log.debug("Head session dir unknown: %s", type(err).__name__)
+                return None
+            if found and os.path.isdir(os.path.join(found, "logs")):
+                self._session_dir = found
+        return self._session_dir
+
+    def log_path(self, submission_id: str) -> str | None:
+        """The driver log on this machine (``<session_dir>/logs/job-driver-<id>.log``), if here."""
+        try:
+            session_dir = self._local_session_dir()
+        except RayUnavailableError:
+            return None
+        if not session_dir:
+            return None
+        path = os.path.join(session_dir, "logs", f"job-driver-{submission_id}.log")
+        return path if os.path.exists(path) else None
+
+    def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
+        """A byte-offset page of the driver log: the local file, else Ray's log API."""
+        limit_bytes = check_page_args(offset, limit_bytes)
+        terminal = self._info(submission_id).status.is_terminal()
+        path = self.log_path(submission_id)
+        if path:
+            return read_file_page(path, submission_id, offset, limit_bytes, terminal)
+        data = self._call(lambda c: c.get_job_logs(submission_id)).encode()
+        chunk = data[offset : offset + limit_bytes]
+        return page_from_bytes(
+            submission_id, chunk, offset, offset + len(chunk) >= len(data), terminal
+        )
+
+    def close(self) -> None:
+        """Drop the client (the connection is the caller's to close)."""
+        with self._lock:
+            self._client_obj = None

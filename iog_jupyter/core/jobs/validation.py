@@ -1,0 +1,379 @@
+"""Check a submit request before Ray sees anything; refusals say what to change.
+
+Decisions (DESIGN §5):
+
+- ``runtime_env`` keys are allowlisted: ``env_vars``, ``working_dir``, ``py_modules``, ``pip``,
+  ``uv``, ``excludes``, ``config``. ``conda`` is refused (it names environment files or
+  prebuilt environments on the nodes; use ``pip``/``uv``), and so are ``container``,
+  ``image_uri``, ``py_executable``, ``worker_process_setup_hook`` and any other plugin key.
+- ``pip``/``uv`` take requirement strings only: no options (``--index-url``, ``-r file``), no
+  URLs or paths, so a job cannot make the head node fetch from or read arbitrary places.
+- ``working_dir`` and each ``py_modules`` entry is either an ``iog-package://`` URI our own
+  :class:`PackageStore` produced, or an existing directory under an allowed root (the Jupyter root
+  dir), resolved with ``realpath`` so a symlink cannot escape. Both become a local directory
+  path, which Ray's client uploads itself.
+- ``pool`` is recorded in metadata (``iog.pool``); the backend maps it to a label selector or a
+  pool resource against the live cluster (see ``pools.pool_placement``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..cluster import PoolConfig
+from ..errors import ValidationError
+from .base import OWNER_KEY, POOL_KEY, JobSubmission
+from .packages import URI_SCHEME, PackageStore
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+POOL_RE = ID_RE
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+SERVER_KEY_PREFIX = "iog."
+REDACTED = "<redacted>"
+
+KNOWN_KEYS = frozenset(
+    {
+        "entrypoint",
+        "submission_id",
+        "runtime_env",
+        "metadata",
+        "entrypoint_num_cpus",
+        "entrypoint_num_gpus",
+        "entrypoint_memory",
+        "entrypoint_resources",
+        "pool",
+    }
+)
+RUNTIME_ENV_KEYS = frozenset(
+    {"env_vars", "working_dir", "py_modules", "pip", "uv", "excludes", "config"}
+)
+REFUSED_RUNTIME_ENV = {
+    "container": "container images are not allowed on this cluster",
+    "image_uri": "container images are not allowed on this cluster",
+    "py_executable": "a custom Python executable is not allowed",
+    "worker_process_setup_hook": "worker setup hooks run code in every worker and are refused",
+    "conda": "conda environments are not supported; list packages under 'pip' or 'uv'",
+}
+#: Ray's own env vars a job may not override: they steer how the driver authenticates.
+PROTECTED_ENV = frozenset({"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"})
+
+MAX_ENTRYPOINT_BYTES = 10 * 1024
+MAX_METADATA_KEYS = 32
+MAX_METADATA_KEY = 128
+MAX_METADATA_VALUE = 1024
+MAX_METADATA_TOTAL = 16 * 1024
+MAX_ENV_VARS = 128
+MAX_ENV_VALUE = 32 * 1024
+MAX_LIST_ITEMS = 64
+MAX_REQUIREMENT = 256
+MAX_CPUS = 65_536.0
+MAX_GPUS = 1024.0
+MAX_MEMORY = 1 << 50
+MAX_RESOURCE = 1e9
+MAX_RESOURCES = 32
+
+
+def new_submission_id() -> str:
+    """A fresh id: ``iog_<UTC timestamp>_<random hex>``."""
+    return f"iog_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{secrets.token_hex(4)}"
+
+
+def _number(name: str, value: Any, cap: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be a number, not {type(value).__name__}.")
+    if not math.isfinite(value) or value < 0:
+        raise ValidationError(f"{name} must be a finite number ≥ 0; got {value!r}.")
+    if value > cap:
+        raise ValidationError(f"{name} is {value:g}; at most {cap:g} is accepted.")
+    return float(value)
+
+
+def _str_map(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be an object of strings to strings.")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise ValidationError(f"{name} must map strings to strings; {key!r} does not.")
+    return dict(value)
+
+
+def _str_list(name: str, value: Any, max_len: int = MAX_REQUIREMENT) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name} must be a list of strings.")
+    if len(value) > MAX_LIST_ITEMS:
+        raise ValidationError(f"{name} has {len(value)} items; at most {MAX_LIST_ITEMS}.")
+    for item in value:
+        if not item or len(item) > max_len:
+            raise ValidationError(f"Each {name} item must be 1 to {max_len} characters.")
+    return list(value)
+
+
+def _metadata(raw: Any, owner: str, pool: str | None) -> dict[str, str]:
+    meta = _str_map("metadata", {} if raw is None else raw)
+    if len(meta) > MAX_METADATA_KEYS:
+        raise ValidationError(f"metadata has {len(meta)} keys; at most {MAX_METADATA_KEYS}.")
+    total = 0
+    for key, value in meta.items():
+        if not key or len(key) > MAX_METADATA_KEY:
+            raise ValidationError(f"metadata keys must be 1 to {MAX_METADATA_KEY} characters.")
+        if key.startswith(SERVER_KEY_PREFIX):
+            raise ValidationError(
+                f"metadata key {key[:64]!r} is reserved: keys starting with 'iog.' are set by "
+                "the server (owner, pool). Rename it."
+            )
+        if len(value.encode()) > MAX_METADATA_VALUE:
+            raise ValidationError(
+                f"metadata value of {key[:64]!r} is longer than {MAX_METADATA_VALUE} bytes."
+            )
+        total += len(key.encode()) + len(value.encode())
+    if total > MAX_METADATA_TOTAL:
+        raise ValidationError(f"metadata is {total} bytes in all; at most {MAX_METADATA_TOTAL}.")
+    meta[OWNER_KEY] = owner[:MAX_METADATA_KEY] if owner else "unknown"
+    if pool:
+        meta[POOL_KEY] = pool
+    return meta
+
+
+def resolve_directory(
+    value: Any, what: str, roots: Sequence[str], package_store: PackageStore | None
+) -> str:
+    """Map a ``working_dir``/``py_modules`` entry to a local directory we allow.
+
+    Args:
+        value: An ``iog-package://`` URI or a directory path.
+        what: The field name, for messages.
+        roots: Directories under which an existing directory may be used.
+        package_store: The store whose URIs are accepted.
+
+    Returns:
+        The real (symlink-free) path of the directory.
+
+    Raises:
+        ValidationError: Anything else: other URIs, missing dirs, paths outside the roots.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{what} must be a non-empty string.")
+    if value.startswith(URI_SCHEME):
+        if package_store is None:
+            raise ValidationError(f"{what}: package uploads are not enabled on this server.")
+        return package_store.resolve(value)
+    if "://" in value:
+        scheme = value.split("://", 1)[0][:16]
+        raise ValidationError(
+            f"{what}: {scheme}:// URIs are refused. Upload the directory with POST packages "
+            "and use the iog-package:// URI it returns, or name a directory under the Jupyter "
+            "root."
+        )
+    if not os.path.isabs(value):
+        raise ValidationError(f"{what} must be an absolute directory path or a package URI.")
+    real = os.path.realpath(value)
+    allowed = [os.path.realpath(r) for r in roots]
+    if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in allowed):
+        raise ValidationError(
+            f"{what} {value[:200]!r} is outside the directories jobs may use (the Jupyter root)."
+        )
+    if not os.path.isdir(real):
+        raise ValidationError(f"{what} {value[:200]!r} is not an existing directory.")
+    return real
+
+
+def _runtime_env(
+    raw: Any, roots: Sequence[str], package_store: PackageStore | None
+) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError("runtime_env must be an object.")
+    env: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in REFUSED_RUNTIME_ENV:
+            raise ValidationError(f"runtime_env.{key} is refused: {REFUSED_RUNTIME_ENV[key]}.")
+        if key not in RUNTIME_ENV_KEYS:
+            raise ValidationError(
+                f"runtime_env.{str(key)[:64]} is not allowed; allowed keys: "
+                + ", ".join(sorted(RUNTIME_ENV_KEYS))
+                + "."
+            )
+        if key == "env_vars":
+            env[key] = _env_vars(value)
+        elif key == "working_dir":
+            env[key] = resolve_directory(value, "working_dir", roots, package_store)
+        elif key == "py_modules":
+            mods = _str_list("py_modules", value, max_len=4096)
+            env[key] = [resolve_directory(m, "py_modules", roots, package_store) for m in mods]
+        elif key in ("pip", "uv"):
+            env[key] = _requirements(key, value)
+        elif key == "excludes":
+            env[key] = _str_list("excludes", value)
+        else:
+            env[key] = _config(value)
+    return env
+
+
+def _env_vars(value: Any) -> dict[str, str]:
+    env = _str_map("runtime_env.env_vars", value)
+    if len(env) > MAX_ENV_VARS:
+        raise ValidationError(f"runtime_env.env_vars has {len(env)} entries; at most 128.")
+    for name, item in env.items():
+        if not ENV_NAME_RE.match(name):
+            raise ValidationError(
+                f"runtime_env.env_vars name {name[:64]!r} is not a valid variable name."
+            )
+        if name in PROTECTED_ENV:
+            raise ValidationError(
+                f"runtime_env.env_vars may not set {name}: the server sets Ray's auth itself."
+            )
+        if len(item.encode()) > MAX_ENV_VALUE:
+            raise ValidationError(f"runtime_env.env_vars {name} is longer than 32 KiB.")
+    return env
+
+
+def _requirements(key: str, value: Any) -> Any:
+    packages = value.get("packages") if isinstance(value, dict) else value
+    if isinstance(value, dict) and set(value) - {"packages", "pip_check"}:
+        raise ValidationError(f"runtime_env.{key} accepts only 'packages' and 'pip_check'.")
+    reqs = _str_list(f"runtime_env.{key}", packages)
+    for req in reqs:
+        if req.lstrip().startswith("-") or "://" in req or "/" in req or "\\" in req:
+            raise ValidationError(
+                f"runtime_env.{key} entry {req[:80]!r} is refused: give requirement strings "
+                "such as 'numpy==2.1', not options, URLs or paths."
+            )
+    if isinstance(value, dict):
+        check = value.get("pip_check", False)
+        if not isinstance(check, bool):
+            raise ValidationError(f"runtime_env.{key}.pip_check must be true or false.")
+        return {"packages": reqs, "pip_check": check}
+    return reqs
+
+
+def _config(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) - {"setup_timeout_seconds", "eager_install"}:
+        raise ValidationError(
+            "runtime_env.config accepts only setup_timeout_seconds and eager_install."
+        )
+    out: dict[str, Any] = {}
+    if "setup_timeout_seconds" in value:
+        secs = value["setup_timeout_seconds"]
+        if isinstance(secs, bool) or not isinstance(secs, int) or not 1 <= secs <= 3600:
+            raise ValidationError("runtime_env.config.setup_timeout_seconds must be 1 to 3600.")
+        out["setup_timeout_seconds"] = secs
+    if "eager_install" in value:
+        if not isinstance(value["eager_install"], bool):
+            raise ValidationError("runtime_env.config.eager_install must be true or false.")
+        out["eager_install"] = value["eager_install"]
+    return out
+
+
+def validate_submission(
+    body: Any,
+    owner: str,
+    pool_config: PoolConfig | None,
+    allowed_working_dir_roots: Sequence[str],
+    package_store: PackageStore | None,
+) -> JobSubmission:
+    """Check a submit request and turn it into a :class:`JobSubmission`.
+
+    Args:
+        body: The decoded JSON body.
+        owner: The authenticated user; recorded as ``iog.owner``, never taken from the body.
+        pool_config: How pools are named (kept for the backend's mapping).
+        allowed_working_dir_roots: Directories under which an existing directory may be a
+            ``working_dir`` (the Jupyter root dir).
+        package_store: The store whose ``iog-package://`` URIs are accepted; None refuses them.
+
+    Returns:
+        The validated submission, with a generated ``submission_id`` when none was given.
+
+    Raises:
+        ValidationError: The first problem found, in words a person can act on.
+    """
+    del pool_config  # the pool is mapped against the live cluster by the backend
+    if not isinstance(body, dict):
+        raise ValidationError("The job must be a JSON object.")
+    unknown = sorted(str(k)[:64] for k in body if k not in KNOWN_KEYS)
+    if unknown:
+        raise ValidationError(
+            f"Unknown field(s): {', '.join(unknown)}. Known fields: "
+            + ", ".join(sorted(KNOWN_KEYS))
+            + "."
+        )
+    entrypoint = body.get("entrypoint")
+    if not isinstance(entrypoint, str) or not entrypoint.strip():
+        raise ValidationError("entrypoint is required: the shell command that starts the job.")
+    if len(entrypoint.encode()) > MAX_ENTRYPOINT_BYTES:
+        raise ValidationError("entrypoint is longer than 10 KiB; put the command in a script.")
+    if "\x00" in entrypoint:
+        raise ValidationError("entrypoint contains a NUL character.")
+    submission_id = body.get("submission_id")
+    if submission_id is None:
+        submission_id = new_submission_id()
+    elif not isinstance(submission_id, str) or not ID_RE.match(submission_id):
+        raise ValidationError(
+            "submission_id must be 1 to 64 characters: letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit."
+        )
+    pool = body.get("pool")
+    if pool is not None and (not isinstance(pool, str) or not POOL_RE.match(pool)):
+        raise ValidationError("pool must be a pool name: 1 to 64 letters, digits, '_', '.' or '-'.")
+    resources_raw = body.get("entrypoint_resources") or {}
+    if not isinstance(resources_raw, dict):
+        raise ValidationError("entrypoint_resources must be an object of names to numbers.")
+    if len(resources_raw) > MAX_RESOURCES:
+        raise ValidationError(f"entrypoint_resources has more than {MAX_RESOURCES} entries.")
+    resources: dict[str, float] = {}
+    for name, amount in resources_raw.items():
+        if not isinstance(name, str) or not name or len(name) > 128:
+            raise ValidationError("entrypoint_resources names must be 1 to 128 characters.")
+        if name.startswith("node:"):
+            raise ValidationError(
+                f"entrypoint_resources {name[:64]!r} is refused: 'node:' resources are Ray's "
+                "own; use pool to choose where the job runs."
+            )
+        if name in ("CPU", "GPU", "memory"):
+            raise ValidationError(
+                f"entrypoint_resources may not name {name}; use entrypoint_num_cpus, "
+                "entrypoint_num_gpus or entrypoint_memory."
+            )
+        resources[name] = _number(f"entrypoint_resources[{name[:64]!r}]", amount, MAX_RESOURCE)
+    cpus = body.get("entrypoint_num_cpus")
+    gpus = body.get("entrypoint_num_gpus")
+    memory = body.get("entrypoint_memory")
+    if memory is not None and (isinstance(memory, float) and not memory.is_integer()):
+        raise ValidationError("entrypoint_memory must be a whole number of bytes.")
+    return JobSubmission(
+        entrypoint=entrypoint,
+        submission_id=submission_id,
+        runtime_env=_runtime_env(body.get("runtime_env"), allowed_working_dir_roots, package_store),
+        metadata=_metadata(body.get("metadata"), owner, pool),
+        entrypoint_num_cpus=None
+        if cpus is None
+        else _number("entrypoint_num_cpus", cpus, MAX_CPUS),
+        entrypoint_num_gpus=None
+        if gpus is None
+        else _number("entrypoint_num_gpus", gpus, MAX_GPUS),
+        entrypoint_memory=None
+        if memory is None
+        else int(_number("entrypoint_memory", memory, MAX_MEMORY)),
+        entrypoint_resources=resources,
+        pool=pool,
+    )
+
+
+def redact_runtime_env(runtime_env: Any) -> dict[str, Any]:
+    """A copy of ``runtime_env`` with every ``env_vars`` value replaced by ``<redacted>``."""
+    if not isinstance(runtime_env, dict):
+        return {}
+    out = dict(runtime_env)
+    env = out.get("env_vars")
+    if isinstance(env, dict):
+        out["env_vars"] = {str(k): REDACTED for k in env}
+    elif env is not None:
+        out["env_vars"] = REDACTED
+    return out

@@ -1,0 +1,424 @@
+"""REST handlers for Ray jobs: list, submit, get, stop, delete, log pages and package uploads."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.errors import IogError, ValidationError
+from ..core.jobs.base import STATUSES
+from ..core.jobs.validation import validate_submission
+from .base import IogAPIHandler, status_of
+
+if TYPE_CHECKING:
+    from ..core.jobs.base import JobBackend
+
+JOBS_RESOURCE = "iog:jobs"
+SUBMISSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_PAGE_SIZE = 50
+DEFAULT_LOG_PAGE_BYTES = 64 * 1024
+MAX_CURSOR_CHARS = 512
+
+
+def check_submission_id(submission_id: str) -> str:
+    """Return ``submission_id`` if it has the allowed shape (it never reaches Ray otherwise).
+
+    Raises:
+        ValidationError: The id does not match ``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``.
+    """
+    if not SUBMISSION_ID_RE.match(submission_id):
+        raise ValidationError(
+            f"Bad submission id {submission_id[:70]!r}: use 1-64 letters, digits, '_', '.' or "
+            "'-', starting with a letter or digit.",
+            reason="bad_submission_id",
+        )
+    return submission_id
+
+
+class JobsAPIHandler(IogAPIHandler):
+    """Base of the jobs handlers: the backend, the audit log, and bounded request bodies.
+
+    Request bodies are streamed (``@web.stream_request_body`` on subclasses that take one), so
+    a request is authenticated and authorized, and its ``Content-Length`` checked against
+    ``body_limit_bytes()``, before a single body byte is read; a body without a length is
+    counted as it arrives and refused at the cap (413) without being buffered whole.
+    """
+
+    auth_resource = JOBS_RESOURCE
+    #: Which audit action a refused body (413) of this handler is recorded as.
+    audit_action: str | None = None
+
+    _body_bytes = 0
+    _body_refused = False
+    _body: bytearray | None = None
+
+    #: The trait that caps this route's request bodies.
+    body_limit_trait = "max_request_body_bytes"
+
+    def body_limit_bytes(self) -> int:
+        """The largest request body this route accepts."""
+        return int(getattr(self.iog, self.body_limit_trait))
+
+    @property
+    def body_refused(self) -> bool:
+        """Whether the body was refused (413 already sent): the verb then does nothing."""
+        return self._body_refused
+
+    def audit_target(self) -> str:
+        """What an audit record of a refused body names as its target."""
+        return self.path_kwargs.get("submission_id", "-")
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Authenticate and authorize changes, and refuse a too-large body, before reading it."""
+        await super().prepare()
+        if self._finished or self.request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return
+        if self.current_user is None:
+            raise web.HTTPError(403, "Log in to change jobs.")
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, "You may not change jobs (iog:jobs write).")
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > self.body_limit_bytes():
+            self._refuse_body()
+
+    def _refuse_body(self) -> None:
+        """Answer 413 now; tornado drops the unread rest of the body and closes the connection."""
+        self._body_refused = True
+        limit = self.body_limit_bytes()
+        if self.audit_action:
+            self.audit(self.audit_action, self.audit_target(), "refused", "413 body_too_large")
+        raise web.HTTPError(
+            413,
+            f"The request body is larger than {limit} bytes, the limit set by "
+            f"IogJupyterApp.{self.body_limit_trait}.",
+            reason="Payload Too Large",
+        )
+
+    def data_received(self, chunk: bytes) -> None:
+        """Count streamed body bytes; keep them (JSON bodies) or hand them to ``write_chunk``."""
+        if self._body_refused or self._finished:
+            return
+        self._body_bytes += len(chunk)
+        if self._body_bytes > self.body_limit_bytes():
+            try:
+                self._refuse_body()
+            except web.HTTPError as error:
+                self.discard_body()
+                self.send_error(413, exc_info=(type(error), error, None))
+            return
+        self.write_chunk(chunk)
+
+    def write_chunk(self, chunk: bytes) -> None:
+        """Keep a chunk of the body in memory (bounded by ``body_limit_bytes``)."""
+        if self._body is None:
+            self._body = bytearray()
+        self._body += chunk
+
+    def discard_body(self) -> None:
+        """Drop what was received of a refused body."""
+        self._body = None
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object.
+
+        Raises:
+            ValidationError: The body is empty, not JSON, or not an object.
+        """
+        raw = bytes(self._body or b"")
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError(
+                "The request body must be a JSON object (Content-Type: application/json).",
+                reason="bad_json",
+            ) from None
+        if not isinstance(data, dict):
+            raise ValidationError(
+                f"The request body must be a JSON object, not {type(data).__name__}.",
+                reason="bad_json",
+            )
+        return data
+
+    async def backend(self) -> JobBackend:
+        """The jobs backend (chosen off the event loop on first use)."""
+        return await self.iog.get_jobs_backend()
+
+    @property
+    def username(self) -> str:
+        """The Jupyter user making the request (server-set, never from the client)."""
+        user = self.current_user
+        return str(getattr(user, "username", None) or user or "")
+
+    def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
+        """Write one audit record for this request (never env values or tokens)."""
+        try:
+            self.iog.audit_log.record(
+                action, target, outcome, self.username, self.request.remote_ip, detail=detail
+            )
+        except OSError:
+            self.log.exception("iog_jupyter: could not write the audit log")
+
+    @contextmanager
+    def audited(self, action: str, target: str) -> Iterator[dict[str, Any]]:
+        """Record how the block ended: ``allowed``, ``refused`` (a 4xx) or ``failed``.
+
+        A refusal's ``detail`` is ``"<status> <reason>: <message>"`` (messages never carry env
+        values or tokens). The yielded dict may be given a new ``target`` (the id a submit got).
+        """
+        state: dict[str, Any] = {"target": target}
+        try:
+            yield state
+        except IogError as error:
+            status = status_of(error)
+            outcome = "refused" if status < 500 else "failed"
+            detail = f"{status} {error.reason}: {error.message}"
+            self.audit(action, state["target"], outcome, detail)
+            raise
+        except web.HTTPError as error:
+            outcome = "refused" if error.status_code < 500 else "failed"
+            self.audit(action, state["target"], outcome, f"{error.status_code} {error.reason}")
+            raise
+        except BaseException as error:
+            self.audit(action, state["target"], "failed", type(error).__name__)
+            raise
+        self.audit(action, state["target"], "allowed")
+
+
+@web.stream_request_body
+class JobsHandler(JobsAPIHandler):
+    """``GET jobs?status=&limit=&cursor=`` (a page, newest first) and ``POST jobs`` (submit)."""
+
+    audit_action = "job.submit"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Return one page of jobs, newest first, filtered by status server-side."""
+        if self.body_refused:
+            return
+        self.reject_unknown_query(("status", "limit", "cursor"))
+        statuses = self._statuses()
+        limit = self.get_int_query(
+            "limit", DEFAULT_PAGE_SIZE, minimum=1, maximum=self.iog.job_list_max_limit
+        )
+        cursor = self.get_query_argument("cursor", None) or None
+        if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
+            raise ValidationError("Query parameter 'cursor' is too long; pass next_cursor back.")
+        backend = await self.backend()
+        page = await self.run_blocking(backend.list, statuses, limit, cursor)
+        self.write_json(page.to_dict())
+
+    def _statuses(self) -> frozenset[str] | None:
+        raw = self.get_query_argument("status", None)
+        if not raw:
+            return None
+        wanted = {part.strip().upper() for part in raw.split(",") if part.strip()}
+        unknown = sorted(wanted - set(STATUSES))
+        if unknown:
+            raise ValidationError(
+                f"Unknown job status {unknown[0][:40]!r}; use one or more of "
+                f"{', '.join(STATUSES)} (comma-separated)."
+            )
+        return frozenset(wanted) or None
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Validate and submit a job; 201 ``{submission_id}`` with a Location header."""
+        if self.body_refused:
+            return
+        self.reject_unknown_query()
+        with self.audited("job.submit", "-") as audit:
+            body = self.json_body()
+            requested = body.get("submission_id")
+            if isinstance(requested, str):
+                audit["target"] = requested[:70]
+            submission = await self.run_blocking(
+                validate_submission,
+                body,
+                self.username,
+                self.iog.pool_config,
+                self.iog.working_dir_roots,
+                self.iog.package_store,
+            )
+            audit["target"] = submission.submission_id
+            backend = await self.backend()
+            submission_id = await self.run_blocking(backend.submit, submission)
+            audit["target"] = submission_id
+        self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
+        self.write_json({"submission_id": submission_id}, status=201)
+
+
+@web.stream_request_body
+class JobHandler(JobsAPIHandler):
+    """``GET jobs/{submission_id}`` and ``DELETE jobs/{submission_id}``."""
+
+    audit_action = "job.delete"
+
+    @web.authenticated
+    @authorized
+    async def get(self, submission_id: str) -> None:
+        """Return the job (env var values redacted, ``pending_reason`` while PENDING)."""
+        if self.body_refused:
+            return
+        self.reject_unknown_query()
+        check_submission_id(submission_id)
+        backend = await self.backend()
+        record = await self.run_blocking(backend.get, submission_id)
+        self.write_json(record.to_dict())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, submission_id: str) -> None:
+        """Delete a terminal job's record and logs for good; 409 while it runs."""
+        if self.body_refused:
+            return
+        with self.audited("job.delete", submission_id[:70]):
+            self.reject_unknown_query()
+            check_submission_id(submission_id)
+            backend = await self.backend()
+            await self.run_blocking(backend.delete, submission_id)
+        self.write_json({"submission_id": submission_id, "deleted": True})
+
+
+@web.stream_request_body
+class JobStopHandler(JobsAPIHandler):
+    """``POST jobs/{submission_id}/stop``: stop a job; idempotent on ended jobs."""
+
+    audit_action = "job.stop"
+
+    @web.authenticated
+    @authorized
+    async def post(self, submission_id: str) -> None:
+        """Ask the job to stop; ``stopped`` is false when it had already ended."""
+        if self.body_refused:
+            return
+        with self.audited("job.stop", submission_id[:70]):
+            self.reject_unknown_query()
+            check_submission_id(submission_id)
+            backend = await self.backend()
+            stopped = await self.run_blocking(backend.stop, submission_id)
+        self.write_json({"submission_id": submission_id, "stopped": bool(stopped)})
+
+
+class JobLogsHandler(JobsAPIHandler):
+    """``GET jobs/{submission_id}/logs?offset=&limit_bytes=``: a byte-offset page of the log."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, submission_id: str) -> None:
+        """Return ``text`` for bytes ``[offset, next_offset)`` and ``eof``."""
+        self.reject_unknown_query(("offset", "limit_bytes"))
+        check_submission_id(submission_id)
+        offset = self.get_int_query("offset", 0, minimum=0)
+        limit_bytes = self.get_int_query(
+            "limit_bytes",
+            min(DEFAULT_LOG_PAGE_BYTES, self.iog.log_page_max_bytes),
+            minimum=1,
+            maximum=self.iog.log_page_max_bytes,
+        )
+        backend = await self.backend()
+        page = await self.run_blocking(backend.read_logs, submission_id, offset, limit_bytes)
+        self.write_json(page.to_dict())
+
+
+@web.stream_request_body
+class PackagesHandler(JobsAPIHandler):
+    """``POST packages``: a ``working_dir`` zip, streamed to disk under a size cap.
+
+    The body is the zip itself (``Content-Type: application/zip``). It is checked whole (no
+    ``..``, absolute paths, symlinks, setuid bits, too many entries or too large expanded) before
+    it is stored; the reply's ``uri`` goes into ``runtime_env.working_dir``.
+    """
+
+    audit_action = "package.upload"
+    _spool: IO[bytes] | None = None
+    _spool_path: str | None = None
+
+    body_limit_trait = "package_max_bytes"
+
+    def audit_target(self) -> str:
+        """Uploads have no target until stored."""
+        return "package"
+
+    def write_chunk(self, chunk: bytes) -> None:
+        """Append a chunk to the spool file (created on the first chunk, mode 0600)."""
+        if self._spool is None:
+            spool_dir = os.path.join(self.iog.jobs_state_dir, "uploads")
+            os.makedirs(spool_dir, mode=0o700, exist_ok=True)
+            fd, self._spool_path = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=spool_dir)
+            self._spool = os.fdopen(fd, "w+b")
+        self._spool.write(chunk)
+
+    def discard_body(self) -> None:
+        """Close and delete the spool file."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        if self._spool_path is not None:
+            try:
+                os.unlink(self._spool_path)
+            except FileNotFoundError:
+                pass
+            self._spool_path = None
+
+    def on_finish(self) -> None:
+        """Never leave a spool file behind."""
+        self.discard_body()
+
+    def on_connection_close(self) -> None:
+        """A client that went away mid-upload leaves nothing behind."""
+        super().on_connection_close()
+        self.discard_body()
+
+    def _store(self, spool: IO[bytes]) -> str:
+        """Check the zip whole and keep it (blocking: runs on the executor)."""
+        iog = self.iog
+        return iog.package_store.store_zip(
+            spool,
+            max_bytes=iog.package_max_bytes,
+            max_entries=iog.package_max_entries,
+            max_expanded_bytes=iog.package_max_expanded_bytes,
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Check and store the uploaded zip; 201 ``{"uri": ...}``."""
+        if self.body_refused:
+            return
+        with self.audited("package.upload", "package") as audit:
+            self.reject_unknown_query()
+            if self._spool is None or self._spool_path is None:
+                raise ValidationError(
+                    "The request body must be a zip file (Content-Type: application/zip).",
+                    reason="empty_upload",
+                )
+            self._spool.flush()
+            self._spool.seek(0)
+            uri = await self.run_blocking(self._store, self._spool)
+            audit["target"] = uri
+        self.write_json({"uri": uri}, status=201)
+
+
+_ID = r"(?P<submission_id>[^/]+)"
+
+default_handlers = [
+    (r"jobs", JobsHandler),
+    (rf"jobs/{_ID}", JobHandler),
+    (rf"jobs/{_ID}/stop", JobStopHandler),
+    (rf"jobs/{_ID}/logs", JobLogsHandler),
+    (r"packages", PackagesHandler),
+]

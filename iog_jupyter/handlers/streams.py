@@ -1,0 +1,231 @@
+"""``WS jobs/{submission_id}/logs/tail?offset=``: a job's log, live, from a byte offset.
+
+Messages (JSON):
+
+- ``{"type": "log", "offset": o, "next_offset": n, "text": "..."}`` covers the log's bytes
+  ``[o, n)``; consecutive messages are contiguous, so a client that reconnects with
+  ``?offset=<last next_offset>`` continues with no loss and no duplicates.
+- ``{"type": "status", "status": "SUCCEEDED", "exit_code": 0, "message": "..."}`` once the job
+  has ended and every byte of its log was sent; the server then closes the socket.
+- ``{"type": "error", "message": "..."}`` when the job disappears (deleted) while tailing.
+
+Where the backend has the log as a file on this machine, the tail follows the file (a size
+check every ``log_tail_poll_interval_s``), so a printed line reaches the client in tens of
+milliseconds; otherwise it polls the backend's log pages. Each tail reads at most
+``log_tail_chunk_bytes`` ahead of what its client has taken: it awaits each write before reading
+on, so a stalled client stalls only its own tail and never grows server memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web, websocket
+
+from ..core.errors import IogError, NotFoundError, RayUnavailableError
+from ..core.jobs.logfiles import read_file_page
+from .base import status_of
+from .jobs import JOBS_RESOURCE, check_submission_id
+
+if TYPE_CHECKING:
+    from ..app import IogJupyterApp
+    from ..core.jobs.base import JobBackend
+
+#: How often a tail at the end of the log asks the backend whether the job has ended.
+STATUS_INTERVAL_S = 0.25
+#: How often a tail without a local log file asks the backend for a new page.
+PAGE_POLL_INTERVAL_S = 0.25
+
+
+class JobLogsWebSocketHandler(
+    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+):
+    """``WS jobs/{submission_id}/logs/tail?offset=``: the log from ``offset``, then the status."""
+
+    auth_resource = JOBS_RESOURCE
+
+    #: Open tails per user, across all jobs (capped by ``log_tail_max_clients_per_user``).
+    open_tails: Counter[str] = Counter()
+
+    _task: asyncio.Task[None] | None = None
+    _counted_user: str | None = None
+    _log_file: str | None = None
+    _start_offset = 0
+
+    @property
+    def iog(self) -> IogJupyterApp:
+        """The extension app (traits, services)."""
+        return self.extensionapp  # type: ignore[return-value]
+
+    async def pre_get(self) -> None:
+        """Authorize ``read`` on ``iog:jobs``, check the id, offset and the job, before the upgrade.
+
+        Raises:
+            tornado.web.HTTPError: 403 not authorized, 400 bad id or offset, 404 no such job,
+                429 too many open tails, 503 backend unreachable.
+        """
+        user = self.current_user
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, user, "read", self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(403, "You may not read jobs (iog:jobs).")
+        submission_id = self.path_kwargs["submission_id"]
+        raw_offset = self.get_query_argument("offset", "0") or "0"
+        unknown = set(self.request.query_arguments) - {"offset", "token", "_xsrf"}
+        if unknown:
+            raise web.HTTPError(400, f"Unknown query parameter {sorted(unknown)[0][:40]!r}.")
+        if not raw_offset.isdigit():
+            raise web.HTTPError(400, "Query parameter 'offset' must be an integer >= 0.")
+        self._start_offset = int(raw_offset)
+        try:
+            check_submission_id(submission_id)
+            self._backend = await self.iog.get_jobs_backend()
+            await self._blocking(self._backend.get, submission_id)
+            self._log_file = await self._blocking(self._backend.log_path, submission_id)
+        except IogError as error:
+            raise web.HTTPError(status_of(error), error.message) from None
+        name = str(getattr(user, "username", user))
+        if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
+            raise web.HTTPError(
+                429,
+                f"Too many open log tails ({self.iog.log_tail_max_clients_per_user}); close some "
+                "(IogJupyterApp.log_tail_max_clients_per_user).",
+            )
+        self.open_tails[name] += 1
+        self._counted_user = name
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authenticate, authorize and check, then upgrade to a websocket."""
+        try:
+            await self.pre_get()
+            result = super().get(*args, **kwargs)
+            if result is not None:
+                await result
+        finally:
+            if self.ws_connection is None:
+                self._release_slot()
+
+    async def _blocking(self, fn: Any, *args: Any) -> Any:
+        """Run a blocking backend call on the app's executor under ``request_timeout_s``."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.iog.executor, fn, *args)
+        timeout_s = self.iog.request_timeout_s
+        try:
+            return await asyncio.wait_for(future, timeout=timeout_s)
+        except asyncio.TimeoutError:
+            raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Start following the log."""
+        super().open(*args, **kwargs)
+        self._task = asyncio.ensure_future(self._follow(kwargs["submission_id"]))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        """Write one message and wait until the socket took it (the flow control)."""
+        await self.write_message(json.dumps(message))
+
+    async def _follow(self, submission_id: str) -> None:
+        try:
+            await self._follow_until_end(submission_id)
+        except websocket.WebSocketClosedError:
+            return
+        except asyncio.CancelledError:
+            raise
+        except NotFoundError as error:
+            await self._finish({"type": "error", "message": error.message})
+        except Exception:  # a tail must end cleanly whatever broke; the log says what
+            self.log.exception("iog_jupyter: log tail of %s failed", submission_id)
+            await self._finish({"type": "error", "message": "The log tail failed on the server."})
+
+    async def _finish(self, message: dict[str, Any]) -> None:
+        try:
+            await self._send(message)
+        except websocket.WebSocketClosedError:
+            return
+        self.close(1000)
+
+    async def _follow_until_end(self, submission_id: str) -> None:
+        backend: JobBackend = self._backend
+        chunk_bytes = self.iog.log_tail_chunk_bytes
+        poll_s = self.iog.log_tail_poll_interval_s
+        loop = asyncio.get_running_loop()
+        offset = self._start_offset
+        ended = False  # the job had ended before the last read started
+        last_status = last_page = 0.0
+        record = None
+        while True:
+            if self._log_file is None and time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
+                # Ray creates the driver log when the job starts: look for it again.
+                self._log_file = await self._blocking(backend.log_path, submission_id)
+            page = None
+            if self._log_file is not None:
+                page = await loop.run_in_executor(
+                    None, read_file_page, self._log_file, submission_id, offset, chunk_bytes, ended
+                )
+            elif ended or time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
+                last_page = time.monotonic()
+                page = await self._blocking(backend.read_logs, submission_id, offset, chunk_bytes)
+            if page is not None and page.next_offset > offset:
+                await self._send(
+                    {
+                        "type": "log",
+                        "offset": offset,
+                        "next_offset": page.next_offset,
+                        "text": page.text,
+                    }
+                )
+                offset = page.next_offset
+                continue
+            if ended and record is not None:
+                await self._finish(
+                    {
+                        "type": "status",
+                        "status": record.status,
+                        "exit_code": record.exit_code,
+                        "message": record.message,
+                    }
+                )
+                return
+            if time.monotonic() - last_status >= STATUS_INTERVAL_S:
+                last_status = time.monotonic()
+                try:
+                    record = await self._blocking(backend.get, submission_id)
+                except RayUnavailableError:
+                    record = None  # keep following the file; ask again later
+                if record is not None and record.is_terminal:
+                    ended = True
+                    continue  # read once more: bytes written before the end are sent first
+            await asyncio.sleep(poll_s)
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients send nothing; messages are ignored."""
+
+    def on_close(self) -> None:
+        """Stop following and free this user's tail slot."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+        self._release_slot()
+
+    def _release_slot(self) -> None:
+        if self._counted_user is not None:
+            self.open_tails[self._counted_user] -= 1
+            if self.open_tails[self._counted_user] <= 0:
+                del self.open_tails[self._counted_user]
+            self._counted_user = None
+
+
+default_handlers = [
+    (r"jobs/(?P<submission_id>[^/]+)/logs/tail", JobLogsWebSocketHandler),
+]

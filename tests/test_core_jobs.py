@@ -1,0 +1,164 @@
+"""Both jobs backends against the real Ray head: one contract, one suite."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.core.errors import ConflictError, NotFoundError, ValidationError
+from iog_jupyter.core.jobs import (
+    LocalProcessBackend,
+    RayJobsBackend,
+    select_backend,
+    validate_submission,
+)
+
+pytestmark = pytest.mark.ray
+
+# Prints a 2-byte and a 4-byte character so 7-byte pages split them.
+SCRIPT = "python -c \"print('h\\u00e9llo ' * 3); print('\\U0001F600 done')\"; echo \"x=$SECRET\""
+
+
+@pytest.fixture(scope="module")
+def conn(ray_head):
+    connection = RayConnection()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module", params=["ray", "local"])
+def backend(request, conn, tmp_path_factory):
+    if request.param == "ray":
+        b = RayJobsBackend(conn, settle_s=4.0)
+    else:
+        b = LocalProcessBackend(str(tmp_path_factory.mktemp("jobs")), conn, stop_grace_s=2)
+    yield b
+    b.close()
+
+
+def _submit(backend, entrypoint, sid=None, **extra):
+    body = {"entrypoint": entrypoint, **extra}
+    if sid:
+        body["submission_id"] = sid
+    return backend.submit(validate_submission(body, "alice", None, ["/tmp"], None))
+
+
+def _wait(backend, sid, statuses, timeout_s=60.0):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        job = backend.get(sid)
+        if job.status in statuses:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"{sid} still {job.status}")
+
+
+@pytest.fixture(scope="module")
+def finished(backend):
+    sid = f"done-{backend.name}-{int(time.time())}"
+    _submit(backend, SCRIPT, sid, runtime_env={"env_vars": {"SECRET": "hunter2"}})
+    return _wait(backend, sid, {"SUCCEEDED", "FAILED"})
+
+
+def test_lifecycle_record(backend, finished):
+    assert finished.status == "SUCCEEDED", finished.message
+    assert finished.exit_code == 0
+    assert finished.owner == "alice" and finished.backend == backend.name
+    data = finished.to_dict()
+    assert "hunter2" not in repr(data)
+    assert data["runtime_env"]["env_vars"] == {"SECRET": "<redacted>"}
+    assert data["end_time"].endswith("Z")
+
+
+def test_logs_in_small_pages_reassemble(backend, finished):
+    whole = backend.read_logs(finished.submission_id)
+    assert whole.eof and "done" in whole.text and "x=hunter2" in whole.text
+    texts, offset = [], 0
+    for _ in range(10_000):
+        page = backend.read_logs(finished.submission_id, offset=offset, limit_bytes=7)
+        assert page.offset == offset and page.next_offset - offset <= 7
+        texts.append(page.text)
+        offset = page.next_offset
+        if page.eof:
+            break
+    assert "".join(texts) == whole.text
+    assert "\ufffd" not in "".join(texts)
+    assert offset == len(whole.text.encode())
+    with pytest.raises(ValidationError):
+        backend.read_logs(finished.submission_id, offset=-1)
+
+
+def test_duplicate_and_unknown_ids(backend, finished):
+    with pytest.raises(ConflictError):
+        _submit(backend, "true", finished.submission_id)
+    for call in (backend.get, backend.stop, backend.delete, backend.read_logs):
+        with pytest.raises(NotFoundError):
+            call("no-such-job-xyz")
+
+
+def test_running_stop_delete(backend, finished):
+    sid = f"sleep-{backend.name}-{int(time.time())}"
+    _submit(backend, "sleep 30", sid)
+    _wait(backend, sid, {"RUNNING"})
+    page = backend.list(statuses=frozenset({"RUNNING"}))
+    assert [j.submission_id for j in page.jobs] == [sid]
+    # Newest first, one per page, the cursor walks the whole list without repeats.
+    seen, cursor = [], None
+    while True:
+        page = backend.list(limit=1, cursor=cursor)
+        seen += [j.submission_id for j in page.jobs]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen[0] == sid and finished.submission_id in seen and len(seen) == len(set(seen))
+    with pytest.raises(ConflictError, match="stop it"):
+        backend.delete(sid)
+    assert backend.stop(sid) is True
+    job = _wait(backend, sid, {"STOPPED", "FAILED"}, timeout_s=30)
+    assert backend.stop(sid) is False
+    # Deleted right after it stopped: Ray 2.60 may write it back ~1.5 s later; it must stay gone.
+    backend.delete(sid)
+    time.sleep(4)
+    with pytest.raises(NotFoundError):
+        backend.get(sid)
+    assert sid not in [j.submission_id for j in backend.list(limit=500).jobs]
+    assert job.end_time_ms
+
+
+def test_runtime_env_the_local_backend_cannot_honour(backend):
+    if backend.name != "local":
+        pytest.skip("the Ray backend installs pip packages itself")
+    with pytest.raises(ValidationError, match="not supported by the local backend"):
+        _submit(backend, "true", runtime_env={"pip": ["numpy"]})
+
+
+def test_pending_reason_names_the_missing_gpu(conn):
+    backend = RayJobsBackend(conn)
+    sid = f"gpu-{int(time.time())}"
+    _submit(backend, "python -c 'print(1)'", sid, entrypoint_num_gpus=1)
+    job = backend.get(sid)
+    assert job.status == "PENDING"
+    assert job.pending_reason.startswith("infeasible") and "GPU" in job.pending_reason
+    assert backend.stop(sid) is True
+
+
+def test_local_jobs_survive_a_server_restart(conn, tmp_path):
+    first = LocalProcessBackend(str(tmp_path), conn)
+    _submit(first, "sleep 2; echo done", "survivor")
+    first.close()
+    second = LocalProcessBackend(str(tmp_path), conn)
+    job = _wait(second, "survivor", {"SUCCEEDED", "FAILED"})
+    assert job.status == "SUCCEEDED" and job.exit_code == 0
+    assert "done" in second.read_logs("survivor").text
+    second.close()
+
+
+def test_select_backend(conn, tmp_path):
+    assert select_backend(conn, "auto", state_dir=str(tmp_path)).name == "ray"
+    assert select_backend(conn, "local", state_dir=str(tmp_path)).name == "local"
+    closed = RayConnection(address="127.0.0.1:9", dashboard_url="http://127.0.0.1:9")
+    assert select_backend(closed, "auto", state_dir=str(tmp_path)).name == "local"
+    with pytest.raises(ValidationError):
+        select_backend(conn, "other")
