@@ -6,11 +6,15 @@ line or an error message. TLS certificates are verified unless the caller explic
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+import websocket
 
 from .._version import __version__
 from .errors import EXIT_AUTH, EXIT_ERROR, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
@@ -40,6 +44,8 @@ def _exit_code(status: int | None, reason: str) -> int:
         return EXIT_USAGE
     if status in (401, 403):
         return EXIT_AUTH
+    if status in (400, 413):
+        return EXIT_USAGE
     if status is None or status in (502, 503, 504) or reason == "ray_unavailable":
         return EXIT_UNAVAILABLE
     return EXIT_ERROR
@@ -139,6 +145,84 @@ class IogClient:
         """
         return self._get_json("cluster")
 
+    def list_jobs(
+        self, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """``GET jobs``: one page ``{jobs, next_cursor, total}``, newest first."""
+        params = {"status": status, "limit": limit, "cursor": cursor}
+        return self._request("GET", "jobs", params={k: v for k, v in params.items() if v})
+
+    def submit_job(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST jobs``: submit; ``{submission_id}``."""
+        return self._request("POST", "jobs", json_body=body)
+
+    def get_job(self, submission_id: str) -> dict[str, Any]:
+        """``GET jobs/{id}``: one job record."""
+        return self._request("GET", _job_path(submission_id))
+
+    def stop_job(self, submission_id: str) -> dict[str, Any]:
+        """``POST jobs/{id}/stop``: ``{submission_id, stopped}`` (false when already ended)."""
+        return self._request("POST", _job_path(submission_id, "stop"), data=b"")
+
+    def delete_job(self, submission_id: str) -> dict[str, Any]:
+        """``DELETE jobs/{id}``: remove an ended job's record and logs."""
+        return self._request("DELETE", _job_path(submission_id))
+
+    def get_job_logs(
+        self, submission_id: str, offset: int = 0, limit_bytes: int | None = None
+    ) -> dict[str, Any]:
+        """``GET jobs/{id}/logs``: ``{text, offset, next_offset, eof}``."""
+        params: dict[str, Any] = {"offset": offset}
+        if limit_bytes:
+            params["limit_bytes"] = limit_bytes
+        return self._request("GET", _job_path(submission_id, "logs"), params=params)
+
+    def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
+        """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
+        return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
+
+    def tail_job_logs(self, submission_id: str, offset: int = 0) -> Iterator[dict[str, Any]]:
+        """``WS jobs/{id}/logs/tail``: yield ``log`` messages, then one ``status`` or ``error``.
+
+        Raises:
+            IogClientError: The websocket could not be opened or broke off.
+        """
+        parts = urlsplit(self.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
+        headers = [f"Authorization: token {self._token}"] if self._token else []
+        sslopt = {} if self._session.verify is True else _sslopt(self._session.verify)
+        try:
+            ws = websocket.create_connection(
+                url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
+            )
+        except websocket.WebSocketBadStatusException as err:
+            raise IogClientError(
+                self._scrub(f"The log tail was refused ({err.status_code})."),
+                status=err.status_code,
+            ) from None
+        except (OSError, websocket.WebSocketException) as err:
+            raise IogClientError(
+                f"Could not open the log tail at {self.url} ({type(err).__name__}).",
+                reason="unreachable",
+            ) from None
+        try:
+            while True:
+                try:
+                    raw = ws.recv()
+                except (OSError, websocket.WebSocketException) as err:
+                    raise IogClientError(
+                        f"The log tail broke off ({type(err).__name__}).", reason="unreachable"
+                    ) from None
+                if not raw:
+                    return
+                message = json.loads(raw)
+                yield message
+                if message.get("type") != "log":
+                    return
+        finally:
+            ws.close()
+
     def close(self) -> None:
         """Release the connection pool."""
         self._session.close()
@@ -150,9 +234,31 @@ class IogClient:
         return text
 
     def _get_json(self, path: str) -> dict[str, Any]:
+        return self._request("GET", path)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        """One API call; the reply's JSON object, or an :class:`IogClientError`."""
         url = shown = self.url + API_PREFIX + path
+        headers = {"Content-Type": content_type} if content_type else None
         try:
-            reply = self._session.get(url, timeout=self.request_timeout_s, allow_redirects=False)
+            reply = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=headers,
+                timeout=self.request_timeout_s,
+                allow_redirects=False,
+            )
         except requests.exceptions.SSLError:
             raise IogClientError(
                 f"TLS verification of {self.url} failed; give the server's CA bundle with "
@@ -212,3 +318,14 @@ class IogClient:
             )
         text = str(message) if message else f"{shown} answered {status}."
         return IogClientError(self._scrub(text), status=status, reason=str(reason or "error"))
+
+
+def _job_path(submission_id: str, suffix: str = "") -> str:
+    path = "jobs/" + quote(submission_id, safe="")
+    return f"{path}/{suffix}" if suffix else path
+
+
+def _sslopt(verify: bool | str) -> dict[str, Any]:
+    if verify is False:
+        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    return {"ca_certs": verify}

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import IogError
-from . import down, status, up
+from . import down, jobs, status, up
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iog",
         description="Ray cluster resources through iog_jupyter: a local loopback Ray head with "
-        "JupyterLab (up/down) and cluster views (status), locally or from a Jupyter server.",
+        "JupyterLab (up/down), cluster views (status) and Ray jobs (jobs), locally or from a "
+        "Jupyter server.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"iog {__version__}")
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_parser(subparsers, common)
     down.add_parser(subparsers, common)
     status.add_parser(subparsers, common)
+    jobs.add_parser(subparsers, common)
     return parser
 
 

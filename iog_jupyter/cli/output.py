@@ -202,3 +202,68 @@ def format_status(status: Mapping[str, Any], snapshot: Mapping[str, Any]) -> str
 def to_json(data: Any) -> str:
     """Machine JSON for ``--json``: indented, keys in wire order."""
     return json.dumps(data, indent=2)
+
+
+def clean_block(text: Any) -> str:
+    """Like :func:`clean`, but keeps newlines and tabs (log text, multi-line messages)."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
+
+
+def _when(iso: Any) -> str:
+    return clean(iso)[:19].replace("T", " ") if iso else "-"
+
+
+def format_jobs_table(jobs: Iterable[Mapping[str, Any]], width: int = 48) -> str:
+    """The ``iog jobs list`` table: id, status, owner, start time and a truncated entrypoint."""
+    rows = [("ID", "STATUS", "OWNER", "STARTED", "ENTRYPOINT")]
+    for job in jobs:
+        entry = clean(job.get("entrypoint") or "")
+        if len(entry) > width:
+            entry = entry[: width - 3] + "..."
+        rows.append(
+            (
+                clean(job.get("submission_id") or ""),
+                clean(job.get("status") or ""),
+                clean(job.get("owner") or "-"),
+                _when(job.get("start_time")),
+                entry,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        for row in rows
+    )
+
+
+JOB_FIELDS = (
+    "submission_id",
+    "status",
+    "message",
+    "owner",
+    "entrypoint",
+    "start_time",
+    "end_time",
+    "exit_code",
+    "pool",
+    "entrypoint_num_cpus",
+    "entrypoint_num_gpus",
+    "entrypoint_memory",
+    "entrypoint_resources",
+    "pending_reason",
+    "backend",
+    "metadata",
+    "runtime_env",
+)
+
+
+def format_job(job: Mapping[str, Any]) -> str:
+    """``iog jobs get``: one ``field: value`` line per field that has a value."""
+    lines = []
+    for name in JOB_FIELDS:
+        value = job.get(name)
+        if value is None or value == {} or value == "":
+            continue
+        shown = json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+        lines.append(f"{name}: {clean(shown)}")
+    return "\n".join(lines)

@@ -1,0 +1,249 @@
+"""``iog jobs submit|list|get|logs|stop|delete``: Ray jobs, locally or through a Jupyter server.
+
+Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) uses the server's REST API; a
+``--working-dir`` is zipped in memory and uploaded as a package first. Local mode drives the jobs
+backend directly (``--backend``: Ray's job manager when it answers, else local processes), as the
+local user. ``submit --follow`` and ``logs --follow`` exit 0 when the job SUCCEEDED, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from typing import Any
+
+from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
+from .jobs_api import LocalJobs, RemoteJobs
+from .output import clean, clean_block, format_job, format_jobs_table, to_json
+from .status import make_client
+
+
+def _key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"{option} takes KEY=VALUE, not {pair[:60]!r}.", EXIT_USAGE)
+        result[key] = value
+    return result
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``jobs`` and its subcommands on the main parser's subparsers."""
+    where = argparse.ArgumentParser(add_help=False, parents=[common])
+    where.add_argument(
+        "--url",
+        default=os.environ.get("IOG_URL") or None,
+        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
+    )
+    where.add_argument(
+        "--backend",
+        choices=("auto", "ray", "local"),
+        default=os.environ.get("IOG_JOBS_BACKEND") or "auto",
+        help="local mode's jobs backend (default: $IOG_JOBS_BACKEND or auto)",
+    )
+    jobs = subparsers.add_parser(
+        "jobs",
+        parents=[common],
+        help="submit, list, follow, stop and delete Ray jobs",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    sub = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")
+    sub.required = True
+
+    submit = sub.add_parser("submit", parents=[where], help="submit a job")
+    submit.add_argument("--submission-id", metavar="ID")
+    submit.add_argument("--working-dir", metavar="DIR", help="a directory the job runs in")
+    submit.add_argument("--env", action="append", metavar="KEY=VAL", help="an env var (repeat)")
+    submit.add_argument("--num-cpus", type=float, metavar="N")
+    submit.add_argument("--num-gpus", type=float, metavar="N")
+    submit.add_argument("--memory", type=int, metavar="BYTES")
+    submit.add_argument("--resources", metavar="JSON", help='custom resources: {"name": amount}')
+    submit.add_argument("--pool", metavar="P", help="the pool to run in")
+    submit.add_argument("--metadata", action="append", metavar="KEY=VAL", help="(repeat)")
+    submit.add_argument("--follow", action="store_true", help="print the log until the job ends")
+    submit.add_argument("entrypoint", nargs="+", help="the command, after --")
+    submit.set_defaults(handler=cmd_submit)
+
+    listing = sub.add_parser("list", parents=[where], help="list jobs, newest first")
+    listing.add_argument("--status", metavar="S[,S]", help="only jobs in these statuses")
+    listing.add_argument("--limit", type=int, metavar="N", help="at most N jobs (default 50)")
+    listing.add_argument("--all", action="store_true", help="every job (follows the pages)")
+    listing.set_defaults(handler=cmd_list)
+
+    for name, handler, text in (
+        ("get", cmd_get, "show one job"),
+        ("stop", cmd_stop, "stop a job (no-op when it has ended)"),
+        ("delete", cmd_delete, "delete an ended job's record and log"),
+    ):
+        one = sub.add_parser(name, parents=[where], help=text)
+        one.add_argument("submission_id", metavar="ID")
+        one.set_defaults(handler=handler)
+
+    logs = sub.add_parser("logs", parents=[where], help="print a job's log")
+    logs.add_argument("submission_id", metavar="ID")
+    logs.add_argument("--follow", "-f", action="store_true", help="until the job ends")
+    logs.add_argument("--offset", type=int, default=0, metavar="N", help="from byte N")
+    logs.set_defaults(handler=cmd_logs)
+
+
+def _open(args: argparse.Namespace) -> LocalJobs | RemoteJobs:
+    if args.url:
+        return RemoteJobs(make_client(args.url))
+    return LocalJobs(args.backend)
+
+
+def _entrypoint(words: list[str]) -> str:
+    if words and words[0] == "--":
+        words = words[1:]
+    if not words:
+        raise CliError("Give the job's command after --.", EXIT_USAGE)
+    return words[0] if len(words) == 1 else shlex.join(words)
+
+
+def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {"entrypoint": _entrypoint(args.entrypoint)}
+    env = _key_values(args.env, "--env")
+    if env:
+        body["runtime_env"] = {"env_vars": env}
+    metadata = _key_values(args.metadata, "--metadata")
+    if metadata:
+        body["metadata"] = metadata
+    if args.resources:
+        try:
+            body["entrypoint_resources"] = json.loads(args.resources)
+        except ValueError:
+            raise CliError("--resources must be a JSON object.", EXIT_USAGE) from None
+    for option, key in (
+        ("submission_id", "submission_id"),
+        ("num_cpus", "entrypoint_num_cpus"),
+        ("num_gpus", "entrypoint_num_gpus"),
+        ("memory", "entrypoint_memory"),
+        ("pool", "pool"),
+    ):
+        if getattr(args, option) is not None:
+            body[key] = getattr(args, option)
+    return body
+
+
+def _follow(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_json: bool) -> int:
+    """Print the log until the job ends; 0 when it SUCCEEDED, else 1."""
+    for message in api.tail(submission_id, offset):
+        kind = message.get("type")
+        if as_json:
+            print(json.dumps(message), flush=True)
+        elif kind == "log":
+            sys.stdout.write(clean_block(message.get("text", "")))
+            sys.stdout.flush()
+        if kind == "status":
+            status = str(message.get("status"))
+            if not as_json:
+                detail = f", exit code {message['exit_code']}" if message.get("exit_code") else ""
+                print(f"iog: job {clean(submission_id)} {clean(status)}{detail}", file=sys.stderr)
+            return EXIT_OK if status == "SUCCEEDED" else EXIT_ERROR
+        if kind == "error":
+            raise CliError(clean(message.get("message") or "The log tail failed."), EXIT_ERROR)
+    raise CliError("The log tail ended before the job did.", EXIT_ERROR)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """``iog jobs submit``: submit, print the id, and optionally follow the log."""
+    body = _submit_body(args)
+    api = _open(args)
+    try:
+        submission_id = api.submit(body, args.working_dir)
+        if args.json and not args.follow:
+            print(to_json({"submission_id": submission_id}))
+            return EXIT_OK
+        print(f"iog: submitted job {clean(submission_id)}", file=sys.stderr, flush=True)
+        if not args.follow:
+            print(submission_id)
+            return EXIT_OK
+        return _follow(api, submission_id, 0, args.json)
+    finally:
+        api.close()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``iog jobs list``: a table (or ``--json``) of jobs, newest first."""
+    if args.limit is not None and args.limit < 1:
+        raise CliError("--limit must be at least 1.", EXIT_USAGE)
+    api = _open(args)
+    try:
+        page = api.list(args.status, args.limit, None)
+        jobs = list(page.get("jobs") or [])
+        while args.all and page.get("next_cursor"):
+            page = api.list(args.status, args.limit, page["next_cursor"])
+            jobs.extend(page.get("jobs") or [])
+    finally:
+        api.close()
+    if args.json:
+        print(to_json({"jobs": jobs, "total": page.get("total")}))
+    elif jobs:
+        print(format_jobs_table(jobs))
+    else:
+        print("No jobs.")
+    return EXIT_OK
+
+
+def _one(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    api = _open(args)
+    try:
+        return getattr(api, method)(args.submission_id)
+    finally:
+        api.close()
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    """``iog jobs get ID``."""
+    job = _one(args, "get")
+    print(to_json(job) if args.json else format_job(job))
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """``iog jobs stop ID``: exit 0 whether it was running or had already ended."""
+    reply = _one(args, "stop")
+    if args.json:
+        print(to_json(reply))
+    elif reply.get("stopped"):
+        print(f"Stop requested for job {clean(args.submission_id)}.")
+    else:
+        print(f"Job {clean(args.submission_id)} had already ended.")
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """``iog jobs delete ID``."""
+    reply = _one(args, "delete")
+    print(to_json(reply) if args.json else f"Deleted job {clean(args.submission_id)}.")
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """``iog jobs logs ID``: the log so far, or with ``--follow`` until the job ends."""
+    if args.offset < 0:
+        raise CliError("--offset must be at least 0.", EXIT_USAGE)
+    api = _open(args)
+    try:
+        if args.follow:
+            return _follow(api, args.submission_id, args.offset, args.json)
+        offset, text, page = args.offset, [], {"next_offset": args.offset, "eof": False}
+        while True:
+            page = api.logs(args.submission_id, offset)
+            text.append(page.get("text", ""))
+            if not args.json:
+                sys.stdout.write(clean_block(page.get("text", "")))
+            if page["eof"] or page["next_offset"] <= offset:
+                break
+            offset = page["next_offset"]
+    finally:
+        api.close()
+    if args.json:
+        reply = {**page, "submission_id": args.submission_id, "offset": args.offset}
+        print(to_json({**reply, "text": "".join(text)}))
+    sys.stdout.flush()
+    return EXIT_OK

@@ -1,0 +1,172 @@
+"""Tests of `iog jobs`, against the real Ray head and a pytest-jupyter server (and local mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+
+import pytest
+
+from iog_jupyter.cli.errors import EXIT_ERROR, EXIT_USAGE
+from iog_jupyter.cli.main import main
+
+pytestmark = pytest.mark.ray
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def jp_server_config(ray_head, tmp_path):
+    """iog_jupyter on the Ray jobs backend, with its own state dir."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"iog_jupyter": True},
+            "allow_unauthenticated_access": False,
+        },
+        "IogJupyterApp": {
+            "refresh_interval_s": 0.5,
+            "jobs_backend": "ray",
+            "request_timeout_s": 60.0,
+            "jobs_state_dir": str(tmp_path / "iog_state"),
+            "jobs_stop_grace_s": 2.0,
+        },
+    }
+
+
+@pytest.fixture
+def server_url(jp_serverapp, http_server, jp_base_url, jp_http_port) -> str:
+    """The base URL of the pytest-jupyter server, listening on its port (``http_server``)."""
+    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+
+
+def new_id() -> str:
+    """A fresh submission id (the Ray head is shared by the whole run)."""
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+class Cli:
+    """Runs `iog jobs ... --url URL` in a child process, so the test loop keeps serving Jupyter."""
+
+    def __init__(self, url: str, token: str, tmp_path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "IOG_"))}
+        env.update(PYTHONPATH=REPO, IOG_HOME=str(tmp_path / "iog-home"), IOG_TOKEN=token)
+        self.env, self.url = env, url
+
+    async def __call__(self, *args: str, timeout_s: float = 60) -> tuple[int, str, str]:
+        """``(exit code, stdout, stderr)`` of ``iog jobs <args>`` (``--url`` added first)."""
+        command, rest = args[0], args[1:]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "iog_jupyter.cli",
+            "jobs",
+            command,
+            "--url",
+            self.url,
+            *rest,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def cli(jp_serverapp, server_url, tmp_path) -> Cli:
+    """The CLI, pointed at the test server with its token."""
+    return Cli(server_url, jp_serverapp.identity_provider.token, tmp_path)
+
+
+async def test_remote_job_lifecycle(cli, jp_serverapp):
+    sid = new_id()
+    code, out, err = await cli(
+        "submit", "--submission-id", sid, "--follow", "--", "python", "-c", "print('hello-cli')"
+    )
+    assert code == 0, err
+    assert "hello-cli" in out
+    assert "SUCCEEDED" in err and "Traceback" not in err
+
+    code, out, err = await cli("list")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith(sid))
+    assert "SUCCEEDED" in row and "python" in row
+    assert out.splitlines()[0].split()[:4] == ["ID", "STATUS", "OWNER", "STARTED"]
+
+    code, out, err = await cli("list", "--json", "--status", "SUCCEEDED,FAILED", "--all")
+    assert code == 0, err
+    assert sid in [job["submission_id"] for job in json.loads(out)["jobs"]]
+
+    code, out, err = await cli("logs", sid)
+    assert code == 0, err
+    assert "hello-cli" in out
+
+    code, out, err = await cli("get", sid, "--json")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "SUCCEEDED"
+
+    code, out, err = await cli("stop", sid)
+    assert code == 0, err
+    assert "already ended" in out
+
+    code, out, err = await cli("delete", sid)
+    assert code == 0, err
+    code, out, err = await cli("get", sid)
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert "not found" in err.lower() or "no job" in err.lower()
+    assert len(err.strip().splitlines()) == 1
+    assert jp_serverapp.identity_provider.token not in out + err
+
+
+async def test_remote_bad_submission_id_is_usage_error(cli):
+    code, out, err = await cli("submit", "--submission-id", "bad id!", "--", "true")
+    assert code == EXIT_USAGE
+    assert out == ""
+    assert err.startswith("iog: error:") and "submission_id" in err
+    assert "Traceback" not in err
+
+
+async def test_remote_working_dir_is_uploaded(cli, tmp_path):
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "data.txt").write_text("payload-from-working-dir\n")
+    code, out, err = await cli(
+        "submit", "--working-dir", str(workdir), "--follow", "--", "cat data.txt"
+    )
+    assert code == 0, err
+    assert "payload-from-working-dir" in out
+
+
+async def test_remote_failed_job_follow_exits_1(cli):
+    code, out, err = await cli("submit", "--follow", "--", "echo before-fail; exit 3")
+    assert code == EXIT_ERROR
+    assert "before-fail" in out and "FAILED" in err
+
+
+def test_local_backend_submit_follow_and_list(ray_head, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    monkeypatch.setenv("IOG_HOME", str(tmp_path / "iog-home"))
+    monkeypatch.delenv("IOG_URL", raising=False)
+    workdir = tmp_path / "w"
+    workdir.mkdir()
+    (workdir / "data.txt").write_text("local-payload\n")
+    sid = new_id()
+    argv = ["jobs", "submit", "--backend", "local", "--submission-id", sid, "--follow"]
+    argv += ["--working-dir", str(workdir), "--env", "GREETING=hi-local", "--"]
+    assert main([*argv, "cat data.txt; echo $GREETING"]) == 0
+    out, err = capsys.readouterr()
+    assert "local-payload" in out and "hi-local" in out
+    assert main(["jobs", "list", "--backend", "local", "--json"]) == 0
+    jobs = json.loads(capsys.readouterr().out)["jobs"]
+    job = next(j for j in jobs if j["submission_id"] == sid)
+    assert job["backend"] == "local" and job["status"] == "SUCCEEDED"
+    assert job["runtime_env"]["env_vars"] == {"GREETING": "<redacted>"}
+    assert main(["jobs", "delete", "--backend", "local", sid]) == 0
+    capsys.readouterr()
+    assert main(["jobs", "get", "--backend", "local", sid]) == EXIT_ERROR
+    assert "iog: error:" in capsys.readouterr().err
