@@ -49,7 +49,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "jobs",
         parents=[common],
         help="submit, list, follow, stop and delete Ray jobs",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     sub = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")
     sub.required = True
