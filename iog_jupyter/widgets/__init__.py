@@ -1,4 +1,4 @@
-"""Kernel-side widgets: cluster resources from ``iog_jupyter.core``, no Jupyter server needed.
+"""Kernel-side widgets: cluster resources and jobs from ``iog_jupyter.core``, no server needed.
 
 Imports are lazy, so ``import iog_jupyter.widgets`` stays cheap and plotly/ipywidgets load only when
 a widget is used.
@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .cluster import ClusterWidget
+    from .jobs import JobsWidget
     from .refresher import SharedRefresher, get_refresher
 
-__all__ = ["ClusterWidget", "SharedRefresher", "get_refresher"]
+__all__ = ["ClusterWidget", "JobsWidget", "SharedRefresher", "get_refresher"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from .cluster import ClusterWidget
 
         return ClusterWidget
+    if name == "JobsWidget":
+        from .jobs import JobsWidget
+
+        return JobsWidget
     if name in ("SharedRefresher", "get_refresher"):
         from . import refresher
 

@@ -1,0 +1,379 @@
+"""``JobsWidget``: list, submit, follow, stop and delete jobs from a notebook, straight from core.
+
+Like :class:`~iog_jupyter.widgets.ClusterWidget` it needs no Jupyter server: it drives a
+:class:`~iog_jupyter.core.jobs.JobBackend` directly, so it works in VS Code and any kernel.
+Every value that comes from a job (ids, entrypoints, owners, logs, error messages) is escaped;
+logs keep their ANSI colours through :func:`.ansi.log_html`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core.errors import IogError
+from ..core.jobs.base import STATUSES, JobBackend, JobPage, JobRecord
+from ..core.jobs.validation import validate_submission
+from .ansi import log_html
+from .jobs_html import esc as _esc
+from .jobs_html import jobs_table_html, parse_env_vars
+
+ALL = "all"
+LOG_POLL_S = 0.5
+MAX_LOG_CHARS = 512 * 1024
+
+
+def _default_backend() -> JobBackend:
+    from ..core.connection import RayConnection
+    from ..core.jobs.selection import default_state_dir, select_backend
+
+    try:
+        conn: RayConnection | None = RayConnection()
+    except IogError:
+        conn = None
+    return select_backend(conn, "auto", default_state_dir())
+
+
+class JobsWidget(widgets.VBox):
+    """A paginated job table with a status filter, a submit form and a live log view.
+
+    Args:
+        backend: The jobs backend; when None, ``select_backend`` picks Ray or the local backend
+            (and :meth:`close` closes it).
+        page_size: Jobs per page.
+        refresh_interval_s: How often a daemon thread refreshes the table.
+        autostart: Start refreshing at once; with False only :meth:`refresh` updates the table.
+        working_dir_roots: Directories a job's working dir may be under; the cwd when None.
+        **kwargs: Passed to ``ipywidgets.VBox``.
+
+    Stop and Delete act on the selected job and need two clicks: the first arms the button
+    ("Confirm stop?"), the second acts; any other action disarms it.
+    """
+
+    def __init__(
+        self,
+        backend: JobBackend | None = None,
+        page_size: int = 20,
+        refresh_interval_s: float = 2.0,
+        autostart: bool = True,
+        *,
+        working_dir_roots: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+        self._stop = threading.Event()
+        self._refresh_thread: threading.Thread | None = None
+        self._log_thread: threading.Thread | None = None
+        self._log_stop = threading.Event()
+        self._owns_backend = backend is None
+        self.backend = backend if backend is not None else _default_backend()
+        self.page_size = int(page_size)
+        self.refresh_interval_s = float(refresh_interval_s)
+        self.working_dir_roots = list(working_dir_roots or [os.getcwd()])
+        W = widgets
+        self.status_filter = W.Dropdown(options=[ALL, *STATUSES], value=ALL, description="Status")
+        self.prev_button = W.Button(description="◀ Prev", disabled=True)
+        self.next_button = W.Button(description="Next ▶", disabled=True)
+        self.page_label = W.HTML(value="")
+        self.table = W.HTML(value="<i>Loading jobs…</i>")
+        self.job_select = W.Dropdown(options=[("—", None)], value=None, description="Job")
+        self.stop_button = W.Button(description="Stop", icon="stop")
+        self.delete_button = W.Button(description="Delete", icon="trash")
+        self.log_view = W.HTML(value="")
+        self.entrypoint = W.Text(description="Entrypoint", placeholder="python train.py")
+        self.num_cpus = W.FloatText(value=0.0, description="CPUs")
+        self.num_gpus = W.FloatText(value=0.0, description="GPUs")
+        self.env_vars = W.Textarea(description="Env vars", placeholder="KEY=VALUE per line")
+        self.working_dir = W.Text(value=os.getcwd(), description="Working dir")
+        self.submit_button = W.Button(description="Submit", button_style="primary")
+        self.error_line = W.HTML(value="")
+        self.notice_line = W.HTML(value="")
+        form = W.VBox(
+            [self.entrypoint, W.HBox([self.num_cpus, self.num_gpus]), self.env_vars]
+            + [self.working_dir, self.submit_button]
+        )
+        super().__init__(
+            children=[
+                W.HBox([self.status_filter, self.prev_button, self.next_button, self.page_label]),
+                self.table,
+                W.HBox([self.job_select, self.stop_button, self.delete_button]),
+                self.error_line,
+                self.notice_line,
+                self.log_view,
+                form,
+            ],
+            **kwargs,
+        )
+        self.add_class("iog-JobsWidget")
+        self.page: JobPage | None = None
+        self.list_error: str | None = None
+        self.log_text = ""
+        self._cursors: list[str | None] = [None]
+        self._page_index = 0
+        self._armed: tuple[str, str] | None = None
+        self._syncing: int | None = None  # the thread updating the options
+        self.status_filter.observe(self._on_filter, names="value")
+        self.job_select.observe(self._on_select, names="value")
+        self.prev_button.on_click(lambda _: self._turn(-1))
+        self.next_button.on_click(lambda _: self._turn(1))
+        self.stop_button.on_click(lambda _: self._confirm("stop"))
+        self.delete_button.on_click(lambda _: self._confirm("delete"))
+        self.submit_button.on_click(lambda _: self.submit())
+        if autostart:
+            self.start()
+
+    # -- table -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the table refresh thread (idempotent)."""
+        with self._lock:
+            if self._closed or self._refresh_thread is not None:
+                return
+            self._refresh_thread = threading.Thread(
+                target=self._refresh_loop, name="iog-jobs-refresh", daemon=True
+            )
+            self._refresh_thread.start()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.refresh_interval_s)
+
+    def refresh(self) -> None:
+        """Read the current page from the backend and show it (errors go above the table)."""
+        with self._lock:
+            value = self.status_filter.value
+            statuses = None if value == ALL else frozenset({value})
+            cursor = self._cursors[self._page_index]
+        try:
+            page = self.backend.list(statuses, limit=self.page_size, cursor=cursor)
+            error = None
+        except IogError as err:
+            page, error = None, err.message
+        with self._lock:
+            if self._closed:
+                return
+            self.list_error = error
+            if page is not None:
+                self.page = page
+            jobs = self.page.jobs if self.page else []
+            self.table.value = jobs_table_html(jobs, error)
+            self.prev_button.disabled = self._page_index == 0
+            self.next_button.disabled = not (self.page and self.page.next_cursor)
+            total = self.page.total if self.page else 0
+            self.page_label.value = f"page {self._page_index + 1} · {total} job(s)"
+            self._sync_options(jobs)
+
+    def _sync_options(self, jobs: Sequence[JobRecord]) -> None:
+        selected = self.job_select.value
+        ids = list(dict.fromkeys(job.submission_id for job in jobs))
+        if selected is not None and selected not in ids:
+            ids.append(selected)
+        options = [("—", None)] + [(sid, sid) for sid in ids]
+        if list(self.job_select.options) != options:
+            self._syncing = threading.get_ident()
+            try:
+                self.job_select.options = options
+                self.job_select.value = selected
+            finally:
+                self._syncing = None
+
+    def _turn(self, step: int) -> None:
+        self._disarm()
+        with self._lock:
+            if step > 0 and self.page and self.page.next_cursor:
+                del self._cursors[self._page_index + 1 :]
+                self._cursors.append(self.page.next_cursor)
+                self._page_index += 1
+            elif step < 0 and self._page_index > 0:
+                self._page_index -= 1
+        self.refresh()
+
+    def _on_filter(self, _change: Any) -> None:
+        self._disarm()
+        with self._lock:
+            self._cursors, self._page_index = [None], 0
+        self.refresh()
+
+    # -- submit ------------------------------------------------------------------------------
+
+    def submit(self) -> str | None:
+        """Validate the form, submit the job and select it; returns its id, or None on error."""
+        self._disarm()
+        body: dict[str, Any] = {"entrypoint": self.entrypoint.value}
+        if self.num_cpus.value:
+            body["entrypoint_num_cpus"] = float(self.num_cpus.value)
+        if self.num_gpus.value:
+            body["entrypoint_num_gpus"] = float(self.num_gpus.value)
+        try:
+            runtime_env: dict[str, Any] = {}
+            env = parse_env_vars(self.env_vars.value)
+            if env:
+                runtime_env["env_vars"] = env
+            if self.working_dir.value.strip():
+                runtime_env["working_dir"] = self.working_dir.value.strip()
+            if runtime_env:
+                body["runtime_env"] = runtime_env
+            owner = getpass.getuser()
+            sub = validate_submission(body, owner, None, self.working_dir_roots, None)
+            sid = self.backend.submit(sub)
+        except IogError as err:
+            self._show_error(err.message)
+            return None
+        self._show_notice(f"Submitted {sid}.")
+        self.refresh()
+        with self._lock:
+            self._sync_options((self.page.jobs if self.page else []) + [_placeholder(sid)])
+        self.job_select.value = sid
+        return sid
+
+    # -- stop / delete -----------------------------------------------------------------------
+
+    def _confirm(self, action: str) -> None:
+        sid = self.job_select.value
+        if sid is None:
+            self._disarm()
+            self._show_error("Select a job first.")
+            return
+        if self._armed != (action, sid):
+            self._disarm()
+            self._armed = (action, sid)
+            button = self.stop_button if action == "stop" else self.delete_button
+            button.description = f"Confirm {action}?"
+            button.button_style = "danger"
+            return
+        self._disarm()
+        try:
+            if action == "stop":
+                stopped = self.backend.stop(sid)
+                self._show_notice(f"Stopping {sid}." if stopped else f"{sid} had already ended.")
+            else:
+                self.backend.delete(sid)
+                self._show_notice(f"Deleted {sid}.")
+                self.job_select.value = None
+        except IogError as err:
+            self._show_error(err.message)
+        self.refresh()
+
+    @property
+    def armed(self) -> str | None:
+        """``"stop"`` or ``"delete"`` while that button awaits its confirming click."""
+        return self._armed[0] if self._armed else None
+
+    def _disarm(self) -> None:
+        self._armed = None
+        self.stop_button.description, self.stop_button.button_style = "Stop", ""
+        self.delete_button.description, self.delete_button.button_style = "Delete", ""
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def _on_select(self, change: Any) -> None:
+        if self._syncing == threading.get_ident():
+            return  # our own options update, not a selection
+        self._disarm()
+        self.follow(change["new"])
+
+    def follow(self, submission_id: str | None) -> None:
+        """Show this job's log and follow it until it ends (None clears the log view)."""
+        self._stop_log()
+        with self._lock:
+            self.log_text = ""
+            self.log_view.value = ""
+            if submission_id is None or self._closed:
+                return
+            self._log_stop = stop = threading.Event()
+            self._log_thread = threading.Thread(
+                target=self._follow_loop, args=(submission_id, stop), name="iog-jobs-log"
+            )
+            self._log_thread.daemon = True
+            self._log_thread.start()
+
+    def _follow_loop(self, sid: str, stop: threading.Event) -> None:
+        offset, text = 0, ""
+        while not stop.is_set():
+            try:
+                page = self.backend.read_logs(sid, offset)
+            except IogError as err:
+                with self._lock:
+                    if not stop.is_set():
+                        self.log_view.value = (
+                            f'<div style="color:#d93025">{_esc(err.message)}</div>'
+                        )
+                return
+            offset = page.next_offset
+            if page.text:
+                text = (text + page.text)[-MAX_LOG_CHARS:]
+                with self._lock:
+                    if stop.is_set():
+                        return
+                    self.log_text = text
+                    self.log_view.value = log_html(text)
+            if page.eof:
+                return
+            if not page.text:
+                stop.wait(LOG_POLL_S)
+
+    def _stop_log(self) -> None:
+        self._log_stop.set()
+        thread, self._log_thread = self._log_thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    # -- misc --------------------------------------------------------------------------------
+
+    def _show_error(self, message: str) -> None:
+        self.error_line.value = f'<span style="color:#d93025">{_esc(message)}</span>'
+        self.notice_line.value = ""
+
+    def _show_notice(self, message: str) -> None:
+        self.notice_line.value = f'<span style="color:#188038">{_esc(message)}</span>'
+        self.error_line.value = ""
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The widget's live background threads (refresh and log follower)."""
+        return [t for t in (self._refresh_thread, self._log_thread) if t and t.is_alive()]
+
+    def close(self) -> None:
+        """Stop the refresh and log threads, close the children (and an owned backend)."""
+        with self._lock:
+            self._closed = True
+        self._stop.set()
+        self._stop_log()
+        thread = self._refresh_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=15)
+        stack = list(self.children)
+        while stack:
+            child = stack.pop()
+            stack.extend(getattr(child, "children", ()))
+            child.close()
+        if self._owns_backend:
+            self.backend.close()
+        super().close()
+
+    def _repr_html_(self) -> str:
+        """The current page as a static, escaped HTML table."""
+        if self.page is None and not self._closed:
+            self.refresh()
+        return jobs_table_html(self.page.jobs if self.page else [], self.list_error)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The ipywidgets bundle plus a ``text/html`` fallback for frontends without widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        include, exclude = kwargs.get("include"), kwargs.get("exclude")
+        if (not include or "text/html" in include) and not (exclude and "text/html" in exclude):
+            bundle["text/html"] = self._repr_html_()
+        return bundle
+
+
+def _placeholder(sid: str) -> JobRecord:
+    return JobRecord(submission_id=sid, status="PENDING", entrypoint="")
