@@ -89,3 +89,8 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert used is not None and float(used.group(1)) > 0
         # The widget's HTML fallback (in its MIME bundle) carries the same totals.
         assert re.search(rf"<b>CPU</b> [\d.]+ / {cpus:g}", text)
+    if path.name == "02_jobs.ipynb":
+        assert re.search(r"hello from a Ray job on [\d.]+ CPUs with GREETING = hi", text)
+        assert " SUCCEEDED exit code 0" in text
+        # The env var's value is redacted in what iog shows back.
+        assert "'GREETING': 'hi'" not in text

@@ -42,6 +42,10 @@ def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
             "JUPYTER_TOKEN_FILE": token_path,
         }
     )
+    # Terminals, kernels and local-backend jobs run `python` and `ray` from this environment.
+    bindir = os.path.dirname(sys.executable)
+    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")]).rstrip(os.pathsep)
     if head.single_node:
         # Without it, `ray status` and `ray.init()` in Jupyter's terminals and kernels rewrite
         # 127.0.0.1 to the host's address, where a single-node head does not listen.

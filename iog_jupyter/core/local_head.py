@@ -95,6 +95,10 @@ def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
     env.pop("RAY_AUTH_TOKEN", None)
     env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    # Jobs and workers run `python` from the environment that has Ray (ours), not the system's.
+    bindir = os.path.dirname(sys.executable)
+    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")]).rstrip(os.pathsep)
     if single_node:
         # Single-node mode keeps every Ray port (GCS, raylet, client server) on 127.0.0.1.
         env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
