@@ -8,9 +8,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from jupyter_server.base.handlers import APIHandler
+from jupyter_core.utils import ensure_async
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado import web
+from tornado import web, websocket
 
 from ..core.errors import (
     ConflictError,
@@ -45,6 +47,21 @@ def status_of(error: IogError) -> int:
     return 500
 
 
+async def run_on_executor(app: IogJupyterApp, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
+
+    Raises:
+        RayUnavailableError: The call did not finish in time.
+    """
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(app.executor, fn, *args)
+    timeout_s = app.request_timeout_s
+    try:
+        return await asyncio.wait_for(future, timeout=timeout_s)
+    except asyncio.TimeoutError:
+        raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
+
+
 class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every iog REST handler.
 
@@ -73,18 +90,8 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         return monitor
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
-
-        Raises:
-            RayUnavailableError: The call did not finish in time.
-        """
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.iog.executor, fn, *args)
-        timeout_s = self.iog.request_timeout_s
-        try:
-            return await asyncio.wait_for(future, timeout=timeout_s)
-        except asyncio.TimeoutError:
-            raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
+        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
+        return await run_on_executor(self.iog, fn, *args)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Finish the request with a JSON body."""
@@ -155,3 +162,36 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         elif status_code < 500:
             reply = {"message": self._reason, "reason": self._reason.lower().replace(" ", "_")}
         self.finish(json.dumps(reply))
+
+
+class IogWebSocketHandler(
+    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+):
+    """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
+
+    Subclasses set ``auth_resource`` and ``auth_description`` (what a refusal names), decorate
+    ``get`` with ``@ws_authenticated`` and call :meth:`authorize` before upgrading.
+    """
+
+    auth_resource = "iog:cluster"
+    #: What a 403 says the user may not read, for example ``"the cluster"``.
+    auth_description = "the cluster"
+
+    @property
+    def iog(self) -> IogJupyterApp:
+        """The extension app (traits, services)."""
+        return self.extensionapp  # type: ignore[return-value]
+
+    async def authorize(self, action: str = "read") -> None:
+        """Ask Jupyter's Authorizer for ``action`` on ``auth_resource``; 403 when refused."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, action, self.auth_resource)
+        )
+        if not allowed:
+            raise web.HTTPError(
+                403, f"You may not {action} {self.auth_description} ({self.auth_resource})."
+            )
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
+        return await run_on_executor(self.iog, fn, *args)

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
 from .._version import __version__
 from ..core.errors import IogError, RayUnavailableError
 from ..core.models import iso_from_ms
-from .base import IogAPIHandler
+from .base import IogAPIHandler, IogWebSocketHandler
 
 CLUSTER_RESOURCE = "iog:cluster"
 
@@ -93,9 +89,7 @@ class ClusterHistoryHandler(IogAPIHandler):
         )
 
 
-class ClusterSubscribeHandler(
-    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
-):
+class ClusterSubscribeHandler(IogWebSocketHandler):
     """``WS cluster/subscribe``: the snapshot on connect, then one message per change.
 
     Messages are JSON: ``{"type": "snapshot", "data": {...}}`` or
@@ -105,6 +99,7 @@ class ClusterSubscribeHandler(
     """
 
     auth_resource = CLUSTER_RESOURCE
+    auth_description = "the cluster"
 
     _unsubscribe = None
     _writing = False
@@ -112,12 +107,7 @@ class ClusterSubscribeHandler(
 
     async def pre_get(self) -> None:
         """Authorize ``read`` on ``iog:cluster`` before the upgrade."""
-        user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "read", self.auth_resource)
-        )
-        if not allowed:
-            raise web.HTTPError(403, "You may not read the cluster (iog:cluster).")
+        await self.authorize("read")
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -130,7 +120,7 @@ class ClusterSubscribeHandler(
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Send what is known now (after a first poll, if none ran yet) and subscribe."""
         super().open(*args, **kwargs)
-        monitor = self.extensionapp.monitor
+        monitor = self.iog.monitor
         monitor.start()
         if monitor.connected is None:
             await monitor.poll_once()
@@ -172,7 +162,7 @@ class ClusterSubscribeHandler(
         except (ValueError, TypeError):
             return
         if isinstance(data, dict) and data.get("type") == "refresh":
-            self.extensionapp.monitor.wake()
+            self.iog.monitor.wake()
 
     def on_close(self) -> None:
         """Stop listening to the monitor."""

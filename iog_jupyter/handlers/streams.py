@@ -24,20 +24,15 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
 from ..core.errors import IogError, NotFoundError, RayUnavailableError
 from ..core.jobs.logfiles import read_file_page
-from .base import status_of
+from .base import IogWebSocketHandler, status_of
 from .jobs import JOBS_RESOURCE, check_submission_id
 
 if TYPE_CHECKING:
-    from ..app import IogJupyterApp
     from ..core.jobs.base import JobBackend
 
 #: How often a tail at the end of the log asks the backend whether the job has ended.
@@ -46,12 +41,11 @@ STATUS_INTERVAL_S = 0.25
 PAGE_POLL_INTERVAL_S = 0.25
 
 
-class JobLogsWebSocketHandler(
-    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
-):
+class JobLogsWebSocketHandler(IogWebSocketHandler):
     """``WS jobs/{submission_id}/logs/tail?offset=``: the log from ``offset``, then the status."""
 
     auth_resource = JOBS_RESOURCE
+    auth_description = "jobs"
 
     #: Open tails per user, across all jobs (capped by ``log_tail_max_clients_per_user``).
     open_tails: Counter[str] = Counter()
@@ -61,11 +55,6 @@ class JobLogsWebSocketHandler(
     _log_file: str | None = None
     _start_offset = 0
 
-    @property
-    def iog(self) -> IogJupyterApp:
-        """The extension app (traits, services)."""
-        return self.extensionapp  # type: ignore[return-value]
-
     async def pre_get(self) -> None:
         """Authorize ``read`` on ``iog:jobs``, check the id, offset and the job, before the upgrade.
 
@@ -73,12 +62,8 @@ class JobLogsWebSocketHandler(
             tornado.web.HTTPError: 403 not authorized, 400 bad id or offset, 404 no such job,
                 429 too many open tails, 503 backend unreachable.
         """
+        await self.authorize("read")
         user = self.current_user
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, user, "read", self.auth_resource)
-        )
-        if not allowed:
-            raise web.HTTPError(403, "You may not read jobs (iog:jobs).")
         submission_id = self.path_kwargs["submission_id"]
         raw_offset = self.get_query_argument("offset", "0") or "0"
         unknown = set(self.request.query_arguments) - {"offset", "token", "_xsrf"}
@@ -90,8 +75,8 @@ class JobLogsWebSocketHandler(
         try:
             check_submission_id(submission_id)
             self._backend = await self.iog.get_jobs_backend()
-            await self._blocking(self._backend.get, submission_id)
-            self._log_file = await self._blocking(self._backend.log_path, submission_id)
+            await self.run_blocking(self._backend.get, submission_id)
+            self._log_file = await self.run_blocking(self._backend.log_path, submission_id)
         except IogError as error:
             raise web.HTTPError(status_of(error), error.message) from None
         name = str(getattr(user, "username", user))
@@ -115,16 +100,6 @@ class JobLogsWebSocketHandler(
         finally:
             if self.ws_connection is None:
                 self._release_slot()
-
-    async def _blocking(self, fn: Any, *args: Any) -> Any:
-        """Run a blocking backend call on the app's executor under ``request_timeout_s``."""
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.iog.executor, fn, *args)
-        timeout_s = self.iog.request_timeout_s
-        try:
-            return await asyncio.wait_for(future, timeout=timeout_s)
-        except asyncio.TimeoutError:
-            raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Start following the log."""
@@ -167,7 +142,7 @@ class JobLogsWebSocketHandler(
         while True:
             if self._log_file is None and time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
                 # Ray creates the driver log when the job starts: look for it again.
-                self._log_file = await self._blocking(backend.log_path, submission_id)
+                self._log_file = await self.run_blocking(backend.log_path, submission_id)
             page = None
             if self._log_file is not None:
                 page = await loop.run_in_executor(
@@ -175,7 +150,9 @@ class JobLogsWebSocketHandler(
                 )
             elif ended or time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
                 last_page = time.monotonic()
-                page = await self._blocking(backend.read_logs, submission_id, offset, chunk_bytes)
+                page = await self.run_blocking(
+                    backend.read_logs, submission_id, offset, chunk_bytes
+                )
             if page is not None and page.next_offset > offset:
                 await self._send(
                     {
@@ -200,7 +177,7 @@ class JobLogsWebSocketHandler(
             if time.monotonic() - last_status >= STATUS_INTERVAL_S:
                 last_status = time.monotonic()
                 try:
-                    record = await self._blocking(backend.get, submission_id)
+                    record = await self.run_blocking(backend.get, submission_id)
                 except RayUnavailableError:
                     record = None  # keep following the file; ask again later
                 if record is not None and record.is_terminal:
