@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.models import ClusterSnapshot
+from .fallback import HtmlFallbackMixin
 from .figures import dashboard_figure, update_dashboard_figure
 from .refresher import (
     DEFAULT_REFRESH_INTERVAL_S,
@@ -28,7 +29,7 @@ from .tables import banner_html, cluster_html, demands_html, header_html, nodes_
 _EMPTY = ClusterSnapshot(0, {}, {}, [], [], [], [])
 
 
-class ClusterWidget(widgets.VBox):
+class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
     """Cluster totals, per-node bars, usage history, a node table and waiting demands, live.
 
     Args:
@@ -175,17 +176,3 @@ class ClusterWidget(widgets.VBox):
         if snapshot is None and error is None and subscribed:
             snapshot, error = self._refresher.wait_for_result(self.first_result_timeout_s)
         return cluster_html(snapshot, error)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        """The ipywidgets bundle (widget view and ``text/plain``) plus a ``text/html`` fallback.
-
-        Frontends that render widgets (JupyterLab, Notebook 7, VS Code) prefer the widget view;
-        the others, and nbconvert when no widget state was saved, show the HTML.
-        """
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        include, exclude = kwargs.get("include"), kwargs.get("exclude")
-        if (not include or "text/html" in include) and not (exclude and "text/html" in exclude):
-            bundle["text/html"] = self._repr_html_()
-        return bundle

@@ -20,6 +20,7 @@ from ..core.errors import IogError
 from ..core.jobs.base import STATUSES, JobBackend, JobPage, JobRecord
 from ..core.jobs.validation import validate_submission
 from .ansi import log_html
+from .fallback import HtmlFallbackMixin
 from .jobs_html import esc as _esc
 from .jobs_html import jobs_table_html, parse_env_vars
 
@@ -39,7 +40,7 @@ def _default_backend() -> JobBackend:
     return select_backend(conn, "auto", default_state_dir())
 
 
-class JobsWidget(widgets.VBox):
+class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     """A paginated job table with a status filter, a submit form and a live log view.
 
     Args:
@@ -363,16 +364,6 @@ class JobsWidget(widgets.VBox):
         if self.page is None and not self._closed:
             self.refresh()
         return jobs_table_html(self.page.jobs if self.page else [], self.list_error)
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        """The ipywidgets bundle plus a ``text/html`` fallback for frontends without widgets."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        include, exclude = kwargs.get("include"), kwargs.get("exclude")
-        if (not include or "text/html" in include) and not (exclude and "text/html" in exclude):
-            bundle["text/html"] = self._repr_html_()
-        return bundle
 
 
 def _placeholder(sid: str) -> JobRecord:
