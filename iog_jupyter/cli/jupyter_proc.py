@@ -34,24 +34,10 @@ def _package_parent() -> str:
 def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
     """The environment of the Jupyter server: the head's address and token path, no secrets."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    env.update(
-        {
-            "RAY_ADDRESS": head.address,
-            "RAY_AUTH_MODE": "token",
-            "RAY_AUTH_TOKEN_PATH": head.token_path,
-            "JUPYTER_TOKEN_FILE": token_path,
-        }
-    )
-    # Terminals, kernels and local-backend jobs run `python` and `ray` from this environment.
-    bindir = os.path.dirname(sys.executable)
-    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
-        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")]).rstrip(os.pathsep)
-    if head.single_node:
-        # Without it, `ray status` and `ray.init()` in Jupyter's terminals and kernels rewrite
-        # 127.0.0.1 to the host's address, where a single-node head does not listen.
-        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    else:
-        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+    env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+    env.update(local_head.client_env(head.address, head.token_path, head.single_node))
+    env["JUPYTER_TOKEN_FILE"] = token_path
+    local_head.with_this_python_first(env)
     # A source checkout (not pip-installed) must stay importable by the server.
     parent = _package_parent()
     if "site-packages" not in parent and "dist-packages" not in parent:

@@ -48,12 +48,33 @@ class LocalHead:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def env(self) -> dict[str, str]:
-        """Environment for clients of this head: address, auth mode and the token's path."""
-        return {
-            "RAY_ADDRESS": self.address,
-            "RAY_AUTH_MODE": "token",
-            "RAY_AUTH_TOKEN_PATH": self.token_path,
-        }
+        """Environment for clients of this head (see :func:`client_env`)."""
+        return client_env(self.address, self.token_path, self.single_node)
+
+
+def client_env(address: str, token_path: str, single_node: bool) -> dict[str, str]:
+    """Environment for clients of a local head: address, auth mode and the token's path.
+
+    A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients (``ray
+    status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to the host's
+    address, where a single-node head does not listen.
+    """
+    env = {"RAY_ADDRESS": address, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path}
+    if single_node:
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    return env
+
+
+def with_this_python_first(env: dict[str, str]) -> dict[str, str]:
+    """Put this environment's bin directory first on ``env``'s PATH (changed in place).
+
+    Jobs, workers, terminals and kernels then run ``python`` and ``ray`` from the environment
+    that has Ray, not the system's.
+    """
+    bindir = os.path.dirname(sys.executable)
+    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
+        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")]).rstrip(os.pathsep)
+    return env
 
 
 def free_port() -> int:
@@ -95,10 +116,7 @@ def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
     env.pop("RAY_AUTH_TOKEN", None)
     env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     env["RAY_USAGE_STATS_ENABLED"] = "0"
-    # Jobs and workers run `python` from the environment that has Ray (ours), not the system's.
-    bindir = os.path.dirname(sys.executable)
-    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
-        env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")]).rstrip(os.pathsep)
+    with_this_python_first(env)
     if single_node:
         # Single-node mode keeps every Ray port (GCS, raylet, client server) on 127.0.0.1.
         env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
