@@ -10,7 +10,8 @@ import pytest
 
 from iog_jupyter.core.errors import RayUnavailableError
 from iog_jupyter.core.models import ClusterSnapshot
-from iog_jupyter.widgets.refresher import SharedRefresher, backoff_delay_s
+from iog_jupyter.core.monitor import backoff_delay_s
+from iog_jupyter.widgets.refresher import SharedRefresher
 
 
 def tiny_snapshot() -> ClusterSnapshot:

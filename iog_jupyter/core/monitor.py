@@ -44,6 +44,22 @@ def snapshot_fingerprint(data: dict[str, Any]) -> str:
     return json.dumps(change_key(data), sort_keys=True, separators=(",", ":"))
 
 
+def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> float:
+    """The wait before the next poll: the interval, doubled per consecutive failure, capped.
+
+    Args:
+        interval_s: The refresh interval while Ray answers.
+        failures: How many polls in a row failed.
+        max_backoff_s: The longest wait between polls while Ray is unreachable.
+
+    Returns:
+        Seconds to wait.
+    """
+    if failures <= 0:
+        return interval_s
+    return min(max_backoff_s, max(interval_s, interval_s * 2.0 ** min(failures, 32)))
+
+
 @dataclass
 class _Polled:
     """One poll's results, all computed off the event loop."""
@@ -186,9 +202,7 @@ class ClusterMonitor:
 
     def next_delay_s(self) -> float:
         """Seconds until the next poll: the interval, or the backoff after failures."""
-        if self._failures == 0:
-            return self.refresh_interval_s
-        return min(self.max_backoff_s, self.refresh_interval_s * (2 ** min(self._failures, 16)))
+        return backoff_delay_s(self.refresh_interval_s, self._failures, self.max_backoff_s)
 
     def wake(self) -> None:
         """Poll now instead of waiting for the interval (a request found the data stale)."""

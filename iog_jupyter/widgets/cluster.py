@@ -15,13 +15,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.models import ClusterSnapshot
+from ..core.monitor import backoff_delay_s
 from .fallback import HtmlFallbackMixin
 from .figures import dashboard_figure, update_dashboard_figure
 from .refresher import (
     DEFAULT_REFRESH_INTERVAL_S,
     SharedRefresher,
     Subscription,
-    backoff_delay_s,
     get_refresher,
 )
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html

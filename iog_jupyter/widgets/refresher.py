@@ -23,6 +23,7 @@ from typing import Any
 
 from ..core.errors import IogError
 from ..core.models import ClusterSnapshot
+from ..core.monitor import backoff_delay_s
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +33,6 @@ RefreshCallback = Callable[[ClusterSnapshot | None, str | None], None]
 DEFAULT_REFRESH_INTERVAL_S = 2.0
 DEFAULT_HISTORY_LENGTH = 900
 DEFAULT_MAX_BACKOFF_S = 30.0
-
-
-def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> float:
-    """The wait before the next poll: the interval, doubled per consecutive failure, capped.
-
-    Args:
-        interval_s: The refresh interval while Ray answers.
-        failures: How many polls in a row failed.
-        max_backoff_s: The longest wait between polls while Ray is unreachable.
-
-    Returns:
-        Seconds to wait.
-    """
-    if failures <= 0:
-        return interval_s
-    return min(max_backoff_s, max(interval_s, interval_s * 2.0 ** min(failures, 32)))
 
 
 def _default_snapshot_fn() -> Callable[[], ClusterSnapshot]:
