@@ -27,8 +27,6 @@ import contextlib
 import gc
 import json
 import os
-import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -48,18 +46,14 @@ REPO = BENCH_DIR.parent
 sys.path[:0] = [str(REPO), str(BENCH_DIR)]
 
 import fake_cluster  # noqa: E402
+from harness import API, JupyterServer, jupyter, log, ray_head  # noqa: E402
 
 from iog_jupyter.core import cluster, local_head  # noqa: E402
 from iog_jupyter.core.connection import RayConnection  # noqa: E402
 from iog_jupyter.core.errors import IogError  # noqa: E402
 from iog_jupyter.core.monitor import ClusterMonitor, change_key  # noqa: E402
 
-API = "iog/api/v1/"
 REFRESH_INTERVAL_S = 1.0
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def summarize(samples_s: list[float]) -> dict[str, float]:
@@ -82,98 +76,6 @@ def timed(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> list[float]:
         fn()
         samples.append(time.perf_counter() - start)
     return samples
-
-
-# -- processes we start --------------------------------------------------------------------------
-
-
-class JupyterServer:
-    """A Jupyter server subprocess with iog_jupyter enabled, pointed at one Ray head."""
-
-    def __init__(self, head: local_head.LocalHead, work_dir: Path) -> None:
-        self.token = secrets.token_hex(24)
-        self.port = local_head.free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.headers = {"Authorization": f"token {self.token}"}
-        env = dict(os.environ)
-        env.pop("RAY_AUTH_TOKEN", None)
-        env.update(head.env())
-        env.update(
-            {
-                "JUPYTER_TOKEN": self.token,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-                "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
-            }
-        )
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--ServerApp.jpserver_extensions={'iog_jupyter': True}",
-            f"--port={self.port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.root_dir={work_dir}",
-            "--no-browser",
-            "--allow-root",
-            f"--IogJupyterApp.refresh_interval_s={REFRESH_INTERVAL_S}",
-        ]
-        self.log_path = work_dir / f"jupyter-{self.port}.log"
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def wait_ready(self, deadline_s: float = 120.0) -> None:
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Jupyter exited ({self.proc.returncode}); see {self.log_path}")
-            try:
-                reply = requests.get(self.url + API + "status", headers=self.headers, timeout=5)
-                if reply.ok and reply.json()["ray"]["connected"]:
-                    return
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"Jupyter with iog_jupyter not ready; see {self.log_path}")
-
-    def get(self, path: str, **params: Any) -> Any:
-        reply = requests.get(self.url + API + path, headers=self.headers, params=params, timeout=30)
-        reply.raise_for_status()
-        return reply.json()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-@contextlib.contextmanager
-def ray_head(single_node: bool, token_path: str) -> Iterator[local_head.LocalHead]:
-    temp_dir = tempfile.mkdtemp(prefix="iogb", dir="/tmp")  # short: Ray puts sockets in it
-    log(f"starting a {'single' if single_node else 'multi'}-node Ray head in {temp_dir}")
-    try:
-        head = local_head.start_head(temp_dir, token_path, num_cpus=2, single_node=single_node)
-        yield head
-    finally:
-        stopped = local_head.stop_head(temp_dir)
-        log(f"stopped {stopped} processes of the head in {temp_dir}")
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def jupyter(head: local_head.LocalHead, work_dir: Path) -> Iterator[JupyterServer]:
-    server = JupyterServer(head, work_dir)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 class WsFeed:
@@ -255,10 +157,8 @@ def bench_get_cluster(
     env = dict(os.environ)
     env.pop("RAY_AUTH_TOKEN", None)
     env.update(head.env())
-    if head.single_node:
-        # Without it the CLI rewrites 127.0.0.1 to the host's address, where a single-node head
-        # does not listen, and times out after ~45 s (measured on Ray 2.60).
-        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    # head.env() carries RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 for a single-node head: without it
+    # the CLI rewrites 127.0.0.1 to the host's address and times out after ~45 s (Ray 2.60).
     ray_cmd = [str(Path(sys.executable).with_name("ray")), "status", f"--address={head.address}"]
 
     def ray_status() -> None:
@@ -682,7 +582,16 @@ def main(argv: list[str] | None = None) -> int:
 
         @contextlib.contextmanager
         def stack(single_node: bool) -> Iterator[tuple[Any, JupyterServer, RayConnection]]:
-            with ray_head(single_node, token_path) as head, jupyter(head, work_dir) as server:
+            with (
+                ray_head(token_path, single_node) as head,
+                jupyter(
+                    JupyterServer(
+                        head,
+                        work_dir,
+                        [f"--IogJupyterApp.refresh_interval_s={REFRESH_INTERVAL_S}"],
+                    )
+                ) as server,
+            ):
                 conn = RayConnection(address=head.address, token_path=token_path)
                 try:
                     yield head, server, conn

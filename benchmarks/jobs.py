@@ -28,28 +28,26 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
 import websocket
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-sys.path[:0] = [str(REPO)]
+sys.path[:0] = [str(REPO), str(BENCH_DIR)]
+
+from harness import API, JupyterServer, jupyter, log, ray_head  # noqa: E402
 
 from iog_jupyter.core import local_head  # noqa: E402
 
-API = "iog/api/v1/"
 POLL_S = 0.05
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 SLEEP_ENTRYPOINT = 'python -c "import time; time.sleep(30)"'
@@ -65,10 +63,6 @@ def tick_entrypoint(seconds: float) -> str:
     )
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -81,67 +75,23 @@ def new_id(kind: str) -> str:
 # -- processes we start --------------------------------------------------------------------------
 
 
-class JupyterServer:
-    """A Jupyter server subprocess with iog_jupyter on the Ray jobs backend."""
+class JobsServer(JupyterServer):
+    """The benchmark's Jupyter server, on the Ray jobs backend, with one method per job call."""
 
     def __init__(self, head: local_head.LocalHead, work_dir: Path) -> None:
-        self.token = secrets.token_hex(24)
-        self.port = local_head.free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.headers = {"Authorization": f"token {self.token}"}
-        self.session = requests.Session()
-        self.session.headers.update(self.headers)
-        env = dict(os.environ)
-        env.pop("RAY_AUTH_TOKEN", None)
-        env.update(head.env())
-        env.update(
-            {
-                "JUPYTER_TOKEN": self.token,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-                "JUPYTER_RUNTIME_DIR": str(work_dir / "runtime"),
-                # The dashboard this script's own client uses (loopback), not the GCS's guess.
-                "RAY_DASHBOARD_ADDRESS": head.dashboard_url,
-                # Without it Ray rewrites 127.0.0.1 to the host's address, where a single-node
-                # head does not listen (see benchmarks/cluster.py's `ray status`).
-                "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-            }
+        super().__init__(
+            head,
+            work_dir,
+            [
+                "--IogJupyterApp.jobs_backend=ray",
+                # A timeout, not a delay: the first job on a fresh head starts Ray's job agent
+                # and worker processes, which takes more than the default 10 s on a 2-core VM.
+                "--IogJupyterApp.request_timeout_s=60",
+                f"--IogJupyterApp.jobs_state_dir={work_dir / 'iog_state'}",
+            ],
+            # The dashboard this script's own client uses (loopback), not the GCS's guess.
+            {"RAY_DASHBOARD_ADDRESS": head.dashboard_url},
         )
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyter_server",
-            "--ServerApp.jpserver_extensions={'iog_jupyter': True}",
-            f"--port={self.port}",
-            "--ServerApp.port_retries=0",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.root_dir={work_dir}",
-            "--no-browser",
-            "--allow-root",
-            "--IogJupyterApp.jobs_backend=ray",
-            # A timeout, not a delay: the first job on a fresh head starts Ray's job agent and
-            # worker processes, which takes more than the default 10 s on a loaded 2-core VM.
-            "--IogJupyterApp.request_timeout_s=60",
-            f"--IogJupyterApp.jobs_state_dir={work_dir / 'iog_state'}",
-        ]
-        self.log_path = work_dir / f"jupyter-{self.port}.log"
-        with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def wait_ready(self, deadline_s: float = 120.0) -> None:
-        end = time.monotonic() + deadline_s
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Jupyter exited ({self.proc.returncode}); see {self.log_path}")
-            try:
-                reply = self.session.get(self.url + API + "status", timeout=5)
-                if reply.ok and reply.json()["ray"]["connected"]:
-                    return
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"Jupyter with iog_jupyter not ready; see {self.log_path}")
 
     def submit(self, entrypoint: str, submission_id: str) -> None:
         reply = self.session.post(
@@ -159,39 +109,6 @@ class JupyterServer:
     def stop_job(self, submission_id: str) -> None:
         reply = self.session.post(self.url + API + f"jobs/{submission_id}/stop", timeout=30)
         reply.raise_for_status()
-
-    def stop(self) -> None:
-        if os.environ.get("IOG_BENCH_KEEP_LOG"):
-            shutil.copy(self.log_path, os.environ["IOG_BENCH_KEEP_LOG"])
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-@contextlib.contextmanager
-def ray_head(token_path: str) -> Iterator[local_head.LocalHead]:
-    temp_dir = tempfile.mkdtemp(prefix="iogj", dir="/tmp")  # short: Ray puts sockets in it
-    log(f"starting a single-node Ray head in {temp_dir}")
-    try:
-        yield local_head.start_head(temp_dir, token_path, num_cpus=2, single_node=True)
-    finally:
-        stopped = local_head.stop_head(temp_dir)
-        log(f"stopped {stopped} processes of the head in {temp_dir}")
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def jupyter(head: local_head.LocalHead, work_dir: Path) -> Iterator[JupyterServer]:
-    server = JupyterServer(head, work_dir)
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 def wait_until(fn: Callable[[], bool], deadline_s: float) -> bool:
@@ -459,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="iogjobs") as work:
         work_dir = Path(work)
         token_path = str(local_head.ensure_token_file(work_dir / "ray_token"))
-        with ray_head(token_path) as head, jupyter(head, work_dir) as server:
+        with ray_head(token_path) as head, jupyter(JobsServer(head, work_dir)) as server:
             token = Path(token_path).read_text().strip()
             client = JobSubmissionClient(
                 head.dashboard_url, headers={"Authorization": f"Bearer {token}"}
