@@ -82,6 +82,14 @@ class IogJupyterApp(ExtensionApp):
         config=True,
         help="Deadline for one call to Ray; past it the request answers 503.",
     )
+    submit_timeout_s = Float(
+        60.0,
+        config=True,
+        help=(
+            "Deadline for a job submission, which waits on Ray's job agent (the first job on a "
+            "fresh head can take longer than request_timeout_s)."
+        ),
+    )
     connect_timeout_s = Float(
         1.0,
         config=True,
@@ -325,6 +333,8 @@ class IogJupyterApp(ExtensionApp):
                     preferred=self.jobs_backend,
                     state_dir=os.path.join(self.jobs_state_dir, "jobs"),
                     stop_grace_s=self.jobs_stop_grace_s,
+                    pool_config=self.pool_config,
+                    snapshot_source=lambda: self.monitor.snapshot if self.monitor else None,
                 )
                 future = asyncio.get_running_loop().run_in_executor(self.executor, select)
                 try:

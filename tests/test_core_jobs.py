@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.errors import ConflictError, NotFoundError, ValidationError
 from iog_jupyter.core.jobs import (
@@ -142,6 +143,34 @@ def test_pending_reason_names_the_missing_gpu(conn):
     assert job.status == "PENDING"
     assert job.pending_reason.startswith("infeasible") and "GPU" in job.pending_reason
     assert backend.stop(sid) is True
+    # Ray's own stop_job never reaches an unplaced supervisor (the job would stay PENDING for
+    # Ray's 15-minute start timeout); iog's stop ends it now, and its supervisor actor too.
+    stopped = _wait(backend, sid, {"STOPPED", "FAILED"}, timeout_s=15)
+    assert stopped.status == "STOPPED" and "before it started" in stopped.message
+    assert backend.stop(sid) is False
+    time.sleep(2)  # Ray's job monitor has looked at it again: it stays STOPPED
+    assert backend.get(sid).status == "STOPPED"
+    from ray.dashboard.modules.job.common import JOB_ACTOR_NAME_TEMPLATE
+
+    name = JOB_ACTOR_NAME_TEMPLATE.format(job_id=sid)
+    assert _ray_compat.named_actor(conn.address, name, "SUPERVISOR_ACTOR_RAY_NAMESPACE", 5) is None
+    backend.delete(sid)
+
+
+def test_deleted_jobs_stay_deleted_for_another_server(conn):
+    first = RayJobsBackend(conn, settle_s=0.0)
+    sid = f"tomb-{int(time.time())}"
+    _submit(first, "true", sid)
+    _wait(first, sid, {"SUCCEEDED", "FAILED"})
+    first.delete(sid)
+    # A second server (or this one after a restart) reads the tombstone from Ray's KV store.
+    second = RayJobsBackend(conn)
+    with pytest.raises(NotFoundError):
+        second.get(sid)
+    assert sid not in [j.submission_id for j in second.list(limit=500).jobs]
+    # Submitting the id again lifts the tombstone, for every server.
+    _submit(second, "true", sid)
+    assert RayJobsBackend(conn).get(sid).submission_id == sid
 
 
 def test_local_jobs_survive_a_server_restart(conn, tmp_path):

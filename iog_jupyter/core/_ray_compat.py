@@ -125,3 +125,174 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
         if info.state == GcsNodeInfo.GcsNodeState.ALIVE and info.session_dir:
             return str(info.session_dir)
     return None
+
+
+# -- the GCS's actor table and KV store, without becoming a driver ---------------------------
+
+_channels: dict[str, Any] = {}
+_channels_lock = threading.Lock()
+
+
+def _actor_stub(gcs_address: str) -> Any:
+    """A stub of the GCS's ``ActorInfoGcsService`` over one cached channel per address.
+
+    Ray's own ``create_gcs_channel`` adds the token-auth interceptor when token auth is on.
+    """
+    import_ray()
+    from ray._private.gcs_utils import create_gcs_channel
+    from ray.core.generated import gcs_service_pb2_grpc
+
+    with _channels_lock:
+        channel = _channels.get(gcs_address)
+        if channel is None:
+            channel = _channels[gcs_address] = create_gcs_channel(gcs_address)
+    return gcs_service_pb2_grpc.ActorInfoGcsServiceStub(channel)
+
+
+def _check_reply(reply: Any, what: str) -> None:
+    status = getattr(reply, "status", None)
+    if status is not None and status.code != 0:
+        raise RuntimeError(f"GCS {what} failed: {status.message}")
+
+
+def list_named_actors(gcs_address: str, timeout_s: float) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of every named actor that is not dead, in all namespaces.
+
+    The GCS keeps these in their own map, so the call does not grow with dead actors.
+    """
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).ListNamedActors(
+        gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True), timeout=timeout_s
+    )
+    _check_reply(reply, "ListNamedActors")
+    return [(a.ray_namespace, a.name) for a in reply.named_actors_list]
+
+
+def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -> Any | None:
+    """The GCS's ``ActorTableData`` of a named actor, or None when no live one has the name."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).GetNamedActorInfo(
+        gcs_service_pb2.GetNamedActorInfoRequest(name=name, ray_namespace=namespace),
+        timeout=timeout_s,
+    )
+    if reply.status.code != 0:  # NotFound
+        return None
+    return reply.actor_table_data
+
+
+def actor_info(gcs_address: str, actor_id: bytes, timeout_s: float) -> Any | None:
+    """The GCS's ``ActorTableData`` of one actor by id, or None when the GCS has none."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).GetActorInfo(
+        gcs_service_pb2.GetActorInfoRequest(actor_id=actor_id), timeout=timeout_s
+    )
+    if reply.status.code != 0 or not reply.HasField("actor_table_data"):
+        return None
+    return reply.actor_table_data
+
+
+def actor_state_name(data: Any) -> str:
+    """``ALIVE``, ``PENDING_CREATION``, ``DEAD``, ... of an ``ActorTableData``."""
+    from ray.core.generated.gcs_pb2 import ActorTableData
+
+    return ActorTableData.ActorState.Name(data.state)
+
+
+def kill_actor(
+    gcs_address: str, actor_id: bytes, timeout_s: float, no_restart: bool = True
+) -> None:
+    """Kill an actor through the GCS (what ``ray.kill`` asks), pending ones included."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).KillActorViaGcs(
+        gcs_service_pb2.KillActorViaGcsRequest(
+            actor_id=actor_id, force_kill=True, no_restart=no_restart
+        ),
+        timeout=timeout_s,
+    )
+    _check_reply(reply, "KillActorViaGcs")
+
+
+def _gcs_client(gcs_address: str) -> Any:
+    import_ray()
+    from ray._raylet import GcsClient
+
+    return GcsClient(address=gcs_address)
+
+
+def kv_put(gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float) -> None:
+    """Write (overwrite) one key of Ray's internal KV store."""
+    _gcs_client(gcs_address).internal_kv_put(
+        key, value, True, namespace=namespace, timeout=timeout_s
+    )
+
+
+def kv_del(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> int:
+    """Delete one key; returns how many were deleted."""
+    return int(
+        _gcs_client(gcs_address).internal_kv_del(key, False, namespace=namespace, timeout=timeout_s)
+    )
+
+
+def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float) -> dict:
+    """Every key under ``prefix`` with its value, in two GCS calls."""
+    client = _gcs_client(gcs_address)
+    keys = client.internal_kv_keys(prefix, namespace=namespace, timeout=timeout_s)
+    if not keys:
+        return {}
+    return dict(client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s))
+
+
+# -- Ray's job manager -----------------------------------------------------------------------
+
+
+def stop_unstarted_job(
+    gcs_address: str, submission_id: str, message: str, timeout_s: float
+) -> bool:
+    """Stop a job whose supervisor actor was never placed (what ``stop_job`` cannot do).
+
+    Ray's ``stop_job`` sends ``stop`` to the job's supervisor actor; while that actor waits for
+    resources (an infeasible ``entrypoint_num_gpus``, say) the call is never delivered and the
+    job stays PENDING until ``RAY_JOB_START_TIMEOUT_SECONDS`` (15 min). This records the job
+    as STOPPED in Ray's job table first, then kills the unplaced supervisor through the GCS;
+    Ray's job monitor then finds a terminal job whose actor died, which it expects.
+
+    Returns:
+        True when the job was stopped here; False when its supervisor is running (so Ray's own
+        ``stop_job`` reaches it) or gone.
+    """
+    import asyncio
+
+    from ray.dashboard.modules.job.common import (
+        JOB_ACTOR_NAME_TEMPLATE,
+        SUPERVISOR_ACTOR_RAY_NAMESPACE,
+        JobInfoStorageClient,
+        JobStatus,
+    )
+
+    actor = named_actor(
+        gcs_address,
+        JOB_ACTOR_NAME_TEMPLATE.format(job_id=submission_id),
+        SUPERVISOR_ACTOR_RAY_NAMESPACE,
+        timeout_s,
+    )
+    if actor is None or actor_state_name(actor) in ("ALIVE", "DEAD"):
+        return False
+    storage = JobInfoStorageClient(_gcs_client(gcs_address))
+
+    async def _mark() -> bool:
+        status = await storage.get_status(submission_id, timeout=int(timeout_s) or 1)
+        if status != JobStatus.PENDING:
+            return False
+        await storage.put_status(
+            submission_id, JobStatus.STOPPED, message=message, timeout=int(timeout_s) or 1
+        )
+        return True
+
+    if not asyncio.run(_mark()):
+        return False
+    kill_actor(gcs_address, actor.actor_id, timeout_s)
+    return True

@@ -47,15 +47,23 @@ def status_of(error: IogError) -> int:
     return 500
 
 
-async def run_on_executor(app: IogJupyterApp, fn: Callable[..., T], *args: Any) -> T:
+async def run_on_executor(
+    app: IogJupyterApp, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+) -> T:
     """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
+
+    Args:
+        app: The extension app (its executor and deadline).
+        fn: The blocking call.
+        *args: Its arguments.
+        timeout_s: A longer deadline for calls that may wait on Ray's own work (a submit).
 
     Raises:
         RayUnavailableError: The call did not finish in time.
     """
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(app.executor, fn, *args)
-    timeout_s = app.request_timeout_s
+    timeout_s = timeout_s or app.request_timeout_s
     try:
         return await asyncio.wait_for(future, timeout=timeout_s)
     except asyncio.TimeoutError:
@@ -89,9 +97,11 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
             await monitor.poll_once()
         return monitor
 
-    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_blocking(
+        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+    ) -> T:
         """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
-        return await run_on_executor(self.iog, fn, *args)
+        return await run_on_executor(self.iog, fn, *args, timeout_s=timeout_s)
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Finish the request with a JSON body."""

@@ -255,7 +255,9 @@ class JobsHandler(JobsAPIHandler):
             )
             audit["target"] = submission.submission_id
             backend = await self.backend()
-            submission_id = await self.run_blocking(backend.submit, submission)
+            submission_id = await self.run_blocking(
+                backend.submit, submission, timeout_s=self.iog.submit_timeout_s
+            )
             audit["target"] = submission_id
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
         self.write_json({"submission_id": submission_id}, status=201)

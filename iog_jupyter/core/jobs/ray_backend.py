@@ -2,9 +2,14 @@
 
 Deleted jobs stay deleted (DESIGN §5): on Ray 2.60 a job deleted right after it ended can be
 written back as FAILED ~1.5 s later, when its supervisor's death is recorded. ``delete()`` waits
-until ``settle_s`` after the job's end and deletes it again if it came back; ids deleted by this
-process are also kept as tombstones (in memory, ``tombstone_ttl_s``), hidden from ``get``/``list``
-and re-deleted when Ray writes them back later. A new submit with the same id lifts the tombstone.
+until ``settle_s`` after the job's end and deletes it again if it came back; deleted ids are also
+kept as tombstones in Ray's KV store (namespace ``iog_jupyter``, ``tombstone_ttl_s``), so every
+Jupyter server on the cluster, and this one after a restart, hides them from ``get``/``list`` and
+re-deletes them when Ray writes them back later. A new submit with the same id lifts the tombstone.
+
+Stopping a job whose supervisor actor was never placed (it waits for resources the cluster does
+not have) is done by :func:`_ray_compat.stop_unstarted_job`: Ray's own ``stop_job`` cannot reach
+such a job, which would stay PENDING for Ray's 15-minute start timeout.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from .. import _ray_compat
 from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
+from ..models import ClusterSnapshot
 from .base import (
     OWNER_KEY,
     POOL_KEY,
@@ -40,6 +46,11 @@ from .validation import redact_runtime_env
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _PATH_RE = re.compile(r"(/[^\s'\"]+)+")
+_TOMBSTONE_NS = b"iog_jupyter"
+_TOMBSTONE_PREFIX = b"deleted_job:"
+_UNSTARTED_STOP_MESSAGE = (
+    "Stopped before it started: it was still waiting for the resources it asked for."
+)
 
 
 def _ray_words(text: str) -> str:
@@ -57,6 +68,11 @@ class RayJobsBackend(JobBackend):
         pool_config: How pools are named, for ``pool`` placement and ``pending_reason``.
         settle_s: How long after a job's end ``delete()`` watches for Ray writing it back.
         tombstone_ttl_s: How long deleted ids stay hidden and re-deleted if they reappear.
+        snapshot_source: The server monitor's latest cluster snapshot, used for ``pool``
+            placement and ``pending_reason`` when younger than ``snapshot_max_age_s`` (polls of
+            a PENDING job then cost no extra GCS call); None fetches one each time.
+        snapshot_max_age_s: How old a snapshot from ``snapshot_source`` may be.
+        tombstone_refresh_s: How often the tombstones other servers wrote are read again.
     """
 
     name = "ray"
@@ -67,15 +83,22 @@ class RayJobsBackend(JobBackend):
         pool_config: PoolConfig | None = None,
         settle_s: float = 4.0,
         tombstone_ttl_s: float = 600.0,
+        snapshot_source: Callable[[], ClusterSnapshot | None] | None = None,
+        snapshot_max_age_s: float = 5.0,
+        tombstone_refresh_s: float = 2.0,
     ) -> None:
         self.conn = conn
+        self.snapshot_source = snapshot_source
+        self.snapshot_max_age_s = snapshot_max_age_s
+        self.tombstone_refresh_s = tombstone_refresh_s
+        self._tombstones_read = -float("inf")  # monotonic time of the last full read
         self.pool_config = pool_config or PoolConfig()
         self.settle_s = settle_s
         self.tombstone_ttl_s = tombstone_ttl_s
         self._lock = threading.Lock()
         self._client_obj: Any = None
         self._session_dir: str | None = None
-        self._tombstones: dict[str, float] = {}
+        self._tombstones: dict[str, float] = {}  # id -> wall-clock time of the delete
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -132,7 +155,13 @@ class RayJobsBackend(JobBackend):
                 ) from None
             raise IogError(f"Ray's job API failed: {_ray_words(text)}", "ray_error") from None
 
-    def _snapshot(self) -> Any:
+    def _snapshot(self) -> ClusterSnapshot:
+        if self.snapshot_source is not None:
+            latest = self.snapshot_source()
+            if latest is not None and time.time() - latest.timestamp_ms / 1000 <= (
+                self.snapshot_max_age_s
+            ):
+                return latest
         return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
 
     def _record(self, info: Any) -> JobRecord:
@@ -188,20 +217,71 @@ class RayJobsBackend(JobBackend):
             )
             record.pending_reason = explain_pending(snapshot, bundle, record.pool)
 
-    def _buried(self, submission_id: str, info: Any | None = None) -> bool:
-        """Whether the id was deleted here; re-deletes it when Ray wrote it back."""
+    # -- tombstones (kept in Ray's KV store, cached here) ----------------------------------
+
+    def _kv(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """One KV call on the GCS; None (logged) when the GCS does not answer."""
+        try:
+            self.conn.prepare_ray_client()
+            return fn(self.conn.address, *args, _TOMBSTONE_NS, self.conn.request_timeout_s)
+        except Exception as err:  # noqa: BLE001 - Ray raises RpcError, ConnectionError, ...
+            log.warning("Ray's KV store did not answer (%s); tombstones cached only", err)
+            return None
+
+    def _bury(self, submission_id: str) -> None:
+        now = time.time()
         with self._lock:
-            now = time.monotonic()
-            for key in [k for k, t in self._tombstones.items() if now - t > self.tombstone_ttl_s]:
+            self._tombstones[submission_id] = now
+        value = json.dumps({"deleted_at": now}).encode()
+        self._kv(_ray_compat.kv_put, _TOMBSTONE_PREFIX + submission_id.encode(), value)
+
+    def _unbury(self, submission_id: str) -> None:
+        with self._lock:
+            known = self._tombstones.pop(submission_id, None) is not None
+        if known or self._kv(_ray_compat.kv_get, _TOMBSTONE_PREFIX + submission_id.encode()):
+            self._kv(_ray_compat.kv_del, _TOMBSTONE_PREFIX + submission_id.encode())
+
+    def _load_tombstones(self) -> dict[str, float]:
+        """All tombstones on the cluster (expired ones dropped), merged into the cache.
+
+        Read from Ray at most every ``tombstone_refresh_s``; this server's own are cached at once.
+        """
+        if time.monotonic() - self._tombstones_read < self.tombstone_refresh_s:
+            with self._lock:
+                return dict(self._tombstones)
+        found = self._kv(_ray_compat.kv_scan, _TOMBSTONE_PREFIX) or {}
+        self._tombstones_read = time.monotonic()
+        now = time.time()
+        with self._lock:
+            for key, value in found.items():
+                try:
+                    when = float(json.loads(value)["deleted_at"])
+                except (ValueError, KeyError, TypeError):
+                    when = now
+                sid = key[len(_TOMBSTONE_PREFIX) :].decode(errors="replace")
+                self._tombstones[sid] = max(when, self._tombstones.get(sid, 0.0))
+            expired = [k for k, t in self._tombstones.items() if now - t > self.tombstone_ttl_s]
+            for key in expired:
                 del self._tombstones[key]
-            buried = submission_id in self._tombstones
-        if buried and info is not None and info.status.is_terminal():
-            log.info("Ray wrote deleted job %s back; deleting it again", submission_id)
-            try:
-                self._call(lambda c: c.delete_job(submission_id))
-            except (NotFoundError, IogError) as err:
-                log.debug("Re-delete of %s: %s", submission_id, err.message)
-        return buried
+            tombstones = dict(self._tombstones)
+        for key in expired:
+            if _TOMBSTONE_PREFIX + key.encode() in found:
+                self._kv(_ray_compat.kv_del, _TOMBSTONE_PREFIX + key.encode())
+        return tombstones
+
+    def _is_buried(self, submission_id: str) -> bool:
+        when = self._load_tombstones().get(submission_id)
+        return when is not None and time.time() - when <= self.tombstone_ttl_s
+
+    def _rebury(self, submission_id: str, info: Any) -> None:
+        """Ray wrote a deleted job back: delete it again (once it is terminal)."""
+        if info is None or not info.status.is_terminal():
+            return
+        log.info("Ray wrote deleted job %s back; deleting it again", submission_id)
+        try:
+            self._call(lambda c: c.delete_job(submission_id))
+        except (NotFoundError, IogError) as err:
+            log.debug("Re-delete of %s: %s", submission_id, err.message)
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -229,13 +309,7 @@ class RayJobsBackend(JobBackend):
         metadata = dict(submission.metadata)
         metadata[REQUEST_KEY] = json.dumps(request, separators=(",", ":"))
         sid = submission.submission_id
-        with self._lock:
-            self._tombstones.pop(sid, None)
-        try:
-            self._call(lambda c: c.get_job_info(sid))
-            raise ConflictError(f"A job with submission_id {sid!r} already exists.")
-        except NotFoundError:
-            pass
+        self._unbury(sid)
         try:
             return self._call(
                 lambda c: c.submit_job(
@@ -250,19 +324,20 @@ class RayJobsBackend(JobBackend):
                     **options,
                 )
             )
+        except ConflictError:
+            raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         except (ValueError, TypeError) as err:  # Ray's client-side runtime_env checks
             raise ValidationError(f"Ray refused the job: {_ray_words(str(err))}") from None
 
     def _info(self, submission_id: str) -> Any:
         info = self._call(lambda c: c.get_job_info(submission_id))
-        if self._buried(submission_id, info):
-            raise NotFoundError("No job has this id.")
+        if self._is_buried(submission_id):
+            self._rebury(submission_id, info)
+            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
         return info
 
     def get(self, submission_id: str) -> JobRecord:
         """One job (see :meth:`JobBackend.get`)."""
-        if self._buried(submission_id):
-            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
         record = self._record(self._info(submission_id))
         self._explain([record])
         return record
@@ -272,20 +347,39 @@ class RayJobsBackend(JobBackend):
     ) -> JobPage:
         """A page of submitted jobs, newest first (plain drivers, not submissions, left out)."""
         infos = self._call(lambda c: c.list_jobs())
-        records = [
-            self._record(info)
-            for info in infos
-            if info.submission_id and not self._buried(info.submission_id, info)
-        ]
+        tombstones = self._load_tombstones()
+        records = []
+        for info in infos:
+            if not info.submission_id:
+                continue
+            if info.submission_id in tombstones:
+                self._rebury(info.submission_id, info)
+                continue
+            records.append(self._record(info))
         page = paginate(records, statuses, limit, cursor)
         self._explain(page.jobs)
         return page
 
     def stop(self, submission_id: str) -> bool:
-        """Ask Ray to stop the job; False when it had already ended."""
+        """Ask Ray to stop the job; False when it had already ended.
+
+        A PENDING job whose supervisor was never placed is stopped at once (module docstring).
+        """
         info = self._info(submission_id)
         if info.status.is_terminal():
             return False
+        if info.status.value == "PENDING":
+            self.conn.prepare_ray_client()
+            try:
+                if _ray_compat.stop_unstarted_job(
+                    self.conn.address,
+                    submission_id,
+                    _UNSTARTED_STOP_MESSAGE,
+                    self.conn.request_timeout_s,
+                ):
+                    return True
+            except Exception as err:  # noqa: BLE001 - fall back to Ray's own stop below
+                log.warning("Stopping unstarted job %s: %s", submission_id, err)
         self._call(lambda c: c.stop_job(submission_id))
         return True
 
@@ -304,8 +398,7 @@ class RayJobsBackend(JobBackend):
             )
         path = self.log_path(submission_id)
         self._call(lambda c: c.delete_job(submission_id))
-        with self._lock:
-            self._tombstones[submission_id] = time.monotonic()
+        self._bury(submission_id)
         settle_until = (info.end_time or 0) / 1000 + self.settle_s
         while time.time() < settle_until:
             time.sleep(0.25)
@@ -313,7 +406,7 @@ class RayJobsBackend(JobBackend):
                 again = self._call(lambda c: c.get_job_info(submission_id))
             except NotFoundError:
                 continue
-            self._buried(submission_id, again)
+            self._rebury(submission_id, again)
         if path:
             try:
                 os.unlink(path)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 import requests
 
+from ..cluster import PoolConfig
 from ..connection import RayConnection
 from ..errors import RayUnavailableError, ValidationError
+from ..models import ClusterSnapshot
 from .base import JobBackend
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ def select_backend(
     preferred: str = "auto",
     state_dir: str | None = None,
     stop_grace_s: float = 10.0,
+    pool_config: PoolConfig | None = None,
+    snapshot_source: Callable[[], ClusterSnapshot | None] | None = None,
 ) -> JobBackend:
     """Build the jobs backend to use.
 
@@ -62,6 +67,8 @@ def select_backend(
             answers on loopback with the token (:func:`ray_jobs_api_answers`), else local.
         state_dir: The local backend's directory; :func:`default_state_dir` when None.
         stop_grace_s: The local backend's TERM → KILL grace period.
+        pool_config: How pools are named (the server's traits), for the Ray backend.
+        snapshot_source: The server monitor's latest snapshot, for the Ray backend.
 
     Returns:
         A ``RayJobsBackend`` or a ``LocalProcessBackend``.
@@ -80,5 +87,5 @@ def select_backend(
     ):
         if conn is None:
             raise ValidationError("The Ray jobs backend needs a Ray connection.")
-        return RayJobsBackend(conn)
+        return RayJobsBackend(conn, pool_config=pool_config, snapshot_source=snapshot_source)
     return LocalProcessBackend(state_dir or default_state_dir(), conn, stop_grace_s=stop_grace_s)
