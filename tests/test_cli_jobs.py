@@ -85,7 +85,7 @@ def cli(jp_serverapp, server_url, tmp_path) -> Cli:
 async def test_remote_job_lifecycle(cli, jp_serverapp):
     sid = new_id()
     code, out, err = await cli(
-        "submit", "--submission-id", sid, "--follow", "--", "python", "-c", "print('hello-cli')"
+        "submit", "--submission-id", sid, "--", "python", "-c", "print('hello-cli')"
     )
     assert code == 0, err
     assert "hello-cli" in out
@@ -135,17 +135,36 @@ async def test_remote_working_dir_is_uploaded(cli, tmp_path):
     workdir = tmp_path / "project"
     workdir.mkdir()
     (workdir / "data.txt").write_text("payload-from-working-dir\n")
-    code, out, err = await cli(
-        "submit", "--working-dir", str(workdir), "--follow", "--", "cat data.txt"
-    )
+    code, out, err = await cli("submit", "--working-dir", str(workdir), "--", "cat data.txt")
     assert code == 0, err
     assert "payload-from-working-dir" in out
 
 
-async def test_remote_failed_job_follow_exits_1(cli):
-    code, out, err = await cli("submit", "--follow", "--", "echo before-fail; exit 3")
-    assert code == EXIT_ERROR
+async def test_remote_failed_job_exits_with_its_code(cli):
+    code, out, err = await cli("submit", "--", "echo before-fail; exit 3")
+    assert code == 3
     assert "before-fail" in out and "FAILED" in err
+
+
+async def test_remote_no_wait_returns_the_id_and_the_job_runs_on(cli):
+    sid = new_id()
+    code, out, err = await cli(
+        "submit", "--no-wait", "--submission-id", sid, "--memory", "64MiB", "--", "sleep 30"
+    )
+    assert code == 0, err
+    assert out.strip() == sid
+    code, out, err = await cli("get", sid, "--json")
+    job = json.loads(out)
+    assert job["status"] in ("PENDING", "RUNNING")
+    assert job["entrypoint_memory"] == 64 * 1024 * 1024
+    code, out, err = await cli("stop", sid)
+    assert code == 0, err
+
+
+async def test_remote_bad_memory_size_is_usage_error(cli):
+    code, out, err = await cli("submit", "--memory", "lots", "--", "true")
+    assert code == EXIT_USAGE
+    assert "4GiB" in err and "Traceback" not in err
 
 
 def test_local_backend_submit_follow_and_list(ray_head, tmp_path, monkeypatch, capsys):
@@ -156,7 +175,7 @@ def test_local_backend_submit_follow_and_list(ray_head, tmp_path, monkeypatch, c
     workdir.mkdir()
     (workdir / "data.txt").write_text("local-payload\n")
     sid = new_id()
-    argv = ["jobs", "submit", "--backend", "local", "--submission-id", sid, "--follow"]
+    argv = ["jobs", "submit", "--backend", "local", "--submission-id", sid]
     argv += ["--working-dir", str(workdir), "--env", "GREETING=hi-local", "--"]
     assert main([*argv, "cat data.txt; echo $GREETING"]) == 0
     out, err = capsys.readouterr()
@@ -170,3 +189,41 @@ def test_local_backend_submit_follow_and_list(ray_head, tmp_path, monkeypatch, c
     capsys.readouterr()
     assert main(["jobs", "get", "--backend", "local", sid]) == EXIT_ERROR
     assert "iog: error:" in capsys.readouterr().err
+
+
+async def test_ctrl_c_while_following_leaves_the_job_running(cli):
+    import signal
+
+    sid = new_id()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "iog_jupyter.cli",
+        "jobs",
+        "submit",
+        "--url",
+        cli.url,
+        "--submission-id",
+        sid,
+        "--",
+        "echo started; sleep 60",
+        env=cli.env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def until_started() -> None:
+        while (await proc.stdout.readline()).decode().strip() != "started":
+            pass
+
+    await asyncio.wait_for(until_started(), 90)
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 130
+    text = err.decode()
+    assert "still running" in text and f"iog jobs stop {sid}" in text
+    assert "Traceback" not in text
+    code, out, err = await cli("get", sid, "--json")
+    assert json.loads(out)["status"] == "RUNNING"
+    code, out, err = await cli("stop", sid)
+    assert code == 0, err

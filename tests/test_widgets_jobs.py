@@ -85,6 +85,15 @@ def test_form_errors_are_escaped(tmp_path) -> None:
         widget.submit_button.click()
         assert "not KEY=VALUE" in widget.error_line.value
         widget.env_vars.value = ""
+        widget.working_dir.value = str(tmp_path)
+        widget.memory_gib.value = -1.0
+        widget.submit_button.click()
+        assert "entrypoint_memory" in widget.error_line.value
+        widget.memory_gib.value = 0.0
+        widget.pip.value = "numpy"
+        widget.submit_button.click()  # pip is Ray's to install: the local backend says so
+        assert "not supported by the local backend" in widget.error_line.value
+        widget.pip.value = ""
         widget.working_dir.value = "/nowhere/" + XSS
         widget.submit_button.click()
         assert "outside the directories" in widget.error_line.value

@@ -3,7 +3,9 @@
 Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) uses the server's REST API; a
 ``--working-dir`` is zipped in memory and uploaded as a package first. Local mode drives the jobs
 backend directly (``--backend``: Ray's job manager when it answers, else local processes), as the
-local user. ``submit --follow`` and ``logs --follow`` exit 0 when the job SUCCEEDED, else 1.
+local user. ``submit`` follows the job's log until it ends unless given ``--no-wait``; ``submit``
+and ``logs --follow`` then exit with the job's exit code (0 when it SUCCEEDED, 1 when it ended
+without one). Ctrl-C while following leaves the job running and says how to stop it.
 """
 
 from __future__ import annotations
@@ -60,11 +62,21 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     submit.add_argument("--env", action="append", metavar="KEY=VAL", help="an env var (repeat)")
     submit.add_argument("--num-cpus", type=float, metavar="N")
     submit.add_argument("--num-gpus", type=float, metavar="N")
-    submit.add_argument("--memory", type=int, metavar="BYTES")
+    submit.add_argument(
+        "--memory", type=parse_size, metavar="SIZE", help="memory to reserve: 4GiB, 512MB, bytes"
+    )
     submit.add_argument("--resources", metavar="JSON", help='custom resources: {"name": amount}')
     submit.add_argument("--pool", metavar="P", help="the pool to run in")
+    submit.add_argument(
+        "--pip", action="append", metavar="PKG", help="a pip requirement to install (repeat)"
+    )
     submit.add_argument("--metadata", action="append", metavar="KEY=VAL", help="(repeat)")
-    submit.add_argument("--follow", action="store_true", help="print the log until the job ends")
+    submit.add_argument(
+        "--no-wait",
+        dest="follow",
+        action="store_false",
+        help="print the job's id and return instead of following its log",
+    )
     submit.add_argument("entrypoint", nargs="+", help="the command, after --")
     submit.set_defaults(handler=cmd_submit)
 
@@ -104,11 +116,31 @@ def _entrypoint(words: list[str]) -> str:
     return words[0] if len(words) == 1 else shlex.join(words)
 
 
+def parse_size(text: str) -> int:
+    """Bytes from ``4GiB``, ``512MB``, ``1.5G`` or a plain number (argparse type)."""
+    units = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+    raw = text.strip().lower().removesuffix("b")
+    binary = raw.endswith("i")
+    raw = raw.removesuffix("i")
+    unit = raw[-1] if raw and raw[-1] in "kmgt" else ""
+    number = raw[: len(raw) - len(unit)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4GiB or 512MB") from None
+    scale = 1024 ** "kmgt".index(unit) * 1024 if binary and unit else units[unit]
+    if value <= 0 or value * scale > 2**62:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive size")
+    return int(value * scale)
+
+
 def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {"entrypoint": _entrypoint(args.entrypoint)}
     env = _key_values(args.env, "--env")
     if env:
-        body["runtime_env"] = {"env_vars": env}
+        body.setdefault("runtime_env", {})["env_vars"] = env
+    if args.pip:
+        body.setdefault("runtime_env", {})["pip"] = list(args.pip)
     metadata = _key_values(args.metadata, "--metadata")
     if metadata:
         body["metadata"] = metadata
@@ -130,7 +162,27 @@ def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _follow(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_json: bool) -> int:
-    """Print the log until the job ends; 0 when it SUCCEEDED, else 1."""
+    """Print the log until the job ends; exit with the job's code (module docstring)."""
+    try:
+        return _print_tail(api, submission_id, offset, as_json)
+    except KeyboardInterrupt:
+        sid = clean(submission_id)
+        print(
+            f"\niog: stopped following; job {sid} is still running. "
+            f"Follow it again with `iog jobs logs -f {sid}`, stop it with `iog jobs stop {sid}`.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _exit_code(message: dict[str, Any]) -> int:
+    if message.get("status") == "SUCCEEDED":
+        return EXIT_OK
+    code = message.get("exit_code")
+    return code if isinstance(code, int) and 0 < code < 256 else EXIT_ERROR
+
+
+def _print_tail(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_json: bool) -> int:
     for message in api.tail(submission_id, offset):
         kind = message.get("type")
         if as_json:
@@ -143,7 +195,7 @@ def _follow(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_jso
             if not as_json:
                 detail = f", exit code {message['exit_code']}" if message.get("exit_code") else ""
                 print(f"iog: job {clean(submission_id)} {clean(status)}{detail}", file=sys.stderr)
-            return EXIT_OK if status == "SUCCEEDED" else EXIT_ERROR
+            return _exit_code(message)
         if kind == "error":
             raise CliError(clean(message.get("message") or "The log tail failed."), EXIT_ERROR)
     raise CliError("The log tail ended before the job did.", EXIT_ERROR)

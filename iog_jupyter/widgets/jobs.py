@@ -90,14 +90,17 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         self.entrypoint = W.Text(description="Entrypoint", placeholder="python train.py")
         self.num_cpus = W.FloatText(value=0.0, description="CPUs")
         self.num_gpus = W.FloatText(value=0.0, description="GPUs")
+        self.memory_gib = W.FloatText(value=0.0, description="Memory GiB")
+        self.pool = W.Text(description="Pool", placeholder="any (e.g. gpu-a100)")
+        self.pip = W.Text(description="pip", placeholder="torch==2.5 pandas (space-separated)")
         self.env_vars = W.Textarea(description="Env vars", placeholder="KEY=VALUE per line")
         self.working_dir = W.Text(value=os.getcwd(), description="Working dir")
         self.submit_button = W.Button(description="Submit", button_style="primary")
         self.error_line = W.HTML(value="")
         self.notice_line = W.HTML(value="")
         form = W.VBox(
-            [self.entrypoint, W.HBox([self.num_cpus, self.num_gpus]), self.env_vars]
-            + [self.working_dir, self.submit_button]
+            [self.entrypoint, W.HBox([self.num_cpus, self.num_gpus, self.memory_gib])]
+            + [self.pool, self.pip, self.env_vars, self.working_dir, self.submit_button]
         )
         super().__init__(
             children=[
@@ -212,11 +215,19 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
             body["entrypoint_num_cpus"] = float(self.num_cpus.value)
         if self.num_gpus.value:
             body["entrypoint_num_gpus"] = float(self.num_gpus.value)
+        if self.memory_gib.value:
+            # Negative values go through so validation refuses them in its own words.
+            body["entrypoint_memory"] = int(float(self.memory_gib.value) * 2**30)
+        if self.pool.value.strip():
+            body["pool"] = self.pool.value.strip()
         try:
             runtime_env: dict[str, Any] = {}
             env = parse_env_vars(self.env_vars.value)
             if env:
                 runtime_env["env_vars"] = env
+            pip = self.pip.value.replace(",", " ").split()
+            if pip:
+                runtime_env["pip"] = pip
             if self.working_dir.value.strip():
                 runtime_env["working_dir"] = self.working_dir.value.strip()
             if runtime_env:
