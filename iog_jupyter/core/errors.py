@@ -32,6 +32,12 @@ class NotFoundError(IogError):
     reason = "not_found"
 
 
+class ForbiddenError(IogError):
+    """The request is understood but not allowed for this target (HTTP 403)."""
+
+    reason = "forbidden"
+
+
 class ConflictError(IogError):
     """The request conflicts with the current state (HTTP 409)."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_core.utils import ensure_async
@@ -16,6 +17,7 @@ from tornado import web, websocket
 
 from ..core.errors import (
     ConflictError,
+    ForbiddenError,
     IogError,
     NotFoundError,
     RayUnavailableError,
@@ -34,6 +36,7 @@ API_PREFIX = "iog/api/v1"
 _STATUS_OF_ERROR: list[tuple[type[IogError], int]] = [
     (ValidationError, 400),
     (NotFoundError, 404),
+    (ForbiddenError, 403),
     (ConflictError, 409),
     (RayUnavailableError, 503),
 ]
@@ -102,6 +105,46 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     ) -> T:
         """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
         return await run_on_executor(self.iog, fn, *args, timeout_s=timeout_s)
+
+    @property
+    def username(self) -> str:
+        """The Jupyter user making the request (server-set, never from the client)."""
+        user = self.current_user
+        return str(getattr(user, "username", None) or user or "")
+
+    def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
+        """Write one audit record for this request (never env values or tokens)."""
+        try:
+            self.iog.audit_log.record(
+                action, target, outcome, self.username, self.request.remote_ip, detail=detail
+            )
+        except OSError:
+            self.log.exception("iog_jupyter: could not write the audit log")
+
+    @contextmanager
+    def audited(self, action: str, target: str) -> Iterator[dict[str, Any]]:
+        """Record how the block ended: ``allowed``, ``refused`` (a 4xx) or ``failed``.
+
+        A refusal's ``detail`` is ``"<status> <reason>: <message>"`` (messages never carry env
+        values or tokens). The yielded dict may be given a new ``target`` (the id a submit got).
+        """
+        state: dict[str, Any] = {"target": target}
+        try:
+            yield state
+        except IogError as error:
+            status = status_of(error)
+            outcome = "refused" if status < 500 else "failed"
+            detail = f"{status} {error.reason}: {error.message}"
+            self.audit(action, state["target"], outcome, detail)
+            raise
+        except web.HTTPError as error:
+            outcome = "refused" if error.status_code < 500 else "failed"
+            self.audit(action, state["target"], outcome, f"{error.status_code} {error.reason}")
+            raise
+        except BaseException as error:
+            self.audit(action, state["target"], "failed", type(error).__name__)
+            raise
+        self.audit(action, state["target"], "allowed")
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Finish the request with a JSON body."""

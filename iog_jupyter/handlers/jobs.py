@@ -6,18 +6,16 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.errors import IogError, ValidationError
+from ..core.errors import ValidationError
 from ..core.jobs.base import STATUSES
 from ..core.jobs.validation import validate_submission
-from .base import IogAPIHandler, status_of
+from .base import IogAPIHandler
 
 if TYPE_CHECKING:
     from ..core.jobs.base import JobBackend
@@ -154,46 +152,6 @@ class JobsAPIHandler(IogAPIHandler):
     async def backend(self) -> JobBackend:
         """The jobs backend (chosen off the event loop on first use)."""
         return await self.iog.get_jobs_backend()
-
-    @property
-    def username(self) -> str:
-        """The Jupyter user making the request (server-set, never from the client)."""
-        user = self.current_user
-        return str(getattr(user, "username", None) or user or "")
-
-    def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
-        """Write one audit record for this request (never env values or tokens)."""
-        try:
-            self.iog.audit_log.record(
-                action, target, outcome, self.username, self.request.remote_ip, detail=detail
-            )
-        except OSError:
-            self.log.exception("iog_jupyter: could not write the audit log")
-
-    @contextmanager
-    def audited(self, action: str, target: str) -> Iterator[dict[str, Any]]:
-        """Record how the block ended: ``allowed``, ``refused`` (a 4xx) or ``failed``.
-
-        A refusal's ``detail`` is ``"<status> <reason>: <message>"`` (messages never carry env
-        values or tokens). The yielded dict may be given a new ``target`` (the id a submit got).
-        """
-        state: dict[str, Any] = {"target": target}
-        try:
-            yield state
-        except IogError as error:
-            status = status_of(error)
-            outcome = "refused" if status < 500 else "failed"
-            detail = f"{status} {error.reason}: {error.message}"
-            self.audit(action, state["target"], outcome, detail)
-            raise
-        except web.HTTPError as error:
-            outcome = "refused" if error.status_code < 500 else "failed"
-            self.audit(action, state["target"], outcome, f"{error.status_code} {error.reason}")
-            raise
-        except BaseException as error:
-            self.audit(action, state["target"], "failed", type(error).__name__)
-            raise
-        self.audit(action, state["target"], "allowed")
 
 
 @web.stream_request_body
