@@ -6,7 +6,30 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "actors", "connect", "keep_alive", "stage", "Stage", "workspace"]
+
+#: Public names imported on first use, so ``import iog_jupyter`` (the server extension) stays light.
+_LAZY = {
+    "connect": ("iog_jupyter.core.driver", "connect"),
+    "keep_alive": ("iog_jupyter.core.driver", "keep_alive"),
+    "stage": ("iog_jupyter.core.stages", "stage"),
+    "Stage": ("iog_jupyter.core.stages", "Stage"),
+    "workspace": ("iog_jupyter.widgets.workspace", "workspace"),
+    "actors": ("iog_jupyter.actors", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the notebook-facing API (``connect``, ``stage``, ``actors``, ...) on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'iog_jupyter' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -28,7 +28,9 @@ def ray_head() -> Iterator[LocalHead]:
     # The token lives apart from the head's temp dir and stays, with the environment, until the
     # process exits: Ray's client threads still read it while the interpreter shuts down.
     token_path = str(Path(tempfile.mkdtemp(prefix="iogk", dir="/tmp")) / "auth_token")
-    head = start_head(temp_dir, token_path, num_cpus=2, single_node=False)
+    # The head stands in for three node pools (notebooks/05_isolated_pipeline.ipynb).
+    resources = '{"pool:preprocess": 4, "pool:train": 4, "pool:serve": 4}'
+    head = start_head(temp_dir, token_path, num_cpus=2, resources=resources, single_node=False)
     os.environ.update(head.env())
     try:
         yield head

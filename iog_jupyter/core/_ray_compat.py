@@ -296,3 +296,267 @@ def stop_unstarted_job(
         return False
     kill_actor(gcs_address, actor.actor_id, timeout_s)
     return True
+
+
+# -- detached actors: many named-actor look-ups at once, first-writer-wins KV puts ------------
+
+
+def gcs_errors() -> tuple[type[BaseException], ...]:
+    """What a GCS call above may raise when the GCS is down, slow or refuses us.
+
+    gRPC stubs raise ``grpc.RpcError``; Ray's ``GcsClient`` raises ``ray.exceptions.RpcError``
+    or ``GetTimeoutError``; a failed reply status is a ``RuntimeError`` (:func:`_check_reply`).
+    """
+    import_ray()
+    import grpc
+    from ray.exceptions import GetTimeoutError
+    from ray.exceptions import RpcError as RayRpcError
+
+    return (grpc.RpcError, RayRpcError, GetTimeoutError, RuntimeError, OSError, TimeoutError)
+
+
+def named_actors_info(
+    gcs_address: str, keys: list[tuple[str, str]], timeout_s: float
+) -> dict[tuple[str, str], Any | None]:
+    """``ActorTableData`` of many named actors, asked all at once (one RPC each, concurrently).
+
+    Args:
+        gcs_address: The GCS ``host:port``.
+        keys: ``(namespace, name)`` pairs, for example from :func:`list_named_actors`.
+        timeout_s: Deadline of each call (they run concurrently).
+
+    Returns:
+        Each key mapped to its actor's table data, or None when no live actor has the name.
+    """
+    from ray.core.generated import gcs_service_pb2
+
+    stub = _actor_stub(gcs_address)
+    futures = {
+        key: stub.GetNamedActorInfo.future(
+            gcs_service_pb2.GetNamedActorInfoRequest(name=key[1], ray_namespace=key[0]),
+            timeout=timeout_s,
+        )
+        for key in keys
+    }
+    found: dict[tuple[str, str], Any | None] = {}
+    for key, future in futures.items():
+        reply = future.result()
+        found[key] = reply.actor_table_data if reply.status.code == 0 else None
+    return found
+
+
+def kv_put_if_absent(
+    gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float
+) -> bool:
+    """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
+
+    Returns:
+        True when this call wrote the value; False when the key already held one (kept).
+    """
+    added = _gcs_client(gcs_address).internal_kv_put(
+        key, value, False, namespace=namespace, timeout=timeout_s
+    )
+    return int(added) == 1
+
+
+# -- sessions: the GCS's job table, actors by state or job, running tasks, task cancellation ---
+
+
+def _gcs_stub(gcs_address: str, service: str) -> Any:
+    """A stub of one GCS service (``JobInfoGcsService``, ...) over the cached channel."""
+    from ray.core.generated import gcs_service_pb2_grpc
+
+    _actor_stub(gcs_address)  # creates the channel once
+    with _channels_lock:
+        channel = _channels[gcs_address]
+    return getattr(gcs_service_pb2_grpc, f"{service}Stub")(channel)
+
+
+def list_drivers(gcs_address: str, timeout_s: float) -> list[Any]:
+    """Every Ray driver the GCS's job table knows (``JobTableData``), live and ended.
+
+    Each has ``job_id``, ``is_dead``, ``driver_pid``, ``driver_ip_address``, ``driver_address``
+    (the driver's core worker), ``start_time``/``end_time`` (ms), ``entrypoint`` and
+    ``config.metadata`` / ``config.ray_namespace``. The submission info and the per-driver
+    ``is_running_tasks`` probe are skipped: both cost a call per driver.
+    """
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _gcs_stub(gcs_address, "JobInfoGcsService").GetAllJobInfo(
+        gcs_service_pb2.GetAllJobInfoRequest(
+            skip_submission_job_info_field=True, skip_is_running_tasks_field=True
+        ),
+        timeout=timeout_s,
+    )
+    _check_reply(reply, "GetAllJobInfo")
+    return list(reply.job_info_list)
+
+
+def list_actors(
+    gcs_address: str,
+    timeout_s: float,
+    state: str | None = None,
+    job_id: bytes | None = None,
+) -> list[Any]:
+    """``ActorTableData`` of the actors in one state (``ALIVE``, ...) and/or of one job.
+
+    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead.
+    """
+    from ray.core.generated import gcs_service_pb2
+    from ray.core.generated.gcs_pb2 import ActorTableData
+
+    filters = gcs_service_pb2.GetAllActorInfoRequest.Filters()
+    if state is not None:
+        filters.state = ActorTableData.ActorState.Value(state)
+    if job_id is not None:
+        filters.job_id = job_id
+    reply = _actor_stub(gcs_address).GetAllActorInfo(
+        gcs_service_pb2.GetAllActorInfoRequest(show_dead_jobs=False, filters=filters),
+        timeout=timeout_s,
+    )
+    _check_reply(reply, "GetAllActorInfo")
+    return list(reply.actor_table_data)
+
+
+def running_tasks(gcs_address: str, timeout_s: float, limit: int = 10000) -> list[Any]:
+    """``TaskInfoEntry`` of every plain task (not actor or driver tasks) now RUNNING.
+
+    One ``GetTaskEvents`` call filtered by state in the GCS. Task events reach the GCS in
+    batches (about every second), so a task that just started may be missing for that long.
+    """
+    from ray.core.generated import common_pb2, gcs_service_pb2
+
+    filters = gcs_service_pb2.GetTaskEventsRequest.Filters(exclude_driver=True)
+    state = filters.state_filters.add()
+    state.predicate = gcs_service_pb2.FilterPredicate.Value("EQUAL")
+    state.state = "RUNNING"
+    reply = _gcs_stub(gcs_address, "TaskInfoGcsService").GetTaskEvents(
+        gcs_service_pb2.GetTaskEventsRequest(limit=limit, filters=filters), timeout=timeout_s
+    )
+    _check_reply(reply, "GetTaskEvents")
+    normal = common_pb2.TaskType.Value("NORMAL_TASK")
+    return [
+        event.task_info
+        for event in reply.events_by_task
+        if event.HasField("task_info") and event.task_info.type == normal
+    ]
+
+
+def cancel_task(driver_address: Any, task_id: bytes, timeout_s: float) -> None:
+    """Ask a task's owner (its driver) to cancel it, force-killing its worker if it runs.
+
+    This is what ``ray.cancel(ref, force=True, recursive=True)`` in the driver does, asked over
+    the driver's core-worker gRPC server (``RequestOwnerToCancelTask``) with the Ray token.
+
+    Args:
+        driver_address: The driver's ``Address`` (``JobTableData.driver_address``).
+        task_id: The task's id.
+        timeout_s: Deadline of the call.
+    """
+    import_ray()
+    from ray._private.grpc_utils import init_grpc_channel
+    from ray.core.generated import core_worker_pb2, core_worker_pb2_grpc
+
+    # A normal task's first return object is its id followed by the index 1 (little endian).
+    return_id = task_id + (1).to_bytes(4, "little")
+    channel = init_grpc_channel(f"{driver_address.ip_address}:{driver_address.port}")
+    try:
+        core_worker_pb2_grpc.CoreWorkerServiceStub(channel).RequestOwnerToCancelTask(
+            core_worker_pb2.RequestOwnerToCancelTaskRequest(
+                remote_object_id=return_id, force_kill=True, recursive=True
+            ),
+            timeout=timeout_s,
+        )
+    finally:
+        channel.close()
+
+
+def alive_node_ips(gcs_address: str, timeout_s: float) -> list[str]:
+    """The ``node_manager_address`` of every alive node (``127.0.0.1`` for a loopback head)."""
+    import_ray()
+    from ray.core.generated.gcs_pb2 import GcsNodeInfo
+
+    infos = _gcs_client(gcs_address).get_all_node_info(timeout=timeout_s)
+    return [
+        str(info.node_manager_address)
+        for info in infos.values()
+        if info.state == GcsNodeInfo.GcsNodeState.ALIVE
+    ]
+
+
+def quiet_infeasible_warnings(on_first: Any) -> bool:
+    """Drop the autoscaler's repeated "cannot be scheduled / no node type can fulfill" lines.
+
+    Ray's driver prints each autoscaler event forwarded by the log monitor, every few seconds
+    while a request stays infeasible. This wraps the driver's log printer: those lines are
+    dropped, and ``on_first(line)`` is called with the first one so it can be said once, in
+    words. Other log lines pass unchanged. Call after ``ray.init``; idempotent.
+
+    Returns:
+        True when the printer was wrapped now or before; False when the driver prints no logs.
+    """
+    from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
+
+    markers = ("can fulfill", "cannot be scheduled")
+    with dispatcher._lock:
+        for index, (name, handler) in enumerate(dispatcher.handlers):
+            if name != "ray_print_logs":
+                continue
+            if getattr(handler, "_iog_quiet", False):
+                return True
+            state = {"said": False}
+
+            def quiet(data: dict, _inner: Any = handler) -> None:
+                if data.get("pid") == "autoscaler":
+                    lines = list(data.get("lines") or [])
+                    noisy = [ln for ln in lines if any(m in ln for m in markers)]
+                    if noisy:
+                        if not state["said"]:
+                            state["said"] = True
+                            on_first(noisy[0])
+                        lines = [ln for ln in lines if ln not in noisy]
+                        if not lines:
+                            return
+                        data = {**data, "lines": lines}
+                _inner(data)
+
+            quiet._iog_quiet = True  # type: ignore[attr-defined]
+            dispatcher.handlers[index] = (name, quiet)
+            return True
+    return False
+
+
+def submission_job_infos(
+    gcs_address: str, timeout_s: float, skip: frozenset[str] | set[str] = frozenset()
+) -> tuple[list[str], dict[str, Any]]:
+    """Ray's submitted-job table, read from the GCS KV store where Ray's job manager keeps it.
+
+    Much cheaper than the dashboard's ``GET /api/jobs/`` (which also walks every driver in the
+    GCS job table and serializes all of it): two KV calls, and ``skip`` (ids whose records the
+    caller already holds, say terminal ones) are not even fetched.
+
+    Returns:
+        Every submission id in the table, and ``{id: JobInfo}`` for those not in ``skip``.
+    """
+    import json
+
+    from ray._private import ray_constants
+    from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
+
+    prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
+    client = _gcs_client(gcs_address)
+    namespace = ray_constants.KV_NAMESPACE_JOB
+    keys = client.internal_kv_keys(prefix.encode(), namespace=namespace, timeout=timeout_s)
+    ids = [key.decode()[len(prefix) :] for key in keys]
+    wanted = [key for key, sid in zip(keys, ids, strict=True) if sid not in skip]
+    values = (
+        client.internal_kv_multi_get(wanted, namespace=namespace, timeout=timeout_s)
+        if wanted
+        else {}
+    )
+    infos = {
+        key.decode()[len(prefix) :]: JobInfo.from_json(json.loads(value))
+        for key, value in values.items()
+        if value
+    }
+    return ids, infos

@@ -62,9 +62,12 @@ def _pool_of(labels: Mapping[str, str], totals: Mapping[str, float], config: Poo
     if value:
         return value
     if config.resource_prefix:
-        for name in sorted(totals):
-            if name.startswith(config.resource_prefix) and len(name) > len(config.resource_prefix):
-                return name[len(config.resource_prefix) :]
+        prefix = config.resource_prefix
+        named = [n[len(prefix) :] for n in sorted(totals) if n.startswith(prefix) and n != prefix]
+        if named:
+            # A node carrying several pools' resources (one head standing in for a whole
+            # pipeline) is in all of them: "preprocess+serve+train".
+            return "+".join(named)
     return DEFAULT_POOL
 
 

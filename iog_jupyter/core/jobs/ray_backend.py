@@ -32,6 +32,7 @@ from .base import (
     OWNER_KEY,
     POOL_KEY,
     REQUEST_KEY,
+    TERMINAL_STATUSES,
     JobBackend,
     JobPage,
     JobRecord,
@@ -99,6 +100,7 @@ class RayJobsBackend(JobBackend):
         self._client_obj: Any = None
         self._session_dir: str | None = None
         self._tombstones: dict[str, float] = {}  # id -> wall-clock time of the delete
+        self._ended: dict[str, JobRecord] = {}  # records of ended jobs, kept between lists
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class RayJobsBackend(JobBackend):
                 return latest
         return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
 
-    def _record(self, info: Any) -> JobRecord:
+    def _record(self, info: Any, submission_id: str | None = None) -> JobRecord:
         metadata = dict(info.metadata or {})
         try:
             request = json.loads(metadata.pop(REQUEST_KEY, "{}"))
@@ -175,7 +177,7 @@ class RayJobsBackend(JobBackend):
         driver = getattr(info, "driver_info", None)
         pid = getattr(driver, "pid", None) if driver is not None else None
         return JobRecord(
-            submission_id=info.submission_id,
+            submission_id=submission_id or info.submission_id,
             status=str(getattr(info.status, "value", info.status)),
             entrypoint=info.entrypoint,
             message=info.message,
@@ -275,8 +277,10 @@ class RayJobsBackend(JobBackend):
 
     def _rebury(self, submission_id: str, info: Any) -> None:
         """Ray wrote a deleted job back: delete it again (once it is terminal)."""
-        if info is None or not info.status.is_terminal():
-            return
+        if info is not None and info.status.is_terminal():
+            self._rebury_ended(submission_id)
+
+    def _rebury_ended(self, submission_id: str) -> None:
         log.info("Ray wrote deleted job %s back; deleting it again", submission_id)
         try:
             self._call(lambda c: c.delete_job(submission_id))
@@ -345,20 +349,47 @@ class RayJobsBackend(JobBackend):
     def list(
         self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
     ) -> JobPage:
-        """A page of submitted jobs, newest first (plain drivers, not submissions, left out)."""
-        infos = self._call(lambda c: c.list_jobs())
-        tombstones = self._load_tombstones()
-        records = []
-        for info in infos:
-            if not info.submission_id:
-                continue
-            if info.submission_id in tombstones:
-                self._rebury(info.submission_id, info)
-                continue
-            records.append(self._record(info))
-        page = paginate(records, statuses, limit, cursor)
+        """A page of submitted jobs, newest first (plain drivers, not submissions, left out).
+
+        Read from Ray's job table in the GCS (``_ray_compat.submission_job_infos``), not through
+        the dashboard's list, which returns every job each time; records of ended jobs are kept
+        between calls, so a long history costs one key listing. List records carry no
+        ``driver_pid`` (``get`` has it).
+        """
+        page = paginate(self._all_records(), statuses, limit, cursor)
         self._explain(page.jobs)
         return page
+
+    def _all_records(self) -> list[JobRecord]:
+        with self._lock:
+            ended = dict(self._ended)
+        self.conn.prepare_ray_client()
+        try:
+            ids, infos = _ray_compat.submission_job_infos(
+                self.conn.address, self.conn.request_timeout_s, ended.keys()
+            )
+        except Exception as err:  # noqa: BLE001 - Ray raises RpcError, GetTimeoutError, ...
+            self.conn.reset()
+            raise RayUnavailableError(
+                f"Ray's job table did not answer ({type(err).__name__}); retry when Ray is back."
+            ) from None
+        tombstones = self._load_tombstones()
+        records, still_ended = [], {}
+        for sid in ids:
+            info = infos.get(sid)
+            record = self._record(info, sid) if info is not None else ended.get(sid)
+            if record is None:
+                continue  # written between the two KV calls: the next list has it
+            if sid in tombstones:
+                if record.status in TERMINAL_STATUSES:
+                    self._rebury_ended(sid)
+                continue
+            records.append(record)
+            if record.status in TERMINAL_STATUSES:
+                still_ended[sid] = record
+        with self._lock:
+            self._ended = still_ended
+        return records
 
     def stop(self, submission_id: str) -> bool:
         """Ask Ray to stop the job; False when it had already ended.

@@ -1,0 +1,257 @@
+"""Pipeline stages: each stage of a pipeline in its own Ray namespace, on its own pool of nodes.
+
+A :class:`Stage` is a name, a Ray namespace and an optional pool (DESIGN §6). It turns the pool
+into Ray placement options against the live cluster (a node label selector, or a sliver of the
+pool's custom resource, the same mapping ``POST jobs`` uses for ``pool``), so that tasks, actors
+and jobs of the stage run on the pool's nodes, and it keeps the stage's named actors in the
+stage's namespace, apart from the other stages' (a ``train`` stage's ``"model"`` actor is not a
+``serve`` stage's ``"model"``).
+
+Example:
+    >>> import iog_jupyter
+    >>> prep = iog_jupyter.stage("preprocess", pool="cpu")
+    >>> train = iog_jupyter.stage("train", pool="gpu-a100")
+    >>> shards = ray.get([prep.remote(clean).remote(path) for path in paths])
+    >>> trainer = train.actor(Trainer, "trainer")     # named, in namespace "stage-train"
+    >>> train.submit_job("python eval.py", num_gpus=1)       # a job on the same pool
+
+A job submitted by a stage gets ``IOG_STAGE``, ``IOG_STAGE_NAMESPACE`` and ``IOG_STAGE_POOL`` in
+its environment; ``Stage.from_env()`` inside the job's driver gives the same stage back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
+from .connection import RayConnection
+from .errors import ValidationError
+from .jobs.placement import pool_placement
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Namespaces a stage may not use: Ray's own and iog's.
+RESERVED_NAMESPACES = frozenset({"SUPERVISOR_ACTOR_RAY_NAMESPACE", "serve", "iog_jupyter"})
+ENV_STAGE = "IOG_STAGE"
+ENV_NAMESPACE = "IOG_STAGE_NAMESPACE"
+ENV_POOL = "IOG_STAGE_POOL"
+
+
+def _check_name(what: str, value: str) -> str:
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise ValidationError(
+            f"{what} {value!r} must be 1-64 letters, digits, '_', '.' or '-', starting with a "
+            "letter or digit."
+        )
+    return value
+
+
+@dataclass
+class Stage:
+    """One stage of a pipeline: a name, a Ray namespace and optionally a pool of nodes.
+
+    Attributes:
+        name: The stage's name (``"train"``).
+        namespace: The Ray namespace its named actors live in (default: ``stage-<name>``, which
+            no Ray library uses: a stage named ``serve`` stays apart from Ray Serve's namespace).
+        pool: The pool its work runs on; None runs it anywhere.
+        pool_config: How pools are named (a node label or ``pool:<name>`` resources).
+    """
+
+    name: str
+    namespace: str = ""
+    pool: str | None = None
+    pool_config: PoolConfig = field(default_factory=PoolConfig)
+    _placement: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Check the names (a bad one is refused before anything reaches Ray)."""
+        _check_name("Stage name", self.name)
+        self.namespace = _check_name("Namespace", self.namespace or f"stage-{self.name}")
+        if self.namespace in RESERVED_NAMESPACES or self.namespace.startswith("_ray"):
+            raise ValidationError(f"Namespace {self.namespace!r} is Ray's or iog's; pick another.")
+        if self.pool is not None:
+            _check_name("Pool", self.pool)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Stage:
+        """The stage a job was submitted by (its ``IOG_STAGE*`` environment variables).
+
+        Raises:
+            ValidationError: This process was not started by a stage.
+        """
+        env = os.environ if environ is None else environ
+        if ENV_STAGE not in env:
+            raise ValidationError(
+                f"{ENV_STAGE} is not set: this process was not started by Stage.submit_job()."
+            )
+        return cls(env[ENV_STAGE], env.get(ENV_NAMESPACE, ""), env.get(ENV_POOL) or None)
+
+    # -- placement --------------------------------------------------------------------------
+
+    def placement(self, conn: RayConnection | None = None) -> dict[str, Any]:
+        """Ray ``.options()`` that pin work to the stage's pool, looked up once and cached.
+
+        Returns:
+            ``{}`` without a pool; ``{"label_selector": {...}}`` for a labelled pool; else
+            ``{"resources": {"pool:<name>": 0.001}}``.
+
+        Raises:
+            ValidationError: No live node is in the pool (the message names the pools there are).
+        """
+        if self.pool is None:
+            return {}
+        if self._placement is None:
+            self._placement = self._job_placement(conn)
+        if "entrypoint_label_selector" in self._placement:
+            return {"label_selector": dict(self._placement["entrypoint_label_selector"])}
+        return {"resources": dict(self._placement["entrypoint_resources"])}
+
+    def _job_placement(self, conn: RayConnection | None) -> dict[str, Any]:
+        assert self.pool is not None
+        own = conn is None
+        conn = conn or RayConnection()
+        try:
+            snapshot = build_snapshot(fetch_cluster_status(conn), pool_config=self.pool_config)
+        finally:
+            if own:
+                conn.close()
+        return pool_placement(snapshot, self.pool_config, self.pool)
+
+    def options(self, **options: Any) -> dict[str, Any]:
+        """The stage's placement merged with a task's or actor's own options.
+
+        A ``resources`` option is merged with the pool's resource, not replaced by it.
+        """
+        merged = dict(options)
+        for key, value in self.placement().items():
+            if key == "resources":
+                merged["resources"] = {**value, **(options.get("resources") or {})}
+            elif key not in merged:
+                merged[key] = value
+        return merged
+
+    # -- tasks and actors -------------------------------------------------------------------
+
+    def remote(self, fn_or_class: Any, **options: Any) -> Any:
+        """A Ray remote function or actor class, placed on the stage's pool.
+
+        Args:
+            fn_or_class: A function or class, plain or already ``@ray.remote``.
+            **options: More ``.options()`` (``num_cpus``, ``num_gpus``, ...).
+
+        Returns:
+            What ``.options()`` returns: call ``.remote(...)`` on it.
+        """
+        import ray
+
+        remote = fn_or_class if hasattr(fn_or_class, "options") else ray.remote(fn_or_class)
+        return remote.options(**self.options(**options))
+
+    def actor(self, cls: Any, name: str, *args: Any, detached: bool = False, **options: Any) -> Any:
+        """Get or create the named actor ``name`` of this stage, in its namespace and pool.
+
+        Two kernels asking at once get the same actor (Ray's ``get_if_exists``).
+
+        Args:
+            cls: The actor class, plain or ``@ray.remote``.
+            name: The actor's name within the stage.
+            *args: Constructor arguments (used only when the actor is created).
+            detached: Keep the actor after this driver exits (``lifetime="detached"``).
+            **options: More actor options.
+        """
+        _check_name("Actor name", name)
+        lifetime = {"lifetime": "detached"} if detached else {}
+        chosen = {"name": name, "namespace": self.namespace, "get_if_exists": True, **lifetime}
+        return self.remote(cls, **chosen, **options).remote(*args)
+
+    def get_actor(self, name: str) -> Any:
+        """The stage's live named actor ``name``.
+
+        Raises:
+            ValidationError: No live actor of this stage has the name.
+        """
+        import ray
+
+        try:
+            return ray.get_actor(name, namespace=self.namespace)
+        except ValueError:
+            raise ValidationError(
+                f"Stage {self.name!r} has no live actor named {name!r}."
+            ) from None
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def job_request(self, entrypoint: str, **fields: Any) -> dict[str, Any]:
+        """A ``POST jobs`` body that runs ``entrypoint`` as this stage (pool, env, metadata).
+
+        Args:
+            entrypoint: The shell command.
+            **fields: More body fields (``entrypoint_num_gpus``, ``runtime_env``, ...).
+        """
+        body = dict(fields)
+        body["entrypoint"] = entrypoint
+        if self.pool is not None:
+            body.setdefault("pool", self.pool)
+        runtime_env = dict(body.get("runtime_env") or {})
+        env_vars = dict(runtime_env.get("env_vars") or {})
+        env_vars.update({ENV_STAGE: self.name, ENV_NAMESPACE: self.namespace})
+        if self.pool is not None:
+            env_vars[ENV_POOL] = self.pool
+        runtime_env["env_vars"] = env_vars
+        body["runtime_env"] = runtime_env
+        metadata = dict(body.get("metadata") or {})
+        metadata.setdefault("stage", self.name)
+        body["metadata"] = metadata
+        return body
+
+    def submit_job(
+        self,
+        entrypoint: str,
+        backend: Any = None,
+        owner: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Validate and submit a job of this stage with the jobs backend; returns its id.
+
+        Args:
+            entrypoint: The shell command.
+            backend: A jobs backend; by default the one ``iog jobs`` would choose here.
+            owner: Recorded as the job's owner (default: this OS user).
+            **fields: More submission fields, as ``POST jobs`` takes them.
+        """
+        import getpass
+
+        from .jobs import select_backend, validate_submission
+
+        own = backend is None
+        conn = RayConnection() if own else None
+        backend = backend if backend is not None else select_backend(conn)
+        try:
+            submission = validate_submission(
+                self.job_request(entrypoint, **fields),
+                owner or getpass.getuser(),
+                self.pool_config,
+                [os.getcwd()],
+                None,
+            )
+            return backend.submit(submission)
+        finally:
+            if own:
+                backend.close()
+                if conn is not None:
+                    conn.close()
+
+
+def stage(name: str, pool: str | None = None, namespace: str | None = None, **config: Any) -> Stage:
+    """A pipeline stage with its own namespace (default: its name) and pool (see module doc).
+
+    Args:
+        name: The stage's name.
+        pool: The pool its work runs on (a node label value or a ``pool:<name>`` resource).
+        namespace: The Ray namespace of its named actors; ``stage-<name>`` by default.
+        **config: ``PoolConfig`` fields (``label``, ``resource_prefix``) for unusual clusters.
+    """
+    return Stage(name, namespace or "", pool, PoolConfig(**config) if config else PoolConfig())
