@@ -94,3 +94,8 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert " SUCCEEDED exit code 0" in text
         # The env var's value is redacted in what iog shows back.
         assert "'GREETING': 'hi'" not in text
+    if path.name == "05_isolated_pipeline.ipynb":
+        assert "refused: No node of this cluster is in pool 'gpu-h100'" in text
+        assert re.search(r"weights \[3\.0, 0\.5\], held-out RMSE 0\.\d+", text)
+        assert "not in the train stage:" in text
+        assert "SUCCEEDED on pool train - stage train pool train namespace stage-train" in text
