@@ -1,0 +1,404 @@
+"""``doctor``: security and health checks of the Ray head and the Jupyter server, each with a fix.
+
+Every check answers ``ok``, ``warn`` or ``fail`` with a message a person can act on and, unless it
+is ``ok``, the fix. Ray-side checks probe the way an attacker on the network would: with **no**
+token. Jupyter-side checks read the running server's settings (:class:`JupyterFacts`), which the
+handler (``GET doctor``) or the CLI (``iog doctor``) collects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import stat
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import requests
+
+from .connection import RayConnection
+
+log = logging.getLogger(__name__)
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+#: Processes of a Ray node whose listening sockets the port check looks at.
+RAY_PROCESS_MARKERS = ("gcs_server", "raylet", "dashboard", "ray_client_server", "ray::")
+_PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass
+class Check:
+    """One doctor finding.
+
+    Attributes:
+        id: A stable identifier (``ray_token_file``).
+        status: ``ok``, ``warn`` or ``fail``.
+        message: What was found, in plain words.
+        fix: What to do about it (None when ``ok``).
+    """
+
+    id: str
+    status: str
+    message: str
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (``{id, status, message, fix}``)."""
+        return asdict(self)
+
+
+@dataclass
+class JupyterFacts:
+    """What the running Jupyter server is configured to do (read from its ServerApp).
+
+    Attributes:
+        auth_enabled: The identity provider requires a token or password.
+        xsrf_enabled: XSRF checks are on (``disable_check_xsrf`` is False).
+        allow_origin: ``ServerApp.allow_origin``.
+        allow_origin_pat: ``ServerApp.allow_origin_pat``.
+        allow_unauthenticated_access: ``ServerApp.allow_unauthenticated_access``.
+        tls: The server has a certificate (``certfile``).
+        ip: The address it listens on.
+        proxy_enabled: jupyter-server-proxy is loaded as a server extension.
+        jobs_backend: The jobs backend in use (None before the first job call).
+    """
+
+    auth_enabled: bool
+    xsrf_enabled: bool
+    allow_origin: str = ""
+    allow_origin_pat: str = ""
+    allow_unauthenticated_access: bool = False
+    tls: bool = False
+    ip: str = "127.0.0.1"
+    proxy_enabled: bool = False
+    jobs_backend: str | None = None
+
+    @classmethod
+    def from_serverapp(cls, serverapp: Any, jobs_backend: str | None = None) -> JupyterFacts:
+        """Read the facts from a running ``jupyter_server.serverapp.ServerApp``."""
+        provider = getattr(serverapp, "identity_provider", None)
+        extensions = getattr(getattr(serverapp, "extension_manager", None), "extensions", {})
+        proxy = extensions.get("jupyter_server_proxy") if extensions else None
+        return cls(
+            auth_enabled=bool(getattr(provider, "auth_enabled", True)),
+            xsrf_enabled=not bool(getattr(serverapp, "disable_check_xsrf", False)),
+            allow_origin=str(getattr(serverapp, "allow_origin", "") or ""),
+            allow_origin_pat=str(getattr(serverapp, "allow_origin_pat", "") or ""),
+            allow_unauthenticated_access=bool(
+                getattr(serverapp, "allow_unauthenticated_access", False)
+            ),
+            tls=bool(getattr(serverapp, "certfile", "")),
+            ip=str(getattr(serverapp, "ip", "") or ""),
+            proxy_enabled=bool(proxy is not None and getattr(proxy, "enabled", True)),
+            jobs_backend=jobs_backend,
+        )
+
+    def insecure_reasons(self) -> list[str]:
+        """Why mutating iog endpoints should refuse on this server (empty when none)."""
+        reasons = []
+        if not self.auth_enabled:
+            reasons.append("Jupyter authentication is disabled")
+        if not self.xsrf_enabled:
+            reasons.append("Jupyter's XSRF check is disabled")
+        if self.allow_origin == "*":
+            reasons.append("allow_origin is '*'")
+        return reasons
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+# -- Ray ---------------------------------------------------------------------------------------
+
+
+def check_token_file(conn: RayConnection, fix: bool = False) -> Check:
+    """The Ray token file must be readable by its owner only (Ray writes it 0644).
+
+    Args:
+        conn: The connection whose token file is checked.
+        fix: Set the file to 0600 when it is not.
+    """
+    info = conn.token_info
+    if info.token is None:
+        return Check(
+            "ray_token_file",
+            FAIL,
+            "No Ray token was found, so iog cannot authenticate to Ray (or Ray runs without one).",
+            "Start Ray with RAY_AUTH_MODE=token (`iog up` does) and point RAY_AUTH_TOKEN_PATH at "
+            "its token file.",
+        )
+    if not info.path:
+        return Check("ray_token_file", OK, f"The Ray token comes from {info.source}, not a file.")
+    try:
+        mode = stat.S_IMODE(os.stat(info.path).st_mode)
+    except OSError as err:
+        return Check("ray_token_file", WARN, f"Cannot stat the token file: {err.strerror}.")
+    if mode & 0o077:
+        if fix:
+            os.chmod(info.path, 0o600)
+            return Check(
+                "ray_token_file",
+                OK,
+                f"The Ray token file {info.path} was mode {mode:o}; it is now 600.",
+            )
+        return Check(
+            "ray_token_file",
+            FAIL,
+            f"The Ray token file {info.path} is mode {mode:o}: other users of this machine can "
+            "read the token and run code on the cluster.",
+            f"chmod 600 {info.path}   (or `iog doctor --fix`)",
+        )
+    return Check("ray_token_file", OK, f"The Ray token file {info.path} is mode {mode:o}.")
+
+
+def _grpc_answers_without_token(address: str) -> bool | None:
+    """Whether a GCS-style gRPC port answers a call that carries no token (None: no answer)."""
+    import grpc
+
+    from . import _ray_compat
+
+    _ray_compat.import_ray()
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    channel = grpc.insecure_channel(address)
+    try:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=_PROBE_TIMEOUT_S)
+        return True
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.UNAUTHENTICATED:
+            return False
+        return None
+    finally:
+        channel.close()
+
+
+def _http_answers_without_token(url: str) -> bool | None:
+    try:
+        reply = requests.get(url, timeout=_PROBE_TIMEOUT_S)
+    except requests.RequestException:
+        return None
+    if reply.status_code in (401, 403):
+        return False
+    return reply.status_code < 400
+
+
+def check_ray_auth(conn: RayConnection) -> Check:
+    """Ray's GCS and dashboard must refuse a caller with no token."""
+    gcs = _grpc_answers_without_token(conn.address)
+    try:
+        dashboard = _http_answers_without_token(conn.dashboard_url.rstrip("/") + "/api/version")
+    except Exception as err:  # noqa: BLE001 - the dashboard URL may be undiscoverable
+        log.debug("doctor: no dashboard URL: %s", err)
+        dashboard = None
+    if gcs or dashboard:
+        where = " and ".join(
+            name for name, open_ in (("the GCS", gcs), ("the dashboard", dashboard)) if open_
+        )
+        return Check(
+            "ray_auth_mode",
+            FAIL,
+            f"Ray answers without a token ({where}): anyone who reaches it can run code "
+            "(CVE-2023-48022).",
+            "Restart Ray with RAY_AUTH_MODE=token (Ray >= 2.54), as `iog up` does.",
+        )
+    if gcs is None and dashboard is None:
+        return Check(
+            "ray_auth_mode", WARN, f"Ray did not answer at {conn.address}; auth not verified."
+        )
+    return Check("ray_auth_mode", OK, "Ray refuses callers without the token (token auth on).")
+
+
+def _ray_listeners() -> list[tuple[str, int, str]]:
+    """``(ip, port, process)`` of the listening TCP sockets of Ray's processes on this host."""
+    import psutil
+
+    found = []
+    names: dict[int, str] = {}
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status != psutil.CONN_LISTEN or not conn.pid:
+            continue
+        if conn.pid not in names:
+            try:
+                proc = psutil.Process(conn.pid)
+                names[conn.pid] = " ".join(proc.cmdline()[:3]) or proc.name()
+            except psutil.Error:
+                names[conn.pid] = ""
+        name = names[conn.pid]
+        if any(marker in name for marker in RAY_PROCESS_MARKERS):
+            found.append((conn.laddr.ip, conn.laddr.port, os.path.basename(name.split()[0])))
+    return sorted(set(found), key=lambda t: t[1])
+
+
+def check_ray_ports(conn: RayConnection) -> Check:
+    """Which Ray ports on this host listen beyond loopback, and whether they demand the token."""
+    try:
+        listeners = _ray_listeners()
+    except Exception as err:  # noqa: BLE001 - psutil needs permissions some hosts withhold
+        return Check("ray_ports", WARN, f"Could not list Ray's listening ports ({err}).")
+    exposed = [(ip, port, name) for ip, port, name in listeners if not _is_loopback(ip)]
+    if not exposed:
+        return Check(
+            "ray_ports", OK, f"All {len(listeners)} listening Ray ports on this host are loopback."
+        )
+    open_ports, http_open, guarded = [], [], []
+    for ip, port, name in exposed:
+        host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
+        label = f"{port} ({name} on {ip})"
+        answered = _grpc_answers_without_token(f"{host}:{port}")
+        if answered:
+            open_ports.append(label)
+        elif answered is None and _http_answers_without_token(f"http://{host}:{port}/"):
+            http_open.append(label)
+        else:
+            guarded.append(label)
+    if open_ports:
+        return Check(
+            "ray_ports",
+            FAIL,
+            "Ray ports beyond loopback answer without a token: " + ", ".join(open_ports) + ".",
+            "Enable token auth, and firewall these ports to the cluster's own nodes.",
+        )
+    parts = []
+    if guarded:
+        parts.append(
+            "Ray ports listen beyond loopback (they demand the token): " + ", ".join(guarded)
+        )
+    if http_open:
+        parts.append(
+            "these serve HTTP without a token (metrics or status): " + ", ".join(http_open)
+        )
+    return Check(
+        "ray_ports",
+        WARN,
+        "; ".join(parts) + ".",
+        "Multi-node Ray needs some of these; firewall them to the cluster's nodes. A single-node "
+        "head can keep them on loopback (`iog up` does).",
+    )
+
+
+def ray_checks(conn: RayConnection, fix: bool = False) -> list[Check]:
+    """Every Ray-side check, in a stable order."""
+    return [check_ray_auth(conn), check_token_file(conn, fix=fix), check_ray_ports(conn)]
+
+
+# -- Jupyter -----------------------------------------------------------------------------------
+
+
+def jupyter_checks(facts: JupyterFacts) -> list[Check]:
+    """Every Jupyter-side check, in a stable order."""
+    checks = []
+    if facts.auth_enabled and not facts.allow_unauthenticated_access:
+        checks.append(Check("jupyter_auth", OK, "Jupyter requires a token or password."))
+    elif not facts.auth_enabled:
+        checks.append(
+            Check(
+                "jupyter_auth",
+                FAIL,
+                "Jupyter authentication is disabled: anyone who reaches the server owns the "
+                "cluster.",
+                "Remove `--IdentityProvider.token=''` / `--ServerApp.token=''` and restart.",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "jupyter_auth",
+                WARN,
+                "allow_unauthenticated_access is on: handlers without their own check are open.",
+                "Set c.ServerApp.allow_unauthenticated_access = False.",
+            )
+        )
+    checks.append(
+        Check("jupyter_xsrf", OK, "XSRF checks are on.")
+        if facts.xsrf_enabled
+        else Check(
+            "jupyter_xsrf",
+            FAIL,
+            "XSRF checks are disabled: another web page the user visits can drive this server.",
+            "Remove `disable_check_xsrf=True` from the server's configuration.",
+        )
+    )
+    if facts.allow_origin == "*" or facts.allow_origin_pat in (".*", ".+"):
+        checks.append(
+            Check(
+                "jupyter_origin",
+                FAIL,
+                "Any web origin may call this server (allow_origin='*').",
+                "Unset c.ServerApp.allow_origin, or list the exact origins that need it.",
+            )
+        )
+    else:
+        checks.append(Check("jupyter_origin", OK, "Cross-origin calls are not allowed."))
+    if facts.tls or _is_loopback(facts.ip):
+        where = "TLS is on" if facts.tls else f"the server listens on {facts.ip} only"
+        checks.append(
+            Check("jupyter_tls", OK, f"Tokens do not cross the network in clear: {where}.")
+        )
+    else:
+        checks.append(
+            Check(
+                "jupyter_tls",
+                WARN,
+                f"The server listens on {facts.ip or 'all interfaces'} without TLS: tokens "
+                "cross the network in clear.",
+                "Serve it behind HTTPS (a TLS proxy, or c.ServerApp.certfile/keyfile).",
+            )
+        )
+    if facts.proxy_enabled:
+        checks.append(
+            Check(
+                "server_proxy",
+                WARN,
+                "jupyter-server-proxy's /proxy/<port> route is on: any Jupyter user can reach "
+                "Ray's local ports through it (Ray's token still guards them).",
+                "Restrict c.ServerProxy.host_allowlist, and use iog's read-only dashboard at "
+                "iog/dashboard/ instead of /proxy/<dashboard port>/.",
+            )
+        )
+    else:
+        checks.append(Check("server_proxy", OK, "jupyter-server-proxy's /proxy/ route is off."))
+    backend = facts.jobs_backend or "not chosen yet (chosen on the first job call)"
+    checks.append(Check("jobs_backend", OK, f"Jobs backend: {backend}."))
+    return checks
+
+
+@dataclass
+class DoctorReport:
+    """All checks, and the worst status among them."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """``fail`` if any check failed, else ``warn`` if any warned, else ``ok``."""
+        statuses = {c.status for c in self.checks}
+        return FAIL if FAIL in statuses else WARN if WARN in statuses else OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form of ``GET doctor``."""
+        return {"status": self.status, "checks": [c.to_dict() for c in self.checks]}
+
+
+def run_doctor(
+    conn: RayConnection, facts: JupyterFacts | None = None, fix: bool = False
+) -> DoctorReport:
+    """Run every check (Jupyter's only when ``facts`` are given).
+
+    Args:
+        conn: The connection to the Ray head.
+        facts: The Jupyter server's settings.
+        fix: Apply the fixes that are safe to apply here (the token file's mode).
+    """
+    conn.prepare_ray_client()
+    checks = ray_checks(conn, fix=fix)
+    if facts is not None:
+        checks += jupyter_checks(facts)
+    return DoctorReport(checks)

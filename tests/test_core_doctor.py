@@ -1,0 +1,98 @@
+"""doctor: each check against the real Ray head, and a deliberately weakened setup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.core.doctor import (
+    FAIL,
+    OK,
+    WARN,
+    JupyterFacts,
+    check_ray_auth,
+    check_token_file,
+    jupyter_checks,
+    run_doctor,
+)
+
+SECURE = JupyterFacts(auth_enabled=True, xsrf_enabled=True, ip="127.0.0.1")
+
+
+def _by_id(checks):
+    return {c.id: c for c in checks}
+
+
+def test_a_secure_jupyter_passes_and_each_weakness_is_reported_with_a_fix():
+    assert {c.status for c in jupyter_checks(SECURE)} == {OK}
+    weak = JupyterFacts(
+        auth_enabled=False,
+        xsrf_enabled=False,
+        allow_origin="*",
+        ip="0.0.0.0",
+        proxy_enabled=True,
+        jobs_backend="ray",
+    )
+    checks = _by_id(jupyter_checks(weak))
+    assert checks["jupyter_auth"].status == FAIL and checks["jupyter_auth"].fix
+    assert (
+        checks["jupyter_xsrf"].status == FAIL and "disable_check_xsrf" in checks["jupyter_xsrf"].fix
+    )
+    assert checks["jupyter_origin"].status == FAIL
+    assert checks["jupyter_tls"].status == WARN and "HTTPS" in checks["jupyter_tls"].fix
+    assert checks["server_proxy"].status == WARN and "host_allowlist" in checks["server_proxy"].fix
+    assert "ray" in checks["jobs_backend"].message
+    assert weak.insecure_reasons() == [
+        "Jupyter authentication is disabled",
+        "Jupyter's XSRF check is disabled",
+        "allow_origin is '*'",
+    ]
+    assert SECURE.insecure_reasons() == []
+
+
+@pytest.mark.ray
+def test_the_test_head_demands_its_token(ray_head):
+    conn = RayConnection()
+    try:
+        report = run_doctor(conn, SECURE)
+    finally:
+        conn.close()
+    checks = _by_id(report.checks)
+    assert checks["ray_auth_mode"].status == OK, checks["ray_auth_mode"].message
+    assert checks["ray_token_file"].status == OK
+    # The test head is multi-node: some Ray ports bind beyond loopback, refusing calls without
+    # a token.
+    ports = checks["ray_ports"]
+    assert ports.status == WARN and "demand the token" in ports.message, ports.message
+    assert report.status == WARN
+    token = open(ray_head.token_path).read().strip()
+    assert token not in repr(report.to_dict())
+
+
+@pytest.mark.ray
+def test_a_world_readable_token_file_fails_and_is_fixed(ray_head, tmp_path):
+    weak = tmp_path / "token"
+    shutil.copy(ray_head.token_path, weak)
+    os.chmod(weak, 0o644)
+    conn = RayConnection(token_path=str(weak))
+    try:
+        check = check_token_file(conn)
+        assert check.status == FAIL and "644" in check.message and f"chmod 600 {weak}" in check.fix
+        assert stat.S_IMODE(os.stat(weak).st_mode) == 0o644  # reporting changes nothing
+        fixed = check_token_file(conn, fix=True)
+        assert fixed.status == OK and stat.S_IMODE(os.stat(weak).st_mode) == 0o600
+    finally:
+        conn.close()
+
+
+def test_an_unreachable_ray_is_a_warning_not_a_pass():
+    conn = RayConnection(address="127.0.0.1:9", dashboard_url="http://127.0.0.1:9")
+    try:
+        check = check_ray_auth(conn)
+    finally:
+        conn.close()
+    assert check.status == WARN and "did not answer" in check.message
