@@ -1,0 +1,75 @@
+"""``iog doctor``: security and health checks, locally (Ray only) or through a Jupyter server.
+
+Local mode checks the Ray head this machine would use (``RAY_ADDRESS``, else the head ``iog up``
+started): token auth, the token file's mode (``--fix`` sets it to 0600), and which Ray ports
+listen beyond loopback. Remote mode (``--url``/``IOG_URL``, token in ``IOG_TOKEN``) asks the
+server's ``GET doctor``, which adds the Jupyter server's own settings. Exit status: 0 when no
+check failed (warnings allowed), 1 when one did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from ..core.doctor import FAIL, run_doctor
+from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
+from .output import clean, to_json
+from .status import local_connection, make_client
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``doctor`` on the main parser's subparsers."""
+    parser = subparsers.add_parser(
+        "doctor",
+        parents=[common],
+        help="check Ray's and Jupyter's security settings, each with a fix",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("IOG_URL") or None,
+        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
+    )
+    parser.add_argument(
+        "--fix", action="store_true", help="local mode: set the Ray token file to mode 0600"
+    )
+    parser.set_defaults(handler=cmd_doctor)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The checks as aligned lines, each fix indented under its check (all text cleaned)."""
+    lines = []
+    for check in report.get("checks", []):
+        mark = _MARK.get(str(check.get("status")), "?   ")
+        lines.append(f"{mark}  {clean(str(check.get('id')))}: {clean(str(check.get('message')))}")
+        if check.get("fix"):
+            lines.append(f"      fix: {clean(str(check['fix']))}")
+    lines.append(f"overall: {clean(str(report.get('status')))}")
+    return "\n".join(lines)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Run the checks and print them; exit 1 when one failed."""
+    if args.url:
+        if args.fix:
+            raise CliError(
+                "--fix works in local mode only (on the head node, as the token's owner).",
+                EXIT_USAGE,
+            )
+        client = make_client(args.url)
+        try:
+            report = client.get_doctor()
+        finally:
+            client.close()
+    else:
+        conn = local_connection()
+        try:
+            report = run_doctor(conn, fix=args.fix).to_dict()
+        finally:
+            conn.close()
+    print(to_json(report) if args.json else format_report(report), flush=True)
+    return EXIT_ERROR if report.get("status") == FAIL else EXIT_OK

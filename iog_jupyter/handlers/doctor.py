@@ -1,0 +1,28 @@
+"""``GET doctor``: the checks of ``core.doctor`` for this Jupyter server and its Ray head."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.doctor import JupyterFacts, run_doctor
+from .base import IogAPIHandler
+from .cluster import CLUSTER_RESOURCE
+
+
+class DoctorHandler(IogAPIHandler):
+    """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}`` (read-only)."""
+
+    auth_resource = CLUSTER_RESOURCE
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
+        self.reject_unknown_query()
+        facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
+        report = await self.run_blocking(run_doctor, self.iog.connection, facts)
+        self.write_json(report.to_dict())
+
+
+default_handlers = [("doctor", DoctorHandler)]
