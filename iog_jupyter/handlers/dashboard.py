@@ -1,0 +1,171 @@
+"""The Ray dashboard, read-only, behind Jupyter's auth: ``{base_url}iog/dashboard/``.
+
+Built on jupyter-server-proxy's handler classes, not its open ``/proxy/<port>`` route (which
+reaches any local port and never asks Jupyter's Authorizer). This route:
+
+- answers GET and HEAD only (and websocket upgrades), each authenticated by Jupyter and
+  authorized as ``read`` on ``iog:dashboard``; every other verb is 405;
+- forwards only dashboard paths needed to view it (pages, static assets, read APIs), and refuses
+  Ray's mutating or dangerous GETs (actor kill, CPU/memory profiling, tracebacks,
+  ``/api/authenticate``) with 403;
+- strips Jupyter's credentials (``Authorization``, cookies, ``X-XSRFToken``, and the ``token``
+  and ``_xsrf`` query parameters) and adds Ray's token server-side as
+  ``X-Ray-Authorization: Bearer …`` (the browser never sees it);
+- drops every ``Set-Cookie`` from Ray (its token cookie would last 30 days).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server_proxy.handlers import AddSlashHandler, ProxyHandler
+from tornado import web
+
+DASHBOARD_RESOURCE = "iog:dashboard"
+
+#: Paths (relative to the dashboard root, no leading slash) the read-only proxy forwards.
+ALLOWED_PATHS = re.compile(
+    r"^(?:"
+    r"|index\.html|favicon\.ico|logo\.svg|manifest\.json|robots\.txt"
+    r"|static/[\w./-]+"
+    r"|api/version|api/cluster_status|api/gcs_healthz|api/component_activities"
+    r"|api/grafana_health|api/prometheus_health|api/cluster_metadata"
+    r"|api/jobs/?|api/jobs/[\w.-]+(?:/logs)?"
+    r"|api/v0/(?:actors|tasks|nodes|jobs|placement_groups|workers|objects|cluster_events"
+    r"|runtime_envs|tasks/summarize|tasks/timeline|logs|logs/file|vmem|delay)/?[\w.-]*"
+    r"|api/serve/applications/?|api/data/datasets/?|api/train/v2/runs/?"
+    r"|nodes|nodes/[\w-]+|logical/actors|logical/actors/[\w-]+|events|api/prometheus/[\w/.-]+"
+    r")$"
+)
+#: Ray GETs that change state or run code, refused even if a pattern above would match them.
+DENIED_PATHS = re.compile(
+    r"(?:^|/)(?:actors/kill|kill_actor|authenticate|traceback|cpu_profile|memory_profile"
+    r"|gpu_profile|profile|launch_profiling|task/traceback|worker/[\w/]*)"
+)
+#: Request headers never forwarded to Ray.
+STRIPPED_HEADERS = ("Authorization", "Cookie", "X-XSRFToken", "X-Ray-Authorization")
+STRIPPED_QUERY = frozenset({"token", "_xsrf"})
+
+
+def is_allowed(path: str) -> bool:
+    """Whether the read-only proxy forwards this dashboard path (module docstring)."""
+    path = path.lstrip("/")
+    return bool(ALLOWED_PATHS.match(path)) and not DENIED_PATHS.search(path)
+
+
+class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
+    """``GET|HEAD iog/dashboard/{path}`` and its websockets: Ray's dashboard, read-only."""
+
+    auth_resource = DASHBOARD_RESOURCE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Pin the proxy to the dashboard's host; drop Ray's cookies from every response."""
+        super().__init__(*args, **kwargs)
+        self.rewrite_response = (_drop_set_cookie,)
+
+    @property
+    def iog(self) -> Any:
+        """The running ``IogJupyterApp``."""
+        return self.extensionapp
+
+    def _target(self) -> tuple[str, int]:
+        url = urlsplit(self.iog.connection.dashboard_url)
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+        self.host_allowlist = [host]
+        return host, port
+
+    def _check_path(self, path: str) -> None:
+        if not is_allowed(path):
+            raise web.HTTPError(
+                403, f"iog's dashboard proxy is read-only; {path[:80]!r} is not forwarded."
+            )
+
+    def _target_or_503(self) -> tuple[str, int]:
+        try:
+            return self._target()
+        except Exception as err:  # noqa: BLE001 - the dashboard URL comes from Ray, maybe down
+            self.log.info("iog_jupyter: no dashboard URL: %s", err)
+            raise web.HTTPError(503, "Ray's dashboard address is unknown; is Ray up?") from None
+
+    @authorized
+    async def http_get(self, proxied_path: str) -> None:
+        """Forward an allowed GET (authenticated in ``prepare``, authorized here)."""
+        self._check_path(proxied_path)
+        if self.request.headers.get("Accept") == "text/event-stream":
+            # The streaming path skips rewrite_response (Set-Cookie); take the buffered one.
+            self.request.headers["Accept"] = "*/*"
+        host, port = self._target_or_503()
+        await self.proxy(host, port, "/" + proxied_path)
+
+    @authorized
+    async def head(self, proxied_path: str) -> None:
+        """Forward an allowed HEAD."""
+        self._check_path(proxied_path)
+        host, port = self._target_or_503()
+        await self.proxy(host, port, "/" + proxied_path)
+
+    async def open(self, proxied_path: str) -> None:
+        """A websocket to an allowed dashboard path, for an authorized user."""
+        allowed = await _maybe_await(
+            self.authorizer.is_authorized(self, self.current_user, "read", DASHBOARD_RESOURCE)
+        )
+        if not allowed or not is_allowed(proxied_path):
+            self.close(code=1008, reason="not allowed")
+            return
+        host, port = self._target_or_503()
+        await self.proxy_open(host, port, "/" + proxied_path)
+
+    def _refuse(self, *args: Any) -> None:
+        raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
+
+    post = put = delete = patch = options = _refuse
+
+    def proxy_request_headers(self) -> Any:
+        """The browser's headers without Jupyter's credentials, plus Ray's token."""
+        headers = self.request.headers.copy()
+        for name in STRIPPED_HEADERS:
+            headers.pop(name, None)
+        headers.update(_ray_auth(self.iog.connection))
+        return headers
+
+    def get_client_uri(self, protocol: str, host: str, port: int, proxied_path: str) -> str:
+        """The dashboard URL, without Jupyter's ``token``/``_xsrf`` query parameters."""
+        query = [(k, v) for k, v in parse_qsl(self.request.query, True) if k not in STRIPPED_QUERY]
+        saved = self.request.query
+        self.request.query = urlencode(query)
+        try:
+            return super().get_client_uri(protocol, host, port, proxied_path)
+        finally:
+            self.request.query = saved
+
+    def _record_activity(self) -> None:
+        """Viewing the dashboard is not Jupyter activity (it must not keep servers alive)."""
+
+
+def _ray_auth(conn: Any) -> dict[str, str]:
+    headers = conn.auth_headers()
+    value = headers.get("Authorization")
+    return {"X-Ray-Authorization": value} if value else {}
+
+
+def _drop_set_cookie(response: Any) -> None:
+    if "Set-Cookie" in response.headers:
+        del response.headers["Set-Cookie"]  # every value of it
+
+
+async def _maybe_await(value: Any) -> Any:
+    if hasattr(value, "__await__"):
+        return await value
+    return value
+
+
+#: Registered by the app at ``{base_url}iog/dashboard/`` (outside the REST prefix).
+DASHBOARD_PREFIX = "iog/dashboard"
+dashboard_handlers = [
+    (DASHBOARD_PREFIX, AddSlashHandler),
+    (rf"{DASHBOARD_PREFIX}/(.*)", DashboardProxyHandler),
+]

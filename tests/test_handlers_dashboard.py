@@ -1,0 +1,109 @@
+"""The read-only dashboard proxy against the real Ray dashboard (token auth on)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import pytest
+import requests
+from tornado.httpclient import HTTPClientError
+from tornado.httputil import HTTPHeaders
+
+from iog_jupyter.handlers.dashboard import _drop_set_cookie, is_allowed
+
+pytestmark = pytest.mark.ray
+
+
+def test_path_rules():
+    for path in (
+        "",
+        "index.html",
+        "static/js/main.abc.js",
+        "api/version",
+        "api/jobs/",
+        "api/v0/actors",
+        "nodes",
+        "api/cluster_status",
+    ):
+        assert is_allowed(path), path
+    for path in (
+        "api/actors/kill",
+        "worker/traceback",
+        "worker/cpu_profile",
+        "memory_profile",
+        "api/authenticate",
+        "task/traceback",
+        "api/v0/tasks/../../api/actors/kill",
+        "api/jobs/x/stop",
+        "api/packages/gcs/x.zip",
+        "../etc/passwd",
+    ):
+        assert not is_allowed(path), path
+
+
+def test_ray_cookies_are_dropped():
+    class Response:
+        headers = HTTPHeaders()
+
+    response = Response()
+    response.headers.add("Set-Cookie", "ray-authentication-token=abc; Max-Age=2592000")
+    response.headers.add("Set-Cookie", "other=1")
+    response.headers.add("Content-Type", "text/html")
+    _drop_set_cookie(response)
+    assert "Set-Cookie" not in response.headers and response.headers["Content-Type"]
+
+
+async def test_reads_pass_with_rays_token_added(jp_fetch, ray_head):
+    # Ray itself refuses a caller without its token...
+    direct = requests.get(ray_head.dashboard_url + "/api/version", timeout=10)
+    assert direct.status_code in (401, 403)
+    # ...the proxy adds it server-side: the browser only ever shows Jupyter credentials.
+    reply = await jp_fetch("iog", "dashboard", "api", "version")
+    data = json.loads(reply.body)
+    assert "ray_version" in data
+    assert "Set-Cookie" not in reply.headers
+    page = await jp_fetch("iog", "dashboard", "")
+    assert page.code == 200 and b"<html" in page.body.lower()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+async def test_every_other_verb_is_405(jp_fetch, ray_head, method):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(
+            "iog",
+            "dashboard",
+            "api",
+            "jobs",
+            "",
+            method=method,
+            body=b"{}" if method != "DELETE" else None,
+            allow_nonstandard_methods=True,
+        )
+    assert info.value.code == 405
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("api", "actors", "kill"),
+        ("worker", "traceback"),
+        ("worker", "cpu_profile"),
+        ("api", "authenticate"),
+        ("memory_profile",),
+    ],
+)
+async def test_dangerous_gets_are_403(jp_fetch, ray_head, parts):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("iog", "dashboard", *parts, params={"actor_id": "00" * 16})
+    assert info.value.code == 403
+
+
+async def test_jupyter_token_never_reaches_ray(jp_fetch, jp_serverapp, ray_head):
+    token = jp_serverapp.identity_provider.token
+    marker = "iogmarker" + os.urandom(4).hex()
+    await jp_fetch("iog", "dashboard", "api", "version", params={"token": token, "q": marker})
+    logs = glob.glob(os.path.join(ray_head.temp_dir, "session_latest", "logs", "dashboard*.log"))
+    text = "".join(open(p, errors="replace").read() for p in logs)
+    assert logs and token not in text
