@@ -48,3 +48,9 @@ class RayUnavailableError(IogError):
     """Ray could not be reached, or did not answer in time (HTTP 503)."""
 
     reason = "ray_unavailable"
+
+
+class QuotaExceededError(IogError):
+    """The user is over one of the server's quotas (HTTP 429)."""
+
+    reason = "quota_exceeded"

@@ -20,6 +20,7 @@ from ..core.errors import (
     ForbiddenError,
     IogError,
     NotFoundError,
+    QuotaExceededError,
     RayUnavailableError,
     ValidationError,
 )
@@ -38,6 +39,7 @@ _STATUS_OF_ERROR: list[tuple[type[IogError], int]] = [
     (NotFoundError, 404),
     (ForbiddenError, 403),
     (ConflictError, 409),
+    (QuotaExceededError, 429),
     (RayUnavailableError, 503),
 ]
 
