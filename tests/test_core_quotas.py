@@ -1,4 +1,4 @@
-"""Quotas: each limit refuses with 429's error and a message, counts nothing refused, 0 = off."""
+"""Job quotas: each refuses with 429's error and a message, counts nothing refused, 0 = off."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ def test_no_limits_by_default():
     quotas = Quotas(QuotaLimits())
     for _ in range(100):
         quotas.check_submit("alice", lambda: pytest.fail("not counted when unlimited"))
-        quotas.acquire_log_socket("alice")
-    assert quotas.open_sockets("alice") == 100
 
 
 def test_submissions_per_minute_slide():
@@ -44,19 +42,3 @@ def test_active_jobs_refused_before_the_rate_counts():
     with pytest.raises(QuotaExceededError, match="You have 3 jobs pending or running"):
         quotas.check_submit("alice", lambda: 3)
     quotas.check_submit("alice", lambda: 2)  # the refused one did not use the minute's slot
-
-
-def test_log_sockets():
-    quotas = Quotas(QuotaLimits(max_log_sockets=2))
-    quotas.acquire_log_socket("alice")
-    with quotas.log_socket("alice"):
-        with pytest.raises(QuotaExceededError, match="2 job logs open"):
-            quotas.acquire_log_socket("alice")
-        quotas.acquire_log_socket("bob")
-    assert quotas.open_sockets("alice") == 1
-    quotas.release_log_socket("alice")
-    quotas.release_log_socket("alice")  # an extra release does not go negative
-    assert quotas.open_sockets("alice") == 0
-    quotas.acquire_log_socket("alice")
-    quotas.acquire_log_socket("alice")
-    assert quotas.open_sockets("alice") == 2

@@ -1,8 +1,9 @@
-"""Per-user quotas (off by default): concurrent jobs, submissions per minute, open log sockets.
+"""Per-user job quotas (off by default): jobs pending or running at once, submissions per minute.
 
 A refused request raises :class:`~iog_jupyter.core.errors.QuotaExceededError` (HTTP 429) with
 the limit, what the user has now, and what to do; nothing is recorded for a refused request.
-A limit of 0 means "no limit".
+A limit of 0 means "no limit". (The third quota, open log websockets per user, is
+``IogJupyterApp.log_tail_max_clients_per_user``, enforced by the log-tail handler.)
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import QuotaExceededError
@@ -24,12 +24,10 @@ class QuotaLimits:
     Attributes:
         max_active_jobs: PENDING or RUNNING jobs a user may have at once.
         max_submits_per_minute: Submissions a user may make in any 60 s window.
-        max_log_sockets: Log websockets a user may hold open at once.
     """
 
     max_active_jobs: int = 0
     max_submits_per_minute: int = 0
-    max_log_sockets: int = 0
 
 
 class Quotas:
@@ -47,7 +45,6 @@ class Quotas:
         self._clock = clock
         self._lock = threading.Lock()
         self._submits: dict[str, deque[float]] = defaultdict(deque)
-        self._sockets: dict[str, int] = defaultdict(int)
 
     def check_submit(self, user: str, active_jobs: Callable[[], int]) -> None:
         """Refuse a submission over either job quota; else count it in the rate window.
@@ -81,40 +78,3 @@ class Quotas:
                     f"{limits.max_submits_per_minute}. Try again in {wait_s:.0f} s."
                 )
             window.append(now)
-
-    def acquire_log_socket(self, user: str) -> None:
-        """Take one of the user's log-socket slots (a websocket's ``open``).
-
-        Raises:
-            QuotaExceededError: The user already has ``max_log_sockets`` open.
-        """
-        limit = self.limits.max_log_sockets
-        with self._lock:
-            if limit and self._sockets[user] >= limit:
-                raise QuotaExceededError(
-                    f"You have {self._sockets[user]} job logs open; the limit is {limit} per "
-                    "user. Close a log view (another tab or notebook) first."
-                )
-            self._sockets[user] += 1
-
-    def release_log_socket(self, user: str) -> None:
-        """Give a slot back (a websocket's ``on_close``); extra releases are ignored."""
-        with self._lock:
-            if self._sockets.get(user, 0) <= 1:
-                self._sockets.pop(user, None)
-            else:
-                self._sockets[user] -= 1
-
-    @contextmanager
-    def log_socket(self, user: str) -> Iterator[None]:
-        """Hold one of the user's log-socket slots for the ``with`` block."""
-        self.acquire_log_socket(user)
-        try:
-            yield
-        finally:
-            self.release_log_socket(user)
-
-    def open_sockets(self, user: str) -> int:
-        """How many log sockets the user holds now."""
-        with self._lock:
-            return self._sockets.get(user, 0)
