@@ -13,14 +13,21 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
 
 from .core import _ray_compat
+from .core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
+from .core.actor_registry import ReapedActor
+from .core.actor_service import ActorReaper, ActorRegistry
 from .core.audit import AuditLog
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
+from .core.doctor import JupyterFacts
 from .core.errors import RayUnavailableError
 from .core.jobs.packages import PackageStore
 from .core.jobs.selection import select_backend
 from .core.monitor import ClusterMonitor
+from .core.quotas import QuotaLimits, Quotas
+from .core.session_policy import IdlePolicy, SessionService
 from .handlers import all_handlers
+from .handlers.sessions import jupyter_kernels
 
 if TYPE_CHECKING:
     from .core.jobs.base import JobBackend
@@ -207,10 +214,95 @@ class IogJupyterApp(ExtensionApp):
             "(a printed line reaches the websocket within about this long)."
         ),
     )
+    max_active_jobs_per_user = Int(
+        0,
+        config=True,
+        help="Jobs one user may have PENDING or RUNNING at once; more submissions answer 429. "
+        "0: no limit.",
+    )
+    max_submits_per_minute = Int(
+        0,
+        config=True,
+        help="Job submissions one user may make in any 60 s; more answer 429. 0: no limit.",
+    )
+    allow_insecure = Bool(
+        False,
+        config=True,
+        help="Let iog's mutating endpoints work even when the Jupyter server runs with "
+        "authentication or XSRF checks disabled, or allow_origin='*' (they refuse with 403 "
+        "otherwise).",
+    )
     log_tail_max_clients_per_user = Int(
         32,
         config=True,
         help="Most log-tail websockets one user may hold open at once; more answer 429.",
+    )
+    actor_reap_interval_s = Float(
+        30.0,
+        config=True,
+        help=(
+            "Seconds between two passes of the detached-actor reaper, which kills actors whose "
+            "TTL ran out (audited) and drops records of actors that are gone. 0 turns it off."
+        ),
+    )
+    protected_actor_namespaces = List(
+        Unicode(),
+        list(DEFAULT_PROTECTED_NAMESPACES),
+        config=True,
+        help=(
+            "Namespaces whose actors `GET actors` hides (unless asked by name) and that "
+            "`DELETE actors/...` and the reaper never kill, on top of Ray's job supervisors, "
+            "iog_jupyter's own namespace and names starting with _ray_internal."
+        ),
+    )
+
+    idle_warn_after_s = Float(
+        0.0,
+        config=True,
+        help=(
+            "Seconds a notebook session (a kernel of this server that is a Ray driver) may sit "
+            "idle while holding idle_release_resources before GET sessions and the "
+            "SessionsWidget warn about it (audited once). 0: no warning."
+        ),
+    )
+    idle_release_after_s = Float(
+        0.0,
+        config=True,
+        help=(
+            "Seconds idle after which the idle policy kills the session's non-detached actors "
+            "and cancels its tasks that hold idle_release_resources; detached actors and other "
+            "sessions are never touched, and keep_alive() exempts a session. Audited. 0: never."
+        ),
+    )
+    idle_release_resources = List(
+        Unicode(),
+        ["GPU"],
+        config=True,
+        help="Resources whose holders the idle policy warns about and releases.",
+    )
+    idle_check_interval_s = Float(
+        30.0,
+        config=True,
+        help=(
+            "Seconds between two passes of the idle policy, which runs only when "
+            "idle_warn_after_s or idle_release_after_s is set."
+        ),
+    )
+    idle_keep_alive_max_s = Float(
+        24 * 3600.0,
+        config=True,
+        help=(
+            "Longest exemption from iog_jupyter.keep_alive() the idle policy honours, counted "
+            "from when it was set."
+        ),
+    )
+    sessions_release_foreign = Bool(
+        False,
+        config=True,
+        help=(
+            "Let POST sessions/{session_id}/release release Ray drivers that are not kernels "
+            "of this Jupyter server (other users' notebooks, scripts, jobs). Off: 403."
+        ),
     )
 
     @default("jobs_state_dir")
@@ -244,7 +336,21 @@ class IogJupyterApp(ExtensionApp):
             raise ValueError(f"{proposal['trait'].name} must be at least 1")
         return value
 
-    @validate("refresh_interval_s", "usage_refresh_interval_s")
+    @validate("actor_reap_interval_s")
+    def _check_reap_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value != 0 and value < 0.1:
+            raise ValueError("actor_reap_interval_s must be 0 (off) or at least 0.1 s")
+        return value
+
+    @validate("idle_warn_after_s", "idle_release_after_s", "idle_keep_alive_max_s")
+    def _check_idle_seconds(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value < 0:
+            raise ValueError(f"{proposal['trait'].name} must be 0 (off) or positive")
+        return value
+
+    @validate("refresh_interval_s", "usage_refresh_interval_s", "idle_check_interval_s")
     def _check_refresh_interval(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if value < 0.1:
@@ -274,6 +380,8 @@ class IogJupyterApp(ExtensionApp):
         self._jobs = None
         self._jobs_lock = None
         self._init_jobs()
+        self._init_actors()
+        self._init_sessions()
         self.monitor = ClusterMonitor(
             self.connection,
             refresh_interval_s=self.refresh_interval_s,
@@ -292,6 +400,14 @@ class IogJupyterApp(ExtensionApp):
             info["auth_mode"],
             info["token_source"],
         )
+        self.insecure_reasons = JupyterFacts.from_serverapp(self.serverapp).insecure_reasons()
+        if self.insecure_reasons:
+            self.log.warning(
+                "iog_jupyter: %s; iog's mutating endpoints refuse (403) unless "
+                "IogJupyterApp.allow_insecure=True%s.",
+                ", ".join(self.insecure_reasons),
+                " (it is)" if self.allow_insecure else "",
+            )
         if self.connection.token_info.world_readable:
             self.log.warning(
                 "iog_jupyter: the Ray token file %s is readable by other users; "
@@ -302,12 +418,68 @@ class IogJupyterApp(ExtensionApp):
 
     def _init_jobs(self) -> None:
         """Build what jobs need without touching Ray (the backend is chosen on first use)."""
+        self.quotas = Quotas(
+            QuotaLimits(self.max_active_jobs_per_user, self.max_submits_per_minute)
+        )
         os.makedirs(self.jobs_state_dir, mode=0o700, exist_ok=True)
         self.audit_log = AuditLog(self.audit_log_path)
         self.package_store = PackageStore(os.path.join(self.jobs_state_dir, "packages"))
         self.working_dir_roots: list[str] = list(self.jobs_working_dir_roots) or [
             os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
         ]
+
+    def _init_actors(self) -> None:
+        """Build the actor registry and its TTL reaper (started with the event loop)."""
+        self.actor_registry = ActorRegistry(self.connection, self.protected_actor_namespaces)
+        self.actor_reaper = ActorReaper(
+            self.actor_registry,
+            self.actor_reap_interval_s,
+            self.executor,
+            self._audit_reaped,
+            timeout_s=max(30.0, 3 * self.request_timeout_s),
+        )
+
+    def _init_sessions(self) -> None:
+        """Build the session service; its idle loop starts with the event loop when configured."""
+
+        async def kernels() -> Any:
+            return await jupyter_kernels(self.serverapp)
+
+        policy = IdlePolicy(
+            warn_after_s=self.idle_warn_after_s,
+            release_after_s=self.idle_release_after_s,
+            release_resources=tuple(self.idle_release_resources),
+            keep_alive_max_s=self.idle_keep_alive_max_s,
+            check_interval_s=self.idle_check_interval_s,
+        )
+        self.sessions = SessionService(
+            self.connection,
+            kernels,
+            policy,
+            self.executor,
+            audit=self.audit_log,
+            call_timeout_s=self.request_timeout_s,
+            release_foreign=self.sessions_release_foreign,
+        )
+
+    def _audit_reaped(self, reaped: list[ReapedActor]) -> None:
+        """One audit record per actor the reaper killed; dropped stale records are logged."""
+        for item in reaped:
+            target = f"{item.namespace}/{item.name}"
+            if item.reason != "expired":
+                self.log.info("iog_jupyter: dropped the record of gone actor %s", target)
+                continue
+            try:
+                self.audit_log.record(
+                    "actor.reap",
+                    target,
+                    "allowed",
+                    "iog_jupyter (reaper)",
+                    None,
+                    detail=f"TTL {item.ttl_s or 0:g} s expired; owner {item.owner or 'unknown'}",
+                )
+            except OSError:
+                self.log.exception("iog_jupyter: could not write the audit log")
 
     @property
     def jobs_backend_name(self) -> str | None:
@@ -348,13 +520,15 @@ class IogJupyterApp(ExtensionApp):
         return self._jobs
 
     def initialize_handlers(self) -> None:
-        """Register every REST and websocket route under ``{base_url}iog/api/v1/``."""
+        """Register the REST and websocket routes (``{base_url}iog/api/v1/``) and the dashboard."""
         self.handlers.extend(all_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Import Ray off the loop, then start the cluster monitor, once the event loop runs."""
         await asyncio.get_running_loop().run_in_executor(self.executor, _ray_compat.import_ray)
         self.monitor.start()
+        self.actor_reaper.start()
+        self.sessions.start()
 
     async def stop_extension(self) -> None:
         """Stop the monitor and release threads and connections; never raises."""
@@ -368,5 +542,13 @@ class IogJupyterApp(ExtensionApp):
             except Exception:  # shutdown must go on whatever failed
                 self.log.exception("iog_jupyter: closing the jobs backend failed")
             self._jobs = None
+        try:
+            await self.actor_reaper.stop()
+        except Exception:  # shutdown must go on whatever failed
+            self.log.exception("iog_jupyter: stopping the actor reaper failed")
+        try:
+            await self.sessions.stop()
+        except Exception:  # shutdown must go on whatever failed
+            self.log.exception("iog_jupyter: stopping the idle policy failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.connection.close()

@@ -94,6 +94,21 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert " SUCCEEDED exit code 0" in text
         # The env var's value is redacted in what iog shows back.
         assert "'GREETING': 'hi'" not in text
+    if path.name == "03_sessions.ipynb":
+        assert "same on a second call: True" in text
+        assert "kind: notebook | actors: 2 | holds CPU: 0.2" in text
+        assert "exemption ended: True" in text
+        assert "killed 2 actor(s), kept 0 detached" in text and "the released actor is gone" in text
+        assert "iog-sessions" in text  # the widget's HTML fallback table
+    if path.name == "04_detached_actors.ipynb":
+        assert "same actor: True" in text and "same state: [0.1, 0.7, 0.2]" in text
+        assert "after the restart: [0.1, 0.7, 0.2]" in text
+        assert "the other notebook reads: [0.1, 0.7, 0.2]" in text
+        assert "back here, user-7 is: [1.0]" in text
+        assert "tutorial-actors/features: ALIVE, class FeatureCache, owner " in text
+        assert "TTL now: 1800.0 s; expiry moved later: True" in text
+        assert "refused: iog_jupyter will not touch actor" in text and "killed: features" in text
+        assert "iog-actors" in text  # the widget's HTML fallback table
     if path.name == "05_isolated_pipeline.ipynb":
         assert "refused: No node of this cluster is in pool 'gpu-h100'" in text
         assert re.search(r"weights \[3\.0, 0\.5\], held-out RMSE 0\.\d+", text)

@@ -42,7 +42,7 @@ class IogClientError(CliError):
 def _exit_code(status: int | None, reason: str) -> int:
     if reason == "bad_url":
         return EXIT_USAGE
-    if status in (401, 403):
+    if status in (401, 403) and reason != "protected_actor":
         return EXIT_AUTH
     if status in (400, 413):
         return EXIT_USAGE
@@ -145,6 +145,14 @@ class IogClient:
         """
         return self._get_json("cluster")
 
+    def get_doctor(self) -> dict[str, Any]:
+        """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}``.
+
+        Raises:
+            IogClientError: The server could not be reached or refused the request.
+        """
+        return self._get_json("doctor")
+
     def list_jobs(
         self, status: str | None = None, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
@@ -180,6 +188,15 @@ class IogClient:
     def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
         """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
         return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
+
+    def list_sessions(self) -> dict[str, Any]:
+        """``GET sessions``: ``{sessions, policy}``."""
+        return self._request("GET", "sessions")
+
+    def release_session(self, session_id: str) -> dict[str, Any]:
+        """``POST sessions/{id}/release``: what was killed, cancelled and kept."""
+        path = "sessions/" + quote(session_id, safe="") + "/release"
+        return self._request("POST", path, data=b"")
 
     def tail_job_logs(self, submission_id: str, offset: int = 0) -> Iterator[dict[str, Any]]:
         """``WS jobs/{id}/logs/tail``: yield ``log`` messages, then one ``status`` or ``error``.
@@ -222,6 +239,16 @@ class IogClient:
                     return
         finally:
             ws.close()
+
+    def list_actors(self, **params: Any) -> dict[str, Any]:
+        """``GET actors``: one page ``{actors, next_cursor, total}`` (params as the route's)."""
+        query = {k: v for k, v in params.items() if v is not None and v != ""}
+        return self._request("GET", "actors", params=query)
+
+    def kill_actor(self, namespace: str, name: str) -> dict[str, Any]:
+        """``DELETE actors/{namespace}/{name}``: ``{namespace, name, killed, actor}``."""
+        path = f"actors/{quote(namespace, safe='')}/{quote(name, safe='')}"
+        return self._request("DELETE", path)
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -298,7 +325,7 @@ class IogClient:
     def _error(self, status: int, body: Any, shown: str) -> IogClientError:
         message = body.get("message") if isinstance(body, dict) else None
         reason = body.get("reason") if isinstance(body, dict) else None
-        if status in (401, 403):
+        if status in (401, 403) and reason != "protected_actor":
             hint = (
                 "the token in IOG_TOKEN was refused"
                 if self._token

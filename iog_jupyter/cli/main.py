@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import IogError
-from . import down, jobs, status, up
+from . import actors, doctor, down, jobs, sessions, status, up
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_parser(subparsers, common)
     down.add_parser(subparsers, common)
     status.add_parser(subparsers, common)
+    doctor.add_parser(subparsers, common)
     jobs.add_parser(subparsers, common)
+    actors.add_parser(subparsers, common)
+    sessions.add_parser(subparsers, common)
     return parser
 
 

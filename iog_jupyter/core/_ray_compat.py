@@ -506,7 +506,7 @@ def quiet_infeasible_warnings(on_first: Any) -> bool:
                 return True
             state = {"said": False}
 
-            def quiet(data: dict, _inner: Any = handler) -> None:
+            def quiet(data: dict, _inner: Any = handler, state: dict = state) -> None:
                 if data.get("pid") == "autoscaler":
                     lines = list(data.get("lines") or [])
                     noisy = [ln for ln in lines if any(m in ln for m in markers)]

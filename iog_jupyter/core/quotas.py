@@ -13,8 +13,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import QuotaExceededError
+
+#: The statuses a job counts against ``max_active_jobs`` in.
+ACTIVE_STATUSES = frozenset({"PENDING", "RUNNING"})
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,14 @@ class Quotas:
                     f"{limits.max_submits_per_minute}. Try again in {wait_s:.0f} s."
                 )
             window.append(now)
+
+
+def count_active_jobs(backend: Any, owner: str, page_size: int = 200) -> int:
+    """How many of ``owner``'s jobs are PENDING or RUNNING (walks the backend's pages)."""
+    count, cursor = 0, None
+    while True:
+        page = backend.list(statuses=ACTIVE_STATUSES, limit=page_size, cursor=cursor)
+        count += sum(1 for job in page.jobs if job.owner == owner)
+        cursor = page.next_cursor
+        if cursor is None:
+            return count

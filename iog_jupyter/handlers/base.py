@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_core.utils import ensure_async
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+)
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -30,6 +36,9 @@ if TYPE_CHECKING:
     from ..core.monitor import ClusterMonitor
 
 T = TypeVar("T")
+
+#: Verbs that never change state (everything else is refused on an insecure server).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: The REST prefix, below the server's base_url. The frontend's tokens.ts has the same string.
 API_PREFIX = "iog/api/v1"
@@ -75,6 +84,33 @@ async def run_on_executor(
         raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
 
 
+#: Jupyter Server's own login (token or password): a single-user server.
+_SINGLE_USER_PROVIDERS = (IdentityProvider, LegacyIdentityProvider, PasswordIdentityProvider)
+
+
+def request_username(handler: JupyterHandler) -> str:
+    """Who a request acts for: the name jobs, audit records, quotas and sessions use.
+
+    Jupyter Server's own token/password login serves one person, and it names each
+    token-authenticated API request (the CLI's, a script's) with a fresh random anonymous name;
+    there the user is the OS account running the server. Identity providers that know users
+    (JupyterHub's) give the user's name.
+    """
+    if type(handler.identity_provider) in _SINGLE_USER_PROVIDERS:
+        return _server_os_user()
+    user = handler.current_user
+    return str(getattr(user, "username", None) or user or "")
+
+
+def _server_os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
 class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every iog REST handler.
 
@@ -91,9 +127,22 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         return self.extensionapp  # type: ignore[return-value]
 
     async def prepare(self) -> None:  # type: ignore[override]
-        """Make sure the shared cluster monitor runs (it starts with the first request)."""
+        """Start the shared monitor; refuse changes on an insecure server (module docstring).
+
+        Raises:
+            ForbiddenError: A mutating verb on a server without auth or XSRF checks, or with
+                ``allow_origin='*'``, unless ``IogJupyterApp.allow_insecure`` is set.
+        """
         await super().prepare()
         self.iog.monitor.start()
+        reasons = getattr(self.iog, "insecure_reasons", [])
+        if self.request.method not in SAFE_METHODS and reasons and not self.iog.allow_insecure:
+            raise ForbiddenError(
+                f"This Jupyter server runs with {' and '.join(reasons)}, so iog refuses changes "
+                "through it. Fix that (`iog doctor` says how) or set "
+                "IogJupyterApp.allow_insecure=True.",
+                reason="insecure_server",
+            )
 
     async def polled_monitor(self) -> ClusterMonitor:
         """The cluster monitor, after its first poll (a fresh server answers with real data)."""
@@ -110,9 +159,11 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def username(self) -> str:
-        """The Jupyter user making the request (server-set, never from the client)."""
-        user = self.current_user
-        return str(getattr(user, "username", None) or user or "")
+        """The Jupyter user making the request (server-set, never from the client).
+
+        See :func:`request_username`.
+        """
+        return request_username(self)
 
     def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         """Write one audit record for this request (never env values or tokens)."""

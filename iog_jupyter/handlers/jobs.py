@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -15,6 +16,7 @@ from tornado import web
 from ..core.errors import ValidationError
 from ..core.jobs.base import STATUSES
 from ..core.jobs.validation import validate_submission
+from ..core.quotas import count_active_jobs
 from .base import IogAPIHandler
 
 if TYPE_CHECKING:
@@ -213,6 +215,8 @@ class JobsHandler(JobsAPIHandler):
             )
             audit["target"] = submission.submission_id
             backend = await self.backend()
+            count = functools.partial(count_active_jobs, backend, self.username)
+            await self.run_blocking(self.iog.quotas.check_submit, self.username, count)
             submission_id = await self.run_blocking(
                 backend.submit, submission, timeout_s=self.iog.submit_timeout_s
             )

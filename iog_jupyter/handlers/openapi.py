@@ -9,6 +9,8 @@ from tornado import web
 
 from .._version import __version__
 from .base import API_PREFIX, IogAPIHandler
+from .openapi_actors import actor_openapi
+from .openapi_sessions import session_openapi
 
 _NUM_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 _STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -475,6 +477,37 @@ PATHS.update(
 )
 PATHS["/cluster"]["get"]["responses"]["503"] = _json(
     _ref("Error"), "Ray is unreachable: where iog looked and how to start Ray."
+)
+_ACTOR_SCHEMAS, _ACTOR_PATHS = actor_openapi()
+SCHEMAS.update(_ACTOR_SCHEMAS)
+PATHS.update(_ACTOR_PATHS)
+_SESSION_SCHEMAS, _SESSION_PATHS = session_openapi()
+SCHEMAS.update(_SESSION_SCHEMAS)
+PATHS.update(_SESSION_PATHS)
+SCHEMAS["DoctorReport"] = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"enum": ["ok", "warn", "fail"]},
+        "checks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "status", "message"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "status": {"enum": ["ok", "warn", "fail"]},
+                    "message": {"type": "string"},
+                    "fix": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+PATHS["/doctor"] = _get(
+    "Security and health checks of Ray and this Jupyter server, each with a fix (read-only).",
+    "iog:cluster",
+    _json(_ref("DoctorReport"), "Every check; status is the worst of them."),
 )
 
 

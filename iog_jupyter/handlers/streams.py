@@ -29,7 +29,7 @@ from tornado import web, websocket
 
 from ..core.errors import IogError, NotFoundError, RayUnavailableError
 from ..core.jobs.logfiles import read_file_page
-from .base import IogWebSocketHandler, status_of
+from .base import IogWebSocketHandler, request_username, status_of
 from .jobs import JOBS_RESOURCE, check_submission_id
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
                 429 too many open tails, 503 backend unreachable.
         """
         await self.authorize("read")
-        user = self.current_user
         submission_id = self.path_kwargs["submission_id"]
         raw_offset = self.get_query_argument("offset", "0") or "0"
         unknown = set(self.request.query_arguments) - {"offset", "token", "_xsrf"}
@@ -79,7 +78,7 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
             self._log_file = await self.run_blocking(self._backend.log_path, submission_id)
         except IogError as error:
             raise web.HTTPError(status_of(error), error.message) from None
-        name = str(getattr(user, "username", user))
+        name = request_username(self)
         if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
             raise web.HTTPError(
                 429,

@@ -9,15 +9,28 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .actors import ActorsWidget
     from .cluster import ClusterWidget
     from .jobs import JobsWidget
     from .refresher import SharedRefresher, get_refresher
+    from .sessions import SessionsWidget
 
-__all__ = ["ClusterWidget", "JobsWidget", "SharedRefresher", "get_refresher"]
+__all__ = [
+    "ActorsWidget",
+    "ClusterWidget",
+    "JobsWidget",
+    "SessionsWidget",
+    "SharedRefresher",
+    "get_refresher",
+]
 
 
 def __getattr__(name: str) -> Any:
     """Import the public widgets on first access."""
+    if name == "ActorsWidget":
+        from .actors import ActorsWidget
+
+        return ActorsWidget
     if name == "ClusterWidget":
         from .cluster import ClusterWidget
 
@@ -26,6 +39,10 @@ def __getattr__(name: str) -> Any:
         from .jobs import JobsWidget
 
         return JobsWidget
+    if name == "SessionsWidget":
+        from .sessions import SessionsWidget
+
+        return SessionsWidget
     if name in ("SharedRefresher", "get_refresher"):
         from . import refresher
 

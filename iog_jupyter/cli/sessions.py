@@ -1,0 +1,156 @@
+"""``iog sessions list|release``: which Ray drivers (notebooks, scripts, jobs) hold what.
+
+Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) asks the Jupyter server, which
+joins its kernels with Ray's drivers (notebook path, kernel state, idle time, idle policy) and
+audits releases. Local mode reads Ray's drivers directly: no kernel state or idle time, and a
+release acts as the local user with the local Ray token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..core.errors import IogError
+from ..core.sessions import check_session_id, list_sessions, release_session
+from .errors import EXIT_OK, EXIT_USAGE, CliError
+from .output import clean, to_json
+from .status import local_connection, make_client
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``sessions`` and its subcommands on the main parser's subparsers."""
+    where = argparse.ArgumentParser(add_help=False, parents=[common])
+    where.add_argument(
+        "--url",
+        default=os.environ.get("IOG_URL") or None,
+        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
+    )
+    sessions = subparsers.add_parser(
+        "sessions",
+        parents=[common],
+        help="list Ray drivers (notebooks, scripts, jobs) and release what one holds",
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
+    )
+    sub = sessions.add_subparsers(dest="sessions_command", metavar="SESSIONS_COMMAND")
+    sub.required = True
+    listing = sub.add_parser("list", parents=[where], help="list live sessions, oldest first")
+    listing.set_defaults(handler=cmd_list)
+    release = sub.add_parser(
+        "release",
+        parents=[where],
+        help="kill a session's non-detached actors and cancel its tasks",
+    )
+    release.add_argument("session_id", metavar="ID", help="the Ray job id or the kernel id")
+    release.add_argument("--yes", "-y", action="store_true", help="do not ask to confirm")
+    release.set_defaults(handler=cmd_release)
+
+
+def _amount(name: str, value: float) -> str:
+    if name == "memory" or name.endswith("memory"):
+        return f"{name} {value / 2**30:.1f}GiB"
+    return f"{name} {value:g}"
+
+
+def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
+    """The ``iog sessions list`` table: one line per session."""
+    rows = [("SESSION", "KIND", "OWNER", "STATE", "IDLE", "ACTORS", "TASKS", "HOLDS", "NOTEBOOK")]
+    for s in sessions:
+        held = ", ".join(_amount(k, v) for k, v in sorted((s.get("resources") or {}).items()) if v)
+        idle = s.get("idle_s")
+        policy = (s.get("policy") or {}).get("state")
+        state = clean(s.get("execution_state") or "-")
+        if policy not in (None, "off", "not_applicable", "active"):
+            state += f" ({clean(policy)})"
+        rows.append(
+            (
+                clean(s.get("session_id")),
+                clean(s.get("kind")),
+                clean(s.get("owner") or "-"),
+                state,
+                "-" if idle is None else f"{idle:.0f}s",
+                f"{s.get('actors', 0)}+{s.get('detached_actors', 0)}d",
+                str(s.get("running_tasks", 0)),
+                clean(held or "-"),
+                clean(s.get("notebook_path") or "-"),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
+        for row in rows
+    )
+
+
+def _local_list() -> dict[str, Any]:
+    conn = local_connection()
+    try:
+        records = list_sessions(conn)
+    finally:
+        conn.close()
+    return {"sessions": [r.to_dict() for r in records], "policy": None}
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``iog sessions list``."""
+    if args.url:
+        client = make_client(args.url)
+        try:
+            reply = client.list_sessions()
+        finally:
+            client.close()
+    else:
+        reply = _local_list()
+    sessions = list(reply.get("sessions") or [])
+    if args.json:
+        print(to_json(reply))
+    elif sessions:
+        print(format_sessions_table(sessions))
+        for s in sessions:
+            message = (s.get("policy") or {}).get("message")
+            if message:
+                print(f"{clean(s.get('session_id'))}: {clean(message)}")
+    else:
+        print("No Ray drivers are running.")
+    return EXIT_OK
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """``iog sessions release ID``: asks for confirmation on a terminal unless ``--yes``."""
+    try:
+        session_id = check_session_id(args.session_id)
+    except IogError as err:
+        raise CliError(err.message, EXIT_USAGE) from None
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("Releasing kills actors; confirm with --yes.", EXIT_USAGE)
+        answer = input(f"Kill the non-detached actors and tasks of session {session_id}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing released.")
+            return EXIT_OK
+    if args.url:
+        client = make_client(args.url)
+        try:
+            reply = client.release_session(session_id)
+        finally:
+            client.close()
+    else:
+        conn = local_connection()
+        try:
+            reply = release_session(conn, session_id).to_dict()
+        finally:
+            conn.close()
+    if args.json:
+        print(to_json(reply))
+    else:
+        print(
+            f"Released session {clean(reply.get('session_id'))}: killed "
+            f"{len(reply.get('killed_actors') or [])} actor(s), cancelled "
+            f"{reply.get('cancelled_tasks', 0)} task(s); kept "
+            f"{reply.get('kept_detached_actors', 0)} detached actor(s)."
+        )
+        for error in reply.get("errors") or []:
+            print(f"iog: could not release {clean(error)}", file=sys.stderr)
+    return EXIT_OK

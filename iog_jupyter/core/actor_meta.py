@@ -1,0 +1,270 @@
+"""What iog records about detached actors, and which actors nobody may kill through iog.
+
+Each actor made by :func:`iog_jupyter.actors.get_or_create` has one JSON record in Ray's GCS KV
+store, namespace ``iog_jupyter``, key ``actor:{namespace}/{name}`` (both URL-quoted): owner,
+kernel, class, creation time, TTL and expiry. The GCS outlives Jupyter servers and kernels, so
+every kernel and server sees the same records. :class:`ActorRecord` is the wire form of one
+actor (Ray's actor table joined with that record).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from .errors import ForbiddenError, ValidationError
+from .models import iso_from_ms
+
+#: The KV namespace iog keeps its own records in (the jobs backend uses it too).
+IOG_KV_NAMESPACE = b"iog_jupyter"
+#: Prefix of the actor records' keys.
+ACTOR_KEY_PREFIX = b"actor:"
+#: iog's own actor namespace: never listed by default, never killed through iog.
+IOG_ACTOR_NAMESPACE = "iog_jupyter"
+#: Namespaces that hold Ray's own actors (job supervisors) and iog's: always protected.
+SYSTEM_NAMESPACES = frozenset({"SUPERVISOR_ACTOR_RAY_NAMESPACE", IOG_ACTOR_NAMESPACE})
+#: Names and namespaces Ray reserves for itself start with this.
+RAY_INTERNAL_PREFIX = "_ray_internal"
+#: What ``IogJupyterApp.protected_actor_namespaces`` adds by default (Ray Serve's controller).
+DEFAULT_PROTECTED_NAMESPACES = ("serve",)
+#: Ray's actor states, in lifecycle order.
+ACTOR_STATES = ("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD")
+#: Longest name or namespace iog accepts.
+MAX_NAME_CHARS = 256
+#: The largest page a caller may ask for, and the default page.
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(value: Any, what: str) -> str:
+    """Return ``value`` if it can name an actor or a namespace.
+
+    Raises:
+        ValidationError: Not a string, empty, longer than :data:`MAX_NAME_CHARS`, or holding a
+            control character.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"The actor's {what} must be a non-empty string.")
+    if len(value) > MAX_NAME_CHARS or _CONTROL_RE.search(value):
+        raise ValidationError(
+            f"Bad actor {what} {value[:60]!r}: use at most {MAX_NAME_CHARS} printable characters."
+        )
+    return value
+
+
+def protection_reason(
+    namespace: str, name: str, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
+) -> str | None:
+    """Why iog must not touch this actor, or None when it may.
+
+    Args:
+        namespace: The actor's namespace.
+        name: The actor's name.
+        protected_namespaces: Namespaces protected by configuration, on top of the system ones.
+    """
+    if name.startswith(RAY_INTERNAL_PREFIX) or namespace.startswith(RAY_INTERNAL_PREFIX):
+        return "it is one of Ray's internal actors"
+    if namespace in SYSTEM_NAMESPACES:
+        return f"namespace {namespace!r} belongs to Ray or iog_jupyter"
+    if namespace in protected_namespaces:
+        return f"namespace {namespace!r} is protected (IogJupyterApp.protected_actor_namespaces)"
+    return None
+
+
+def check_not_protected(
+    namespace: str, name: str, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
+) -> None:
+    """Refuse an actor iog must not touch.
+
+    Raises:
+        ForbiddenError: :func:`protection_reason` found a reason.
+    """
+    reason = protection_reason(namespace, name, protected_namespaces)
+    if reason is not None:
+        raise ForbiddenError(
+            f"iog_jupyter will not touch actor {name[:80]!r} in namespace {namespace[:80]!r}: "
+            f"{reason}.",
+            reason="protected_actor",
+        )
+
+
+def check_ttl(ttl_s: Any) -> float | None:
+    """Return ``ttl_s`` as a float, or None for "never expires".
+
+    Raises:
+        ValidationError: Not a finite number greater than 0.
+    """
+    if ttl_s is None:
+        return None
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)):
+        raise ValidationError(f"ttl_s must be a number of seconds or None, not {ttl_s!r}.")
+    if not math.isfinite(ttl_s) or ttl_s <= 0:
+        raise ValidationError("ttl_s must be greater than 0 (None: the actor never expires).")
+    return float(ttl_s)
+
+
+def meta_key(namespace: str, name: str) -> bytes:
+    """The KV key of an actor's record: ``actor:{namespace}/{name}``, both URL-quoted."""
+    return ACTOR_KEY_PREFIX + f"{quote(namespace, safe='')}/{quote(name, safe='')}".encode()
+
+
+@dataclass
+class ActorMeta:
+    """iog's record of one detached actor, kept in Ray's KV store.
+
+    Attributes:
+        namespace: The actor's Ray namespace.
+        name: The actor's name.
+        actor_id: Hex id of the actor instance this record describes (a re-created actor with
+            the same name has another id, so a stale record is recognised).
+        class_name: The actor's class.
+        owner: The Jupyter user who created it.
+        kernel_id: The Jupyter kernel that created it, when known.
+        notebook: The creating notebook's path, when known.
+        created_ms: Creation time, epoch milliseconds.
+        ttl_s: Seconds the actor lives after its last touch; None: forever.
+        expires_ms: When the reaper kills it, epoch milliseconds; None: never.
+    """
+
+    namespace: str
+    name: str
+    actor_id: str
+    class_name: str = ""
+    owner: str | None = None
+    kernel_id: str | None = None
+    notebook: str | None = None
+    created_ms: int = 0
+    ttl_s: float | None = None
+    expires_ms: int | None = None
+
+    def to_bytes(self) -> bytes:
+        """The stored JSON."""
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> ActorMeta | None:
+        """Parse a stored record; None when it is missing or not one of ours."""
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            meta = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        except (ValueError, TypeError, UnicodeDecodeError):
+            return None
+        if not isinstance(meta.namespace, str) or not isinstance(meta.name, str):
+            return None
+        return meta
+
+    def touched(self, now_ms: int, ttl_s: float | None = None) -> ActorMeta:
+        """A copy whose expiry is ``ttl_s`` (or its own TTL) from ``now_ms``."""
+        ttl = ttl_s if ttl_s is not None else self.ttl_s
+        expires = None if ttl is None else now_ms + int(ttl * 1000)
+        return ActorMeta(**{**asdict(self), "ttl_s": ttl, "expires_ms": expires})
+
+
+def _iso(ms: int | None) -> str | None:
+    return iso_from_ms(ms) if ms else None
+
+
+@dataclass
+class ActorRecord:
+    """One named actor as iog shows it: Ray's actor table joined with iog's record.
+
+    ``managed`` says whether iog holds a record (owner, TTL) for it; ``protected`` whether iog
+    refuses to kill it.
+    """
+
+    namespace: str
+    name: str
+    actor_id: str
+    state: str
+    class_name: str
+    detached: bool
+    owner: str | None = None
+    kernel_id: str | None = None
+    notebook: str | None = None
+    job_id: str | None = None
+    pid: int | None = None
+    node_id: str | None = None
+    created_ms: int | None = None
+    ttl_s: float | None = None
+    expires_ms: int | None = None
+    resources: dict[str, float] = field(default_factory=dict)
+    managed: bool = False
+    protected: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with ISO-8601 ``created`` and ``expires`` next to the ``*_ms`` fields."""
+        data = asdict(self)
+        data["created"] = _iso(self.created_ms)
+        data["expires"] = _iso(self.expires_ms)
+        return data
+
+
+@dataclass
+class ActorPage:
+    """One page of actors, by namespace then name, with an opaque cursor for the next page."""
+
+    actors: list[ActorRecord]
+    next_cursor: str | None
+    total: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "actors": [actor.to_dict() for actor in self.actors],
+            "next_cursor": self.next_cursor,
+            "total": self.total,
+        }
+
+
+def encode_cursor(namespace: str, name: str) -> str:
+    """An opaque cursor that resumes after ``(namespace, name)``."""
+    raw = json.dumps([namespace, name], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The position a cursor names.
+
+    Raises:
+        ValidationError: The cursor was not made by :func:`encode_cursor`.
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        namespace, name = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(namespace, str) or not isinstance(name, str):
+            raise ValueError
+        return namespace, name
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            "cursor is not valid; pass the next_cursor of the previous page, or omit it.",
+            reason="bad_cursor",
+        ) from None
+
+
+def check_list_args(states: frozenset[str] | None, limit: Any) -> int:
+    """Validate list arguments; returns ``limit``.
+
+    Raises:
+        ValidationError: An unknown state, or a limit that is not a whole number in
+            1 … :data:`MAX_LIMIT`.
+    """
+    for state in states or ():
+        if state not in ACTOR_STATES:
+            raise ValidationError(
+                f"Unknown actor state {state[:40]!r}; use one or more of "
+                f"{', '.join(ACTOR_STATES)}.",
+                reason="bad_state",
+            )
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return limit

@@ -1,0 +1,325 @@
+"""The detached-actor registry: list, kill, touch and reap named actors through the GCS.
+
+Nothing here is a Ray driver: every call goes to the GCS (``ListNamedActors``,
+``GetNamedActorInfo``, ``KillActorViaGcs``, the KV store) through :mod:`._ray_compat`, so the
+Jupyter server can use it, and so can a kernel. Listing asks for the *named* actors only, one
+concurrent look-up each: its cost grows with the named actors, not with the dead or pending
+ones in Ray's actor table (which is what makes ``ray.util.state.list_actors`` slow).
+
+The functions take a GCS address and a deadline; :class:`.actor_service.ActorRegistry` binds
+them to a :class:`~.connection.RayConnection` for the server and the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import _ray_compat
+from .actor_meta import (
+    ACTOR_KEY_PREFIX,
+    DEFAULT_LIMIT,
+    IOG_KV_NAMESPACE,
+    ActorMeta,
+    ActorPage,
+    ActorRecord,
+    check_list_args,
+    check_name,
+    check_not_protected,
+    check_ttl,
+    decode_cursor,
+    encode_cursor,
+    meta_key,
+    protection_reason,
+)
+from .errors import NotFoundError, ValidationError
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+Protected = frozenset[str] | tuple[str, ...]
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds (what the records store)."""
+    return int(time.time() * 1000)
+
+
+def _hex(raw: bytes) -> str | None:
+    return raw.hex() if raw else None
+
+
+def to_record(data: Any, meta: ActorMeta | None, protected: Protected) -> ActorRecord:
+    """Join Ray's ``ActorTableData`` with iog's record (ignored when it is another instance's)."""
+    actor_id = data.actor_id.hex()
+    if meta is not None and meta.actor_id != actor_id:
+        meta = None
+    record = ActorRecord(
+        namespace=data.ray_namespace,
+        name=data.name,
+        actor_id=actor_id,
+        state=_ray_compat.actor_state_name(data),
+        class_name=data.class_name,
+        detached=bool(data.is_detached),
+        job_id=_hex(data.job_id),
+        pid=int(data.pid) or None,
+        node_id=_hex(data.node_id),
+        created_ms=int(data.start_time) or None,
+        resources={str(k): float(v) for k, v in data.required_resources.items()},
+        protected=protection_reason(data.ray_namespace, data.name, protected) is not None,
+    )
+    if meta is not None:
+        record.managed = True
+        record.owner, record.kernel_id, record.notebook = meta.owner, meta.kernel_id, meta.notebook
+        record.created_ms = meta.created_ms or record.created_ms
+        record.ttl_s, record.expires_ms = meta.ttl_s, meta.expires_ms
+        record.class_name = record.class_name or meta.class_name
+    return record
+
+
+# -- iog's records in the KV store ------------------------------------------------------------
+
+
+def read_meta(gcs: str, namespace: str, name: str, timeout_s: float) -> ActorMeta | None:
+    """The record iog holds of one actor, or None."""
+    raw = _ray_compat.kv_get(gcs, meta_key(namespace, name), IOG_KV_NAMESPACE, timeout_s)
+    return ActorMeta.from_bytes(raw)
+
+
+def scan_meta(gcs: str, timeout_s: float) -> dict[Key, tuple[ActorMeta, bytes]]:
+    """Every record iog holds, by ``(namespace, name)``, with its stored bytes."""
+    found: dict[Key, tuple[ActorMeta, bytes]] = {}
+    for raw in _ray_compat.kv_scan(gcs, ACTOR_KEY_PREFIX, IOG_KV_NAMESPACE, timeout_s).values():
+        meta = ActorMeta.from_bytes(raw)
+        if meta is not None:
+            found[(meta.namespace, meta.name)] = (meta, raw)
+    return found
+
+
+def record_actor(gcs: str, meta: ActorMeta, timeout_s: float) -> ActorMeta:
+    """Store ``meta`` unless a record of the same actor instance is there (first writer wins).
+
+    A record left by an earlier actor of the same name (another ``actor_id``) is replaced.
+
+    Returns:
+        The record now stored.
+    """
+    key = meta_key(meta.namespace, meta.name)
+    if _ray_compat.kv_put_if_absent(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s):
+        return meta
+    kept = read_meta(gcs, meta.namespace, meta.name, timeout_s)
+    if kept is not None and kept.actor_id == meta.actor_id:
+        return kept
+    _ray_compat.kv_put(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s)
+    return meta
+
+
+def _live(gcs: str, namespace: str, name: str, timeout_s: float) -> Any:
+    data = _ray_compat.named_actor(gcs, name, namespace, timeout_s)
+    if data is None or _ray_compat.actor_state_name(data) == "DEAD":
+        raise NotFoundError(
+            f"No live actor is named {name[:80]!r} in namespace {namespace[:80]!r}.",
+            reason="actor_not_found",
+        )
+    return data
+
+
+# -- verbs --------------------------------------------------------------------------------------
+
+
+def list_actors(
+    gcs: str,
+    timeout_s: float,
+    *,
+    detached: bool | None = None,
+    namespace: str | None = None,
+    states: frozenset[str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    protected: Protected = (),
+) -> ActorPage:
+    """One page of named actors, by namespace then name, with iog's owner and TTL.
+
+    Protected actors (Ray's internal ones, system and protected namespaces) are left out unless
+    ``namespace`` names theirs.
+
+    Args:
+        gcs: The GCS address.
+        timeout_s: Deadline of each GCS call.
+        detached: Only detached actors (True), only non-detached ones (False), or both (None).
+        namespace: Only this namespace.
+        states: Only these states (``ALIVE``, ``PENDING_CREATION``, ...).
+        limit: Page size, 1 … ``MAX_LIMIT``.
+        cursor: The previous page's ``next_cursor``.
+        protected: Namespaces protected by configuration.
+
+    Raises:
+        ValidationError: A bad state, limit or cursor (checked before Ray is asked).
+    """
+    limit = check_list_args(states, limit)
+    after = decode_cursor(cursor) if cursor else None
+    if namespace is not None:
+        check_name(namespace, "namespace")
+
+    def visible(key: Key) -> bool:
+        if namespace is not None:
+            return key[0] == namespace
+        return protection_reason(*key, protected) is None
+
+    keys = sorted(k for k in set(_ray_compat.list_named_actors(gcs, timeout_s)) if visible(k))
+    filtered = detached is not None or bool(states)
+    # Without filters the total is known from the names, so only one page is looked up.
+    wanted = keys if filtered else [k for k in keys if after is None or k > after][: limit + 1]
+    infos = _ray_compat.named_actors_info(gcs, wanted, timeout_s) if wanted else {}
+    metas = scan_meta(gcs, timeout_s) if infos else {}
+    records = []
+    for key in wanted:
+        data = infos.get(key)
+        if data is None:
+            continue
+        record = to_record(data, metas.get(key, (None, b""))[0], protected)
+        if detached is not None and record.detached != detached:
+            continue
+        if states and record.state not in states:
+            continue
+        records.append(record)
+    total = len(records) if filtered else len(keys)
+    if after is not None and filtered:
+        records = [r for r in records if (r.namespace, r.name) > after]
+    page = records[:limit]
+    more = len(records) > limit
+    next_cursor = encode_cursor(page[-1].namespace, page[-1].name) if more and page else None
+    return ActorPage(actors=page, next_cursor=next_cursor, total=total)
+
+
+def kill_actor(
+    gcs: str, namespace: str, name: str, timeout_s: float, protected: Protected = ()
+) -> ActorRecord:
+    """Kill a named actor through the GCS (no restart) and forget iog's record of it.
+
+    Returns:
+        The actor as it was just before the kill.
+
+    Raises:
+        ValidationError: A malformed name or namespace.
+        ForbiddenError: The actor is Ray's, iog's, or in a protected namespace.
+        NotFoundError: No live actor has this name in this namespace.
+    """
+    check_name(namespace, "namespace")
+    check_name(name, "name")
+    check_not_protected(namespace, name, protected)
+    data = _live(gcs, namespace, name, timeout_s)
+    record = to_record(data, read_meta(gcs, namespace, name, timeout_s), protected)
+    _ray_compat.kill_actor(gcs, data.actor_id, timeout_s)
+    _ray_compat.kv_del(gcs, meta_key(namespace, name), IOG_KV_NAMESPACE, timeout_s)
+    return record
+
+
+def touch_actor(
+    gcs: str,
+    namespace: str,
+    name: str,
+    timeout_s: float,
+    ttl_s: float | None = None,
+    template: ActorMeta | None = None,
+) -> ActorMeta:
+    """Push an actor's expiry to ``ttl_s`` (or its recorded TTL) from now.
+
+    An actor iog holds no record of (made with plain Ray) is adopted when ``ttl_s`` is given;
+    ``template`` supplies the owner and kernel to record then.
+
+    Returns:
+        The updated record.
+
+    Raises:
+        ValidationError: A bad ``ttl_s``, or no TTL recorded and none given.
+        ForbiddenError: A protected actor.
+        NotFoundError: No live actor has this name.
+    """
+    check_name(namespace, "namespace")
+    check_name(name, "name")
+    ttl_s = check_ttl(ttl_s)
+    check_not_protected(namespace, name)
+    data = _live(gcs, namespace, name, timeout_s)
+    meta = read_meta(gcs, namespace, name, timeout_s)
+    if meta is None or meta.actor_id != data.actor_id.hex():
+        if ttl_s is None:
+            raise ValidationError(
+                f"Actor {name[:80]!r} has no TTL recorded by iog_jupyter; pass ttl_s to set one."
+            )
+        base = template or ActorMeta(namespace=namespace, name=name, actor_id="")
+        meta = replace(
+            base,
+            namespace=namespace,
+            name=name,
+            actor_id=data.actor_id.hex(),
+            class_name=data.class_name or base.class_name,
+            created_ms=base.created_ms or int(data.start_time) or now_ms(),
+        )
+    elif meta.ttl_s is None and ttl_s is None:
+        raise ValidationError(f"Actor {name[:80]!r} never expires; pass ttl_s to give it a TTL.")
+    meta = meta.touched(now_ms(), ttl_s)
+    _ray_compat.kv_put(gcs, meta_key(namespace, name), meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s)
+    return meta
+
+
+@dataclass
+class ReapedActor:
+    """What one reaper pass did to one record: ``expired`` (actor killed) or ``gone``."""
+
+    namespace: str
+    name: str
+    actor_id: str
+    reason: str
+    owner: str | None = None
+    ttl_s: float | None = None
+    expires_ms: int | None = None
+
+
+def reap_actors(
+    gcs: str, timeout_s: float, now: int | None = None, protected: Protected = ()
+) -> list[ReapedActor]:
+    """Kill actors whose TTL ran out, and drop records whose actor is gone.
+
+    Each record is read again just before its actor is killed, so a ``touch`` that landed in
+    between wins. Protected actors are never killed (their records are dropped).
+
+    Args:
+        gcs: The GCS address.
+        timeout_s: Deadline of each GCS call.
+        now: The time to judge expiry by (epoch ms); the current time when None.
+        protected: Namespaces protected by configuration.
+
+    Returns:
+        One entry per killed actor or dropped record.
+    """
+    now = now_ms() if now is None else now
+    metas = scan_meta(gcs, timeout_s)
+    if not metas:
+        return []
+    infos = _ray_compat.named_actors_info(gcs, list(metas), timeout_s)
+    done: list[ReapedActor] = []
+    for key, (meta, raw) in metas.items():
+        data = infos.get(key)
+        gone = (
+            data is None
+            or _ray_compat.actor_state_name(data) == "DEAD"
+            or data.actor_id.hex() != meta.actor_id
+            or protection_reason(meta.namespace, meta.name, protected) is not None
+        )
+        expired = meta.expires_ms is not None and now >= meta.expires_ms
+        if not gone and not expired:
+            continue
+        # Read again: a touch or a re-creation since the scan wins over this pass.
+        fresh = _ray_compat.kv_get(gcs, meta_key(*key), IOG_KV_NAMESPACE, timeout_s)
+        if fresh != raw:
+            continue
+        if not gone:
+            _ray_compat.kill_actor(gcs, data.actor_id, timeout_s)
+        _ray_compat.kv_del(gcs, meta_key(*key), IOG_KV_NAMESPACE, timeout_s)
+        reason = "gone" if gone else "expired"
+        done.append(
+            ReapedActor(*key, meta.actor_id, reason, meta.owner, meta.ttl_s, meta.expires_ms)
+        )
+    return done

@@ -1,0 +1,182 @@
+"""The server's side of detached actors: the registry bound to a connection, and the TTL reaper.
+
+:class:`ActorRegistry` is what handlers and the CLI call (validation first, then a GCS probe,
+Ray's errors mapped to :class:`~.errors.RayUnavailableError`). :class:`ActorReaper` runs one
+reaper pass every ``interval_s`` on an executor, off the event loop, and hands what it killed to
+a callback (the app writes the audit records).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from . import _ray_compat
+from .actor_meta import (
+    DEFAULT_LIMIT,
+    ActorPage,
+    ActorRecord,
+    check_list_args,
+    check_name,
+    check_not_protected,
+    decode_cursor,
+)
+from .actor_registry import ReapedActor, kill_actor, list_actors, reap_actors
+from .connection import RayConnection
+from .errors import IogError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ActorRegistry:
+    """The detached-actor registry bound to one Ray connection.
+
+    Args:
+        conn: The connection to the head.
+        protected_namespaces: Namespaces nobody may kill actors in, on top of the system ones
+            (Ray's job supervisors, iog's own, names starting ``_ray_internal``).
+
+    Example:
+        >>> registry = ActorRegistry(RayConnection(), ["serve"])  # doctest: +SKIP
+        >>> registry.list(detached=True).actors  # doctest: +SKIP
+    """
+
+    def __init__(self, conn: RayConnection, protected_namespaces: Iterable[str] = ()) -> None:
+        self.conn = conn
+        self.protected = frozenset(protected_namespaces)
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Probe the GCS, point Ray's clients at our token, and map Ray's errors to ours."""
+        self.conn.probe()
+        self.conn.prepare_ray_client()
+        try:
+            return fn(self.conn.address, *args, **kwargs)
+        except _ray_compat.gcs_errors() as err:
+            raise self.conn.unavailable(f"the GCS call failed ({type(err).__name__})") from None
+
+    def list(
+        self,
+        *,
+        detached: bool | None = None,
+        namespace: str | None = None,
+        states: frozenset[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> ActorPage:
+        """One page of named actors (see :func:`.actor_registry.list_actors`).
+
+        Raises:
+            ValidationError: A bad state, limit, namespace or cursor (before Ray is asked).
+            RayUnavailableError: The GCS did not answer.
+        """
+        check_list_args(states, limit)
+        if namespace is not None:
+            check_name(namespace, "namespace")
+        if cursor:
+            decode_cursor(cursor)
+        return self._call(
+            list_actors,
+            self.conn.request_timeout_s,
+            detached=detached,
+            namespace=namespace,
+            states=states,
+            limit=limit,
+            cursor=cursor,
+            protected=self.protected,
+        )
+
+    def kill(self, namespace: str, name: str) -> ActorRecord:
+        """Kill one actor (see :func:`.actor_registry.kill_actor`).
+
+        Refused actors are refused before Ray is asked.
+
+        Raises:
+            ValidationError: A malformed name or namespace.
+            ForbiddenError: A protected actor.
+            NotFoundError: No live actor has this name there.
+            RayUnavailableError: The GCS did not answer.
+        """
+        check_name(namespace, "namespace")
+        check_name(name, "name")
+        check_not_protected(namespace, name, self.protected)
+        return self._call(kill_actor, namespace, name, self.conn.request_timeout_s, self.protected)
+
+    def reap(self, now: int | None = None) -> list[ReapedActor]:
+        """One reaper pass (see :func:`.actor_registry.reap_actors`)."""
+        return self._call(reap_actors, self.conn.request_timeout_s, now, self.protected)
+
+
+class ActorReaper:
+    """Reap expired detached actors every ``interval_s`` on the running event loop.
+
+    Args:
+        registry: The registry to reap through.
+        interval_s: Seconds between two passes; 0 turns the reaper off.
+        executor: Where the blocking pass runs (never on the event loop).
+        on_reaped: Called on the loop with each non-empty pass's results (audit them there).
+        timeout_s: Deadline of one pass.
+    """
+
+    def __init__(
+        self,
+        registry: ActorRegistry,
+        interval_s: float,
+        executor: Executor,
+        on_reaped: Callable[[list[ReapedActor]], None],
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.registry = registry
+        self.interval_s = interval_s
+        self.executor = executor
+        self.on_reaped = on_reaped
+        self.timeout_s = timeout_s
+        self.last_error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the reaper's loop is running."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Start reaping on the running loop (idempotent; a no-op when ``interval_s`` is 0)."""
+        if self.interval_s > 0 and not self.running:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def reap_once(self) -> list[ReapedActor]:
+        """One pass now: kill expired actors, drop stale records; report them to ``on_reaped``.
+
+        Raises:
+            IogError: Ray was unreachable or the pass ran past ``timeout_s``.
+        """
+        future = asyncio.get_running_loop().run_in_executor(self.executor, self.registry.reap)
+        try:
+            reaped = await asyncio.wait_for(future, timeout=self.timeout_s)
+        except asyncio.TimeoutError:
+            raise IogError(f"A reaper pass took longer than {self.timeout_s:g} s.") from None
+        if reaped:
+            self.on_reaped(reaped)
+        return reaped
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.reap_once()
+                self.last_error = None
+            except IogError as err:
+                if err.message != self.last_error:
+                    log.warning("iog_jupyter: actor reaper: %s", err.message)
+                self.last_error = err.message
+
+    async def stop(self) -> None:
+        """Stop the loop; a pass stuck inside Ray is abandoned after 2 s."""
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait([task], timeout=2.0)

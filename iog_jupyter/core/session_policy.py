@@ -1,0 +1,318 @@
+"""The idle policy and the server's session service: list, release, warn and release when idle.
+
+A notebook kernel of the Jupyter server that has been idle (kernel not busy, no running Ray
+task) for ``warn_after_s`` is *warned*: its record says so, with when it will be released.
+After ``release_after_s`` its non-detached actors and tasks holding one of
+``release_resources`` (GPU by default) are released, once per idle period, and audited.
+Detached actors, other sessions, drivers that are not kernels of this server, and sessions
+with a keep-alive exemption (:func:`~iog_jupyter.core.driver.keep_alive`) are never touched.
+Off unless ``warn_after_s`` or ``release_after_s`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+from . import _ray_compat
+from .audit import AuditLog
+from .connection import RayConnection
+from .driver import KEEP_ALIVE_PREFIX, KV_NAMESPACE
+from .errors import ForbiddenError, IogError, NotFoundError, RayUnavailableError
+from .sessions import (
+    KernelInfo,
+    ReleaseResult,
+    SessionRecord,
+    build_sessions,
+    check_session_id,
+    read_cluster,
+    release_session,
+)
+
+log = logging.getLogger(__name__)
+
+#: Who the audit log names for the policy's own releases.
+POLICY_USER = "iog-idle-policy"
+
+
+@dataclass(frozen=True)
+class IdlePolicy:
+    """The idle policy's settings (the ``IogJupyterApp.idle_*`` traits); 0 switches a step off."""
+
+    warn_after_s: float = 0.0
+    release_after_s: float = 0.0
+    release_resources: tuple[str, ...] = ("GPU",)
+    keep_alive_max_s: float = 24 * 3600.0
+    check_interval_s: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the policy warns or releases at all."""
+        return self.warn_after_s > 0 or self.release_after_s > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form shown next to the sessions."""
+        return {
+            "enabled": self.enabled,
+            "warn_after_s": self.warn_after_s or None,
+            "release_after_s": self.release_after_s or None,
+            "release_resources": list(self.release_resources),
+            "keep_alive_max_s": self.keep_alive_max_s,
+            "check_interval_s": self.check_interval_s,
+        }
+
+
+def _fmt_s(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def _keep_alive_until(raw: bytes | None, cap_s: float) -> int | None:
+    """The end (epoch ms) of a stored exemption, capped at ``set_ms + cap_s``."""
+    try:
+        data = json.loads(raw or b"")
+        until = int(data["until_ms"])
+        since = int(data.get("set_ms", until))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return min(until, since + int(cap_s * 1000))
+
+
+class SessionService:
+    """The server's sessions: one list for REST and the policy, releases, and the idle loop.
+
+    Args:
+        conn: The connection to the cluster (never a driver).
+        kernels: Coroutine function returning the Jupyter server's kernels.
+        policy: The idle policy.
+        executor: Where blocking GCS calls run.
+        audit: The audit log the policy's warnings and releases go to.
+        call_timeout_s: Deadline of one off-loop call.
+        release_foreign: Whether a person may release drivers that are not kernels of this
+            server (other users' notebooks, scripts, jobs).
+    """
+
+    def __init__(
+        self,
+        conn: RayConnection,
+        kernels: Callable[[], Awaitable[Sequence[KernelInfo]]],
+        policy: IdlePolicy,
+        executor: Executor,
+        audit: AuditLog | None = None,
+        call_timeout_s: float = 10.0,
+        release_foreign: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.kernels = kernels
+        self.policy = policy
+        self.executor = executor
+        self.audit = audit
+        self.call_timeout_s = call_timeout_s
+        self.release_foreign = release_foreign
+        self._last_busy_ms: dict[str, int] = {}
+        self._warned: dict[str, int] = {}  # session id -> the idle period's start it warned
+        self._released: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        try:
+            return await asyncio.wait_for(future, timeout=self.call_timeout_s)
+        except asyncio.TimeoutError:
+            raise RayUnavailableError(
+                f"Ray did not answer within {self.call_timeout_s:g} s."
+            ) from None
+
+    def _read(self) -> tuple[Any, dict[bytes, bytes]]:
+        cluster = read_cluster(self.conn)
+        try:
+            kv = _ray_compat.kv_scan(
+                self.conn.address, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
+            )
+        except _ray_compat.gcs_errors() as err:
+            raise self.conn.unavailable(
+                f"reading keep-alives failed ({type(err).__name__})"
+            ) from None
+        return cluster, kv
+
+    async def list(self) -> list[SessionRecord]:
+        """Every live driver, with idle time and the policy's view of each.
+
+        Raises:
+            RayUnavailableError: The GCS did not answer.
+        """
+        kernels = list(await self.kernels())
+        (drivers, actors, tasks), kv = await self._off_loop(self._read)
+        now = int(time.time() * 1000)
+        sessions = build_sessions(drivers, actors, tasks, kernels, now)
+        live = set()
+        for record in sessions:
+            live.add(record.session_id)
+            key = (KEEP_ALIVE_PREFIX + record.session_id).encode()
+            exempt = _keep_alive_until(kv.get(key), self.policy.keep_alive_max_s)
+            self._apply(record, now, exempt if exempt and exempt > now else None)
+        for memory in (self._last_busy_ms, self._warned, self._released):
+            for sid in set(memory) - live:
+                del memory[sid]
+        return sessions
+
+    def _apply(self, record: SessionRecord, now: int, exempt_until: int | None) -> None:
+        """Count idle time from the last moment seen busy, and fill ``record.policy``."""
+        sid = record.session_id
+        if record.local_kernel and record.idle_s == 0:
+            self._last_busy_ms[sid] = now
+        since = max(record.last_activity_ms or 0, self._last_busy_ms.get(sid, 0)) or now
+        if record.local_kernel and record.idle_s:
+            record.idle_s = max(0.0, (now - since) / 1000)
+        policy, state, message = self.policy, "off", None
+        warn_at = release_at = None
+        held = {r: record.resources.get(r, 0.0) for r in policy.release_resources}
+        holds = any(v > 0 for v in held.values())
+        if not policy.enabled:
+            state = "off"
+        elif not record.local_kernel:
+            state = "not_applicable"
+        elif exempt_until is not None:
+            state, message = "exempt", "Kept alive by iog_jupyter.keep_alive()."
+        elif self._released.get(sid) == since:
+            state = "released"
+            message = "Released by the idle policy; run a cell to start a new idle period."
+        else:
+            idle = record.idle_s or 0.0
+            warn_at = since + int(policy.warn_after_s * 1000) if policy.warn_after_s else None
+            if policy.release_after_s:
+                release_at = since + int(policy.release_after_s * 1000)
+            state = "active"
+            if holds and release_at is not None and now >= release_at:
+                state = "due"
+            elif holds and warn_at is not None and now >= warn_at:
+                state = "warned"
+            if state in ("warned", "due"):
+                what = ", ".join(f"{k} {v:g}" for k, v in held.items() if v)
+                when = (
+                    f"; its non-detached actors and tasks holding them will be released in "
+                    f"{_fmt_s(max(0, (release_at - now) / 1000))}"
+                    if release_at
+                    else ""
+                )
+                message = (
+                    f"Idle for {_fmt_s(idle)} while holding {what}{when}. Run "
+                    "iog_jupyter.keep_alive(hours=...) in the notebook to keep them."
+                )
+        record.policy = {
+            "state": state,
+            "idle_since_ms": since if record.local_kernel else None,
+            "warn_at_ms": warn_at,
+            "release_at_ms": release_at,
+            "keep_alive_until_ms": exempt_until,
+            "message": message,
+        }
+
+    async def find(self, session_id: str) -> SessionRecord:
+        """The live session with this Ray job id or kernel id.
+
+        Raises:
+            ValidationError: The id is malformed.
+            NotFoundError: No live driver has it.
+        """
+        wanted = check_session_id(session_id)
+        for record in await self.list():
+            if wanted in (record.session_id, record.kernel_id):
+                return record
+        raise NotFoundError(
+            f"No live session has the id {wanted}; list them with `GET sessions` "
+            "(a kernel that never started Ray is not a session).",
+            reason="session_not_found",
+        )
+
+    async def release(self, record: SessionRecord) -> ReleaseResult:
+        """Release a person asked for: all its non-detached actors and its tasks.
+
+        Raises:
+            ForbiddenError: The driver is not a kernel of this server and
+                ``release_foreign`` is off.
+        """
+        if not record.local_kernel and not self.release_foreign:
+            raise ForbiddenError(
+                f"Session {record.session_id} ({record.kind}, owner "
+                f"{record.owner or 'unknown'}) is not a kernel of this Jupyter server; set "
+                "IogJupyterApp.sessions_release_foreign to release other drivers.",
+                reason="foreign_session",
+            )
+        return await self._off_loop(release_session, self.conn, record.session_id, None)
+
+    # -- the idle loop -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the idle loop when the policy is on (idempotent; needs a running loop)."""
+        if self.policy.enabled and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop the idle loop."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.check_once()
+            except IogError as err:
+                log.info("iog_jupyter: idle policy check skipped: %s", err.message)
+            except Exception:  # the loop must survive anything one check hits
+                log.exception("iog_jupyter: idle policy check failed")
+            await asyncio.sleep(self.policy.check_interval_s)
+
+    async def check_once(self) -> list[SessionRecord]:
+        """One policy pass: audit new warnings, release sessions that are due."""
+        sessions = await self.list()
+        for record in sessions:
+            state = record.policy.get("state")
+            since = record.policy.get("idle_since_ms") or 0
+            if state in ("warned", "due") and self._warned.get(record.session_id) != since:
+                self._warned[record.session_id] = since
+                self._audit("session.idle_warn", record, "allowed", record.policy["message"])
+            if state == "due":
+                await self._release_idle(record, since)
+        return sessions
+
+    async def _release_idle(self, record: SessionRecord, since: int) -> None:
+        self._released[record.session_id] = since
+        try:
+            result = await self._off_loop(
+                release_session,
+                self.conn,
+                record.session_id,
+                list(self.policy.release_resources),
+            )
+        except IogError as err:
+            self._audit("session.idle_release", record, "failed", err.message)
+            return
+        record.policy.update(state="released", message="Released by the idle policy.")
+        detail = (
+            f"idle {record.idle_s or 0:.0f} s; killed {len(result.killed_actors)} actor(s), "
+            f"cancelled {result.cancelled_tasks} task(s), kept "
+            f"{result.kept_detached_actors} detached; owner {record.owner or 'unknown'}"
+        )
+        self._audit("session.idle_release", record, "allowed", detail)
+        log.warning("iog_jupyter: idle policy released session %s: %s", record.session_id, detail)
+
+    def _audit(self, action: str, record: SessionRecord, outcome: str, detail: Any) -> None:
+        if self.audit is None:
+            return
+        target = f"{record.session_id} {record.notebook_path or record.kernel_id or ''}".strip()
+        try:
+            self.audit.record(action, target, outcome, POLICY_USER, None, detail=str(detail))
+        except OSError:
+            log.exception("iog_jupyter: could not write the audit log")

@@ -1,0 +1,117 @@
+"""REST handlers for sessions: ``GET sessions`` and ``POST sessions/{session_id}/release``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..core.sessions import KernelInfo, check_session_id
+from .base import IogAPIHandler
+
+log = logging.getLogger(__name__)
+
+SESSIONS_RESOURCE = "iog:sessions"
+MAX_RELEASE_BODY_BYTES = 4096
+
+
+async def jupyter_kernels(serverapp: Any) -> list[KernelInfo]:
+    """The server's kernels with pid, state, last activity and notebook path.
+
+    The pid comes from each kernel's provisioner (local kernels); the path from the session
+    manager. A kernel that goes away meanwhile is skipped.
+    """
+    km = serverapp.kernel_manager
+    paths: dict[str, str] = {}
+    try:
+        for model in await serverapp.session_manager.list_sessions():
+            kernel = model.get("kernel") or {}
+            if kernel.get("id") and model.get("path"):
+                paths[kernel["id"]] = str(model["path"])
+    except (web.HTTPError, KeyError, OSError) as err:
+        log.info("iog_jupyter: could not read Jupyter sessions: %s", type(err).__name__)
+    kernels = []
+    for model in km.list_kernels():
+        kernel_id = model["id"]
+        try:
+            kernel = km.get_kernel(kernel_id)
+        except KeyError:
+            continue
+        pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+        last = getattr(kernel, "last_activity", None)
+        kernels.append(
+            KernelInfo(
+                kernel_id=kernel_id,
+                pid=int(pid) if isinstance(pid, int) else None,
+                execution_state=str(model.get("execution_state") or "unknown"),
+                last_activity_ms=int(last.timestamp() * 1000) if last else None,
+                connections=int(model.get("connections") or 0),
+                notebook_path=paths.get(kernel_id),
+            )
+        )
+    return kernels
+
+
+class SessionsAPIHandler(IogAPIHandler):
+    """Base of the session handlers: makes sure the idle loop runs (when configured)."""
+
+    auth_resource = SESSIONS_RESOURCE
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Start the idle policy's loop with the first request, as the monitor starts."""
+        await super().prepare()
+        self.iog.sessions.start()
+
+
+class SessionsHandler(SessionsAPIHandler):
+    """``GET sessions``: every live Ray driver, attributed to its notebook where possible."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Return ``{sessions, policy}``: what each session holds, idle time, policy state."""
+        self.reject_unknown_query()
+        service = self.iog.sessions
+        sessions = await service.list()
+        self.write_json(
+            {
+                "sessions": [s.to_dict() for s in sessions],
+                "policy": service.policy.to_dict(),
+            }
+        )
+
+
+class SessionReleaseHandler(SessionsAPIHandler):
+    """``POST sessions/{session_id}/release``: release a session's non-detached actors, tasks."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, session_id: str) -> None:
+        """Kill the session's non-detached actors and cancel its running tasks. Audited.
+
+        The session is named by its Ray job id or its kernel id. Drivers that are not kernels
+        of this server are refused (403) unless ``sessions_release_foreign`` is set.
+        """
+        with self.audited("session.release", session_id[:70]) as audit:
+            self.reject_unknown_query()
+            if len(self.request.body or b"") > MAX_RELEASE_BODY_BYTES:
+                raise web.HTTPError(413, "This route takes no request body.")
+            check_session_id(session_id)
+            service = self.iog.sessions
+            record = await service.find(session_id)
+            audit["target"] = (
+                f"{record.session_id} {record.notebook_path or record.kernel_id or record.kind}"
+                f" (owner {record.owner or 'unknown'})"
+            )
+            result = await service.release(record)
+        self.write_json(result.to_dict())
+
+
+_SESSION_ID = r"(?P<session_id>[^/]+)"
+
+default_handlers = [
+    (r"sessions", SessionsHandler),
+    (rf"sessions/{_SESSION_ID}/release", SessionReleaseHandler),
+]

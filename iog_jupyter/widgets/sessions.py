@@ -1,0 +1,283 @@
+"""``SessionsWidget``: which notebooks (Ray drivers) hold what, idle time, warnings, release.
+
+A kernel has no handle on the Jupyter server, so the widget picks its source:
+
+- **server** (:class:`ServerSessions`): when this kernel was started by a running Jupyter
+  server with iog_jupyter (found by ``JPY_PARENT_PID`` in
+  ``jupyter_server.serverapp.list_running_servers()``), it asks that server's REST API on this
+  machine: kernel state, idle time, the idle policy's warnings, and audited releases under the
+  server's rules (another user's session is refused).
+- **ray** (:class:`RaySessions`): otherwise (VS Code, a plain kernel) it reads Ray's drivers
+  through ``iog_jupyter.core``: what each holds, without kernel state or idle time. Releasing
+  is then limited to sessions recorded as the same user's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core.driver import current_user, kernel_id
+from ..core.errors import ForbiddenError, IogError
+from .fallback import HtmlFallbackMixin
+from .jobs_html import esc
+from .sessions_html import sessions_table_html
+
+
+class RaySessions:
+    """Sessions straight from Ray (no Jupyter server): what each driver holds."""
+
+    name = "Ray's drivers (no Jupyter server: kernel state and idle time unknown)"
+
+    def __init__(self) -> None:
+        from ..core.connection import RayConnection
+
+        self.conn = RayConnection()
+
+    def list(self) -> list[dict[str, Any]]:
+        """``SessionRecord.to_dict()`` of every live driver."""
+        from ..core.sessions import list_sessions
+
+        return [s.to_dict() for s in list_sessions(self.conn)]
+
+    def release(self, session: dict[str, Any]) -> dict[str, Any]:
+        """Release a session recorded as this user's (or this kernel's own).
+
+        Raises:
+            ForbiddenError: The session is another user's, or has no recorded owner.
+        """
+        from ..core.sessions import release_session
+
+        own = session.get("kernel_id") and session.get("kernel_id") == kernel_id()
+        if not own and session.get("owner") != current_user():
+            raise ForbiddenError(
+                f"Session {session.get('session_id')} is not recorded as yours "
+                f"({session.get('owner') or 'no owner'}); release it from the Jupyter server "
+                "or with `iog sessions release`."
+            )
+        return release_session(self.conn, str(session["session_id"])).to_dict()
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.conn.close()
+
+
+class ServerSessions:
+    """Sessions through a Jupyter server's REST API (``GET sessions``, ``POST .../release``)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        from ..cli.client import IogClient
+
+        self.client = IogClient(url, token)
+        self.name = f"the Jupyter server at {self.client.url}"
+
+    def list(self) -> list[dict[str, Any]]:
+        """The server's session list."""
+        return list(self._call("list_sessions").get("sessions") or [])
+
+    def release(self, session: dict[str, Any]) -> dict[str, Any]:
+        """Ask the server to release a session (audited there)."""
+        return self._call("release_session", str(session["session_id"]))
+
+    def _call(self, method: str, *args: Any) -> dict[str, Any]:
+        from ..cli.client import IogClientError
+
+        try:
+            return getattr(self.client, method)(*args)
+        except IogClientError as err:
+            raise IogError(err.message) from None
+
+    def close(self) -> None:
+        """Release the HTTP pool."""
+        self.client.close()
+
+
+def find_server() -> tuple[str, str | None] | None:
+    """``(url, token)`` of the Jupyter server that started this kernel, if it runs here."""
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if not parent.isdigit():
+        return None
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return None
+    for info in list_running_servers():
+        if str(info.get("pid")) == parent and info.get("token"):
+            return str(info["url"]), str(info["token"])
+    return None
+
+
+def default_source() -> RaySessions | ServerSessions:
+    """The server that started this kernel when there is one, else Ray directly."""
+    found = find_server()
+    return ServerSessions(*found) if found else RaySessions()
+
+
+class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
+    """A table of sessions with idle time and warnings, and a Release button that confirms.
+
+    Args:
+        source: Where sessions come from; :func:`default_source` when None (and :meth:`close`
+            closes it).
+        refresh_interval_s: How often a daemon thread refreshes the table.
+        autostart: Start refreshing at once; with False only :meth:`refresh` updates it.
+        **kwargs: Passed to ``ipywidgets.VBox``.
+
+    Release acts on the selected session and needs two clicks: the first arms the button
+    ("Confirm release?"), the second releases; any other action disarms it.
+    """
+
+    def __init__(
+        self,
+        source: RaySessions | ServerSessions | None = None,
+        refresh_interval_s: float = 5.0,
+        autostart: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._owns_source = source is None
+        self.source = source if source is not None else default_source()
+        self.refresh_interval_s = float(refresh_interval_s)
+        self.own_kernel_id = kernel_id()
+        self.sessions: list[dict[str, Any]] = []
+        self.list_error: str | None = None
+        self._armed: str | None = None
+        self.table = widgets.HTML(value="<i>Loading sessions…</i>")
+        self.session_select = widgets.Dropdown(
+            options=[("—", None)], value=None, description="Session"
+        )
+        self.release_button = widgets.Button(description="Release", icon="eject")
+        self.error_line = widgets.HTML(value="")
+        self.notice_line = widgets.HTML(value="")
+        super().__init__(
+            children=[
+                self.table,
+                widgets.HBox([self.session_select, self.release_button]),
+                self.error_line,
+                self.notice_line,
+            ],
+            **kwargs,
+        )
+        self.add_class("iog-SessionsWidget")
+        self.session_select.observe(lambda _: self._disarm(), names="value")
+        self.release_button.on_click(lambda _: self.release_selected())
+        if autostart:
+            self.start()
+
+    def start(self) -> None:
+        """Start the refresh thread (idempotent)."""
+        with self._lock:
+            if self._closed or self._thread is not None:
+                return
+            self._thread = threading.Thread(
+                target=self._loop, name="iog-sessions-refresh", daemon=True
+            )
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.refresh_interval_s)
+
+    def refresh(self) -> None:
+        """Read the sessions and show them (an error goes above the table)."""
+        try:
+            sessions, error = self.source.list(), None
+        except IogError as err:
+            sessions, error = None, err.message
+        with self._lock:
+            if self._closed:
+                return
+            self.list_error = error
+            if sessions is not None:
+                self.sessions = sessions
+            self.table.value = self._html()
+            self._sync_options()
+
+    def _html(self) -> str:
+        return sessions_table_html(
+            self.sessions, self.list_error, self.own_kernel_id, f"From {self.source.name}."
+        )
+
+    def _sync_options(self) -> None:
+        selected = self.session_select.value
+        options: list[tuple[str, str | None]] = [("—", None)]
+        for s in self.sessions:
+            label = f"{s['session_id']} · {s.get('notebook_path') or s.get('kind')}"
+            options.append((label[:80], s["session_id"]))
+        if selected is not None and selected not in [v for _, v in options]:
+            selected = None
+        if list(self.session_select.options) != options:
+            armed = self._armed
+            self.session_select.options = options
+            self.session_select.value = selected
+            self._armed = armed if selected is not None else None
+
+    @property
+    def armed(self) -> bool:
+        """Whether Release awaits its confirming click."""
+        return self._armed is not None
+
+    def _disarm(self) -> None:
+        self._armed = None
+        self.release_button.description, self.release_button.button_style = "Release", ""
+
+    def release_selected(self) -> dict[str, Any] | None:
+        """First call arms the button; the second releases the selected session."""
+        sid = self.session_select.value
+        if sid is None:
+            self._disarm()
+            self._show(error="Select a session first.")
+            return None
+        if self._armed != sid:
+            self._disarm()
+            self._armed = sid
+            self.release_button.description = "Confirm release?"
+            self.release_button.button_style = "danger"
+            return None
+        self._disarm()
+        session = next((s for s in self.sessions if s["session_id"] == sid), {"session_id": sid})
+        try:
+            reply = self.source.release(session)
+        except IogError as err:
+            self._show(error=err.message)
+            return None
+        self._show(
+            notice=f"Released {sid}: killed {len(reply.get('killed_actors') or [])} actor(s), "
+            f"cancelled {reply.get('cancelled_tasks', 0)} task(s); kept "
+            f"{reply.get('kept_detached_actors', 0)} detached actor(s)."
+        )
+        self.refresh()
+        return reply
+
+    def _show(self, error: str | None = None, notice: str | None = None) -> None:
+        self.error_line.value = f'<span style="color:#d93025">{esc(error)}</span>' if error else ""
+        self.notice_line.value = (
+            f'<span style="color:#188038">{esc(notice)}</span>' if notice else ""
+        )
+
+    def close(self) -> None:
+        """Stop the refresh thread, close the children (and an owned source)."""
+        with self._lock:
+            self._closed = True
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=15)
+        for child in (self.table, self.session_select, self.release_button):
+            child.close()
+        if self._owns_source:
+            self.source.close()
+        super().close()
+
+    def _repr_html_(self) -> str:
+        """The sessions as a static, escaped HTML table."""
+        if not self.sessions and self.list_error is None and not self._closed:
+            self.refresh()
+        return self._html()

@@ -1,0 +1,106 @@
+"""Tests of `iog sessions` on the real Ray head: remote (a pytest-jupyter server) and local."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_USAGE
+from iog_jupyter.cli.main import main
+
+pytestmark = pytest.mark.ray
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DRIVER = os.path.join(REPO, "tests", "drivers", "session_driver.py")
+
+
+@pytest.fixture
+def jp_server_config(ray_head, tmp_path):
+    """iog_jupyter with its own state dir (audit log)."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"iog_jupyter": True},
+            "allow_unauthenticated_access": False,
+        },
+        "IogJupyterApp": {"request_timeout_s": 30.0, "jobs_state_dir": str(tmp_path / "state")},
+    }
+
+
+@pytest.fixture
+def script_driver(ray_head):
+    """A script driver holding one actor; yields its job id."""
+    env = {**os.environ, **ray_head.env(), "PYTHONPATH": REPO}
+    proc = subprocess.Popen(
+        [sys.executable, DRIVER, "cli", "--actors", "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        yield proc.stdout.readline().split()[1]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
+    """``iog sessions <args> --url URL`` in a child process (the test loop keeps serving)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "IOG_"))}
+    env.update(PYTHONPATH=REPO, IOG_TOKEN=token)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "iog_jupyter.cli",
+        "sessions",
+        *args,
+        "--url",
+        url,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    return int(proc.returncode or 0), out.decode(), err.decode()
+
+
+async def test_remote_list_and_a_refused_release(
+    jp_serverapp, http_server, jp_base_url, jp_http_port, script_driver
+):
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+    token = jp_serverapp.identity_provider.token
+    code, out, err = await iog(url, token, "list")
+    assert code == 0, err
+    assert out.splitlines()[0].split()[:3] == ["SESSION", "KIND", "OWNER"]
+    row = next(line for line in out.splitlines() if line.startswith(script_driver))
+    assert " script " in row and "CPU 0.1" in row
+    code, out, err = await iog(url, token, "list", "--json")
+    assert code == 0 and json.loads(out)["policy"]["enabled"] is False
+    # A script is not a kernel of this server: 403, exit 4, one line, actor kept.
+    code, out, err = await iog(url, token, "release", script_driver, "--yes")
+    assert code == EXIT_AUTH and "sessions_release_foreign" in err and "Traceback" not in err
+    code, out, err = await iog(url, token, "list", "--json")
+    held = {s["session_id"]: s["actors"] for s in json.loads(out)["sessions"]}
+    assert held[script_driver] == 1
+
+
+def test_local_mode_lists_and_releases(script_driver, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["sessions", "release", script_driver]) == EXIT_USAGE  # no --yes, no terminal
+    assert "--yes" in capsys.readouterr().err
+    assert main(["sessions", "release", "nope", "--yes"]) == EXIT_USAGE
+    assert "Bad session id" in capsys.readouterr().err
+    assert main(["sessions", "list", "--json"]) == 0
+    sessions = json.loads(capsys.readouterr().out)["sessions"]
+    assert next(s for s in sessions if s["session_id"] == script_driver)["actors"] == 1
+    assert main(["sessions", "release", script_driver, "--yes"]) == 0
+    assert "killed 1 actor(s)" in capsys.readouterr().out
+    assert main(["sessions", "list", "--json"]) == 0
+    sessions = json.loads(capsys.readouterr().out)["sessions"]
+    assert next(s for s in sessions if s["session_id"] == script_driver)["actors"] == 0

@@ -1,0 +1,292 @@
+"""The detached-actor registry on the real Ray head: list, kill, touch, reap, and its Ray calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iog_jupyter.core import _ray_compat, actor_registry
+from iog_jupyter.core.actor_meta import (
+    IOG_KV_NAMESPACE,
+    ActorMeta,
+    check_ttl,
+    decode_cursor,
+    encode_cursor,
+    meta_key,
+    protection_reason,
+)
+from iog_jupyter.core.actor_service import ActorRegistry
+from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.core.errors import (
+    ForbiddenError,
+    NotFoundError,
+    RayUnavailableError,
+    ValidationError,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DRIVER = REPO / "tests" / "drivers" / "detached_actors.py"
+
+
+def run_driver(ray_head: Any, ops: list[list[Any]]) -> list[dict[str, Any]]:
+    """Run one driver process that makes actors and exits; its results."""
+    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER), json.dumps(ops)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def wait_until(predicate: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.2)
+
+
+# -- pure checks (no Ray) ---------------------------------------------------------------------
+
+
+def test_protection_rules():
+    assert protection_reason("team", "cache") is None
+    assert "internal" in protection_reason("team", "_ray_internal_x")
+    assert "internal" in protection_reason("_ray_internal_dashboard", "x")
+    assert "belongs to Ray" in protection_reason("SUPERVISOR_ACTOR_RAY_NAMESPACE", "x")
+    assert "belongs to Ray" in protection_reason("iog_jupyter", "x")
+    assert protection_reason("serve", "x") is None
+    assert "protected" in protection_reason("serve", "x", ("serve",))
+
+
+def test_meta_round_trip_cursor_and_ttl_checks():
+    meta = ActorMeta("ns/1", "a b", "ab12", owner="<o>", created_ms=1000, ttl_s=2.0)
+    assert ActorMeta.from_bytes(meta.to_bytes()) == meta
+    assert ActorMeta.from_bytes(b"not json") is None and ActorMeta.from_bytes(None) is None
+    assert meta_key("ns/1", "a b") == b"actor:ns%2F1/a%20b"
+    touched = meta.touched(5000)
+    assert touched.expires_ms == 7000 and touched.ttl_s == 2.0
+    assert meta.touched(5000, 10).expires_ms == 15000
+    assert decode_cursor(encode_cursor("a", "b/c")) == ("a", "b/c")
+    for bad in ("x", "!!", encode_cursor("a", "b")[:-3]):
+        with pytest.raises(ValidationError, match="cursor"):
+            decode_cursor(bad)
+    assert check_ttl(None) is None and check_ttl(5) == 5.0
+    for bad_ttl in (0, -1, float("inf"), float("nan"), "10", True):
+        with pytest.raises(ValidationError, match="ttl_s"):
+            check_ttl(bad_ttl)
+
+
+def test_bad_input_is_refused_before_ray_is_asked():
+    # Nothing listens on port 1: any Ray call would answer RayUnavailableError, not these.
+    registry = ActorRegistry(RayConnection(address="127.0.0.1:1"), ["serve"])
+    with pytest.raises(ValidationError, match="Unknown actor state"):
+        registry.list(states=frozenset({"SLEEPING"}))
+    for limit in (0, 501, True):
+        with pytest.raises(ValidationError, match="limit"):
+            registry.list(limit=limit)
+    with pytest.raises(ValidationError, match="cursor"):
+        registry.list(cursor="garbage!")
+    with pytest.raises(ValidationError, match="namespace"):
+        registry.list(namespace="")
+    with pytest.raises(ForbiddenError, match="protected"):
+        registry.kill("serve", "x")
+    with pytest.raises(ForbiddenError, match="internal"):
+        registry.kill("team", "_ray_internal_job")
+    with pytest.raises(ValidationError, match="printable"):
+        registry.kill("team", "a\nb")
+    with pytest.raises(RayUnavailableError, match="127.0.0.1:1"):
+        registry.list()
+
+
+# -- on the real head -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def actors_ns(ray_head) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A fresh namespace holding: managed ``m1``/``m2`` (TTL 3600 s), plain ``plain``, a pending
+    ``waiting``, an internal ``_ray_internal_x``; plus plain actors in ``serve`` and the job
+    supervisors' namespace."""
+    ns = f"iogt-{uuid.uuid4().hex[:8]}"
+    made = run_driver(
+        ray_head,
+        [
+            ["iog", "m1", ns, {"ttl_s": 3600}],
+            ["iog", "m2", ns, {"ttl_s": 3600}],
+            ["plain", "plain", ns, {}],
+            ["plain", "waiting", ns, {"resources": {"nope": 1}, "wait": False}],
+            ["plain", "_ray_internal_x", ns, {}],
+            ["plain", f"svc-{ns}", "serve", {}],
+            ["plain", f"sup-{ns}", "SUPERVISOR_ACTOR_RAY_NAMESPACE", {}],
+        ],
+    )
+    yield ns, made
+    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    for namespace, name in _ray_compat.list_named_actors(ray_head.address, 10):
+        if namespace == ns or name.endswith(ns):
+            data = _ray_compat.named_actor(ray_head.address, name, namespace, 10)
+            if data is not None:
+                _ray_compat.kill_actor(ray_head.address, data.actor_id, 10)
+
+
+@pytest.fixture
+def registry(ray_head) -> Iterator[ActorRegistry]:
+    conn = RayConnection()
+    try:
+        yield ActorRegistry(conn, ["serve"])
+    finally:
+        conn.close()
+
+
+@pytest.mark.ray
+def test_kv_put_if_absent_first_writer_wins(ray_head):
+    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    key, ns = f"first:{uuid.uuid4().hex}".encode(), b"iog_jupyter_test"
+    assert _ray_compat.kv_put_if_absent(ray_head.address, key, b"one", ns, 5) is True
+    assert _ray_compat.kv_put_if_absent(ray_head.address, key, b"two", ns, 5) is False
+    assert _ray_compat.kv_get(ray_head.address, key, ns, 5) == b"one"
+    assert _ray_compat.kv_del(ray_head.address, key, ns, 5) == 1
+
+
+@pytest.mark.ray
+def test_named_actors_info_answers_many_at_once(ray_head, actors_ns):
+    ns, made = actors_ns
+    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    keys = [(ns, "m1"), (ns, "waiting"), (ns, "never-made")]
+    infos = _ray_compat.named_actors_info(ray_head.address, keys, 10)
+    assert infos[(ns, "m1")].actor_id.hex() == made[0]["actor_id"]
+    assert _ray_compat.actor_state_name(infos[(ns, "waiting")]) != "ALIVE"
+    assert infos[(ns, "never-made")] is None
+    assert issubclass(RuntimeError, _ray_compat.gcs_errors())
+
+
+@pytest.mark.ray
+def test_list_joins_ray_and_iog_records(registry, actors_ns):
+    ns, made = actors_ns
+    page = registry.list(namespace=ns)
+    by_name = {a.name: a for a in page.actors}
+    assert set(by_name) == {"m1", "m2", "plain", "waiting", "_ray_internal_x"}
+    assert page.total == 5 and page.next_cursor is None
+    m1 = by_name["m1"]
+    assert m1.managed and m1.detached and m1.state == "ALIVE" and m1.class_name == "Counter"
+    assert m1.actor_id == made[0]["actor_id"] and m1.ttl_s == 3600.0
+    assert m1.owner and m1.expires_ms - m1.created_ms == 3600 * 1000
+    wire = m1.to_dict()
+    assert wire["created"].endswith("Z") and wire["expires"].endswith("Z")
+    assert not by_name["plain"].managed and by_name["plain"].ttl_s is None
+    assert by_name["_ray_internal_x"].protected and not by_name["m1"].protected
+    assert by_name["waiting"].state in ("PENDING_CREATION", "DEPENDENCIES_UNREADY")
+    alive = registry.list(namespace=ns, states=frozenset({"ALIVE"}))
+    assert {a.name for a in alive.actors} == {"m1", "m2", "plain", "_ray_internal_x"}
+    assert registry.list(namespace=ns, detached=False).actors == []
+
+
+@pytest.mark.ray
+def test_protected_actors_are_hidden_unless_their_namespace_is_asked(registry, actors_ns):
+    ns, _ = actors_ns
+    everything = []
+    cursor = None
+    while True:
+        page = registry.list(limit=2, cursor=cursor)
+        assert len(page.actors) <= 2
+        everything += page.actors
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    keys = [(a.namespace, a.name) for a in everything]
+    assert keys == sorted(keys) and len(keys) == len(set(keys)) == page.total
+    assert (ns, "m1") in keys and (ns, "_ray_internal_x") not in keys
+    assert not any(k[0] in ("serve", "SUPERVISOR_ACTOR_RAY_NAMESPACE") for k in keys)
+    assert [a.name for a in registry.list(namespace="serve").actors] == [f"svc-{ns}"]
+    supervisors = registry.list(namespace="SUPERVISOR_ACTOR_RAY_NAMESPACE").actors
+    assert f"sup-{ns}" in {a.name for a in supervisors}
+
+
+@pytest.mark.ray
+def test_refused_kills_change_nothing(registry, actors_ns, ray_head):
+    ns, _ = actors_ns
+    for namespace, name in (
+        (ns, "_ray_internal_x"),
+        ("serve", f"svc-{ns}"),
+        ("SUPERVISOR_ACTOR_RAY_NAMESPACE", f"sup-{ns}"),
+        ("iog_jupyter", "anything"),
+    ):
+        with pytest.raises(ForbiddenError):
+            registry.kill(namespace, name)
+    with pytest.raises(NotFoundError, match="No live actor"):
+        registry.kill(ns, "never-made")
+    alive = {(a.namespace, a.name) for a in registry.list(namespace="serve").actors}
+    assert ("serve", f"svc-{ns}") in alive
+    assert {"m1", "_ray_internal_x"} <= {a.name for a in registry.list(namespace=ns).actors}
+
+
+@pytest.mark.ray
+def test_kill_removes_the_actor_and_its_record(registry, actors_ns, ray_head):
+    ns, _ = actors_ns
+    record = registry.kill(ns, "m2")
+    assert record.name == "m2" and record.managed
+    wait_until(lambda: "m2" not in {a.name for a in registry.list(namespace=ns).actors})
+    assert _ray_compat.kv_get(ray_head.address, meta_key(ns, "m2"), IOG_KV_NAMESPACE, 5) is None
+    with pytest.raises(NotFoundError):
+        registry.kill(ns, "m2")
+
+
+@pytest.mark.ray
+def test_touch_extends_and_adopts(ray_head, actors_ns):
+    ns, _ = actors_ns
+    gcs = ray_head.address
+    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    before = actor_registry.read_meta(gcs, ns, "m1", 5)
+    time.sleep(0.05)
+    after = actor_registry.touch_actor(gcs, ns, "m1", 5)
+    assert after.expires_ms > before.expires_ms and after.ttl_s == 3600.0
+    assert after.created_ms == before.created_ms and after.owner == before.owner
+    with pytest.raises(ValidationError, match="no TTL recorded"):
+        actor_registry.touch_actor(gcs, ns, "plain", 5)
+    with pytest.raises(NotFoundError):
+        actor_registry.touch_actor(gcs, ns, "never-made", 5, ttl_s=10)
+    with pytest.raises(ForbiddenError):
+        actor_registry.touch_actor(gcs, "iog_jupyter", "x", 5, ttl_s=10)
+    adopted = actor_registry.touch_actor(
+        gcs, ns, "plain", 5, ttl_s=60, template=ActorMeta("", "", "", owner="zoe")
+    )
+    assert adopted.owner == "zoe" and adopted.class_name == "Counter" and adopted.ttl_s == 60
+    assert actor_registry.read_meta(gcs, ns, "plain", 5) == adopted
+
+
+@pytest.mark.ray
+def test_reap_kills_expired_keeps_fresh_and_drops_stale_records(registry, ray_head):
+    ns = f"iogr-{uuid.uuid4().hex[:8]}"
+    made = run_driver(
+        ray_head,
+        [["iog", "short", ns, {"ttl_s": 1}], ["iog", "long", ns, {"ttl_s": 3600}]],
+    )
+    gcs = ray_head.address
+    # A record whose actor never existed (a leak): the reaper drops it, kills nothing.
+    ghost = ActorMeta(ns, "ghost", "00" * 16, owner="x", created_ms=1, ttl_s=None)
+    _ray_compat.kv_put(gcs, meta_key(ns, "ghost"), ghost.to_bytes(), IOG_KV_NAMESPACE, 5)
+    time.sleep(1.2)
+    reaped = [r for r in registry.reap() if r.namespace == ns]
+    assert {(r.name, r.reason) for r in reaped} == {("short", "expired"), ("ghost", "gone")}
+    short = next(r for r in reaped if r.name == "short")
+    assert short.actor_id == made[0]["actor_id"] and short.ttl_s == 1.0
+    wait_until(lambda: {a.name for a in registry.list(namespace=ns).actors} == {"long"})
+    assert actor_registry.read_meta(gcs, ns, "short", 5) is None
+    assert actor_registry.read_meta(gcs, ns, "ghost", 5) is None
+    assert actor_registry.read_meta(gcs, ns, "long", 5) is not None
+    # Judged an hour later, "long" expires too.
+    later = registry.reap(now=actor_registry.now_ms() + 3601 * 1000)
+    assert [(r.name, r.reason) for r in later if r.namespace == ns] == [("long", "expired")]
+    wait_until(lambda: registry.list(namespace=ns).actors == [])

@@ -1,0 +1,112 @@
+"""SessionsWidget without a kernel: escaping, both sources (Ray and a real server), release."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iog_jupyter.widgets.sessions import RaySessions, ServerSessions, SessionsWidget
+from iog_jupyter.widgets.sessions_html import fmt_idle, fmt_resources, sessions_table_html
+
+REPO = Path(__file__).resolve().parents[1]
+DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+def test_table_escapes_everything_that_comes_from_ray_or_jupyter():
+    session = {
+        "session_id": "01000000",
+        "kind": "notebook",
+        "notebook_path": f"{EVIL}.ipynb",
+        "owner": EVIL,
+        "kernel_id": "k",
+        "execution_state": "idle",
+        "idle_s": 125.0,
+        "actors": 2,
+        "detached_actors": 1,
+        "running_tasks": 0,
+        "resources": {"CPU": 0.2, "GPU": 1.0, "memory": 2 * 2**30},
+        "policy": {"state": "warned", "message": f"Idle {EVIL}"},
+    }
+    html = sessions_table_html([session], error=EVIL, own_kernel_id="k", source=EVIL)
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert "(this notebook)" in html and "2 min" in html
+    assert "GPU 1" in html and "memory 2.0 GiB" in html
+    assert "iog-SessionsWidget-warning" in html and "idle, warned" in html
+    assert "No Ray drivers" in sessions_table_html([])
+    assert fmt_idle(None) == "-" and fmt_idle(7200) == "2.0 h"
+    assert fmt_resources({"CPU": 0}) == "nothing"
+
+
+@pytest.fixture
+def foreign_driver(ray_head):
+    """A script driver (not a kernel) holding one actor; yields its job id."""
+    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER), "widget", "--actors", "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        yield proc.stdout.readline().split()[1]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.ray
+def test_ray_source_lists_and_releases_own_sessions_after_confirmation(foreign_driver):
+    widget = SessionsWidget(source=RaySessions(), autostart=False)
+    try:
+        widget.refresh()
+        ids = [s["session_id"] for s in widget.sessions]
+        assert foreign_driver in ids and foreign_driver in widget.table.value
+        assert "Ray&#x27;s drivers" in widget.table.value
+        widget.session_select.value = foreign_driver
+        assert widget.release_selected() is None and widget.armed
+        assert widget.get_state()["children"]  # a real widget tree
+        assert widget.release_button.description == "Confirm release?"
+        reply = widget.release_selected()  # the driver ran as this user: allowed
+        assert reply is not None and len(reply["killed_actors"]) == 1
+        assert not widget.armed and "killed 1 actor(s)" in widget.notice_line.value
+        mine = next(s for s in widget.sessions if s["session_id"] == foreign_driver)
+        assert mine["actors"] == 0
+        # Someone else's session is refused in this mode, with nothing killed.
+        other = {**mine, "owner": "somebody-else", "kernel_id": None}
+        widget.sessions = [other]
+        widget._sync_options()
+        widget.session_select.value = foreign_driver
+        widget.release_selected()
+        assert widget.release_selected() is None
+        assert "not recorded as yours" in widget.error_line.value
+        assert "<td" in widget._repr_html_()
+    finally:
+        widget.close()
+
+
+@pytest.mark.ray
+async def test_server_source_shows_the_servers_view_and_its_refusals(
+    jp_serverapp, foreign_driver, jp_fetch
+):
+    await jp_fetch("iog", "api", "v1", "status")  # the server is up and iog answers
+    source = ServerSessions(jp_serverapp.connection_url, jp_serverapp.identity_provider.token)
+    widget = SessionsWidget(source=source, autostart=False)
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, widget.refresh)
+        assert widget.list_error is None, widget.list_error
+        row = next(s for s in widget.sessions if s["session_id"] == foreign_driver)
+        assert row["kind"] == "script" and row["policy"]["state"] == "off"
+        assert "the Jupyter server at http" in widget.table.value
+        widget.session_select.value = foreign_driver
+        widget.release_selected()
+        result = await asyncio.get_running_loop().run_in_executor(None, widget.release_selected)
+        assert result is None and "sessions_release_foreign" in widget.error_line.value
+    finally:
+        widget.close()
