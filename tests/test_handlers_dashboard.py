@@ -110,3 +110,15 @@ async def test_jupyter_token_never_reaches_ray(jp_fetch, jp_serverapp, ray_head)
     logs = glob.glob(os.path.join(ray_head.temp_dir, "session_latest", "logs", "dashboard*.log"))
     text = "".join(open(p, errors="replace").read() for p in logs)
     assert logs and token not in text
+
+
+async def test_anonymous_and_wrong_token_reads_are_403(
+    jp_http_port, jp_base_url, http_server_client, ray_head
+):
+    from tornado.httpclient import AsyncHTTPClient
+
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}iog/dashboard/api/version"
+    for headers in ({}, {"Authorization": "token not-the-token"}):
+        with pytest.raises(HTTPClientError) as info:
+            await AsyncHTTPClient().fetch(url, headers=headers, follow_redirects=False)
+        assert info.value.code == 403

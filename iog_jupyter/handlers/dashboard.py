@@ -20,7 +20,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from jupyter_server.auth.decorator import authorized
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server_proxy.handlers import AddSlashHandler, ProxyHandler
 from tornado import web
@@ -67,6 +68,18 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         super().__init__(*args, **kwargs)
         self.rewrite_response = (_drop_set_cookie,)
 
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse anonymous requests with 403 before anything else runs.
+
+        Jupyter's own ``prepare`` would redirect an anonymous GET to the login page and
+        jupyter-server-proxy's would then try to redirect again; a plain 403 serves both the
+        dashboard's API calls and its websockets.
+        """
+        user = await ensure_async(self.identity_provider.get_user(self))
+        if user is None:
+            raise web.HTTPError(403, "Log in to Jupyter first.")
+        await super().prepare(*args, **kwargs)
+
     @property
     def iog(self) -> Any:
         """The running ``IogJupyterApp``."""
@@ -91,6 +104,11 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
             self.log.info("iog_jupyter: no dashboard URL: %s", err)
             raise web.HTTPError(503, "Ray's dashboard address is unknown; is Ray up?") from None
 
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """A websocket upgrade (:meth:`open`) or a read (:meth:`http_get`), for logged-in users."""
+        await super().get(*args, **kwargs)
+
     @authorized
     async def http_get(self, proxied_path: str) -> None:
         """Forward an allowed GET (authenticated in ``prepare``, authorized here)."""
@@ -101,6 +119,7 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         host, port = self._target_or_503()
         await self.proxy(host, port, "/" + proxied_path)
 
+    @web.authenticated
     @authorized
     async def head(self, proxied_path: str) -> None:
         """Forward an allowed HEAD."""
@@ -119,6 +138,7 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         host, port = self._target_or_503()
         await self.proxy_open(host, port, "/" + proxied_path)
 
+    @web.authenticated
     def _refuse(self, *args: Any) -> None:
         raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
 
