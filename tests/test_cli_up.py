@@ -188,3 +188,11 @@ def test_up_status_down(ray_head, tmp_path):
     finally:
         if state_file.exists():
             _iog("down", env=env, timeout_s=120)
+
+
+def test_free_ports_are_distinct_and_skip_the_excluded():
+    from iog_jupyter.core.local_head import free_ports
+
+    first = free_ports(3)
+    ports = free_ports(60, exclude=first)
+    assert len(set(ports)) == 60 and not set(first) & set(ports)

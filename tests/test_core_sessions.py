@@ -103,17 +103,25 @@ def test_a_driver_is_attributed_to_a_kernel_by_pid(ray_head, conn):
         assert _session(conn, job, [busy]).idle_s == 0
 
 
+def _live_tasks(conn, job_hex):
+    job = bytes.fromhex(job_hex)
+    return [t for t in _ray_compat.live_tasks(conn.address, 5) if bytes(t.job_id) == job]
+
+
 def test_release_kills_one_sessions_non_detached_actors_and_cancels_its_tasks(ray_head, conn):
-    with driver(ray_head, "d", "--actors", "2", "--detached", "--task") as (_, job_d):
+    with driver(ray_head, "d", "--actors", "2", "--detached", "--task", "--queued") as (_, job_d):
         with driver(ray_head, "e", "--actors", "1") as (_, job_e):
             _wait_for(lambda: _session(conn, job_d).running_tasks)
+            assert _wait_for(lambda: len(_live_tasks(conn, job_d)) == 2)  # running + queued
             # Only GPU holders: these hold CPU, so nothing is released.
             none = release_session(conn, job_d, resources=["GPU"])
             assert none.killed_actors == [] and none.cancelled_tasks == 0
             assert none.kept_other_actors == 2 and none.kept_detached_actors == 1
             result = release_session(conn, job_d)
             assert len(result.killed_actors) == 2 and result.kept_detached_actors == 1
-            assert result.cancelled_tasks == 1 and result.errors == []
+            # The running task and the queued one (it would take its resources later).
+            assert result.cancelled_tasks == 2 and result.errors == []
+            assert _wait_for(lambda: _live_tasks(conn, job_d) == [])
             d = _wait_for(lambda: (s := _session(conn, job_d)) and not s.running_tasks and s)
             e = _session(conn, job_e)
             assert (d.actors, d.detached_actors, d.running_tasks) == (0, 1, 0)

@@ -424,12 +424,30 @@ def running_tasks(gcs_address: str, timeout_s: float, limit: int = 10000) -> lis
     One ``GetTaskEvents`` call filtered by state in the GCS. Task events reach the GCS in
     batches (about every second), so a task that just started may be missing for that long.
     """
+    return _plain_tasks(gcs_address, timeout_s, limit, [("EQUAL", "RUNNING")])
+
+
+def live_tasks(gcs_address: str, timeout_s: float, limit: int = 10000) -> list[Any]:
+    """``TaskInfoEntry`` of every plain task not yet ended: running, or waiting to be scheduled.
+
+    Same call as :func:`running_tasks`, filtered on the GCS to states other than FINISHED and
+    FAILED (the filters are AND-ed).
+    """
+    return _plain_tasks(
+        gcs_address, timeout_s, limit, [("NOT_EQUAL", "FINISHED"), ("NOT_EQUAL", "FAILED")]
+    )
+
+
+def _plain_tasks(
+    gcs_address: str, timeout_s: float, limit: int, states: list[tuple[str, str]]
+) -> list[Any]:
     from ray.core.generated import common_pb2, gcs_service_pb2
 
     filters = gcs_service_pb2.GetTaskEventsRequest.Filters(exclude_driver=True)
-    state = filters.state_filters.add()
-    state.predicate = gcs_service_pb2.FilterPredicate.Value("EQUAL")
-    state.state = "RUNNING"
+    for predicate, value in states:
+        state = filters.state_filters.add()
+        state.predicate = gcs_service_pb2.FilterPredicate.Value(predicate)
+        state.state = value
     reply = _gcs_stub(gcs_address, "TaskInfoGcsService").GetTaskEvents(
         gcs_service_pb2.GetTaskEventsRequest(limit=limit, filters=filters), timeout=timeout_s
     )

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,31 @@ def with_this_python_first(env: dict[str, str]) -> dict[str, str]:
 
 def free_port() -> int:
     """A TCP port free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, exclude: Iterable[int] = ()) -> list[int]:
+    """``count`` distinct TCP ports free on loopback right now, none of them in ``exclude``.
+
+    The sockets stay bound until all are found, so the OS cannot hand out one port twice (it
+    readily reuses a port just closed, which once gave two Ray agents the same port).
+    """
+    excluded = set(exclude)
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            sock = socket.socket()
+            sockets.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in excluded:
+                ports.append(port)
+                excluded.add(port)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
 
 
 def ensure_token_file(path: str | Path) -> Path:
@@ -173,9 +196,10 @@ def start_head(
     token = ensure_token_file(token_path)
     temp = Path(temp_dir)
     temp.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ports = free_ports(7, exclude=(p for p in (gcs_port, dashboard_port) if p))
     head = LocalHead(
-        gcs_port=gcs_port or free_port(),
-        dashboard_port=dashboard_port or free_port(),
+        gcs_port=gcs_port or ports[0],
+        dashboard_port=dashboard_port or ports[1],
         temp_dir=str(temp),
         token_path=str(token),
         single_node=single_node,
@@ -191,8 +215,8 @@ def start_head(
         "--include-dashboard=true",
         f"--temp-dir={head.temp_dir}",
         "--disable-usage-stats",
-        f"--ray-client-server-port={free_port()}",
-        *_agent_port_flags(),
+        f"--ray-client-server-port={ports[2]}",
+        *_agent_port_flags(ports[3:]),
     ]
     if num_cpus is not None:
         cmd.append(f"--num-cpus={num_cpus}")
@@ -232,7 +256,7 @@ def start_worker_node(
         f"--num-cpus={num_cpus}",
         f"--temp-dir={head.temp_dir}",
         "--disable-usage-stats",
-        *_agent_port_flags(),
+        *_agent_port_flags(free_ports(4)),
     ]
     if resources:
         cmd.append(f"--resources={resources}")
@@ -241,18 +265,19 @@ def start_worker_node(
     _run_ray(cmd, _ray_env(head.token_path, False), start_timeout_s)
 
 
-def _agent_port_flags() -> list[str]:
-    """Free ports for a node's agents.
+def _agent_port_flags(ports: list[int]) -> list[str]:
+    """Flags giving a node's agents four distinct free ports (from :func:`free_ports`).
 
     Ray's defaults (52365 for the dashboard agent, which runs the job API, 10001 for the client
     server, ...) are fixed, so a second Ray on the same machine (the cloud's head, a test head)
     would fail to bind them and silently lose its job API.
     """
+    listen, grpc, metrics, runtime_env = ports
     return [
-        f"--dashboard-agent-listen-port={free_port()}",
-        f"--dashboard-agent-grpc-port={free_port()}",
-        f"--metrics-export-port={free_port()}",
-        f"--runtime-env-agent-port={free_port()}",
+        f"--dashboard-agent-listen-port={listen}",
+        f"--dashboard-agent-grpc-port={grpc}",
+        f"--metrics-export-port={metrics}",
+        f"--runtime-env-agent-port={runtime_env}",
     ]
 
 

@@ -317,7 +317,8 @@ def release_session(
             result.errors.append(f"actor {actor.actor_id.hex()}: {type(err).__name__}")
             continue
         result.killed_actors.append(actor.actor_id.hex())
-    for task in _gcs_call(conn, _ray_compat.running_tasks):
+    # Running and queued tasks alike: a queued one would take the resources later.
+    for task in _gcs_call(conn, _ray_compat.live_tasks):
         if bytes(task.job_id) != job_id or not _holds_any(task.required_resources, resources):
             continue
         try:

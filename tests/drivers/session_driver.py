@@ -5,7 +5,8 @@ Usage: ``python session_driver.py TAG [--plain] [--actors N] [--detached] [--tas
 - ``--plain``: ``ray.init()`` instead of ``iog_jupyter.connect()`` (no iog metadata);
 - ``--actors N``: N actors holding 0.1 CPU each;
 - ``--detached``: one detached actor (namespace ``sessions-test``, name ``keep-<TAG>``);
-- ``--task``: one task holding 0.1 CPU that sleeps for 10 minutes.
+- ``--task``: one task holding 0.1 CPU that sleeps for 10 minutes;
+- ``--queued``: one task that waits for a resource no node has (it never starts).
 
 Prints ``READY <job id hex>`` once everything is placed.
 """
@@ -22,6 +23,7 @@ parser.add_argument("--plain", action="store_true")
 parser.add_argument("--actors", type=int, default=0)
 parser.add_argument("--detached", action="store_true")
 parser.add_argument("--task", action="store_true")
+parser.add_argument("--queued", action="store_true")
 args = parser.parse_args()
 
 if args.plain:
@@ -50,6 +52,9 @@ if args.detached:
     ray.get(keeper.ping.remote())
 if args.task:
     running = sleeper.remote(600)
+    time.sleep(0.5)
+if args.queued:
+    waiting = sleeper.options(resources={"iog-test-never": 1}).remote(1)
     time.sleep(0.5)
 print("READY", ray.get_runtime_context().get_job_id(), flush=True)
 deadline = time.time() + 600
