@@ -3,11 +3,14 @@ and a read-only user can read everything and change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
 import pytest
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
 from iog_jupyter.handlers.openapi import openapi_document
@@ -104,3 +107,70 @@ class TestReadOnlyUser:
                 assert code == 403, (method, path, code)
         reply = await jp_fetch("iog", "api", "v1", "jobs")
         assert json.loads(reply.body)["jobs"] == []  # nothing was submitted
+
+
+class HeaderUserProvider(IdentityProvider):
+    """Jupyter's token check, then the user named by X-Test-User (a JupyterHub stand-in)."""
+
+    async def get_user(self, handler):
+        user = await ensure_async(super().get_user(handler))
+        if user is None:
+            return None
+        return User(username=handler.request.headers.get("X-Test-User", "nobody"))
+
+
+class AdminOnlyAuthorizer(Authorizer):
+    """Everyone may use iog; only "admin" holds write on iog:admin."""
+
+    def is_authorized(self, handler, user, action, resource):
+        return resource != "iog:admin" or user.username == "admin"
+
+
+class TestMultiUser:
+    @pytest.fixture
+    def jp_server_config(self, ray_head, tmp_path):
+        config = _config(tmp_path, AdminOnlyAuthorizer)
+        config["ServerApp"]["identity_provider_class"] = HeaderUserProvider
+        config["IogJupyterApp"]["jobs_stop_grace_s"] = 1.0
+        return config
+
+    async def test_only_the_owner_or_an_admin_changes_a_job(self, jp_fetch):
+        async def as_user(name, *parts, method="GET", body=None):
+            try:
+                reply = await jp_fetch(
+                    "iog",
+                    "api",
+                    "v1",
+                    *parts,
+                    method=method,
+                    headers={"X-Test-User": name},
+                    body=None if body is None and method != "POST" else json.dumps(body or {}),
+                )
+                return reply.code, json.loads(reply.body)
+            except HTTPClientError as err:
+                return err.code, json.loads(err.response.body)
+
+        code, _ = await as_user(
+            "alice",
+            "jobs",
+            method="POST",
+            body={"entrypoint": "sleep 30", "submission_id": "alices"},
+        )
+        assert code == 201
+        code, job = await as_user("bob", "jobs", "alices")
+        assert code == 200 and job["owner"] == "alice"  # everyone may read
+        code, err = await as_user("bob", "jobs", "alices", "stop", method="POST")
+        assert code == 403 and err["reason"] == "not_owner" and "alice" in err["message"]
+        code, job = await as_user("alice", "jobs", "alices")
+        assert job["status"] in ("PENDING", "RUNNING")  # the refusal changed nothing
+        code, reply = await as_user("admin", "jobs", "alices", "stop", method="POST")
+        assert code == 200 and reply["stopped"] is True
+        for _ in range(100):
+            code, job = await as_user("alice", "jobs", "alices")
+            if job["status"] in ("STOPPED", "FAILED"):
+                break
+            await asyncio.sleep(0.2)
+        code, err = await as_user("bob", "jobs", "alices", method="DELETE")
+        assert code == 403
+        code, _ = await as_user("alice", "jobs", "alices", method="DELETE")
+        assert code == 200
