@@ -78,7 +78,8 @@ def in_kernel() -> bool:
         from ipykernel.kernelapp import IPKernelApp
     except ImportError:
         return False
-    return bool(IPKernelApp.initialized())
+    # Another Jupyter application (a server, in tests) may hold the shared singleton slot.
+    return isinstance(getattr(IPKernelApp, "_instance", None), IPKernelApp)
 
 
 def kernel_id() -> str | None:

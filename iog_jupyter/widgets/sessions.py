@@ -264,13 +264,18 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
 
     def close(self) -> None:
         """Stop the refresh thread, close the children (and an owned source)."""
+        if not hasattr(self, "_lock"):  # __init__ failed early; __del__ still calls close()
+            super().close()
+            return
         with self._lock:
             self._closed = True
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=15)
-        for child in (self.table, self.session_select, self.release_button):
+        # getattr: close() also runs from __del__ of a widget whose __init__ failed.
+        children = ("table", "session_select", "release_button")
+        for child in filter(None, (getattr(self, name, None) for name in children)):
             child.close()
         if self._owns_source:
             self.source.close()
