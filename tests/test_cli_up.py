@@ -138,6 +138,19 @@ def test_up_status_down(ray_head, tmp_path):
         beyond = {p: a for p, a in ports.items() if a not in LOOPBACK_HEX}
         assert not beyond, f"ports bound beyond loopback: {beyond}"
 
+        # `iog doctor` through this server finds no failure (Ray's side and Jupyter's).
+        doctor = _iog(
+            "doctor", "--json", "--url", base_url, env={**env, "IOG_TOKEN": token}, timeout_s=120
+        )
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        report = json.loads(doctor.stdout)
+        checks = {c["id"]: c["status"] for c in report["checks"]}
+        assert report["status"] != "fail", report
+        assert checks["ray_auth_mode"] == checks["ray_ports"] == checks["jupyter_xsrf"] == "ok", (
+            report
+        )
+        assert ray_token not in doctor.stdout and token not in doctor.stdout
+
         # Local status without RAY_ADDRESS finds the recorded head.
         status = _iog("status", "--json", env=env, timeout_s=120)
         assert status.returncode == 0, status.stderr

@@ -96,3 +96,12 @@ def test_an_unreachable_ray_is_a_warning_not_a_pass():
     finally:
         conn.close()
     assert check.status == WARN and "did not answer" in check.message
+
+
+def test_loopback_addresses():
+    from iog_jupyter.core.doctor import _is_loopback
+
+    for host in ("127.0.0.1", "::1", "::ffff:127.0.0.1", "localhost", "127.0.0.2"):
+        assert _is_loopback(host), host
+    for host in ("0.0.0.0", "::", "10.0.0.5", "::ffff:10.0.0.5", "", "example.org"):
+        assert not _is_loopback(host), host

@@ -110,9 +110,11 @@ def _is_loopback(host: str) -> bool:
     if host in ("localhost", ""):
         return host == "localhost"
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 # -- Ray ---------------------------------------------------------------------------------------
@@ -216,23 +218,31 @@ def check_ray_auth(conn: RayConnection) -> Check:
     return Check("ray_auth_mode", OK, "Ray refuses callers without the token (token auth on).")
 
 
-def _ray_listeners() -> list[tuple[str, int, str]]:
-    """``(ip, port, process)`` of the listening TCP sockets of Ray's processes on this host."""
+def _ray_listeners(gcs_port: str) -> list[tuple[str, int, str]]:
+    """``(ip, port, process)`` of the listening TCP sockets of this Ray node's processes.
+
+    A host may run several Ray clusters (a test head beside the user's); a process belongs to
+    this one when its command line names the GCS port (``--gcs-address=…:PORT``,
+    ``--gcs_server_port=PORT``).
+    """
     import psutil
 
     found = []
     names: dict[int, str] = {}
+    marks = (f":{gcs_port}", f"={gcs_port}")
     for conn in psutil.net_connections(kind="tcp"):
         if conn.status != psutil.CONN_LISTEN or not conn.pid:
             continue
         if conn.pid not in names:
             try:
                 proc = psutil.Process(conn.pid)
-                names[conn.pid] = " ".join(proc.cmdline()[:3]) or proc.name()
+                cmdline = proc.cmdline()
+                ours = any(m in arg for arg in cmdline for m in marks)
+                names[conn.pid] = (" ".join(cmdline[:3]) or proc.name()) if ours else ""
             except psutil.Error:
                 names[conn.pid] = ""
         name = names[conn.pid]
-        if any(marker in name for marker in RAY_PROCESS_MARKERS):
+        if name and any(marker in name for marker in RAY_PROCESS_MARKERS):
             found.append((conn.laddr.ip, conn.laddr.port, os.path.basename(name.split()[0])))
     return sorted(set(found), key=lambda t: t[1])
 
@@ -240,7 +250,7 @@ def _ray_listeners() -> list[tuple[str, int, str]]:
 def check_ray_ports(conn: RayConnection) -> Check:
     """Which Ray ports on this host listen beyond loopback, and whether they demand the token."""
     try:
-        listeners = _ray_listeners()
+        listeners = _ray_listeners(conn.address.rsplit(":", 1)[-1])
     except Exception as err:  # noqa: BLE001 - psutil needs permissions some hosts withhold
         return Check("ray_ports", WARN, f"Could not list Ray's listening ports ({err}).")
     exposed = [(ip, port, name) for ip, port, name in listeners if not _is_loopback(ip)]
