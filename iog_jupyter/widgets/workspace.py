@@ -116,7 +116,8 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
 
     def close(self) -> None:
         """Close every tab's widget (stopping their refresh loops), then the tabs."""
-        for widget in self.built.values():
+        # getattr: __del__ calls close() on a widget whose __init__ refused its tabs.
+        for widget in getattr(self, "built", {}).values():
             try:
                 widget.close()
             except Exception as err:  # noqa: BLE001 - close the others whatever one does
