@@ -20,6 +20,7 @@ from ..core.errors import IogError
 from .actors_html import actors_table_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc
+from .polling import RefreshThread
 
 
 def _default_registry() -> ActorRegistry:
@@ -58,8 +59,9 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher = RefreshThread(
+            "iog-actors-refresh", self.refresh, lambda: self.refresh_interval_s
+        )
         self._owns_registry = registry is None
         self.registry = registry if registry is not None else _default_registry()
         self.detached_only = detached_only
@@ -104,17 +106,8 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
     def start(self) -> None:
         """Start the refresh thread (idempotent)."""
         with self._lock:
-            if self._closed or self._thread is not None:
-                return
-            self._thread = threading.Thread(
-                target=self._loop, name="iog-actors-refresh", daemon=True
-            )
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.refresh()
-            self._stop.wait(self.refresh_interval_s)
+            if not self._closed:
+                self._refresher.start()
 
     def _user_refresh(self) -> None:
         self._disarm()
@@ -203,16 +196,13 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
     @property
     def threads(self) -> list[threading.Thread]:
         """The widget's live background thread (empty when not refreshing)."""
-        return [t for t in (self._thread,) if t is not None and t.is_alive()]
+        return self._refresher.alive()
 
     def close(self) -> None:
         """Stop refreshing, close the children (and the connection of an owned registry)."""
         with self._lock:
             self._closed = True
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=15)
+        self._refresher.stop()
         stack = list(self.children)
         while stack:
             child = stack.pop()

@@ -23,6 +23,7 @@ from .ansi import log_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc as _esc
 from .jobs_html import jobs_table_html, parse_env_vars
+from .polling import RefreshThread
 
 ALL = "all"
 LOG_POLL_S = 0.5
@@ -68,8 +69,9 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._stop = threading.Event()
-        self._refresh_thread: threading.Thread | None = None
+        self._refresher = RefreshThread(
+            "iog-jobs-refresh", self.refresh, lambda: self.refresh_interval_s
+        )
         self._log_thread: threading.Thread | None = None
         self._log_stop = threading.Event()
         self._owns_backend = backend is None
@@ -137,17 +139,8 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     def start(self) -> None:
         """Start the table refresh thread (idempotent)."""
         with self._lock:
-            if self._closed or self._refresh_thread is not None:
-                return
-            self._refresh_thread = threading.Thread(
-                target=self._refresh_loop, name="iog-jobs-refresh", daemon=True
-            )
-            self._refresh_thread.start()
-
-    def _refresh_loop(self) -> None:
-        while not self._stop.is_set():
-            self.refresh()
-            self._stop.wait(self.refresh_interval_s)
+            if not self._closed:
+                self._refresher.start()
 
     def refresh(self) -> None:
         """Read the current page from the backend and show it (errors go above the table)."""
@@ -350,17 +343,15 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     @property
     def threads(self) -> list[threading.Thread]:
         """The widget's live background threads (refresh and log follower)."""
-        return [t for t in (self._refresh_thread, self._log_thread) if t and t.is_alive()]
+        log = [self._log_thread] if self._log_thread and self._log_thread.is_alive() else []
+        return self._refresher.alive() + log
 
     def close(self) -> None:
         """Stop the refresh and log threads, close the children (and an owned backend)."""
         with self._lock:
             self._closed = True
-        self._stop.set()
+        self._refresher.stop()
         self._stop_log()
-        thread = self._refresh_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=15)
         stack = list(self.children)
         while stack:
             child = stack.pop()

@@ -24,6 +24,7 @@ from ..core.driver import current_user, kernel_id
 from ..core.errors import ForbiddenError, IogError
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc
+from .polling import RefreshThread
 from .sessions_html import sessions_table_html
 
 
@@ -139,8 +140,9 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher = RefreshThread(
+            "iog-sessions-refresh", self.refresh, lambda: self.refresh_interval_s
+        )
         self._owns_source = source is None
         self.source = source if source is not None else default_source()
         self.refresh_interval_s = float(refresh_interval_s)
@@ -173,17 +175,8 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
     def start(self) -> None:
         """Start the refresh thread (idempotent)."""
         with self._lock:
-            if self._closed or self._thread is not None:
-                return
-            self._thread = threading.Thread(
-                target=self._loop, name="iog-sessions-refresh", daemon=True
-            )
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.refresh()
-            self._stop.wait(self.refresh_interval_s)
+            if not self._closed:
+                self._refresher.start()
 
     def refresh(self) -> None:
         """Read the sessions and show them (an error goes above the table)."""
@@ -269,10 +262,7 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
             return
         with self._lock:
             self._closed = True
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=15)
+        self._refresher.stop()
         # getattr: close() also runs from __del__ of a widget whose __init__ failed.
         children = ("table", "session_select", "release_button")
         for child in filter(None, (getattr(self, name, None) for name in children)):
