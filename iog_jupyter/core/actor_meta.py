@@ -9,8 +9,6 @@ actor (Ray's actor table joined with that record).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -18,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from .cursors import decode_position, encode_position
 from .errors import ForbiddenError, ValidationError
 from .models import iso_from_ms
 
@@ -228,8 +227,7 @@ class ActorPage:
 
 def encode_cursor(namespace: str, name: str) -> str:
     """An opaque cursor that resumes after ``(namespace, name)``."""
-    raw = json.dumps([namespace, name], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_position(namespace, name)
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
@@ -238,17 +236,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     Raises:
         ValidationError: The cursor was not made by :func:`encode_cursor`.
     """
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        namespace, name = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(namespace, str) or not isinstance(name, str):
-            raise ValueError
-        return namespace, name
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            "cursor is not valid; pass the next_cursor of the previous page, or omit it.",
-            reason="bad_cursor",
-        ) from None
+    namespace, name = decode_position(cursor, (str, str), reason="bad_cursor")
+    return namespace, name
 
 
 def check_list_args(states: frozenset[str] | None, limit: Any) -> int:

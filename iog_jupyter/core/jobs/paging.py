@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
 
+from ..cursors import decode_position, encode_position
 from ..errors import ValidationError
 from .base import STATUSES, JobPage, JobRecord
 
@@ -21,8 +19,7 @@ def sort_key(job: JobRecord) -> tuple[int, str]:
 
 def encode_cursor(job: JobRecord) -> str:
     """An opaque cursor that resumes after ``job``."""
-    raw = json.dumps([job.start_time_ms or 0, job.submission_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_position(job.start_time_ms or 0, job.submission_id)
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
@@ -31,16 +28,8 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     Raises:
         ValidationError: The cursor was not made by :func:`encode_cursor`.
     """
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        start, submission_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(start, int) or not isinstance(submission_id, str):
-            raise ValueError
-        return start, submission_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            "cursor is not valid; pass the next_cursor of the previous page, or omit it."
-        ) from None
+    start, submission_id = decode_position(cursor, (int, str))
+    return start, submission_id
 
 
 def check_list_args(statuses: Iterable[str] | None, limit: int) -> int:
