@@ -17,6 +17,7 @@ from .core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
 from .core.actor_registry import ReapedActor
 from .core.actor_service import ActorReaper, ActorRegistry
 from .core.audit import AuditLog
+from .core.changes import ChangeFeed, actors_fingerprint, jobs_fingerprint, sessions_fingerprint
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
 from .core.doctor import JupyterFacts
@@ -27,6 +28,7 @@ from .core.monitor import ClusterMonitor
 from .core.quotas import QuotaLimits, Quotas
 from .core.session_policy import IdlePolicy, SessionService
 from .handlers import all_handlers
+from .handlers.base import run_on_executor
 from .handlers.sessions import jupyter_kernels
 
 if TYPE_CHECKING:
@@ -67,6 +69,14 @@ class IogJupyterApp(ExtensionApp):
         help=(
             "File holding the Ray auth token. Empty: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, then "
             "~/.ray/auth_token. The token never leaves the server."
+        ),
+    )
+    dashboard_grant_ttl_s = Float(
+        3600.0,
+        config=True,
+        help=(
+            "Seconds a dashboard view grant (the sandboxed dashboard page's read-only "
+            "capability URL) stays valid; reopening the dashboard mints a new one."
         ),
     )
     refresh_interval_s = Float(
@@ -382,6 +392,9 @@ class IogJupyterApp(ExtensionApp):
         self._init_jobs()
         self._init_actors()
         self._init_sessions()
+        self._init_changes()
+        # Signs dashboard view grants; new on every start, so a restart ends every grant.
+        self.dashboard_grant_secret = os.urandom(32)
         self.monitor = ClusterMonitor(
             self.connection,
             refresh_interval_s=self.refresh_interval_s,
@@ -460,6 +473,27 @@ class IogJupyterApp(ExtensionApp):
             audit=self.audit_log,
             call_timeout_s=self.request_timeout_s,
             release_foreign=self.sessions_release_foreign,
+        )
+
+    def _init_changes(self) -> None:
+        """Build the change feed behind ``WS events/subscribe`` (it polls only while watched)."""
+
+        async def jobs() -> Any:
+            backend = await self.get_jobs_backend()
+            page = await run_on_executor(self, backend.list, None, 50, None)
+            return jobs_fingerprint(page)
+
+        async def sessions() -> Any:
+            return sessions_fingerprint(await self.sessions.list())
+
+        async def actors() -> Any:
+            page = await run_on_executor(
+                self, functools.partial(self.actor_registry.list, detached=True, limit=200)
+            )
+            return actors_fingerprint(page)
+
+        self.changes = ChangeFeed(
+            {"jobs": jobs, "sessions": sessions, "actors": actors}, self.refresh_interval_s
         )
 
     def _audit_reaped(self, reaped: list[ReapedActor]) -> None:
@@ -550,5 +584,9 @@ class IogJupyterApp(ExtensionApp):
             await self.sessions.stop()
         except Exception:  # shutdown must go on whatever failed
             self.log.exception("iog_jupyter: stopping the idle policy failed")
+        try:
+            await self.changes.stop()
+        except Exception:  # shutdown must go on whatever failed
+            self.log.exception("iog_jupyter: stopping the change feed failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.connection.close()

@@ -31,3 +31,17 @@ def api_path(pattern: str) -> str:
     """``/base/iog/api/v1/jobs/(?P<submission_id>[^/]+)`` -> ``/jobs/{submission_id}``."""
     path = "/" + pattern.split("/iog/api/v1/", 1)[1].replace("\\.", ".")
     return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)
+
+
+#: Harmless, well-formed values for the path parameters of the documented routes.
+SAMPLE_PATH_VALUES = {
+    "submission_id": "some-job",
+    "session_id": "01000000",
+    "namespace": "team",
+    "name": "x",
+}
+
+
+def concrete_path(path: str) -> str:
+    """``/jobs/{submission_id}/stop`` -> ``jobs/some-job/stop`` (see SAMPLE_PATH_VALUES)."""
+    return path.format(**SAMPLE_PATH_VALUES).lstrip("/")

@@ -61,6 +61,7 @@ async def api(jp_fetch, *parts: str, method: str = "GET", body: Any = None, **pa
     kwargs: dict[str, Any] = {"method": method, "params": params or None}
     if body is not None:
         kwargs["body"] = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        kwargs["headers"] = {"Content-Type": "application/json"}
     elif method in ("POST", "PUT"):
         kwargs["body"] = b""
     try:

@@ -37,6 +37,7 @@ async def _call(jp_fetch, *parts, method="GET", body=None, **params):
             method=method,
             params=params or None,
             body=json.dumps(body) if body is not None else ("" if method == "POST" else None),
+            headers={"Content-Type": "application/json"},
         )
         return reply.code, json.loads(reply.body or b"{}")
     except HTTPClientError as err:

@@ -43,6 +43,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The REST prefix, below the server's base_url. The frontend's tokens.ts has the same string.
 API_PREFIX = "iog/api/v1"
 
+#: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
+#: Authorizer grants everything, so on a single-user server the user is everyone's admin).
+ADMIN_RESOURCE = "iog:admin"
+
 _STATUS_OF_ERROR: list[tuple[type[IogError], int]] = [
     (ValidationError, 400),
     (NotFoundError, 404),
@@ -144,6 +148,14 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
                 reason="insecure_server",
             )
 
+    def on_finish(self) -> None:
+        """After a change went through, let ``events/subscribe`` clients know without delay."""
+        super().on_finish()
+        if self.request.method not in SAFE_METHODS and self.get_status() < 400:
+            changes = getattr(self.iog, "changes", None)
+            if changes is not None:
+                changes.wake()
+
     async def polled_monitor(self) -> ClusterMonitor:
         """The cluster monitor, after its first poll (a fresh server answers with real data)."""
         monitor = self.iog.monitor
@@ -164,6 +176,34 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         See :func:`request_username`.
         """
         return request_username(self)
+
+    async def check_owner(self, owner: str | None, what: str) -> None:
+        """Let only ``owner``, or a user granted ``write`` on ``iog:admin``, change a resource.
+
+        A resource without a recorded owner (a job submitted to Ray directly, a driver started
+        with a plain ``ray.init()``) belongs to nobody, so only an admin may change it.
+        Jupyter's default Authorizer grants everything, so on a single-user server the user is
+        everyone's admin; a JupyterHub-style Authorizer decides who else may.
+
+        Args:
+            owner: The user the resource belongs to (None or empty when unknown).
+            what: The resource as a refusal names it, for example ``"Job 'x'"``.
+
+        Raises:
+            ForbiddenError: Another user's resource (reason ``not_owner``), and no admin grant.
+        """
+        if owner and owner == self.username:
+            return
+        granted = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "write", ADMIN_RESOURCE)
+        )
+        if not granted:
+            belongs = f"belongs to {owner!r}" if owner else "has no recorded owner"
+            raise ForbiddenError(
+                f"{what} {belongs}; only its owner or an admin (write on {ADMIN_RESOURCE}) may "
+                "change it.",
+                reason="not_owner",
+            )
 
     def audit(self, action: str, target: str, outcome: str, detail: str | None = None) -> None:
         """Write one audit record for this request (never env values or tokens)."""

@@ -12,16 +12,33 @@ reaches any local port and never asks Jupyter's Authorizer). This route:
   and ``_xsrf`` query parameters) and adds Ray's token server-side as
   ``X-Ray-Authorization: Bearer …`` (the browser never sees it);
 - drops every ``Set-Cookie`` from Ray (its token cookie would last 30 days).
+
+The dashboard's own JavaScript never runs in Jupyter's origin. Opening the dashboard page
+(``iog/dashboard/``) redirects to a *view grant* URL, ``iog/dashboard/v/<grant>/``: the grant is an
+HMAC-signed, short-lived (``IogJupyterApp.dashboard_grant_ttl_s``) read-only capability minted for
+the logged-in, authorized user. Every proxied response carries
+``Content-Security-Policy: sandbox allow-scripts allow-popups``, so the browser gives the page an
+opaque origin: it cannot read Jupyter's cookies, its XSRF token or the JupyterLab page around it,
+and cannot call Jupyter's API as the user. The page's own requests are relative, so they go to the
+grant URL and are authenticated by the grant alone (with ``Access-Control-Allow-Origin: *``, which
+the opaque origin needs, and ``Referrer-Policy: no-referrer`` so the grant does not leak through
+links). JupyterLab's dashboard tab also sandboxes its iframe.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jupyter_core.utils import ensure_async
-from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized, ws_authenticated
+from jupyter_server.auth.identity import User
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from jupyter_server_proxy.handlers import AddSlashHandler, ProxyHandler
 from tornado import web
@@ -50,6 +67,55 @@ DENIED_PATHS = re.compile(
 #: Request headers never forwarded to Ray.
 STRIPPED_HEADERS = ("Authorization", "Cookie", "X-XSRFToken", "X-Ray-Authorization")
 STRIPPED_QUERY = frozenset({"token", "_xsrf"})
+#: Headers of every proxied response: an opaque-origin sandbox, no referrer (module docstring).
+SANDBOX_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-scripts allow-popups allow-downloads",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+#: Dashboard paths that are the page itself: a browser opening them is sent to a view grant.
+PAGE_PATHS = frozenset({"", "index.html"})
+#: A view grant as it appears in a URL path segment.
+GRANT_PATTERN = r"[A-Za-z0-9_-]{8,400}\.[A-Za-z0-9_-]{16,100}"
+
+
+def mint_grant(secret: bytes, username: str, ttl_s: float, now: float | None = None) -> str:
+    """A read-only dashboard view grant for ``username``, valid for ``ttl_s`` seconds.
+
+    The grant is ``base64url(payload).base64url(hmac_sha256(secret, payload))``; the payload is
+    ``{"u": username, "exp": <epoch s>}``. It carries no Ray or Jupyter secret.
+    """
+    expires = int((time.time() if now is None else now) + ttl_s)
+    payload = json.dumps({"u": username[:100], "exp": expires}, separators=(",", ":")).encode()
+    signature = hmac.new(secret, payload, hashlib.sha256).digest()
+    return f"{_b64(payload)}.{_b64(signature)}"
+
+
+def read_grant(secret: bytes, grant: str, now: float | None = None) -> str | None:
+    """The user name of a valid, unexpired grant signed with ``secret``; None otherwise."""
+    try:
+        encoded, sig = grant.split(".", 1)
+        payload = _unb64(encoded)
+        expected = hmac.new(secret, payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(sig)):
+            return None
+        data = json.loads(payload)
+        expires, username = data["exp"], data["u"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(expires, int) or not isinstance(username, str):
+        return None
+    if expires < (time.time() if now is None else now):
+        return None
+    return username
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def is_allowed(path: str) -> bool:
@@ -66,7 +132,7 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Pin the proxy to the dashboard's host; drop Ray's cookies from every response."""
         super().__init__(*args, **kwargs)
-        self.rewrite_response = (_drop_set_cookie,)
+        self.rewrite_response = (_drop_set_cookie, _add_sandbox_headers)
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Refuse anonymous requests with 403 before anything else runs.
@@ -111,8 +177,15 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
 
     @authorized
     async def http_get(self, proxied_path: str) -> None:
-        """Forward an allowed GET (authenticated in ``prepare``, authorized here)."""
+        """Forward an allowed GET (authenticated in ``prepare``, authorized here).
+
+        The dashboard page itself is answered with a redirect to a view grant URL (module
+        docstring), so its scripts run sandboxed.
+        """
         self._check_path(proxied_path)
+        if proxied_path in PAGE_PATHS:
+            self._redirect_to_grant(proxied_path)
+            return
         if self.request.headers.get("Accept") == "text/event-stream":
             # The streaming path skips rewrite_response (Set-Cookie); take the buffered one.
             self.request.headers["Accept"] = "*/*"
@@ -137,6 +210,16 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
             return
         host, port = self._target_or_503()
         await self.proxy_open(host, port, "/" + proxied_path)
+
+    def _redirect_to_grant(self, proxied_path: str) -> None:
+        username = getattr(self.current_user, "username", None) or "user"
+        iog = self.iog
+        grant = mint_grant(iog.dashboard_grant_secret, username, iog.dashboard_grant_ttl_s)
+        query = [(k, v) for k, v in parse_qsl(self.request.query, True) if k not in STRIPPED_QUERY]
+        location = f"{self.base_url}{DASHBOARD_PREFIX}/v/{grant}/{proxied_path}"
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.redirect(location + (f"?{urlencode(query)}" if query else ""))
 
     @web.authenticated
     def _refuse(self, *args: Any) -> None:
@@ -166,6 +249,77 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         """Viewing the dashboard is not Jupyter activity (it must not keep servers alive)."""
 
 
+class DashboardGrantHandler(DashboardProxyHandler):
+    """``GET|HEAD iog/dashboard/v/{grant}/{path}``: the read-only dashboard for a view grant.
+
+    The grant alone authenticates (the sandboxed page sends no Jupyter credentials, and any it
+    sends are stripped); it was minted for an authenticated user authorized to read
+    ``iog:dashboard``, and expires. Websocket upgrades are refused on grant URLs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As the proxy, plus the CORS header the opaque-origin page needs."""
+        super().__init__(*args, **kwargs)
+        self.rewrite_response = (_drop_set_cookie, _add_sandbox_headers, _allow_any_origin)
+
+    async def prepare(self, *args: Any, **kwargs: Any) -> None:
+        """Check the Host header and the grant (403 when forged or expired); act as its user.
+
+        Jupyter's login is not consulted: the page is sandboxed and sends no Jupyter
+        credentials. The grant stands in for them (it was minted after Jupyter authenticated
+        the user and authorized ``read`` on ``iog:dashboard``), which is why the verbs below are
+        marked ``@allow_unauthenticated`` for Jupyter's own check.
+        """
+        self.current_user = self._jupyter_current_user = None
+        if not self.check_host():
+            raise web.HTTPError(403)
+        grant = self.path_kwargs.get("grant", "")
+        username = read_grant(self.iog.dashboard_grant_secret, grant)
+        if username is None:
+            raise web.HTTPError(
+                403, "This dashboard link is invalid or expired; open the dashboard again."
+            )
+        self.current_user = self._jupyter_current_user = User(username=username)
+
+    @allow_unauthenticated
+    async def get(self, grant: str, proxied_path: str) -> None:  # type: ignore[override]
+        """Forward an allowed read; websocket upgrades are refused here."""
+        if self.request.headers.get("Upgrade", "").lower() == "websocket":
+            raise web.HTTPError(403, "Websockets are not forwarded on dashboard grant URLs.")
+        self._check_path(proxied_path)
+        if self.request.headers.get("Accept") == "text/event-stream":
+            self.request.headers["Accept"] = "*/*"
+        host, port = self._target_or_503()
+        await self.proxy(host, port, "/" + proxied_path)
+
+    @allow_unauthenticated
+    async def head(self, grant: str, proxied_path: str) -> None:  # type: ignore[override]
+        """Forward an allowed HEAD."""
+        self._check_path(proxied_path)
+        host, port = self._target_or_503()
+        await self.proxy(host, port, "/" + proxied_path)
+
+    @allow_unauthenticated
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
+
+    post = put = delete = patch = options = _refuse
+
+    def check_xsrf_cookie(self) -> None:
+        """Only GET and HEAD are served, and the grant authenticates; no XSRF cookie exists."""
+
+
+def _add_sandbox_headers(response: Any) -> None:
+    for name, value in SANDBOX_HEADERS.items():
+        response.headers[name] = value
+
+
+def _allow_any_origin(response: Any) -> None:
+    # The sandboxed page's origin is opaque ("null"); the grant in the URL is the credential,
+    # so no cookie is involved and "*" exposes nothing to a page that lacks the grant.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+
+
 def _ray_auth(conn: Any) -> dict[str, str]:
     headers = conn.auth_headers()
     value = headers.get("Authorization")
@@ -187,5 +341,9 @@ async def _maybe_await(value: Any) -> Any:
 DASHBOARD_PREFIX = "iog/dashboard"
 dashboard_handlers = [
     (DASHBOARD_PREFIX, AddSlashHandler),
+    (
+        rf"{DASHBOARD_PREFIX}/v/(?P<grant>{GRANT_PATTERN})/(?P<proxied_path>.*)",
+        DashboardGrantHandler,
+    ),
     (rf"{DASHBOARD_PREFIX}/(.*)", DashboardProxyHandler),
 ]

@@ -328,6 +328,15 @@ PATHS: dict[str, Any] = {
         {"description": "Switching protocols (only with a WebSocket upgrade request)."},
         **{"x-websocket": True},
     ),
+    "/events/subscribe": _get(
+        'WebSocket: {"type": "changed", "topic": ...} when the first page of a topic '
+        "(jobs, sessions, actors; query topics=, comma-separated, default all) changed; clients "
+        "re-fetch their page. Needs read on each topic's resource (iog:jobs, iog:sessions, "
+        "iog:actors).",
+        "iog:jobs",
+        {"description": "Switching protocols (only with a WebSocket upgrade request)."},
+        **{"x-websocket": True},
+    ),
     "/openapi.json": _get(
         "This document.",
         "iog:cluster",
@@ -364,6 +373,9 @@ PATHS.update(
                     "201": _json(_ref("SubmitReply"), "Submitted; Location names the job."),
                     "409": _json(_ref("Error"), "A job with this submission_id exists."),
                     "413": _TOO_LARGE,
+                    "415": _json(
+                        _ref("Error"), "The body was not sent as Content-Type: application/json."
+                    ),
                     "503": _UNAVAILABLE,
                 },
                 requestBody={

@@ -134,4 +134,11 @@ def session_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             )
         },
     }
+    paths["/sessions/{session_id}/release"]["post"]["responses"]["403"] = _json(
+        _ref("Error"),
+        "Not authorized; another user's session (reason not_owner: only its owner or a user "
+        "granted write on iog:admin may release it); or a driver that is not a kernel of this "
+        "server (reason foreign_session, unless IogJupyterApp.sessions_release_foreign). "
+        "Nothing is released.",
+    )
     return schemas, paths

@@ -91,8 +91,10 @@ class SessionReleaseHandler(SessionsAPIHandler):
     async def post(self, session_id: str) -> None:
         """Kill the session's non-detached actors and cancel its running tasks. Audited.
 
-        The session is named by its Ray job id or its kernel id. Drivers that are not kernels
-        of this server are refused (403) unless ``sessions_release_foreign`` is set.
+        The session is named by its Ray job id or its kernel id. Only the session's owner (the
+        user ``connect()`` recorded), or a user granted ``write`` on ``iog:admin``, may release
+        it (403 ``not_owner``). Drivers that are not kernels of this server are refused (403)
+        unless ``sessions_release_foreign`` is set.
         """
         with self.audited("session.release", session_id[:70]) as audit:
             self.reject_unknown_query()
@@ -105,6 +107,7 @@ class SessionReleaseHandler(SessionsAPIHandler):
                 f"{record.session_id} {record.notebook_path or record.kernel_id or record.kind}"
                 f" (owner {record.owner or 'unknown'})"
             )
+            await self.check_owner(record.owner, f"Session {record.session_id}")
             result = await service.release(record)
         self.write_json(result.to_dict())
 

@@ -156,6 +156,12 @@ class RayJobsBackend(JobBackend):
                     "is the usual cause)."
                 ) from None
             raise IogError(f"Ray's job API failed: {_ray_words(text)}", "ray_error") from None
+        except _ray_compat.gcs_errors() as err:  # Ray's RpcError or GetTimeoutError (the GCS)
+            self.conn.reset()
+            raise RayUnavailableError(
+                f"Ray's GCS did not answer the job API ({type(err).__name__}); check "
+                f"RAY_ADDRESS ({self.conn.address}) and retry when Ray is back."
+            ) from None
 
     def _snapshot(self) -> ClusterSnapshot:
         if self.snapshot_source is not None:

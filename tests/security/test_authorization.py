@@ -1,11 +1,16 @@
 """Every route asks Jupyter's Authorizer for the (action, resource) its OpenAPI entry documents,
-and a read-only user can read everything and change nothing."""
+a read-only user can read everything and change nothing, and only a job's or a session's owner
+(or an admin: write on ``iog:admin``) may change it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from jupyter_core.utils import ensure_async
@@ -16,6 +21,9 @@ from tornado.httpclient import HTTPClientError
 from iog_jupyter.handlers.openapi import openapi_document
 
 pytestmark = pytest.mark.ray
+
+REPO = Path(__file__).resolve().parents[2]
+DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
 
 CALLS: list[tuple[str, str, str, str]] = []
 
@@ -126,30 +134,54 @@ class AdminOnlyAuthorizer(Authorizer):
         return resource != "iog:admin" or user.username == "admin"
 
 
+def _as_user(jp_fetch):
+    """A caller of the API as the user named by X-Test-User; returns (status, decoded body)."""
+
+    async def as_user(name, *parts, method="GET", body=None):
+        try:
+            reply = await jp_fetch(
+                "iog",
+                "api",
+                "v1",
+                *parts,
+                method=method,
+                headers={"X-Test-User": name, "Content-Type": "application/json"},
+                body=None if body is None and method != "POST" else json.dumps(body or {}),
+            )
+            return reply.code, json.loads(reply.body)
+        except HTTPClientError as err:
+            return err.code, json.loads(err.response.body)
+
+    return as_user
+
+
+def _start_driver(ray_head, tag: str, *flags: str, user: str | None = None):
+    """A script driver holding one actor (tests/drivers/session_driver.py), as ``user``."""
+    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
+    env.pop("JUPYTERHUB_USER", None)
+    if user:
+        env["JUPYTERHUB_USER"] = user
+    return subprocess.Popen(
+        [sys.executable, str(DRIVER), tag, "--actors", "1", *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+
+
 class TestMultiUser:
     @pytest.fixture
     def jp_server_config(self, ray_head, tmp_path):
         config = _config(tmp_path, AdminOnlyAuthorizer)
         config["ServerApp"]["identity_provider_class"] = HeaderUserProvider
         config["IogJupyterApp"]["jobs_stop_grace_s"] = 1.0
+        # Script drivers stand in for other users' kernels (no kernel start needed).
+        config["IogJupyterApp"]["sessions_release_foreign"] = True
         return config
 
     async def test_only_the_owner_or_an_admin_changes_a_job(self, jp_fetch):
-        async def as_user(name, *parts, method="GET", body=None):
-            try:
-                reply = await jp_fetch(
-                    "iog",
-                    "api",
-                    "v1",
-                    *parts,
-                    method=method,
-                    headers={"X-Test-User": name},
-                    body=None if body is None and method != "POST" else json.dumps(body or {}),
-                )
-                return reply.code, json.loads(reply.body)
-            except HTTPClientError as err:
-                return err.code, json.loads(err.response.body)
-
+        as_user = _as_user(jp_fetch)
         code, _ = await as_user(
             "alice",
             "jobs",
@@ -174,3 +206,51 @@ class TestMultiUser:
         assert code == 403
         code, _ = await as_user("alice", "jobs", "alices", method="DELETE")
         assert code == 200
+
+    async def test_only_the_owner_or_an_admin_releases_a_session(
+        self, jp_fetch, ray_head, tmp_path
+    ):
+        as_user = _as_user(jp_fetch)
+        alices = _start_driver(ray_head, "owned", user="alice")
+        plain = _start_driver(ray_head, "unowned", "--plain")
+        try:
+            loop = asyncio.get_running_loop()
+            ready = [await loop.run_in_executor(None, p.stdout.readline) for p in (alices, plain)]
+            alice_job, plain_job = (line.split()[1] for line in ready)
+
+            async def held(job: str) -> int:
+                code, body = await as_user("admin", "sessions")
+                assert code == 200, body
+                return {s["session_id"]: s for s in body["sessions"]}[job]["actors"]
+
+            # Another user's session: 403, and nothing was released.
+            code, err = await as_user("bob", "sessions", alice_job, "release", method="POST")
+            assert code == 403 and err["reason"] == "not_owner", err
+            assert "alice" in err["message"] and "iog:admin" in err["message"]
+            assert await held(alice_job) == 1
+            # A driver without a recorded owner (plain ray.init) belongs to nobody: admin only.
+            code, err = await as_user("alice", "sessions", plain_job, "release", method="POST")
+            assert code == 403 and err["reason"] == "not_owner", err
+            assert await held(plain_job) == 1
+            # The owner may; so may an admin.
+            code, reply = await as_user("alice", "sessions", alice_job, "release", method="POST")
+            assert code == 200 and len(reply["killed_actors"]) == 1, reply
+            code, reply = await as_user("admin", "sessions", plain_job, "release", method="POST")
+            assert code == 200 and len(reply["killed_actors"]) == 1, reply
+            assert await held(alice_job) == 0 and await held(plain_job) == 0
+        finally:
+            for proc in (alices, plain):
+                proc.kill()
+                proc.wait(timeout=30)
+        with open(tmp_path / "iog_state" / "audit.log") as handle:
+            records = [json.loads(line) for line in handle]
+        releases = [(r["user"], r["outcome"]) for r in records if r["action"] == "session.release"]
+        assert releases == [
+            ("bob", "refused"),
+            ("alice", "refused"),
+            ("alice", "allowed"),
+            ("admin", "allowed"),
+        ]
+        refused = [r for r in records if r["outcome"] == "refused"]
+        assert all(r["detail"].startswith("403 not_owner") for r in refused)
+        assert alice_job in refused[0]["target"] and "owner alice" in refused[0]["target"]

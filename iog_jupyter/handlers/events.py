@@ -1,0 +1,92 @@
+"""``WS events/subscribe?topics=jobs,sessions,actors``: push "this list changed" to UIs.
+
+Messages (JSON): ``{"type": "subscribed", "topics": [...]}`` once, then
+``{"type": "changed", "topic": "jobs"}`` whenever that topic's first page changed (see
+:mod:`iog_jupyter.core.changes`). Clients re-fetch their own page through the REST API, so what
+they see stays under the REST routes' authorization; subscribing to a topic needs ``read`` on
+its resource (``iog:jobs``, ``iog:sessions``, ``iog:actors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.auth.decorator import ws_authenticated
+from tornado import web, websocket
+
+from .base import IogWebSocketHandler
+
+#: The resource each topic's readers need ``read`` on.
+TOPIC_RESOURCES = {"jobs": "iog:jobs", "sessions": "iog:sessions", "actors": "iog:actors"}
+
+
+class EventsSubscribeHandler(IogWebSocketHandler):
+    """``WS events/subscribe?topics=``: one ``changed`` message per change of a topic."""
+
+    auth_resource = "iog:jobs"
+    auth_description = "jobs"
+
+    _unsubscribe = None
+    _topics: list[str]
+
+    async def pre_get(self) -> None:
+        """Check the topics and authorize ``read`` on each one's resource, before the upgrade.
+
+        Raises:
+            tornado.web.HTTPError: 400 an unknown topic or parameter, 403 not authorized.
+        """
+        unknown = set(self.request.query_arguments) - {"topics", "token", "_xsrf"}
+        if unknown:
+            raise web.HTTPError(400, f"Unknown query parameter {sorted(unknown)[0][:40]!r}.")
+        raw = self.get_query_argument("topics", "") or ",".join(TOPIC_RESOURCES)
+        topics = [t.strip() for t in raw.split(",") if t.strip()]
+        for topic in topics:
+            if topic not in TOPIC_RESOURCES:
+                raise web.HTTPError(
+                    400,
+                    f"Unknown topic {topic[:40]!r}; choose from {', '.join(TOPIC_RESOURCES)}.",
+                )
+        if not topics:
+            raise web.HTTPError(400, "Name at least one topic.")
+        for topic in dict.fromkeys(topics):
+            self.auth_resource = TOPIC_RESOURCES[topic]
+            self.auth_description = topic
+            await self.authorize("read")
+        self._topics = list(dict.fromkeys(topics))
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authenticate, check and authorize, then upgrade to a websocket."""
+        await self.pre_get()
+        result = super().get(*args, **kwargs)
+        if result is not None:
+            await result
+
+    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Confirm the topics, then subscribe to the app's change feed."""
+        super().open(*args, **kwargs)
+        self._send({"type": "subscribed", "topics": self._topics})
+        self._unsubscribe = self.iog.changes.subscribe(self._topics, self._on_change)
+
+    def _on_change(self, topic: str) -> None:
+        self._send({"type": "changed", "topic": topic})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        try:
+            self.write_message(message)
+        except websocket.WebSocketClosedError:
+            pass
+
+    def on_message(self, message: str | bytes) -> None:
+        """Nothing is expected from clients; messages are ignored."""
+
+    def on_close(self) -> None:
+        """Leave the change feed."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
+default_handlers = [(r"events/subscribe", EventsSubscribeHandler)]
