@@ -14,3 +14,12 @@ if (typeof window !== 'undefined' && typeof window.DragEvent === 'undefined') {
   window.DragEvent = DragEvent;
   globalThis.DragEvent = DragEvent;
 }
+
+// jsdom lacks the WHATWG encoders that browsers (and Node) have.
+const util = require('util');
+if (typeof globalThis.TextEncoder === 'undefined') {
+  globalThis.TextEncoder = util.TextEncoder;
+}
+if (typeof globalThis.TextDecoder === 'undefined') {
+  globalThis.TextDecoder = util.TextDecoder;
+}

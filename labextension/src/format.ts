@@ -64,3 +64,160 @@ export function statusRows(status: IStatus): Array<[string, string]> {
     ['Last error', status.last_error || '—']
   ];
 }
+
+/**
+ * Bytes in one GiB.
+ */
+const GIB = 1024 ** 3;
+
+/**
+ * Format a count of CPUs, GPUs or a custom resource: at most one decimal,
+ * no trailing `.0`.
+ *
+ * @param value The quantity; missing or non-finite values count as 0.
+ * @returns For instance `2` or `0.5`.
+ */
+export function formatCount(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) {
+    return '0';
+  }
+  const rounded = Math.round(value * 10) / 10;
+  return String(Object.is(rounded, -0) ? 0 : rounded);
+}
+
+/**
+ * Format a number of bytes in GiB with one decimal.
+ *
+ * @param bytes The size; missing or non-finite values count as 0.
+ * @returns For instance `3.2 GiB`.
+ */
+export function formatGiB(bytes: number | null | undefined): string {
+  const value =
+    bytes === null || bytes === undefined || !Number.isFinite(bytes)
+      ? 0
+      : bytes;
+  return `${(value / GIB).toFixed(1)} GiB`;
+}
+
+/**
+ * Whether a Ray resource is measured in bytes.
+ *
+ * @param name The resource name.
+ * @returns True for `memory` and `object_store_memory`.
+ */
+export function isByteResource(name: string): boolean {
+  return name === 'memory' || name === 'object_store_memory';
+}
+
+/**
+ * Format a quantity of a named resource: GiB for memory, a count otherwise.
+ *
+ * @param name The resource name.
+ * @param value The quantity.
+ * @returns The formatted quantity.
+ */
+export function formatResourceValue(
+  name: string,
+  value: number | null | undefined
+): string {
+  return isByteResource(name) ? formatGiB(value) : formatCount(value);
+}
+
+/**
+ * Format a resource bundle (a demand) as `1 CPU, 1 GPU`.
+ *
+ * @param bundle The resources of one unit.
+ * @returns The resources in words, `nothing` when empty.
+ */
+export function formatBundle(bundle: IResourceMap | undefined): string {
+  const parts = Object.keys(bundle ?? {})
+    .sort()
+    .map(name => `${formatResourceValue(name, bundle?.[name])} ${name}`);
+  return parts.length ? parts.join(', ') : 'nothing';
+}
+
+/**
+ * `1 job`, `2 jobs`: a count and a noun in the right number.
+ *
+ * @param count The count.
+ * @param singular The noun for one.
+ * @param plural The noun for several (default: singular + `s`).
+ * @returns The count and the noun.
+ */
+export function pluralize(
+  count: number,
+  singular: string,
+  plural = `${singular}s`
+): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}
+
+/**
+ * The status bar text: free/total GPUs and running jobs.
+ *
+ * @param snapshot The cluster snapshot.
+ * @param running How many jobs run; null when not known.
+ * @returns For instance `GPU 0/1 · 2 jobs running`.
+ */
+export function formatStatusText(
+  snapshot: IClusterSnapshot,
+  running: number | null
+): string {
+  const gpu =
+    `GPU ${formatCount(snapshot.available?.GPU)}/` +
+    `${formatCount(snapshot.totals?.GPU)}`;
+  return running === null
+    ? gpu
+    : `${gpu} · ${pluralize(running, 'job')} running`;
+}
+
+/**
+ * Format a duration in seconds as `45s`, `3m 5s`, `2h 4m` or `3d 1h`.
+ *
+ * @param seconds The duration; null or negative gives `—`.
+ * @returns The duration in words.
+ */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !(seconds >= 0)) {
+    return '—';
+  }
+  const s = Math.floor(seconds);
+  if (s < 60) {
+    return `${s}s`;
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m ${s % 60}s`;
+  }
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  }
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/**
+ * Format a point in time for a table cell, in the browser's locale.
+ *
+ * @param epochMs The time in epoch milliseconds, if known.
+ * @param iso The time as ISO-8601, used when `epochMs` is missing.
+ * @returns A short local date and time, or `—`.
+ */
+export function formatTime(
+  epochMs: number | null | undefined,
+  iso?: string | null
+): string {
+  let date: Date | null = null;
+  if (typeof epochMs === 'number' && Number.isFinite(epochMs)) {
+    date = new Date(epochMs);
+  } else if (iso) {
+    date = new Date(iso);
+  }
+  if (!date || Number.isNaN(date.getTime())) {
+    return '—';
+  }
+  return date.toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
+}

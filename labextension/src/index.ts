@@ -1,10 +1,12 @@
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
   Dialog,
   ICommandPalette,
+  InputDialog,
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
@@ -12,17 +14,34 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
+import { ActorsService } from './api/ActorsService';
+import { JobsService } from './api/JobsService';
+import { SessionsService } from './api/SessionsService';
 import { StatusService } from './api/StatusService';
 import type { IStatus } from './api/types';
 import { statusRows } from './format';
+import logsPlugin from './logs';
+import { rayIcon } from './icons';
+import { ActorsModel } from './models/ActorsModel';
+import { ChangeFeed } from './models/ChangeFeed';
+import { ClusterModel } from './models/ClusterModel';
+import { JobsModel } from './models/JobsModel';
+import { SessionsModel } from './models/SessionsModel';
 import { RayStatusItem } from './statusbar';
 import {
   COMMAND_CATEGORY,
   CommandIDs,
   DEFAULT_REFRESH_INTERVAL_MS,
   MIN_REFRESH_INTERVAL_MS,
-  PLUGIN_ID
+  PLUGIN_ID,
+  SIDEBAR_ID
 } from './tokens';
+import {
+  stopJobWithConfirmation,
+  submitJobWithDialog
+} from './widgets/jobActions';
+import { RaySidebar } from './widgets/RaySidebar';
+import { SidebarSection } from './widgets/SidebarSection';
 
 export * from './api';
 export * from './tokens';
@@ -65,30 +84,86 @@ function readInterval(settings: ISettingRegistry.ISettings): number {
 }
 
 /**
- * The iog-jupyter frontend plugin: a `Ray` palette command showing the
- * server status and a status bar item with the cluster's free resources.
+ * Read the sections to show expanded from the plugin settings.
+ *
+ * @param settings The plugin settings.
+ * @returns The section keys (all of them when the setting is unusable).
+ */
+function readSections(settings: ISettingRegistry.ISettings): string[] {
+  const value = settings.get('defaultSections').composite;
+  if (!Array.isArray(value)) {
+    return [...SidebarSection.KEYS];
+  }
+  return value.filter((item): item is string => typeof item === 'string');
+}
+
+/**
+ * Read the `submissionId` argument of a command.
+ *
+ * @param args The command's arguments.
+ * @returns The id, or null when missing or not a string.
+ */
+function submissionIdArg(args: Record<string, unknown>): string | null {
+  const value = args.submissionId;
+  return typeof value === 'string' && value ? value : null;
+}
+
+/**
+ * The iog-jupyter frontend plugin: the Ray sidebar (cluster, jobs,
+ * sessions, actors), the status bar item, and the `Ray` palette commands.
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Shows the Ray cluster resources served by iog-jupyter.',
+  description:
+    'Shows the Ray cluster served by iog-jupyter: sidebar, status bar and commands.',
   autoStart: true,
-  optional: [ICommandPalette, IStatusBar, ISettingRegistry],
+  optional: [ICommandPalette, IStatusBar, ISettingRegistry, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null
   ): void => {
-    const service = new StatusService({
-      serverSettings: app.serviceManager.serverSettings
+    const serverSettings = app.serviceManager.serverSettings;
+    const statusService = new StatusService({ serverSettings });
+    const feed = new ChangeFeed({ serverSettings });
+    const cluster = new ClusterModel({ service: statusService });
+    const jobs = new JobsModel({
+      service: new JobsService({ serverSettings }),
+      feed
     });
+    const sessions = new SessionsModel({
+      service: new SessionsService({ serverSettings }),
+      feed
+    });
+    const actors = new ActorsModel({
+      service: new ActorsService({ serverSettings }),
+      feed
+    });
+    const models = [cluster, jobs, sessions, actors];
+
+    const sidebar = new RaySidebar({
+      cluster,
+      jobs,
+      sessions,
+      actors,
+      commands: app.commands,
+      icon: rayIcon,
+      // Closing the sidebar closes both sockets and stops every poll.
+      disposeWithSidebar: [...models, feed]
+    });
+    app.shell.add(sidebar, 'left', { rank: 200 });
+    if (restorer) {
+      restorer.add(sidebar, SIDEBAR_ID);
+    }
 
     app.commands.addCommand(CommandIDs.showStatus, {
       label: 'Show Ray Status',
       caption: 'Show the Ray connection status of the iog server extension',
       execute: async () => {
         try {
-          const status = await service.getStatus();
+          const status = await statusService.getStatus();
           await showDialog({
             title: 'Ray Status',
             body: createStatusBody(status),
@@ -100,46 +175,118 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    if (palette) {
-      palette.addItem({
-        command: CommandIDs.showStatus,
-        category: COMMAND_CATEGORY
-      });
-    }
-
-    if (!statusBar) {
-      return;
-    }
-    const item = new RayStatusItem({
-      service,
-      interval: DEFAULT_REFRESH_INTERVAL_MS,
-      onClick: () => {
-        void app.commands.execute(CommandIDs.showStatus);
+    app.commands.addCommand(CommandIDs.openSidebar, {
+      label: 'Open Ray Sidebar',
+      caption: 'Show the Ray sidebar: cluster, jobs, sessions and actors',
+      icon: rayIcon,
+      execute: () => {
+        app.shell.activateById(sidebar.id);
       }
     });
-    statusBar.registerStatusItem(PLUGIN_ID, {
-      item,
-      align: 'left',
-      rank: 100
+
+    app.commands.addCommand(CommandIDs.submitJob, {
+      label: 'Submit Ray Job…',
+      caption: 'Submit a job to the Ray cluster and follow its log',
+      execute: async () => {
+        const pools = (cluster.snapshot?.pools ?? []).map(pool => pool.name);
+        const submissionId = await submitJobWithDialog(jobs, { pools });
+        if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
+          await app.commands.execute(CommandIDs.openJobLog, { submissionId });
+        }
+        return submissionId;
+      }
     });
+
+    app.commands.addCommand(CommandIDs.stopJob, {
+      label: args =>
+        submissionIdArg(args)
+          ? `Stop Ray Job ${args.submissionId}`
+          : 'Stop Ray Job…',
+      caption: 'Stop a Ray job after confirmation',
+      execute: async args => {
+        let submissionId = submissionIdArg(args);
+        if (!submissionId) {
+          const answer = await InputDialog.getText({
+            title: 'Stop a Ray job',
+            label: 'Submission ID',
+            okLabel: 'Next'
+          });
+          submissionId = answer.button.accept
+            ? answer.value?.trim() || null
+            : null;
+        }
+        if (!submissionId) {
+          return false;
+        }
+        return stopJobWithConfirmation(jobs, submissionId);
+      }
+    });
+
+    app.commands.addCommand(CommandIDs.refreshCluster, {
+      label: 'Refresh Ray Cluster',
+      caption: 'Ask the server for a fresh cluster snapshot now',
+      execute: () => cluster.refresh()
+    });
+
+    if (palette) {
+      for (const command of [
+        CommandIDs.openSidebar,
+        CommandIDs.submitJob,
+        CommandIDs.stopJob,
+        CommandIDs.refreshCluster,
+        CommandIDs.showStatus
+      ]) {
+        palette.addItem({ command, category: COMMAND_CATEGORY });
+      }
+    }
+
+    if (statusBar) {
+      const item = new RayStatusItem({
+        cluster,
+        jobs,
+        onClick: () => {
+          void app.commands.execute(CommandIDs.openSidebar);
+        }
+      });
+      statusBar.registerStatusItem(PLUGIN_ID, {
+        item,
+        align: 'left',
+        rank: 100
+      });
+    }
 
     if (settingRegistry) {
       settingRegistry
         .load(PLUGIN_ID)
         .then(settings => {
+          let sections = '';
           const update = (): void => {
-            item.interval = readInterval(settings);
+            const interval = readInterval(settings);
+            for (const model of models) {
+              model.refreshIntervalMs = interval;
+            }
+            const expanded = readSections(settings);
+            const key = JSON.stringify(expanded);
+            if (key !== sections) {
+              sections = key;
+              sidebar.setExpandedSections(expanded);
+            }
           };
           update();
           settings.changed.connect(update);
         })
         .catch(reason => {
-          // Keep the default interval; the failure is shown in the console
-          // by the setting registry itself.
+          // Keep the defaults; the setting registry reports the failure.
           void reason;
         });
     }
   }
 };
 
-export default plugin;
+/**
+ * The plugins of this package: the sidebar, status bar and commands, and the
+ * job log panels with the dashboard tab (`./logs`).
+ */
+const plugins: JupyterFrontEndPlugin<void>[] = [plugin, logsPlugin];
+
+export default plugins;

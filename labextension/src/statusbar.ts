@@ -1,19 +1,8 @@
-import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import type { StatusService } from './api/StatusService';
-import { DEFAULT_REFRESH_INTERVAL_MS } from './tokens';
-import { formatClusterSummary } from './format';
-
-/**
- * Longest delay between two refreshes while backing off after errors.
- */
-const BACKOFF_MAX_MS = 5 * 60 * 1000;
-
-/**
- * Largest refresh interval accepted (one day).
- */
-const MAX_INTERVAL_MS = 24 * 60 * 60 * 1000;
+import { formatClusterSummary, formatStatusText } from './format';
+import type { ClusterModel } from './models/ClusterModel';
+import type { JobsModel } from './models/JobsModel';
 
 /**
  * Text shown while the cluster cannot be reached.
@@ -21,44 +10,42 @@ const MAX_INTERVAL_MS = 24 * 60 * 60 * 1000;
 export const DISCONNECTED_TEXT = 'Ray: disconnected';
 
 /**
- * Status bar item showing the free CPU and GPU of the Ray cluster,
- * refreshed by a `Poll`.
+ * Text shown before the first snapshot arrives.
+ */
+export const CONNECTING_TEXT = 'Ray: …';
+
+/**
+ * Status bar item showing the free and total GPUs of the Ray cluster and
+ * how many jobs run, e.g. `GPU 0/1 · 2 jobs running`.
+ *
+ * It renders the shared `ClusterModel` (pushed snapshots) and `JobsModel`
+ * (running count); it does no fetching of its own.
  */
 export class RayStatusItem extends Widget {
   /**
-   * Create the status bar item and start polling.
+   * Create the status bar item.
    *
    * @param options The item options.
    */
   constructor(options: RayStatusItem.IOptions) {
     super();
     this.addClass('iog-StatusItem');
-    this._service = options.service;
+    this._cluster = options.cluster;
+    this._jobs = options.jobs ?? null;
     this._onClick = options.onClick ?? null;
     this._label = document.createElement('span');
     this._label.className = 'iog-StatusItem-label';
-    this._label.textContent = 'Ray: …';
     this.node.appendChild(this._label);
-    this.node.title = 'Ray cluster resources';
     if (this._onClick) {
       this.addClass('iog-mod-clickable');
+      this.node.setAttribute('role', 'button');
+      this.node.tabIndex = 0;
       this.node.addEventListener('click', this._handleClick);
+      this.node.addEventListener('keydown', this._handleKeydown);
     }
-
-    this._poll = new Poll({
-      auto: true,
-      factory: () => this.refresh(),
-      frequency: {
-        interval: DEFAULT_REFRESH_INTERVAL_MS,
-        backoff: true,
-        max: BACKOFF_MAX_MS
-      },
-      name: 'iog-jupyter:status-item',
-      standby: 'when-hidden'
-    });
-    if (options.interval !== undefined) {
-      this.interval = options.interval;
-    }
+    this._cluster.changed.connect(this.render, this);
+    this._jobs?.changed.connect(this.render, this);
+    this.render();
   }
 
   /**
@@ -69,56 +56,38 @@ export class RayStatusItem extends Widget {
   }
 
   /**
-   * The polling interval in milliseconds.
+   * Render the models' current state into the label.
    */
-  get interval(): number {
-    return this._poll.frequency.interval;
-  }
-  set interval(value: number) {
-    const interval = Math.min(Math.round(value), MAX_INTERVAL_MS);
-    if (!(interval > 0) || interval === this._poll.frequency.interval) {
+  render(): void {
+    const snapshot = this._cluster.snapshot;
+    if (this._cluster.state === 'disconnected') {
+      this._label.textContent = DISCONNECTED_TEXT;
+      this.node.title = this._cluster.message || DISCONNECTED_TEXT;
+      this.addClass('iog-mod-disconnected');
       return;
     }
-    // Poll requires interval <= max; the backoff ceiling follows the interval.
-    this._poll.frequency = {
-      ...this._poll.frequency,
-      interval,
-      max: Math.max(BACKOFF_MAX_MS, interval)
-    };
-  }
-
-  /**
-   * Fetch a cluster snapshot and update the text.
-   *
-   * The error is re-thrown after the text is updated so that the poll
-   * backs off while the server or cluster is unavailable.
-   */
-  async refresh(): Promise<void> {
-    try {
-      const snapshot = await this._service.getCluster();
-      this._label.textContent = formatClusterSummary(snapshot);
-      this.node.title = 'Ray cluster resources (free/total)';
-      this.removeClass('iog-mod-disconnected');
-    } catch (error) {
-      this._label.textContent = DISCONNECTED_TEXT;
-      this.node.title =
-        error instanceof Error && error.message
-          ? error.message
-          : DISCONNECTED_TEXT;
-      this.addClass('iog-mod-disconnected');
-      throw error;
+    this.removeClass('iog-mod-disconnected');
+    if (!snapshot) {
+      this._label.textContent = CONNECTING_TEXT;
+      this.node.title = 'Connecting to the Ray cluster';
+      return;
     }
+    const running = this._jobs ? this._jobs.runningCount : null;
+    this._label.textContent = formatStatusText(snapshot, running);
+    this.node.title = `${formatClusterSummary(snapshot)} — open the Ray sidebar`;
   }
 
   /**
-   * Dispose of the item and stop polling.
+   * Dispose of the item and leave the models.
    */
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this._poll.dispose();
+    this._cluster.changed.disconnect(this.render, this);
+    this._jobs?.changed.disconnect(this.render, this);
     this.node.removeEventListener('click', this._handleClick);
+    this.node.removeEventListener('keydown', this._handleKeydown);
     super.dispose();
   }
 
@@ -126,9 +95,16 @@ export class RayStatusItem extends Widget {
     this._onClick?.();
   };
 
-  private _service: StatusService;
+  private _handleKeydown = (event: KeyboardEvent): void => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      this._onClick?.();
+    }
+  };
+
+  private _cluster: ClusterModel;
+  private _jobs: JobsModel | null;
   private _label: HTMLSpanElement;
-  private _poll: Poll;
   private _onClick: (() => void) | null;
 }
 
@@ -141,13 +117,13 @@ export namespace RayStatusItem {
    */
   export interface IOptions {
     /**
-     * The service used to fetch cluster snapshots.
+     * The cluster model (GPUs, connection state).
      */
-    service: StatusService;
+    cluster: ClusterModel;
     /**
-     * Polling interval in milliseconds (default 5000).
+     * The jobs model (running count); without it only GPUs are shown.
      */
-    interval?: number;
+    jobs?: JobsModel | null;
     /**
      * Called when the item is clicked.
      */

@@ -37,4 +37,54 @@ export namespace CommandIDs {
    * Fetch the server status and show it in a dialog.
    */
   export const showStatus = 'iog:show-status';
+
+  /**
+   * Show and activate the Ray sidebar.
+   */
+  export const openSidebar = 'iog:open-sidebar';
+
+  /**
+   * Open a job's live log panel; args `{ submissionId: string }`.
+   */
+  export const openJobLog = 'iog:open-job-log';
+
+  /**
+   * Open the read-only Ray dashboard in a main-area tab.
+   */
+  export const openDashboard = 'iog:open-dashboard';
+
+  /**
+   * Open the job submission dialog.
+   */
+  export const submitJob = 'iog:submit-job';
+
+  /**
+   * Stop a job after confirmation; args `{ submissionId: string }`.
+   */
+  export const stopJob = 'iog:stop-job';
+
+  /**
+   * Ask the server for a fresh cluster snapshot now.
+   */
+  export const refreshCluster = 'iog:refresh-cluster';
 }
+
+/**
+ * Id of the Ray sidebar widget in the left area.
+ */
+export const SIDEBAR_ID = 'iog-sidebar';
+
+/**
+ * Id of the dashboard tab in the main area.
+ */
+export const DASHBOARD_ID = 'iog-dashboard';
+
+/**
+ * Path of the read-only dashboard proxy, relative to the server's base URL.
+ */
+export const DASHBOARD_PATH = 'iog/dashboard/';
+
+/**
+ * Default number of log lines the job log panel keeps in the page.
+ */
+export const DEFAULT_LOG_MAX_LINES = 10000;

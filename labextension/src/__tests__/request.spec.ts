@@ -69,6 +69,20 @@ describe('requestAPI', () => {
     expect(makeRequest.mock.calls[0][2]).toBe(settings);
   });
 
+  it('asks for revalidation instead of a cache-busting query parameter', async () => {
+    makeRequest.mockResolvedValue(jsonResponse(200, {}));
+
+    await requestAPI('jobs', { method: 'POST', body: '{}' }, settings);
+
+    // `no-store` would make makeRequest append `?<timestamp>`, which the
+    // server refuses as an unknown query parameter.
+    expect(makeRequest.mock.calls[0][1]).toEqual({
+      cache: 'no-cache',
+      method: 'POST',
+      body: '{}'
+    });
+  });
+
   it('throws IogResponseError carrying status, message and reason', async () => {
     makeRequest.mockResolvedValue(
       jsonResponse(503, {

@@ -3,58 +3,125 @@
  */
 
 /**
- * Unit tests of the status bar item (DOM text only, no JupyterLab shell).
+ * Unit tests of the status bar item (DOM text only, no JupyterLab shell),
+ * rendering stand-ins for the cluster and jobs models.
  */
 
-import type { StatusService } from '../api/StatusService';
-import type { IClusterSnapshot } from '../api/types';
-import { DISCONNECTED_TEXT, RayStatusItem } from '../statusbar';
+import { Signal } from '@lumino/signaling';
 
-function fakeService(
-  getCluster: () => Promise<IClusterSnapshot>
-): StatusService {
-  return { getCluster } as unknown as StatusService;
+import type { IClusterSnapshot } from '../api/types';
+import type { ClusterModel } from '../models/ClusterModel';
+import type { ConnectionState } from '../models/connection';
+import type { JobsModel } from '../models/JobsModel';
+import {
+  CONNECTING_TEXT,
+  DISCONNECTED_TEXT,
+  RayStatusItem
+} from '../statusbar';
+
+class FakeCluster {
+  changed = new Signal<this, void>(this);
+  snapshot: IClusterSnapshot | null = null;
+  state: ConnectionState = 'connecting';
+  message: string | null = null;
+
+  set(
+    state: ConnectionState,
+    snapshot: IClusterSnapshot | null,
+    message: string | null = null
+  ): void {
+    this.state = state;
+    this.snapshot = snapshot;
+    this.message = message;
+    this.changed.emit(undefined);
+  }
+}
+
+class FakeJobs {
+  changed = new Signal<this, void>(this);
+  runningCount: number | null = null;
+
+  set(count: number | null): void {
+    this.runningCount = count;
+    this.changed.emit(undefined);
+  }
+}
+
+function snapshot(free: number, total: number): IClusterSnapshot {
+  return {
+    timestamp: 0,
+    totals: { CPU: 2, GPU: total },
+    available: { CPU: 2, GPU: free },
+    nodes: []
+  };
+}
+
+function makeItem(onClick?: () => void): {
+  item: RayStatusItem;
+  cluster: FakeCluster;
+  jobs: FakeJobs;
+} {
+  const cluster = new FakeCluster();
+  const jobs = new FakeJobs();
+  const item = new RayStatusItem({
+    cluster: cluster as unknown as ClusterModel,
+    jobs: jobs as unknown as JobsModel,
+    onClick
+  });
+  return { item, cluster, jobs };
 }
 
 describe('RayStatusItem', () => {
-  it('shows free/total CPU and GPU', async () => {
-    const item = new RayStatusItem({
-      service: fakeService(async () => ({
-        timestamp: 0,
-        totals: { CPU: 2, GPU: 1 },
-        available: { CPU: 2, GPU: 0 },
-        nodes: []
-      })),
-      interval: 60000
-    });
-    await item.refresh();
-    expect(item.text).toBe('Ray: 2/2 CPU · 0/1 GPU free');
+  it('shows free/total GPUs and running jobs', () => {
+    const { item, cluster, jobs } = makeItem();
+    expect(item.text).toBe(CONNECTING_TEXT);
     expect(item.hasClass('iog-StatusItem')).toBe(true);
-    expect(item.interval).toBe(60000);
+    expect(item.node.querySelector('span.iog-StatusItem-label')).not.toBeNull();
+
+    cluster.set('connected', snapshot(0, 1));
+    expect(item.text).toBe('GPU 0/1');
+    jobs.set(1);
+    expect(item.text).toBe('GPU 0/1 · 1 job running');
+    jobs.set(0);
+    expect(item.text).toBe('GPU 0/1 · 0 jobs running');
+    cluster.set('connected', snapshot(1.5, 2));
+    jobs.set(3);
+    expect(item.text).toBe('GPU 1.5/2 · 3 jobs running');
+    expect(item.node.title).toContain('2/2 CPU');
     item.dispose();
   });
 
-  it('shows "disconnected" as text on error and rethrows', async () => {
-    const item = new RayStatusItem({
-      service: fakeService(async () => {
-        throw new Error('<b>Ray is down</b>');
-      }),
-      interval: 60000
-    });
-    await expect(item.refresh()).rejects.toThrow('Ray is down');
+  it('shows "disconnected" as text, with the message as a tooltip', () => {
+    const { item, cluster } = makeItem();
+    cluster.set('connected', snapshot(0, 0));
+    cluster.set('disconnected', snapshot(0, 0), '<b>Ray is down</b>');
+
     expect(item.text).toBe(DISCONNECTED_TEXT);
+    expect(item.text).toBe('Ray: disconnected');
     expect(item.node.title).toBe('<b>Ray is down</b>');
     expect(item.node.querySelector('b')).toBeNull();
     expect(item.hasClass('iog-mod-disconnected')).toBe(true);
+
+    cluster.set('connected', snapshot(0, 0));
+    expect(item.text).toBe('GPU 0/0');
+    expect(item.hasClass('iog-mod-disconnected')).toBe(false);
     item.dispose();
   });
 
-  it('accepts intervals longer than the backoff ceiling', () => {
-    const item = new RayStatusItem({
-      service: fakeService(() => new Promise(() => undefined)),
-      interval: 10 * 60 * 1000
-    });
-    expect(item.interval).toBe(600000);
+  it('runs its click handler on click and on Enter', () => {
+    const onClick = jest.fn();
+    const { item } = makeItem(onClick);
+    expect(item.hasClass('iog-mod-clickable')).toBe(true);
+    item.node.click();
+    item.node.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    expect(onClick).toHaveBeenCalledTimes(2);
     item.dispose();
+  });
+
+  it('stops following the models once disposed', () => {
+    const { item, cluster } = makeItem();
+    item.dispose();
+    cluster.set('connected', snapshot(1, 1));
+    expect(item.text).toBe(CONNECTING_TEXT);
   });
 });

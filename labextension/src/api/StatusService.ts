@@ -1,10 +1,12 @@
+import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import type { IClusterSnapshot, IStatus } from './types';
+import type { IClusterHistory, IClusterSnapshot, IStatus } from './types';
 
 /**
- * Read-only client of the server extension's status and cluster endpoints.
+ * Read-only client of the server extension's status and cluster endpoints
+ * (`GET status`, `GET cluster`, `GET cluster/history`).
  */
 export class StatusService {
   /**
@@ -38,6 +40,24 @@ export class StatusService {
    */
   getCluster(): Promise<IClusterSnapshot> {
     return requestAPI<IClusterSnapshot>('cluster', {}, this.serverSettings);
+  }
+
+  /**
+   * Fetch the cluster's resource history (`GET cluster/history`).
+   *
+   * @param sinceMs Only points newer than this epoch time in milliseconds.
+   * @returns The history points, oldest first.
+   */
+  getClusterHistory(sinceMs?: number): Promise<IClusterHistory> {
+    const query =
+      sinceMs === undefined
+        ? ''
+        : URLExt.objectToQueryString({ since_ms: String(Math.floor(sinceMs)) });
+    return requestAPI<IClusterHistory>(
+      `cluster/history${query}`,
+      {},
+      this.serverSettings
+    );
   }
 }
 

@@ -91,9 +91,18 @@ export async function requestAPI<T>(
 ): Promise<T> {
   const requestUrl = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
 
+  // JupyterLab's default `cache: 'no-store'` makes `makeRequest` append a
+  // bare `?<timestamp>` cache buster, which the iog routes refuse as an
+  // unknown query parameter. `no-cache` still revalidates every response.
+  const requestInit: RequestInit = { cache: 'no-cache', ...init };
+
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(requestUrl, init, settings);
+    response = await ServerConnection.makeRequest(
+      requestUrl,
+      requestInit,
+      settings
+    );
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }

@@ -1,0 +1,65 @@
+/**
+ * Unit tests of the display formatters.
+ */
+
+import {
+  formatBundle,
+  formatCount,
+  formatDuration,
+  formatGiB,
+  formatStatusText,
+  formatTime,
+  pluralize
+} from '../format';
+
+describe('format', () => {
+  it('formats counts with at most one decimal and no trailing .0', () => {
+    expect(formatCount(2)).toBe('2');
+    expect(formatCount(2.0)).toBe('2');
+    expect(formatCount(0.5)).toBe('0.5');
+    expect(formatCount(1.25)).toBe('1.3');
+    expect(formatCount(1.04)).toBe('1');
+    expect(formatCount(undefined)).toBe('0');
+    expect(formatCount(Number.NaN)).toBe('0');
+    expect(formatCount(-0.01)).toBe('0');
+  });
+
+  it('formats bytes in GiB with one decimal', () => {
+    expect(formatGiB(3.2 * 1024 ** 3)).toBe('3.2 GiB');
+    expect(formatGiB(0)).toBe('0.0 GiB');
+    expect(formatGiB(null)).toBe('0.0 GiB');
+  });
+
+  it('writes the status bar text', () => {
+    const snapshot = {
+      timestamp: 0,
+      totals: { GPU: 4 },
+      available: { GPU: 1 },
+      nodes: []
+    };
+    expect(formatStatusText(snapshot, 1)).toBe('GPU 1/4 · 1 job running');
+    expect(formatStatusText(snapshot, 2)).toBe('GPU 1/4 · 2 jobs running');
+    expect(
+      formatStatusText({ ...snapshot, totals: {}, available: {} }, 0)
+    ).toBe('GPU 0/0 · 0 jobs running');
+    expect(formatStatusText(snapshot, null)).toBe('GPU 1/4');
+  });
+
+  it('formats durations, bundles, plurals and times', () => {
+    expect(formatDuration(45.9)).toBe('45s');
+    expect(formatDuration(185)).toBe('3m 5s');
+    expect(formatDuration(7440)).toBe('2h 4m');
+    expect(formatDuration(90000)).toBe('1d 1h');
+    expect(formatDuration(null)).toBe('—');
+    expect(formatDuration(-1)).toBe('—');
+    expect(formatBundle({ GPU: 1, CPU: 0.5, memory: 1024 ** 3 })).toBe(
+      '0.5 CPU, 1 GPU, 1.0 GiB memory'
+    );
+    expect(formatBundle({})).toBe('nothing');
+    expect(pluralize(1, 'node')).toBe('1 node');
+    expect(pluralize(0, 'node')).toBe('0 nodes');
+    expect(formatTime(null, null)).toBe('—');
+    expect(formatTime(undefined, 'not a date')).toBe('—');
+    expect(formatTime(1714557600000)).not.toBe('—');
+  });
+});

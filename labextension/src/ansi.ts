@@ -1,0 +1,319 @@
+/**
+ * A small ANSI escape-sequence reader for job logs.
+ *
+ * It turns one line of log text into plain-text segments with CSS classes
+ * for the SGR attributes (colours, bold, italic, underline). Every other
+ * escape sequence is dropped: cursor movement, OSC window titles and OSC-8
+ * hyperlinks (only the link's visible text is kept, the target is never
+ * used), so nothing in a log can become a link or markup. The output is
+ * text; callers put it in the page through text nodes.
+ */
+
+/**
+ * The SGR state carried from one segment (and one line) to the next.
+ */
+export interface IAnsiStyle {
+  /**
+   * Foreground colour index 0–15, or null for the default.
+   */
+  fg: number | null;
+  /**
+   * Background colour index 0–15, or null for the default.
+   */
+  bg: number | null;
+  /**
+   * Bold.
+   */
+  bold: boolean;
+  /**
+   * Dim (faint).
+   */
+  dim: boolean;
+  /**
+   * Italic.
+   */
+  italic: boolean;
+  /**
+   * Underline.
+   */
+  underline: boolean;
+}
+
+/**
+ * A run of text with one style.
+ */
+export interface IAnsiSegment {
+  /**
+   * The text, with every control character removed.
+   */
+  text: string;
+  /**
+   * CSS classes for the style (`iog-ansi-fg-1`, `iog-ansi-bold`, ...).
+   */
+  classes: string[];
+}
+
+/**
+ * The style with nothing set.
+ *
+ * @returns A fresh default style.
+ */
+export function defaultStyle(): IAnsiStyle {
+  return {
+    fg: null,
+    bg: null,
+    bold: false,
+    dim: false,
+    italic: false,
+    underline: false
+  };
+}
+
+/**
+ * Split one line into styled segments.
+ *
+ * A carriage return keeps only what follows it (progress bars redraw the
+ * line), unless nothing follows.
+ *
+ * @param line One line of log text, without its newline.
+ * @param style The style in force where the line starts; not modified.
+ * @returns The segments and the style in force where the line ends.
+ */
+export function parseAnsiLine(
+  line: string,
+  style: IAnsiStyle = defaultStyle()
+): { segments: IAnsiSegment[]; style: IAnsiStyle } {
+  const current: IAnsiStyle = { ...style };
+  const segments: IAnsiSegment[] = [];
+  let text = '';
+  const flush = (): void => {
+    if (text) {
+      const classes = classesOf(current);
+      const last = segments[segments.length - 1];
+      if (last && sameClasses(last.classes, classes)) {
+        last.text += text;
+      } else {
+        segments.push({ text, classes });
+      }
+      text = '';
+    }
+  };
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    const ch = line.charCodeAt(i);
+    if (ch === 0x1b) {
+      const next = line[i + 1];
+      if (next === '[') {
+        const end = Private.csiEnd(line, i + 2);
+        if (end < 0) {
+          break; // an unfinished sequence at the end: drop it
+        }
+        if (line[end] === 'm') {
+          flush();
+          Private.applySgr(current, line.slice(i + 2, end));
+        }
+        i = end + 1;
+        continue;
+      }
+      if (next === ']') {
+        // OSC: up to BEL or ESC \ (an OSC-8 link's target goes with it).
+        const end = Private.oscEnd(line, i + 2);
+        i = end;
+        continue;
+      }
+      // Another two-character escape (ESC 7, ESC =, ...).
+      i += next === undefined ? 1 : 2;
+      continue;
+    }
+    if (ch === 0x0d) {
+      // Carriage return: start over, unless nothing printable follows.
+      if (Private.hasPrintable(line, i + 1)) {
+        text = '';
+        segments.length = 0;
+      }
+      i += 1;
+      continue;
+    }
+    if (
+      (ch < 0x20 && ch !== 0x09) ||
+      ch === 0x7f ||
+      (ch >= 0x80 && ch < 0xa0)
+    ) {
+      i += 1; // other control characters are dropped
+      continue;
+    }
+    text += line[i];
+    i += 1;
+  }
+  flush();
+  return { segments, style: current };
+}
+
+/**
+ * The text of a line with every escape sequence and control character removed.
+ *
+ * @param line One line of log text.
+ * @returns What a reader sees.
+ */
+export function stripAnsi(line: string): string {
+  return parseAnsiLine(line)
+    .segments.map(segment => segment.text)
+    .join('');
+}
+
+/**
+ * The CSS classes of a style.
+ *
+ * @param style The style.
+ * @returns Its classes; empty for the default style.
+ */
+export function classesOf(style: IAnsiStyle): string[] {
+  const classes: string[] = [];
+  if (style.fg !== null) {
+    classes.push(`iog-ansi-fg-${style.fg}`);
+  }
+  if (style.bg !== null) {
+    classes.push(`iog-ansi-bg-${style.bg}`);
+  }
+  if (style.bold) {
+    classes.push('iog-ansi-bold');
+  }
+  if (style.dim) {
+    classes.push('iog-ansi-dim');
+  }
+  if (style.italic) {
+    classes.push('iog-ansi-italic');
+  }
+  if (style.underline) {
+    classes.push('iog-ansi-underline');
+  }
+  return classes;
+}
+
+function sameClasses(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * The index of a CSI sequence's final byte, or -1 when the line ends first.
+   *
+   * @param line The line.
+   * @param start Where the parameters start.
+   * @returns The final byte's index, or -1.
+   */
+  export function csiEnd(line: string, start: number): number {
+    for (let j = start; j < line.length; j++) {
+      const code = line.charCodeAt(j);
+      if (code >= 0x40 && code <= 0x7e) {
+        return j;
+      }
+      if (code < 0x20 || code > 0x3f) {
+        // Not a parameter or intermediate byte: the broken sequence ends
+        // just before it (the caller resumes at this character).
+        return j - 1;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The index just past an OSC sequence's terminator (BEL or ESC \), or the
+   * line's length when it has none.
+   *
+   * @param line The line.
+   * @param start Where the OSC's text starts.
+   * @returns The index after the sequence.
+   */
+  export function oscEnd(line: string, start: number): number {
+    for (let j = start; j < line.length; j++) {
+      const code = line.charCodeAt(j);
+      if (code === 0x07) {
+        return j + 1;
+      }
+      if (code === 0x1b && line[j + 1] === '\\') {
+        return j + 2;
+      }
+    }
+    return line.length;
+  }
+
+  /**
+   * Whether anything printable follows `start` (escapes skipped roughly).
+   *
+   * @param line The line.
+   * @param start Where to look from.
+   * @returns Whether a printable character follows.
+   */
+  export function hasPrintable(line: string, start: number): boolean {
+    for (let j = start; j < line.length; j++) {
+      const code = line.charCodeAt(j);
+      if (code >= 0x20 && code !== 0x7f && code !== 0x1b) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Apply SGR parameters to a style.
+   *
+   * @param style The style to change.
+   * @param params The parameters, e.g. `1;31`.
+   */
+  export function applySgr(style: IAnsiStyle, params: string): void {
+    const codes = params === '' ? [0] : params.split(/[;:]/).map(Number);
+    for (let k = 0; k < codes.length; k++) {
+      const code = codes[k];
+      if (!Number.isFinite(code) || code === 0) {
+        Object.assign(style, defaultStyle());
+      } else if (code === 1) {
+        style.bold = true;
+      } else if (code === 2) {
+        style.dim = true;
+      } else if (code === 3) {
+        style.italic = true;
+      } else if (code === 4) {
+        style.underline = true;
+      } else if (code === 22) {
+        style.bold = false;
+        style.dim = false;
+      } else if (code === 23) {
+        style.italic = false;
+      } else if (code === 24) {
+        style.underline = false;
+      } else if (code >= 30 && code <= 37) {
+        style.fg = code - 30;
+      } else if (code === 39) {
+        style.fg = null;
+      } else if (code >= 40 && code <= 47) {
+        style.bg = code - 40;
+      } else if (code === 49) {
+        style.bg = null;
+      } else if (code >= 90 && code <= 97) {
+        style.fg = code - 90 + 8;
+      } else if (code >= 100 && code <= 107) {
+        style.bg = code - 100 + 8;
+      } else if (code === 38 || code === 48) {
+        // 38;5;n (256 colours: the first 16 map to classes) or 38;2;r;g;b.
+        const mode = codes[k + 1];
+        if (mode === 5) {
+          const index = codes[k + 2];
+          const value = index >= 0 && index < 16 ? index : null;
+          if (code === 38) {
+            style.fg = value;
+          } else {
+            style.bg = value;
+          }
+          k += 2;
+        } else if (mode === 2) {
+          k += 4;
+        }
+      }
+    }
+  }
+}

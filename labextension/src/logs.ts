@@ -1,0 +1,194 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import {
+  refreshIcon,
+  stopIcon,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+
+import { LogsService } from './api/LogsService';
+import { rayIcon } from './icons';
+import { JobLogModel } from './models/JobLogModel';
+import {
+  COMMAND_CATEGORY,
+  CommandIDs,
+  DASHBOARD_ID,
+  DEFAULT_LOG_MAX_LINES,
+  PLUGIN_ID
+} from './tokens';
+import { DashboardPanel } from './widgets/DashboardPanel';
+import { JobLogPanel } from './widgets/JobLogPanel';
+
+/**
+ * Id of the job log and dashboard plugin.
+ */
+export const LOGS_PLUGIN_ID = 'iog-jupyter:logs';
+
+/**
+ * The job log panels and the dashboard tab: commands `iog:open-job-log`
+ * (args `{submissionId}`) and `iog:open-dashboard`, in the palette under
+ * "Ray". Log panels are tracked, so the same job's panel is reused and open
+ * panels come back after a reload.
+ */
+const logsPlugin: JupyterFrontEndPlugin<void> = {
+  id: LOGS_PLUGIN_ID,
+  description: 'Live Ray job logs and the read-only Ray dashboard in tabs.',
+  autoStart: true,
+  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null
+  ): void => {
+    const serverSettings = app.serviceManager.serverSettings;
+    const service = new LogsService({ serverSettings });
+    const tracker = new WidgetTracker<MainAreaWidget<JobLogPanel>>({
+      namespace: 'iog-job-log'
+    });
+    let maxLines = DEFAULT_LOG_MAX_LINES;
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const read = (): void => {
+            const value = settings.get('logMaxLines').composite;
+            if (typeof value === 'number' && Number.isFinite(value)) {
+              maxLines = Math.max(100, Math.floor(value));
+            }
+          };
+          read();
+          settings.changed.connect(read);
+        })
+        .catch(reason => {
+          // Keep the default; the registry reports the failure itself.
+          void reason;
+        });
+    }
+
+    app.commands.addCommand(CommandIDs.openJobLog, {
+      label: args =>
+        args.submissionId
+          ? `Log: ${String(args.submissionId)}`
+          : 'Open Job Log',
+      caption: "Follow a Ray job's log live",
+      execute: args => {
+        const submissionId = String(args.submissionId ?? '');
+        if (!submissionId) {
+          throw new Error('iog:open-job-log needs a submissionId.');
+        }
+        const id = Private.panelId(submissionId);
+        const open = tracker.find(widget => widget.id === id);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const model = new JobLogModel({ submissionId, service, maxLines });
+        const content = new JobLogPanel({ model });
+        const widget = new MainAreaWidget({ content });
+        widget.id = id;
+        widget.title.label = `Log: ${submissionId}`;
+        widget.title.caption = `Live log of Ray job ${submissionId}`;
+        widget.title.icon = rayIcon;
+        widget.title.closable = true;
+        const stop = new ToolbarButton({
+          icon: stopIcon,
+          label: 'Stop job',
+          tooltip: `Stop job ${submissionId}`,
+          onClick: () => {
+            void app.commands.execute(CommandIDs.stopJob, { submissionId });
+          }
+        });
+        widget.toolbar.addItem('stop', stop);
+        const update = (): void => {
+          const live = model.phase !== 'ended' && model.phase !== 'error';
+          stop.enabled = live;
+        };
+        model.changed.connect(update);
+        update();
+        void tracker.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+
+    const dashboards = new WidgetTracker<MainAreaWidget<DashboardPanel>>({
+      namespace: 'iog-dashboard'
+    });
+    app.commands.addCommand(CommandIDs.openDashboard, {
+      label: 'Open Ray Dashboard',
+      caption: "Ray's dashboard, read-only, through the Jupyter server",
+      execute: () => {
+        const open = dashboards.find(widget => widget.id === DASHBOARD_ID);
+        if (open) {
+          app.shell.activateById(open.id);
+          return open;
+        }
+        const content = new DashboardPanel({ baseUrl: serverSettings.baseUrl });
+        const widget = new MainAreaWidget({ content });
+        widget.id = DASHBOARD_ID;
+        widget.title.label = 'Ray Dashboard';
+        widget.title.icon = rayIcon;
+        widget.title.closable = true;
+        widget.toolbar.addItem(
+          'reload',
+          new ToolbarButton({
+            icon: refreshIcon,
+            tooltip: 'Reload the dashboard',
+            onClick: () => content.reload()
+          })
+        );
+        void dashboards.add(widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+        return widget;
+      }
+    });
+
+    if (palette) {
+      palette.addItem({
+        command: CommandIDs.openDashboard,
+        category: COMMAND_CATEGORY
+      });
+    }
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: CommandIDs.openJobLog,
+        args: widget => ({ submissionId: widget.content.model.submissionId }),
+        name: widget => widget.content.model.submissionId
+      });
+      void restorer.restore(dashboards, {
+        command: CommandIDs.openDashboard,
+        name: () => 'dashboard'
+      });
+    }
+  }
+};
+
+export default logsPlugin;
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * The main-area id of a job's log panel.
+   *
+   * @param submissionId The job.
+   * @returns `iog-job-log-<id>` (ids are `[A-Za-z0-9_.-]`; anything else is
+   *   replaced so the id stays a valid DOM id).
+   */
+  export function panelId(submissionId: string): string {
+    return `iog-job-log-${submissionId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  }
+}

@@ -1,0 +1,157 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IogSocket } from '../api/socket';
+import type { EventTopic } from '../api/types';
+
+/**
+ * The push channel of the list models: a websocket on
+ * `events/subscribe?topics=...` that says when a list changed.
+ *
+ * The server sends `{"type": "changed", "topic": "jobs"}` when the first
+ * page of a topic changed; listeners re-fetch their own page through REST.
+ * A server without this route simply never opens the socket, and the
+ * models keep polling at their normal rate.
+ */
+export class ChangeFeed implements IDisposable {
+  /**
+   * Create the feed and start connecting.
+   *
+   * @param options The feed options.
+   */
+  constructor(options: ChangeFeed.IOptions = {}) {
+    this.topics = options.topics ?? ['jobs', 'sessions', 'actors'];
+    const topics = this.topics.join(',');
+    this._socket =
+      options.socket ??
+      new IogSocket({
+        path: 'events/subscribe',
+        params: () => ({ topics }),
+        serverSettings: options.serverSettings,
+        maxDelayMs: options.maxDelayMs ?? 60000
+      });
+    this._socket.messageReceived.connect(this._onMessage, this);
+    this._socket.stateChanged.connect(this._onState, this);
+  }
+
+  /**
+   * The topics subscribed to.
+   */
+  readonly topics: ReadonlyArray<EventTopic>;
+
+  /**
+   * A signal emitted with the topic whose list changed.
+   */
+  get changed(): ISignal<this, EventTopic> {
+    return this._changed;
+  }
+
+  /**
+   * A signal emitted with `isOpen` when the socket opens or drops.
+   */
+  get openChanged(): ISignal<this, boolean> {
+    return this._openChanged;
+  }
+
+  /**
+   * Whether pushes can arrive now.
+   */
+  get isOpen(): boolean {
+    return this._socket.state === 'open';
+  }
+
+  /**
+   * Whether the feed is disposed.
+   */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * Close the socket and stop reconnecting.
+   */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._socket.dispose();
+    Signal.clearData(this);
+  }
+
+  private _onMessage(_: IogSocket, message: unknown): void {
+    const topic = Private.changedTopic(message);
+    if (topic && this.topics.includes(topic)) {
+      this._changed.emit(topic);
+    }
+  }
+
+  private _onState(_: IogSocket, state: IogSocket.State): void {
+    const open = state === 'open';
+    if (open !== this._wasOpen) {
+      this._wasOpen = open;
+      this._openChanged.emit(open);
+    }
+  }
+
+  private _socket: IogSocket;
+  private _wasOpen = false;
+  private _isDisposed = false;
+  private _changed = new Signal<this, EventTopic>(this);
+  private _openChanged = new Signal<this, boolean>(this);
+}
+
+/**
+ * A namespace for `ChangeFeed` statics.
+ */
+export namespace ChangeFeed {
+  /**
+   * Options to create a `ChangeFeed`.
+   */
+  export interface IOptions {
+    /**
+     * The topics to subscribe to (default jobs, sessions and actors).
+     */
+    topics?: EventTopic[];
+    /**
+     * Server settings; defaults to `ServerConnection.makeSettings()`.
+     */
+    serverSettings?: ServerConnection.ISettings;
+    /**
+     * An existing socket to use instead of opening one (for tests).
+     */
+    socket?: IogSocket;
+    /**
+     * The largest reconnect delay in milliseconds (default 60000).
+     */
+    maxDelayMs?: number;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * The topic of a `changed` message.
+   *
+   * @param message A parsed websocket message.
+   * @returns The topic, or null for any other message.
+   */
+  export function changedTopic(message: unknown): EventTopic | null {
+    if (message === null || typeof message !== 'object') {
+      return null;
+    }
+    const record = message as Record<string, unknown>;
+    if (
+      record.type === 'changed' &&
+      (record.topic === 'jobs' ||
+        record.topic === 'sessions' ||
+        record.topic === 'actors')
+    ) {
+      return record.topic;
+    }
+    return null;
+  }
+}

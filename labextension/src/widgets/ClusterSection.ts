@@ -1,0 +1,418 @@
+import { CommandRegistry } from '@lumino/commands';
+
+import type {
+  IClusterSnapshot,
+  IPoolSummary,
+  IResourceDemand
+} from '../api/types';
+import {
+  formatBundle,
+  formatCount,
+  formatResourceValue,
+  formatTime,
+  pluralize
+} from '../format';
+import type { ClusterModel } from '../models/ClusterModel';
+import { CommandIDs } from '../tokens';
+import { button, el, setText, syncRows } from './dom';
+import { SidebarSection } from './SidebarSection';
+
+/**
+ * The cluster section of the Ray sidebar: used, free and total resources,
+ * live nodes, pools, and pending and infeasible demands.
+ */
+export class ClusterSection extends SidebarSection {
+  /**
+   * Create the section.
+   *
+   * @param options The section options.
+   */
+  constructor(options: ClusterSection.IOptions) {
+    super({
+      key: 'cluster',
+      label: 'Cluster',
+      className: 'iog-ClusterSection',
+      expanded: options.expanded
+    });
+    this._model = options.model;
+    this._commands = options.commands ?? null;
+
+    this.toolbarNode.appendChild(
+      button('Refresh', () => void this._model.refresh(), {
+        className: 'iog-ClusterSection-refresh',
+        attrs: { 'aria-label': 'Refresh cluster' },
+        title: 'Ask the server for a fresh cluster snapshot'
+      })
+    );
+    this._dashboardButton = button('Dashboard', this._openDashboard, {
+      className: 'iog-ClusterSection-dashboard',
+      attrs: { 'aria-label': 'Open Ray dashboard' },
+      title: 'Open the read-only Ray dashboard in a tab'
+    });
+    this.toolbarNode.appendChild(this._dashboardButton);
+
+    this._summary = el('div', { className: 'iog-ClusterSection-summary' });
+    this._nodes = el('span', { className: 'iog-ClusterSection-nodes' });
+    this._nodesDetail = el('span', {
+      className: 'iog-ClusterSection-nodesDetail'
+    });
+    this._updated = el('span', { className: 'iog-ClusterSection-updated' });
+    this._summary.append(this._nodes, this._nodesDetail, this._updated);
+
+    this._resources = el('tbody');
+    const table = el('table', {
+      className: 'iog-ClusterSection-resources iog-Table'
+    });
+    const head = el('thead', {}, [
+      el('tr', {}, [
+        el('th', { text: 'Resource', attrs: { scope: 'col' } }),
+        el('th', { text: 'Used', attrs: { scope: 'col' } }),
+        el('th', { text: 'Free', attrs: { scope: 'col' } }),
+        el('th', { text: 'Total', attrs: { scope: 'col' } })
+      ])
+    ]);
+    table.append(head, this._resources);
+
+    this._pools = el('ul', { className: 'iog-ClusterSection-pools' });
+    this._pending = el('ul', { className: 'iog-ClusterSection-pending' });
+    this._infeasible = el('ul', { className: 'iog-ClusterSection-infeasible' });
+    this._poolsGroup = Private.group('Pools', this._pools);
+    this._pendingGroup = Private.group('Pending demands', this._pending);
+    this._infeasibleGroup = Private.group(
+      'Infeasible demands',
+      this._infeasible
+    );
+    this._empty = el('div', {
+      className: 'iog-SidebarSection-empty',
+      text: 'Waiting for the first cluster snapshot…'
+    });
+    this.contentNode.append(
+      this._empty,
+      this._summary,
+      table,
+      this._poolsGroup,
+      this._pendingGroup,
+      this._infeasibleGroup
+    );
+
+    this._model.changed.connect(this.render, this);
+    this._commands?.commandChanged.connect(this._renderDashboardButton, this);
+    this.render();
+  }
+
+  /**
+   * Render the model's snapshot.
+   */
+  render(): void {
+    this._renderDashboardButton();
+    const snapshot = this._model.snapshot;
+    this.setError(
+      this._model.state === 'disconnected' && snapshot
+        ? 'Showing the last snapshot received.'
+        : null
+    );
+    this._empty.hidden = snapshot !== null;
+    if (snapshot === null) {
+      if (this._model.state === 'disconnected') {
+        setText(this._empty, 'No cluster snapshot: Ray is not reachable.');
+      }
+      return;
+    }
+    this._renderSummary(snapshot);
+    syncRows(
+      this._resources,
+      Private.resourceNames(snapshot),
+      name => name,
+      Private.createResourceRow,
+      (row, name) => Private.updateResourceRow(row, name, snapshot)
+    );
+    Private.renderList(
+      this._pools,
+      snapshot.pools ?? [],
+      Private.poolText,
+      pool => ({ 'data-pool': pool.name })
+    );
+    this._poolsGroup.hidden = !(snapshot.pools ?? []).length;
+    Private.renderList(
+      this._pending,
+      snapshot.pending_demands ?? [],
+      Private.demandText
+    );
+    this._pendingGroup.hidden = !(snapshot.pending_demands ?? []).length;
+    Private.renderList(
+      this._infeasible,
+      snapshot.infeasible_demands ?? [],
+      Private.demandText
+    );
+    this._infeasibleGroup.hidden = !(snapshot.infeasible_demands ?? []).length;
+  }
+
+  /**
+   * Dispose of the section and leave the model.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.changed.disconnect(this.render, this);
+    this._commands?.commandChanged.disconnect(
+      this._renderDashboardButton,
+      this
+    );
+    super.dispose();
+  }
+
+  private _renderSummary(snapshot: IClusterSnapshot): void {
+    const nodes = snapshot.nodes ?? [];
+    const alive = nodes.filter(node => Private.isAlive(node.state)).length;
+    const pending = nodes.filter(node => node.state === 'PENDING').length;
+    const dead = nodes.filter(node => node.state === 'DEAD').length;
+    setText(this._nodes, pluralize(alive, 'node'));
+    const extra: string[] = [];
+    if (pending) {
+      extra.push(`${pending} pending`);
+    }
+    if (dead) {
+      extra.push(`${dead} dead`);
+    }
+    setText(this._nodesDetail, extra.length ? ` (${extra.join(', ')})` : '');
+    const when = formatTime(snapshot.timestamp_ms, String(snapshot.timestamp));
+    setText(this._updated, when === '—' ? '' : ` · updated ${when}`);
+  }
+
+  private _renderDashboardButton(): void {
+    this._dashboardButton.hidden = !this._commands?.hasCommand(
+      CommandIDs.openDashboard
+    );
+  }
+
+  private _openDashboard = (): void => {
+    if (this._commands?.hasCommand(CommandIDs.openDashboard)) {
+      void this._commands.execute(CommandIDs.openDashboard);
+    }
+  };
+
+  private _model: ClusterModel;
+  private _commands: CommandRegistry | null;
+  private _dashboardButton: HTMLButtonElement;
+  private _summary: HTMLDivElement;
+  private _nodes: HTMLSpanElement;
+  private _nodesDetail: HTMLSpanElement;
+  private _updated: HTMLSpanElement;
+  private _resources: HTMLTableSectionElement;
+  private _pools: HTMLUListElement;
+  private _pending: HTMLUListElement;
+  private _infeasible: HTMLUListElement;
+  private _poolsGroup: HTMLDivElement;
+  private _pendingGroup: HTMLDivElement;
+  private _infeasibleGroup: HTMLDivElement;
+  private _empty: HTMLDivElement;
+}
+
+/**
+ * A namespace for `ClusterSection` statics.
+ */
+export namespace ClusterSection {
+  /**
+   * Options to create a `ClusterSection`.
+   */
+  export interface IOptions {
+    /**
+     * The cluster model.
+     */
+    model: ClusterModel;
+    /**
+     * The application's commands (to open the dashboard).
+     */
+    commands?: CommandRegistry;
+    /**
+     * Whether the body starts shown (default true).
+     */
+    expanded?: boolean;
+  }
+
+  /**
+   * Display names of the standard resources (rows keep Ray's name in
+   * `data-resource`).
+   */
+  export const RESOURCE_LABELS: Readonly<Record<string, string>> = {
+    memory: 'Memory',
+    object_store_memory: 'Object store'
+  };
+
+  /**
+   * The resources always listed, in this order; custom ones follow.
+   */
+  export const STANDARD_RESOURCES: ReadonlyArray<string> = [
+    'CPU',
+    'GPU',
+    'memory',
+    'object_store_memory'
+  ];
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * Whether a node state counts as alive.
+   *
+   * @param state The node's state.
+   * @returns True for `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
+   */
+  export function isAlive(state: string): boolean {
+    return state === 'ACTIVE' || state === 'IDLE' || state === 'ALIVE';
+  }
+
+  /**
+   * The resources to list: the standard four, then custom ones by name.
+   *
+   * @param snapshot The snapshot.
+   * @returns The resource names.
+   */
+  export function resourceNames(snapshot: IClusterSnapshot): string[] {
+    const standard = ClusterSection.STANDARD_RESOURCES;
+    const custom = Object.keys(snapshot.totals ?? {})
+      .filter(name => !standard.includes(name))
+      .sort();
+    return [...standard, ...custom];
+  }
+
+  /**
+   * Build the row of one resource.
+   *
+   * @param name The resource name.
+   * @returns The row.
+   */
+  export function createResourceRow(name: string): HTMLTableRowElement {
+    return el('tr', { attrs: { 'data-resource': name } }, [
+      el('th', {
+        className: 'iog-ClusterSection-name',
+        text: ClusterSection.RESOURCE_LABELS[name] ?? name,
+        title: name,
+        attrs: { scope: 'row' }
+      }),
+      el('td', { className: 'iog-ClusterSection-used' }),
+      el('td', { className: 'iog-ClusterSection-free' }),
+      el('td', { className: 'iog-ClusterSection-total' })
+    ]);
+  }
+
+  /**
+   * Refresh the cells of one resource row.
+   *
+   * @param row The row.
+   * @param name The resource name.
+   * @param snapshot The snapshot.
+   */
+  export function updateResourceRow(
+    row: HTMLTableRowElement,
+    name: string,
+    snapshot: IClusterSnapshot
+  ): void {
+    const total = snapshot.totals?.[name] ?? 0;
+    const free = snapshot.available?.[name] ?? 0;
+    const used = Math.max(total - free, 0);
+    const cells: Array<[string, number]> = [
+      ['iog-ClusterSection-used', used],
+      ['iog-ClusterSection-free', free],
+      ['iog-ClusterSection-total', total]
+    ];
+    for (const [className, value] of cells) {
+      const cell = row.querySelector(`td.${className}`);
+      if (cell) {
+        setText(cell, formatResourceValue(name, value));
+      }
+    }
+  }
+
+  /**
+   * Text of one pool entry.
+   *
+   * @param pool The pool.
+   * @returns For instance `train: 2 nodes · CPU 3/8 · GPU 1/2 free`.
+   */
+  export function poolText(pool: IPoolSummary): string {
+    const part = (name: string): string =>
+      `${name} ${formatCount(pool.available?.[name])}/` +
+      `${formatCount(pool.totals?.[name])}`;
+    return (
+      `${pool.name}: ${pluralize(pool.num_nodes ?? 0, 'node')} · ` +
+      `${part('CPU')} · ${part('GPU')} free`
+    );
+  }
+
+  /**
+   * Text of one demand entry.
+   *
+   * @param demand The demand.
+   * @returns For instance `2 × 1 CPU, 1 GPU (task) in pool train: reason`.
+   */
+  export function demandText(demand: IResourceDemand): string {
+    let text = `${demand.count ?? 1} × ${formatBundle(demand.bundle)}`;
+    if (demand.kind) {
+      text += ` (${demand.kind})`;
+    }
+    if (demand.pool) {
+      text += ` in pool ${demand.pool}`;
+    }
+    if (demand.reason) {
+      text += `: ${demand.reason}`;
+    }
+    return text;
+  }
+
+  /**
+   * Replace the items of a small list when their text changed.
+   *
+   * @param list The `<ul>`.
+   * @param items The items.
+   * @param text The text of an item.
+   * @param attrs The attributes of an item's `<li>`.
+   */
+  export function renderList<T>(
+    list: HTMLUListElement,
+    items: ReadonlyArray<T>,
+    text: (item: T) => string,
+    attrs: (item: T) => Record<string, string> = () => ({})
+  ): void {
+    const entries = items.map(item => ({
+      text: text(item),
+      attrs: attrs(item)
+    }));
+    const current = Array.from(list.children).map(li => ({
+      text: li.textContent ?? '',
+      key: (li as HTMLElement).dataset.pool ?? ''
+    }));
+    const same =
+      current.length === entries.length &&
+      entries.every(
+        (entry, i) =>
+          entry.text === current[i].text &&
+          (entry.attrs['data-pool'] ?? '') === current[i].key
+      );
+    if (same) {
+      return;
+    }
+    list.replaceChildren(
+      ...entries.map(entry =>
+        el('li', { text: entry.text, attrs: entry.attrs })
+      )
+    );
+  }
+
+  /**
+   * A labelled group around a list.
+   *
+   * @param label The group's label.
+   * @param list The list.
+   * @returns The group.
+   */
+  export function group(label: string, list: HTMLUListElement): HTMLDivElement {
+    return el('div', { className: 'iog-ClusterSection-group' }, [
+      el('div', { className: 'iog-ClusterSection-groupLabel', text: label }),
+      list
+    ]);
+  }
+}

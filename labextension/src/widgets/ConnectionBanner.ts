@@ -1,0 +1,88 @@
+import { Widget } from '@lumino/widgets';
+
+import type { ClusterModel } from '../models/ClusterModel';
+
+/**
+ * The banner at the top of the Ray sidebar: whether the server reaches Ray
+ * and, when not, the server's message.
+ *
+ * Its node is `div.iog-ConnectionBanner[role="status"]` with `data-state`
+ * set to `connecting`, `connected` or `disconnected`; it follows the
+ * `ClusterModel`, so it clears by itself when Ray answers again.
+ */
+export class ConnectionBanner extends Widget {
+  /**
+   * Create the banner.
+   *
+   * @param options The banner options.
+   */
+  constructor(options: ConnectionBanner.IOptions) {
+    super();
+    this.addClass('iog-ConnectionBanner');
+    this.node.setAttribute('role', 'status');
+    this._model = options.model;
+    this._model.changed.connect(this.render, this);
+    this.render();
+  }
+
+  /**
+   * The banner's text.
+   */
+  get text(): string {
+    return this.node.textContent ?? '';
+  }
+
+  /**
+   * Render the model's connection state.
+   */
+  render(): void {
+    const state = this._model.state;
+    let text: string;
+    if (state === 'disconnected') {
+      text = `Disconnected: ${this._model.message ?? 'Ray is not reachable.'}`;
+    } else if (state === 'connected') {
+      text = this._model.isPushed
+        ? 'Connected to Ray'
+        : 'Connected to Ray (polling)';
+    } else {
+      text = 'Connecting to Ray…';
+    }
+    if (this.node.dataset.state !== state) {
+      this.node.dataset.state = state;
+    }
+    for (const mod of ['connecting', 'connected', 'disconnected']) {
+      this.toggleClass(`iog-mod-${mod}`, mod === state);
+    }
+    if (this.node.textContent !== text) {
+      this.node.textContent = text;
+    }
+  }
+
+  /**
+   * Dispose of the banner and leave the model.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._model.changed.disconnect(this.render, this);
+    super.dispose();
+  }
+
+  private _model: ClusterModel;
+}
+
+/**
+ * A namespace for `ConnectionBanner` statics.
+ */
+export namespace ConnectionBanner {
+  /**
+   * Options to create a `ConnectionBanner`.
+   */
+  export interface IOptions {
+    /**
+     * The cluster model whose state the banner shows.
+     */
+    model: ClusterModel;
+  }
+}

@@ -1,0 +1,174 @@
+import type { LabIcon } from '@jupyterlab/ui-components';
+import type { CommandRegistry } from '@lumino/commands';
+import { Panel } from '@lumino/widgets';
+
+import type { ActorsModel } from '../models/ActorsModel';
+import type { ClusterModel } from '../models/ClusterModel';
+import type { JobsModel } from '../models/JobsModel';
+import type { SessionsModel } from '../models/SessionsModel';
+import { SIDEBAR_ID } from '../tokens';
+import { ActorsSection } from './ActorsSection';
+import { ClusterSection } from './ClusterSection';
+import { ConnectionBanner } from './ConnectionBanner';
+import { JobsSection } from './JobsSection';
+import { SessionsSection } from './SessionsSection';
+import { SidebarSection } from './SidebarSection';
+
+/**
+ * The Ray sidebar in JupyterLab's left area: a connection banner, then the
+ * cluster, jobs, sessions and actors sections, each collapsible.
+ *
+ * The sidebar owns nothing but its widgets; whoever creates the models
+ * disposes of them (see `dispose` for the optional hand-over).
+ */
+export class RaySidebar extends Panel {
+  /**
+   * Create the sidebar.
+   *
+   * @param options The models, commands, icon and expanded sections.
+   */
+  constructor(options: RaySidebar.IOptions) {
+    super();
+    this.id = SIDEBAR_ID;
+    this.addClass('iog-Sidebar');
+    this.title.caption = 'Ray';
+    if (options.icon) {
+      this.title.icon = options.icon;
+    }
+    const expanded = new Set<string>(options.expanded ?? SidebarSection.KEYS);
+
+    this.banner = new ConnectionBanner({ model: options.cluster });
+    this.cluster = new ClusterSection({
+      model: options.cluster,
+      commands: options.commands,
+      expanded: expanded.has('cluster')
+    });
+    this.jobs = new JobsSection({
+      model: options.jobs,
+      commands: options.commands,
+      expanded: expanded.has('jobs')
+    });
+    this.sessions = new SessionsSection({
+      model: options.sessions,
+      expanded: expanded.has('sessions')
+    });
+    this.actors = new ActorsSection({
+      model: options.actors,
+      expanded: expanded.has('actors')
+    });
+    for (const widget of [
+      this.banner,
+      this.cluster,
+      this.jobs,
+      this.sessions,
+      this.actors
+    ]) {
+      this.addWidget(widget);
+    }
+    this._owned = options.disposeWithSidebar ?? [];
+  }
+
+  /**
+   * The connection banner.
+   */
+  readonly banner: ConnectionBanner;
+
+  /**
+   * The cluster section.
+   */
+  readonly cluster: ClusterSection;
+
+  /**
+   * The jobs section.
+   */
+  readonly jobs: JobsSection;
+
+  /**
+   * The sessions section.
+   */
+  readonly sessions: SessionsSection;
+
+  /**
+   * The actors section.
+   */
+  readonly actors: ActorsSection;
+
+  /**
+   * The four sections, in display order.
+   */
+  get sections(): ReadonlyArray<SidebarSection> {
+    return [this.cluster, this.jobs, this.sessions, this.actors];
+  }
+
+  /**
+   * Expand exactly the named sections and collapse the others.
+   *
+   * @param keys The sections to show expanded.
+   */
+  setExpandedSections(keys: ReadonlyArray<string>): void {
+    for (const section of this.sections) {
+      section.expanded = keys.includes(section.key);
+    }
+  }
+
+  /**
+   * Dispose of the sidebar, then of what was handed over with
+   * `disposeWithSidebar` (the models, their sockets and polls).
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    super.dispose();
+    for (const item of this._owned) {
+      item.dispose();
+    }
+    this._owned = [];
+  }
+
+  private _owned: ReadonlyArray<{ dispose(): void }>;
+}
+
+/**
+ * A namespace for `RaySidebar` statics.
+ */
+export namespace RaySidebar {
+  /**
+   * Options to create a `RaySidebar`.
+   */
+  export interface IOptions {
+    /**
+     * The cluster model (banner and cluster section).
+     */
+    cluster: ClusterModel;
+    /**
+     * The jobs model.
+     */
+    jobs: JobsModel;
+    /**
+     * The sessions model.
+     */
+    sessions: SessionsModel;
+    /**
+     * The actors model.
+     */
+    actors: ActorsModel;
+    /**
+     * The application's commands (submit, open log, dashboard).
+     */
+    commands: CommandRegistry;
+    /**
+     * The tab icon (`iog-jupyter:ray`).
+     */
+    icon?: LabIcon;
+    /**
+     * The sections shown expanded (default all), as `defaultSections`
+     * names them.
+     */
+    expanded?: ReadonlyArray<string>;
+    /**
+     * Objects disposed of with the sidebar (models, the change feed).
+     */
+    disposeWithSidebar?: ReadonlyArray<{ dispose(): void }>;
+  }
+}

@@ -1,0 +1,174 @@
+import { Widget } from '@lumino/widgets';
+
+import { el } from './dom';
+
+/**
+ * One collapsible section of the Ray sidebar: a `<section>` labelled by its
+ * name, an `<h2>` heading whose button expands or collapses the body, a
+ * toolbar, an error line and the body.
+ *
+ * The cluster, jobs, sessions and actors sections extend it.
+ */
+export class SidebarSection extends Widget {
+  /**
+   * Create the section.
+   *
+   * @param options The section options.
+   */
+  constructor(options: SidebarSection.IOptions) {
+    super({ node: document.createElement('section') });
+    this.key = options.key;
+    this.addClass('iog-SidebarSection');
+    this.addClass(options.className);
+    this.node.setAttribute('aria-label', options.label);
+    this.node.dataset.section = options.key;
+
+    const bodyId = `iog-SidebarSection-body-${options.key}-${Private.nextId()}`;
+    this._toggle = el('button', {
+      className: 'iog-SidebarSection-toggle',
+      text: options.label,
+      attrs: { type: 'button', 'aria-controls': bodyId }
+    });
+    this._toggle.addEventListener('click', this._onToggle);
+    const heading = el('h2', { className: 'iog-SidebarSection-title' }, [
+      this._toggle
+    ]);
+    this.toolbarNode = el('div', { className: 'iog-SidebarSection-toolbar' });
+    const header = el('div', { className: 'iog-SidebarSection-header' }, [
+      heading,
+      this.toolbarNode
+    ]);
+    this.errorNode = el('div', { className: 'iog-SidebarSection-error' });
+    this.errorNode.hidden = true;
+    this.contentNode = el('div', {
+      className: 'iog-SidebarSection-body',
+      attrs: { id: bodyId }
+    });
+    this.node.append(header, this.errorNode, this.contentNode);
+    this.expanded = options.expanded ?? true;
+  }
+
+  /**
+   * The section's key in the `defaultSections` setting.
+   */
+  readonly key: SidebarSection.Key;
+
+  /**
+   * Where subclasses put their buttons, next to the heading.
+   */
+  protected readonly toolbarNode: HTMLDivElement;
+
+  /**
+   * Where subclasses put their content; hidden while collapsed.
+   */
+  protected readonly contentNode: HTMLDivElement;
+
+  /**
+   * The line that says why the section's data could not be loaded.
+   */
+  protected readonly errorNode: HTMLDivElement;
+
+  /**
+   * Whether the body is shown.
+   */
+  get expanded(): boolean {
+    return this._expanded;
+  }
+  set expanded(value: boolean) {
+    this._expanded = value;
+    this._toggle.setAttribute('aria-expanded', value ? 'true' : 'false');
+    this.contentNode.hidden = !value;
+    this.toolbarNode.hidden = !value;
+    this.toggleClass('iog-mod-collapsed', !value);
+  }
+
+  /**
+   * Show or clear the section's error line.
+   *
+   * @param message The problem in words, or null to clear it.
+   */
+  protected setError(message: string | null): void {
+    const text = message ?? '';
+    if (this.errorNode.textContent !== text) {
+      this.errorNode.textContent = text;
+    }
+    this.errorNode.hidden = !message;
+  }
+
+  /**
+   * Dispose of the section.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._toggle.removeEventListener('click', this._onToggle);
+    super.dispose();
+  }
+
+  private _onToggle = (): void => {
+    this.expanded = !this._expanded;
+  };
+
+  private _toggle: HTMLButtonElement;
+  private _expanded = true;
+}
+
+/**
+ * A namespace for `SidebarSection` statics.
+ */
+export namespace SidebarSection {
+  /**
+   * A section's key, as the `defaultSections` setting names it.
+   */
+  export type Key = 'cluster' | 'jobs' | 'sessions' | 'actors';
+
+  /**
+   * Every section key, in display order.
+   */
+  export const KEYS: ReadonlyArray<Key> = [
+    'cluster',
+    'jobs',
+    'sessions',
+    'actors'
+  ];
+
+  /**
+   * Options to create a section.
+   */
+  export interface IOptions {
+    /**
+     * The section's key.
+     */
+    key: Key;
+    /**
+     * The heading text and the section's accessible name.
+     */
+    label: string;
+    /**
+     * The subclass's CSS block class (e.g. `iog-JobsSection`).
+     */
+    className: string;
+    /**
+     * Whether the body starts shown (default true).
+     */
+    expanded?: boolean;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  let counter = 0;
+
+  /**
+   * A number unique in this page, for element ids.
+   *
+   * @returns The next number.
+   */
+  export function nextId(): number {
+    counter += 1;
+    return counter;
+  }
+}

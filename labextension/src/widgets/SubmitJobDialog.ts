@@ -1,0 +1,325 @@
+import type { Dialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import type { ISubmitRequest } from '../api/types';
+import { el } from './dom';
+import * as SubmitForm from './submitForm';
+
+/**
+ * The body of the `Submit a Ray job` dialog: a form whose `getValue()` is the
+ * `POST jobs` body.
+ *
+ * Every input is wrapped in its `<label>`. Invalid fields get
+ * `setCustomValidity()` (and, once edited, the `jp-mod-error` class and a
+ * message), so JupyterLab's dialog disables its accept button while the
+ * form is invalid; `validate()` runs the same checks for callers.
+ */
+export class SubmitJobDialog
+  extends Widget
+  implements Dialog.IBodyWidget<ISubmitRequest>
+{
+  /**
+   * Create the form.
+   *
+   * @param options Initial values, known pools and a first error.
+   */
+  constructor(options: SubmitJobDialog.IOptions = {}) {
+    super({ node: document.createElement('form') });
+    this.addClass('iog-SubmitJobDialog');
+    this.node.setAttribute('novalidate', '');
+    this.node.addEventListener('submit', this._onSubmit);
+
+    const values = { ...SubmitJobDialog.EMPTY, ...(options.values ?? {}) };
+    const poolsId = `iog-SubmitJobDialog-pools-${Private.nextId()}`;
+    this._inputs = {
+      entrypoint: Private.input('text', values.entrypoint, {
+        required: '',
+        'aria-required': 'true',
+        placeholder: 'python train.py --epochs 3',
+        autocomplete: 'off'
+      }),
+      submissionId: Private.input('text', values.submissionId, {
+        placeholder: 'generated when empty',
+        autocomplete: 'off'
+      }),
+      name: Private.input('text', values.name, { autocomplete: 'off' }),
+      cpus: Private.input('number', values.cpus, { min: '0', step: 'any' }),
+      gpus: Private.input('number', values.gpus, { min: '0', step: 'any' }),
+      memory: Private.input('text', values.memory, {
+        placeholder: 'bytes, or e.g. 2GiB',
+        autocomplete: 'off'
+      }),
+      pool: Private.input('text', values.pool, {
+        list: poolsId,
+        autocomplete: 'off'
+      }),
+      pip: Private.input('text', values.pip, {
+        placeholder: 'numpy, pandas>=2',
+        autocomplete: 'off'
+      })
+    };
+    const labels: Record<SubmitJobDialog.Field, string> = {
+      entrypoint: 'Entrypoint',
+      submissionId: 'Submission ID',
+      name: 'Job name',
+      cpus: 'CPUs',
+      gpus: 'GPUs',
+      memory: 'Memory',
+      pool: 'Pool',
+      pip: 'pip packages'
+    };
+    for (const field of SubmitJobDialog.FIELDS) {
+      const input = this._inputs[field];
+      input.name = field;
+      const error = el('div', {
+        className: 'iog-SubmitJobDialog-error',
+        attrs: { id: `${input.id}-error` }
+      });
+      error.hidden = true;
+      input.setAttribute('aria-describedby', error.id);
+      this._errors[field] = error;
+      const label = el('label', { className: 'iog-SubmitJobDialog-field' }, [
+        el('span', {
+          className: 'iog-SubmitJobDialog-label',
+          text: labels[field]
+        }),
+        input
+      ]);
+      this.node.append(label, error);
+      input.addEventListener('input', () => {
+        this._touched.add(field);
+        this._check();
+        this._notifyDialog();
+      });
+    }
+    const datalist = el('datalist', { attrs: { id: poolsId } });
+    for (const pool of options.pools ?? []) {
+      datalist.appendChild(el('option', { attrs: { value: pool } }));
+    }
+    this.node.appendChild(datalist);
+
+    this._banner = el('div', {
+      className: 'iog-SubmitJobDialog-problem',
+      attrs: { role: 'alert' }
+    });
+    this._banner.hidden = true;
+    this.node.appendChild(this._banner);
+    if (options.error) {
+      this._banner.textContent = options.error;
+      this._banner.hidden = false;
+      for (const field of SubmitJobDialog.FIELDS) {
+        this._touched.add(field);
+      }
+    }
+    this._check();
+  }
+
+  /**
+   * The raw text of every field (to reopen the form as it was).
+   */
+  get values(): SubmitJobDialog.IValues {
+    const out = { ...SubmitJobDialog.EMPTY };
+    for (const field of SubmitJobDialog.FIELDS) {
+      out[field] = this._inputs[field].value;
+    }
+    return out;
+  }
+
+  /**
+   * The input of a field.
+   *
+   * @param field The field.
+   * @returns Its `<input>`.
+   */
+  input(field: SubmitJobDialog.Field): HTMLInputElement {
+    return this._inputs[field];
+  }
+
+  /**
+   * Check the fields.
+   *
+   * @returns The problems, by field; empty when the form is valid.
+   */
+  validate(): Partial<Record<SubmitJobDialog.Field, string>> {
+    const problems = SubmitJobDialog.validateValues(this.values);
+    for (const field of ['cpus', 'gpus'] as const) {
+      // A number input reads as '' while it holds text that is no number.
+      if (this._inputs[field].validity?.badInput) {
+        problems[field] = SubmitForm.NUMBER_PROBLEM;
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * The `POST jobs` body for the current values. Fields left empty are
+   * left out; call `validate()` first, invalid fields are left out too.
+   *
+   * @returns The submission.
+   */
+  getValue(): ISubmitRequest {
+    return SubmitJobDialog.toRequest(this.values);
+  }
+
+  /**
+   * Dispose of the form.
+   */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this.node.removeEventListener('submit', this._onSubmit);
+    super.dispose();
+  }
+
+  /**
+   * Once in the dialog, let it check validity so that its accept button is
+   * disabled while the required entrypoint is empty.
+   */
+  protected onAfterAttach(): void {
+    // The dialog starts listening after its body is attached.
+    setTimeout(() => this._notifyDialog(), 0);
+  }
+
+  /**
+   * Make the dialog re-check validity. It listens to `input` on the document
+   * in the capture phase, so it sees a field's own `input` event before
+   * `_check()` has updated that field; this second event, sent from the form
+   * itself, comes after.
+   */
+  private _notifyDialog(): void {
+    if (!this.isDisposed) {
+      this.node.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  }
+
+  private _check(): void {
+    const problems = this.validate();
+    for (const field of SubmitJobDialog.FIELDS) {
+      const problem = problems[field] ?? '';
+      const input = this._inputs[field];
+      // `:invalid` (which the dialog checks) from the start; the message and
+      // the error style only once the user has typed in the field.
+      input.setCustomValidity(problem);
+      const shown = this._touched.has(field) ? problem : '';
+      input.classList.toggle('jp-mod-error', !!shown);
+      input.setAttribute('aria-invalid', shown ? 'true' : 'false');
+      const error = this._errors[field];
+      if (error) {
+        error.textContent = shown;
+        error.hidden = !shown;
+      }
+    }
+  }
+
+  private _onSubmit = (event: Event): void => {
+    // The dialog handles Enter; never let the browser navigate.
+    event.preventDefault();
+  };
+
+  private _inputs: Record<SubmitJobDialog.Field, HTMLInputElement>;
+  private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
+  private _touched = new Set<SubmitJobDialog.Field>();
+  private _banner: HTMLDivElement;
+}
+
+/**
+ * A namespace for `SubmitJobDialog` statics.
+ */
+export namespace SubmitJobDialog {
+  /**
+   * A field of the form.
+   */
+  export type Field = SubmitForm.Field;
+
+  /**
+   * The raw text of every field.
+   */
+  export type IValues = SubmitForm.IValues;
+
+  /**
+   * Every field, in display order.
+   */
+  export const FIELDS = SubmitForm.FIELDS;
+
+  /**
+   * An empty form.
+   */
+  export const EMPTY = SubmitForm.EMPTY;
+
+  /**
+   * Check raw form values (see `submitForm.ts`).
+   */
+  export const validateValues = SubmitForm.validateValues;
+
+  /**
+   * Build the `POST jobs` body from raw form values (see `submitForm.ts`).
+   */
+  export const toRequest = SubmitForm.toRequest;
+
+  /**
+   * Parse a size in bytes (see `submitForm.ts`).
+   */
+  export const parseBytes = SubmitForm.parseBytes;
+
+  /**
+   * Split a list of pip requirements (see `submitForm.ts`).
+   */
+  export const parsePackages = SubmitForm.parsePackages;
+
+  /**
+   * Options to create the form.
+   */
+  export interface IOptions {
+    /**
+     * Initial values (e.g. those of a refused submission).
+     */
+    values?: Partial<IValues>;
+    /**
+     * Pool names offered as suggestions.
+     */
+    pools?: ReadonlyArray<string>;
+    /**
+     * A problem to show above the form (e.g. why it was reopened).
+     */
+    error?: string;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  let counter = 0;
+
+  /**
+   * A number unique in this page, for element ids.
+   *
+   * @returns The next number.
+   */
+  export function nextId(): number {
+    counter += 1;
+    return counter;
+  }
+
+  /**
+   * Create an input.
+   *
+   * @param type The input type.
+   * @param value The initial value.
+   * @param attrs More attributes.
+   * @returns The input, with a unique id.
+   */
+  export function input(
+    type: string,
+    value: string,
+    attrs: Record<string, string>
+  ): HTMLInputElement {
+    const node = el('input', {
+      className: 'iog-SubmitJobDialog-input jp-mod-styled',
+      attrs: { type, id: `iog-SubmitJobDialog-input-${nextId()}`, ...attrs }
+    });
+    node.value = value;
+    return node;
+  }
+}

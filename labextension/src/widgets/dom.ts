@@ -1,0 +1,147 @@
+/**
+ * Small DOM builders for the sidebar widgets.
+ *
+ * Text always goes in through `textContent` and attributes through
+ * `setAttribute`; nothing here parses HTML, so server-provided strings (job
+ * names, messages, paths) can never become markup.
+ */
+
+/**
+ * Options of `el()`.
+ */
+export interface IElementOptions {
+  /**
+   * Space-separated CSS classes.
+   */
+  className?: string;
+  /**
+   * Text content.
+   */
+  text?: string;
+  /**
+   * Attributes to set (`aria-label`, `data-*`, `type`, ...).
+   */
+  attrs?: Record<string, string>;
+  /**
+   * Tooltip (the `title` attribute).
+   */
+  title?: string;
+}
+
+/**
+ * Create an element with classes, text and attributes.
+ *
+ * @param tag The tag name.
+ * @param options Classes, text, attributes and title.
+ * @param children Child nodes to append.
+ * @returns The element.
+ */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: IElementOptions = {},
+  children: Node[] = []
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.className) {
+    node.className = options.className;
+  }
+  if (options.text !== undefined) {
+    node.textContent = options.text;
+  }
+  if (options.title !== undefined) {
+    node.title = options.title;
+  }
+  for (const [name, value] of Object.entries(options.attrs ?? {})) {
+    node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    node.appendChild(child);
+  }
+  return node;
+}
+
+/**
+ * Create a `type="button"` button.
+ *
+ * @param text The visible label.
+ * @param onClick Called on click.
+ * @param options Classes, attributes (e.g. `aria-label`) and title.
+ * @returns The button.
+ */
+export function button(
+  text: string,
+  onClick: (event: MouseEvent) => void,
+  options: IElementOptions = {}
+): HTMLButtonElement {
+  const node = el('button', {
+    ...options,
+    text,
+    className: `iog-Button ${options.className ?? ''}`.trim(),
+    attrs: { type: 'button', ...(options.attrs ?? {}) }
+  });
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+/**
+ * Set an element's text if it differs (avoids needless DOM writes).
+ *
+ * @param node The element.
+ * @param text The text.
+ */
+export function setText(node: Element, text: string): void {
+  if (node.textContent !== text) {
+    node.textContent = text;
+  }
+}
+
+/**
+ * Bring a `<tbody>` in line with a list, reusing the rows of items whose
+ * key did not change: `create` builds a new row, `update` refreshes an
+ * existing one, and rows of keys no longer listed are removed. The order
+ * of the list is kept.
+ *
+ * @param body The table body.
+ * @param items The items, in display order.
+ * @param key The key of an item (also stored in the row's `data-key`).
+ * @param create Build the row of a new item.
+ * @param update Refresh the row of an item still listed.
+ */
+export function syncRows<T>(
+  body: HTMLTableSectionElement,
+  items: ReadonlyArray<T>,
+  key: (item: T) => string,
+  create: (item: T) => HTMLTableRowElement,
+  update: (row: HTMLTableRowElement, item: T) => void
+): void {
+  const existing = new Map<string, HTMLTableRowElement>();
+  for (const row of Array.from(body.rows)) {
+    const rowKey = row.dataset.key;
+    if (rowKey !== undefined && !existing.has(rowKey)) {
+      existing.set(rowKey, row);
+    } else {
+      row.remove();
+    }
+  }
+  let cursor: ChildNode | null = body.firstChild;
+  for (const item of items) {
+    const itemKey = key(item);
+    let row = existing.get(itemKey);
+    if (row) {
+      existing.delete(itemKey);
+      update(row, item);
+    } else {
+      row = create(item);
+      row.dataset.key = itemKey;
+      update(row, item);
+    }
+    if (row !== cursor) {
+      body.insertBefore(row, cursor);
+    } else {
+      cursor = cursor.nextSibling;
+    }
+  }
+  for (const row of existing.values()) {
+    row.remove();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The job actions that ask the user first: submit (the form dialog), stop
+ * and delete (a confirmation). The jobs section and the `iog:submit-job` /
+ * `iog:stop-job` commands share them.
+ */
+
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+
+import type { ISubmitRequest } from '../api/types';
+import { describeError } from '../models/connection';
+import type { JobsModel } from '../models/JobsModel';
+import { SubmitJobDialog } from './SubmitJobDialog';
+
+/**
+ * Title of the submission dialog.
+ */
+export const SUBMIT_DIALOG_TITLE = 'Submit a Ray job';
+
+/**
+ * Options of `submitJobWithDialog()`.
+ */
+export interface ISubmitJobOptions {
+  /**
+   * Pool names offered as suggestions.
+   */
+  pools?: ReadonlyArray<string>;
+  /**
+   * Values to start from; by default those of the last refused submission.
+   */
+  values?: Partial<SubmitJobDialog.IValues>;
+}
+
+/**
+ * Show the `Submit a Ray job` form and submit what the user enters.
+ *
+ * Invalid input reopens the form with the problem shown. When the server
+ * refuses the job, its message is shown in an error dialog and nothing else
+ * happens; the refused values are kept and fill the form next time.
+ *
+ * @param model The jobs model that submits.
+ * @param options Pools to suggest and initial values.
+ * @returns The new job's submission id, or null when cancelled or refused.
+ */
+export async function submitJobWithDialog(
+  model: JobsModel,
+  options: ISubmitJobOptions = {}
+): Promise<string | null> {
+  let values: Partial<SubmitJobDialog.IValues> =
+    options.values ?? Private.state.draft ?? {};
+  let error: string | undefined;
+  for (;;) {
+    const body = new SubmitJobDialog({ values, pools: options.pools, error });
+    const result = await showDialog<ISubmitRequest>({
+      title: SUBMIT_DIALOG_TITLE,
+      body,
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: 'Submit', ariaLabel: 'Submit' })
+      ],
+      focusNodeSelector: 'input'
+    });
+    values = body.values;
+    if (!result.button.accept) {
+      return null;
+    }
+    const problems = SubmitJobDialog.validateValues(body.values);
+    const first = SubmitJobDialog.FIELDS.find(field => problems[field]);
+    if (first) {
+      error = problems[first];
+      continue;
+    }
+    const request = result.value ?? SubmitJobDialog.toRequest(body.values);
+    try {
+      const reply = await model.submit(request);
+      Private.state.draft = null;
+      return reply.submission_id;
+    } catch (reason) {
+      Private.state.draft = values;
+      await showErrorMessage('Job submission failed', describeError(reason));
+      return null;
+    }
+  }
+}
+
+/**
+ * Ask for confirmation, then stop a job.
+ *
+ * @param model The jobs model that stops it.
+ * @param submissionId The job's submission id.
+ * @returns Whether the stop was requested.
+ */
+export async function stopJobWithConfirmation(
+  model: JobsModel,
+  submissionId: string
+): Promise<boolean> {
+  const result = await showDialog({
+    title: 'Stop job',
+    body:
+      `Stop job ${submissionId}? Ray ends its driver and everything it ` +
+      'started; the log is kept.',
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: 'Stop job', ariaLabel: 'Stop job' })
+    ]
+  });
+  if (!result.button.accept) {
+    return false;
+  }
+  try {
+    await model.stop(submissionId);
+    return true;
+  } catch (reason) {
+    await showErrorMessage('Stopping the job failed', describeError(reason));
+    return false;
+  }
+}
+
+/**
+ * Ask for confirmation, then delete an ended job's record and logs.
+ *
+ * @param model The jobs model that deletes it.
+ * @param submissionId The job's submission id.
+ * @returns Whether it was deleted.
+ */
+export async function deleteJobWithConfirmation(
+  model: JobsModel,
+  submissionId: string
+): Promise<boolean> {
+  const result = await showDialog({
+    title: 'Delete job',
+    body:
+      `Delete job ${submissionId}? Its record and its log are removed for ` +
+      'good.',
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: 'Delete job', ariaLabel: 'Delete job' })
+    ]
+  });
+  if (!result.button.accept) {
+    return false;
+  }
+  try {
+    await model.delete(submissionId);
+    return true;
+  } catch (reason) {
+    await showErrorMessage('Deleting the job failed', describeError(reason));
+    return false;
+  }
+}
+
+/**
+ * Module-private state.
+ */
+namespace Private {
+  /**
+   * The values of the last refused submission, offered again next time.
+   */
+  export const state: { draft: Partial<SubmitJobDialog.IValues> | null } = {
+    draft: null
+  };
+}
