@@ -3,6 +3,9 @@
 # own Ray head and Jupyter servers). This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Browser tests (tests/ui) drive Debian's Chromium through Playwright; never download a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export IOG_CHROMIUM="${IOG_CHROMIUM:-/usr/bin/chromium}"
 bash scripts/bootstrap.sh test
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== lint"
@@ -11,4 +14,11 @@ ruff format --check iog_jupyter tests benchmarks
 echo "== frontend unit tests (jest)"
 (cd labextension && jlpm install >/dev/null && jlpm test --silent)
 echo "== pytest"
+if [ "${IOG_SKIP_UI:-0}" != 1 ] && [ ! -x "$IOG_CHROMIUM" ]; then
+  echo "== installing Chromium for the browser tests (apt)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 python -m pytest "$@"

@@ -39,6 +39,22 @@ def ray_head() -> Iterator[LocalHead]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def restartable_head(ray_head: LocalHead) -> Iterator[LocalHead]:
+    """A second, single-node head per module: stopping it leaves the session head alone.
+
+    It shares the session head's token: Ray's clients hold one token per process. Restart it with
+    ``start_head(head.temp_dir, head.token_path, head.gcs_port, head.dashboard_port, 1)``.
+    """
+    temp_dir = tempfile.mkdtemp(prefix="iogr", dir="/tmp")
+    head = start_head(temp_dir, ray_head.token_path, num_cpus=1, single_node=True)
+    try:
+        yield head
+    finally:
+        stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
 @pytest.fixture
 def jp_server_config(ray_head: LocalHead) -> dict:
     """Enable iog_jupyter with authentication on; poll fast so tests see changes quickly."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import time
 
 import pytest
@@ -13,21 +11,6 @@ import pytest
 from iog_jupyter.core.local_head import start_head, stop_head
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def restartable_head(ray_head):
-    """A second head of our own, so stopping it leaves the session head alone.
-
-    It shares the session head's token: Ray's clients hold one token per process.
-    """
-    temp_dir = tempfile.mkdtemp(prefix="iogr", dir="/tmp")
-    head = start_head(temp_dir, ray_head.token_path, num_cpus=1, single_node=True)
-    try:
-        yield head
-    finally:
-        stop_head(temp_dir)
-        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @pytest.fixture

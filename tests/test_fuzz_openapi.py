@@ -9,23 +9,16 @@ schema-invalid requests refused with a 4xx.
 from __future__ import annotations
 
 import os
-import secrets
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import requests
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
-from iog_jupyter.core import local_head  # noqa: E402
+from .jupyter_subprocess import start_jupyter  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[1]
 MAX_EXAMPLES = int(os.environ.get("IOG_FUZZ_EXAMPLES", "25"))
 # The server validates more than a schema can say (a cursor it issued, a status list, a pool the
 # cluster has), so schema-valid requests may fairly get a 400; every other check stays on.
@@ -37,45 +30,17 @@ schemathesis.serializer.alias("application/zip", "application/octet-stream")
 @pytest.fixture(scope="module")
 def server(ray_head, tmp_path_factory):
     work = tmp_path_factory.mktemp("fuzz")
-    token = secrets.token_hex(24)
-    port = local_head.free_port()
-    env = {**os.environ, **ray_head.env(), "JUPYTER_TOKEN": token, "PYTHONPATH": str(REPO)}
-    env["JUPYTER_RUNTIME_DIR"] = str(work / "runtime")
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.jpserver_extensions={'iog_jupyter': True}",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={work}",
-        "--IogJupyterApp.jobs_backend=local",
-        f"--IogJupyterApp.jobs_state_dir={work / 'state'}",
-        "--IogJupyterApp.jobs_stop_grace_s=1",
-    ]
-    log = open(work / "jupyter.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    headers = {"Authorization": f"token {token}"}
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if requests.get(url + "iog/api/v1/status", headers=headers, timeout=5).ok:
-                break
-        except requests.RequestException:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "Jupyter did not start"
-        time.sleep(0.5)
-    yield url, headers
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    jupyter = start_jupyter(
+        work,
+        [
+            "--IogJupyterApp.jobs_backend=local",
+            f"--IogJupyterApp.jobs_state_dir={work / 'state'}",
+            "--IogJupyterApp.jobs_stop_grace_s=1",
+        ],
+        env=ray_head.env(),
+    )
+    yield jupyter.url, jupyter.headers
+    jupyter.stop()
 
 
 def test_fuzz_every_route(server):
@@ -85,7 +50,7 @@ def test_fuzz_every_route(server):
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.definition.raw.get("x-websocket"):
-            continue  # a websocket upgrade, not a REST call (tests/test_auth.py covers it)
+            continue  # a websocket upgrade, not a REST call (tests/security/test_auth.py covers it)
 
         @given(case=operation.as_strategy())
         @settings(

@@ -169,15 +169,11 @@ describe('ClusterSection', () => {
 
     expect(cells(section, 'CPU')).toEqual(['0.5', '7.5', '8']);
     expect(cells(section, 'GPU')).toEqual(['1.8', '0.3', '2']);
-    expect(cells(section, 'memory')).toEqual([
-      '3.2 GiB',
-      '12.8 GiB',
-      '16.0 GiB'
-    ]);
+    expect(cells(section, 'memory')).toEqual(['3.2', '12.8', '16.0']);
     expect(cells(section, 'object_store_memory')).toEqual([
-      '0.0 GiB',
-      '4.3 GiB',
-      '4.3 GiB'
+      '0.0',
+      '4.3',
+      '4.3'
     ]);
     const rows = section.node.querySelectorAll('tr[data-resource]');
     expect(Array.from(rows).map(r => r.getAttribute('data-resource'))).toEqual([

@@ -9,6 +9,7 @@ import {
   formatBundle,
   formatCount,
   formatResourceValue,
+  isByteResource,
   formatTime,
   pluralize
 } from '../format';
@@ -236,8 +237,8 @@ export namespace ClusterSection {
    * `data-resource`).
    */
   export const RESOURCE_LABELS: Readonly<Record<string, string>> = {
-    memory: 'Memory',
-    object_store_memory: 'Object store'
+    memory: 'Memory (GiB)',
+    object_store_memory: 'Object store (GiB)'
   };
 
   /**
@@ -322,7 +323,14 @@ namespace Private {
     for (const [className, value] of cells) {
       const cell = row.querySelector(`td.${className}`);
       if (cell) {
-        setText(cell, formatResourceValue(name, value));
+        // Byte resources name their unit in the row label, so the three
+        // columns fit the sidebar's default width.
+        setText(
+          cell,
+          isByteResource(name)
+            ? (value / 1024 ** 3).toFixed(1)
+            : formatResourceValue(name, value)
+        );
       }
     }
   }
