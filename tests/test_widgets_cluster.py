@@ -168,3 +168,33 @@ def test_two_widgets_share_one_refresher_and_close_stops_it(ray_head: LocalHead)
     calls = refresher.calls
     time.sleep(0.5)
     assert refresher.calls == calls
+
+
+def test_dashboard_link_points_at_the_servers_read_only_proxy(monkeypatch) -> None:
+    from iog_jupyter.widgets import cluster, sessions
+
+    widget = ClusterWidget(
+        autostart=False, refresher=SharedRefresher(), dashboard_base_url='/user/a"b/'
+    )
+    try:
+        value = widget.dashboard_link.get_state()["value"]
+        assert 'href="/user/a&quot;b/iog/dashboard/"' in value
+        assert 'rel="noopener noreferrer"' in value and 'target="_blank"' in value
+    finally:
+        widget.close()
+    # Only a plain absolute path is trusted as a base URL.
+    for bad in ("javascript:alert(1)//", "//evil.example/", "", None):
+        assert cluster.dashboard_link_html(bad) == ""
+    # Discovered from the server that started the kernel; none outside a kernel.
+    monkeypatch.setattr(sessions, "parent_server_info", lambda: {"base_url": "/lab-base/"})
+    found = ClusterWidget(autostart=False, refresher=SharedRefresher())
+    try:
+        assert 'href="/lab-base/iog/dashboard/"' in found.dashboard_link.value
+    finally:
+        found.close()
+    monkeypatch.setattr(sessions, "parent_server_info", lambda: None)
+    plain = ClusterWidget(autostart=False, refresher=SharedRefresher())
+    try:
+        assert plain.dashboard_link.value == ""
+    finally:
+        plain.close()

@@ -8,6 +8,7 @@ numbers as an HTML table (``_repr_html_``, also added to the widget's MIME bundl
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,31 @@ from .refresher import (
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
 
 _EMPTY = ClusterSnapshot(0, {}, {}, [], [], [], [])
+#: The read-only dashboard proxy, relative to the Jupyter server's base URL.
+DASHBOARD_PATH = "iog/dashboard/"
+
+
+def dashboard_link_html(base_url: str | None) -> str:
+    """A link to the Jupyter server's read-only Ray dashboard, or ``""`` when none is known.
+
+    The link is root-relative (``{base_url}iog/dashboard/``), so it works through whatever host
+    the browser reached Jupyter by; it opens a new tab with no opener and no referrer. Only a
+    plain absolute path is accepted as ``base_url``.
+    """
+    if not base_url or not base_url.startswith("/") or base_url.startswith("//"):
+        return ""
+    href = html.escape(base_url.rstrip("/") + "/" + DASHBOARD_PATH, quote=True)
+    return (
+        f'<a class="iog-ClusterWidget-dashboard" href="{href}" target="_blank" '
+        'rel="noopener noreferrer">Open the Ray dashboard (read-only)</a>'
+    )
+
+
+def _parent_base_url() -> str | None:
+    from .sessions import parent_server_info
+
+    info = parent_server_info()
+    return str(info.get("base_url") or "/") if info else None
 
 
 class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
@@ -39,10 +65,14 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         autostart: Subscribe at once. With False, nothing polls until :meth:`start`, and
             :meth:`update` shows whatever snapshot it is given (tests, recorded snapshots).
         first_result_timeout_s: How long ``_repr_html_`` waits for a first snapshot.
+        dashboard_base_url: The Jupyter server's base URL path for the link to its read-only
+            dashboard; found from the server that started this kernel when None (no link when
+            there is none, e.g. a plain Python process).
         **kwargs: Passed to ``ipywidgets.VBox`` (``layout`` and the like).
 
     Attributes:
         header: Totals: CPU, GPU, memory and object store used/total, nodes by state, pools.
+        dashboard_link: A link to the server's read-only Ray dashboard (empty when unknown).
         banner: The disconnected banner (empty while Ray answers).
         figure: A plotly ``FigureWidget``, updated in place on every refresh.
         nodes: The node table.
@@ -64,16 +94,21 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         refresher: SharedRefresher | None = None,
         autostart: bool = True,
         first_result_timeout_s: float = 10.0,
+        dashboard_base_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
+        if dashboard_base_url is None:
+            dashboard_base_url = _parent_base_url()
+        link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
         banner = widgets.HTML(value="")
         figure = dashboard_figure(_EMPTY, [], widget=True)
         nodes = widgets.HTML(value="")
         demands = widgets.HTML(value="")
-        super().__init__(children=[header, banner, figure, nodes, demands], **kwargs)
+        super().__init__(children=[header, link, banner, figure, nodes, demands], **kwargs)
         self.add_class("iog-ClusterWidget")
         self.header = header
+        self.dashboard_link = link
         self.banner = banner
         self.figure = figure
         self.nodes = nodes
@@ -164,7 +199,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         self.stop()
         with self._lock:
             self._closed = True
-        for child in (self.header, self.banner, self.figure, self.nodes, self.demands):
+        for child in self.children:
             child.close()
         super().close()
 

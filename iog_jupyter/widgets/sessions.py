@@ -96,8 +96,11 @@ class ServerSessions:
         self.client.close()
 
 
-def find_server() -> tuple[str, str | None] | None:
-    """``(url, token)`` of the Jupyter server that started this kernel, if it runs here."""
+def parent_server_info() -> dict[str, Any] | None:
+    """The runtime info (url, base_url, token, ...) of the Jupyter server that started this kernel.
+
+    None outside a kernel of a Jupyter server running on this machine.
+    """
     parent = os.environ.get("JPY_PARENT_PID", "")
     if not parent.isdigit():
         return None
@@ -106,8 +109,16 @@ def find_server() -> tuple[str, str | None] | None:
     except ImportError:
         return None
     for info in list_running_servers():
-        if str(info.get("pid")) == parent and info.get("token"):
-            return str(info["url"]), str(info["token"])
+        if str(info.get("pid")) == parent:
+            return dict(info)
+    return None
+
+
+def find_server() -> tuple[str, str | None] | None:
+    """``(url, token)`` of the Jupyter server that started this kernel, if it runs here."""
+    info = parent_server_info()
+    if info and info.get("token"):
+        return str(info["url"]), str(info["token"])
     return None
 
 
