@@ -218,7 +218,8 @@ async def test_ctrl_c_while_following_leaves_the_job_running(cli):
 
     await asyncio.wait_for(until_started(), 90)
     proc.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    # Generous: once, on a loaded CI machine, the exit took more than 30 s.
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
     assert proc.returncode == 130
     text = err.decode()
     assert "still running" in text and f"iog jobs stop {sid}" in text
