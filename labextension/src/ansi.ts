@@ -7,6 +7,12 @@
  * hyperlinks (only the link's visible text is kept, the target is never
  * used), so nothing in a log can become a link or markup. The output is
  * text; callers put it in the page through text nodes.
+ *
+ * The reader works on whole lines: `JobLogModel` keeps the text after the
+ * last newline of a chunk until the next chunk completes it, so an escape
+ * sequence (or a multi-byte character) split across websocket messages is
+ * read once it is whole. An unfinished sequence at the end of a line is
+ * dropped, never shown as text.
  */
 
 /**
@@ -90,7 +96,7 @@ export function parseAnsiLine(
     if (text) {
       const classes = classesOf(current);
       const last = segments[segments.length - 1];
-      if (last && sameClasses(last.classes, classes)) {
+      if (last && Private.sameClasses(last.classes, classes)) {
         last.text += text;
       } else {
         segments.push({ text, classes });
@@ -98,10 +104,27 @@ export function parseAnsiLine(
       text = '';
     }
   };
+  // A carriage return clears the line once printable text follows it.
+  let redraw = false;
   let i = 0;
   const n = line.length;
   while (i < n) {
     const ch = line.charCodeAt(i);
+    if (!Private.isControl(ch) || ch === 0x09) {
+      if (redraw) {
+        text = '';
+        segments.length = 0;
+        redraw = false;
+      }
+      // A run of printable characters (tab included) goes in as one slice.
+      let j = i + 1;
+      while (j < n && Private.isPrintable(line.charCodeAt(j))) {
+        j++;
+      }
+      text += line.slice(i, j);
+      i = j;
+      continue;
+    }
     if (ch === 0x1b) {
       const next = line[i + 1];
       if (next === '[') {
@@ -118,8 +141,7 @@ export function parseAnsiLine(
       }
       if (next === ']') {
         // OSC: up to BEL or ESC \ (an OSC-8 link's target goes with it).
-        const end = Private.oscEnd(line, i + 2);
-        i = end;
+        i = Private.oscEnd(line, i + 2);
         continue;
       }
       // Another two-character escape (ESC 7, ESC =, ...).
@@ -127,27 +149,46 @@ export function parseAnsiLine(
       continue;
     }
     if (ch === 0x0d) {
-      // Carriage return: start over, unless nothing printable follows.
-      if (Private.hasPrintable(line, i + 1)) {
-        text = '';
-        segments.length = 0;
-      }
-      i += 1;
-      continue;
+      redraw = true;
     }
-    if (
-      (ch < 0x20 && ch !== 0x09) ||
-      ch === 0x7f ||
-      (ch >= 0x80 && ch < 0xa0)
-    ) {
-      i += 1; // other control characters are dropped
-      continue;
-    }
-    text += line[i];
+    // Every other control character is dropped.
     i += 1;
   }
   flush();
   return { segments, style: current };
+}
+
+/**
+ * Where the last redraw of a line starts: the last carriage return that
+ * printable text follows (one inside an OSC sequence does not count).
+ * Everything before it is hidden when the line is shown; only the SGR
+ * style it leaves matters.
+ *
+ * @param line A line, or the unfinished end of one.
+ * @returns The index of that carriage return, or -1.
+ */
+export function lastRedraw(line: string): number {
+  let found = -1;
+  let pending = -1;
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    const ch = line.charCodeAt(i);
+    if (Private.isPrintable(ch)) {
+      found = pending >= 0 ? pending : found;
+      pending = -1;
+      i += 1;
+    } else if (ch === 0x1b && line[i + 1] === '[') {
+      const end = Private.csiEnd(line, i + 2);
+      i = end < 0 ? n : end + 1;
+    } else if (ch === 0x1b && line[i + 1] === ']') {
+      i = Private.oscEnd(line, i + 2);
+    } else {
+      pending = ch === 0x0d ? i : pending;
+      i += ch === 0x1b ? 2 : 1;
+    }
+  }
+  return found;
 }
 
 /**
@@ -191,14 +232,32 @@ export function classesOf(style: IAnsiStyle): string[] {
   return classes;
 }
 
-function sameClasses(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((value, i) => value === b[i]);
-}
-
 /**
  * Module-private helpers.
  */
 namespace Private {
+  /**
+   * Whether two class lists are equal.
+   *
+   * @param a One list.
+   * @param b The other.
+   * @returns Whether they hold the same classes in the same order.
+   */
+  export function sameClasses(a: string[], b: string[]): boolean {
+    return a.length === b.length && a.every((value, i) => value === b[i]);
+  }
+
+  /**
+   * Whether a UTF-16 code unit is a control character (C0, DEL or C1); tab
+   * counts as one here so the reader can keep it explicitly.
+   *
+   * @param code The code unit.
+   * @returns Whether it is a control character.
+   */
+  export function isControl(code: number): boolean {
+    return code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0);
+  }
+
   /**
    * The index of a CSI sequence's final byte, or -1 when the line ends first.
    *
@@ -243,20 +302,13 @@ namespace Private {
   }
 
   /**
-   * Whether anything printable follows `start` (escapes skipped roughly).
+   * Whether a UTF-16 code unit is shown: not a control character, or a tab.
    *
-   * @param line The line.
-   * @param start Where to look from.
-   * @returns Whether a printable character follows.
+   * @param code The code unit.
+   * @returns Whether it is printable.
    */
-  export function hasPrintable(line: string, start: number): boolean {
-    for (let j = start; j < line.length; j++) {
-      const code = line.charCodeAt(j);
-      if (code >= 0x20 && code !== 0x7f && code !== 0x1b) {
-        return true;
-      }
-    }
-    return false;
+  export function isPrintable(code: number): boolean {
+    return code === 0x09 || !isControl(code);
   }
 
   /**

@@ -5,6 +5,7 @@ import {
 } from '@jupyterlab/application';
 import {
   ICommandPalette,
+  InputDialog,
   MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
@@ -15,6 +16,7 @@ import {
   ToolbarButton
 } from '@jupyterlab/ui-components';
 
+import { JobsService } from './api/JobsService';
 import { LogsService } from './api/LogsService';
 import { rayIcon } from './icons';
 import { JobLogModel } from './models/JobLogModel';
@@ -52,6 +54,7 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     const serverSettings = app.serviceManager.serverSettings;
     const service = new LogsService({ serverSettings });
+    const jobs = new JobsService({ serverSettings });
     const tracker = new WidgetTracker<MainAreaWidget<JobLogPanel>>({
       namespace: 'iog-job-log'
     });
@@ -75,50 +78,68 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
         });
     }
 
+    const openJobLog = (submissionId: string): MainAreaWidget<JobLogPanel> => {
+      const id = Private.panelId(submissionId);
+      const open = tracker.find(widget => widget.id === id);
+      if (open) {
+        app.shell.activateById(open.id);
+        return open;
+      }
+      const model = new JobLogModel({
+        submissionId,
+        service,
+        jobs,
+        maxLines
+      });
+      const content = new JobLogPanel({ model });
+      const widget = new MainAreaWidget({ content });
+      widget.id = id;
+      widget.title.label = `Log: ${submissionId}`;
+      widget.title.caption = `Live log of Ray job ${submissionId}`;
+      widget.title.icon = rayIcon;
+      widget.title.closable = true;
+      const stop = new ToolbarButton({
+        icon: stopIcon,
+        label: 'Stop job',
+        tooltip: `Stop job ${submissionId}`,
+        onClick: () => {
+          void app.commands.execute(CommandIDs.stopJob, { submissionId });
+        }
+      });
+      widget.toolbar.addItem('stop', stop);
+      // Shown while the job runs: until the tail brings its final status.
+      const update = (): void => {
+        stop.setHidden(model.phase === 'ended' || model.phase === 'error');
+      };
+      model.changed.connect(update);
+      update();
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+      return widget;
+    };
+
     app.commands.addCommand(CommandIDs.openJobLog, {
       label: args =>
-        args.submissionId
-          ? `Log: ${String(args.submissionId)}`
-          : 'Open Job Log',
+        typeof args.submissionId === 'string' && args.submissionId
+          ? `Log: ${args.submissionId}`
+          : 'Open Ray Job Log…',
       caption: "Follow a Ray job's log live",
-      execute: args => {
-        const submissionId = String(args.submissionId ?? '');
+      icon: args => (args.isPalette ? undefined : rayIcon),
+      execute: async args => {
+        let submissionId =
+          typeof args.submissionId === 'string' ? args.submissionId : '';
         if (!submissionId) {
-          throw new Error('iog:open-job-log needs a submissionId.');
+          const answer = await InputDialog.getText({
+            title: 'Open a Ray job log',
+            label: 'Submission ID',
+            okLabel: 'Open'
+          });
+          submissionId = answer.button.accept
+            ? (answer.value ?? '').trim()
+            : '';
         }
-        const id = Private.panelId(submissionId);
-        const open = tracker.find(widget => widget.id === id);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const model = new JobLogModel({ submissionId, service, maxLines });
-        const content = new JobLogPanel({ model });
-        const widget = new MainAreaWidget({ content });
-        widget.id = id;
-        widget.title.label = `Log: ${submissionId}`;
-        widget.title.caption = `Live log of Ray job ${submissionId}`;
-        widget.title.icon = rayIcon;
-        widget.title.closable = true;
-        const stop = new ToolbarButton({
-          icon: stopIcon,
-          label: 'Stop job',
-          tooltip: `Stop job ${submissionId}`,
-          onClick: () => {
-            void app.commands.execute(CommandIDs.stopJob, { submissionId });
-          }
-        });
-        widget.toolbar.addItem('stop', stop);
-        const update = (): void => {
-          const live = model.phase !== 'ended' && model.phase !== 'error';
-          stop.enabled = live;
-        };
-        model.changed.connect(update);
-        update();
-        void tracker.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
-        return widget;
+        return submissionId ? openJobLog(submissionId) : null;
       }
     });
 
@@ -156,10 +177,9 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (palette) {
-      palette.addItem({
-        command: CommandIDs.openDashboard,
-        category: COMMAND_CATEGORY
-      });
+      for (const command of [CommandIDs.openJobLog, CommandIDs.openDashboard]) {
+        palette.addItem({ command, category: COMMAND_CATEGORY });
+      }
     }
     if (restorer) {
       void restorer.restore(tracker, {

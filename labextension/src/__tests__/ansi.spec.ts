@@ -3,7 +3,7 @@
  * (OSC-8 links included) is dropped, text stays text.
  */
 
-import { defaultStyle, parseAnsiLine, stripAnsi } from '../ansi';
+import { defaultStyle, lastRedraw, parseAnsiLine, stripAnsi } from '../ansi';
 
 describe('parseAnsiLine', () => {
   it('turns SGR colours and bold into classes and resets them', () => {
@@ -58,5 +58,51 @@ describe('parseAnsiLine', () => {
       'iog-ansi-fg-9'
     ]);
     expect(parseAnsiLine('\x1b[38;2;1;2;3mx').segments[0].classes).toEqual([]);
+  });
+});
+
+describe('parseAnsiLine, more', () => {
+  it('skips escapes when deciding whether a carriage return clears', () => {
+    expect(stripAnsi('done\r\x1b[0m')).toBe('done');
+    expect(stripAnsi('done\r\x1b]0;title\x07')).toBe('done');
+    expect(stripAnsi(' 50%\r\x1b[32m100%\x1b[0m')).toBe('100%');
+  });
+
+  it('drops C1 controls and a lone escape at the end', () => {
+    expect(stripAnsi('a\u009b31mb\x1b')).toBe('a31mb');
+    expect(stripAnsi('x\x1b[')).toBe('x');
+  });
+
+  it('keeps long printable runs whole and styles only what follows', () => {
+    const long = 'x'.repeat(10000);
+    const { segments } = parseAnsiLine(`${long}\x1b[4m${long}`);
+    expect(segments).toEqual([
+      { text: long, classes: [] },
+      { text: long, classes: ['iog-ansi-underline'] }
+    ]);
+  });
+
+  it('resets with 0, an empty SGR, and the per-attribute codes', () => {
+    const { style } = parseAnsiLine('\x1b[1;3;4;41;95m\x1b[22;23;24;49;39m');
+    expect(style).toEqual(defaultStyle());
+    expect(parseAnsiLine('\x1b[31m\x1b[mx').segments[0].classes).toEqual([]);
+    expect(parseAnsiLine('\x1b[2;103mx').segments[0].classes).toEqual([
+      'iog-ansi-bg-11',
+      'iog-ansi-dim'
+    ]);
+  });
+});
+
+describe('lastRedraw', () => {
+  it('finds the last carriage return that printable text follows', () => {
+    expect(lastRedraw('a\rb\rc')).toBe(3);
+    expect(lastRedraw('a\rb\r')).toBe(1);
+    expect(lastRedraw('a\rb\r\x1b[0m')).toBe(1);
+    expect(lastRedraw('\r\r\r')).toBe(-1);
+    expect(lastRedraw('plain')).toBe(-1);
+  });
+
+  it('ignores a carriage return inside an OSC sequence', () => {
+    expect(lastRedraw('a\rb\x1b]8;;x\ry\x07z')).toBe(1);
   });
 });

@@ -1,19 +1,27 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { defaultStyle, IAnsiSegment, IAnsiStyle, parseAnsiLine } from '../ansi';
-import type { LogTailMessage, LogsService } from '../api/LogsService';
+import type { IAnsiSegment } from '../ansi';
+import type { ILogPage, LogTailMessage, LogsService } from '../api/LogsService';
+import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
+import { LogWindow } from './LogWindow';
 
 /**
  * A job's log as the log panel shows it: a bounded window of parsed lines,
  * fed live by the tail websocket and extended backwards page by page.
  *
- * The model keeps byte offsets as the server counts them (UTF-8), so a
- * dropped socket resumes with `?offset=<next offset>` and a message that
- * overlaps what was already received is cut, never shown twice. At most
- * `maxLines` lines are kept (plus what "Load earlier" brought back);
- * older lines are dropped from the front.
+ * The model counts byte offsets as the server does (UTF-8), so a dropped
+ * socket resumes with `?offset=<last next_offset>` and a message that
+ * overlaps what was already received is cut, never shown twice.
+ *
+ * The window keeps at most `maxLines` lines. While it is *attached* (the
+ * usual case) new text is appended and the oldest lines are dropped.
+ * "Load earlier" fetches the byte page before the oldest line; when the
+ * window is full, the newest lines make room and the window *detaches*:
+ * the tail still runs (for the final status) but its text is not kept.
+ * `jumpToEnd()` rebuilds the window from the last page and resumes the
+ * tail from there, so nothing is lost or doubled either way.
  */
 export class JobLogModel implements IDisposable {
   /**
@@ -24,8 +32,9 @@ export class JobLogModel implements IDisposable {
   constructor(options: JobLogModel.IOptions) {
     this.submissionId = options.submissionId;
     this._service = options.service;
-    this._maxLines = Math.max(1, options.maxLines);
-    this._pageBytes = options.pageBytes ?? 256 * 1024;
+    this._jobs = options.jobs ?? null;
+    this._window = new LogWindow({ maxLines: options.maxLines });
+    this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
   }
 
   /**
@@ -34,62 +43,59 @@ export class JobLogModel implements IDisposable {
   readonly submissionId: string;
 
   /**
-   * A signal emitted after the lines, the partial line or the phase changed.
+   * A signal emitted after the lines, the phase or the status changed.
    */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
   /**
-   * The kept complete lines, oldest first.
+   * The window of kept lines.
    */
-  get lines(): readonly JobLogModel.ILine[] {
-    return this._lines;
+  get window(): LogWindow {
+    return this._window;
   }
 
   /**
-   * The sequence number of `lines[0]`; each line's number is its index plus
-   * this. Numbers never repeat, so a view can key its nodes by them.
-   */
-  get firstSeq(): number {
-    return this._firstSeq;
-  }
-
-  /**
-   * The last line while it has no newline yet (segments), or null.
+   * The partial last line's segments while the window is attached, or null.
    */
   get partial(): IAnsiSegment[] | null {
-    if (!this._partial) {
-      return null;
-    }
-    return parseAnsiLine(this._partial, this._style).segments;
+    return this._window.partial;
   }
 
   /**
-   * The byte offset of `lines[0]` in the log.
-   */
-  get firstOffset(): number {
-    return this._firstOffset;
-  }
-
-  /**
-   * The byte offset up to which the log was received.
+   * The byte offset up to which the tail delivered the log; a reconnect
+   * resumes here.
    */
   get nextOffset(): number {
     return this._nextOffset;
   }
 
   /**
-   * Whether the log has bytes before the first kept line.
+   * Whether the log has bytes before the oldest kept line.
    */
   get hasEarlier(): boolean {
-    return this._firstOffset > 0;
+    return this._window.firstOffset > 0;
+  }
+
+  /**
+   * Whether the window stopped following the end of the log (after "Load
+   * earlier" filled it); `jumpToEnd()` attaches it again.
+   */
+  get detached(): boolean {
+    return this._detached;
+  }
+
+  /**
+   * Whether a page request ("Load earlier", "Jump to end") is under way.
+   */
+  get busy(): boolean {
+    return this._busy;
   }
 
   /**
    * `connecting`, `following`, `reconnecting`, `ended` (the job's final
-   * status arrived) or `error` (the server refused the tail or the job went
-   * away).
+   * status arrived) or `error` (the job is gone or cannot be read).
    */
   get phase(): JobLogModel.Phase {
     return this._phase;
@@ -117,13 +123,6 @@ export class JobLogModel implements IDisposable {
   }
 
   /**
-   * How many lines were dropped from the front to keep the bound.
-   */
-  get droppedLines(): number {
-    return this._dropped;
-  }
-
-  /**
    * Whether the model is disposed.
    */
   get isDisposed(): boolean {
@@ -137,20 +136,20 @@ export class JobLogModel implements IDisposable {
     if (this._socket || this._isDisposed || this._phase === 'ended') {
       return;
     }
-    const socket = this._service.tail(
-      this.submissionId,
-      () => this._nextOffset
-    );
+    const socket = this._service.tail(this.submissionId, () => {
+      this._attemptOpened = false;
+      return this._nextOffset;
+    });
     this._socket = socket;
     socket.messageReceived.connect(this._onMessage, this);
     socket.stateChanged.connect(this._onState, this);
   }
 
   /**
-   * Append log text that covers the bytes `[offset, nextOffset)`.
+   * Take log text that covers the bytes `[offset, nextOffset)`.
    *
-   * Text the model already has is cut off; a gap (a later offset) is
-   * accepted as it is.
+   * Bytes the model already has are cut off; a gap (a later offset) is
+   * accepted as it is. While detached, only the offset moves on.
    *
    * @param offset The byte offset the text starts at.
    * @param nextOffset The byte offset just after it.
@@ -165,60 +164,84 @@ export class JobLogModel implements IDisposable {
       text = Private.decoder.decode(bytes.slice(this._nextOffset - offset));
     }
     this._nextOffset = nextOffset;
-    this._appendText(text);
-    this._changed.emit();
+    if (!this._detached) {
+      this._window.append(text);
+      this._changed.emit();
+    }
   }
 
   /**
-   * Fetch the page of the log before the first kept line and put its
-   * lines in front.
+   * Fetch the byte page before the oldest kept line and put its whole
+   * lines in front; when the window is full, the newest lines make room and
+   * the window detaches.
    *
    * @returns How many lines were added.
+   * @throws The service's error (an `IogResponseError` with the server's
+   *   message) when the page cannot be fetched.
    */
   async loadEarlier(): Promise<number> {
-    const end = this._firstOffset;
-    if (end <= 0 || this._isDisposed) {
+    const window = this._window;
+    const end = window.firstOffset;
+    const generation = window.generation;
+    if (end <= 0 || this._isDisposed || this._busy) {
       return 0;
     }
-    const start = Math.max(0, end - this._pageBytes);
-    const page = await this._service.getLogPage(
-      this.submissionId,
-      start,
-      end - start
-    );
-    if (this._isDisposed || this._firstOffset !== end) {
+    if (!this._detached && window.isFull) {
+      // A full window would drop its oldest lines as the log goes on, so
+      // the page would no longer fit in front: stop following first.
+      window.dropEnd(0);
+      this._detached = true;
+    }
+    const page = await this._withBusy(() => this._pageBefore(end));
+    if (
+      this._isDisposed ||
+      window.generation !== generation ||
+      window.firstOffset !== end
+    ) {
       return 0;
     }
-    let text = page.text;
-    let from = page.offset;
-    if (from > 0) {
-      // The page may start inside a line: keep only whole lines.
-      const cut = text.indexOf('\n');
-      if (cut < 0) {
-        return 0;
-      }
-      from += Private.utf8Length(text.slice(0, cut + 1));
-      text = text.slice(cut + 1);
+    const { text, offset } = Private.fromFirstLine(page);
+    const { added, madeRoom } = window.prepend(text, offset);
+    if (madeRoom) {
+      this._detached = true;
     }
-    if (text.endsWith('\n')) {
-      text = text.slice(0, -1);
-    }
-    const raw = text.length ? text.split('\n') : [];
-    let style = defaultStyle();
-    const earlier: JobLogModel.ILine[] = raw.map(line => {
-      const parsed = parseAnsiLine(line, style);
-      style = parsed.style;
-      return {
-        segments: parsed.segments,
-        bytes: Private.utf8Length(line) + 1
-      };
-    });
-    this._lines.unshift(...earlier);
-    this._firstSeq -= earlier.length;
-    this._firstOffset = from;
-    this._extra += earlier.length;
     this._changed.emit();
-    return earlier.length;
+    return added;
+  }
+
+  /**
+   * Follow the end of the log again after the window detached: rebuild it
+   * from the last page and resume the tail where that page ends.
+   *
+   * @throws The service's error when the page cannot be fetched.
+   */
+  async jumpToEnd(): Promise<void> {
+    if (!this._detached || this._isDisposed || this._busy) {
+      return;
+    }
+    const end = this._nextOffset;
+    const page = await this._withBusy(() => this._pageBefore(end));
+    if (this._isDisposed || !this._detached) {
+      return;
+    }
+    const { text, offset } = Private.fromFirstLine(page);
+    this._window.reset(offset);
+    this._window.append(text);
+    this._detached = false;
+    if (this._nextOffset !== page.next_offset) {
+      // The tail ran on while the page was fetched: resume at the page's end.
+      this._nextOffset = page.next_offset;
+      if (this._socket) {
+        this._socket.reconnect();
+      } else if (this._phase === 'ended') {
+        this._phase = 'connecting';
+        this.start();
+      }
+    }
+    if (this._phase === 'ended') {
+      this._window.finish();
+    }
+    this._changed.emit();
   }
 
   /**
@@ -231,6 +254,47 @@ export class JobLogModel implements IDisposable {
     this._isDisposed = true;
     this._closeSocket();
     Signal.clearData(this);
+  }
+
+  /**
+   * Fetch the page that ends at `end`.
+   *
+   * The page starts one byte before `pageBytes` back, so that when that
+   * byte is a newline, the caller's "drop the partial first line" keeps the
+   * line that starts right after it.
+   *
+   * @param end The byte offset the page ends at.
+   * @returns The page.
+   */
+  private async _pageBefore(end: number): Promise<ILogPage> {
+    const start = Math.max(0, end - this._pageBytes - 1);
+    const page = await this._service.getLogPage(
+      this.submissionId,
+      start,
+      end - start
+    );
+    const size = page.next_offset - page.offset;
+    if (page.next_offset < end && size > 0) {
+      // The server sent less than asked: ask again for a page it serves
+      // whole, ending exactly at `end`, and ask for no more from now on.
+      this._pageBytes = Math.max(1, size - 1);
+      const retry = Math.max(0, end - size);
+      return this._service.getLogPage(this.submissionId, retry, end - retry);
+    }
+    return page;
+  }
+
+  private async _withBusy<T>(task: () => Promise<T>): Promise<T> {
+    this._busy = true;
+    this._changed.emit();
+    try {
+      return await task();
+    } finally {
+      this._busy = false;
+      if (!this._isDisposed) {
+        this._changed.emit();
+      }
+    }
   }
 
   private _onMessage(_: IogSocket, data: unknown): void {
@@ -247,20 +311,14 @@ export class JobLogModel implements IDisposable {
         this.receive(message.offset, message.next_offset, message.text);
       }
     } else if (message.type === 'status') {
-      this._finishPartial();
       this._status = String(message.status);
       this._exitCode =
         typeof message.exit_code === 'number' ? message.exit_code : null;
       this._message = message.message ? String(message.message) : null;
-      this._phase = 'ended';
-      this._closeSocket();
-      this._changed.emit();
+      this._end('ended');
     } else if (message.type === 'error') {
-      this._finishPartial();
       this._message = String(message.message ?? 'The log is unavailable.');
-      this._phase = 'error';
-      this._closeSocket();
-      this._changed.emit();
+      this._end('error');
     }
   }
 
@@ -268,68 +326,69 @@ export class JobLogModel implements IDisposable {
     if (this._phase === 'ended' || this._phase === 'error') {
       return;
     }
-    const next: JobLogModel.Phase =
-      state === 'open'
-        ? 'following'
-        : state === 'closed'
-          ? 'reconnecting'
-          : this._phase === 'reconnecting'
-            ? 'reconnecting'
-            : 'connecting';
-    if (next !== this._phase) {
-      this._phase = next;
-      if (next === 'reconnecting' && socket.attempts > 1) {
-        this._message =
-          'The log connection dropped; resuming where it stopped.';
-      } else if (next === 'following') {
-        this._message = null;
+    if (state === 'open') {
+      this._attemptOpened = true;
+      this._setPhase('following', null);
+    } else if (state === 'closed') {
+      if (this._attemptOpened) {
+        this._setPhase(
+          'reconnecting',
+          'The log connection dropped; resuming where it stopped.'
+        );
+      } else {
+        this._setPhase(
+          'reconnecting',
+          'The server refused the log stream; retrying.'
+        );
+        void this._diagnose();
       }
-      this._changed.emit();
+    } else if (state === 'connecting' && this._phase !== 'reconnecting') {
+      this._setPhase('connecting', null);
     }
   }
 
-  private _appendText(text: string): void {
-    const pieces = (this._partial + text).split('\n');
-    this._partial = pieces.pop() ?? '';
-    for (const line of pieces) {
-      const parsed = parseAnsiLine(line, this._style);
-      this._style = parsed.style;
-      this._lines.push({
-        segments: parsed.segments,
-        bytes: Private.utf8Length(line) + 1
-      });
-    }
-    this._trim();
-  }
-
-  private _finishPartial(): void {
-    if (this._partial) {
-      const parsed = parseAnsiLine(this._partial, this._style);
-      this._style = parsed.style;
-      this._lines.push({
-        segments: parsed.segments,
-        bytes: Private.utf8Length(this._partial)
-      });
-      this._partial = '';
-      this._trim();
-    }
-  }
-
-  private _trim(): void {
-    const excess = this._lines.length - (this._maxLines + this._extra);
-    if (excess <= 0) {
+  /**
+   * The server refused the tail: find out whether the job still exists.
+   * A job that is gone ends the tail with the server's message; otherwise
+   * the socket keeps retrying with backoff (e.g. too many open tails).
+   */
+  private async _diagnose(): Promise<void> {
+    if (!this._jobs || this._diagnosing) {
       return;
     }
-    let bytes = 0;
-    for (let i = 0; i < excess; i++) {
-      bytes += this._lines[i].bytes;
+    this._diagnosing = true;
+    try {
+      await this._jobs.getJob(this.submissionId);
+    } catch (error) {
+      if (
+        error instanceof IogResponseError &&
+        error.status === 404 &&
+        !this._isDisposed &&
+        this._phase !== 'ended'
+      ) {
+        this._message = error.message;
+        this._end('error');
+      }
+    } finally {
+      this._diagnosing = false;
     }
-    this._lines.splice(0, excess);
-    this._firstSeq += excess;
-    this._firstOffset += bytes;
-    this._dropped += excess;
-    // Lines brought back by "Load earlier" go first.
-    this._extra = Math.max(0, this._extra - excess);
+  }
+
+  private _end(phase: 'ended' | 'error'): void {
+    if (!this._detached) {
+      this._window.finish();
+    }
+    this._phase = phase;
+    this._closeSocket();
+    this._changed.emit();
+  }
+
+  private _setPhase(phase: JobLogModel.Phase, message: string | null): void {
+    if (phase !== this._phase) {
+      this._phase = phase;
+      this._message = message;
+      this._changed.emit();
+    }
   }
 
   private _closeSocket(): void {
@@ -343,17 +402,15 @@ export class JobLogModel implements IDisposable {
   }
 
   private _service: LogsService;
-  private _maxLines: number;
+  private _jobs: JobLogModel.IJobLookup | null;
+  private _window: LogWindow;
   private _pageBytes: number;
   private _socket: IogSocket | null = null;
-  private _lines: JobLogModel.ILine[] = [];
-  private _firstSeq = 0;
-  private _firstOffset = 0;
+  private _attemptOpened = false;
+  private _diagnosing = false;
   private _nextOffset = 0;
-  private _partial = '';
-  private _style: IAnsiStyle = defaultStyle();
-  private _extra = 0;
-  private _dropped = 0;
+  private _detached = false;
+  private _busy = false;
   private _phase: JobLogModel.Phase = 'connecting';
   private _status: string | null = null;
   private _exitCode: number | null = null;
@@ -373,17 +430,14 @@ export namespace JobLogModel {
     'connecting' | 'following' | 'reconnecting' | 'ended' | 'error';
 
   /**
-   * One parsed line.
+   * What the model needs to tell a refused tail from a deleted job
+   * (`JobsService` provides it).
    */
-  export interface ILine {
+  export interface IJobLookup {
     /**
-     * The line's styled text segments.
+     * Fetch the job; rejects with a 404 `IogResponseError` when it is gone.
      */
-    segments: IAnsiSegment[];
-    /**
-     * The line's size in the log, its newline included, in bytes.
-     */
-    bytes: number;
+    getJob(submissionId: string): Promise<unknown>;
   }
 
   /**
@@ -399,11 +453,17 @@ export namespace JobLogModel {
      */
     service: LogsService;
     /**
-     * How many lines to keep.
+     * Looks the job up when the server refuses the tail; without it a
+     * refused tail is retried forever.
+     */
+    jobs?: IJobLookup;
+    /**
+     * How many lines to keep, the partial last line included.
      */
     maxLines: number;
     /**
-     * Bytes per "Load earlier" page (default 256 KiB).
+     * Bytes per page for "Load earlier" and "Jump to end" (default 128 KiB;
+     * the server refuses more than `IogJupyterApp.log_page_max_bytes`).
      */
     pageBytes?: number;
   }
@@ -424,26 +484,26 @@ namespace Private {
   export const decoder = new TextDecoder();
 
   /**
-   * The UTF-8 size of a string, without encoding it.
+   * A page's text from its first line start on.
    *
-   * @param text The string.
-   * @returns Its size in bytes.
+   * A page that starts after byte 0 may start inside a line, so the text
+   * up to its first newline is left out; its byte offset is then counted
+   * back from the page's end, as the first bytes may be the tail of a split
+   * character (sent as U+FFFD). A page with no line start but its end is a
+   * piece of a line longer than a page: it is kept whole.
+   *
+   * @param page The page.
+   * @returns The text and the byte offset it starts at.
    */
-  export function utf8Length(text: string): number {
-    let bytes = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code < 0x80) {
-        bytes += 1;
-      } else if (code < 0x800) {
-        bytes += 2;
-      } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-        bytes += 4;
-        i += 1;
-      } else {
-        bytes += 3;
-      }
+  export function fromFirstLine(page: ILogPage): {
+    text: string;
+    offset: number;
+  } {
+    const cut = page.text.indexOf('\n');
+    if (page.offset === 0 || cut < 0 || cut === page.text.length - 1) {
+      return { text: page.text, offset: page.offset };
     }
-    return bytes;
+    const text = page.text.slice(cut + 1);
+    return { text, offset: page.next_offset - LogWindow.utf8Length(text) };
   }
 }

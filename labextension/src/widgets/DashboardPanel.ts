@@ -7,12 +7,23 @@ import { DASHBOARD_PATH } from '../tokens';
  * The Ray dashboard, read-only, in a sandboxed iframe.
  *
  * The frame loads `{baseUrl}iog/dashboard/`, the server's read-only proxy,
- * which redirects to a short-lived view-grant URL and marks every response
- * `Content-Security-Policy: sandbox`. The frame is sandboxed here as well,
- * with `allow-scripts` but without `allow-same-origin`: the dashboard's
- * JavaScript runs in an opaque origin, so it can neither read Jupyter's
- * cookies and XSRF token nor script JupyterLab, even if Ray's dashboard
- * rendered something hostile. `allow-popups` lets its external links open;
+ * which redirects to a short-lived view-grant (capability) URL, answers it
+ * with CORS headers for an opaque origin, and marks every response
+ * `Content-Security-Policy: sandbox …`. The frame is sandboxed here as well
+ * (`DashboardPanel.SANDBOX`), so the page is isolated even before the first
+ * response arrives:
+ *
+ * - `allow-scripts`: the dashboard is a JavaScript application.
+ * - no `allow-same-origin`: its scripts run in an opaque origin, so they can
+ *   neither read Jupyter's cookies and XSRF token nor reach into JupyterLab
+ *   (`window.parent`), and cannot call Jupyter's API as the user, even if
+ *   Ray's dashboard rendered something hostile. The grant in the URL is the
+ *   only credential the page has, and it is read-only.
+ * - `allow-popups`: its external links (docs, Grafana) open in a new tab.
+ * - `allow-downloads`: its "download log" buttons work; the server's CSP
+ *   sandbox allows the same, and a sandbox only ever narrows.
+ * - no `allow-forms`, `allow-top-navigation` or `allow-modals`.
+ *
  * `referrerpolicy="no-referrer"` keeps the grant out of Referer headers.
  */
 export class DashboardPanel extends Widget {
@@ -58,7 +69,8 @@ export class DashboardPanel extends Widget {
  */
 export namespace DashboardPanel {
   /**
-   * The iframe's sandbox flags: scripts and popups, never same-origin.
+   * The iframe's sandbox flags: scripts, popups and downloads, never
+   * `allow-same-origin` (see the class documentation).
    */
   export const SANDBOX = 'allow-scripts allow-popups allow-downloads';
 

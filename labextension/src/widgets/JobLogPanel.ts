@@ -2,19 +2,21 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import type { IAnsiSegment } from '../ansi';
-import { JobLogModel } from '../models/JobLogModel';
 import { describeError } from '../models/connection';
+import { JobLogModel } from '../models/JobLogModel';
 
 /**
- * The live log of one job: a status line, a "Load earlier" button and the
- * lines, ANSI colours rendered as CSS classes.
+ * The live log of one job: a status line, "Load earlier" / "Jump to end"
+ * buttons and the lines, ANSI colours rendered as CSS classes.
  *
  * Log text only ever reaches the page as text nodes inside `div`/`span`
  * elements, so HTML or OSC-8 links in a log stay text. Only the model's
- * bounded window of lines is in the DOM, and updates are applied once per
- * animation frame (new lines appended, dropped ones removed), so a long or
- * fast log does not freeze the tab. The view follows the end of the log
- * while it is scrolled to the bottom.
+ * bounded window of lines is in the DOM, and updates are applied at most
+ * once per animation frame: new lines are appended, dropped ones removed,
+ * earlier ones inserted in front, nothing else is touched. So a long or fast
+ * log does not freeze the tab. The view follows the end of the log while it
+ * is scrolled to the bottom; scrolled up, it keeps what is on screen in
+ * place.
  */
 export class JobLogPanel extends Widget {
   /**
@@ -27,32 +29,45 @@ export class JobLogPanel extends Widget {
     this.model = options.model;
     this.addClass('iog-JobLogPanel');
 
+    const header = document.createElement('div');
+    header.className = 'iog-JobLogPanel-header';
     this._statusNode = document.createElement('div');
     this._statusNode.className = 'iog-JobLogPanel-status';
     this._statusNode.setAttribute('role', 'status');
+    this._noticeNode = document.createElement('div');
+    this._noticeNode.className = 'iog-JobLogPanel-notice';
+    this._endButton = Private.button('iog-JobLogPanel-end', 'Jump to end');
+    this._endButton.addEventListener('click', () => {
+      void this._run(() => this.model.jumpToEnd(), true);
+    });
+    header.append(this._statusNode, this._noticeNode, this._endButton);
 
-    this._earlierButton = document.createElement('button');
-    this._earlierButton.type = 'button';
-    this._earlierButton.className = 'jp-Button iog-JobLogPanel-earlier';
-    this._earlierButton.textContent = 'Load earlier';
+    this._earlierButton = Private.button(
+      'iog-JobLogPanel-earlier',
+      'Load earlier'
+    );
     this._earlierButton.addEventListener('click', () => {
-      void this._loadEarlier();
+      void this._run(() => this.model.loadEarlier(), false);
     });
 
     this._linesNode = document.createElement('div');
     this._linesNode.className = 'iog-JobLogPanel-lines';
     this._linesNode.setAttribute('role', 'log');
+    // A busy log would flood a screen reader; the status line is announced.
+    this._linesNode.setAttribute('aria-live', 'off');
     this._linesNode.setAttribute(
       'aria-label',
       `Log of job ${this.model.submissionId}`
     );
+    this._linesNode.tabIndex = 0;
     this._linesNode.addEventListener('scroll', () => {
       const node = this._linesNode;
       this._follow =
-        node.scrollHeight - node.scrollTop - node.clientHeight < 24;
+        node.scrollHeight - node.scrollTop - node.clientHeight <
+        Private.FOLLOW_SLACK_PX;
     });
 
-    this.node.append(this._statusNode, this._earlierButton, this._linesNode);
+    this.node.append(header, this._earlierButton, this._linesNode);
     this.model.changed.connect(this._schedule, this);
     this._render();
     this.model.start();
@@ -64,20 +79,18 @@ export class JobLogPanel extends Widget {
   readonly model: JobLogModel;
 
   /**
-   * The element holding the line elements (for tests and styling).
+   * The element holding the line elements.
    */
   get linesNode(): HTMLElement {
     return this._linesNode;
   }
 
   /**
-   * Apply pending model changes to the DOM now.
+   * Apply pending model changes to the DOM now instead of at the next
+   * animation frame.
    */
   flush(): void {
-    if (this._frame !== null) {
-      Private.cancelFrame(this._frame);
-      this._frame = null;
-    }
+    this._cancelFrame();
     this._render();
   }
 
@@ -88,16 +101,14 @@ export class JobLogPanel extends Widget {
     if (this.isDisposed) {
       return;
     }
-    if (this._frame !== null) {
-      Private.cancelFrame(this._frame);
-      this._frame = null;
-    }
+    this._cancelFrame();
     this.model.dispose();
     super.dispose();
   }
 
   /**
-   * Keep following the end when the panel is shown again.
+   * Catch up at once when the panel is shown again (frames may not run for
+   * a hidden tab).
    *
    * @param msg The message.
    */
@@ -110,20 +121,34 @@ export class JobLogPanel extends Widget {
     if (this._frame === null && !this.isDisposed) {
       this._frame = Private.requestFrame(() => {
         this._frame = null;
-        this._render();
+        if (!this.isDisposed) {
+          this._render();
+        }
       });
     }
   }
 
-  private async _loadEarlier(): Promise<void> {
-    this._earlierButton.disabled = true;
+  private _cancelFrame(): void {
+    if (this._frame !== null) {
+      Private.cancelFrame(this._frame);
+      this._frame = null;
+    }
+  }
+
+  private async _run(
+    action: () => Promise<unknown>,
+    follow: boolean
+  ): Promise<void> {
     try {
-      await this.model.loadEarlier();
+      await action();
       this._error = null;
+      if (follow) {
+        this._follow = true;
+      }
     } catch (error) {
       this._error = describeError(error);
-    } finally {
-      this._earlierButton.disabled = false;
+    }
+    if (!this.isDisposed) {
       this.flush();
     }
   }
@@ -132,47 +157,62 @@ export class JobLogPanel extends Widget {
     const model = this.model;
     this._renderStatus();
     this._earlierButton.hidden = !model.hasEarlier;
+    this._earlierButton.disabled = model.busy;
+    this._endButton.hidden = !model.detached;
+    this._endButton.disabled = model.busy;
 
-    const lines = model.lines;
-    const first = model.firstSeq;
-    const last = first + lines.length; // exclusive
+    const window = model.window;
+    const first = window.firstSeq;
+    const last = first + window.length; // exclusive
     const container = this._linesNode;
-    const partial = this._partialNode;
-    if (partial) {
-      partial.remove();
+    if (this._partialNode) {
+      this._partialNode.remove();
       this._partialNode = null;
     }
-    // Drop nodes that left the window, or everything when nothing overlaps.
-    if (this._lastSeq <= first || this._firstSeq >= last) {
+    if (
+      this._generation !== window.generation ||
+      this._lastSeq <= first ||
+      this._firstSeq >= last
+    ) {
+      // Nothing on screen is still in the window.
       container.textContent = '';
+      this._generation = window.generation;
       this._firstSeq = first;
       this._lastSeq = first;
     }
+    while (this._lastSeq > last && container.lastChild) {
+      container.lastChild.remove();
+      this._lastSeq -= 1;
+    }
+    // Changes above what is on screen move it: measure them to undo that.
+    const anchor = this._follow ? 0 : container.scrollHeight;
     while (this._firstSeq < first && container.firstChild) {
       container.firstChild.remove();
       this._firstSeq += 1;
     }
-    // Lines loaded in front.
     if (this._firstSeq > first) {
       const fragment = document.createDocumentFragment();
       for (let seq = first; seq < this._firstSeq; seq++) {
-        fragment.append(Private.lineNode(lines[seq - first].segments));
+        fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
       }
       container.insertBefore(fragment, container.firstChild);
       this._firstSeq = first;
     }
-    // New lines at the end.
+    if (!this._follow) {
+      // Keep the lines the reader looks at in place.
+      container.scrollTop += container.scrollHeight - anchor;
+    }
     if (this._lastSeq < last) {
       const fragment = document.createDocumentFragment();
-      for (let seq = Math.max(this._lastSeq, first); seq < last; seq++) {
-        fragment.append(Private.lineNode(lines[seq - first].segments));
+      for (let seq = this._lastSeq; seq < last; seq++) {
+        fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
       }
       container.append(fragment);
+      this._lastSeq = last;
     }
-    this._lastSeq = last;
-    const segments = model.partial;
-    if (segments) {
-      this._partialNode = Private.lineNode(segments);
+    const partial = model.partial;
+    if (partial) {
+      this._partialNode = Private.lineNode(partial);
       this._partialNode.classList.add('iog-mod-partial');
       container.append(this._partialNode);
     }
@@ -204,21 +244,9 @@ export class JobLogPanel extends Widget {
       default:
         text = `Error: ${model.message ?? 'the log is unavailable.'}`;
     }
-    if (model.droppedLines > 0) {
-      text += ` · ${model.droppedLines} earlier lines not shown`;
-    }
-    if (this._error) {
-      text += ` · ${this._error}`;
-    }
-    node.textContent = text;
+    Private.setText(node, text);
     node.dataset.phase = model.phase;
-    for (const phase of [
-      'connecting',
-      'following',
-      'reconnecting',
-      'ended',
-      'error'
-    ]) {
+    for (const phase of Private.PHASES) {
       node.classList.toggle(`iog-mod-${phase}`, model.phase === phase);
     }
     const status = (model.status ?? '').toLowerCase();
@@ -227,12 +255,27 @@ export class JobLogPanel extends Widget {
       'iog-mod-failed',
       status === 'failed' || model.phase === 'error'
     );
+
+    let notice = '';
+    if (this._error) {
+      notice = this._error;
+    } else if (model.detached) {
+      notice = 'Showing earlier lines; newer lines are hidden.';
+    } else if (model.phase === 'reconnecting' && model.message) {
+      notice = model.message;
+    }
+    Private.setText(this._noticeNode, notice);
+    this._noticeNode.hidden = !notice;
+    this._noticeNode.classList.toggle('iog-mod-error', !!this._error);
   }
 
   private _statusNode: HTMLDivElement;
+  private _noticeNode: HTMLDivElement;
   private _earlierButton: HTMLButtonElement;
+  private _endButton: HTMLButtonElement;
   private _linesNode: HTMLDivElement;
   private _partialNode: HTMLElement | null = null;
+  private _generation = -1;
   private _firstSeq = 0;
   private _lastSeq = 0;
   private _follow = true;
@@ -260,6 +303,49 @@ export namespace JobLogPanel {
  */
 namespace Private {
   /**
+   * How close to the bottom (in pixels) still counts as following.
+   */
+  export const FOLLOW_SLACK_PX = 24;
+
+  /**
+   * Every phase, for the status element's modifier classes.
+   */
+  export const PHASES: readonly JobLogModel.Phase[] = [
+    'connecting',
+    'following',
+    'reconnecting',
+    'ended',
+    'error'
+  ];
+
+  /**
+   * Build a button.
+   *
+   * @param className Its classes besides `jp-Button`.
+   * @param label Its text.
+   * @returns The button.
+   */
+  export function button(className: string, label: string): HTMLButtonElement {
+    const node = document.createElement('button');
+    node.type = 'button';
+    node.className = `jp-Button ${className}`;
+    node.textContent = label;
+    return node;
+  }
+
+  /**
+   * Set an element's text only when it changed.
+   *
+   * @param node The element.
+   * @param text The text.
+   */
+  export function setText(node: HTMLElement, text: string): void {
+    if (node.textContent !== text) {
+      node.textContent = text;
+    }
+  }
+
+  /**
    * Build one line's element from its segments (text nodes only).
    *
    * @param segments The styled segments.
@@ -277,9 +363,6 @@ namespace Private {
         span.textContent = segment.text;
         line.append(span);
       }
-    }
-    if (!segments.length) {
-      line.append(document.createTextNode('\u200b'));
     }
     return line;
   }
