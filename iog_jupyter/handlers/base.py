@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -86,6 +86,18 @@ async def run_on_executor(
         return await asyncio.wait_for(future, timeout=timeout_s)
     except asyncio.TimeoutError:
         raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
+
+
+def unknown_query_message(arguments: Iterable[str], allowed: tuple[str, ...]) -> str | None:
+    """What to say about a query parameter a route does not know (None when all are known).
+
+    Jupyter's own ``token`` and ``_xsrf`` are always accepted.
+    """
+    unknown = sorted(set(arguments) - set(allowed) - {"token", "_xsrf"})
+    if not unknown:
+        return None
+    expected = ", ".join(allowed) if allowed else "none"
+    return f"Unknown query parameter {unknown[0][:40]!r}; this route accepts: {expected}."
 
 
 #: Jupyter Server's own login (token or password): a single-user server.
@@ -273,12 +285,9 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         Raises:
             ValidationError: An unknown parameter was given.
         """
-        unknown = sorted(set(self.request.query_arguments) - set(allowed) - {"token", "_xsrf"})
-        if unknown:
-            expected = ", ".join(allowed) if allowed else "none"
-            raise ValidationError(
-                f"Unknown query parameter {unknown[0][:40]!r}; this route accepts: {expected}."
-            )
+        problem = unknown_query_message(self.request.query_arguments, allowed)
+        if problem:
+            raise ValidationError(problem)
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
@@ -341,3 +350,9 @@ class IogWebSocketHandler(
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
         return await run_on_executor(self.iog, fn, *args)
+
+    def reject_unknown_query(self, allowed: tuple[str, ...] = ()) -> None:
+        """Refuse, before the upgrade, query parameters this websocket does not know (400)."""
+        problem = unknown_query_message(self.request.query_arguments, allowed)
+        if problem:
+            raise web.HTTPError(400, problem)

@@ -186,23 +186,26 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         if proxied_path in PAGE_PATHS:
             self._redirect_to_grant(proxied_path)
             return
-        if self.request.headers.get("Accept") == "text/event-stream":
-            # The streaming path skips rewrite_response (Set-Cookie); take the buffered one.
-            self.request.headers["Accept"] = "*/*"
-        host, port = self._target_or_503()
-        await self.proxy(host, port, "/" + proxied_path)
+        await self._forward(proxied_path)
 
     @web.authenticated
     @authorized
     async def head(self, proxied_path: str) -> None:
         """Forward an allowed HEAD."""
         self._check_path(proxied_path)
+        await self._forward(proxied_path)
+
+    async def _forward(self, proxied_path: str) -> None:
+        """Proxy this (checked) request to the dashboard."""
+        if self.request.headers.get("Accept") == "text/event-stream":
+            # The streaming path skips rewrite_response (Set-Cookie); take the buffered one.
+            self.request.headers["Accept"] = "*/*"
         host, port = self._target_or_503()
         await self.proxy(host, port, "/" + proxied_path)
 
     async def open(self, proxied_path: str) -> None:
         """A websocket to an allowed dashboard path, for an authorized user."""
-        allowed = await _maybe_await(
+        allowed = await ensure_async(
             self.authorizer.is_authorized(self, self.current_user, "read", DASHBOARD_RESOURCE)
         )
         if not allowed or not is_allowed(proxied_path):
@@ -223,7 +226,7 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
 
     @web.authenticated
     def _refuse(self, *args: Any) -> None:
-        raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
+        _refuse_changes()
 
     post = put = delete = patch = options = _refuse
 
@@ -287,21 +290,17 @@ class DashboardGrantHandler(DashboardProxyHandler):
         if self.request.headers.get("Upgrade", "").lower() == "websocket":
             raise web.HTTPError(403, "Websockets are not forwarded on dashboard grant URLs.")
         self._check_path(proxied_path)
-        if self.request.headers.get("Accept") == "text/event-stream":
-            self.request.headers["Accept"] = "*/*"
-        host, port = self._target_or_503()
-        await self.proxy(host, port, "/" + proxied_path)
+        await self._forward(proxied_path)
 
     @allow_unauthenticated
     async def head(self, grant: str, proxied_path: str) -> None:  # type: ignore[override]
         """Forward an allowed HEAD."""
         self._check_path(proxied_path)
-        host, port = self._target_or_503()
-        await self.proxy(host, port, "/" + proxied_path)
+        await self._forward(proxied_path)
 
     @allow_unauthenticated
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
+        _refuse_changes()
 
     post = put = delete = patch = options = _refuse
 
@@ -331,10 +330,8 @@ def _drop_set_cookie(response: Any) -> None:
         del response.headers["Set-Cookie"]  # every value of it
 
 
-async def _maybe_await(value: Any) -> Any:
-    if hasattr(value, "__await__"):
-        return await value
-    return value
+def _refuse_changes() -> None:
+    raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
 
 
 #: Registered by the app at ``{base_url}iog/dashboard/`` (outside the REST prefix).

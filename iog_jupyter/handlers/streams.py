@@ -65,9 +65,7 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         await self.authorize("read")
         submission_id = self.path_kwargs["submission_id"]
         raw_offset = self.get_query_argument("offset", "0") or "0"
-        unknown = set(self.request.query_arguments) - {"offset", "token", "_xsrf"}
-        if unknown:
-            raise web.HTTPError(400, f"Unknown query parameter {sorted(unknown)[0][:40]!r}.")
+        self.reject_unknown_query(("offset",))
         if not raw_offset.isdigit():
             raise web.HTTPError(400, "Query parameter 'offset' must be an integer >= 0.")
         self._start_offset = int(raw_offset)
