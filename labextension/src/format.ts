@@ -221,3 +221,25 @@ export function formatTime(
     minute: '2-digit'
   });
 }
+
+/**
+ * The label of one page of a list: `11–20 of 42`.
+ *
+ * @param pageIndex The page's index, 0 for the first.
+ * @param pageSize How many items a full page holds.
+ * @param count How many items this page holds.
+ * @param total How many items the list holds, when known.
+ * @returns The label, or `''` for an empty page or an unknown total.
+ */
+export function formatPageRange(
+  pageIndex: number,
+  pageSize: number,
+  count: number,
+  total: number | null | undefined
+): string {
+  if (total === null || total === undefined || count === 0) {
+    return '';
+  }
+  const first = pageIndex * pageSize + 1;
+  return `${first}–${first + count - 1} of ${total}`;
+}

@@ -7,6 +7,7 @@ import {
   formatCount,
   formatDuration,
   formatGiB,
+  formatPageRange,
   formatStatusText,
   formatTime,
   pluralize
@@ -61,5 +62,14 @@ describe('format', () => {
     expect(formatTime(null, null)).toBe('—');
     expect(formatTime(undefined, 'not a date')).toBe('—');
     expect(formatTime(1714557600000)).not.toBe('—');
+  });
+});
+
+describe('formatPageRange', () => {
+  it('labels a page by its first and last item and the total', () => {
+    expect(formatPageRange(0, 50, 50, 120)).toBe('1–50 of 120');
+    expect(formatPageRange(2, 50, 20, 120)).toBe('101–120 of 120');
+    expect(formatPageRange(0, 50, 0, 0)).toBe('');
+    expect(formatPageRange(1, 10, 5, null)).toBe('');
   });
 });

@@ -1,10 +1,10 @@
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
 import type { IActorRecord } from '../api/types';
-import { formatDuration, formatTime } from '../format';
+import { formatDuration, formatPageRange, formatTime } from '../format';
 import type { ActorsModel } from '../models/ActorsModel';
 import { describeError } from '../models/connection';
-import { button, el, setText, syncRows } from './dom';
+import { button, el, setText, syncRows, tableHead } from './dom';
 import { SidebarSection } from './SidebarSection';
 
 /**
@@ -49,27 +49,13 @@ export class ActorsSection extends SidebarSection {
       'table',
       { className: 'iog-ActorsSection-table iog-Table' },
       [
-        el('thead', {}, [
-          el('tr', {}, [
-            el('th', { text: 'Name', attrs: { scope: 'col' } }),
-            el('th', { text: 'Namespace', attrs: { scope: 'col' } }),
-            el('th', { text: 'State', attrs: { scope: 'col' } }),
-            el('th', {
-              className: 'iog-mod-wide',
-              text: 'Owner',
-              attrs: { scope: 'col' }
-            }),
-            el('th', {
-              className: 'iog-mod-wide',
-              text: 'Expires',
-              attrs: { scope: 'col' }
-            }),
-            el('th', {
-              className: 'iog-Table-actions',
-              text: 'Actions',
-              attrs: { scope: 'col' }
-            })
-          ])
+        tableHead([
+          'Name',
+          'Namespace',
+          'State',
+          { text: 'Owner', className: 'iog-mod-wide' },
+          { text: 'Expires', className: 'iog-mod-wide' },
+          { text: 'Actions', className: 'iog-Table-actions' }
         ]),
         this._rows
       ]
@@ -132,14 +118,15 @@ export class ActorsSection extends SidebarSection {
     this._previous.disabled = !model.hasNewer;
     this._next.disabled = !model.hasOlder;
     this._pager.hidden = !model.hasNewer && !model.hasOlder;
-    const total = model.page?.total;
-    if (total === undefined || model.actors.length === 0) {
-      setText(this._pageLabel, '');
-    } else {
-      const first = model.pageIndex * model.pageSize + 1;
-      const last = first + model.actors.length - 1;
-      setText(this._pageLabel, `${first}–${last} of ${total}`);
-    }
+    setText(
+      this._pageLabel,
+      formatPageRange(
+        model.pageIndex,
+        model.pageSize,
+        model.actors.length,
+        model.page?.total
+      )
+    );
   }
 
   /**

@@ -15,7 +15,7 @@ import {
 } from '../format';
 import type { ClusterModel } from '../models/ClusterModel';
 import { CommandIDs } from '../tokens';
-import { button, el, setText, syncRows } from './dom';
+import { button, el, setText, syncRows, tableHead } from './dom';
 import { SidebarSection } from './SidebarSection';
 
 /**
@@ -64,14 +64,7 @@ export class ClusterSection extends SidebarSection {
     const table = el('table', {
       className: 'iog-ClusterSection-resources iog-Table'
     });
-    const head = el('thead', {}, [
-      el('tr', {}, [
-        el('th', { text: 'Resource', attrs: { scope: 'col' } }),
-        el('th', { text: 'Used', attrs: { scope: 'col' } }),
-        el('th', { text: 'Free', attrs: { scope: 'col' } }),
-        el('th', { text: 'Total', attrs: { scope: 'col' } })
-      ])
-    ]);
+    const head = tableHead(['Resource', 'Used', 'Free', 'Total']);
     table.append(head, this._resources);
 
     this._pools = el('ul', { className: 'iog-ClusterSection-pools' });

@@ -2,10 +2,10 @@ import type { CommandRegistry } from '@lumino/commands';
 
 import { JobsService } from '../api/JobsService';
 import type { IJobRecord, JobStatus } from '../api/types';
-import { formatTime } from '../format';
+import { formatPageRange, formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
-import { button, el, setText, syncRows } from './dom';
+import { button, el, setText, syncRows, tableHead } from './dom';
 import {
   deleteJobWithConfirmation,
   stopJobWithConfirmation
@@ -63,26 +63,12 @@ export class JobsSection extends SidebarSection {
       'table',
       { className: 'iog-JobsSection-table iog-Table' },
       [
-        el('thead', {}, [
-          el('tr', {}, [
-            el('th', { text: 'Name', attrs: { scope: 'col' } }),
-            el('th', { text: 'Status', attrs: { scope: 'col' } }),
-            el('th', {
-              className: 'iog-mod-wide',
-              text: 'Owner',
-              attrs: { scope: 'col' }
-            }),
-            el('th', {
-              className: 'iog-mod-wide',
-              text: 'Started',
-              attrs: { scope: 'col' }
-            }),
-            el('th', {
-              className: 'iog-Table-actions',
-              attrs: { scope: 'col' },
-              text: 'Actions'
-            })
-          ])
+        tableHead([
+          'Name',
+          'Status',
+          { text: 'Owner', className: 'iog-mod-wide' },
+          { text: 'Started', className: 'iog-mod-wide' },
+          { text: 'Actions', className: 'iog-Table-actions' }
         ]),
         this._rows
       ]
@@ -148,14 +134,15 @@ export class JobsSection extends SidebarSection {
     );
     this._newer.disabled = !model.hasNewer;
     this._older.disabled = !model.hasOlder;
-    const total = model.total;
-    if (total === null || model.jobs.length === 0) {
-      setText(this._pageLabel, '');
-    } else {
-      const first = model.pageIndex * model.pageSize + 1;
-      const last = first + model.jobs.length - 1;
-      setText(this._pageLabel, `${first}–${last} of ${total}`);
-    }
+    setText(
+      this._pageLabel,
+      formatPageRange(
+        model.pageIndex,
+        model.pageSize,
+        model.jobs.length,
+        model.total
+      )
+    );
   }
 
   /**

@@ -4,7 +4,7 @@ import type { ISessionRecord } from '../api/types';
 import { formatCount, formatDuration, formatGiB } from '../format';
 import { describeError } from '../models/connection';
 import { SessionsModel } from '../models/SessionsModel';
-import { button, el, setText, syncRows } from './dom';
+import { button, el, setText, syncRows, tableHead } from './dom';
 import { SidebarSection } from './SidebarSection';
 
 /**
@@ -39,22 +39,12 @@ export class SessionsSection extends SidebarSection {
       'table',
       { className: 'iog-SessionsSection-table iog-Table' },
       [
-        el('thead', {}, [
-          el('tr', {}, [
-            el('th', { text: 'Notebook', attrs: { scope: 'col' } }),
-            el('th', { text: 'Held', attrs: { scope: 'col' } }),
-            el('th', {
-              className: 'iog-mod-wide',
-              text: 'Actors',
-              attrs: { scope: 'col' }
-            }),
-            el('th', { text: 'Idle', attrs: { scope: 'col' } }),
-            el('th', {
-              className: 'iog-Table-actions',
-              text: 'Actions',
-              attrs: { scope: 'col' }
-            })
-          ])
+        tableHead([
+          'Notebook',
+          'Held',
+          { text: 'Actors', className: 'iog-mod-wide' },
+          'Idle',
+          { text: 'Actions', className: 'iog-Table-actions' }
         ]),
         this._rows
       ]

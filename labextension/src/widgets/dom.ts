@@ -145,3 +145,32 @@ export function syncRows<T>(
     row.remove();
   }
 }
+
+/**
+ * A column header of `tableHead()`: its text, or its text and CSS classes.
+ */
+export type ColumnSpec = string | { text: string; className: string };
+
+/**
+ * Build a table head with one row of column headers (`scope="col"`).
+ *
+ * @param columns The headers, in order.
+ * @returns The `thead` element.
+ */
+export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
+  return el('thead', {}, [
+    el(
+      'tr',
+      {},
+      columns.map(column =>
+        typeof column === 'string'
+          ? el('th', { text: column, attrs: { scope: 'col' } })
+          : el('th', {
+              className: column.className,
+              text: column.text,
+              attrs: { scope: 'col' }
+            })
+      )
+    )
+  ]);
+}
