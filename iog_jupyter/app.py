@@ -413,6 +413,8 @@ class IogJupyterApp(ExtensionApp):
             info["auth_mode"],
             info["token_source"],
         )
+        for note in info["capabilities"]["notes"]:
+            self.log.warning("iog_jupyter: %s", note)
         self.insecure_reasons = JupyterFacts.from_serverapp(self.serverapp).insecure_reasons()
         if self.insecure_reasons:
             self.log.warning(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from iog_jupyter.core import local_head
 from iog_jupyter.core.local_head import LocalHead, start_head, stop_head
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -31,6 +32,11 @@ def ray_head() -> Iterator[LocalHead]:
     # The head stands in for three node pools (notebooks/05_isolated_pipeline.ipynb).
     resources = '{"pool:preprocess": 4, "pool:train": 4, "pool:serve": 4}'
     head = start_head(temp_dir, token_path, num_cpus=2, resources=resources, single_node=False)
+    if not local_head.ray_has_token_auth():
+        # A Ray without token auth (before 2.52) ignores tokens: give it a stale one anyway, in
+        # Ray's own variable, so every test also checks that it is ignored and never leaks.
+        local_head.ensure_token_file(token_path)
+        os.environ["RAY_AUTH_TOKEN_PATH"] = token_path
     os.environ.update(head.env())
     try:
         yield head

@@ -13,6 +13,7 @@ import pytest
 from iog_jupyter.cli.client import IogClient, IogClientError, normalize_base_url
 from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE
 from iog_jupyter.cli.main import main
+from tests.ray_versions import CAPS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,6 +39,8 @@ def test_status_json_local_shows_head_cpus(ray_head, no_iog_state, capsys):
     data = json.loads(out)
     assert data["status"]["ray"]["address"] == ray_head.address
     assert data["status"]["ray"]["connected"] is True
+    assert data["status"]["ray"]["version"] == CAPS.version
+    assert data["status"]["ray"]["capabilities"]["token_auth"] is CAPS.token_auth
     heads = [n for n in data["cluster"]["nodes"] if n["is_head"]]
     assert len(heads) == 1
     assert heads[0]["resources_total"]["CPU"] == 2.0
@@ -62,6 +65,9 @@ def test_status_human_lists_cpu_and_head_node(ray_head, no_iog_state, capsys):
     assert "GiB memory" in out
     assert "Node status" in out and "Resources" in out and "Demands:" in out
     assert ray_head.address in out
+    # The first line names the installed Ray; each thing it lacks gets a note.
+    assert f"Ray {CAPS.version} at {ray_head.address}" in out.splitlines()[0]
+    assert [line[6:] for line in out.splitlines() if line.startswith("Note: ")] == CAPS.notes()
     head_line = next(line for line in out.splitlines() if "(head," in line)
     assert head["node_name"] in head_line and head["node_id"][:12] in head_line
     assert "CPU" in head_line and "/2" in head_line

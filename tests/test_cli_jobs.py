@@ -216,8 +216,13 @@ async def test_ctrl_c_while_following_leaves_the_job_running(cli):
     )
 
     async def until_started() -> None:
-        while (await proc.stdout.readline()).decode().strip() != "started":
-            pass
+        while True:
+            line = await proc.stdout.readline()
+            if not line:  # the CLI ended before the job printed: say why
+                err = (await proc.stderr.read()).decode()
+                raise AssertionError(f"iog exited {await proc.wait()} early: {err[-2000:]}")
+            if line.decode().strip() == "started":
+                return
 
     await asyncio.wait_for(until_started(), 90)
     proc.send_signal(signal.SIGINT)

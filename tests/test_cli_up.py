@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from iog_jupyter.core.local_head import is_alive, processes_under, wait_for_port
+from tests.ray_versions import CAPS
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -91,6 +92,14 @@ def test_up_status_down(ray_head, tmp_path):
     state_file = home / "state.json"
     try:
         root = ["--allow-root"] if os.geteuid() == 0 else []
+        if not CAPS.token_auth:
+            # A Ray without token auth never gets ports beyond loopback from `iog up`.
+            multi = _iog("up", "--multi-node", "--notebook-dir", str(notebooks), *root, env=env)
+            assert multi.returncode == 2, multi.stdout + multi.stderr
+            assert "has no token authentication" in multi.stderr and "--multi-node" in multi.stderr
+            assert not (home / "state.json").exists() or '"jupyter": null' in (
+                home / "state.json"
+            ).read_text().replace(" ", "")
         first = _iog("up", "--num-cpus", "1", "--notebook-dir", str(notebooks), *root, env=env)
         assert first.returncode == 0, first.stderr
         match = URL_RE.search(first.stdout)
@@ -113,10 +122,20 @@ def test_up_status_down(ray_head, tmp_path):
         assert jupyter["port"] == port and head["single_node"] is True
         assert token not in state_file.read_text()
         assert _mode(home) == 0o700
-        for path in (state_file, Path(head["token_path"]), Path(jupyter["token_path"])):
+        for path in (state_file, Path(jupyter["token_path"])):
             assert _mode(path) == 0o600, path
-        ray_token = Path(head["token_path"]).read_text().strip()
-        assert ray_token not in first.stdout + first.stderr
+        if CAPS.token_auth:
+            assert _mode(Path(head["token_path"])) == 0o600
+            ray_token = Path(head["token_path"]).read_text().strip()
+            assert ray_token not in first.stdout + first.stderr
+            assert f"Ray token in {head['token_path']}" in first.stdout
+        else:
+            # No token is made or claimed; the warning says what that means and what to do.
+            assert not Path(head["token_path"]).exists()
+            ray_token = "no-ray-token-exists"
+            assert f"no Ray token (Ray {CAPS.version} has none)" in first.stdout
+            assert "has no token authentication" in first.stderr and ">= 2.52" in first.stderr
+            assert "every Ray port on 127.0.0.1" in first.stdout
 
         # The Jupyter token is in neither the server's argv nor its environment values.
         jpid = jupyter["pid"]
@@ -142,13 +161,17 @@ def test_up_status_down(ray_head, tmp_path):
         doctor = _iog(
             "doctor", "--json", "--url", base_url, env={**env, "IOG_TOKEN": token}, timeout_s=120
         )
-        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         report = json.loads(doctor.stdout)
         checks = {c["id"]: c["status"] for c in report["checks"]}
-        assert report["status"] != "fail", report
-        assert checks["ray_auth_mode"] == checks["ray_ports"] == checks["jupyter_xsrf"] == "ok", (
-            report
-        )
+        if CAPS.token_auth:
+            assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+            assert report["status"] != "fail", report
+            assert checks["ray_auth_mode"] == "ok", report
+        else:
+            # Without token auth Ray's ports are open to every local user: a failure, said.
+            assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+            assert report["status"] == checks["ray_auth_mode"] == "fail", report
+        assert checks["ray_ports"] == checks["jupyter_xsrf"] == "ok", report
         assert ray_token not in doctor.stdout and token not in doctor.stdout
 
         # Local status without RAY_ADDRESS finds the recorded head.

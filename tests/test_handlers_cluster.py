@@ -8,6 +8,7 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from .ray_versions import CAPS
 from .routes import api_path, iog_routes
 
 pytestmark = pytest.mark.ray
@@ -22,7 +23,12 @@ async def test_status_reports_connected_without_token(jp_fetch, ray_head):
     data = await _get(jp_fetch, "status")
     assert data["ray"]["connected"] is True
     assert data["ray"]["address"] == ray_head.address
-    assert data["ray"]["auth_mode"] == "token"
+    assert data["ray"]["auth_mode"] == ("token" if CAPS.token_auth else "none")
+    # The installed Ray's version and what it can do, with a sentence for each lack.
+    assert data["ray"]["version"] == CAPS.version
+    caps = data["ray"]["capabilities"]
+    assert caps["token_auth"] is CAPS.token_auth and caps["node_labels"] is CAPS.node_labels
+    assert any("no token authentication" in n for n in caps["notes"]) is not CAPS.token_auth
     token = open(ray_head.token_path).read().strip()
     assert token not in json.dumps(data)
 

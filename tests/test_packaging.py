@@ -131,3 +131,48 @@ def test_installed_wheel_is_found_by_jupyter_without_node(wheel, tmp_path):
     server_out = listing("jupyter_server.extension.serverextension")
     assert "iog_jupyter enabled" in server_out, server_out
     assert re.search(r"iog_jupyter \S+ OK", server_out), server_out
+
+
+def _requires(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        text = archive.read(meta).decode()
+    return [
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+
+
+def test_base_requirements_keep_the_clusters_ray_and_load_the_extension(wheel):
+    base = [r for r in _requires(wheel) if "extra ==" not in r]
+    names = {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in base}
+    # Any Ray from 2.40 satisfies the pin, so installing into a head's environment keeps its Ray.
+    (ray,) = [r for r in base if r.lower().startswith("ray")]
+    assert re.fullmatch(r"ray\[default\]\s*>=\s*2\.40", ray.split(";")[0].strip()), ray
+    # Everything the server extension imports comes with the base install.
+    assert {"jupyter-server", "jupyter-server-proxy", "tornado", "traitlets"} <= names
+
+
+BLOCK_EXTRAS = """
+import importlib.abc, sys
+BLOCKED = ("jupyterlab", "ipywidgets", "plotly", "anywidget", "IPython", "ipykernel")
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a base dependency)")
+        return None
+sys.meta_path.insert(0, Block())
+import iog_jupyter, iog_jupyter.app, iog_jupyter.cli.main
+from iog_jupyter.handlers import all_handlers
+print("loaded", len(all_handlers()))
+"""
+
+
+def test_server_extension_loads_without_the_extras():
+    """The base install (no `lab` or `widgets` extra) loads every handler, the dashboard's too."""
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_EXTRAS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) >= 15

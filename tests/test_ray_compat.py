@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from iog_jupyter.core import _ray_compat
+from tests.ray_versions import CAPS, requires_token_auth
 
 pytestmark = pytest.mark.ray
 
@@ -36,13 +37,93 @@ def test_cluster_status_has_the_fields_build_snapshot_reads(ray_head):
         assert isinstance(getattr(demands, attr), list)
 
 
+@requires_token_auth
 def test_token_auth_puts_only_the_path_in_the_environment(ray_head):
     import os
 
-    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    assert _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path) is True
     assert os.environ["RAY_AUTH_MODE"] == "token"
     assert os.environ["RAY_AUTH_TOKEN_PATH"] == ray_head.token_path
     token = open(ray_head.token_path).read().strip()
     assert token not in os.environ.values()
     # And the GCS accepts this process's calls with it.
     assert _ray_compat.get_cluster_status(ray_head.address, 5).cluster_resource_usage
+
+
+@pytest.mark.skipif(CAPS.token_auth, reason="this Ray has token authentication")
+def test_a_ray_without_token_auth_ignores_a_stale_token(ray_head):
+    """Ray before 2.52: a token in Ray's places is ignored with a warning, never fatal or sent."""
+    import os
+
+    from iog_jupyter.core.connection import RayConnection
+
+    before = dict(os.environ)
+    assert _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path) is False
+    assert dict(os.environ) == before
+    conn = RayConnection()
+    try:
+        assert conn.has_token and conn.auth_mode == "none"
+        assert conn.auth_headers() == {}
+        assert conn.describe()["capabilities"]["token_auth"] is False
+    finally:
+        conn.close()
+
+
+def test_capabilities_match_the_installed_ray():
+    """Each capability is what the installed Ray really has (detected by feature, not version)."""
+    import inspect
+
+    import ray
+    import ray._raylet
+    from ray.autoscaler.v2 import schema
+    from ray.job_submission import JobSubmissionClient
+
+    caps = _ray_compat.capabilities()
+    assert caps is _ray_compat.capabilities()  # detected once
+    assert caps.version == ray.__version__
+    assert caps.token_auth == hasattr(ray._raylet, "AuthenticationTokenLoader")
+    labels = "labels" in {f.name for f in dataclasses.fields(schema.NodeInfo)}
+    assert caps.node_labels == labels
+    selector = (
+        "entrypoint_label_selector" in inspect.signature(JobSubmissionClient.submit_job).parameters
+    )
+    assert caps.job_label_selector == selector
+    assert caps.owner_cancel_rpc in ("RequestOwnerToCancelTask", "RemoteCancelTask")
+    major, minor = (int(p) for p in ray.__version__.split(".")[:2])
+    # Ray's own history: token auth arrived in 2.52; 2.40 had no node labels in this schema.
+    assert caps.token_auth == ((major, minor) >= (2, 52))
+    if (major, minor) < (2, 41):
+        assert not caps.node_labels and not caps.task_state_filters
+    notes = " ".join(caps.notes())
+    assert ("no token authentication" in notes) is not caps.token_auth
+    assert caps.to_dict()["notes"] == caps.notes()
+
+
+def test_node_labels_are_read_or_fall_back_to_none(ray_head):
+    """Where Ray reports labels they reach the snapshot; else each node's labels are empty and
+    pools come from ``pool:<name>`` resources (the test head's stand-in pools)."""
+    from iog_jupyter.core.cluster import get_cluster_snapshot
+    from iog_jupyter.core.connection import RayConnection
+
+    status = _ray_compat.get_cluster_status(ray_head.address, 5)
+    raw = next(
+        node
+        for node in status.active_nodes + status.idle_nodes
+        if any(u.resource_name == "node:__internal_head__" for u in node.resource_usage.usage)
+    )
+    labels = _ray_compat.node_labels(raw)
+    if CAPS.node_labels:
+        assert labels == dict(raw.labels or {})
+        # Ray labels every node with its id.
+        assert any(key.startswith("ray.io/") for key in labels), labels
+    else:
+        assert labels == {} and not hasattr(raw, "labels")
+    conn = RayConnection()
+    try:
+        snapshot = get_cluster_snapshot(conn, include_usage=False)
+    finally:
+        conn.close()
+    head = next(n for n in snapshot.nodes if n.is_head)
+    assert head.labels == labels
+    assert head.pool == "preprocess+serve+train"
+    assert snapshot.totals["CPU"] == head.resources_total["CPU"] > 0

@@ -171,7 +171,8 @@ def format_demands(snapshot: Mapping[str, Any]) -> list[str]:
 def format_connection(status: Mapping[str, Any]) -> str:
     """One line saying which Ray this is and how it was found."""
     ray = status.get("ray") or {}
-    parts = [f"Ray at {clean(ray.get('address') or '?')}"]
+    name = f"Ray {clean(ray['version'])}" if ray.get("version") else "Ray"
+    parts = [f"{name} at {clean(ray.get('address') or '?')}"]
     if ray.get("address_source"):
         parts[0] += f" (from {clean(ray['address_source'])})"
     parts.append(f"auth {clean(ray.get('auth_mode') or 'unknown')}")
@@ -181,7 +182,8 @@ def format_connection(status: Mapping[str, Any]) -> str:
         parts.append(f"jobs backend {clean(status['jobs_backend'])}")
     version = status.get("version")
     head = f"iog {clean(version)}: " if version else ""
-    return head + ", ".join(parts)
+    notes = (ray.get("capabilities") or {}).get("notes") or []
+    return head + ", ".join(parts) + "".join(f"\nNote: {clean(note)}" for note in notes)
 
 
 def format_status(status: Mapping[str, Any], snapshot: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..core import local_head
+from ..core import _ray_compat, local_head
 from ..core.errors import IogError
 from . import jupyter_proc
 from .down import TEMP_DIR_PREFIX, stop_all
@@ -159,6 +159,16 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
         leftovers = local_head.stop_head(old.temp_dir)
         log.info("Recorded head was not whole; stopped %d leftover processes.", leftovers)
     multi_node = args.multi_node or (old is not None and not old.single_node)
+    if not local_head.ray_has_token_auth():
+        # Without token auth a port beyond loopback runs code for anyone on the network.
+        if args.multi_node:
+            raise CliError(
+                no_token_sentence() + " --multi-node would expose them; upgrade "
+                "Ray, or run a one-machine head (without --multi-node).",
+                EXIT_USAGE,
+            )
+        multi_node = False
+        _note("warning: " + no_token_sentence() + " The head keeps every Ray port on 127.0.0.1.")
     if old is not None and Path(old.temp_dir).is_dir():
         temp_dir = old.temp_dir
     else:
@@ -202,8 +212,19 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     except IogError:
         stop_all(directory, state)  # start_head stopped its processes; drop the rest too.
         raise
-    os.chmod(head.token_path, 0o600)
+    if local_head.ray_has_token_auth():
+        os.chmod(head.token_path, 0o600)
     return True
+
+
+def no_token_sentence() -> str:
+    """What a Ray without token authentication means, in one sentence, with what to do."""
+    caps = _ray_compat.capabilities()
+    return (
+        f"Ray {caps.version} has no token authentication (it arrived in Ray "
+        f"{_ray_compat.TOKEN_AUTH_SINCE}): its ports run code for anyone who can reach them; "
+        f"upgrade Ray to >= {_ray_compat.TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
+    )
 
 
 def _start_head(head: HeadState) -> None:
@@ -314,6 +335,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                     "url": url,
                     "ray_address": state.head.address,
                     "single_node": state.head.single_node,
+                    "ray_token_auth": local_head.ray_has_token_auth(),
                     "jupyter_pid": state.jupyter.pid,
                     "state_dir": str(directory),
                     "started": [
@@ -330,7 +352,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         mode = "multi-node"
         if state.head.single_node:
             mode = "single-node, every Ray port on 127.0.0.1"
-        print(f"Ray head: {state.head.address} ({mode}); Ray token in {state.head.token_path}")
+        if local_head.ray_has_token_auth():
+            guard = f"Ray token in {state.head.token_path}"
+        else:
+            guard = f"no Ray token (Ray {_ray_compat.capabilities().version} has none)"
+        print(f"Ray head: {state.head.address} ({mode}); {guard}")
         print(f"JupyterLab (pid {state.jupyter.pid}, log {state.jupyter.log_path}):")
         print(f"    {url}")
         print("Stop both with `iog down`.")

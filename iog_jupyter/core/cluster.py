@@ -216,7 +216,7 @@ def build_snapshot(
                         continue
                     total[name] = float(item.total)
                     available[name] = float(item.total) - float(item.used)
-            labels = dict(info.labels or {})
+            labels = _ray_compat.node_labels(info)
             node_id = info.node_id or info.instance_id or ""
             nodes.append(
                 NodeRecord(

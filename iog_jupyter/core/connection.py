@@ -46,6 +46,16 @@ class TokenInfo:
     world_readable: bool = False
 
 
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Log a warning once per process (each connection would otherwise repeat it)."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("iog_jupyter: %s", message)
+
+
 def find_ray_token(token_path: str | None = None) -> TokenInfo:
     """Find the Ray auth token in Ray's own places, in Ray's order.
 
@@ -159,8 +169,33 @@ class RayConnection:
         self.request_timeout_s = request_timeout_s
         self._http = requests.Session()
         self._lock = threading.Lock()
+        self._auth_mode: str | None = None
+
+    @property
+    def auth_mode(self) -> str:
+        """How iog authenticates to Ray: ``token``, ``disabled`` (Ray's word) or ``none``.
+
+        ``none`` means the installed Ray has no token authentication at all (before 2.52): a
+        token found in Ray's places is then ignored, with a warning, never sent or claimed.
+        """
+        if self._auth_mode is None:
+            self._auth_mode = self._detect_auth_mode()
+        return self._auth_mode
+
+    def _detect_auth_mode(self) -> str:
+        from . import _ray_compat
+
         env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
-        self.auth_mode = env_mode or ("token" if self._token_info.token else "disabled")
+        caps = _ray_compat.capabilities()
+        if not caps.token_auth:
+            if self._token_info.token is not None or env_mode == "token":
+                _warn_once(
+                    f"Ray {caps.version} has no token authentication (it arrived in Ray "
+                    f"{_ray_compat.TOKEN_AUTH_SINCE}); the Ray token from "
+                    f"{self._token_info.source} and RAY_AUTH_MODE are ignored. Run `iog doctor`."
+                )
+            return "none"
+        return env_mode or ("token" if self._token_info.token else "disabled")
 
     def prepare_ray_client(self) -> None:
         """Point this process's Ray clients at our token; call before each GCS call."""
@@ -180,13 +215,22 @@ class RayConnection:
         return self._token_info.token is not None
 
     def describe(self) -> dict[str, Any]:
-        """Connection facts safe to show anyone who may read the cluster: never the token."""
+        """Connection facts safe to show anyone who may read the cluster: never the token.
+
+        ``version`` and ``capabilities`` are the installed Ray's (the cluster's own, on its head
+        node), with a sentence for each feature that Ray lacks.
+        """
+        from . import _ray_compat
+
+        caps = _ray_compat.capabilities()
         return {
             "address": self.address,
             "address_source": self.address_source,
             "auth_mode": self.auth_mode,
             "token_source": self._token_info.source,
             "dashboard": self._dashboard_url or self._configured_dashboard_url,
+            "version": caps.version,
+            "capabilities": caps.to_dict(),
         }
 
     def unavailable(self, detail: str) -> RayUnavailableError:
@@ -251,7 +295,7 @@ class RayConnection:
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the Ray token to the dashboard. Server-side use only."""
-        if self._token_info.token is None:
+        if self._token_info.token is None or self.auth_mode != "token":
             return {}
         return {"Authorization": f"Bearer {self._token_info.token}"}
 

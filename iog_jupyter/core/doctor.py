@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from . import _ray_compat
 from .connection import RayConnection
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,23 @@ def check_token_file(conn: RayConnection, fix: bool = False) -> Check:
         fix: Set the file to 0600 when it is not.
     """
     info = conn.token_info
+    caps = _ray_compat.capabilities()
+    if not caps.token_auth:
+        if info.token is not None:
+            where = info.path or info.source
+            return Check(
+                "ray_token_file",
+                WARN,
+                f"A Ray token ({where}) is present, but Ray {caps.version} has no token "
+                "authentication and ignores it: it guards nothing.",
+                f"Remove the stale token ({where}), or upgrade Ray to "
+                f">= {_ray_compat.TOKEN_AUTH_SINCE} and start it with RAY_AUTH_MODE=token.",
+            )
+        return Check(
+            "ray_token_file",
+            OK,
+            f"Ray {caps.version} has no token authentication, so no token file applies.",
+        )
     if info.token is None:
         return Check(
             "ray_token_file",
@@ -164,8 +182,6 @@ def _grpc_answers_without_token(address: str) -> bool | None:
     """Whether a GCS-style gRPC port answers a call that carries no token (None: no answer)."""
     import grpc
 
-    from . import _ray_compat
-
     _ray_compat.import_ray()
     from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
 
@@ -193,7 +209,23 @@ def _http_answers_without_token(url: str) -> bool | None:
 
 
 def check_ray_auth(conn: RayConnection) -> Check:
-    """Ray's GCS and dashboard must refuse a caller with no token."""
+    """Ray's GCS and dashboard must refuse a caller with no token.
+
+    A Ray without token authentication (before 2.52) fails this check whatever it answers:
+    its ports run code for anyone who reaches them, the local machine's other users included.
+    """
+    caps = _ray_compat.capabilities()
+    if not caps.token_auth:
+        return Check(
+            "ray_auth_mode",
+            FAIL,
+            f"Ray {caps.version} has no token authentication (it arrived in Ray "
+            f"{_ray_compat.TOKEN_AUTH_SINCE}): its GCS, dashboard and Jobs API run code for "
+            "anyone who can reach their ports (CVE-2023-48022).",
+            "Firewall Ray's ports to the cluster's own nodes (a one-machine head can keep every "
+            "port on 127.0.0.1, as `iog up` does), and upgrade Ray to "
+            f">= {_ray_compat.TOKEN_AUTH_SINCE} and restart it with RAY_AUTH_MODE=token.",
+        )
     gcs = _grpc_answers_without_token(conn.address)
     try:
         dashboard = _http_answers_without_token(conn.dashboard_url.rstrip("/") + "/api/version")
@@ -209,7 +241,8 @@ def check_ray_auth(conn: RayConnection) -> Check:
             FAIL,
             f"Ray answers without a token ({where}): anyone who reaches it can run code "
             "(CVE-2023-48022).",
-            "Restart Ray with RAY_AUTH_MODE=token (Ray >= 2.54), as `iog up` does.",
+            f"Restart Ray with RAY_AUTH_MODE=token (Ray >= {_ray_compat.TOKEN_AUTH_SINCE}), as "
+            "`iog up` does.",
         )
     if gcs is None and dashboard is None:
         return Check(
@@ -294,9 +327,29 @@ def check_ray_ports(conn: RayConnection) -> Check:
     )
 
 
+def check_ray_version() -> Check:
+    """The installed Ray's version, and what degrades on it (a warning for each lack)."""
+    caps = _ray_compat.capabilities()
+    notes = caps.notes()
+    lacks = [n for n in notes if "token authentication" not in n]  # ray_auth_mode says that
+    if not lacks:
+        return Check("ray_version", OK, f"Ray {caps.version}: every iog_jupyter feature is on.")
+    return Check(
+        "ray_version",
+        WARN,
+        f"Ray {caps.version}: " + " ".join(lacks),
+        "Upgrade Ray on the whole cluster to get these features; iog_jupyter works as it is.",
+    )
+
+
 def ray_checks(conn: RayConnection, fix: bool = False) -> list[Check]:
     """Every Ray-side check, in a stable order."""
-    return [check_ray_auth(conn), check_token_file(conn, fix=fix), check_ray_ports(conn)]
+    return [
+        check_ray_version(),
+        check_ray_auth(conn),
+        check_token_file(conn, fix=fix),
+        check_ray_ports(conn),
+    ]
 
 
 # -- Jupyter -----------------------------------------------------------------------------------

@@ -53,14 +53,26 @@ class LocalHead:
         return client_env(self.address, self.token_path, self.single_node)
 
 
+def ray_has_token_auth() -> bool:
+    """Whether the installed Ray (the one ``ray start`` here runs) has token authentication."""
+    from . import _ray_compat
+
+    return _ray_compat.capabilities().token_auth
+
+
 def client_env(address: str, token_path: str, single_node: bool) -> dict[str, str]:
     """Environment for clients of a local head: address, auth mode and the token's path.
+
+    The auth variables are left out where the installed Ray has no token authentication (before
+    2.52): such a Ray ignores them, and setting them would claim a guard that is not there.
 
     A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients (``ray
     status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to the host's
     address, where a single-node head does not listen.
     """
-    env = {"RAY_ADDRESS": address, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path}
+    env = {"RAY_ADDRESS": address}
+    if ray_has_token_auth():
+        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     if single_node:
         env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     return env
@@ -137,7 +149,10 @@ def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
-    env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
+    env.pop("RAY_AUTH_MODE", None)
+    env.pop("RAY_AUTH_TOKEN_PATH", None)
+    if ray_has_token_auth():
+        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     with_this_python_first(env)
     if single_node:
@@ -174,9 +189,12 @@ def start_head(
 ) -> LocalHead:
     """Run ``ray start --head`` on loopback with token auth, its state under ``temp_dir``.
 
+    Where the installed Ray has no token authentication (before 2.52) no token file is made
+    and none is claimed: the head then relies on loopback alone (``single_node``).
+
     Args:
         temp_dir: Ray's temp dir for this head (keep it short: Ray puts Unix sockets in it).
-        token_path: The token file; created 0600 when missing.
+        token_path: The token file; created 0600 when missing (and Ray has token auth).
         gcs_port: GCS port; a free one when None.
         dashboard_port: Dashboard port; a free one when None.
         num_cpus: CPUs to advertise; Ray's detection when None.
@@ -193,7 +211,7 @@ def start_head(
     Raises:
         IogError: ``ray start`` failed; the message carries the end of its output.
     """
-    token = ensure_token_file(token_path)
+    token = ensure_token_file(token_path) if ray_has_token_auth() else Path(token_path)
     temp = Path(temp_dir)
     temp.mkdir(parents=True, exist_ok=True, mode=0o700)
     ports = free_ports(7, exclude=(p for p in (gcs_port, dashboard_port) if p))

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _ray_compat
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from .connection import RayConnection
 from .errors import ValidationError
@@ -118,7 +119,8 @@ class Stage:
         finally:
             if own:
                 conn.close()
-        return pool_placement(snapshot, self.pool_config, self.pool)
+        by_label = _ray_compat.capabilities().job_label_selector
+        return pool_placement(snapshot, self.pool_config, self.pool, by_label)
 
     def options(self, **options: Any) -> dict[str, Any]:
         """The stage's placement merged with a task's or actor's own options.

@@ -40,11 +40,12 @@ a = train.actor(Model, "model", "v-train", num_cpus=0)
 b = prep.actor(Model, "model", "v-prep", num_cpus=0)
 again = train.actor(Model, "model", "ignored", num_cpus=0)
 out["actors"] = [ray.get(a.info.remote()), ray.get(b.info.remote()), ray.get(again.info.remote())]
-out["lookup"] = ray.get(train.get_actor("model").info.remote())
-out["by_namespace"] = {
-    ns: ray.get(ray.get_actor("model", namespace=ns).info.remote())
-    for ns in ("train-ns", "stage-preprocess")
-}
+# Hold each looked-up handle while its call runs: Ray 2.40 loses a call made on a temporary
+# handle ("Lost reference to actor").
+model = train.get_actor("model")
+out["lookup"] = ray.get(model.info.remote())
+handles = {ns: ray.get_actor("model", namespace=ns) for ns in ("train-ns", "stage-preprocess")}
+out["by_namespace"] = {ns: ray.get(handle.info.remote()) for ns, handle in handles.items()}
 try:
     stage("nowhere", pool="no-such-pool").remote(where).remote("x")
     out["missing_pool"] = None

@@ -176,9 +176,13 @@ class LocalProcessBackend(JobBackend):
         env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
         if self.conn is not None:
             env["RAY_ADDRESS"] = self.conn.address
-            env["RAY_AUTH_MODE"] = self.conn.auth_mode
-            if self.conn.token_info.path:
-                env["RAY_AUTH_TOKEN_PATH"] = self.conn.token_info.path
+            if self.conn.auth_mode == "none":  # a Ray without token auth: claim none
+                env.pop("RAY_AUTH_MODE", None)
+                env.pop("RAY_AUTH_TOKEN_PATH", None)
+            else:
+                env["RAY_AUTH_MODE"] = self.conn.auth_mode
+                if self.conn.token_info.path:
+                    env["RAY_AUTH_TOKEN_PATH"] = self.conn.token_info.path
         env.update(submission.runtime_env.get("env_vars", {}))
         env["IOG_JOB_SUBMISSION_ID"] = submission.submission_id
         return env

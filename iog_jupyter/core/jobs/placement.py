@@ -21,13 +21,17 @@ from ..models import ClusterSnapshot, NodeRecord
 POOL_RESOURCE_AMOUNT = 0.001
 
 
-def pool_placement(snapshot: ClusterSnapshot, config: PoolConfig, pool: str) -> dict[str, Any]:
+def pool_placement(
+    snapshot: ClusterSnapshot, config: PoolConfig, pool: str, by_label: bool = True
+) -> dict[str, Any]:
     """The ``submit_job`` keyword arguments that pin the entrypoint to ``pool``'s nodes.
 
     Args:
         snapshot: The live cluster.
         config: How pools are named.
         pool: The pool a submission asked for.
+        by_label: Ray can place by node label (``RayCapabilities.job_label_selector``); when
+            False only the pool's custom resource pins it.
 
     Returns:
         ``{"entrypoint_label_selector": {...}}`` or ``{"entrypoint_resources": {...}}``.
@@ -36,7 +40,7 @@ def pool_placement(snapshot: ClusterSnapshot, config: PoolConfig, pool: str) -> 
         ValidationError: No live node belongs to the pool.
     """
     alive = [n for n in snapshot.nodes if n.state != "DEAD"]
-    if config.label and any(n.labels.get(config.label) == pool for n in alive):
+    if by_label and config.label and any(n.labels.get(config.label) == pool for n in alive):
         return {"entrypoint_label_selector": {config.label: pool}}
     resource = f"{config.resource_prefix}{pool}"
     if config.resource_prefix and any(n.resources_total.get(resource, 0) > 0 for n in alive):

@@ -108,12 +108,9 @@ class RayJobsBackend(JobBackend):
         with self._lock:
             if self._client_obj is not None:
                 return self._client_obj
-        _ray_compat.import_ray()
-        from ray.job_submission import JobSubmissionClient
-
         url = self.conn.dashboard_url
         try:
-            client = JobSubmissionClient(url, headers=self.conn.auth_headers())
+            client = _ray_compat.job_client(url, self.conn.auth_headers())
         except (OSError, RuntimeError) as err:
             self.conn.reset()
             raise RayUnavailableError(
@@ -126,12 +123,10 @@ class RayJobsBackend(JobBackend):
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one client call, mapping Ray's errors to ours."""
-        from ray.dashboard.modules.dashboard_sdk import AuthenticationError
-
         client = self._client()
         try:
             return fn(client, *args, **kwargs)
-        except AuthenticationError:
+        except _ray_compat.job_auth_errors():
             raise RayUnavailableError(
                 "Ray's dashboard refused iog_jupyter's token; check that the Ray token "
                 f"({self.conn.token_info.source}) is the cluster's."
@@ -306,7 +301,12 @@ class RayJobsBackend(JobBackend):
         options: dict[str, Any] = {}
         resources = dict(submission.entrypoint_resources)
         if submission.pool:
-            placement = pool_placement(self._snapshot(), self.pool_config, submission.pool)
+            placement = pool_placement(
+                self._snapshot(),
+                self.pool_config,
+                submission.pool,
+                _ray_compat.capabilities().job_label_selector,
+            )
             resources.update(placement.get("entrypoint_resources", {}))
             if "entrypoint_label_selector" in placement:
                 options["entrypoint_label_selector"] = placement["entrypoint_label_selector"]

@@ -1,0 +1,75 @@
+"""The one place where iog_jupyter touches Ray APIs that are not public, on every supported Ray.
+
+iog_jupyter supports every Ray from 2.40 to the newest (the cluster owns its Ray). What differs
+between them is detected once in :mod:`.capabilities` (:func:`capabilities`), and each wrapper
+here takes the path the installed Ray has. Each function is covered by ``tests/test_ray_compat.py``
+against the installed Ray, and CI runs those tests on the oldest and the newest Ray, so a Ray
+upgrade that moves or changes one of them fails loudly there instead of silently elsewhere.
+"""
+
+from __future__ import annotations
+
+from .auth import use_token_auth
+from .capabilities import (
+    MIN_RAY_VERSION,
+    TOKEN_AUTH_SINCE,
+    RayCapabilities,
+    capabilities,
+    import_ray,
+)
+from .gcs import (
+    actor_info,
+    actor_state_name,
+    alive_node_ips,
+    gcs_errors,
+    get_cluster_status,
+    head_session_dir,
+    kill_actor,
+    kv_del,
+    kv_get,
+    kv_put,
+    kv_put_if_absent,
+    kv_scan,
+    list_actors,
+    list_named_actors,
+    named_actor,
+    named_actors_info,
+    node_labels,
+)
+from .jobs import job_auth_errors, job_client, stop_unstarted_job, submission_job_infos
+from .tasks import cancel_task, list_drivers, live_tasks, quiet_infeasible_warnings, running_tasks
+
+__all__ = [
+    "MIN_RAY_VERSION",
+    "TOKEN_AUTH_SINCE",
+    "RayCapabilities",
+    "actor_info",
+    "actor_state_name",
+    "alive_node_ips",
+    "cancel_task",
+    "capabilities",
+    "gcs_errors",
+    "get_cluster_status",
+    "head_session_dir",
+    "import_ray",
+    "job_auth_errors",
+    "job_client",
+    "kill_actor",
+    "kv_del",
+    "kv_get",
+    "kv_put",
+    "kv_put_if_absent",
+    "kv_scan",
+    "list_actors",
+    "list_drivers",
+    "list_named_actors",
+    "live_tasks",
+    "named_actor",
+    "named_actors_info",
+    "node_labels",
+    "quiet_infeasible_warnings",
+    "running_tasks",
+    "stop_unstarted_job",
+    "submission_job_infos",
+    "use_token_auth",
+]

@@ -1,0 +1,297 @@
+"""The GCS without becoming a driver: the KV store, cluster status, nodes and the actor table."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .capabilities import capabilities, import_ray
+
+#: Ray's KV namespace and key where older Rays (before the node table carried it) keep the
+#: head's session dir.
+_SESSION_KV = (b"session_dir", b"session")
+
+
+def _gcs_client(gcs_address: str) -> Any:
+    import_ray()
+    from ray._raylet import GcsClient
+
+    return GcsClient(address=gcs_address)
+
+
+def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> bytes | None:
+    """Read one key of Ray's internal KV store without becoming a driver.
+
+    Args:
+        gcs_address: The GCS ``host:port``.
+        key: The key, for example ``b"dashboard"``.
+        namespace: The KV namespace, for example ``b"dashboard"``.
+        timeout_s: Deadline Ray is asked to honour.
+
+    Returns:
+        The stored bytes, or None when the key is absent.
+    """
+    return _gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
+
+
+def kv_put(gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float) -> None:
+    """Write (overwrite) one key of Ray's internal KV store."""
+    _gcs_client(gcs_address).internal_kv_put(
+        key, value, True, namespace=namespace, timeout=timeout_s
+    )
+
+
+def kv_put_if_absent(
+    gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float
+) -> bool:
+    """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
+
+    Returns:
+        True when this call wrote the value; False when the key already held one (kept).
+    """
+    added = _gcs_client(gcs_address).internal_kv_put(
+        key, value, False, namespace=namespace, timeout=timeout_s
+    )
+    return int(added) == 1
+
+
+def kv_del(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> int:
+    """Delete one key; returns how many were deleted."""
+    return int(
+        _gcs_client(gcs_address).internal_kv_del(key, False, namespace=namespace, timeout=timeout_s)
+    )
+
+
+def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float) -> dict:
+    """Every key under ``prefix`` with its value, in two GCS calls."""
+    client = _gcs_client(gcs_address)
+    keys = client.internal_kv_keys(prefix, namespace=namespace, timeout=timeout_s)
+    if not keys:
+        return {}
+    return dict(client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s))
+
+
+def get_cluster_status(gcs_address: str, timeout_s: float) -> Any:
+    """What ``ray status`` asks the GCS: nodes, usage and demands (labels where Ray has them).
+
+    Returns:
+        Ray's ``ray.autoscaler.v2.schema.ClusterStatus``.
+    """
+    import_ray()
+    from ray.autoscaler.v2.sdk import get_cluster_status as _get_cluster_status
+
+    return _get_cluster_status(gcs_address, timeout=max(1, int(timeout_s)))
+
+
+def node_labels(node_info: Any) -> dict[str, str]:
+    """A node's labels from ``ClusterStatus``'s ``NodeInfo``; empty where Ray has none."""
+    if not capabilities().node_labels:
+        return {}
+    return dict(getattr(node_info, "labels", None) or {})
+
+
+def _alive(info: Any) -> bool:
+    from ray.core.generated.gcs_pb2 import GcsNodeInfo
+
+    return bool(info.state == GcsNodeInfo.GcsNodeState.ALIVE)
+
+
+def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
+    """The head node's session dir (``<temp_dir>/session_<…>``).
+
+    Newer Rays keep it in the head's ``GcsNodeInfo.session_dir`` (how a ``ray start`` on a
+    worker finds it); older ones in the KV store. Job driver logs live in ``<session_dir>/logs/``.
+
+    Returns:
+        The path as the head node sees it, or None when no live head is registered.
+    """
+    caps = capabilities()
+    if not caps.node_session_dir:
+        value = kv_get(gcs_address, *_SESSION_KV, timeout_s)
+        return value.decode() if value else None
+    client = _gcs_client(gcs_address)
+    if caps.node_selectors:
+        from ray.core.generated.gcs_service_pb2 import GetAllNodeInfoRequest
+
+        selector = GetAllNodeInfoRequest.NodeSelector()
+        selector.is_head_node = True
+        infos = client.get_all_node_info(timeout=timeout_s, node_selectors=[selector])
+    else:
+        infos = client.get_all_node_info(timeout=timeout_s)
+    for info in infos.values():
+        if info.is_head_node and _alive(info) and info.session_dir:
+            return str(info.session_dir)
+    return None
+
+
+def alive_node_ips(gcs_address: str, timeout_s: float) -> list[str]:
+    """The ``node_manager_address`` of every alive node (``127.0.0.1`` for a loopback head)."""
+    infos = _gcs_client(gcs_address).get_all_node_info(timeout=timeout_s)
+    return [str(info.node_manager_address) for info in infos.values() if _alive(info)]
+
+
+def gcs_errors() -> tuple[type[BaseException], ...]:
+    """What a GCS call here may raise when the GCS is down, slow or refuses us.
+
+    gRPC stubs raise ``grpc.RpcError``; Ray's ``GcsClient`` raises ``ray.exceptions.RpcError``
+    or ``GetTimeoutError``; a failed reply status is a ``RuntimeError`` (:func:`check_reply`).
+    """
+    import_ray()
+    import grpc
+    from ray.exceptions import GetTimeoutError
+    from ray.exceptions import RpcError as RayRpcError
+
+    return (grpc.RpcError, RayRpcError, GetTimeoutError, RuntimeError, OSError, TimeoutError)
+
+
+def check_reply(reply: Any, what: str) -> None:
+    """Raise ``RuntimeError`` when a GCS reply's status says the call failed."""
+    status = getattr(reply, "status", None)
+    if status is not None and status.code != 0:
+        raise RuntimeError(f"GCS {what} failed: {status.message}")
+
+
+# -- gRPC stubs over one cached channel per GCS address ----------------------------------------
+
+_channels: dict[str, Any] = {}
+_channels_lock = threading.Lock()
+
+
+def gcs_stub(gcs_address: str, service: str) -> Any:
+    """A stub of one GCS service (``ActorInfoGcsService``, ...) over one cached channel.
+
+    Ray's own ``create_gcs_channel`` adds the token-auth interceptor where token auth is on.
+    """
+    import_ray()
+    from ray._private.gcs_utils import create_gcs_channel
+    from ray.core.generated import gcs_service_pb2_grpc
+
+    with _channels_lock:
+        channel = _channels.get(gcs_address)
+        if channel is None:
+            channel = _channels[gcs_address] = create_gcs_channel(gcs_address)
+    return getattr(gcs_service_pb2_grpc, f"{service}Stub")(channel)
+
+
+def _actor_stub(gcs_address: str) -> Any:
+    return gcs_stub(gcs_address, "ActorInfoGcsService")
+
+
+# -- the actor table -----------------------------------------------------------------------------
+
+
+def list_named_actors(gcs_address: str, timeout_s: float) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of every named actor that is not dead, in all namespaces.
+
+    The GCS keeps these in their own map, so the call does not grow with dead actors.
+    """
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).ListNamedActors(
+        gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True), timeout=timeout_s
+    )
+    check_reply(reply, "ListNamedActors")
+    return [(a.ray_namespace, a.name) for a in reply.named_actors_list]
+
+
+def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -> Any | None:
+    """The GCS's ``ActorTableData`` of a named actor, or None when no live one has the name."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).GetNamedActorInfo(
+        gcs_service_pb2.GetNamedActorInfoRequest(name=name, ray_namespace=namespace),
+        timeout=timeout_s,
+    )
+    if reply.status.code != 0:  # NotFound
+        return None
+    return reply.actor_table_data
+
+
+def named_actors_info(
+    gcs_address: str, keys: list[tuple[str, str]], timeout_s: float
+) -> dict[tuple[str, str], Any | None]:
+    """``ActorTableData`` of many named actors, asked all at once (one RPC each, concurrently).
+
+    Args:
+        gcs_address: The GCS ``host:port``.
+        keys: ``(namespace, name)`` pairs, for example from :func:`list_named_actors`.
+        timeout_s: Deadline of each call (they run concurrently).
+
+    Returns:
+        Each key mapped to its actor's table data, or None when no live actor has the name.
+    """
+    from ray.core.generated import gcs_service_pb2
+
+    stub = _actor_stub(gcs_address)
+    futures = {
+        key: stub.GetNamedActorInfo.future(
+            gcs_service_pb2.GetNamedActorInfoRequest(name=key[1], ray_namespace=key[0]),
+            timeout=timeout_s,
+        )
+        for key in keys
+    }
+    found: dict[tuple[str, str], Any | None] = {}
+    for key, future in futures.items():
+        reply = future.result()
+        found[key] = reply.actor_table_data if reply.status.code == 0 else None
+    return found
+
+
+def actor_info(gcs_address: str, actor_id: bytes, timeout_s: float) -> Any | None:
+    """The GCS's ``ActorTableData`` of one actor by id, or None when the GCS has none."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).GetActorInfo(
+        gcs_service_pb2.GetActorInfoRequest(actor_id=actor_id), timeout=timeout_s
+    )
+    if reply.status.code != 0 or not reply.HasField("actor_table_data"):
+        return None
+    return reply.actor_table_data
+
+
+def actor_state_name(data: Any) -> str:
+    """``ALIVE``, ``PENDING_CREATION``, ``DEAD``, ... of an ``ActorTableData``."""
+    from ray.core.generated.gcs_pb2 import ActorTableData
+
+    return ActorTableData.ActorState.Name(data.state)
+
+
+def kill_actor(
+    gcs_address: str, actor_id: bytes, timeout_s: float, no_restart: bool = True
+) -> None:
+    """Kill an actor through the GCS (what ``ray.kill`` asks), pending ones included."""
+    from ray.core.generated import gcs_service_pb2
+
+    reply = _actor_stub(gcs_address).KillActorViaGcs(
+        gcs_service_pb2.KillActorViaGcsRequest(
+            actor_id=actor_id, force_kill=True, no_restart=no_restart
+        ),
+        timeout=timeout_s,
+    )
+    check_reply(reply, "KillActorViaGcs")
+
+
+def list_actors(
+    gcs_address: str,
+    timeout_s: float,
+    state: str | None = None,
+    job_id: bytes | None = None,
+) -> list[Any]:
+    """``ActorTableData`` of the actors in one state (``ALIVE``, ...) and/or of one job.
+
+    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead.
+    """
+    from ray.core.generated import gcs_service_pb2
+    from ray.core.generated.gcs_pb2 import ActorTableData
+
+    filters = gcs_service_pb2.GetAllActorInfoRequest.Filters()
+    if state is not None:
+        filters.state = ActorTableData.ActorState.Value(state)
+    if job_id is not None:
+        filters.job_id = job_id
+    reply = _actor_stub(gcs_address).GetAllActorInfo(
+        gcs_service_pb2.GetAllActorInfoRequest(show_dead_jobs=False, filters=filters),
+        timeout=timeout_s,
+    )
+    check_reply(reply, "GetAllActorInfo")
+    return list(reply.actor_table_data)

@@ -1,0 +1,140 @@
+"""Ray's job manager: its job table in the KV store, unplaced supervisors, its SDK's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from .capabilities import capabilities, import_ray
+from .gcs import _gcs_client, actor_state_name, kill_actor, named_actor
+
+
+def job_auth_errors() -> tuple[type[BaseException], ...]:
+    """The job SDK's exception for a refused Ray token; empty where the SDK has none."""
+    import_ray()
+    if not capabilities().job_auth_error:
+        return ()
+    from ray.dashboard.modules.dashboard_sdk import AuthenticationError
+
+    return (AuthenticationError,)
+
+
+def job_client(dashboard_url: str, headers: dict[str, str]) -> Any:
+    """Ray's ``JobSubmissionClient`` for exactly ``dashboard_url``, whatever the environment says.
+
+    ``JobSubmissionClient(url)`` replaces ``url`` with ``RAY_ADDRESS`` when that is set (and
+    newer Rays with ``RAY_API_SERVER_ADDRESS``), then resolves a GCS address through a GCS client
+    of its own, which blocks for 30-60 s where that address does not answer as given (a
+    single-node head's clients rewrite 127.0.0.1). The Jupyter server and kernels have
+    ``RAY_ADDRESS`` set, so the client is built here on the dashboard URL iog already knows, with
+    the same connection and version checks Ray's constructor makes.
+
+    Raises:
+        RuntimeError, OSError: The dashboard did not answer or its Ray is too old for jobs.
+    """
+    import_ray()
+    import ray
+    from ray.dashboard.modules.dashboard_sdk import SubmissionClient
+    from ray.job_submission import JobSubmissionClient
+
+    class _JobClient(JobSubmissionClient):
+        def __init__(self) -> None:  # noqa: D107 - see job_client()
+            self._client_ray_version = ray.__version__
+            SubmissionClient.__init__(self, address=dashboard_url, headers=headers)
+            self._check_connection_and_version(
+                min_version="2.0",
+                version_error_message="Ray's job API on this cluster is older than Ray 2.0.",
+            )
+
+    return _JobClient()
+
+
+def _storage_kwargs(timeout_s: float) -> dict[str, Any]:
+    return {"timeout": int(timeout_s) or 1} if capabilities().job_storage_timeout else {}
+
+
+def stop_unstarted_job(
+    gcs_address: str, submission_id: str, message: str, timeout_s: float
+) -> bool:
+    """Stop a job whose supervisor actor was never placed (what ``stop_job`` cannot do).
+
+    Ray's ``stop_job`` sends ``stop`` to the job's supervisor actor; while that actor waits for
+    resources (an infeasible ``entrypoint_num_gpus``, say) the call is never delivered and the
+    job stays PENDING until ``RAY_JOB_START_TIMEOUT_SECONDS`` (15 min). This records the job
+    as STOPPED in Ray's job table first, then kills the unplaced supervisor through the GCS;
+    Ray's job monitor then finds a terminal job whose actor died, which it expects.
+
+    Returns:
+        True when the job was stopped here; False when its supervisor is running (so Ray's own
+        ``stop_job`` reaches it) or gone.
+    """
+    from ray.dashboard.modules.job.common import (
+        JOB_ACTOR_NAME_TEMPLATE,
+        SUPERVISOR_ACTOR_RAY_NAMESPACE,
+        JobInfoStorageClient,
+        JobStatus,
+    )
+
+    actor = named_actor(
+        gcs_address,
+        JOB_ACTOR_NAME_TEMPLATE.format(job_id=submission_id),
+        SUPERVISOR_ACTOR_RAY_NAMESPACE,
+        timeout_s,
+    )
+    if actor is None or actor_state_name(actor) in ("ALIVE", "DEAD"):
+        return False
+    kwargs = _storage_kwargs(timeout_s)
+
+    async def _mark() -> bool:
+        if capabilities().job_storage_aio:  # made inside the loop that uses it
+            from ray._private.gcs_aio_client import GcsAioClient
+
+            storage = JobInfoStorageClient(GcsAioClient(address=gcs_address))
+        else:
+            storage = JobInfoStorageClient(_gcs_client(gcs_address))
+        status = await storage.get_status(submission_id, **kwargs)
+        if status != JobStatus.PENDING:
+            return False
+        await storage.put_status(submission_id, JobStatus.STOPPED, message=message, **kwargs)
+        return True
+
+    if not asyncio.run(_mark()):
+        return False
+    kill_actor(gcs_address, actor.actor_id, timeout_s)
+    return True
+
+
+def submission_job_infos(
+    gcs_address: str, timeout_s: float, skip: frozenset[str] | set[str] = frozenset()
+) -> tuple[list[str], dict[str, Any]]:
+    """Ray's submitted-job table, read from the GCS KV store where Ray's job manager keeps it.
+
+    Much cheaper than the dashboard's ``GET /api/jobs/`` (which also walks every driver in the
+    GCS job table and serializes all of it): two KV calls, and ``skip`` (ids whose records the
+    caller already holds, say terminal ones) are not even fetched.
+
+    Returns:
+        Every submission id in the table, and ``{id: JobInfo}`` for those not in ``skip``.
+    """
+    import_ray()
+    from ray._private import ray_constants
+    from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
+
+    prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
+    client = _gcs_client(gcs_address)
+    namespace = ray_constants.KV_NAMESPACE_JOB
+    keys = client.internal_kv_keys(prefix.encode(), namespace=namespace, timeout=timeout_s)
+    ids = [key.decode()[len(prefix) :] for key in keys]
+    wanted = [key for key, sid in zip(keys, ids, strict=True) if sid not in skip]
+    values = (
+        client.internal_kv_multi_get(wanted, namespace=namespace, timeout=timeout_s)
+        if wanted
+        else {}
+    )
+    infos = {
+        key.decode()[len(prefix) :]: JobInfo.from_json(json.loads(value))
+        for key, value in values.items()
+        if value
+    }
+    return ids, infos

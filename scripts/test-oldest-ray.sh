@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The Ray-backed integration tests and the tutorials again, on the oldest Ray iog_jupyter supports
+# (a second venv, .venv-ray<version>, with the same checkout installed editable). Called by
+# scripts/test.sh after the main run; extra arguments go to pytest.
+#
+# Ray before 2.52 has no token authentication, so a multi-node test head's ports would answer
+# anyone on the network: where this machine allows it, the run gets a network namespace of its
+# own (`unshare -n`, loopback only), so nothing it starts is reachable from outside.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version="${IOG_OLDEST_RAY:-2.40.0}"
+venv=".venv-ray${version}"
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null 2>&1 || python=python3
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+constraints="$(mktemp)"
+trap 'rm -f "$constraints"' EXIT
+echo "ray==${version}" >"$constraints"
+# The labextension was built by the main venv's install; this one reuses it (no node build).
+export SKIP_JUPYTER_BUILDER=1
+"$venv/bin/python" -m pip install --quiet -c "$constraints" "hatchling>=1.25" \
+  "hatch-jupyter-builder>=0.9" "jupyter-builder>=1.3"
+"$venv/bin/python" -m pip install --quiet -c "$constraints" -e ".[test]"
+"$venv/bin/python" -c "import ray, sys; v = ray.__version__; print('Ray', v); sys.exit(v != '${version}')"
+cmd=("$venv/bin/python" -m pytest -m ray --ignore=tests/ui -p no:cacheprovider "$@")
+if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then
+  echo "== (in a network namespace of its own: loopback only)"
+  exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${cmd[@]}"
+fi
+echo "== (no network namespace available here: the test head binds on this machine's network)"
+exec "${cmd[@]}"
