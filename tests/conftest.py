@@ -31,7 +31,9 @@ def ray_head() -> Iterator[LocalHead]:
     token_path = str(Path(tempfile.mkdtemp(prefix="iogk", dir="/tmp")) / "auth_token")
     # The head stands in for three node pools (notebooks/05_isolated_pipeline.ipynb).
     resources = '{"pool:preprocess": 4, "pool:train": 4, "pool:serve": 4}'
-    head = start_head(temp_dir, token_path, num_cpus=2, resources=resources, single_node=False)
+    head = start_head(
+        temp_dir, token_path, num_cpus=2, num_gpus=2, resources=resources, single_node=False
+    )
     if not local_head.ray_has_token_auth():
         # A Ray without token auth (before 2.52) ignores tokens: give it a stale one anyway, in
         # Ray's own variable, so every test also checks that it is ignored and never leaks.

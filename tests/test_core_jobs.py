@@ -138,7 +138,8 @@ def test_runtime_env_the_local_backend_cannot_honour(backend):
 def test_pending_reason_names_the_missing_gpu(conn):
     backend = RayJobsBackend(conn)
     sid = f"gpu-{int(time.time())}"
-    _submit(backend, "python -c 'print(1)'", sid, entrypoint_num_gpus=1)
+    # The test head has 2 logical GPUs: 3 can never be placed.
+    _submit(backend, "python -c 'print(1)'", sid, entrypoint_num_gpus=3)
     job = backend.get(sid)
     assert job.status == "PENDING"
     assert job.pending_reason.startswith("infeasible") and "GPU" in job.pending_reason

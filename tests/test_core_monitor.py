@@ -97,7 +97,7 @@ async def test_pushes_only_changes_and_sees_demands(ray_head):
         assert data["available"]["CPU"] == 0.0
         infeasible = data["infeasible_demands"]
         assert sum(d["count"] for d in infeasible) > baseline_infeasible
-        gpu = [d for d in infeasible if d["bundle"].get("GPU") == 1.0]
+        gpu = [d for d in infeasible if d["bundle"].get("GPU") == 8.0]
         assert gpu and all(d["infeasible"] for d in gpu)
         assert "infeasible" in gpu[0]["reason"] and "GPU" in gpu[0]["reason"]
         pending = data["pending_demands"]

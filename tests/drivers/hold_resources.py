@@ -2,7 +2,7 @@
 
 - an actor holding 1 CPU;
 - one task holding the other CPU of the 2-CPU test head, and one more that must wait for it;
-- a task asking for a GPU the cluster does not have (infeasible).
+- a task asking for more GPUs than any node has (the test head has 2 logical GPUs: infeasible).
 """
 
 import sys
@@ -27,6 +27,6 @@ def sleeper(seconds):
 holder = Holder.remote()
 ray.get(holder.ping.remote())
 busy = [sleeper.options(num_cpus=1).remote(600) for _ in range(2)]
-gpu = sleeper.options(num_gpus=1).remote(1)
+gpu = sleeper.options(num_gpus=8).remote(1)
 print("READY", flush=True)
 time.sleep(600)
