@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -15,23 +18,43 @@ from nbclient import NotebookClient
 
 from iog_jupyter.core.cluster import get_cluster_snapshot
 from iog_jupyter.core.connection import RayConnection
-from iog_jupyter.core.local_head import LocalHead
+from iog_jupyter.core.local_head import LocalHead, start_head, stop_head
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 KERNEL_NAME = "iog-test-python"
 CELL_TIMEOUT_S = 120
+PIPELINE = REPO / "notebooks" / "05_isolated_pipeline.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def _kernel_manager(tmp_path: Path) -> KernelManager:
-    """A kernel on this test's interpreter, with the repository importable."""
+@pytest.fixture(scope="module")
+def plain_head(ray_head: LocalHead) -> Iterator[LocalHead]:
+    """A one-node head with Ray's default resources: no pool of any kind, 2 CPUs.
+
+    It shares the session head's token (Ray's clients hold one token per process).
+    """
+    temp_dir = tempfile.mkdtemp(prefix="iogn", dir="/tmp")
+    head = start_head(temp_dir, ray_head.token_path, num_cpus=2, single_node=True)
+    try:
+        yield head
+    finally:
+        stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _kernel_manager(tmp_path: Path, env: dict[str, str] | None = None) -> KernelManager:
+    """A kernel on this test's interpreter, with the repository importable.
+
+    ``env`` is added to the kernel's environment (another head's RAY_ADDRESS, ...).
+    """
     spec_dir = tmp_path / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "iog_jupyter tests",
         "language": "python",
-        "env": {"PYTHONPATH": str(REPO)},
+        "env": {"PYTHONPATH": str(REPO), **(env or {})},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
@@ -49,27 +72,32 @@ def _output_text(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def test_notebooks_exist_with_outputs_stripped() -> None:
-    assert NOTEBOOKS
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                assert cell.outputs == [] and cell.execution_count is None, path.name
+def _html_outputs(nb: nbformat.NotebookNode, widget: bool) -> list[str]:
+    """The ``text/html`` of outputs that carry a widget view (``widget``) or do not."""
+    return [
+        str(output["data"]["text/html"])
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if "text/html" in output.get("data", {}) and (WIDGET_VIEW in output["data"]) == widget
+    ]
 
 
-@pytest.mark.ray
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
-    conn = RayConnection()
+def _totals(address: str | None = None) -> dict[str, float]:
+    conn = RayConnection(address)
     try:
-        cpus = get_cluster_snapshot(conn, include_usage=False).totals["CPU"]
+        return get_cluster_snapshot(conn, include_usage=False).totals
     finally:
         conn.close()
+
+
+def _execute(
+    path: Path, tmp_path: Path, env: dict[str, str] | None = None
+) -> nbformat.NotebookNode:
+    """Run the notebook top to bottom in a fresh kernel; fail on the first error."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
-        km=_kernel_manager(tmp_path),
+        km=_kernel_manager(tmp_path, env),
         timeout=CELL_TIMEOUT_S,
         allow_errors=False,
         resources={"metadata": {"path": str(tmp_path)}},
@@ -82,6 +110,43 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert errors == []
+    return nb
+
+
+def _check_pipeline(text: str, pooled: bool) -> None:
+    """What tutorial 05 prints on every cluster, and where each stage ran."""
+    assert "refused: No node of this cluster is in pool 'gpu-h100'" in text
+    assert re.search(r"weights \[3\.0, 0\.5\], held-out RMSE 0\.\d+", text)
+    assert "not in the train stage:" in text
+    for name in ("preprocess", "train", "serve"):
+        found = f"Pool {name!r} found: stage {name} runs on its nodes, in its own namespace."
+        missing = (
+            f"No pool {name!r} on this cluster: stage {name} runs on any node, "
+            "isolated by namespace only."
+        )
+        assert (found in text, missing in text) == (pooled, not pooled), name
+    if pooled:
+        assert "SUCCEEDED on pool train - stage train pool train namespace stage-train" in text
+    else:
+        assert "SUCCEEDED on any node - stage train pool none namespace stage-train" in text
+        assert "on pool " not in text
+
+
+def test_notebooks_exist_with_outputs_stripped() -> None:
+    assert NOTEBOOKS
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
+    totals = _totals()
+    cpus = totals["CPU"]
+    nb = _execute(path, tmp_path)
     text = _output_text(nb)
     assert f"CPU total: {cpus:g}" in text
     if path.name == "01_cluster_resources.ipynb":
@@ -110,7 +175,31 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert "refused: iog_jupyter will not touch actor" in text and "killed: features" in text
         assert "iog-actors" in text  # the widget's HTML fallback table
     if path.name == "05_isolated_pipeline.ipynb":
-        assert "refused: No node of this cluster is in pool 'gpu-h100'" in text
-        assert re.search(r"weights \[3\.0, 0\.5\], held-out RMSE 0\.\d+", text)
-        assert "not in the train stage:" in text
-        assert "SUCCEEDED on pool train - stage train pool train namespace stage-train" in text
+        # The session head carries the pool:preprocess/train/serve resources.
+        _check_pipeline(text, pooled=True)
+    if path.name == "06_vscode_remote.ipynb":
+        # Each widget's output carries the HTML fallback next to its widget view ...
+        bundled = _html_outputs(nb, widget=True)
+        assert any('class="iog-ClusterWidget"' in h for h in bundled)
+        assert any('class="iog-jobs"' in h for h in bundled)
+        assert any('class="iog-Workspace"' in h for h in bundled)
+        # ... and the cells that display it alone show real values: the cluster's totals,
+        # its node table, and the job the notebook ran, SUCCEEDED.
+        shown = "\n".join(_html_outputs(nb, widget=False))
+        assert re.search(rf"<b>CPU</b> [\d.]+ / {cpus:g} ", shown)
+        assert re.search(rf"<b>GPU</b> [\d.]+ / {totals['GPU']:g} ", shown)
+        assert 'class="iog-ClusterWidget-nodes"' in shown and "<i>(head)</i>" in shown
+        job = re.search(r"job (\S+) SUCCEEDED", text)
+        assert job is not None and f"<code>{job.group(1)}</code>" in shown
+        assert "iog-job-SUCCEEDED" in shown and "hello from VS Code" in shown
+
+
+@pytest.mark.ray
+def test_pipeline_notebook_on_a_plain_head(plain_head: LocalHead, tmp_path: Path) -> None:
+    """Tutorial 05 on one node with Ray's default resources: each stage by namespace only."""
+    assert not any(name.startswith("pool:") for name in _totals(plain_head.address))
+    nb = _execute(PIPELINE, tmp_path, plain_head.env())
+    text = _output_text(nb)
+    assert "CPU total: 2\n" in text
+    assert "pool resources: []" in text
+    _check_pipeline(text, pooled=False)
