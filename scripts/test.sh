@@ -12,6 +12,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== lint"
 ruff check iog_jupyter tests benchmarks
 ruff format --check iog_jupyter tests benchmarks
+echo "== layers (import-linter)"
+lint-imports
 echo "== frontend unit tests (jest)"
 (cd labextension && jlpm install >/dev/null && jlpm test --silent)
 echo "== pytest"

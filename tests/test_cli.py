@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from iog_jupyter.cli.client import IogClient, IogClientError, normalize_base_url
-from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE
+from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, exit_code_of
 from iog_jupyter.cli.main import main
+from iog_jupyter.client import IogClient, IogClientError, normalize_base_url
 from tests.ray_versions import CAPS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -164,8 +164,13 @@ def test_client_sends_token_only_in_header_and_verifies_tls():
 
 def test_client_error_carries_status_and_exit_code():
     err = IogClientError("refused", status=403)
-    assert err.status == 403 and err.exit_code == EXIT_AUTH
-    assert IogClientError("down", status=503, reason="ray_unavailable").exit_code == 3
+    assert err.status == 403 and err.kind == "auth" and exit_code_of(err) == EXIT_AUTH
+    down = IogClientError("down", status=503, reason="ray_unavailable")
+    assert down.kind == "unavailable" and exit_code_of(down) == EXIT_UNAVAILABLE
+    assert exit_code_of(IogClientError("bad", status=400)) == EXIT_USAGE
+    assert exit_code_of(IogClientError("no", status=403, reason="protected_actor")) == 1
+    # The client knows nothing of the CLI: its error is not a CLI error.
+    assert not isinstance(err, CliError)
 
 
 async def _run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..client import IogClientError
+
 #: Success.
 EXIT_OK = 0
 #: Something failed that has no more specific code.
@@ -26,3 +28,19 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+#: The exit code for each :attr:`iog_jupyter.client.IogClientError.kind`.
+EXIT_FOR_CLIENT_ERROR = {
+    "usage": EXIT_USAGE,
+    "auth": EXIT_AUTH,
+    "unavailable": EXIT_UNAVAILABLE,
+    "error": EXIT_ERROR,
+}
+
+
+def exit_code_of(err: CliError | IogClientError) -> int:
+    """The exit status for a CLI error, or for a failed request to the server."""
+    if isinstance(err, IogClientError):
+        return EXIT_FOR_CLIENT_ERROR[err.kind]
+    return err.exit_code

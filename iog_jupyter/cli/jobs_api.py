@@ -16,11 +16,11 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from ..client import IogClient
 from ..core.errors import IogError, RayUnavailableError, ValidationError
 from ..core.jobs.base import JobBackend
 from ..core.jobs.selection import default_state_dir, select_backend
 from ..core.jobs.validation import validate_submission
-from .client import IogClient
 from .errors import EXIT_ERROR, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 from .status import local_connection
 

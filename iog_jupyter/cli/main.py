@@ -12,10 +12,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
+from ..client import IogClientError
 from ..core.errors import IogError
 from . import actors, doctor, down, jobs, sessions, status, up
-from .errors import EXIT_ERROR, EXIT_USAGE, CliError
+from .errors import EXIT_ERROR, EXIT_USAGE, CliError, exit_code_of
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
-    except CliError as err:
+    except (CliError, IogClientError) as err:
         _fail(err.message)
-        return err.exit_code
+        return exit_code_of(err)
     except IogError as err:
         _fail(err.message)
         return EXIT_ERROR

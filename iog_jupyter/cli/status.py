@@ -16,12 +16,12 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__
+from .._version import __version__
+from ..client import IogClient, IogClientError
 from ..core.cluster import get_cluster_snapshot
 from ..core.connection import RayConnection
 from ..core.errors import RayUnavailableError, ValidationError
-from .client import IogClient
-from .errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
+from .errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, exit_code_of
 from .output import format_status, to_json
 from .state import STATE_FILE, load_state, state_dir_path
 
@@ -132,8 +132,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         while True:
             try:
                 report = remote_report(client) if client else local_report()
-            except CliError as err:
-                if args.watch is None or err.exit_code != EXIT_UNAVAILABLE:
+            except (CliError, IogClientError) as err:
+                if args.watch is None or exit_code_of(err) != EXIT_UNAVAILABLE:
                     raise
                 print(f"iog: {err.message}", file=sys.stderr, flush=True)
                 time.sleep(args.watch)

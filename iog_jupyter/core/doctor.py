@@ -337,7 +337,7 @@ def check_ray_version() -> Check:
     return Check(
         "ray_version",
         WARN,
-        f"Ray {caps.version}: " + " ".join(lacks),
+        " ".join(lacks),
         "Upgrade Ray on the whole cluster to get these features; iog_jupyter works as it is.",
     )
 

@@ -70,7 +70,7 @@ class ServerSessions:
     """Sessions through a Jupyter server's REST API (``GET sessions``, ``POST .../release``)."""
 
     def __init__(self, url: str, token: str | None) -> None:
-        from ..cli.client import IogClient
+        from ..client import IogClient
 
         self.client = IogClient(url, token)
         self.name = f"the Jupyter server at {self.client.url}"
@@ -84,7 +84,7 @@ class ServerSessions:
         return self._call("release_session", str(session["session_id"]))
 
     def _call(self, method: str, *args: Any) -> dict[str, Any]:
-        from ..cli.client import IogClientError
+        from ..client import IogClientError
 
         try:
             return getattr(self.client, method)(*args)

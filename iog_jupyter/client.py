@@ -1,4 +1,7 @@
-"""The ``iog`` command's one HTTP client for the iog_jupyter REST API of a Jupyter server.
+"""The one REST and websocket client of the iog_jupyter API of a Jupyter server.
+
+Used by the ``iog`` command's remote mode and by widgets that show a server's view; it knows
+nothing of either (errors carry a ``kind``, which the CLI maps to its exit codes).
 
 The Jupyter token travels only in the ``Authorization: token …`` header: never in a URL, a log
 line or an error message. TLS certificates are verified unless the caller explicitly says not to.
@@ -16,15 +19,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 import websocket
 
-from .._version import __version__
-from .errors import EXIT_AUTH, EXIT_ERROR, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
+from ._version import __version__
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "iog/api/v1/"
 
 
-class IogClientError(CliError):
+class IogClientError(Exception):
     """A request to the server failed.
 
     Attributes:
@@ -34,21 +36,26 @@ class IogClientError(CliError):
     """
 
     def __init__(self, message: str, status: int | None = None, reason: str = "error") -> None:
-        super().__init__(message, exit_code=_exit_code(status, reason))
+        super().__init__(message)
+        self.message = message
         self.status = status
         self.reason = reason
 
+    @property
+    def kind(self) -> str:
+        """What failed, for a caller's handling: ``usage``, ``auth``, ``unavailable`` or ``error``.
 
-def _exit_code(status: int | None, reason: str) -> int:
-    if reason == "bad_url":
-        return EXIT_USAGE
-    if status in (401, 403) and reason != "protected_actor":
-        return EXIT_AUTH
-    if status in (400, 413):
-        return EXIT_USAGE
-    if status is None or status in (502, 503, 504) or reason == "ray_unavailable":
-        return EXIT_UNAVAILABLE
-    return EXIT_ERROR
+        ``usage``: the request or URL was bad (400, 413, a malformed URL); ``auth``: the server
+        refused the credentials (401/403, but not a refused protected actor); ``unavailable``:
+        no reply, or the server or Ray is down (502-504, ``ray_unavailable``).
+        """
+        if self.reason == "bad_url" or self.status in (400, 413):
+            return "usage"
+        if self.status in (401, 403) and self.reason != "protected_actor":
+            return "auth"
+        if self.status is None or self.status in (502, 503, 504):
+            return "unavailable"
+        return "unavailable" if self.reason == "ray_unavailable" else "error"
 
 
 def normalize_base_url(url: str) -> str:
