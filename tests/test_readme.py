@@ -30,3 +30,16 @@ def test_every_trait_is_documented_with_its_help():
         meaning = rows[name][3]
         # The row says what help= says (a "Default: ..." tail may live in the default column).
         assert trait.help.split(" Default:")[0] == meaning.split(" Default:")[0], name
+
+
+def test_configuration_tables_are_generated_from_the_traits():
+    """README.md holds exactly what `python -m iog_jupyter.config --write` writes."""
+    from iog_jupyter.config import AREAS, IogJupyterConfig, readme_with_table
+
+    text = README.read_text()
+    assert readme_with_table(text) == text, "run: python -m iog_jupyter.config --write"
+    # Every trait of the app is in exactly one area, and the app has them all.
+    names = [n for area in AREAS for n in area.class_own_traits(config=True)]
+    assert len(names) == len(set(names))
+    assert set(names) == set(IogJupyterConfig.class_traits(config=True))
+    assert issubclass(IogJupyterApp, IogJupyterConfig)

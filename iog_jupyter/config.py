@@ -1,0 +1,455 @@
+"""Every ``IogJupyterApp`` trait, grouped by area, and the README's table generated from them.
+
+``IogJupyterApp`` (``app.py``) inherits these classes, so each trait is set as
+``c.IogJupyterApp.<name>`` or ``--IogJupyterApp.<name>=…``. The configuration tables in
+README.md are generated from the traits' types, defaults and ``help=``
+(``python -m iog_jupyter.config --write``), and a test fails when they differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Bool, Enum, Float, HasTraits, Int, List, TraitType, Unicode, default, validate
+
+from .core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
+
+MIB = 1024 * 1024
+#: Where the generated tables sit in README.md.
+TABLE_START = "<!-- config-table:start (generated: python -m iog_jupyter.config --write) -->"
+TABLE_END = "<!-- config-table:end -->"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+class RayConnectionConfig(HasTraits):
+    """How the server reaches Ray: where, with which token, within which deadlines."""
+
+    ray_address = Unicode(
+        "",
+        config=True,
+        help=(
+            "GCS address of the Ray head (host:port). Empty: RAY_ADDRESS, then the address of "
+            "the newest local `ray start` (/tmp/ray/ray_current_cluster), then 127.0.0.1:6379."
+        ),
+    )
+    ray_dashboard_url = Unicode(
+        "",
+        config=True,
+        help="URL of Ray's dashboard. Empty: read from the GCS (what `ray job` does).",
+    )
+    ray_token_path = Unicode(
+        "",
+        config=True,
+        help=(
+            "File holding the Ray auth token. Empty: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, then "
+            "~/.ray/auth_token. The token never leaves the server."
+        ),
+    )
+    connect_timeout_s = Float(
+        1.0,
+        config=True,
+        help="Deadline for the TCP probe of the GCS port made before each Ray call.",
+    )
+    request_timeout_s = Float(
+        10.0,
+        config=True,
+        help="Deadline for one call to Ray; past it the request answers 503.",
+    )
+    submit_timeout_s = Float(
+        60.0,
+        config=True,
+        help=(
+            "Deadline for a job submission, which waits on Ray's job agent (the first job on a "
+            "fresh head can take longer than request_timeout_s)."
+        ),
+    )
+    executor_max_workers = Int(
+        4,
+        config=True,
+        help="Threads for blocking Ray calls made by requests (never on the event loop).",
+    )
+
+
+class ClusterConfig(HasTraits):
+    """The one cluster monitor: polling, history, pools, per-node usage, the dashboard."""
+
+    refresh_interval_s = Float(
+        2.0,
+        config=True,
+        help="Seconds between two polls of the cluster by the one shared monitor.",
+    )
+    history_length = Int(
+        1800,
+        config=True,
+        help="How many polls the cluster history ring buffer keeps (1800 x 2 s = 1 hour).",
+    )
+    max_backoff_s = Float(
+        30.0,
+        config=True,
+        help="Longest wait between polls while Ray is unreachable (exponential backoff).",
+    )
+    pool_label = Unicode(
+        "ray.io/node-group",
+        config=True,
+        help="Node label whose value names a node's pool (KubeRay sets ray.io/node-group).",
+    )
+    pool_resource_prefix = Unicode(
+        "pool:",
+        config=True,
+        help='Custom resources named <prefix><pool> also name a pool ({"pool:train": 1}).',
+    )
+    include_node_usage = Bool(
+        True,
+        config=True,
+        help="Add per-node CPU %, memory and GPU usage from Ray's dashboard to each snapshot.",
+    )
+    usage_refresh_interval_s = Float(
+        5.0,
+        config=True,
+        help=(
+            "Seconds between two fetches of per-node usage from the dashboard, on a thread of "
+            "its own (its reply grows with the number of workers); snapshots merge the latest."
+        ),
+    )
+    dashboard_grant_ttl_s = Float(
+        3600.0,
+        config=True,
+        help=(
+            "Seconds a dashboard view grant (the sandboxed dashboard page's read-only "
+            "capability URL) stays valid; reopening the dashboard mints a new one."
+        ),
+    )
+
+
+class JobsConfig(HasTraits):
+    """Jobs: the backend, where records and logs live, log pages and tails."""
+
+    jobs_backend = Enum(
+        ["auto", "ray", "local"],
+        "auto",
+        config=True,
+        help=(
+            "Which jobs backend runs jobs: 'ray' (Ray's job manager on the loopback dashboard, "
+            "with the Ray token), 'local' (process groups on this head node, records in SQLite) "
+            "or 'auto' (Ray's when its job API answers, else local). Chosen on first use."
+        ),
+    )
+    jobs_state_dir = Unicode(
+        config=True,
+        help=(
+            "Directory for local job records and logs (jobs/), uploaded packages (packages/) "
+            "and the audit log. Default: <jupyter data dir>/iog_jupyter."
+        ),
+    )
+    jobs_working_dir_roots = List(
+        Unicode(),
+        config=True,
+        help=(
+            "Directories under which a job's runtime_env.working_dir may name an existing "
+            "directory on this machine. Empty: the Jupyter server's root_dir."
+        ),
+    )
+    jobs_stop_grace_s = Float(
+        10.0,
+        config=True,
+        help="Seconds the local jobs backend waits between TERM and KILL when stopping a job.",
+    )
+    audit_log_path = Unicode(
+        config=True,
+        help=(
+            "JSON-lines audit log (mode 0600) of every job submit, stop, delete and package "
+            "upload, allowed or refused. Default: <jobs_state_dir>/audit.log."
+        ),
+    )
+    job_list_max_limit = Int(
+        200,
+        config=True,
+        help="Largest page size `GET jobs?limit=` accepts (the default page is 50 jobs).",
+    )
+    log_page_max_bytes = Int(
+        1 * MIB,
+        config=True,
+        help="Largest `limit_bytes` a `GET jobs/{id}/logs` page accepts.",
+    )
+    log_tail_chunk_bytes = Int(
+        64 * 1024,
+        config=True,
+        help=(
+            "Most log bytes a websocket tail reads ahead of what its client has received; "
+            "a stalled client stalls only its own tail."
+        ),
+    )
+    log_tail_poll_interval_s = Float(
+        0.05,
+        config=True,
+        help=(
+            "Seconds between two checks of a job's log file for new bytes while tailing "
+            "(a printed line reaches the websocket within about this long)."
+        ),
+    )
+
+
+class LimitsConfig(HasTraits):
+    """Limits on requests and per-user quotas, and the insecure-server refusal."""
+
+    max_request_body_bytes = Int(
+        1 * MIB,
+        config=True,
+        help="Largest JSON request body (job submit); larger bodies answer 413 unread.",
+    )
+    package_max_bytes = Int(
+        100 * MIB,
+        config=True,
+        help="Largest working_dir zip `POST packages` accepts; larger uploads answer 413.",
+    )
+    package_max_entries = Int(
+        10000,
+        config=True,
+        help="Most files and directories an uploaded working_dir zip may hold.",
+    )
+    package_max_expanded_bytes = Int(
+        1024 * MIB,
+        config=True,
+        help="Largest total uncompressed size of an uploaded zip (refuses zip bombs).",
+    )
+    max_active_jobs_per_user = Int(
+        0,
+        config=True,
+        help="Jobs one user may have PENDING or RUNNING at once; more submissions answer 429. "
+        "0: no limit.",
+    )
+    max_submits_per_minute = Int(
+        0,
+        config=True,
+        help="Job submissions one user may make in any 60 s; more answer 429. 0: no limit.",
+    )
+    log_tail_max_clients_per_user = Int(
+        32,
+        config=True,
+        help="Most log-tail websockets one user may hold open at once; more answer 429.",
+    )
+    allow_insecure = Bool(
+        False,
+        config=True,
+        help="Let iog's mutating endpoints work even when the Jupyter server runs with "
+        "authentication or XSRF checks disabled, or allow_origin='*' (they refuse with 403 "
+        "otherwise).",
+    )
+
+
+class SessionsConfig(HasTraits):
+    """Notebook sessions and the idle policy (off by default)."""
+
+    idle_warn_after_s = Float(
+        0.0,
+        config=True,
+        help=(
+            "Seconds a notebook session (a kernel of this server that is a Ray driver) may sit "
+            "idle while holding idle_release_resources before GET sessions and the "
+            "SessionsWidget warn about it (audited once). 0: no warning."
+        ),
+    )
+    idle_release_after_s = Float(
+        0.0,
+        config=True,
+        help=(
+            "Seconds idle after which the idle policy kills the session's non-detached actors "
+            "and cancels its tasks that hold idle_release_resources; detached actors and other "
+            "sessions are never touched, and keep_alive() exempts a session. Audited. 0: never."
+        ),
+    )
+    idle_release_resources = List(
+        Unicode(),
+        ["GPU"],
+        config=True,
+        help="Resources whose holders the idle policy warns about and releases.",
+    )
+    idle_check_interval_s = Float(
+        30.0,
+        config=True,
+        help=(
+            "Seconds between two passes of the idle policy, which runs only when "
+            "idle_warn_after_s or idle_release_after_s is set."
+        ),
+    )
+    idle_keep_alive_max_s = Float(
+        24 * 3600.0,
+        config=True,
+        help=(
+            "Longest exemption from iog_jupyter.keep_alive() the idle policy honours, counted "
+            "from when it was set."
+        ),
+    )
+    sessions_release_foreign = Bool(
+        False,
+        config=True,
+        help=(
+            "Let POST sessions/{session_id}/release release Ray drivers that are not kernels "
+            "of this Jupyter server (other users' notebooks, scripts, jobs). Off: 403."
+        ),
+    )
+
+
+class ActorsConfig(HasTraits):
+    """Detached actors: the TTL reaper and protected namespaces."""
+
+    actor_reap_interval_s = Float(
+        30.0,
+        config=True,
+        help=(
+            "Seconds between two passes of the detached-actor reaper, which kills actors whose "
+            "TTL ran out (audited) and drops records of actors that are gone. 0 turns it off."
+        ),
+    )
+    protected_actor_namespaces = List(
+        Unicode(),
+        list(DEFAULT_PROTECTED_NAMESPACES),
+        config=True,
+        help=(
+            "Namespaces whose actors `GET actors` hides (unless asked by name) and that "
+            "`DELETE actors/...` and the reaper never kill, on top of Ray's job supervisors, "
+            "iog_jupyter's own namespace and names starting with _ray_internal."
+        ),
+    )
+
+
+class IogJupyterConfig(
+    RayConnectionConfig, ClusterConfig, JobsConfig, LimitsConfig, SessionsConfig, ActorsConfig
+):
+    """All of iog_jupyter's traits, with the defaults computed at run time and the checks."""
+
+    @default("jobs_state_dir")
+    def _default_jobs_state_dir(self) -> str:
+        return os.path.join(jupyter_data_dir(), "iog_jupyter")
+
+    @default("audit_log_path")
+    def _default_audit_log_path(self) -> str:
+        return os.path.join(self.jobs_state_dir, "audit.log")
+
+    @validate("log_tail_poll_interval_s")
+    def _check_poll_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if not 0.01 <= value <= 5.0:
+            raise ValueError("log_tail_poll_interval_s must be between 0.01 and 5 s")
+        return value
+
+    @validate(
+        "job_list_max_limit",
+        "max_request_body_bytes",
+        "package_max_bytes",
+        "package_max_entries",
+        "package_max_expanded_bytes",
+        "log_page_max_bytes",
+        "log_tail_chunk_bytes",
+        "log_tail_max_clients_per_user",
+    )
+    def _check_positive_size(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return value
+
+    @validate("actor_reap_interval_s")
+    def _check_reap_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value != 0 and value < 0.1:
+            raise ValueError("actor_reap_interval_s must be 0 (off) or at least 0.1 s")
+        return value
+
+    @validate("idle_warn_after_s", "idle_release_after_s", "idle_keep_alive_max_s")
+    def _check_idle_seconds(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value < 0:
+            raise ValueError(f"{proposal['trait'].name} must be 0 (off) or positive")
+        return value
+
+    @validate("refresh_interval_s", "usage_refresh_interval_s", "idle_check_interval_s")
+    def _check_refresh_interval(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value < 0.1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 0.1 s")
+        return value
+
+    @validate("history_length", "executor_max_workers")
+    def _check_positive(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError(f"{proposal['trait'].name} must be at least 1")
+        return value
+
+
+#: The areas, in the order the README shows them.
+AREAS: list[type[HasTraits]] = [
+    RayConnectionConfig,
+    ClusterConfig,
+    JobsConfig,
+    LimitsConfig,
+    SessionsConfig,
+    ActorsConfig,
+]
+
+
+def _split_help(trait: TraitType) -> tuple[str, str | None]:
+    """A trait's meaning, and the default its help states (``… Default: <text>.``) if any."""
+    meaning, _, stated = trait.help.partition(" Default: ")
+    return meaning, (stated.rstrip(".") or None)
+
+
+def _default_text(trait: TraitType) -> str:
+    stated = _split_help(trait)[1]
+    if stated:  # computed at run time (from Jupyter's data dir, another trait)
+        return f"`{stated}`"
+    value = trait.default()
+    if isinstance(trait, Bool | Float):
+        return f"`{value!r}`"
+    if isinstance(trait, Int):
+        for unit, size in (("GiB", 1024 * MIB), ("MiB", MIB)):
+            if value >= size and value % size == 0:
+                return f"`{value}` ({value // size} {unit})"
+        return f"`{value}`"
+    return f"`{json.dumps(list(value) if isinstance(trait, List) else value)}`"
+
+
+def config_table() -> str:
+    """The README's configuration tables: one per area, a row per trait, from the traits."""
+    parts = []
+    for area in AREAS:
+        title = (area.__doc__ or area.__name__).strip()
+        rows = [f"**{title}**", "", "| trait | type | default | meaning |", "|---|---|---|---|"]
+        for name, trait in area.class_own_traits(config=True).items():
+            meaning = _split_help(trait)[0]
+            rows.append(
+                f"| `{name}` | {type(trait).__name__} | {_default_text(trait)} | {meaning} |"
+            )
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def readme_with_table(text: str) -> str:
+    """``text`` (README.md) with the generated tables put between the markers."""
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    if not pattern.search(text):
+        raise ValueError("README.md lacks the configuration table markers.")
+    return pattern.sub(lambda _: f"{TABLE_START}\n\n{config_table()}\n\n{TABLE_END}", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the tables, or write them into README.md with ``--write``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    args = parser.parse_args(argv)
+    if args.write:
+        README.write_text(readme_with_table(README.read_text()))
+    else:
+        print(config_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
