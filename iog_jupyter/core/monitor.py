@@ -39,11 +39,6 @@ def change_key(data: dict[str, Any]) -> dict[str, Any]:
     return key
 
 
-def snapshot_fingerprint(data: dict[str, Any]) -> str:
-    """A stable string form of :func:`change_key` (for logs and benchmarks)."""
-    return json.dumps(change_key(data), sort_keys=True, separators=(",", ":"))
-
-
 def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> float:
     """The wait before the next poll: the interval, doubled per consecutive failure, capped.
 
