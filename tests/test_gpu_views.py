@@ -8,7 +8,6 @@ and the idle policy releasing a notebook's GPU holders only.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from iog_jupyter.core.cluster import get_cluster_snapshot
 from iog_jupyter.core.connection import RayConnection
@@ -28,6 +26,7 @@ from iog_jupyter.widgets.figures import HISTORY_LINES, RESOURCE_PANELS
 from iog_jupyter.widgets.refresher import SharedRefresher
 from iog_jupyter.widgets.sessions import RaySessions, SessionsWidget
 from iog_jupyter.widgets.tables import totals_summary
+from tests.server_api import api
 from tests.test_handlers_sessions import run, start_notebook
 
 pytestmark = pytest.mark.ray
@@ -89,20 +88,6 @@ def jp_server_config(ray_head, tmp_path, idle_policy, monkeypatch):
             **idle_policy,
         },
     }
-
-
-async def api(jp_fetch, *parts: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-    """Call iog's API; returns (status, decoded body)."""
-    kwargs: dict[str, Any] = {"method": method}
-    if method == "POST":
-        kwargs["body"] = json.dumps(body) if body is not None else ""
-        kwargs["headers"] = {"Content-Type": "application/json"}
-    try:
-        reply = await jp_fetch("iog", "api", "v1", *parts, **kwargs)
-    except HTTPClientError as err:
-        assert err.response is not None
-        return err.code, json.loads(err.response.body or b"{}")
-    return reply.code, json.loads(reply.body) if reply.body else None
 
 
 async def until(fetch: Any, predicate: Any, timeout_s: float, what: str) -> Any:

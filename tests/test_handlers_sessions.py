@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
+
+from tests.server_api import api
 
 pytestmark = pytest.mark.ray
 
@@ -61,19 +62,6 @@ def jp_server_config(ray_head, tmp_path, idle_policy, monkeypatch):
             **idle_policy,
         },
     }
-
-
-async def api(jp_fetch, *parts: str, method: str = "GET", body: Any = None, **params: str):
-    """Call iog's API; returns (status, decoded body)."""
-    kwargs: dict[str, Any] = {"method": method, "params": params or None}
-    if method == "POST":
-        kwargs["body"] = json.dumps(body) if body is not None else ""
-    try:
-        reply = await jp_fetch("iog", "api", "v1", *parts, **kwargs)
-    except HTTPClientError as err:
-        assert err.response is not None
-        return err.code, json.loads(err.response.body or b"{}")
-    return reply.code, json.loads(reply.body)
 
 
 async def start_notebook(jp_fetch, path: str) -> str:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.connection import RayConnection
@@ -39,6 +38,7 @@ from iog_jupyter.core.local_head import (
     stop_head,
     stop_processes,
 )
+from tests.server_api import api
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -180,20 +180,6 @@ def workers(cluster_head: LocalHead, node_table: NodeTable) -> Iterator[list[Wor
             60,
             "the workers leave",
         )
-
-
-async def api(jp_fetch, *parts: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
-    """Call iog's API; returns (status, decoded body)."""
-    kwargs: dict[str, Any] = {"method": method}
-    if method == "POST":
-        kwargs["body"] = json.dumps(body) if body is not None else ""
-        kwargs["headers"] = {"Content-Type": "application/json"}
-    try:
-        reply = await jp_fetch("iog", "api", "v1", *parts, **kwargs)
-    except HTTPClientError as err:
-        assert err.response is not None
-        return err.code, json.loads(err.response.body or b"{}")
-    return reply.code, json.loads(reply.body)
 
 
 async def _cluster_with(jp_fetch, node_ids: set[str], timeout_s: float = 20) -> dict:
