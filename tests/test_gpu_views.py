@@ -27,7 +27,14 @@ from iog_jupyter.widgets.refresher import SharedRefresher
 from iog_jupyter.widgets.sessions import RaySessions, SessionsWidget
 from iog_jupyter.widgets.tables import totals_summary
 from tests.server_api import api
-from tests.test_handlers_sessions import run, start_notebook
+
+# The sessions tests' server fixtures: the same server, idle policy set per test.
+from tests.test_handlers_sessions import (  # noqa: F401 - pytest fixtures
+    idle_policy,
+    jp_server_config,
+    run,
+    start_notebook,
+)
 
 pytestmark = pytest.mark.ray
 
@@ -64,30 +71,6 @@ GPU_POLICY = {
     "idle_release_resources": ["GPU"],
     "idle_check_interval_s": 0.5,
 }
-
-
-@pytest.fixture
-def idle_policy(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Idle-policy traits for the server (``indirect`` parametrization; off by default)."""
-    return getattr(request, "param", {})
-
-
-@pytest.fixture
-def jp_server_config(ray_head, tmp_path, idle_policy, monkeypatch):
-    """iog_jupyter polling fast, with its own state dir; kernels import this checkout."""
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "request_timeout_s": 30.0,
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            **idle_policy,
-        },
-    }
 
 
 async def until(fetch: Any, predicate: Any, timeout_s: float, what: str) -> Any:
