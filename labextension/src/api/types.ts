@@ -32,6 +32,36 @@ export interface IRayConnection {
    * URL of the Ray dashboard, if known.
    */
   dashboard?: string | null;
+  /**
+   * The installed Ray's version.
+   */
+  version?: string;
+  /**
+   * What the installed Ray can do; `notes` says what degrades on it.
+   */
+  capabilities?: IRayCapabilities;
+}
+
+/**
+ * The features that differ between Ray 2.40 and the newest (`GET status`).
+ */
+export interface IRayCapabilities {
+  /**
+   * Ray's version.
+   */
+  version: string;
+  /**
+   * Ray has token authentication (Ray >= 2.52).
+   */
+  token_auth: boolean;
+  /**
+   * The GCS reports node labels (else pools come from custom resources).
+   */
+  node_labels: boolean;
+  /**
+   * One sentence for each feature this Ray lacks.
+   */
+  notes: string[];
 }
 
 /**
