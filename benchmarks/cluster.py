@@ -388,7 +388,7 @@ def bench_fake_cluster(quick: bool) -> dict[str, Any]:
         t1 = time.perf_counter()
         snapshot = cluster.build_snapshot(fake.status, usage, timestamp_ms=1)
         t2 = time.perf_counter()
-        data = snapshot.to_dict()
+        data = snapshot.model_dump(mode="json")
         text = json.dumps(data, separators=(",", ":"))
         t3 = time.perf_counter()
         # What the monitor does per poll: build the change key and compare it with the last one

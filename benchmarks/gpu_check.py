@@ -142,7 +142,7 @@ def job_entrypoint(python: str, duration_s: float, torch_cuda: bool) -> str:
 
 
 def observe(seen: Seen, snapshot: dict[str, Any]) -> None:
-    """Fold one snapshot (``ClusterSnapshot.to_dict()`` or ``GET cluster``'s body) into ``seen``."""
+    """Fold one snapshot (``ClusterSnapshot`` JSON or ``GET cluster``'s body) into ``seen``."""
     seen.samples += 1
     total = float(snapshot.get("totals", {}).get("GPU", 0.0))
     available = float(snapshot.get("available", {}).get("GPU", total))
@@ -355,9 +355,9 @@ def run_check(args: argparse.Namespace, gpus: list[str], nvidia_smi: str) -> int
             if record.is_terminal:
                 break
             if status == "RUNNING":
-                observe(surfaces["core"], get_cluster_snapshot(conn).to_dict())
+                observe(surfaces["core"], get_cluster_snapshot(conn).model_dump(mode="json"))
                 if widget.snapshot is not None:
-                    observe(surfaces["widget"], widget.snapshot.to_dict())
+                    observe(surfaces["widget"], widget.snapshot.model_dump(mode="json"))
                     header_held |= "<b>GPU</b> 1 / " in widget.header.value
                 if server is not None:
                     observe(surfaces["jupyter"], server.get("cluster"))

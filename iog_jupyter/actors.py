@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from .core.actor_meta import ActorMeta, ActorRecord
+from .core.actor_meta import ActorMeta
 from .core.actors import (
     DEFAULT_NAMESPACE,
     attach,
@@ -23,6 +23,7 @@ from .core.actors import (
     list_detached,
     touch,
 )
+from .core.wire import ActorRecord
 
 __all__ = [
     "DEFAULT_NAMESPACE",

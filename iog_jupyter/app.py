@@ -82,12 +82,12 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         info = self.connection.describe()
         self.log.info(
             "iog_jupyter: Ray at %s (from %s), auth %s, token from %s",
-            info["address"],
-            info["address_source"],
-            info["auth_mode"],
-            info["token_source"],
+            info.address,
+            info.address_source,
+            info.auth_mode,
+            info.token_source,
         )
-        for note in info["capabilities"]["notes"]:
+        for note in info.capabilities.notes:
             self.log.warning("iog_jupyter: %s", note)
         self.insecure_reasons = JupyterFacts.from_serverapp(self.serverapp).insecure_reasons()
         if self.insecure_reasons:

@@ -145,7 +145,7 @@ class IogClient:
         return self._get_json("status")
 
     def get_cluster(self) -> dict[str, Any]:
-        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot.to_dict()``).
+        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot`` JSON).
 
         Raises:
             IogClientError: Unreachable server, refused credentials, or Ray down (503).

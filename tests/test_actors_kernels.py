@@ -141,7 +141,7 @@ def test_actor_outlives_its_kernel_and_two_kernels_race_to_one_actor(kernels, ra
     )
     assert again == {"value": 2, "id": made["id"]}
     listed = second.run_json(
-        f"print(json.dumps([a.to_dict() for a in actors.list_detached({ns!r})]))"
+        f"print(json.dumps([a.model_dump(mode='json') for a in actors.list_detached({ns!r})]))"
     )
     assert [(a["name"], a["state"]) for a in listed] == [("survivor", "ALIVE")]
     assert listed[0]["kernel_id"] == first.kernel_id and listed[0]["ttl_s"] == 600

@@ -67,7 +67,7 @@ def test_status_human_lists_cpu_and_head_node(ray_head, no_iog_state, capsys):
     assert ray_head.address in out
     # The first line names the installed Ray; each thing it lacks gets a note.
     assert f"Ray {CAPS.version} at {ray_head.address}" in out.splitlines()[0]
-    assert [line[6:] for line in out.splitlines() if line.startswith("Note: ")] == CAPS.notes()
+    assert [line[6:] for line in out.splitlines() if line.startswith("Note: ")] == CAPS.notes
     head_line = next(line for line in out.splitlines() if "(head," in line)
     assert head["node_name"] in head_line and head["node_id"][:12] in head_line
     assert "CPU" in head_line and "/2" in head_line

@@ -72,7 +72,9 @@ def test_protection_rules():
 
 
 def test_meta_round_trip_cursor_and_ttl_checks():
-    meta = ActorMeta("ns/1", "a b", "ab12", owner="<o>", created_ms=1000, ttl_s=2.0)
+    meta = ActorMeta(
+        namespace="ns/1", name="a b", actor_id="ab12", owner="<o>", created_ms=1000, ttl_s=2.0
+    )
     assert ActorMeta.from_bytes(meta.to_bytes()) == meta
     assert ActorMeta.from_bytes(b"not json") is None and ActorMeta.from_bytes(None) is None
     assert meta_key("ns/1", "a b") == b"actor:ns%2F1/a%20b"
@@ -183,7 +185,7 @@ def test_list_joins_ray_and_iog_records(registry, actors_ns):
     assert m1.managed and m1.detached and m1.state == "ALIVE" and m1.class_name == "Counter"
     assert m1.actor_id == made[0]["actor_id"] and m1.ttl_s == 3600.0
     assert m1.owner and m1.expires_ms - m1.created_ms == 3600 * 1000
-    wire = m1.to_dict()
+    wire = m1.model_dump(mode="json")
     assert wire["created"].endswith("Z") and wire["expires"].endswith("Z")
     assert not by_name["plain"].managed and by_name["plain"].ttl_s is None
     assert by_name["_ray_internal_x"].protected and not by_name["m1"].protected
@@ -261,7 +263,12 @@ def test_touch_extends_and_adopts(ray_head, actors_ns):
     with pytest.raises(ForbiddenError):
         actor_registry.touch_actor(gcs, "iog_jupyter", "x", 5, ttl_s=10)
     adopted = actor_registry.touch_actor(
-        gcs, ns, "plain", 5, ttl_s=60, template=ActorMeta("", "", "", owner="zoe")
+        gcs,
+        ns,
+        "plain",
+        5,
+        ttl_s=60,
+        template=ActorMeta(namespace="", name="", actor_id="", owner="zoe"),
     )
     assert adopted.owner == "zoe" and adopted.class_name == "Counter" and adopted.ttl_s == 60
     assert actor_registry.read_meta(gcs, ns, "plain", 5) == adopted
@@ -276,7 +283,9 @@ def test_reap_kills_expired_keeps_fresh_and_drops_stale_records(registry, ray_he
     )
     gcs = ray_head.address
     # A record whose actor never existed (a leak): the reaper drops it, kills nothing.
-    ghost = ActorMeta(ns, "ghost", "00" * 16, owner="x", created_ms=1, ttl_s=None)
+    ghost = ActorMeta(
+        namespace=ns, name="ghost", actor_id="00" * 16, owner="x", created_ms=1, ttl_s=None
+    )
     _ray_compat.kv_put(gcs, meta_key(ns, "ghost"), ghost.to_bytes(), IOG_KV_NAMESPACE, 5)
     time.sleep(1.2)
     reaped = [r for r in registry.reap() if r.namespace == ns]

@@ -72,7 +72,7 @@ def test_the_test_head_demands_its_token(ray_head):
     assert ports.status == WARN and "demand the token" in ports.message, ports.message
     assert report.status == WARN
     token = open(ray_head.token_path).read().strip()
-    assert token not in repr(report.to_dict())
+    assert token not in repr(report.model_dump(mode="json"))
 
 
 @pytest.mark.ray
@@ -134,4 +134,4 @@ def test_a_ray_without_token_auth_fails_with_the_fix(ray_head):
         assert checks["ray_version"].status == WARN
         assert "pool:<name>" in checks["ray_version"].message
     token = open(ray_head.token_path).read().strip()
-    assert token not in repr(report.to_dict())
+    assert token not in repr(report.model_dump(mode="json"))

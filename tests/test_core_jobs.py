@@ -67,7 +67,7 @@ def test_lifecycle_record(backend, finished):
     assert finished.status == "SUCCEEDED", finished.message
     assert finished.exit_code == 0
     assert finished.owner == "alice" and finished.backend == backend.name
-    data = finished.to_dict()
+    data = finished.model_dump(mode="json")
     assert "hunter2" not in repr(data)
     assert data["runtime_env"]["env_vars"] == {"SECRET": "<redacted>"}
     assert data["end_time"].endswith("Z")

@@ -85,7 +85,7 @@ def test_two_drivers_are_listed_with_what_they_hold(ray_head, conn):
             assert (b.actors, b.detached_actors, b.running_tasks) == (1, 0, 1)
             assert b.resources["CPU"] == pytest.approx(0.2)
             assert a.idle_s is None  # not a kernel of a Jupyter server
-            assert a.to_dict()["resources"]["GPU"] == 0
+            assert a.model_dump(mode="json")["resources"]["GPU"] == 0
 
 
 def test_a_driver_is_attributed_to_a_kernel_by_pid(ray_head, conn):

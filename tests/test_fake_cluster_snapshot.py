@@ -13,7 +13,7 @@ import pytest
 from ray.autoscaler.v2.schema import ClusterStatus
 
 from iog_jupyter.core.cluster import build_snapshot, usage_by_node_id
-from iog_jupyter.core.models import ClusterSnapshot
+from iog_jupyter.core.wire import ClusterSnapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
@@ -120,8 +120,8 @@ def test_gpu_usage_matches_logical_gpus(snapshot: ClusterSnapshot) -> None:
 
 
 def test_snapshot_survives_its_json_form(snapshot: ClusterSnapshot) -> None:
-    text = json.dumps(snapshot.to_dict(), separators=(",", ":"))
-    assert ClusterSnapshot.from_dict(json.loads(text)) == snapshot
+    text = json.dumps(snapshot.model_dump(mode="json"), separators=(",", ":"))
+    assert ClusterSnapshot.model_validate_json(text) == snapshot
 
 
 def test_same_seed_same_cluster_other_seed_other_cluster() -> None:

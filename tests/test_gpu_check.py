@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from iog_jupyter.core.models import (
+from iog_jupyter.core.wire import (
     ClusterSnapshot,
     GpuUsage,
     NodeRecord,
@@ -50,7 +50,13 @@ gpu_check = _load_script()
 
 
 def _snapshot(util: float | None, used_bytes: int | None, available_gpu: float) -> dict:
-    gpu = GpuUsage(0, "NVIDIA H100 80GB HBM3", util, used_bytes, 80 * GIB)
+    gpu = GpuUsage(
+        index=0,
+        name="NVIDIA H100 80GB HBM3",
+        utilization_percent=util,
+        memory_used_bytes=used_bytes,
+        memory_total_bytes=80 * GIB,
+    )
     node = NodeRecord(
         node_id="n1",
         node_name="10.0.0.1",
@@ -64,9 +70,15 @@ def _snapshot(util: float | None, used_bytes: int | None, available_gpu: float) 
         usage=NodeUsage(gpus=[gpu]),
     )
     snap = ClusterSnapshot(
-        1_700_000_000_000, {"GPU": 2.0}, {"GPU": available_gpu}, [node], [], [], []
+        timestamp_ms=1_700_000_000_000,
+        totals={"GPU": 2.0},
+        available={"GPU": available_gpu},
+        nodes=[node],
+        pending_demands=[],
+        infeasible_demands=[],
+        pools=[],
     )
-    return snap.to_dict()
+    return snap.model_dump(mode="json")
 
 
 def _own_ray_env() -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_a_ray_without_token_auth_ignores_a_stale_token(ray_head):
     try:
         assert conn.has_token and conn.auth_mode == "none"
         assert conn.auth_headers() == {}
-        assert conn.describe()["capabilities"]["token_auth"] is False
+        assert conn.describe().capabilities.token_auth is False
     finally:
         conn.close()
 
@@ -94,9 +94,9 @@ def test_capabilities_match_the_installed_ray():
     assert caps.token_auth == ((major, minor) >= (2, 52))
     if (major, minor) < (2, 41):
         assert not caps.node_labels and not caps.task_state_filters
-    notes = " ".join(caps.notes())
+    notes = " ".join(caps.notes)
     assert ("no token authentication" in notes) is not caps.token_auth
-    assert caps.to_dict()["notes"] == caps.notes()
+    assert caps.model_dump(mode="json")["notes"] == caps.notes
 
 
 def test_node_labels_are_read_or_fall_back_to_none(ray_head):

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from iog_jupyter.core.actor_meta import ActorRecord
 from iog_jupyter.core.actor_service import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.core.wire import ActorRecord
 from iog_jupyter.widgets import ActorsWidget
 from iog_jupyter.widgets.actors_html import actors_table_html, expiry_text, fmt_duration
 

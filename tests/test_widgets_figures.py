@@ -17,7 +17,7 @@ from ray.autoscaler.v2.schema import (
 from ray.autoscaler.v2.schema import NodeUsage as RayNodeUsage
 
 from iog_jupyter.core.cluster import build_snapshot
-from iog_jupyter.core.models import ClusterSnapshot, GpuUsage, NodeUsage
+from iog_jupyter.core.wire import ClusterSnapshot, GpuUsage, HistoryPoint, NodeUsage
 from iog_jupyter.widgets import figures, tables
 
 GIB = 1024**3
@@ -91,8 +91,20 @@ def sample_snapshot(
             memory_used_bytes=8 * GIB,
             memory_total_bytes=64 * GIB,
             gpus=[
-                GpuUsage(0, "NVIDIA H100", 87.0, 40 * GIB, 80 * GIB),
-                GpuUsage(1, EVIL_GPU, 0.0, 0, 80 * GIB),
+                GpuUsage(
+                    index=0,
+                    name="NVIDIA H100",
+                    utilization_percent=87.0,
+                    memory_used_bytes=40 * GIB,
+                    memory_total_bytes=80 * GIB,
+                ),
+                GpuUsage(
+                    index=1,
+                    name=EVIL_GPU,
+                    utilization_percent=0.0,
+                    memory_used_bytes=0,
+                    memory_total_bytes=80 * GIB,
+                ),
             ],
         )
     }
@@ -165,6 +177,7 @@ def test_history_lines_are_percent_used_with_gaps_without_gpus() -> None:
         {"timestamp_ms": 2000, "totals": {"CPU": 4, "GPU": 0, "memory": 10}, "available": {
             "CPU": 1, "GPU": 0, "memory": 5}},
     ]  # fmt: skip
+    history = [HistoryPoint(**point, num_nodes=1) for point in history]
     cpu, gpu, memory = figures.history_line_data(history)
     assert cpu["y"] == [0.0, 75.0]
     assert gpu["y"] == [None, None]

@@ -9,14 +9,22 @@ from collections.abc import Callable
 import pytest
 
 from iog_jupyter.core.errors import RayUnavailableError
-from iog_jupyter.core.models import ClusterSnapshot
 from iog_jupyter.core.monitor import backoff_delay_s
+from iog_jupyter.core.wire import ClusterSnapshot
 from iog_jupyter.widgets.refresher import SharedRefresher
 
 
 def tiny_snapshot() -> ClusterSnapshot:
     totals = {"CPU": 4.0, "GPU": 0.0, "memory": 1.0, "object_store_memory": 1.0}
-    return ClusterSnapshot(int(time.time() * 1000), totals, dict(totals), [], [], [], [])
+    return ClusterSnapshot(
+        timestamp_ms=int(time.time() * 1000),
+        totals=totals,
+        available=dict(totals),
+        nodes=[],
+        pending_demands=[],
+        infeasible_demands=[],
+        pools=[],
+    )
 
 
 class FakeRay:

@@ -14,9 +14,10 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..core.actor_meta import DEFAULT_LIMIT, DEFAULT_PROTECTED_NAMESPACES, MAX_LIMIT
+from ..core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actor_service import ActorRegistry
 from ..core.errors import IogError, RayUnavailableError, ValidationError
+from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 from .output import clean, to_json
 from .status import local_connection, make_client
@@ -107,7 +108,7 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
         limit=args.limit or DEFAULT_LIMIT,
         cursor=cursor,
     )
-    return page.to_dict()
+    return page.model_dump(mode="json")
 
 
 def _ttl(actor: Mapping[str, Any]) -> str:
@@ -166,7 +167,7 @@ def cmd_kill(args: argparse.Namespace) -> int:
     else:
         record = _local("kill", args.namespace, args.name)
         reply = {"namespace": args.namespace, "name": args.name, "killed": True}
-        reply["actor"] = record.to_dict()
+        reply["actor"] = record.model_dump(mode="json")
     if args.json:
         print(to_json(reply))
     else:

@@ -68,7 +68,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         conn = local_connection()
         try:
-            report = run_doctor(conn, fix=args.fix).to_dict()
+            report = run_doctor(conn, fix=args.fix).model_dump(mode="json")
         finally:
             conn.close()
     print(to_json(report) if args.json else format_report(report), flush=True)

@@ -1,6 +1,6 @@
 """The two ways ``iog jobs`` reaches jobs: a Jupyter server's REST API, or the backend directly.
 
-Both return the wire JSON (``JobRecord.to_dict()``, ``JobPage.to_dict()``, ``LogPage.to_dict()``)
+Both return the wire JSON (of ``JobRecord``, ``JobPage`` and ``LogPage``)
 so the commands print the same thing in either mode. Local mode runs as the local user: the owner
 recorded on a job is :func:`getpass.getuser`, and any directory the user names may be a
 ``working_dir``.
@@ -142,11 +142,11 @@ class LocalJobs:
     def list(self, status: str | None, limit: int | None, cursor: str | None) -> dict[str, Any]:
         """One page of jobs."""
         statuses = frozenset(s.strip().upper() for s in status.split(",")) if status else None
-        return self._call(self.backend.list, statuses, limit or 50, cursor).to_dict()
+        return self._call(self.backend.list, statuses, limit or 50, cursor).model_dump(mode="json")
 
     def get(self, submission_id: str) -> dict[str, Any]:
         """One job."""
-        return self._call(self.backend.get, submission_id).to_dict()
+        return self._call(self.backend.get, submission_id).model_dump(mode="json")
 
     def stop(self, submission_id: str) -> dict[str, Any]:
         """Stop a job: ``{submission_id, stopped}``."""
@@ -160,7 +160,7 @@ class LocalJobs:
 
     def logs(self, submission_id: str, offset: int) -> dict[str, Any]:
         """One page of the log from ``offset``."""
-        return self._call(self.backend.read_logs, submission_id, offset).to_dict()
+        return self._call(self.backend.read_logs, submission_id, offset).model_dump(mode="json")
 
     def tail(self, submission_id: str, offset: int) -> Iterator[dict[str, Any]]:
         """Poll the log until it ends, in the websocket's message shapes."""

@@ -1,6 +1,6 @@
 """Human-readable views for the terminal: a ``ray status``-like cluster report.
 
-Every function takes the wire JSON (``ClusterSnapshot.to_dict()``, the ``status`` reply), so the
+Every function takes the wire JSON (``ClusterSnapshot`` JSON, the ``status`` reply), so the
 local mode and the remote mode print exactly the same thing. Text that comes from the cluster
 (node names, labels, pools, reasons) is stripped of control characters before it is printed.
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.errors import IogError
 from ..core.sessions import check_session_id, list_sessions, release_session
+from ..core.wire import SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .output import clean, to_json
 from .status import local_connection, make_client
@@ -90,7 +91,7 @@ def _local_list() -> dict[str, Any]:
         records = list_sessions(conn)
     finally:
         conn.close()
-    return {"sessions": [r.to_dict() for r in records], "policy": None}
+    return SessionList(sessions=records, policy=None).model_dump(mode="json")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -139,7 +140,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     else:
         conn = local_connection()
         try:
-            reply = release_session(conn, session_id).to_dict()
+            reply = release_session(conn, session_id).model_dump(mode="json")
         finally:
             conn.close()
     if args.json:

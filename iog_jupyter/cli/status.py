@@ -87,9 +87,9 @@ def local_report() -> dict[str, Any]:
         status = {
             "version": __version__,
             "mode": "local",
-            "ray": {"connected": True, **conn.describe()},
+            "ray": conn.describe(connected=True).model_dump(mode="json"),
         }
-        return {"status": status, "cluster": snapshot.to_dict()}
+        return {"status": status, "cluster": snapshot.model_dump(mode="json")}
     except RayUnavailableError as err:
         raise CliError(err.message, EXIT_UNAVAILABLE) from None
     finally:

@@ -13,7 +13,7 @@ from .errors import (
     RayUnavailableError,
     ValidationError,
 )
-from .models import ClusterSnapshot, NodeRecord, ResourceDemand
+from .wire import ClusterSnapshot, NodeRecord, ResourceDemand
 
 __all__ = [
     "ClusterSnapshot",

@@ -9,16 +9,16 @@ actor (Ray's actor table joined with that record).
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import BaseModel
+
 from .cursors import decode_position, encode_position
 from .errors import ForbiddenError, ValidationError
-from .models import iso_from_ms
+from .wire import ACTOR_STATES, MAX_LIMIT, MAX_NAME_CHARS
 
 #: The KV namespace iog keeps its own records in (the jobs backend uses it too).
 IOG_KV_NAMESPACE = b"iog_jupyter"
@@ -32,13 +32,6 @@ SYSTEM_NAMESPACES = frozenset({"SUPERVISOR_ACTOR_RAY_NAMESPACE", IOG_ACTOR_NAMES
 RAY_INTERNAL_PREFIX = "_ray_internal"
 #: What ``IogJupyterApp.protected_actor_namespaces`` adds by default (Ray Serve's controller).
 DEFAULT_PROTECTED_NAMESPACES = ("serve",)
-#: Ray's actor states, in lifecycle order.
-ACTOR_STATES = ("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD")
-#: Longest name or namespace iog accepts.
-MAX_NAME_CHARS = 256
-#: The largest page a caller may ask for, and the default page.
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 100
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -115,8 +108,7 @@ def meta_key(namespace: str, name: str) -> bytes:
     return ACTOR_KEY_PREFIX + f"{quote(namespace, safe='')}/{quote(name, safe='')}".encode()
 
 
-@dataclass
-class ActorMeta:
+class ActorMeta(BaseModel):
     """iog's record of one detached actor, kept in Ray's KV store.
 
     Attributes:
@@ -146,7 +138,7 @@ class ActorMeta:
 
     def to_bytes(self) -> bytes:
         """The stored JSON."""
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> ActorMeta | None:
@@ -154,75 +146,15 @@ class ActorMeta:
         if not raw:
             return None
         try:
-            data = json.loads(raw)
-            meta = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-        except (ValueError, TypeError, UnicodeDecodeError):
+            return cls.model_validate_json(raw)
+        except ValueError:
             return None
-        if not isinstance(meta.namespace, str) or not isinstance(meta.name, str):
-            return None
-        return meta
 
     def touched(self, now_ms: int, ttl_s: float | None = None) -> ActorMeta:
         """A copy whose expiry is ``ttl_s`` (or its own TTL) from ``now_ms``."""
         ttl = ttl_s if ttl_s is not None else self.ttl_s
         expires = None if ttl is None else now_ms + int(ttl * 1000)
-        return ActorMeta(**{**asdict(self), "ttl_s": ttl, "expires_ms": expires})
-
-
-def _iso(ms: int | None) -> str | None:
-    return iso_from_ms(ms) if ms else None
-
-
-@dataclass
-class ActorRecord:
-    """One named actor as iog shows it: Ray's actor table joined with iog's record.
-
-    ``managed`` says whether iog holds a record (owner, TTL) for it; ``protected`` whether iog
-    refuses to kill it.
-    """
-
-    namespace: str
-    name: str
-    actor_id: str
-    state: str
-    class_name: str
-    detached: bool
-    owner: str | None = None
-    kernel_id: str | None = None
-    notebook: str | None = None
-    job_id: str | None = None
-    pid: int | None = None
-    node_id: str | None = None
-    created_ms: int | None = None
-    ttl_s: float | None = None
-    expires_ms: int | None = None
-    resources: dict[str, float] = field(default_factory=dict)
-    managed: bool = False
-    protected: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, with ISO-8601 ``created`` and ``expires`` next to the ``*_ms`` fields."""
-        data = asdict(self)
-        data["created"] = _iso(self.created_ms)
-        data["expires"] = _iso(self.expires_ms)
-        return data
-
-
-@dataclass
-class ActorPage:
-    """One page of actors, by namespace then name, with an opaque cursor for the next page."""
-
-    actors: list[ActorRecord]
-    next_cursor: str | None
-    total: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "actors": [actor.to_dict() for actor in self.actors],
-            "next_cursor": self.next_cursor,
-            "total": self.total,
-        }
+        return self.model_copy(update={"ttl_s": ttl, "expires_ms": expires})
 
 
 def encode_cursor(namespace: str, name: str) -> str:

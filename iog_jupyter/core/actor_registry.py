@@ -20,11 +20,8 @@ from typing import Any
 from . import _ray_compat
 from .actor_meta import (
     ACTOR_KEY_PREFIX,
-    DEFAULT_LIMIT,
     IOG_KV_NAMESPACE,
     ActorMeta,
-    ActorPage,
-    ActorRecord,
     check_list_args,
     check_name,
     check_not_protected,
@@ -35,6 +32,7 @@ from .actor_meta import (
     protection_reason,
 )
 from .errors import NotFoundError, ValidationError
+from .wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]

@@ -20,13 +20,7 @@ import uuid
 from typing import Any
 
 from . import _ray_compat
-from .actor_meta import (
-    ActorMeta,
-    ActorRecord,
-    check_name,
-    check_not_protected,
-    check_ttl,
-)
+from .actor_meta import ActorMeta, check_name, check_not_protected, check_ttl
 from .actor_registry import (
     kill_actor,
     list_actors,
@@ -35,6 +29,7 @@ from .actor_registry import (
     touch_actor,
 )
 from .errors import NotFoundError, RayUnavailableError, ValidationError
+from .wire import ActorRecord
 
 #: Where actors go when no namespace is given and the driver's own is anonymous (a bare
 #: ``ray.init()``): one fixed name, so any notebook can reattach.

@@ -174,7 +174,7 @@ def sessions_fingerprint(records: Iterable[Any]) -> Hashable:
                 s.detached_actors,
                 s.running_tasks,
                 tuple(sorted(s.resources.items())),
-                str(s.policy.get("state")),
+                str(s.policy.state),
             )
             for s in records
         )

@@ -16,7 +16,7 @@ from typing import Any
 from . import _ray_compat
 from .connection import RayConnection
 from .errors import RayUnavailableError
-from .models import (
+from .wire import (
     STANDARD_RESOURCES,
     ClusterSnapshot,
     GpuUsage,
@@ -249,7 +249,9 @@ def build_snapshot(
             continue
         pool = pools.get(node.pool)
         if pool is None:
-            pool = pools[node.pool] = PoolSummary(node.pool, 0, [], {}, {})
+            pool = pools[node.pool] = PoolSummary(
+                name=node.pool, num_nodes=0, node_ids=[], totals={}, available={}
+            )
         pool.num_nodes += 1
         pool.node_ids.append(node.node_id)
         for name, value in node.resources_total.items():

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .errors import RayUnavailableError, ValidationError
+from .wire import RayInfo
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class RayConnection:
         """Whether a Ray token was found."""
         return self._token_info.token is not None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, connected: bool = False) -> RayInfo:
         """Connection facts safe to show anyone who may read the cluster: never the token.
 
         ``version`` and ``capabilities`` are the installed Ray's (the cluster's own, on its head
@@ -223,15 +224,16 @@ class RayConnection:
         from . import _ray_compat
 
         caps = _ray_compat.capabilities()
-        return {
-            "address": self.address,
-            "address_source": self.address_source,
-            "auth_mode": self.auth_mode,
-            "token_source": self._token_info.source,
-            "dashboard": self._dashboard_url or self._configured_dashboard_url,
-            "version": caps.version,
-            "capabilities": caps.to_dict(),
-        }
+        return RayInfo(
+            connected=connected,
+            address=self.address,
+            address_source=self.address_source,
+            auth_mode=self.auth_mode,
+            token_source=self._token_info.source,
+            dashboard=self._dashboard_url or self._configured_dashboard_url,
+            version=caps.version,
+            capabilities=caps,
+        )
 
     def unavailable(self, detail: str) -> RayUnavailableError:
         """Build the error for an unreachable Ray: where we looked and how to start Ray."""

@@ -12,41 +12,20 @@ import ipaddress
 import logging
 import os
 import stat
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from . import _ray_compat
 from .connection import RayConnection
+from .wire import FAIL, OK, WARN, Check, DoctorReport
 
 log = logging.getLogger(__name__)
 
-OK, WARN, FAIL = "ok", "warn", "fail"
 #: Processes of a Ray node whose listening sockets the port check looks at.
 RAY_PROCESS_MARKERS = ("gcs_server", "raylet", "dashboard", "ray_client_server", "ray::")
 _PROBE_TIMEOUT_S = 2.0
-
-
-@dataclass
-class Check:
-    """One doctor finding.
-
-    Attributes:
-        id: A stable identifier (``ray_token_file``).
-        status: ``ok``, ``warn`` or ``fail``.
-        message: What was found, in plain words.
-        fix: What to do about it (None when ``ok``).
-    """
-
-    id: str
-    status: str
-    message: str
-    fix: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form (``{id, status, message, fix}``)."""
-        return asdict(self)
 
 
 @dataclass
@@ -330,7 +309,7 @@ def check_ray_ports(conn: RayConnection) -> Check:
 def check_ray_version() -> Check:
     """The installed Ray's version, and what degrades on it (a warning for each lack)."""
     caps = _ray_compat.capabilities()
-    notes = caps.notes()
+    notes = caps.notes
     lacks = [n for n in notes if "token authentication" not in n]  # ray_auth_mode says that
     if not lacks:
         return Check("ray_version", OK, f"Ray {caps.version}: every iog_jupyter feature is on.")
@@ -433,23 +412,6 @@ def jupyter_checks(facts: JupyterFacts) -> list[Check]:
     return checks
 
 
-@dataclass
-class DoctorReport:
-    """All checks, and the worst status among them."""
-
-    checks: list[Check] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """``fail`` if any check failed, else ``warn`` if any warned, else ``ok``."""
-        statuses = {c.status for c in self.checks}
-        return FAIL if FAIL in statuses else WARN if WARN in statuses else OK
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form of ``GET doctor``."""
-        return {"status": self.status, "checks": [c.to_dict() for c in self.checks]}
-
-
 def run_doctor(
     conn: RayConnection, facts: JupyterFacts | None = None, fix: bool = False
 ) -> DoctorReport:
@@ -464,4 +426,4 @@ def run_doctor(
     checks = ray_checks(conn, fix=fix)
     if facts is not None:
         checks += jupyter_checks(facts)
-    return DoctorReport(checks)
+    return DoctorReport(checks=checks)

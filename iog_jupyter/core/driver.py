@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from . import _ray_compat
@@ -64,10 +64,6 @@ class DriverInfo:
     notebook_path: str | None
     user: str
     client: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return asdict(self)
 
 
 def in_kernel() -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status, fetch_node_usage
 from .connection import RayConnection
 from .errors import IogError
-from .models import ClusterSnapshot, NodeUsage, iso_from_ms
+from .wire import ClusterSnapshot, HistoryPoint, NodeUsage, StatusMessage, iso_from_ms
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ClusterMonitor:
         self._usage_task: asyncio.Task[None] | None = None
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self._owns_executor = executor is None
-        self.history: deque[dict[str, Any]] = deque(maxlen=max(1, history_length))
+        self.history: deque[HistoryPoint] = deque(maxlen=max(1, history_length))
         self.snapshot: ClusterSnapshot | None = None
         self.snapshot_json: str | None = None
         self._key: dict[str, Any] | None = None
@@ -169,14 +169,11 @@ class ClusterMonitor:
 
     def status_message(self) -> str:
         """The ``status`` message sent to subscribers: connected or not, and why."""
-        return json.dumps(
-            {
-                "type": "status",
-                "connected": bool(self.connected),
-                "message": self.last_error,
-                "last_update": iso_from_ms(self.last_update_ms) if self.last_update_ms else None,
-            }
-        )
+        return StatusMessage(
+            connected=bool(self.connected),
+            message=self.last_error,
+            last_update=iso_from_ms(self.last_update_ms),
+        ).model_dump_json()
 
     def _notify(self, kind: str, message: str) -> None:
         for listener in list(self._listeners):
@@ -189,11 +186,11 @@ class ClusterMonitor:
 
     # -- polling ---------------------------------------------------------------------------
 
-    def history_since(self, since_ms: int | None = None) -> list[dict[str, Any]]:
+    def history_since(self, since_ms: int | None = None) -> list[HistoryPoint]:
         """History points newer than ``since_ms`` (all of them when None), oldest first."""
         if since_ms is None:
             return list(self.history)
-        return [point for point in self.history if point["timestamp_ms"] > since_ms]
+        return [point for point in self.history if point.timestamp_ms > since_ms]
 
     def next_delay_s(self) -> float:
         """Seconds until the next poll: the interval, or the backoff after failures."""
@@ -250,7 +247,7 @@ class ClusterMonitor:
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
         status = fetch_cluster_status(self.connection)
         snapshot = build_snapshot(status, self._usage, self.pool_config)
-        data = snapshot.to_dict()
+        data = snapshot.model_dump(mode="json")
         return _Polled(snapshot, change_key(data), json.dumps(data, separators=(",", ":")))
 
     async def _run_usage(self) -> None:

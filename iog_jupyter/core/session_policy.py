@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 from . import _ray_compat
@@ -34,38 +33,12 @@ from .sessions import (
     read_cluster,
     release_session,
 )
+from .wire import IdlePolicy, SessionPolicyState
 
 log = logging.getLogger(__name__)
 
 #: Who the audit log names for the policy's own releases.
 POLICY_USER = "iog-idle-policy"
-
-
-@dataclass(frozen=True)
-class IdlePolicy:
-    """The idle policy's settings (the ``IogJupyterApp.idle_*`` traits); 0 switches a step off."""
-
-    warn_after_s: float = 0.0
-    release_after_s: float = 0.0
-    release_resources: tuple[str, ...] = ("GPU",)
-    keep_alive_max_s: float = 24 * 3600.0
-    check_interval_s: float = 30.0
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the policy warns or releases at all."""
-        return self.warn_after_s > 0 or self.release_after_s > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form shown next to the sessions."""
-        return {
-            "enabled": self.enabled,
-            "warn_after_s": self.warn_after_s or None,
-            "release_after_s": self.release_after_s or None,
-            "release_resources": list(self.release_resources),
-            "keep_alive_max_s": self.keep_alive_max_s,
-            "check_interval_s": self.check_interval_s,
-        }
 
 
 def _fmt_s(seconds: float) -> str:
@@ -208,14 +181,14 @@ class SessionService:
                     f"Idle for {_fmt_s(idle)} while holding {what}{when}. Run "
                     "iog_jupyter.keep_alive(hours=...) in the notebook to keep them."
                 )
-        record.policy = {
-            "state": state,
-            "idle_since_ms": since if record.local_kernel else None,
-            "warn_at_ms": warn_at,
-            "release_at_ms": release_at,
-            "keep_alive_until_ms": exempt_until,
-            "message": message,
-        }
+        record.policy = SessionPolicyState(
+            state=state,
+            idle_since_ms=since if record.local_kernel else None,
+            warn_at_ms=warn_at,
+            release_at_ms=release_at,
+            keep_alive_until_ms=exempt_until,
+            message=message,
+        )
 
     async def find(self, session_id: str) -> SessionRecord:
         """The live session with this Ray job id or kernel id.
@@ -278,11 +251,11 @@ class SessionService:
         """One policy pass: audit new warnings, release sessions that are due."""
         sessions = await self.list()
         for record in sessions:
-            state = record.policy.get("state")
-            since = record.policy.get("idle_since_ms") or 0
+            state = record.policy.state
+            since = record.policy.idle_since_ms or 0
             if state in ("warned", "due") and self._warned.get(record.session_id) != since:
                 self._warned[record.session_id] = since
-                self._audit("session.idle_warn", record, "allowed", record.policy["message"])
+                self._audit("session.idle_warn", record, "allowed", record.policy.message)
             if state == "due":
                 await self._release_idle(record, since)
         return sessions

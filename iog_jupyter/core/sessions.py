@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import _ray_compat
 from .connection import RayConnection
 from .driver import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 from .errors import NotFoundError, RayUnavailableError, ValidationError
-from .models import iso_from_ms
+from .wire import ReleaseResult, SessionRecord
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{8}$")
 KERNEL_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -55,93 +55,6 @@ class KernelInfo:
     last_activity_ms: int | None
     connections: int = 0
     notebook_path: str | None = None
-
-
-@dataclass
-class SessionRecord:
-    """One live Ray driver: whose it is, what it holds, how long it has been idle.
-
-    ``session_id`` is the driver's Ray job id. ``kind`` is ``notebook``, ``job`` (a Ray job's
-    entrypoint) or ``script``. ``local_kernel`` says the driver is a kernel of the Jupyter
-    server that answered. ``resources`` sums what its live actors and running tasks hold.
-    ``idle_s`` is known only for kernels of this server (None otherwise). ``policy`` is filled
-    in by the server's idle policy.
-    """
-
-    session_id: str
-    kind: str
-    driver_pid: int
-    driver_ip: str
-    namespace: str
-    owner: str | None = None
-    kernel_id: str | None = None
-    notebook_path: str | None = None
-    attributed_by: list[str] = field(default_factory=list)
-    local_kernel: bool = False
-    execution_state: str | None = None
-    last_activity_ms: int | None = None
-    start_time_ms: int | None = None
-    resources: dict[str, float] = field(default_factory=dict)
-    actors: int = 0
-    detached_actors: int = 0
-    running_tasks: int = 0
-    idle_s: float | None = None
-    policy: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def job_id(self) -> str:
-        """The Ray job id (the same as ``session_id``)."""
-        return self.session_id
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form (snake_case, ISO times next to ``*_ms``)."""
-        return {
-            "session_id": self.session_id,
-            "job_id": self.session_id,
-            "kind": self.kind,
-            "driver_pid": self.driver_pid,
-            "driver_ip": self.driver_ip,
-            "namespace": self.namespace,
-            "owner": self.owner,
-            "kernel_id": self.kernel_id,
-            "notebook_path": self.notebook_path,
-            "attributed_by": list(self.attributed_by),
-            "local_kernel": self.local_kernel,
-            "execution_state": self.execution_state,
-            "last_activity": iso_from_ms(self.last_activity_ms) if self.last_activity_ms else None,
-            "last_activity_ms": self.last_activity_ms,
-            "start_time": iso_from_ms(self.start_time_ms) if self.start_time_ms else None,
-            "start_time_ms": self.start_time_ms,
-            "resources": dict(self.resources),
-            "actors": self.actors,
-            "detached_actors": self.detached_actors,
-            "running_tasks": self.running_tasks,
-            "idle_s": None if self.idle_s is None else round(self.idle_s, 1),
-            "policy": dict(self.policy),
-        }
-
-
-@dataclass
-class ReleaseResult:
-    """What a release did: actors killed, tasks cancelled, detached actors left alone."""
-
-    session_id: str
-    killed_actors: list[str] = field(default_factory=list)
-    cancelled_tasks: int = 0
-    kept_detached_actors: int = 0
-    kept_other_actors: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "session_id": self.session_id,
-            "killed_actors": list(self.killed_actors),
-            "cancelled_tasks": self.cancelled_tasks,
-            "kept_detached_actors": self.kept_detached_actors,
-            "kept_other_actors": self.kept_other_actors,
-            "errors": list(self.errors),
-        }
 
 
 def _add(total: dict[str, float], resources: Any) -> None:

@@ -22,7 +22,6 @@ its environment; ``Stage.from_env()`` inside the job's driver gives the same sta
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +30,9 @@ from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from .connection import RayConnection
 from .errors import ValidationError
 from .jobs.placement import pool_placement
+from .wire import SUBMISSION_ID_RE
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME_RE = SUBMISSION_ID_RE
 #: Namespaces a stage may not use: Ray's own and iog's.
 RESERVED_NAMESPACES = frozenset({"SUPERVISOR_ACTOR_RAY_NAMESPACE", "serve", "iog_jupyter"})
 ENV_STAGE = "IOG_STAGE"

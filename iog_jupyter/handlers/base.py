@@ -6,9 +6,9 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.identity import (
@@ -30,18 +30,13 @@ from ..core.errors import (
     RayUnavailableError,
     ValidationError,
 )
-
-if TYPE_CHECKING:
-    from ..app import IogJupyterApp
-    from ..core.monitor import ClusterMonitor
+from ..core.monitor import ClusterMonitor
+from .contract import Route, parse_query
 
 T = TypeVar("T")
 
 #: Verbs that never change state (everything else is refused on an insecure server).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-#: The REST prefix, below the server's base_url. The frontend's tokens.ts has the same string.
-API_PREFIX = "iog/api/v1"
 
 #: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
 #: Authorizer grants everything, so on a single-user server the user is everyone's admin).
@@ -66,7 +61,7 @@ def status_of(error: IogError) -> int:
 
 
 async def run_on_executor(
-    app: IogJupyterApp, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+    app: Any, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
 ) -> T:
     """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
 
@@ -86,18 +81,6 @@ async def run_on_executor(
         return await asyncio.wait_for(future, timeout=timeout_s)
     except asyncio.TimeoutError:
         raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
-
-
-def unknown_query_message(arguments: Iterable[str], allowed: tuple[str, ...]) -> str | None:
-    """What to say about a query parameter a route does not know (None when all are known).
-
-    Jupyter's own ``token`` and ``_xsrf`` are always accepted.
-    """
-    unknown = sorted(set(arguments) - set(allowed) - {"token", "_xsrf"})
-    if not unknown:
-        return None
-    expected = ", ".join(allowed) if allowed else "none"
-    return f"Unknown query parameter {unknown[0][:40]!r}; this route accepts: {expected}."
 
 
 #: Jupyter Server's own login (token or password): a single-user server.
@@ -130,17 +113,34 @@ def _server_os_user() -> str:
 class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every iog REST handler.
 
-    Subclasses set ``auth_resource`` (``iog:cluster``, ``iog:jobs``, ...) and decorate each verb
-    with ``@web.authenticated`` and ``@authorized``. Errors always leave as
-    ``{"message": ..., "reason": ...}``: never a traceback, a path or a token.
+    Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
+    resource Jupyter's Authorizer checks (``iog:cluster``, ``iog:jobs``, ...) and the query
+    model of each verb; verbs are decorated with ``@web.authenticated`` and ``@authorized``.
+    Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
+    token.
     """
 
-    auth_resource = "iog:cluster"
+    route: Route
+
+    def initialize(self, name: str, route: Route, **kwargs: Any) -> None:  # type: ignore[override]
+        """Keep the route this handler serves (its resource, query models)."""
+        super().initialize(name, **kwargs)
+        self.route = route
+        self.auth_resource = route.resource
 
     @property
-    def iog(self) -> IogJupyterApp:
-        """The extension app (traits, services)."""
-        return self.extensionapp  # type: ignore[return-value]
+    def iog(self) -> Any:
+        """The extension app (traits, services): ``IogJupyterApp``."""
+        return self.extensionapp
+
+    def query(self) -> Any:
+        """This verb's query, validated against its model in the route table.
+
+        Raises:
+            ValidationError: An unknown parameter or a bad value (400, naming what to send).
+        """
+        op = self.route.ops[self.request.method.lower()]
+        return parse_query(op.query, self.request.query_arguments)
 
     async def prepare(self) -> None:  # type: ignore[override]
         """Start the shared monitor; refuse changes on an insecure server (module docstring).
@@ -257,38 +257,6 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(data if isinstance(data, str) else json.dumps(data))
 
-    def get_int_query(
-        self, name: str, default: int | None = None, minimum: int = 0, maximum: int | None = None
-    ) -> int | None:
-        """An integer query parameter, checked.
-
-        Raises:
-            ValidationError: The value is not an integer or out of range.
-        """
-        raw = self.get_query_argument(name, None)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValidationError(
-                f"Query parameter {name!r} must be an integer, not {raw[:40]!r}."
-            ) from None
-        if value < minimum or (maximum is not None and value > maximum):
-            upper = f" and {maximum}" if maximum is not None else ""
-            raise ValidationError(f"Query parameter {name!r} must be between {minimum}{upper}.")
-        return value
-
-    def reject_unknown_query(self, allowed: tuple[str, ...] = ()) -> None:
-        """Refuse query parameters this route does not know (typos must not pass silently).
-
-        Raises:
-            ValidationError: An unknown parameter was given.
-        """
-        problem = unknown_query_message(self.request.query_arguments, allowed)
-        if problem:
-            raise ValidationError(problem)
-
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
             status = status_of(e)
@@ -324,18 +292,25 @@ class IogWebSocketHandler(
 ):
     """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
 
-    Subclasses set ``auth_resource`` and ``auth_description`` (what a refusal names), decorate
-    ``get`` with ``@ws_authenticated`` and call :meth:`authorize` before upgrading.
+    Subclasses set ``auth_description`` (what a refusal names), decorate ``get`` with
+    ``@ws_authenticated`` and call :meth:`authorize` before upgrading; the resource comes from
+    the route.
     """
 
-    auth_resource = "iog:cluster"
+    route: Route
     #: What a 403 says the user may not read, for example ``"the cluster"``.
     auth_description = "the cluster"
 
+    def initialize(self, name: str, route: Route, **kwargs: Any) -> None:  # type: ignore[override]
+        """Keep the route this websocket serves (its resource, query model)."""
+        super().initialize(name, **kwargs)
+        self.route = route
+        self.auth_resource = route.resource
+
     @property
-    def iog(self) -> IogJupyterApp:
-        """The extension app (traits, services)."""
-        return self.extensionapp  # type: ignore[return-value]
+    def iog(self) -> Any:
+        """The extension app (traits, services): ``IogJupyterApp``."""
+        return self.extensionapp
 
     async def authorize(self, action: str = "read") -> None:
         """Ask Jupyter's Authorizer for ``action`` on ``auth_resource``; 403 when refused."""
@@ -351,8 +326,20 @@ class IogWebSocketHandler(
         """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
         return await run_on_executor(self.iog, fn, *args)
 
-    def reject_unknown_query(self, allowed: tuple[str, ...] = ()) -> None:
-        """Refuse, before the upgrade, query parameters this websocket does not know (400)."""
-        problem = unknown_query_message(self.request.query_arguments, allowed)
-        if problem:
-            raise web.HTTPError(400, problem)
+    def query(self) -> Any:
+        """The query, validated against the route's model before the upgrade (400 if bad)."""
+        try:
+            return parse_query(self.route.ops["get"].query, self.request.query_arguments)
+        except ValidationError as error:
+            raise web.HTTPError(400, error.message) from None
+
+
+def capped(name: str, value: int, maximum: int) -> int:
+    """``value`` when it is at most the server's configured ``maximum`` for query ``name``.
+
+    Raises:
+        ValidationError: It is over (the model checks the fixed bounds; this the configured one).
+    """
+    if value > maximum:
+        raise ValidationError(f"Query parameter {name!r} must be at most {maximum}, not {value}.")
+    return value

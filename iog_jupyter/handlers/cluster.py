@@ -10,56 +10,45 @@ from tornado import web, websocket
 
 from .._version import __version__
 from ..core.errors import IogError, RayUnavailableError
-from ..core.models import iso_from_ms
+from ..core.wire import ClusterHistory, Status, iso_from_ms
 from .base import IogAPIHandler, IogWebSocketHandler
-
-CLUSTER_RESOURCE = "iog:cluster"
 
 
 class StatusHandler(IogAPIHandler):
     """``GET status``: version, Ray connection state, jobs backend, last error."""
 
-    auth_resource = CLUSTER_RESOURCE
-
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Report whether Ray is reachable and how iog reaches it (never the token)."""
-        self.reject_unknown_query()
+        self.query()
         monitor = await self.polled_monitor()
-        ray: dict[str, Any] = dict(self.iog.connection.describe())
-        ray["connected"] = bool(monitor.connected)
         jobs_backend = self.iog.jobs_backend_name
         if jobs_backend is None and (monitor.connected or self.iog.jobs_backend == "local"):
             try:  # choosing probes Ray's job API once; cheap while Ray answers
                 jobs_backend = (await self.iog.get_jobs_backend()).name
             except IogError as error:
                 self.log.info("iog_jupyter: no jobs backend yet: %s", error.message)
-        self.write_json(
-            {
-                "version": __version__,
-                "ray": ray,
-                "jobs_backend": jobs_backend,
-                "last_error": monitor.last_error,
-                "last_update": (
-                    iso_from_ms(monitor.last_update_ms) if monitor.last_update_ms else None
-                ),
-                "refresh_interval_s": monitor.refresh_interval_s,
-                "subscribers": monitor.num_subscribers,
-            }
+        status = Status(
+            version=__version__,
+            ray=self.iog.connection.describe(connected=bool(monitor.connected)),
+            jobs_backend=jobs_backend,
+            last_error=monitor.last_error,
+            last_update=iso_from_ms(monitor.last_update_ms),
+            refresh_interval_s=monitor.refresh_interval_s,
+            subscribers=monitor.num_subscribers,
         )
+        self.write_json(status.model_dump_json())
 
 
 class ClusterHandler(IogAPIHandler):
     """``GET cluster``: the latest snapshot, served from the monitor's cache."""
 
-    auth_resource = CLUSTER_RESOURCE
-
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Return the current snapshot, or 503 with where iog looked and how to start Ray."""
-        self.reject_unknown_query()
+        self.query()
         monitor = await self.polled_monitor()
         if not monitor.connected or monitor.snapshot_json is None:
             raise RayUnavailableError(
@@ -71,22 +60,18 @@ class ClusterHandler(IogAPIHandler):
 class ClusterHistoryHandler(IogAPIHandler):
     """``GET cluster/history?since_ms=``: totals and available per poll, from a ring buffer."""
 
-    auth_resource = CLUSTER_RESOURCE
-
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Return history points newer than ``since_ms`` (all kept points by default)."""
-        self.reject_unknown_query(("since_ms",))
-        since_ms = self.get_int_query("since_ms", None, minimum=0)
+        since_ms = self.query().since_ms
         monitor = self.iog.monitor
-        self.write_json(
-            {
-                "refresh_interval_s": monitor.refresh_interval_s,
-                "history_length": monitor.history.maxlen,
-                "points": monitor.history_since(since_ms),
-            }
+        history = ClusterHistory(
+            refresh_interval_s=monitor.refresh_interval_s,
+            history_length=monitor.history.maxlen or 0,
+            points=monitor.history_since(since_ms),
         )
+        self.write_json(history.model_dump_json())
 
 
 class ClusterSubscribeHandler(IogWebSocketHandler):
@@ -98,7 +83,6 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
     snapshots replace a queued one (only the latest picture matters).
     """
 
-    auth_resource = CLUSTER_RESOURCE
     auth_description = "the cluster"
 
     _unsubscribe = None
@@ -106,7 +90,8 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
     _queued: str | None = None
 
     async def pre_get(self) -> None:
-        """Authorize ``read`` on ``iog:cluster`` before the upgrade."""
+        """Check the query and authorize ``read`` on ``iog:cluster`` before the upgrade."""
+        self.query()
         await self.authorize("read")
 
     @ws_authenticated
@@ -169,11 +154,3 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-
-
-default_handlers = [
-    (r"status", StatusHandler),
-    (r"cluster", ClusterHandler),
-    (r"cluster/history", ClusterHistoryHandler),
-    (r"cluster/subscribe", ClusterSubscribeHandler),
-]

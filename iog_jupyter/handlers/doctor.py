@@ -7,22 +7,16 @@ from tornado import web
 
 from ..core.doctor import JupyterFacts, run_doctor
 from .base import IogAPIHandler
-from .cluster import CLUSTER_RESOURCE
 
 
 class DoctorHandler(IogAPIHandler):
     """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}`` (read-only)."""
 
-    auth_resource = CLUSTER_RESOURCE
-
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
-        self.reject_unknown_query()
+        self.query()
         facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
         report = await self.run_blocking(run_doctor, self.iog.connection, facts)
-        self.write_json(report.to_dict())
-
-
-default_handlers = [("doctor", DoctorHandler)]
+        self.write_json(report.model_dump_json())

@@ -14,6 +14,7 @@ from typing import Any
 from jupyter_server.auth.decorator import ws_authenticated
 from tornado import web, websocket
 
+from ..core.wire import ChangedMessage, SubscribedMessage, WireModel
 from .base import IogWebSocketHandler
 
 #: The resource each topic's readers need ``read`` on.
@@ -23,7 +24,6 @@ TOPIC_RESOURCES = {"jobs": "iog:jobs", "sessions": "iog:sessions", "actors": "io
 class EventsSubscribeHandler(IogWebSocketHandler):
     """``WS events/subscribe?topics=``: one ``changed`` message per change of a topic."""
 
-    auth_resource = "iog:jobs"
     auth_description = "jobs"
 
     _unsubscribe = None
@@ -35,8 +35,7 @@ class EventsSubscribeHandler(IogWebSocketHandler):
         Raises:
             tornado.web.HTTPError: 400 an unknown topic or parameter, 403 not authorized.
         """
-        self.reject_unknown_query(("topics",))
-        raw = self.get_query_argument("topics", "") or ",".join(TOPIC_RESOURCES)
+        raw = self.query().topics or ",".join(TOPIC_RESOURCES)
         topics = [t.strip() for t in raw.split(",") if t.strip()]
         for topic in topics:
             if topic not in TOPIC_RESOURCES:
@@ -63,17 +62,17 @@ class EventsSubscribeHandler(IogWebSocketHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Confirm the topics, then subscribe to the app's change feed."""
         super().open(*args, **kwargs)
-        self._send({"type": "subscribed", "topics": self._topics})
+        self._send(SubscribedMessage(topics=self._topics))
         self._unsubscribe = self.iog.changes.subscribe(self._topics, self._on_change)
 
     def _on_change(self, topic: str) -> None:
-        self._send({"type": "changed", "topic": topic})
+        self._send(ChangedMessage(topic=topic))
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: WireModel) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
         try:
-            self.write_message(message)
+            self.write_message(message.model_dump_json())
         except websocket.WebSocketClosedError:
             pass
 
@@ -85,6 +84,3 @@ class EventsSubscribeHandler(IogWebSocketHandler):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-
-
-default_handlers = [(r"events/subscribe", EventsSubscribeHandler)]

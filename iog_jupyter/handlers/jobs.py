@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,19 +13,23 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..core.errors import ValidationError
-from ..core.jobs.base import STATUSES
 from ..core.jobs.validation import validate_submission
 from ..core.quotas import count_active_jobs
-from .base import IogAPIHandler
+from ..core.wire import (
+    STATUSES,
+    SUBMISSION_ID_RE,
+    DeleteReply,
+    PackageReply,
+    StopReply,
+    SubmitReply,
+)
+from .base import IogAPIHandler, capped
 
 if TYPE_CHECKING:
     from ..core.jobs.base import JobBackend
 
-JOBS_RESOURCE = "iog:jobs"
-SUBMISSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_LOG_PAGE_BYTES = 64 * 1024
-MAX_CURSOR_CHARS = 512
 
 
 def check_submission_id(submission_id: str) -> str:
@@ -53,7 +56,6 @@ class JobsAPIHandler(IogAPIHandler):
     counted as it arrives and refused at the cap (413) without being buffered whole.
     """
 
-    auth_resource = JOBS_RESOURCE
     #: Which audit action a refused body (413) of this handler is recorded as.
     audit_action: str | None = None
 
@@ -181,6 +183,19 @@ class JobsAPIHandler(IogAPIHandler):
         return await self.iog.get_jobs_backend()
 
 
+def _statuses(raw: str | None) -> frozenset[str] | None:
+    if not raw:
+        return None
+    wanted = {part.strip().upper() for part in raw.split(",") if part.strip()}
+    unknown = sorted(wanted - set(STATUSES))
+    if unknown:
+        raise ValidationError(
+            f"Unknown job status {unknown[0][:40]!r}; use one or more of "
+            f"{', '.join(STATUSES)} (comma-separated)."
+        )
+    return frozenset(wanted) or None
+
+
 @web.stream_request_body
 class JobsHandler(JobsAPIHandler):
     """``GET jobs?status=&limit=&cursor=`` (a page, newest first) and ``POST jobs`` (submit)."""
@@ -193,30 +208,12 @@ class JobsHandler(JobsAPIHandler):
         """Return one page of jobs, newest first, filtered by status server-side."""
         if self.body_refused:
             return
-        self.reject_unknown_query(("status", "limit", "cursor"))
-        statuses = self._statuses()
-        limit = self.get_int_query(
-            "limit", DEFAULT_PAGE_SIZE, minimum=1, maximum=self.iog.job_list_max_limit
-        )
-        cursor = self.get_query_argument("cursor", None) or None
-        if cursor is not None and len(cursor) > MAX_CURSOR_CHARS:
-            raise ValidationError("Query parameter 'cursor' is too long; pass next_cursor back.")
+        query = self.query()
+        statuses = _statuses(query.status)
+        limit = capped("limit", query.limit or DEFAULT_PAGE_SIZE, self.iog.job_list_max_limit)
         backend = await self.backend()
-        page = await self.run_blocking(backend.list, statuses, limit, cursor)
-        self.write_json(page.to_dict())
-
-    def _statuses(self) -> frozenset[str] | None:
-        raw = self.get_query_argument("status", None)
-        if not raw:
-            return None
-        wanted = {part.strip().upper() for part in raw.split(",") if part.strip()}
-        unknown = sorted(wanted - set(STATUSES))
-        if unknown:
-            raise ValidationError(
-                f"Unknown job status {unknown[0][:40]!r}; use one or more of "
-                f"{', '.join(STATUSES)} (comma-separated)."
-            )
-        return frozenset(wanted) or None
+        page = await self.run_blocking(backend.list, statuses, limit, query.cursor)
+        self.write_json(page.model_dump_json())
 
     @web.authenticated
     @authorized
@@ -224,7 +221,7 @@ class JobsHandler(JobsAPIHandler):
         """Validate and submit a job; 201 ``{submission_id}`` with a Location header."""
         if self.body_refused:
             return
-        self.reject_unknown_query()
+        self.query()
         with self.audited("job.submit", "-") as audit:
             body = self.json_body()
             requested = body.get("submission_id")
@@ -247,7 +244,7 @@ class JobsHandler(JobsAPIHandler):
             )
             audit["target"] = submission_id
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
-        self.write_json({"submission_id": submission_id}, status=201)
+        self.write_json(SubmitReply(submission_id=submission_id).model_dump_json(), status=201)
 
 
 @web.stream_request_body
@@ -262,11 +259,11 @@ class JobHandler(JobsAPIHandler):
         """Return the job (env var values redacted, ``pending_reason`` while PENDING)."""
         if self.body_refused:
             return
-        self.reject_unknown_query()
+        self.query()
         check_submission_id(submission_id)
         backend = await self.backend()
         record = await self.run_blocking(backend.get, submission_id)
-        self.write_json(record.to_dict())
+        self.write_json(record.model_dump_json())
 
     @web.authenticated
     @authorized
@@ -275,12 +272,12 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         with self.audited("job.delete", submission_id[:70]):
-            self.reject_unknown_query()
+            self.query()
             check_submission_id(submission_id)
             backend = await self.backend()
             await self.check_job_owner(backend, submission_id)
             await self.run_blocking(backend.delete, submission_id)
-        self.write_json({"submission_id": submission_id, "deleted": True})
+        self.write_json(DeleteReply(submission_id=submission_id, deleted=True).model_dump_json())
 
 
 @web.stream_request_body
@@ -296,12 +293,14 @@ class JobStopHandler(JobsAPIHandler):
         if self.body_refused:
             return
         with self.audited("job.stop", submission_id[:70]):
-            self.reject_unknown_query()
+            self.query()
             check_submission_id(submission_id)
             backend = await self.backend()
             await self.check_job_owner(backend, submission_id)
             stopped = await self.run_blocking(backend.stop, submission_id)
-        self.write_json({"submission_id": submission_id, "stopped": bool(stopped)})
+        self.write_json(
+            StopReply(submission_id=submission_id, stopped=bool(stopped)).model_dump_json()
+        )
 
 
 class JobLogsHandler(JobsAPIHandler):
@@ -311,18 +310,15 @@ class JobLogsHandler(JobsAPIHandler):
     @authorized
     async def get(self, submission_id: str) -> None:
         """Return ``text`` for bytes ``[offset, next_offset)`` and ``eof``."""
-        self.reject_unknown_query(("offset", "limit_bytes"))
+        query = self.query()
         check_submission_id(submission_id)
-        offset = self.get_int_query("offset", 0, minimum=0)
-        limit_bytes = self.get_int_query(
-            "limit_bytes",
-            min(DEFAULT_LOG_PAGE_BYTES, self.iog.log_page_max_bytes),
-            minimum=1,
-            maximum=self.iog.log_page_max_bytes,
+        most = self.iog.log_page_max_bytes
+        limit_bytes = capped(
+            "limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most
         )
         backend = await self.backend()
-        page = await self.run_blocking(backend.read_logs, submission_id, offset, limit_bytes)
-        self.write_json(page.to_dict())
+        page = await self.run_blocking(backend.read_logs, submission_id, query.offset, limit_bytes)
+        self.write_json(page.model_dump_json())
 
 
 @web.stream_request_body
@@ -391,7 +387,7 @@ class PackagesHandler(JobsAPIHandler):
         if self.body_refused:
             return
         with self.audited("package.upload", "package") as audit:
-            self.reject_unknown_query()
+            self.query()
             if self._spool is None or self._spool_path is None:
                 raise ValidationError(
                     "The request body must be a zip file (Content-Type: application/zip).",
@@ -401,15 +397,4 @@ class PackagesHandler(JobsAPIHandler):
             self._spool.seek(0)
             uri = await self.run_blocking(self._store, self._spool)
             audit["target"] = uri
-        self.write_json({"uri": uri}, status=201)
-
-
-_ID = r"(?P<submission_id>[^/]+)"
-
-default_handlers = [
-    (r"jobs", JobsHandler),
-    (rf"jobs/{_ID}", JobHandler),
-    (rf"jobs/{_ID}/stop", JobStopHandler),
-    (rf"jobs/{_ID}/logs", JobLogsHandler),
-    (r"packages", PackagesHandler),
-]
+        self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)

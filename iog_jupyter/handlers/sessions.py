@@ -9,11 +9,11 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..core.sessions import KernelInfo, check_session_id
+from ..core.wire import SessionList
 from .base import IogAPIHandler
 
 log = logging.getLogger(__name__)
 
-SESSIONS_RESOURCE = "iog:sessions"
 MAX_RELEASE_BODY_BYTES = 4096
 
 
@@ -57,8 +57,6 @@ async def jupyter_kernels(serverapp: Any) -> list[KernelInfo]:
 class SessionsAPIHandler(IogAPIHandler):
     """Base of the session handlers: makes sure the idle loop runs (when configured)."""
 
-    auth_resource = SESSIONS_RESOURCE
-
     async def prepare(self) -> None:  # type: ignore[override]
         """Start the idle policy's loop with the first request, as the monitor starts."""
         await super().prepare()
@@ -72,15 +70,10 @@ class SessionsHandler(SessionsAPIHandler):
     @authorized
     async def get(self) -> None:
         """Return ``{sessions, policy}``: what each session holds, idle time, policy state."""
-        self.reject_unknown_query()
+        self.query()
         service = self.iog.sessions
         sessions = await service.list()
-        self.write_json(
-            {
-                "sessions": [s.to_dict() for s in sessions],
-                "policy": service.policy.to_dict(),
-            }
-        )
+        self.write_json(SessionList(sessions=sessions, policy=service.policy).model_dump_json())
 
 
 class SessionReleaseHandler(SessionsAPIHandler):
@@ -97,7 +90,7 @@ class SessionReleaseHandler(SessionsAPIHandler):
         unless ``sessions_release_foreign`` is set.
         """
         with self.audited("session.release", session_id[:70]) as audit:
-            self.reject_unknown_query()
+            self.query()
             if len(self.request.body or b"") > MAX_RELEASE_BODY_BYTES:
                 raise web.HTTPError(413, "This route takes no request body.")
             check_session_id(session_id)
@@ -109,12 +102,4 @@ class SessionReleaseHandler(SessionsAPIHandler):
             )
             await self.check_owner(record.owner, f"Session {record.session_id}")
             result = await service.release(record)
-        self.write_json(result.to_dict())
-
-
-_SESSION_ID = r"(?P<session_id>[^/]+)"
-
-default_handlers = [
-    (r"sessions", SessionsHandler),
-    (rf"sessions/{_SESSION_ID}/release", SessionReleaseHandler),
-]
+        self.write_json(result.model_dump_json())

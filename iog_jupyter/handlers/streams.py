@@ -30,7 +30,7 @@ from tornado import web, websocket
 from ..core.errors import IogError, NotFoundError, RayUnavailableError
 from ..core.jobs.logfiles import read_file_page
 from .base import IogWebSocketHandler, request_username, status_of
-from .jobs import JOBS_RESOURCE, check_submission_id
+from .jobs import check_submission_id
 
 if TYPE_CHECKING:
     from ..core.jobs.base import JobBackend
@@ -44,7 +44,6 @@ PAGE_POLL_INTERVAL_S = 0.25
 class JobLogsWebSocketHandler(IogWebSocketHandler):
     """``WS jobs/{submission_id}/logs/tail?offset=``: the log from ``offset``, then the status."""
 
-    auth_resource = JOBS_RESOURCE
     auth_description = "jobs"
 
     #: Open tails per user, across all jobs (capped by ``log_tail_max_clients_per_user``).
@@ -64,11 +63,7 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         """
         await self.authorize("read")
         submission_id = self.path_kwargs["submission_id"]
-        raw_offset = self.get_query_argument("offset", "0") or "0"
-        self.reject_unknown_query(("offset",))
-        if not raw_offset.isdigit():
-            raise web.HTTPError(400, "Query parameter 'offset' must be an integer >= 0.")
-        self._start_offset = int(raw_offset)
+        self._start_offset = self.query().offset
         try:
             check_submission_id(submission_id)
             self._backend = await self.iog.get_jobs_backend()
@@ -198,8 +193,3 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
             if self.open_tails[self._counted_user] <= 0:
                 del self.open_tails[self._counted_user]
             self._counted_user = None
-
-
-default_handlers = [
-    (r"jobs/(?P<submission_id>[^/]+)/logs/tail", JobLogsWebSocketHandler),
-]

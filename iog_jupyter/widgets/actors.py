@@ -14,9 +14,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.actor_meta import DEFAULT_PROTECTED_NAMESPACES, ActorPage, ActorRecord
+from ..core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actor_service import ActorRegistry
 from ..core.errors import IogError
+from ..core.wire import ActorPage, ActorRecord
 from .actors_html import actors_table_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc

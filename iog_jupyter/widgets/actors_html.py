@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.actor_meta import ActorRecord
+from ..core.wire import ActorRecord
 from .jobs_html import esc, fmt_time
 
 STATE_STYLES = {

@@ -15,8 +15,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.models import ClusterSnapshot
 from ..core.monitor import backoff_delay_s
+from ..core.wire import ClusterSnapshot
 from .fallback import HtmlFallbackMixin
 from .figures import dashboard_figure, update_dashboard_figure
 from .refresher import (
@@ -27,7 +27,15 @@ from .refresher import (
 )
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
 
-_EMPTY = ClusterSnapshot(0, {}, {}, [], [], [], [])
+_EMPTY = ClusterSnapshot(
+    timestamp_ms=0,
+    totals={},
+    available={},
+    nodes=[],
+    pending_demands=[],
+    infeasible_demands=[],
+    pools=[],
+)
 #: The read-only dashboard proxy, relative to the Jupyter server's base URL.
 DASHBOARD_PATH = "iog/dashboard/"
 
@@ -175,7 +183,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
                 self.snapshot = snapshot
                 self.error = None
                 points = list(history) if history is not None else self._refresher.history
-                if not points or points[-1]["timestamp_ms"] != snapshot.timestamp_ms:
+                if not points or points[-1].timestamp_ms != snapshot.timestamp_ms:
                     points.append(snapshot.history_point())
                 update_dashboard_figure(self.figure, snapshot, points)
                 self.header.value = header_html(snapshot)

@@ -18,7 +18,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..core.models import ClusterSnapshot, NodeRecord, iso_from_ms
+from ..core.wire import ClusterSnapshot, HistoryPoint, NodeRecord, iso_from_ms
 
 GIB = 1024.0**3
 
@@ -103,22 +103,22 @@ def resource_bar_data(snapshot: ClusterSnapshot, resource: str) -> dict[str, dic
     }
 
 
-def history_line_data(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def history_line_data(history: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
     """Per-line ``x`` (ISO times) and ``y`` (percent used, None where the total is 0).
 
     Args:
-        history: ``ClusterSnapshot.history_point()`` entries, oldest first.
+        history: ``HistoryPoint`` entries, oldest first.
 
     Returns:
         One dict per entry of :data:`HISTORY_LINES`.
     """
-    times = [iso_from_ms(int(point["timestamp_ms"])) for point in history]
+    times = [iso_from_ms(point.timestamp_ms) for point in history]
     lines = []
     for resource, _ in HISTORY_LINES:
         values: list[float | None] = []
         for point in history:
-            total = float(point.get("totals", {}).get(resource, 0.0))
-            avail = float(point.get("available", {}).get(resource, 0.0))
+            total = point.totals.get(resource, 0.0)
+            avail = point.available.get(resource, 0.0)
             values.append(round(100.0 * (total - avail) / total, 2) if total > 0 else None)
         lines.append({"x": times, "y": values})
     return lines
@@ -174,7 +174,7 @@ def _gpu_trace(snapshot: ClusterSnapshot) -> go.Bar:
     )
 
 
-def _history_traces(history: Sequence[dict[str, Any]]) -> list[go.Scatter]:
+def _history_traces(history: Sequence[HistoryPoint]) -> list[go.Scatter]:
     return [
         go.Scatter(name=name, mode="lines", connectgaps=False, **data)
         for (_, name), data in zip(HISTORY_LINES, history_line_data(history), strict=True)
@@ -197,7 +197,7 @@ def resource_figure(snapshot: ClusterSnapshot) -> go.Figure:
     return fig
 
 
-def history_figure(history: Sequence[dict[str, Any]]) -> go.Figure:
+def history_figure(history: Sequence[HistoryPoint]) -> go.Figure:
     """Lines of CPU, GPU and memory percent used over time, from history points."""
     fig = go.Figure(_history_traces(history))
     fig.update_layout(
@@ -220,7 +220,7 @@ def gpu_figure(snapshot: ClusterSnapshot) -> go.Figure:
 
 
 def dashboard_figure(
-    snapshot: ClusterSnapshot, history: Sequence[dict[str, Any]], widget: bool = False
+    snapshot: ClusterSnapshot, history: Sequence[HistoryPoint], widget: bool = False
 ) -> go.Figure:
     """Everything in one figure: per-node bars, the history lines and GPU utilisation.
 
@@ -263,7 +263,7 @@ def dashboard_figure(
 
 
 def update_dashboard_figure(
-    fig: go.Figure, snapshot: ClusterSnapshot, history: Sequence[dict[str, Any]]
+    fig: go.Figure, snapshot: ClusterSnapshot, history: Sequence[HistoryPoint]
 ) -> None:
     """Update a :func:`dashboard_figure` in place (one message to the frontend for a widget)."""
     updates: list[dict[str, Any]] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.errors import ValidationError
 from ..core.jobs.base import JobRecord
-from ..core.models import iso_from_ms
+from ..core.wire import iso_from_ms
 
 STATUS_STYLES = {
     "PENDING": "color:#8a6d00",

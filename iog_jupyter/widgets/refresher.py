@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import IogError
-from ..core.models import ClusterSnapshot
 from ..core.monitor import backoff_delay_s
+from ..core.wire import ClusterSnapshot, HistoryPoint
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class SharedRefresher:
     ) -> None:
         self._factory = snapshot_fn_factory or _default_snapshot_fn
         self.max_backoff_s = max_backoff_s
-        self._history: deque[dict[str, Any]] = deque(maxlen=max(1, history_length))
+        self._history: deque[HistoryPoint] = deque(maxlen=max(1, history_length))
         self._subs: dict[int, Subscription] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -176,7 +176,7 @@ class SharedRefresher:
             return self._interval_locked()
 
     @property
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[HistoryPoint]:
         """A copy of the history points, oldest first."""
         with self._lock:
             return list(self._history)

@@ -39,10 +39,10 @@ class RaySessions:
         self.conn = RayConnection()
 
     def list(self) -> list[dict[str, Any]]:
-        """``SessionRecord.to_dict()`` of every live driver."""
+        """``SessionRecord`` JSON of every live driver."""
         from ..core.sessions import list_sessions
 
-        return [s.to_dict() for s in list_sessions(self.conn)]
+        return [s.model_dump(mode="json") for s in list_sessions(self.conn)]
 
     def release(self, session: dict[str, Any]) -> dict[str, Any]:
         """Release a session recorded as this user's (or this kernel's own).
@@ -59,7 +59,7 @@ class RaySessions:
                 f"({session.get('owner') or 'no owner'}); release it from the Jupyter server "
                 "or with `iog sessions release`."
             )
-        return release_session(self.conn, str(session["session_id"])).to_dict()
+        return release_session(self.conn, str(session["session_id"])).model_dump(mode="json")
 
     def close(self) -> None:
         """Release the connection."""

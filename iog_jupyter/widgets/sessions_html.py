@@ -49,7 +49,7 @@ def sessions_table_html(
     """Sessions as an HTML table, with each warning on a row of its own; all text escaped.
 
     Args:
-        sessions: ``SessionRecord.to_dict()`` values.
+        sessions: ``SessionRecord`` JSON values.
         error: Why the list could not be read, shown above the table.
         own_kernel_id: This kernel's id: its row is marked "(this notebook)".
         source: Where the data came from, shown under the table.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..core.models import ClusterSnapshot, NodeRecord, ResourceDemand
+from ..core.wire import ClusterSnapshot, NodeRecord, ResourceDemand
 from .figures import GIB, esc
 
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")

@@ -18,7 +18,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
-from iog_jupyter.handlers.openapi import openapi_document
+from iog_jupyter.openapi import document as openapi_document
 
 pytestmark = pytest.mark.ray
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from iog_jupyter.core.jobs.validation import PROTECTED_ENV, REFUSED_RUNTIME_ENV
-from iog_jupyter.handlers.openapi import openapi_document
+from iog_jupyter.openapi import document as openapi_document
 
 from ..routes import concrete_path
 

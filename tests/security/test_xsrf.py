@@ -16,7 +16,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.httputil import parse_cookie
 from tornado.websocket import websocket_connect
 
-from iog_jupyter.handlers.openapi import openapi_document
+from iog_jupyter.openapi import document as openapi_document
 
 from ..routes import concrete_path
 

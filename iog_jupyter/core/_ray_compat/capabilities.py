@@ -4,7 +4,7 @@ The cluster owns its Ray: iog_jupyter runs on every Ray from 2.40 to the newest,
 that differs between them is detected here, once per process, from the installed package itself.
 Everything else in iog_jupyter asks :func:`capabilities` instead of catching ``ImportError`` or
 ``AttributeError`` at the call site. What an older Ray lacks degrades with a sentence
-(:meth:`RayCapabilities.notes`), shown by ``GET status``, ``iog status`` and ``doctor``.
+(``RayCapabilities.notes``), shown by ``GET status``, ``iog status`` and ``doctor``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import threading
-from dataclasses import dataclass
 from typing import Any
+
+from ..wire import RayCapabilities
 
 _import_lock = threading.Lock()
 _imported = False
@@ -46,67 +47,27 @@ def import_ray() -> None:
         _imported = True
 
 
-@dataclass(frozen=True)
-class RayCapabilities:
-    """The features of the installed Ray that differ between Ray 2.40 and the newest.
-
-    Attributes:
-        version: ``ray.__version__``.
-        token_auth: Ray has token authentication (``RAY_AUTH_MODE=token``, Ray ≥ 2.52). Without
-            it Ray's ports run code for anyone who reaches them.
-        node_labels: The GCS reports node labels, so pools can come from labels (else from
-            ``pool:<name>`` custom resources only).
-        job_label_selector: ``submit_job`` takes ``entrypoint_label_selector``, so a job can be
-            pinned to a pool named by a label.
-        job_auth_error: The job SDK raises its own ``AuthenticationError`` for a refused token.
-        task_state_filters: The GCS filters task events by several state predicates at once.
-        node_selectors: The GCS node table can be asked for the head node only.
-        node_session_dir: The GCS node table carries each node's session dir (else it is read
-            from Ray's KV store).
-        owner_cancel_rpc: The core-worker RPC that asks a task's owner to cancel it
-            (``RequestOwnerToCancelTask``; ``RemoteCancelTask`` before), or None.
-        job_storage_timeout: Ray's job-table client takes a ``timeout``.
-        job_storage_aio: Ray's job-table client wants an asyncio GCS client (``GcsAioClient``)
-            rather than the plain one.
-    """
-
-    version: str
-    token_auth: bool
-    node_labels: bool
-    job_label_selector: bool
-    job_auth_error: bool
-    task_state_filters: bool
-    node_selectors: bool
-    node_session_dir: bool
-    owner_cancel_rpc: str | None
-    job_storage_timeout: bool
-    job_storage_aio: bool
-
-    def notes(self) -> list[str]:
-        """One sentence for each feature this Ray lacks: what degrades, and how."""
-        notes = []
-        if not self.token_auth:
-            notes.append(
-                f"Ray {self.version} has no token authentication (it arrived in Ray "
-                f"{TOKEN_AUTH_SINCE}): Ray's ports run code for anyone who can reach them, so "
-                "keep them on loopback or behind a firewall, or upgrade Ray and set "
-                "RAY_AUTH_MODE=token."
-            )
-        if not self.node_labels:
-            notes.append(
-                f"Ray {self.version} reports no node labels: pools come from 'pool:<name>' "
-                "custom resources only."
-            )
-        elif not self.job_label_selector:
-            notes.append(
-                f"Ray {self.version} cannot pin a job to nodes by label: jobs reach a pool "
-                "through its 'pool:<name>' custom resource only."
-            )
-        return notes
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form: every field, plus ``notes``."""
-        return {**dataclasses.asdict(self), "notes": self.notes()}
+def _notes(caps: RayCapabilities) -> list[str]:
+    """One sentence for each feature this Ray lacks: what degrades, and how."""
+    notes = []
+    if not caps.token_auth:
+        notes.append(
+            f"Ray {caps.version} has no token authentication (it arrived in Ray "
+            f"{TOKEN_AUTH_SINCE}): Ray's ports run code for anyone who can reach them, so "
+            "keep them on loopback or behind a firewall, or upgrade Ray and set "
+            "RAY_AUTH_MODE=token."
+        )
+    if not caps.node_labels:
+        notes.append(
+            f"Ray {caps.version} reports no node labels: pools come from 'pool:<name>' "
+            "custom resources only."
+        )
+    elif not caps.job_label_selector:
+        notes.append(
+            f"Ray {caps.version} cannot pin a job to nodes by label: jobs reach a pool "
+            "through its 'pool:<name>' custom resource only."
+        )
+    return notes
 
 
 def _has_param(fn: Any, name: str) -> bool:
@@ -134,7 +95,7 @@ def _detect() -> RayCapabilities:
         ),
         None,
     )
-    return RayCapabilities(
+    caps = RayCapabilities(
         version=str(ray.__version__),
         token_auth=hasattr(raylet, "AuthenticationTokenLoader"),
         node_labels="labels" in {f.name for f in dataclasses.fields(schema.NodeInfo)},
@@ -147,6 +108,7 @@ def _detect() -> RayCapabilities:
         job_storage_timeout=_has_param(JobInfoStorageClient.put_status, "timeout"),
         job_storage_aio=_has_param(JobInfoStorageClient.__init__, "gcs_aio_client"),
     )
+    return caps.model_copy(update={"notes": _notes(caps)})
 
 
 def capabilities() -> RayCapabilities:
@@ -154,7 +116,7 @@ def capabilities() -> RayCapabilities:
 
     Example:
         >>> caps = capabilities()  # doctest: +SKIP
-        >>> caps.token_auth, caps.notes()  # doctest: +SKIP
+        >>> caps.token_auth, caps.notes  # doctest: +SKIP
         (False, ['Ray 2.40.0 has no token authentication ...'])
     """
     global _caps

@@ -1,4 +1,4 @@
-"""The jobs contract: wire models and the ``JobBackend`` interface both backends implement."""
+"""The jobs contract: the ``JobBackend`` interface both backends implement (models: ``wire``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import iso_from_ms
+from ..wire import STATUSES, TERMINAL_STATUSES, JobPage, JobRecord, LogPage
 
-#: Ray's job statuses (``ray.job_submission.JobStatus``), in Ray's words.
-STATUSES = ("PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED")
-TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
+__all__ = ["STATUSES", "TERMINAL_STATUSES", "JobBackend", "JobPage", "JobRecord", "LogPage"]
 
 #: Metadata keys the server sets itself; a client can never set them.
 OWNER_KEY = "iog.owner"
@@ -35,103 +33,6 @@ class JobSubmission:
     entrypoint_memory: int | None = None
     entrypoint_resources: dict[str, float] = field(default_factory=dict)
     pool: str | None = None
-
-
-@dataclass
-class JobRecord:
-    """One job as every surface shows it. ``runtime_env`` env var values are always redacted."""
-
-    submission_id: str
-    status: str
-    entrypoint: str
-    message: str | None = None
-    owner: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    runtime_env: dict[str, Any] = field(default_factory=dict)
-    start_time_ms: int | None = None
-    end_time_ms: int | None = None
-    exit_code: int | None = None
-    driver_pid: int | None = None
-    pool: str | None = None
-    entrypoint_num_cpus: float | None = None
-    entrypoint_num_gpus: float | None = None
-    entrypoint_memory: int | None = None
-    entrypoint_resources: dict[str, float] = field(default_factory=dict)
-    pending_reason: str | None = None
-    backend: str = ""
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the job has ended (STOPPED, SUCCEEDED or FAILED)."""
-        return self.status in TERMINAL_STATUSES
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form (ISO times beside the ``*_ms`` fields)."""
-        return {
-            "submission_id": self.submission_id,
-            "status": self.status,
-            "entrypoint": self.entrypoint,
-            "message": self.message,
-            "owner": self.owner,
-            "metadata": self.metadata,
-            "runtime_env": self.runtime_env,
-            "start_time": iso_from_ms(self.start_time_ms) if self.start_time_ms else None,
-            "start_time_ms": self.start_time_ms,
-            "end_time": iso_from_ms(self.end_time_ms) if self.end_time_ms else None,
-            "end_time_ms": self.end_time_ms,
-            "exit_code": self.exit_code,
-            "driver_pid": self.driver_pid,
-            "pool": self.pool,
-            "entrypoint_num_cpus": self.entrypoint_num_cpus,
-            "entrypoint_num_gpus": self.entrypoint_num_gpus,
-            "entrypoint_memory": self.entrypoint_memory,
-            "entrypoint_resources": self.entrypoint_resources,
-            "pending_reason": self.pending_reason,
-            "backend": self.backend,
-        }
-
-
-@dataclass
-class JobPage:
-    """One page of the job list, newest first, with an opaque cursor for the next page."""
-
-    jobs: list[JobRecord]
-    next_cursor: str | None
-    total: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "jobs": [job.to_dict() for job in self.jobs],
-            "next_cursor": self.next_cursor,
-            "total": self.total,
-        }
-
-
-@dataclass
-class LogPage:
-    """A byte-offset page of a job's log: ``text`` covers ``[offset, next_offset)``.
-
-    ``eof`` is true when ``next_offset`` is the current end of the log *and* the job has ended,
-    so no more bytes will ever come. Text is decoded as UTF-8 with replacement; offsets always
-    count bytes, and a page never ends inside a multi-byte character.
-    """
-
-    submission_id: str
-    text: str
-    offset: int
-    next_offset: int
-    eof: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "submission_id": self.submission_id,
-            "text": self.text,
-            "offset": self.offset,
-            "next_offset": self.next_offset,
-            "eof": self.eof,
-        }
 
 
 class JobBackend(abc.ABC):

@@ -72,7 +72,9 @@ def page_from_bytes(
     text = chunk[:keep].decode("utf-8", errors="replace")
     next_offset = offset + keep
     eof = terminal and at_end and keep == len(chunk)
-    return LogPage(submission_id, text, offset, next_offset, eof)
+    return LogPage(
+        submission_id=submission_id, text=text, offset=offset, next_offset=next_offset, eof=eof
+    )
 
 
 def read_file_page(
@@ -91,9 +93,17 @@ def read_file_page(
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if offset >= size:
-                return LogPage(submission_id, "", offset, offset, terminal and offset >= size)
+                return LogPage(
+                    submission_id=submission_id,
+                    text="",
+                    offset=offset,
+                    next_offset=offset,
+                    eof=terminal and offset >= size,
+                )
             handle.seek(offset)
             chunk = handle.read(limit_bytes)
     except FileNotFoundError:
-        return LogPage(submission_id, "", offset, offset, terminal)
+        return LogPage(
+            submission_id=submission_id, text="", offset=offset, next_offset=offset, eof=terminal
+        )
     return page_from_bytes(submission_id, chunk, offset, offset + len(chunk) >= size, terminal)

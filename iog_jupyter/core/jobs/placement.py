@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cluster import PoolConfig
 from ..errors import ValidationError
-from ..models import ClusterSnapshot, NodeRecord
+from ..wire import ClusterSnapshot, NodeRecord
 
 #: The sliver of a pool resource a job asks for, so it runs on that pool's nodes.
 POOL_RESOURCE_AMOUNT = 0.001

@@ -27,7 +27,7 @@ from .. import _ray_compat
 from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
-from ..models import ClusterSnapshot
+from ..wire import ClusterSnapshot
 from .base import (
     OWNER_KEY,
     POOL_KEY,

@@ -11,7 +11,7 @@ import requests
 from ..cluster import PoolConfig
 from ..connection import RayConnection
 from ..errors import RayUnavailableError, ValidationError
-from ..models import ClusterSnapshot
+from ..wire import ClusterSnapshot
 from .base import JobBackend
 
 log = logging.getLogger(__name__)

@@ -28,28 +28,17 @@ from typing import Any
 
 from ..cluster import PoolConfig
 from ..errors import ValidationError
+from ..wire import SUBMISSION_ID_RE, SubmitRequest
 from .base import OWNER_KEY, POOL_KEY, JobSubmission
 from .packages import URI_SCHEME, PackageStore
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-POOL_RE = ID_RE
+ID_RE = POOL_RE = SUBMISSION_ID_RE
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 SERVER_KEY_PREFIX = "iog."
 REDACTED = "<redacted>"
 
-KNOWN_KEYS = frozenset(
-    {
-        "entrypoint",
-        "submission_id",
-        "runtime_env",
-        "metadata",
-        "entrypoint_num_cpus",
-        "entrypoint_num_gpus",
-        "entrypoint_memory",
-        "entrypoint_resources",
-        "pool",
-    }
-)
+#: The fields of a submit request: ``SubmitRequest`` declares them (types, bounds, docs).
+KNOWN_KEYS = frozenset(SubmitRequest.model_fields)
 RUNTIME_ENV_KEYS = frozenset(
     {"env_vars", "working_dir", "py_modules", "pip", "uv", "excludes", "config"}
 )

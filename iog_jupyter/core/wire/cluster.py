@@ -1,0 +1,184 @@
+"""Cluster shapes: the snapshot behind ``GET cluster``, its history, ``GET status``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, computed_field
+
+from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+
+#: Resources every snapshot reports, even when the cluster has none of them (GPU on a laptop).
+STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+
+
+class GpuUsage(WireModel):
+    """Utilisation of one GPU, as the node's Ray reporter agent measured it."""
+
+    index: int
+    name: str
+    utilization_percent: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+
+
+class NodeUsage(WireModel):
+    """Physical usage of a node (what the dashboard's node page shows), where Ray reports it."""
+
+    cpu_percent: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    object_store_used_bytes: int | None = None
+    num_workers: int | None = None
+    gpus: list[GpuUsage] = Field(default_factory=list)
+
+
+class NodeRecord(WireModel):
+    """One Ray node: identity, state, pool, labels, logical resources and physical usage.
+
+    ``state`` uses the words of ``ray status``: ``ACTIVE`` (running work), ``IDLE``,
+    ``PENDING`` (being launched) or ``DEAD`` (a recent failure).
+    """
+
+    node_id: str
+    node_name: str = ""
+    node_ip: str = ""
+    is_head: bool = False
+    state: str = Field(description="ACTIVE, IDLE, PENDING or DEAD (the words of ray status).")
+    pool: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    resources_total: ResourceMap
+    resources_available: ResourceMap
+    idle_ms: int | None = None
+    usage: NodeUsage | None = None
+
+
+class ResourceDemand(WireModel):
+    """Resource shapes that tasks, actors or placement groups wait for."""
+
+    bundle: ResourceMap = Field(description='One resource request, e.g. {"GPU": 1, "CPU": 4}.')
+    count: int = Field(description="How many requests of that shape are waiting.")
+    kind: str = Field(description="task_actor, placement_group or cluster_constraint.")
+    infeasible: bool = Field(description="No live node of the cluster could ever fit it.")
+    pool: str | None = Field(None, description="The pool it is pinned to, if any.")
+    reason: str = Field(description="Why it waits, in words a person can act on.")
+
+
+class PoolSummary(WireModel):
+    """A set of nodes sharing a pool label or pool resource, with their summed resources."""
+
+    name: str
+    num_nodes: int
+    node_ids: list[str]
+    totals: ResourceMap
+    available: ResourceMap
+
+
+class HistoryPoint(WireModel):
+    """One entry of the history ring buffer: totals and available at one poll."""
+
+    timestamp_ms: int
+    totals: ResourceMap
+    available: ResourceMap
+    num_nodes: int
+
+
+class ClusterSnapshot(WireModel):
+    """Everything ``GET cluster`` returns: one consistent picture of the cluster."""
+
+    timestamp_ms: int
+    totals: ResourceMap
+    available: ResourceMap
+    nodes: list[NodeRecord]
+    pending_demands: list[ResourceDemand] = Field(default_factory=list)
+    infeasible_demands: list[ResourceDemand] = Field(default_factory=list)
+    pools: list[PoolSummary] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def timestamp(self) -> IsoTime:
+        """The snapshot time as ISO-8601 UTC."""
+        return iso_from_ms(self.timestamp_ms)
+
+    def history_point(self) -> HistoryPoint:
+        """The compact entry the history ring buffer keeps for this snapshot."""
+        return HistoryPoint(
+            timestamp_ms=self.timestamp_ms,
+            totals=self.totals,
+            available=self.available,
+            num_nodes=sum(1 for n in self.nodes if n.state != "DEAD"),
+        )
+
+
+class ClusterHistory(WireModel):
+    """``GET cluster/history``: points oldest first, from a bounded ring buffer."""
+
+    refresh_interval_s: float
+    history_length: int
+    points: list[HistoryPoint]
+
+
+class HistoryQuery(WireModel):
+    """Query of ``GET cluster/history``."""
+
+    since_ms: int | None = Field(
+        None, ge=0, description="Only points newer than this epoch time in milliseconds."
+    )
+
+
+class RayCapabilities(WireModel, frozen=True):
+    """What the installed Ray can do; ``notes`` says what degrades on it (one sentence each)."""
+
+    version: str = Field(description="ray.__version__.")
+    token_auth: bool = Field(description="Ray has token authentication (Ray >= 2.52).")
+    node_labels: bool = Field(description="Pools can come from node labels.")
+    job_label_selector: bool = Field(description="A job can be pinned to a pool by label.")
+    job_auth_error: bool
+    task_state_filters: bool
+    node_selectors: bool
+    node_session_dir: bool
+    owner_cancel_rpc: str | None
+    job_storage_timeout: bool
+    job_storage_aio: bool
+    notes: list[str] = Field(default_factory=list)
+
+
+class RayInfo(WireModel):
+    """How the server reaches Ray (never the token itself)."""
+
+    connected: bool = False
+    address: str
+    address_source: str = Field(description="Where the address came from (trait, env, file).")
+    auth_mode: str = Field(description="token or none.")
+    token_source: str = Field(description="Where the token came from (path or env), or none.")
+    dashboard: str | None = None
+    version: str = Field(description="The installed Ray's version.")
+    capabilities: RayCapabilities
+
+
+class Status(WireModel):
+    """``GET status``: version, Ray connection state, jobs backend and last error."""
+
+    version: str
+    ray: RayInfo
+    jobs_backend: str | None = None
+    last_error: str | None = None
+    last_update: IsoTime = None
+    refresh_interval_s: float
+    subscribers: int = Field(description="Clients following cluster/subscribe.")
+
+
+class SnapshotMessage(WireModel):
+    """``WS cluster/subscribe``: the latest snapshot."""
+
+    type: Literal["snapshot"] = "snapshot"
+    data: ClusterSnapshot
+
+
+class StatusMessage(WireModel):
+    """``WS cluster/subscribe``: Ray's connection state changed (or no snapshot yet)."""
+
+    type: Literal["status"] = "status"
+    connected: bool
+    message: str | None = None
+    last_update: IsoTime = None

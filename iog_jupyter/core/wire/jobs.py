@@ -1,0 +1,188 @@
+"""Job shapes: submit bodies, job records and pages, log pages, log-tail messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, computed_field
+
+from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+
+#: Ray's job statuses (``ray.job_submission.JobStatus``), in Ray's words.
+JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
+STATUSES: tuple[str, ...] = JobStatus.__args__  # type: ignore[attr-defined]
+TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
+#: A submission id (and a pool or stage name): what Ray and the URL paths accept.
+SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SUBMISSION_ID_RE = re.compile(SUBMISSION_ID_PATTERN)
+
+
+class SubmitRequest(WireModel):
+    """``POST jobs``: what a client may send (checked whole by ``jobs.validation``)."""
+
+    entrypoint: str = Field(description="Shell command run as the driver.")
+    submission_id: str | None = Field(None, pattern=SUBMISSION_ID_PATTERN)
+    runtime_env: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "Allowlisted keys only (working_dir from POST packages or a directory under the "
+            "server's root; env_vars; pip; uv; ...). Refused: conda, container, image_uri, "
+            "py_executable, worker_process_setup_hook, remote URIs."
+        ),
+    )
+    metadata: dict[str, str] | None = None
+    entrypoint_num_cpus: float | None = Field(None, ge=0)
+    entrypoint_num_gpus: float | None = Field(None, ge=0)
+    entrypoint_memory: int | None = Field(None, ge=0)
+    entrypoint_resources: ResourceMap | None = None
+    pool: str | None = Field(
+        None, pattern=SUBMISSION_ID_PATTERN, description="The node pool to run the driver in."
+    )
+
+
+class JobRecord(WireModel):
+    """One job as every surface shows it. ``runtime_env`` env var values are always redacted."""
+
+    submission_id: str
+    status: JobStatus
+    entrypoint: str
+    message: str | None = None
+    owner: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    runtime_env: dict[str, Any] = Field(
+        default_factory=dict, description="As submitted, with env_vars values redacted."
+    )
+    start_time_ms: int | None = None
+    end_time_ms: int | None = None
+    exit_code: int | None = None
+    driver_pid: int | None = None
+    pool: str | None = None
+    entrypoint_num_cpus: float | None = None
+    entrypoint_num_gpus: float | None = None
+    entrypoint_memory: int | None = None
+    entrypoint_resources: ResourceMap = Field(default_factory=dict)
+    pending_reason: str | None = None
+    backend: str = Field("", description="ray or local: the backend that ran it.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def start_time(self) -> IsoTime:
+        """``start_time_ms`` as ISO-8601 UTC."""
+        return iso_from_ms(self.start_time_ms or None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def end_time(self) -> IsoTime:
+        """``end_time_ms`` as ISO-8601 UTC."""
+        return iso_from_ms(self.end_time_ms or None)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has ended (STOPPED, SUCCEEDED or FAILED)."""
+        return self.status in TERMINAL_STATUSES
+
+
+class JobPage(WireModel):
+    """One page of the job list, newest first, with an opaque cursor for the next page."""
+
+    jobs: list[JobRecord]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+    total: int = Field(description="Jobs matching the filter.")
+
+
+class LogPage(WireModel):
+    """A byte-offset page of a job's log: ``text`` covers ``[offset, next_offset)``.
+
+    ``eof`` is true when ``next_offset`` is the current end of the log *and* the job has ended,
+    so no more bytes will ever come. Text is decoded as UTF-8 with replacement; offsets always
+    count bytes, and a page never ends inside a multi-byte character.
+    """
+
+    submission_id: str
+    text: str = Field(description="The log's bytes [offset, next_offset).")
+    offset: int
+    next_offset: int
+    eof: bool = Field(description="The job ended and the log is all read.")
+
+
+class SubmitReply(WireModel):
+    """``POST jobs``: the id the job got."""
+
+    submission_id: str
+
+
+class StopReply(WireModel):
+    """``POST jobs/{id}/stop``."""
+
+    submission_id: str
+    stopped: bool = Field(description="False: the job had already ended.")
+
+
+class DeleteReply(WireModel):
+    """``DELETE jobs/{id}``."""
+
+    submission_id: str
+    deleted: bool
+
+
+class PackageReply(WireModel):
+    """``POST packages``: where the upload is kept."""
+
+    uri: str = Field(description="Use as runtime_env.working_dir.")
+
+
+class JobListQuery(WireModel):
+    """Query of ``GET jobs``."""
+
+    status: str | None = Field(
+        None, description="Comma-separated statuses to keep (PENDING,RUNNING,...)."
+    )
+    limit: int | None = Field(
+        None, ge=1, description="Jobs per page (default 50, at most job_list_max_limit)."
+    )
+    cursor: str | None = Field(
+        None, max_length=512, description="next_cursor of the previous page."
+    )
+
+
+class LogsQuery(WireModel):
+    """Query of ``GET jobs/{id}/logs``."""
+
+    offset: int = Field(0, ge=0, description="First byte to return.")
+    limit_bytes: int | None = Field(
+        None, ge=1, description="Most bytes to return (at most log_page_max_bytes)."
+    )
+
+
+class TailQuery(WireModel):
+    """Query of ``WS jobs/{id}/logs/tail``."""
+
+    offset: int = Field(0, ge=0, description="First byte to send.")
+
+
+class LogMessage(WireModel):
+    """``WS jobs/{id}/logs/tail``: the log's bytes [offset, next_offset); contiguous."""
+
+    type: Literal["log"] = "log"
+    offset: int
+    next_offset: int
+    text: str
+
+
+class JobStatusMessage(WireModel):
+    """``WS jobs/{id}/logs/tail``: the job ended (sent last, then the socket closes)."""
+
+    type: Literal["status"] = "status"
+    status: JobStatus
+    exit_code: int | None = None
+    message: str | None = None
+
+
+class ErrorMessage(WireModel):
+    """A websocket's last message when it cannot go on (the job was deleted, ...)."""
+
+    type: Literal["error"] = "error"
+    message: str

@@ -1,0 +1,113 @@
+"""Session shapes: live Ray drivers, the idle policy's view of each, releases."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, computed_field, field_serializer
+
+from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+
+PolicyState = Literal["off", "not_applicable", "active", "warned", "due", "released", "exempt"]
+
+
+class SessionPolicyState(WireModel):
+    """The idle policy's view of one session."""
+
+    state: PolicyState = "off"
+    idle_since_ms: int | None = None
+    warn_at_ms: int | None = None
+    release_at_ms: int | None = None
+    keep_alive_until_ms: int | None = None
+    message: str | None = Field(None, description="The warning, in words.")
+
+
+class SessionRecord(WireModel):
+    """One live Ray driver: whose it is, what it holds, how long it has been idle.
+
+    ``session_id`` is the driver's Ray job id. ``kind`` is ``notebook``, ``job`` (a Ray job's
+    entrypoint) or ``script``. ``resources`` sums what its live actors and running tasks hold.
+    """
+
+    session_id: str = Field(description="The driver's Ray job id.")
+    kind: Literal["notebook", "job", "script"]
+    driver_pid: int
+    driver_ip: str
+    namespace: str
+    owner: str | None = Field(None, description="The user connect() recorded.")
+    kernel_id: str | None = None
+    notebook_path: str | None = None
+    attributed_by: list[Literal["metadata", "pid"]] = Field(default_factory=list)
+    local_kernel: bool = Field(False, description="The driver is a kernel of this server.")
+    execution_state: str | None = None
+    last_activity_ms: int | None = None
+    start_time_ms: int | None = None
+    resources: ResourceMap = Field(
+        default_factory=dict,
+        description="Held by its live actors and running tasks (CPU, GPU, memory).",
+    )
+    actors: int = Field(0, description="Live non-detached actors.")
+    detached_actors: int = 0
+    running_tasks: int = 0
+    idle_s: float | None = Field(None, description="Null for non-kernels of this server.")
+    policy: SessionPolicyState = Field(default_factory=SessionPolicyState)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def job_id(self) -> str:
+        """The Ray job id (the same as ``session_id``)."""
+        return self.session_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def last_activity(self) -> IsoTime:
+        """``last_activity_ms`` as ISO-8601 UTC."""
+        return iso_from_ms(self.last_activity_ms or None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def start_time(self) -> IsoTime:
+        """``start_time_ms`` as ISO-8601 UTC."""
+        return iso_from_ms(self.start_time_ms or None)
+
+    @field_serializer("idle_s")
+    def _round_idle(self, idle_s: float | None) -> float | None:
+        return None if idle_s is None else round(idle_s, 1)
+
+
+class IdlePolicy(WireModel, frozen=True):
+    """The idle policy's settings (the ``IogJupyterApp.idle_*`` traits); 0 switches a step off."""
+
+    warn_after_s: float = 0.0
+    release_after_s: float = 0.0
+    release_resources: tuple[str, ...] = ("GPU",)
+    keep_alive_max_s: float = 24 * 3600.0
+    check_interval_s: float = 30.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def enabled(self) -> bool:
+        """Whether the policy warns or releases at all."""
+        return self.warn_after_s > 0 or self.release_after_s > 0
+
+    @field_serializer("warn_after_s", "release_after_s")
+    def _off_is_null(self, seconds: float) -> float | None:
+        return seconds or None
+
+
+class SessionList(WireModel):
+    """``GET sessions``: every live driver and the policy that applies to them."""
+
+    sessions: list[SessionRecord]
+    policy: IdlePolicy | None = Field(description="Null where no server policy applies.")
+
+
+class ReleaseResult(WireModel):
+    """``POST sessions/{id}/release``: actors killed, tasks cancelled, detached actors kept."""
+
+    session_id: str
+    killed_actors: list[str] = Field(default_factory=list)
+    cancelled_tasks: int = 0
+    kept_detached_actors: int = 0
+    kept_other_actors: int = 0
+    errors: list[str] = Field(default_factory=list)
