@@ -272,7 +272,7 @@ class SessionService:
         except IogError as err:
             self._audit("session.idle_release", record, "failed", err.message)
             return
-        record.policy.update(state="released", message="Released by the idle policy.")
+        record.policy.state, record.policy.message = "released", "Released by the idle policy."
         detail = (
             f"idle {record.idle_s or 0:.0f} s; killed {len(result.killed_actors)} actor(s), "
             f"cancelled {result.cancelled_tasks} task(s), kept "

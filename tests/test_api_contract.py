@@ -1,0 +1,88 @@
+"""The committed contract equals what the code generates: openapi.json and the frontend's types.
+
+``scripts/gen-api.sh`` regenerates both; these tests fail on any drift, so a field added to a
+wire model without regenerating (or a hand edit of a generated file) cannot land.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from iog_jupyter.core import wire
+from iog_jupyter.handlers.routes import ROUTES
+from iog_jupyter.openapi import document, document_text
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENAPI = ROOT / "openapi.json"
+SCHEMA_TS = ROOT / "labextension" / "src" / "api" / "schema.d.ts"
+GENERATOR = ROOT / "labextension" / "node_modules" / "openapi-typescript" / "bin" / "cli.js"
+
+
+def test_committed_openapi_is_what_the_models_generate():
+    assert OPENAPI.read_text() == document_text(), "run scripts/gen-api.sh and commit the result"
+
+
+def test_committed_typescript_is_what_openapi_typescript_generates(tmp_path):
+    node = shutil.which("node")
+    if node is None or not GENERATOR.exists():
+        pytest.fail("node and labextension/node_modules are needed (scripts/test.sh installs them)")
+    out = tmp_path / "schema.d.ts"
+    subprocess.run([node, str(GENERATOR), str(OPENAPI), "-o", str(out)], check=True, timeout=120)
+    assert out.read_text() == SCHEMA_TS.read_text(), "run scripts/gen-api.sh and commit the result"
+
+
+@pytest.mark.parametrize(
+    ("shape", "field"),
+    [
+        ("Status", "subscribers"),
+        ("RayInfo", "address_source"),
+        ("RayInfo", "token_source"),
+        ("SessionRecord", "attributed_by"),
+        ("SessionRecord", "last_activity_ms"),
+        ("SessionRecord", "local_kernel"),
+        ("LogPage", "submission_id"),
+    ],
+)
+def test_fields_the_server_sends_are_in_the_generated_types(shape, field):
+    text = SCHEMA_TS.read_text()
+    start = text.index(f"        {shape}: {{")
+    end = text.index("\n        };", start)
+    assert f" {field}: " in text[start:end]
+
+
+def test_every_answer_field_is_required_so_clients_need_no_guesswork():
+    """A field with a default is still always sent, so the document marks it required."""
+    schemas = document()["components"]["schemas"]
+    for name in ("JobRecord", "SessionRecord", "ActorRecord", "ClusterSnapshot", "Status"):
+        schema = schemas[name]
+        assert sorted(schema["required"]) == sorted(schema["properties"]), name
+
+
+def test_every_wire_model_is_in_the_document():
+    """No model in core.wire is left out of the contract (queries become parameters)."""
+    schemas = document()["components"]["schemas"]
+    queries = {r_op.query for route in ROUTES for r_op in route.ops.values() if r_op.query}
+    models = {
+        name
+        for name, value in vars(wire).items()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value is not wire.WireModel
+    }
+    missing = models - set(schemas) - {q.__name__ for q in queries}
+    assert not missing
+
+
+def test_routes_carry_auth_and_document_websocket_messages():
+    paths = json.loads(OPENAPI.read_text())["paths"]
+    for path, item in paths.items():
+        for method, op in item.items():
+            assert op["x-iog-auth"]["resource"].startswith("iog:"), (path, method)
+            assert op["x-iog-auth"]["action"] == ("read" if method == "get" else "write")
+    tail = paths["/jobs/{submission_id}/logs/tail"]["get"]
+    refs = {m["$ref"].rsplit("/", 1)[1] for m in tail["x-iog-messages"]}
+    assert refs == {"LogMessage", "JobStatusMessage", "ErrorMessage"}
