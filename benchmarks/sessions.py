@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     from ray.util.state import list_actors, list_jobs
 
     from iog_jupyter.core.connection import RayConnection
-    from iog_jupyter.core.sessions import list_sessions
+    from iog_jupyter.core.sessions.drivers import list_sessions
 
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),

@@ -10,8 +10,8 @@ __all__ = ["__version__", "actors", "connect", "keep_alive", "stage", "Stage", "
 
 #: Public names imported on first use, so ``import iog_jupyter`` (the server extension) stays light.
 _LAZY = {
-    "connect": ("iog_jupyter.core.driver", "connect"),
-    "keep_alive": ("iog_jupyter.core.driver", "keep_alive"),
+    "connect": ("iog_jupyter.core.sessions.connect", "connect"),
+    "keep_alive": ("iog_jupyter.core.sessions.connect", "keep_alive"),
     "stage": ("iog_jupyter.core.stages", "stage"),
     "Stage": ("iog_jupyter.core.stages", "Stage"),
     "workspace": ("iog_jupyter.widgets.workspace", "workspace"),

@@ -14,8 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from .core.actor_meta import ActorMeta
-from .core.actors import (
+from .core.actors.kernel import (
     DEFAULT_NAMESPACE,
     attach,
     get_or_create,
@@ -23,6 +22,7 @@ from .core.actors import (
     list_detached,
     touch,
 )
+from .core.actors.records import ActorMeta
 from .core.wire import ActorRecord
 
 __all__ = [

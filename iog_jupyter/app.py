@@ -12,19 +12,19 @@ from jupyter_server.extension.application import ExtensionApp
 
 from .config import IogJupyterConfig
 from .core import _ray_compat
-from .core.actor_registry import ReapedActor
-from .core.actor_service import ActorReaper, ActorRegistry
-from .core.audit import AuditLog
+from .core.actors.gcs import ReapedActor
+from .core.actors.registry import ActorReaper, ActorRegistry
 from .core.changes import ChangeFeed, actors_fingerprint, jobs_fingerprint, sessions_fingerprint
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
-from .core.doctor import JupyterFacts
 from .core.errors import RayUnavailableError
 from .core.jobs.packages import PackageStore
 from .core.jobs.selection import select_backend
 from .core.monitor import ClusterMonitor
-from .core.quotas import QuotaLimits, Quotas
-from .core.session_policy import IdlePolicy, SessionService
+from .core.security.audit import AuditLog
+from .core.security.doctor import JupyterFacts
+from .core.security.quotas import QuotaLimits, Quotas
+from .core.sessions.service import IdlePolicy, SessionService
 from .handlers import all_handlers
 from .handlers.base import run_on_executor
 from .handlers.sessions import jupyter_kernels

@@ -18,7 +18,7 @@ from typing import Any
 from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Enum, Float, HasTraits, Int, List, TraitType, Unicode, default, validate
 
-from .core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
+from .core.actors.records import DEFAULT_PROTECTED_NAMESPACES
 
 MIB = 1024 * 1024
 #: Where the generated tables sit in README.md.

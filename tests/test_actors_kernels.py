@@ -13,7 +13,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from iog_jupyter.core import _ray_compat, actor_registry
+from iog_jupyter.core import _ray_compat
+from iog_jupyter.core.actors import gcs as actor_registry
 from iog_jupyter.core.errors import RayUnavailableError
 
 pytestmark = pytest.mark.ray

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from iog_jupyter.core import _ray_compat, actor_registry
-from iog_jupyter.core.actor_meta import (
+from iog_jupyter.core import _ray_compat
+from iog_jupyter.core.actors import gcs as actor_registry
+from iog_jupyter.core.actors.records import (
     IOG_KV_NAMESPACE,
     ActorMeta,
     check_ttl,
@@ -24,7 +25,7 @@ from iog_jupyter.core.actor_meta import (
     meta_key,
     protection_reason,
 )
-from iog_jupyter.core.actor_service import ActorRegistry
+from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.errors import (
     ForbiddenError,

@@ -7,7 +7,7 @@ import os
 import stat
 import threading
 
-from iog_jupyter.core.audit import AuditLog
+from iog_jupyter.core.security.audit import AuditLog
 
 
 def test_record_mode_and_fields(tmp_path):

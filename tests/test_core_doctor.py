@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from iog_jupyter.core.connection import RayConnection
-from iog_jupyter.core.doctor import (
+from iog_jupyter.core.security.doctor import (
     FAIL,
     OK,
     WARN,
@@ -103,7 +103,7 @@ def test_an_unreachable_ray_is_a_warning_not_a_pass():
 
 
 def test_loopback_addresses():
-    from iog_jupyter.core.doctor import _is_loopback
+    from iog_jupyter.core.security.doctor import _is_loopback
 
     for host in ("127.0.0.1", "::1", "::ffff:127.0.0.1", "localhost", "127.0.0.2"):
         assert _is_loopback(host), host

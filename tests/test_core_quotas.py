@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iog_jupyter.core.errors import QuotaExceededError
-from iog_jupyter.core.quotas import QuotaLimits, Quotas
+from iog_jupyter.core.security.quotas import QuotaLimits, Quotas
 
 
 class Clock:

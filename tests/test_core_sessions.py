@@ -15,7 +15,7 @@ import pytest
 from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.errors import NotFoundError, ValidationError
-from iog_jupyter.core.sessions import (
+from iog_jupyter.core.sessions.drivers import (
     KernelInfo,
     build_sessions,
     check_session_id,
@@ -150,7 +150,7 @@ def test_build_sessions_ignores_actors_and_tasks_of_other_jobs(ray_head, conn):
 
 
 QUIET_PROBE = """
-import iog_jupyter.core.driver as driver
+import iog_jupyter.core.sessions.connect as driver
 from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
 info = driver.connect(namespace="sessions-test")
 again = driver.connect()

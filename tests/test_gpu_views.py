@@ -44,7 +44,7 @@ JOB_NODE = REPO / "tests" / "drivers" / "job_node.py"
 HEAD_GPUS = 2.0
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 GPU_DRIVER = """
-import sys, ray, iog_jupyter.core.driver as d
+import sys, ray, iog_jupyter.core.sessions.connect as d
 d.connect(namespace="gpu-test", log_to_driver=False)
 @ray.remote(num_gpus=1, num_cpus=0)
 class GpuHolder:
@@ -55,7 +55,7 @@ print("READY", ray.get_runtime_context().get_job_id(), ray.get(holder.gpu_ids.re
 sys.stdin.readline()
 """
 NOTEBOOK_HOLD = """
-import ray, iog_jupyter.core.driver as d
+import ray, iog_jupyter.core.sessions.connect as d
 info = d.connect(log_to_driver=False)
 @ray.remote
 class Holder:

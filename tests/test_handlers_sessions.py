@@ -19,7 +19,7 @@ pytestmark = pytest.mark.ray
 
 REPO = Path(__file__).resolve().parents[1]
 HOLD = """
-import ray, iog_jupyter.core.driver as d
+import ray, iog_jupyter.core.sessions.connect as d
 info = d.connect()
 @ray.remote(num_cpus=0.1)
 class Holder:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from iog_jupyter.core.actor_service import ActorRegistry
+from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.wire import ActorRecord
 from iog_jupyter.widgets import ActorsWidget

@@ -14,8 +14,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
-from ..core.actor_service import ActorRegistry
+from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
+from ..core.actors.registry import ActorRegistry
 from ..core.errors import IogError, RayUnavailableError, ValidationError
 from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError

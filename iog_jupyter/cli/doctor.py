@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from ..core.doctor import FAIL, run_doctor
+from ..core.security.doctor import FAIL, run_doctor
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 from .output import clean, to_json
 from .status import local_connection, make_client

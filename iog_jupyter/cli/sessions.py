@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..core.errors import IogError
-from ..core.sessions import check_session_id, list_sessions, release_session
+from ..core.sessions.drivers import check_session_id, list_sessions, release_session
 from ..core.wire import SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .output import clean, to_json

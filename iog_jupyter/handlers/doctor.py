@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.doctor import JupyterFacts, run_doctor
+from ..core.security.doctor import JupyterFacts, run_doctor
 from .base import IogAPIHandler
 
 

@@ -14,7 +14,7 @@ from tornado import web
 
 from ..core.errors import ValidationError
 from ..core.jobs.validation import validate_submission
-from ..core.quotas import count_active_jobs
+from ..core.security.quotas import count_active_jobs
 from ..core.wire import (
     STATUSES,
     SUBMISSION_ID_RE,

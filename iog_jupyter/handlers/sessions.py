@@ -8,7 +8,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.sessions import KernelInfo, check_session_id
+from ..core.sessions.drivers import KernelInfo, check_session_id
 from ..core.wire import SessionList
 from .base import IogAPIHandler
 

@@ -1,7 +1,7 @@
 """``ActorsWidget``: detached actors with owner, TTL and state; filter by namespace; kill.
 
 Like the other widgets it needs no Jupyter server: it reads Ray's named actors and iog's records
-through :class:`~iog_jupyter.core.actor_service.ActorRegistry` (GCS calls; the widget is not a
+through :class:`~iog_jupyter.core.actors.registry.ActorRegistry` (GCS calls; the widget is not a
 Ray driver). Kill needs two clicks, and protected actors (Ray's internal ones, job supervisors,
 iog's namespace, ``serve``) are never offered. Every value from Ray is escaped.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.actor_meta import DEFAULT_PROTECTED_NAMESPACES
-from ..core.actor_service import ActorRegistry
+from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
+from ..core.actors.registry import ActorRegistry
 from ..core.errors import IogError
 from ..core.wire import ActorPage, ActorRecord
 from .actors_html import actors_table_html

@@ -20,8 +20,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.driver import current_user, kernel_id
 from ..core.errors import ForbiddenError, IogError
+from ..core.sessions.connect import current_user, kernel_id
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc
 from .polling import RefreshThread
@@ -40,7 +40,7 @@ class RaySessions:
 
     def list(self) -> list[dict[str, Any]]:
         """``SessionRecord`` JSON of every live driver."""
-        from ..core.sessions import list_sessions
+        from ..core.sessions.drivers import list_sessions
 
         return [s.model_dump(mode="json") for s in list_sessions(self.conn)]
 
@@ -50,7 +50,7 @@ class RaySessions:
         Raises:
             ForbiddenError: The session is another user's, or has no recorded owner.
         """
-        from ..core.sessions import release_session
+        from ..core.sessions.drivers import release_session
 
         own = session.get("kernel_id") and session.get("kernel_id") == kernel_id()
         if not own and session.get("owner") != current_user():

@@ -29,7 +29,7 @@ args = parser.parse_args()
 if args.plain:
     ray.init(namespace="sessions-test", log_to_driver=False)
 else:
-    import iog_jupyter.core.driver as driver
+    import iog_jupyter.core.sessions.connect as driver
 
     driver.connect(namespace="sessions-test", log_to_driver=False)
 

@@ -22,11 +22,11 @@ from tornado.websocket import WebSocketHandler
 
 from iog_jupyter.cli.jupyter_proc import jupyter_env
 from iog_jupyter.cli.state import HeadState
-from iog_jupyter.core import driver
-from iog_jupyter.core.actor_service import ActorRegistry
+from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.cluster import get_cluster_snapshot
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.jobs import select_backend, validate_submission
+from iog_jupyter.core.sessions import connect as driver
 from iog_jupyter.widgets import ActorsWidget, ClusterWidget, JobsWidget, SessionsWidget
 from iog_jupyter.widgets.sessions import ServerSessions
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from iog_jupyter.core.actor_service import ActorRegistry
+from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.jobs import select_backend, validate_submission
 from iog_jupyter.widgets import ActorsWidget, JobsWidget, SessionsWidget

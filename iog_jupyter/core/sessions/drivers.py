@@ -1,7 +1,7 @@
 """Sessions: Ray drivers joined with Jupyter kernels, what each holds, and releasing it.
 
 A session is a live Ray driver. It is attributed to a notebook by the metadata
-:func:`~iog_jupyter.core.driver.connect` puts on its job (kernel id, notebook path, user) and,
+``connect()`` puts on its job (kernel id, notebook path, user) and,
 for drivers started with a plain ``ray.init``, by its pid matching a kernel's pid. Drivers that
 are neither (scripts, Ray jobs) are listed as such. Everything comes from three GCS calls (the
 job table, the live actors, the running tasks) whatever the number of sessions.
@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import _ray_compat
-from .connection import RayConnection
-from .driver import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
-from .errors import NotFoundError, RayUnavailableError, ValidationError
-from .wire import ReleaseResult, SessionRecord
+from .. import _ray_compat
+from ..connection import RayConnection
+from ..errors import NotFoundError, RayUnavailableError, ValidationError
+from ..wire import ReleaseResult, SessionRecord
+from .connect import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{8}$")
 KERNEL_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from .cursors import decode_position, encode_position
-from .errors import ForbiddenError, ValidationError
-from .wire import ACTOR_STATES, MAX_LIMIT, MAX_NAME_CHARS
+from ..cursors import decode_position, encode_position
+from ..errors import ForbiddenError, ValidationError
+from ..wire import ACTOR_STATES, MAX_LIMIT, MAX_NAME_CHARS
 
 #: The KV namespace iog keeps its own records in (the jobs backend uses it too).
 IOG_KV_NAMESPACE = b"iog_jupyter"

@@ -17,9 +17,9 @@ from typing import Any
 
 import requests
 
-from . import _ray_compat
-from .connection import RayConnection
-from .wire import FAIL, OK, WARN, Check, DoctorReport
+from .. import _ray_compat
+from ..connection import RayConnection
+from ..wire import FAIL, OK, WARN, Check, DoctorReport
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ task) for ``warn_after_s`` is *warned*: its record says so, with when it will be
 After ``release_after_s`` its non-detached actors and tasks holding one of
 ``release_resources`` (GPU by default) are released, once per idle period, and audited.
 Detached actors, other sessions, drivers that are not kernels of this server, and sessions
-with a keep-alive exemption (:func:`~iog_jupyter.core.driver.keep_alive`) are never touched.
+with a keep-alive exemption (``keep_alive()``) are never touched.
 Off unless ``warn_after_s`` or ``release_after_s`` is set.
 """
 
@@ -19,12 +19,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-from . import _ray_compat
-from .audit import AuditLog
-from .connection import RayConnection
-from .driver import KEEP_ALIVE_PREFIX, KV_NAMESPACE
-from .errors import ForbiddenError, IogError, NotFoundError, RayUnavailableError
-from .sessions import (
+from .. import _ray_compat
+from ..connection import RayConnection
+from ..errors import ForbiddenError, IogError, NotFoundError, RayUnavailableError
+from ..security.audit import AuditLog
+from ..wire import IdlePolicy, SessionPolicyState
+from .connect import KEEP_ALIVE_PREFIX, KV_NAMESPACE
+from .drivers import (
     KernelInfo,
     ReleaseResult,
     SessionRecord,
@@ -33,7 +34,6 @@ from .sessions import (
     read_cluster,
     release_session,
 )
-from .wire import IdlePolicy, SessionPolicyState
 
 log = logging.getLogger(__name__)
 

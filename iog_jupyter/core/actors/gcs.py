@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from . import _ray_compat
-from .actor_meta import (
+from .. import _ray_compat
+from ..errors import NotFoundError, ValidationError
+from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
+from .records import (
     ACTOR_KEY_PREFIX,
     IOG_KV_NAMESPACE,
     ActorMeta,
@@ -31,8 +33,6 @@ from .actor_meta import (
     meta_key,
     protection_reason,
 )
-from .errors import NotFoundError, ValidationError
-from .wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
@@ -247,13 +247,14 @@ def touch_actor(
                 f"Actor {name[:80]!r} has no TTL recorded by iog_jupyter; pass ttl_s to set one."
             )
         base = template or ActorMeta(namespace=namespace, name=name, actor_id="")
-        meta = replace(
-            base,
-            namespace=namespace,
-            name=name,
-            actor_id=data.actor_id.hex(),
-            class_name=data.class_name or base.class_name,
-            created_ms=base.created_ms or int(data.start_time) or now_ms(),
+        meta = base.model_copy(
+            update={
+                "namespace": namespace,
+                "name": name,
+                "actor_id": data.actor_id.hex(),
+                "class_name": data.class_name or base.class_name,
+                "created_ms": base.created_ms or int(data.start_time) or now_ms(),
+            }
         )
     elif meta.ttl_s is None and ttl_s is None:
         raise ValidationError(f"Actor {name[:80]!r} never expires; pass ttl_s to give it a TTL.")

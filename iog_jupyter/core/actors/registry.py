@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from . import _ray_compat
-from .actor_meta import check_list_args, check_name, check_not_protected, decode_cursor
-from .actor_registry import ReapedActor, kill_actor, list_actors, reap_actors
-from .connection import RayConnection
-from .errors import IogError
-from .wire import DEFAULT_LIMIT, ActorPage, ActorRecord
+from .. import _ray_compat
+from ..connection import RayConnection
+from ..errors import IogError
+from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
+from .gcs import ReapedActor, kill_actor, list_actors, reap_actors
+from .records import check_list_args, check_name, check_not_protected, decode_cursor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

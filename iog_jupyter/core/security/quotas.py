@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import QuotaExceededError
+from ..errors import QuotaExceededError
 
 #: The statuses a job counts against ``max_active_jobs`` in.
 ACTIVE_STATUSES = frozenset({"PENDING", "RUNNING"})

@@ -19,17 +19,17 @@ import os
 import uuid
 from typing import Any
 
-from . import _ray_compat
-from .actor_meta import ActorMeta, check_name, check_not_protected, check_ttl
-from .actor_registry import (
+from .. import _ray_compat
+from ..errors import NotFoundError, RayUnavailableError, ValidationError
+from ..wire import ActorRecord
+from .gcs import (
     kill_actor,
     list_actors,
     now_ms,
     record_actor,
     touch_actor,
 )
-from .errors import NotFoundError, RayUnavailableError, ValidationError
-from .wire import ActorRecord
+from .records import ActorMeta, check_name, check_not_protected, check_ttl
 
 #: Where actors go when no namespace is given and the driver's own is anonymous (a bare
 #: ``ray.init()``): one fixed name, so any notebook can reattach.

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from . import _ray_compat
-from .connection import find_ray_token, resolve_gcs_address
-from .errors import ValidationError
+from .. import _ray_compat
+from ..connection import find_ray_token, resolve_gcs_address
+from ..errors import ValidationError
 
 log = logging.getLogger(__name__)
 
