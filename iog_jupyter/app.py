@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_server.extension.application import ExtensionApp
 
 from .config import IogJupyterConfig
-from .core import _ray_compat
+from .core import import_ray
 from .core.actors.gcs import ReapedActor
 from .core.actors.registry import ActorReaper, ActorRegistry
 from .core.changes import ChangeFeed, actors_fingerprint, jobs_fingerprint, sessions_fingerprint
@@ -235,7 +235,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Import Ray off the loop, then start the cluster monitor, once the event loop runs."""
-        await asyncio.get_running_loop().run_in_executor(self.executor, _ray_compat.import_ray)
+        await asyncio.get_running_loop().run_in_executor(self.executor, import_ray)
         self.monitor.start()
         self.actor_reaper.start()
         self.sessions.start()

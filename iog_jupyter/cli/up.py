@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..core import _ray_compat, local_head
+from ..core import TOKEN_AUTH_SINCE, capabilities, local_head
 from ..core.errors import IogError
 from . import jupyter_proc
 from .down import TEMP_DIR_PREFIX, stop_all
@@ -219,11 +219,11 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
 
 def no_token_sentence() -> str:
     """What a Ray without token authentication means, in one sentence, with what to do."""
-    caps = _ray_compat.capabilities()
+    caps = capabilities()
     return (
         f"Ray {caps.version} has no token authentication (it arrived in Ray "
-        f"{_ray_compat.TOKEN_AUTH_SINCE}): its ports run code for anyone who can reach them; "
-        f"upgrade Ray to >= {_ray_compat.TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
+        f"{TOKEN_AUTH_SINCE}): its ports run code for anyone who can reach them; "
+        f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
     )
 
 
@@ -355,7 +355,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if local_head.ray_has_token_auth():
             guard = f"Ray token in {state.head.token_path}"
         else:
-            guard = f"no Ray token (Ray {_ray_compat.capabilities().version} has none)"
+            guard = f"no Ray token (Ray {capabilities().version} has none)"
         print(f"Ray head: {state.head.address} ({mode}); {guard}")
         print(f"JupyterLab (pid {state.jupyter.pid}, log {state.jupyter.log_path}):")
         print(f"    {url}")

@@ -6,6 +6,7 @@ extension, the kernel-side widgets and the `iog` command.
 
 from __future__ import annotations
 
+from ._ray_compat import TOKEN_AUTH_SINCE, capabilities, import_ray
 from .connection import RayConnection, discover_connection
 from .errors import (
     IogError,
@@ -16,6 +17,9 @@ from .errors import (
 from .wire import ClusterSnapshot, NodeRecord, ResourceDemand
 
 __all__ = [
+    "TOKEN_AUTH_SINCE",
+    "capabilities",
+    "import_ray",
     "ClusterSnapshot",
     "IogError",
     "NodeRecord",
