@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..core import TOKEN_AUTH_SINCE, capabilities, local_head
+from ..core import TOKEN_AUTH_SINCE, capabilities, local_head, no_token_auth
 from ..core.errors import IogError
 from . import jupyter_proc
 from .down import TEMP_DIR_PREFIX, stop_all
@@ -221,8 +221,7 @@ def no_token_sentence() -> str:
     """What a Ray without token authentication means, in one sentence, with what to do."""
     caps = capabilities()
     return (
-        f"Ray {caps.version} has no token authentication (it arrived in Ray "
-        f"{TOKEN_AUTH_SINCE}): its ports run code for anyone who can reach them; "
+        f"{no_token_auth(caps.version)}: its ports run code for anyone who can reach them; "
         f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
     )
 

@@ -6,7 +6,7 @@ extension, the kernel-side widgets and the `iog` command.
 
 from __future__ import annotations
 
-from ._ray_compat import TOKEN_AUTH_SINCE, capabilities, import_ray
+from ._ray_compat import TOKEN_AUTH_SINCE, capabilities, import_ray, no_token_auth
 from .connection import RayConnection, discover_connection
 from .errors import (
     IogError,
@@ -20,6 +20,7 @@ __all__ = [
     "TOKEN_AUTH_SINCE",
     "capabilities",
     "import_ray",
+    "no_token_auth",
     "ClusterSnapshot",
     "IogError",
     "NodeRecord",

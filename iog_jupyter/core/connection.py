@@ -191,8 +191,7 @@ class RayConnection:
         if not caps.token_auth:
             if self._token_info.token is not None or env_mode == "token":
                 _warn_once(
-                    f"Ray {caps.version} has no token authentication (it arrived in Ray "
-                    f"{_ray_compat.TOKEN_AUTH_SINCE}); the Ray token from "
+                    f"{_ray_compat.no_token_auth(caps.version)}; the Ray token from "
                     f"{self._token_info.source} and RAY_AUTH_MODE are ignored. Run `iog doctor`."
                 )
             return "none"

@@ -110,15 +110,8 @@ def _server_os_user() -> str:
         return f"uid-{os.getuid()}"
 
 
-class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
-    """Base of every iog REST handler.
-
-    Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
-    resource Jupyter's Authorizer checks (``iog:cluster``, ``iog:jobs``, ...) and the query
-    model of each verb; verbs are decorated with ``@web.authenticated`` and ``@authorized``.
-    Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
-    token.
-    """
+class RoutedHandlerMixin(ExtensionHandlerMixin):
+    """What every iog handler has: its :class:`Route`, the app, off-loop core calls."""
 
     route: Route
 
@@ -132,6 +125,23 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
     def iog(self) -> Any:
         """The extension app (traits, services): ``IogJupyterApp``."""
         return self.extensionapp
+
+    async def run_blocking(
+        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+    ) -> T:
+        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
+        return await run_on_executor(self.iog, fn, *args, timeout_s=timeout_s)
+
+
+class IogAPIHandler(RoutedHandlerMixin, APIHandler):
+    """Base of every iog REST handler.
+
+    Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
+    resource Jupyter's Authorizer checks (``iog:cluster``, ``iog:jobs``, ...) and the query
+    model of each verb; verbs are decorated with ``@web.authenticated`` and ``@authorized``.
+    Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
+    token.
+    """
 
     def query(self) -> Any:
         """This verb's query, validated against its model in the route table.
@@ -174,12 +184,6 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
         if monitor.connected is None:
             await monitor.poll_once()
         return monitor
-
-    async def run_blocking(
-        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
-    ) -> T:
-        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
-        return await run_on_executor(self.iog, fn, *args, timeout_s=timeout_s)
 
     @property
     def username(self) -> str:
@@ -288,7 +292,7 @@ class IogAPIHandler(ExtensionHandlerMixin, APIHandler):
 
 
 class IogWebSocketHandler(
-    ExtensionHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+    RoutedHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
 ):
     """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
 
@@ -297,20 +301,8 @@ class IogWebSocketHandler(
     the route.
     """
 
-    route: Route
     #: What a 403 says the user may not read, for example ``"the cluster"``.
     auth_description = "the cluster"
-
-    def initialize(self, name: str, route: Route, **kwargs: Any) -> None:  # type: ignore[override]
-        """Keep the route this websocket serves (its resource, query model)."""
-        super().initialize(name, **kwargs)
-        self.route = route
-        self.auth_resource = route.resource
-
-    @property
-    def iog(self) -> Any:
-        """The extension app (traits, services): ``IogJupyterApp``."""
-        return self.extensionapp
 
     async def authorize(self, action: str = "read") -> None:
         """Ask Jupyter's Authorizer for ``action`` on ``auth_resource``; 403 when refused."""
@@ -321,10 +313,6 @@ class IogWebSocketHandler(
             raise web.HTTPError(
                 403, f"You may not {action} {self.auth_description} ({self.auth_resource})."
             )
-
-    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
-        return await run_on_executor(self.iog, fn, *args)
 
     def query(self) -> Any:
         """The query, validated against the route's model before the upgrade (400 if bad)."""

@@ -16,6 +16,7 @@ from .capabilities import (
     RayCapabilities,
     capabilities,
     import_ray,
+    no_token_auth,
 )
 from .gcs import (
     actor_info,
@@ -48,6 +49,7 @@ __all__ = [
     "alive_node_ips",
     "cancel_task",
     "capabilities",
+    "no_token_auth",
     "gcs_errors",
     "get_cluster_status",
     "head_session_dir",

@@ -47,14 +47,18 @@ def import_ray() -> None:
         _imported = True
 
 
+def no_token_auth(version: str) -> str:
+    """The one wording of what a Ray before token auth lacks (callers add what it means)."""
+    return f"Ray {version} has no token authentication (it arrived in Ray {TOKEN_AUTH_SINCE})"
+
+
 def _notes(caps: RayCapabilities) -> list[str]:
     """One sentence for each feature this Ray lacks: what degrades, and how."""
     notes = []
     if not caps.token_auth:
         notes.append(
-            f"Ray {caps.version} has no token authentication (it arrived in Ray "
-            f"{TOKEN_AUTH_SINCE}): Ray's ports run code for anyone who can reach them, so "
-            "keep them on loopback or behind a firewall, or upgrade Ray and set "
+            f"{no_token_auth(caps.version)}: Ray's ports run code for anyone who can reach "
+            "them, so keep them on loopback or behind a firewall, or upgrade Ray and set "
             "RAY_AUTH_MODE=token."
         )
     if not caps.node_labels:

@@ -198,9 +198,8 @@ def check_ray_auth(conn: RayConnection) -> Check:
         return Check(
             "ray_auth_mode",
             FAIL,
-            f"Ray {caps.version} has no token authentication (it arrived in Ray "
-            f"{_ray_compat.TOKEN_AUTH_SINCE}): its GCS, dashboard and Jobs API run code for "
-            "anyone who can reach their ports (CVE-2023-48022).",
+            f"{_ray_compat.no_token_auth(caps.version)}: its GCS, dashboard and Jobs API run "
+            "code for anyone who can reach their ports (CVE-2023-48022).",
             "Firewall Ray's ports to the cluster's own nodes (a one-machine head can keep every "
             "port on 127.0.0.1, as `iog up` does), and upgrade Ray to "
             f">= {_ray_compat.TOKEN_AUTH_SINCE} and restart it with RAY_AUTH_MODE=token.",
