@@ -19,7 +19,6 @@ from .capabilities import (
     no_token_auth,
 )
 from .gcs import (
-    actor_info,
     actor_state_name,
     alive_node_ips,
     gcs_errors,
@@ -44,7 +43,6 @@ __all__ = [
     "MIN_RAY_VERSION",
     "TOKEN_AUTH_SINCE",
     "RayCapabilities",
-    "actor_info",
     "actor_state_name",
     "alive_node_ips",
     "cancel_task",

@@ -237,18 +237,6 @@ def named_actors_info(
     return found
 
 
-def actor_info(gcs_address: str, actor_id: bytes, timeout_s: float) -> Any | None:
-    """The GCS's ``ActorTableData`` of one actor by id, or None when the GCS has none."""
-    from ray.core.generated import gcs_service_pb2
-
-    reply = _actor_stub(gcs_address).GetActorInfo(
-        gcs_service_pb2.GetActorInfoRequest(actor_id=actor_id), timeout=timeout_s
-    )
-    if reply.status.code != 0 or not reply.HasField("actor_table_data"):
-        return None
-    return reply.actor_table_data
-
-
 def actor_state_name(data: Any) -> str:
     """``ALIVE``, ``PENDING_CREATION``, ``DEAD``, ... of an ``ActorTableData``."""
     from ray.core.generated.gcs_pb2 import ActorTableData
