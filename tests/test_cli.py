@@ -260,6 +260,84 @@ def test_help_names_url_and_iog_url(capsys):
     assert "--url" not in capsys.readouterr().out
 
 
+#: ``state.json`` as the dataclass version of cli/state.py wrote it (``json.dumps(indent=2)``),
+#: with a top-level key from some newer iog.
+OLD_STATE_JSON = """{
+  "version": 1,
+  "head": {
+    "temp_dir": "/tmp/iog-abc",
+    "gcs_port": 6379,
+    "dashboard_port": 8265,
+    "token_path": "/home/u/.iog/ray_token",
+    "single_node": true,
+    "num_cpus": 2,
+    "num_gpus": null,
+    "resources": "{\\"pool:train\\": 2}",
+    "node_ip_address": "127.0.0.1"
+  },
+  "jupyter": {
+    "pid": 4242,
+    "port": 8888,
+    "url": "http://127.0.0.1:8888/",
+    "token_path": "/home/u/.iog/jupyter_token",
+    "log_path": "/home/u/.iog/jupyter.log",
+    "root_dir": "/home/u",
+    "app": "lab",
+    "allow_root": false
+  },
+  "future_key": {
+    "a": 1
+  }
+}
+"""
+
+
+def test_state_file_of_the_old_code_loads_and_is_written_back_unchanged(tmp_path):
+    from iog_jupyter.cli.state import STATE_FILE, load_state, save_state
+
+    (tmp_path / STATE_FILE).write_text(OLD_STATE_JSON)
+    state = load_state(tmp_path)
+    assert state is not None and state.head is not None and state.jupyter is not None
+    assert state.head.address == "127.0.0.1:6379"
+    assert (state.head.num_cpus, state.head.num_gpus) == (2, None)
+    assert state.head.resources == '{"pool:train": 2}'
+    assert state.jupyter.pid == 4242 and state.jupyter.app == "lab"
+    save_state(tmp_path, state)
+    assert (tmp_path / STATE_FILE).read_text() == OLD_STATE_JSON
+
+
+def test_state_file_without_the_defaulted_keys_loads(tmp_path):
+    from iog_jupyter.cli.state import STATE_FILE, load_state
+
+    minimal = {
+        "head": {"temp_dir": "/t", "gcs_port": 1, "dashboard_port": 2, "token_path": "/k"},
+        "jupyter": None,
+    }
+    (tmp_path / STATE_FILE).write_text(json.dumps(minimal))
+    state = load_state(tmp_path)
+    assert state is not None and state.version == 1 and state.jupyter is None
+    assert state.head is not None and state.head.single_node is True
+    assert state.head.node_ip_address == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1, 2]",
+        '{"head": {"temp_dir": "/t"}}',
+        '{"head": {"temp_dir": "/t", "gcs_port": 1, "dashboard_port": 2, "token_path": "/k",'
+        ' "surprise": 1}}',
+        '{"version": "one"}',
+    ],
+)
+def test_state_file_that_is_not_iog_state_is_a_clear_error(tmp_path, text):
+    from iog_jupyter.cli.state import STATE_FILE, load_state
+
+    (tmp_path / STATE_FILE).write_text(text)
+    with pytest.raises(CliError, match="is not an iog state file"):
+        load_state(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
