@@ -142,6 +142,202 @@ def test_iog_url_env_selects_remote_mode(monkeypatch, no_iog_state, capsys):
     assert url in capsys.readouterr().err
 
 
+# The shared options (--url, --json, --verbose) are declared once and accepted before the
+# subcommand, after the command group, or after the subcommand, with the same effect.
+REMOTE_COMMANDS = [
+    ["status"],
+    ["doctor"],
+    ["jobs", "list"],
+    ["jobs", "get", "raysubmit_x"],
+    ["actors", "list"],
+    ["sessions", "list"],
+]
+
+
+def _url_positions(command: list[str], url: str) -> list[list[str]]:
+    positions = [["--url", url, *command], [*command, "--url", url]]
+    if len(command) > 1:  # After the group too: `iog jobs --url U list`.
+        positions.append([command[0], "--url", url, *command[1:]])
+    return positions
+
+
+@pytest.mark.parametrize("command", REMOTE_COMMANDS, ids=" ".join)
+def test_url_before_or_after_the_subcommand_reaches_the_same_server(command, no_iog_state, capsys):
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    results = []
+    for argv in _url_positions(command, url):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        results.append((code, out, err))
+    assert results[0][0] == EXIT_UNAVAILABLE
+    assert "Could not reach the Jupyter server" in results[0][2] and url in results[0][2]
+    assert all(result == results[0] for result in results), results
+
+
+@pytest.mark.parametrize(
+    "argv", [["--url", "ftp://host/", "jobs", "list"], ["jobs", "list", "--url", "ftp://host/"]]
+)
+def test_bad_url_in_either_position_exits_2(argv, no_iog_state, capsys):
+    assert main(argv) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("iog: error:") and "http://" in err
+
+
+def test_url_option_wins_over_iog_url_in_either_position(monkeypatch, no_iog_state, capsys):
+    from_env = f"http://127.0.0.1:{_closed_port()}/env/"
+    given = f"http://127.0.0.1:{_closed_port()}/given/"
+    monkeypatch.setenv("IOG_URL", from_env)
+    for argv in (["--url", given, "jobs", "list"], ["jobs", "list", "--url", given]):
+        assert main(argv) == EXIT_UNAVAILABLE
+        err = capsys.readouterr().err
+        assert given in err and from_env not in err
+    # Given twice, the later one counts, as for any option.
+    assert main(["--url", from_env, "jobs", "list", "--url", given]) == EXIT_UNAVAILABLE
+    assert given in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--json", "down"],
+        ["down", "--json"],
+        ["--json", "-v", "down"],
+        ["down", "-v", "--json"],
+    ],
+)
+def test_json_before_or_after_the_subcommand(argv, no_iog_state, capsys):
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == {"stopped": None}
+
+
+def test_shared_options_parse_the_same_in_every_position(monkeypatch):
+    from iog_jupyter.cli import options
+    from iog_jupyter.cli.main import build_parser
+
+    monkeypatch.delenv("IOG_URL", raising=False)
+    seen = set()
+    for argv in (
+        ["--json", "-v", "--url", "http://h/", "jobs", "logs", "-f", "raysubmit_1"],
+        ["jobs", "--json", "--url", "http://h/", "logs", "-v", "-f", "raysubmit_1"],
+        ["jobs", "logs", "-f", "raysubmit_1", "-v", "--url", "http://h/", "--json"],
+    ):
+        args = build_parser().parse_args(argv)
+        options.resolve(args)
+        seen.add((args.url, args.json, args.verbose, args.follow, args.submission_id))
+    assert seen == {("http://h/", True, True, True, "raysubmit_1")}
+    args = build_parser().parse_args(["jobs", "list"])
+    options.resolve(args)
+    assert (args.url, args.json, args.verbose) == (None, False, False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--url", "http://127.0.0.1:1/", "up"],
+        ["up", "--url", "http://127.0.0.1:1/"],
+        ["down", "--url", "http://127.0.0.1:1/"],
+        ["actors", "--url", "http://127.0.0.1:1/", "reap"],
+        ["--url", "http://127.0.0.1:1/", "actors", "reap"],
+    ],
+)
+def test_local_only_commands_refuse_url_in_either_position(argv, no_iog_state, capsys):
+    assert main(argv) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == "" and "local mode only" in err and "--url" in err
+
+
+def test_local_only_commands_ignore_iog_url(monkeypatch, no_iog_state, capsys):
+    monkeypatch.setenv("IOG_URL", "http://127.0.0.1:1/")
+    assert main(["down", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"stopped": None}
+
+
+def test_help_names_url_and_iog_url(capsys):
+    for argv in (["--help"], ["jobs", "list", "--help"], ["status", "--help"]):
+        assert main(argv) == 0
+        assert "--url" in (out := capsys.readouterr().out) and "IOG_URL" in out
+    assert main(["up", "--help"]) == 0
+    assert "--url" not in capsys.readouterr().out
+
+
+#: ``state.json`` as the dataclass version of cli/state.py wrote it (``json.dumps(indent=2)``),
+#: with a top-level key from some newer iog.
+OLD_STATE_JSON = """{
+  "version": 1,
+  "head": {
+    "temp_dir": "/tmp/iog-abc",
+    "gcs_port": 6379,
+    "dashboard_port": 8265,
+    "token_path": "/home/u/.iog/ray_token",
+    "single_node": true,
+    "num_cpus": 2,
+    "num_gpus": null,
+    "resources": "{\\"pool:train\\": 2}",
+    "node_ip_address": "127.0.0.1"
+  },
+  "jupyter": {
+    "pid": 4242,
+    "port": 8888,
+    "url": "http://127.0.0.1:8888/",
+    "token_path": "/home/u/.iog/jupyter_token",
+    "log_path": "/home/u/.iog/jupyter.log",
+    "root_dir": "/home/u",
+    "app": "lab",
+    "allow_root": false
+  },
+  "future_key": {
+    "a": 1
+  }
+}
+"""
+
+
+def test_state_file_of_the_old_code_loads_and_is_written_back_unchanged(tmp_path):
+    from iog_jupyter.cli.state import STATE_FILE, load_state, save_state
+
+    (tmp_path / STATE_FILE).write_text(OLD_STATE_JSON)
+    state = load_state(tmp_path)
+    assert state is not None and state.head is not None and state.jupyter is not None
+    assert state.head.address == "127.0.0.1:6379"
+    assert (state.head.num_cpus, state.head.num_gpus) == (2, None)
+    assert state.head.resources == '{"pool:train": 2}'
+    assert state.jupyter.pid == 4242 and state.jupyter.app == "lab"
+    save_state(tmp_path, state)
+    assert (tmp_path / STATE_FILE).read_text() == OLD_STATE_JSON
+
+
+def test_state_file_without_the_defaulted_keys_loads(tmp_path):
+    from iog_jupyter.cli.state import STATE_FILE, load_state
+
+    minimal = {
+        "head": {"temp_dir": "/t", "gcs_port": 1, "dashboard_port": 2, "token_path": "/k"},
+        "jupyter": None,
+    }
+    (tmp_path / STATE_FILE).write_text(json.dumps(minimal))
+    state = load_state(tmp_path)
+    assert state is not None and state.version == 1 and state.jupyter is None
+    assert state.head is not None and state.head.single_node is True
+    assert state.head.node_ip_address == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[1, 2]",
+        '{"head": {"temp_dir": "/t"}}',
+        '{"head": {"temp_dir": "/t", "gcs_port": 1, "dashboard_port": 2, "token_path": "/k",'
+        ' "surprise": 1}}',
+        '{"version": "one"}',
+    ],
+)
+def test_state_file_that_is_not_iog_state_is_a_clear_error(tmp_path, text):
+    from iog_jupyter.cli.state import STATE_FILE, load_state
+
+    (tmp_path / STATE_FILE).write_text(text)
+    with pytest.raises(CliError, match="is not an iog state file"):
+        load_state(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [

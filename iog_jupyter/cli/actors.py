@@ -10,7 +10,6 @@ every ``actor_reap_interval_s``).
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,24 +22,20 @@ from .output import clean, to_json
 from .status import local_connection, make_client
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(
+    subparsers: Any, remote: argparse.ArgumentParser, local: argparse.ArgumentParser
+) -> None:
     """Register ``actors`` and its subcommands on the main parser's subparsers."""
-    where = argparse.ArgumentParser(add_help=False, parents=[common])
-    where.add_argument(
-        "--url",
-        default=os.environ.get("IOG_URL") or None,
-        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
-    )
     actors = subparsers.add_parser(
         "actors",
-        parents=[common],
+        parents=[remote],
         help="list, kill and reap detached actors",
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     sub = actors.add_subparsers(dest="actors_command", metavar="ACTORS_COMMAND")
     sub.required = True
 
-    listing = sub.add_parser("list", parents=[where], help="list detached actors")
+    listing = sub.add_parser("list", parents=[remote], help="list detached actors")
     listing.add_argument("--namespace", "-n", metavar="NS", help="only this namespace")
     listing.add_argument("--state", metavar="S[,S]", help="only these states (ALIVE, ...)")
     listing.add_argument(
@@ -52,13 +47,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--all", action="store_true", help="every actor (follows the pages)")
     listing.set_defaults(handler=cmd_list)
 
-    kill = sub.add_parser("kill", parents=[where], help="kill a named actor (no restart)")
+    kill = sub.add_parser("kill", parents=[remote], help="kill a named actor (no restart)")
     kill.add_argument("name", metavar="NAME")
     kill.add_argument("--namespace", "-n", required=True, metavar="NS", help="its namespace")
     kill.set_defaults(handler=cmd_kill)
 
-    reap = sub.add_parser("reap", parents=[common], help="kill actors whose TTL ran out, now")
-    reap.set_defaults(handler=cmd_reap)
+    reap = sub.add_parser("reap", parents=[local], help="kill actors whose TTL ran out, now")
+    reap.set_defaults(handler=cmd_reap, local_only="iog actors reap")
 
 
 def _cli_error(err: IogError) -> CliError:
@@ -177,8 +172,6 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 def cmd_reap(args: argparse.Namespace) -> int:
     """``iog actors reap``: one reaper pass now (local mode)."""
-    if getattr(args, "url", None):
-        raise CliError("reap runs in local mode only; the server reaps by itself.", EXIT_USAGE)
     reaped = _local("reap")
     items = [vars(item) for item in reaped]
     if args.json:

@@ -10,7 +10,6 @@ check failed (warnings allowed), 1 when one did.
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from ..core.security.doctor import FAIL, run_doctor
@@ -21,18 +20,13 @@ from .status import local_connection, make_client
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``doctor`` on the main parser's subparsers."""
     parser = subparsers.add_parser(
         "doctor",
-        parents=[common],
+        parents=[remote],
         help="check Ray's and Jupyter's security settings, each with a fix",
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-    )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("IOG_URL") or None,
-        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
     )
     parser.add_argument(
         "--fix", action="store_true", help="local mode: set the Ray token file to mode 0600"

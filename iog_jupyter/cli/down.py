@@ -22,15 +22,15 @@ from .state import UpState, clear_state, load_state, state_dir, state_lock
 TEMP_DIR_PREFIX = "iog-"
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
     """Register ``down`` on the main parser's subparsers."""
     down = subparsers.add_parser(
         "down",
-        parents=[common],
+        parents=[local],
         help="stop what `iog up` started",
         description="Stop exactly the Jupyter server and Ray head that `iog up` started.",
     )
-    down.set_defaults(handler=cmd_down)
+    down.set_defaults(handler=cmd_down, local_only="iog down")
 
 
 def stop_all(directory: Path, state: UpState) -> dict[str, Any]:

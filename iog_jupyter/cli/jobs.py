@@ -33,14 +33,9 @@ def _key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
     return result
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``jobs`` and its subcommands on the main parser's subparsers."""
-    where = argparse.ArgumentParser(add_help=False, parents=[common])
-    where.add_argument(
-        "--url",
-        default=os.environ.get("IOG_URL") or None,
-        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
-    )
+    where = argparse.ArgumentParser(add_help=False, parents=[remote])
     where.add_argument(
         "--backend",
         choices=("auto", "ray", "local"),
@@ -49,7 +44,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     jobs = subparsers.add_parser(
         "jobs",
-        parents=[common],
+        parents=[remote],
         help="submit, list, follow, stop and delete Ray jobs",
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )

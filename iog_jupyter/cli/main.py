@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..client import IogClientError
 from ..core.errors import IogError
-from . import actors, doctor, down, jobs, sessions, status, up
+from . import actors, doctor, down, jobs, options, sessions, status, up
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, exit_code_of
 
 log = logging.getLogger(__name__)
@@ -24,39 +24,28 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``iog`` and its subcommands.
 
-    ``--json`` and ``--verbose`` are accepted before or after the subcommand.
+    The shared options (``--json``, ``--verbose``, ``--url``) are declared in :mod:`.options` and
+    accepted before or after the subcommand.
     """
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print machine-readable JSON",
-    )
-    common.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="log progress to stderr",
-    )
+    remote = options.shared_parser()
+    local = options.shared_parser(local_only=True)
     parser = argparse.ArgumentParser(
         prog="iog",
         description="Ray cluster resources through iog_jupyter: a local loopback Ray head with "
         "JupyterLab (up/down), cluster views (status) and Ray jobs (jobs), locally or from a "
         "Jupyter server.",
-        parents=[common],
+        parents=[remote],
     )
     parser.add_argument("--version", action="version", version=f"iog {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    up.add_parser(subparsers, common)
-    down.add_parser(subparsers, common)
-    status.add_parser(subparsers, common)
-    doctor.add_parser(subparsers, common)
-    jobs.add_parser(subparsers, common)
-    actors.add_parser(subparsers, common)
-    sessions.add_parser(subparsers, common)
+    up.add_parser(subparsers, local)
+    down.add_parser(subparsers, local)
+    status.add_parser(subparsers, remote)
+    doctor.add_parser(subparsers, remote)
+    jobs.add_parser(subparsers, remote)
+    actors.add_parser(subparsers, remote, local)
+    sessions.add_parser(subparsers, remote)
     return parser
 
 
@@ -74,8 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help, --version and usage errors.
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    args.json = getattr(args, "json", False)
-    args.verbose = getattr(args, "verbose", False)
+    try:
+        options.resolve(args)
+    except CliError as err:
+        _fail(err.message)
+        return err.exit_code
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="iog: %(message)s",

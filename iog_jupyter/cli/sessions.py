@@ -9,7 +9,6 @@ release acts as the local user with the local Ray token.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -21,27 +20,21 @@ from .output import clean, to_json
 from .status import local_connection, make_client
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``sessions`` and its subcommands on the main parser's subparsers."""
-    where = argparse.ArgumentParser(add_help=False, parents=[common])
-    where.add_argument(
-        "--url",
-        default=os.environ.get("IOG_URL") or None,
-        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
-    )
     sessions = subparsers.add_parser(
         "sessions",
-        parents=[common],
+        parents=[remote],
         help="list Ray drivers (notebooks, scripts, jobs) and release what one holds",
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     sub = sessions.add_subparsers(dest="sessions_command", metavar="SESSIONS_COMMAND")
     sub.required = True
-    listing = sub.add_parser("list", parents=[where], help="list live sessions, oldest first")
+    listing = sub.add_parser("list", parents=[remote], help="list live sessions, oldest first")
     listing.set_defaults(handler=cmd_list)
     release = sub.add_parser(
         "release",
-        parents=[where],
+        parents=[remote],
         help="kill a session's non-detached actors and cancel its tasks",
     )
     release.add_argument("session_id", metavar="ID", help="the Ray job id or the kernel id")

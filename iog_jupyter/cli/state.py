@@ -13,9 +13,9 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from .errors import CliError
 
@@ -61,8 +61,7 @@ def new_token_file(path: Path) -> str:
     return token
 
 
-@dataclass
-class HeadState:
+class HeadState(BaseModel):
     """The Ray head ``iog up`` started.
 
     Attributes:
@@ -76,6 +75,8 @@ class HeadState:
         resources: The ``--resources`` JSON given, if any.
         node_ip_address: The address the head advertises to other nodes.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     temp_dir: str
     gcs_port: int
@@ -93,8 +94,7 @@ class HeadState:
         return f"127.0.0.1:{self.gcs_port}"
 
 
-@dataclass
-class JupyterState:
+class JupyterState(BaseModel):
     """The JupyterLab server ``iog up`` started.
 
     Attributes:
@@ -108,6 +108,8 @@ class JupyterState:
         allow_root: Whether it was allowed to run as root.
     """
 
+    model_config = ConfigDict(extra="forbid")
+
     pid: int
     port: int
     url: str
@@ -118,36 +120,17 @@ class JupyterState:
     allow_root: bool = False
 
 
-@dataclass
-class UpState:
-    """Everything ``iog up`` started, as recorded in ``state.json``."""
+class UpState(BaseModel):
+    """Everything ``iog up`` started, as recorded in ``state.json``.
 
+    Unknown top-level keys (from a newer iog) are kept and written back unchanged.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    version: int = STATE_VERSION
     head: HeadState | None = None
     jupyter: JupyterState | None = None
-    version: int = STATE_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return {
-            "version": self.version,
-            "head": asdict(self.head) if self.head else None,
-            "jupyter": asdict(self.jupyter) if self.jupyter else None,
-            **self.extra,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UpState:
-        """Build from the JSON form; unknown keys are kept in ``extra``."""
-        head = data.get("head")
-        jupyter = data.get("jupyter")
-        known = {"version", "head", "jupyter"}
-        return cls(
-            head=HeadState(**head) if head else None,
-            jupyter=JupyterState(**jupyter) if jupyter else None,
-            version=int(data.get("version", STATE_VERSION)),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
 
 
 def load_state(directory: Path) -> UpState | None:
@@ -166,14 +149,16 @@ def load_state(directory: Path) -> UpState | None:
             f"Cannot read {path} ({type(err).__name__}); remove it if nothing of iog runs."
         ) from None
     try:
-        return UpState.from_dict(data)
-    except (TypeError, ValueError, AttributeError):
+        return UpState.model_validate(data)
+    except ValueError:  # pydantic's ValidationError is a ValueError.
         raise CliError(f"{path} is not an iog state file; remove it if nothing runs.") from None
 
 
 def save_state(directory: Path, state: UpState) -> None:
     """Write ``state.json`` (0600)."""
-    write_private(directory / STATE_FILE, json.dumps(state.to_dict(), indent=2) + "\n")
+    write_private(
+        directory / STATE_FILE, json.dumps(state.model_dump(mode="json"), indent=2) + "\n"
+    )
 
 
 def clear_state(directory: Path) -> None:

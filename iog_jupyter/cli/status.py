@@ -30,20 +30,15 @@ log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``status`` on the main parser's subparsers."""
     parser = subparsers.add_parser(
         "status",
-        parents=[common],
+        parents=[remote],
         help="show nodes, resources and demands (like `ray status`)",
         description="Show the cluster's nodes by state and pool, resource usage, and pending or "
         "infeasible demands with their reasons. Remote mode: --url (or IOG_URL), with the "
         "Jupyter token in IOG_TOKEN.",
-    )
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("IOG_URL") or None,
-        help="a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
     )
     parser.add_argument(
         "--watch",

@@ -44,11 +44,11 @@ JUPYTER_TOKEN_FILE = "jupyter_token"
 JUPYTER_LOG_FILE = "jupyter.log"
 
 
-def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
     """Register ``up`` on the main parser's subparsers."""
     up = subparsers.add_parser(
         "up",
-        parents=[common],
+        parents=[local],
         help="start a local Ray head (loopback, token auth) and JupyterLab",
         description="Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
         "iog_jupyter on 127.0.0.1, and print its URL. Idempotent: restarts only what died.",
@@ -79,7 +79,7 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stay attached; Ctrl-C or SIGTERM stops everything",
     )
-    up.set_defaults(handler=cmd_up)
+    up.set_defaults(handler=cmd_up, local_only="iog up")
 
 
 def _non_negative(text: str) -> int:

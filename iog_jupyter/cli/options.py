@@ -1,0 +1,71 @@
+"""The options every ``iog`` command shares, declared once and resolved once.
+
+``--json``, ``-v``/``--verbose`` and ``--url`` are accepted before or after the subcommand: the
+same parent parser is added to the top-level parser, the command groups and the commands, with
+``default=argparse.SUPPRESS`` so that a copy the user did not fill in never overwrites a value
+given earlier on the line. Commands that run in local mode only (``up``, ``down``, ``actors
+reap``) refuse ``--url`` wherever it is given. :func:`resolve` then fills in the defaults
+(``IOG_URL`` for ``--url``) in one place; the commands read ``args.url``, ``args.json`` and
+``args.verbose``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .errors import EXIT_USAGE, CliError
+
+
+def shared_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
+    """The parent parser of the shared options: ``--json``, ``--verbose`` and ``--url``.
+
+    Args:
+        local_only: For commands that run in local mode only: ``--url`` is left out of their
+            help, and :func:`resolve` refuses it with a clear message.
+    """
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print machine-readable JSON",
+    )
+    shared.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log progress to stderr",
+    )
+    shared.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS
+        if local_only
+        else "a Jupyter server with iog_jupyter (default: $IOG_URL; local mode when unset)",
+    )
+    return shared
+
+
+def resolve(args: argparse.Namespace) -> None:
+    """Fill in the shared options' defaults on ``args``, in place.
+
+    A command registered with ``set_defaults(local_only="iog NAME")`` runs in local mode only:
+    it ignores ``IOG_URL`` and refuses ``--url``.
+
+    Raises:
+        CliError: ``--url`` was given to a local-only command (exit 2).
+    """
+    args.json = getattr(args, "json", False)
+    args.verbose = getattr(args, "verbose", False)
+    given = getattr(args, "url", None)
+    local_only = getattr(args, "local_only", None)
+    if local_only:
+        if given is not None:
+            raise CliError(
+                f"`{local_only}` runs in local mode only; it takes no --url.", EXIT_USAGE
+            )
+        args.url = None
+        return
+    args.url = (given if given is not None else os.environ.get("IOG_URL")) or None
