@@ -2,7 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import type { IClusterHistory, IClusterSnapshot, IStatus } from './types';
+import type { ClusterHistory, ClusterSnapshot, Status } from './types';
 
 /**
  * Read-only client of the server extension's status and cluster endpoints
@@ -29,8 +29,8 @@ export class StatusService {
    *
    * @returns The status document.
    */
-  getStatus(): Promise<IStatus> {
-    return requestAPI<IStatus>('status', {}, this.serverSettings);
+  getStatus(): Promise<Status> {
+    return requestAPI<Status>('status', {}, this.serverSettings);
   }
 
   /**
@@ -38,8 +38,8 @@ export class StatusService {
    *
    * @returns The cluster snapshot.
    */
-  getCluster(): Promise<IClusterSnapshot> {
-    return requestAPI<IClusterSnapshot>('cluster', {}, this.serverSettings);
+  getCluster(): Promise<ClusterSnapshot> {
+    return requestAPI<ClusterSnapshot>('cluster', {}, this.serverSettings);
   }
 
   /**
@@ -48,12 +48,12 @@ export class StatusService {
    * @param sinceMs Only points newer than this epoch time in milliseconds.
    * @returns The history points, oldest first.
    */
-  getClusterHistory(sinceMs?: number): Promise<IClusterHistory> {
+  getClusterHistory(sinceMs?: number): Promise<ClusterHistory> {
     const query =
       sinceMs === undefined
         ? ''
         : URLExt.objectToQueryString({ since_ms: String(Math.floor(sinceMs)) });
-    return requestAPI<IClusterHistory>(
+    return requestAPI<ClusterHistory>(
       `cluster/history${query}`,
       {},
       this.serverSettings

@@ -4,7 +4,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IogSocket } from '../api/socket';
 import { StatusService } from '../api/StatusService';
-import type { IClusterSnapshot } from '../api/types';
+import type { ClusterSnapshot } from '../api/types';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,
   MIN_REFRESH_INTERVAL_MS
@@ -68,7 +68,7 @@ export class ClusterModel implements IDisposable {
    * The latest snapshot; null before the first one. It is kept (stale)
    * while disconnected.
    */
-  get snapshot(): IClusterSnapshot | null {
+  get snapshot(): ClusterSnapshot | null {
     return this._snapshot;
   }
 
@@ -213,7 +213,7 @@ export class ClusterModel implements IDisposable {
     this._changed.emit(undefined);
   }
 
-  private _setSnapshot(snapshot: IClusterSnapshot): void {
+  private _setSnapshot(snapshot: ClusterSnapshot): void {
     this._snapshot = snapshot;
     if (typeof snapshot.timestamp === 'string') {
       this._lastUpdate = snapshot.timestamp;
@@ -243,7 +243,7 @@ export class ClusterModel implements IDisposable {
   private _socket: IogSocket;
   private _poll: Poll;
   private _intervalMs: number;
-  private _snapshot: IClusterSnapshot | null = null;
+  private _snapshot: ClusterSnapshot | null = null;
   private _state: ConnectionState = 'connecting';
   private _message: string | null = null;
   private _lastUpdate: string | null = null;
@@ -288,7 +288,7 @@ namespace Private {
    * A validated `cluster/subscribe` message.
    */
   export type Message =
-    | { type: 'snapshot'; data: IClusterSnapshot }
+    | { type: 'snapshot'; data: ClusterSnapshot }
     | {
         type: 'status';
         connected: boolean;
@@ -314,7 +314,7 @@ namespace Private {
         typeof data === 'object' &&
         Array.isArray((data as Record<string, unknown>).nodes)
       ) {
-        return { type: 'snapshot', data: data as IClusterSnapshot };
+        return { type: 'snapshot', data: data as ClusterSnapshot };
       }
       return null;
     }

@@ -2,9 +2,10 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
-import type { ILogPage, LogTailMessage, LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/LogsService';
 import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
+import type { LogPage, LogTailMessage } from '../api/types';
 import { LogWindow } from './LogWindow';
 
 /**
@@ -266,7 +267,7 @@ export class JobLogModel implements IDisposable {
    * @param end The byte offset the page ends at.
    * @returns The page.
    */
-  private async _pageBefore(end: number): Promise<ILogPage> {
+  private async _pageBefore(end: number): Promise<LogPage> {
     const start = Math.max(0, end - this._pageBytes - 1);
     const page = await this._service.getLogPage(
       this.submissionId,
@@ -495,7 +496,7 @@ namespace Private {
    * @param page The page.
    * @returns The text and the byte offset it starts at.
    */
-  export function fromFirstLine(page: ILogPage): {
+  export function fromFirstLine(page: LogPage): {
     text: string;
     offset: number;
   } {
