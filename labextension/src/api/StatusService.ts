@@ -1,12 +1,11 @@
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import type { ClusterHistory, ClusterSnapshot, Status } from './types';
+import type { ClusterSnapshot, Status } from './types';
 
 /**
  * Read-only client of the server extension's status and cluster endpoints
- * (`GET status`, `GET cluster`, `GET cluster/history`).
+ * (`GET status`, `GET cluster`).
  */
 export class StatusService {
   /**
@@ -40,24 +39,6 @@ export class StatusService {
    */
   getCluster(): Promise<ClusterSnapshot> {
     return requestAPI<ClusterSnapshot>('cluster', {}, this.serverSettings);
-  }
-
-  /**
-   * Fetch the cluster's resource history (`GET cluster/history`).
-   *
-   * @param sinceMs Only points newer than this epoch time in milliseconds.
-   * @returns The history points, oldest first.
-   */
-  getClusterHistory(sinceMs?: number): Promise<ClusterHistory> {
-    const query =
-      sinceMs === undefined
-        ? ''
-        : URLExt.objectToQueryString({ since_ms: String(Math.floor(sinceMs)) });
-    return requestAPI<ClusterHistory>(
-      `cluster/history${query}`,
-      {},
-      this.serverSettings
-    );
   }
 }
 

@@ -40,11 +40,6 @@ export type Pool = Schemas['Pool'];
 export type ResourceDemand = Schemas['ResourceDemand'];
 
 /**
- * Response of `GET cluster/history`.
- */
-export type ClusterHistory = Schemas['ClusterHistory'];
-
-/**
  * One job, as `GET jobs` and `GET jobs/{submission_id}` send it.
  */
 export type JobRecord = Schemas['JobRecord'];

@@ -87,13 +87,6 @@ export class ClusterModel implements IDisposable {
   }
 
   /**
-   * When the server last polled Ray (ISO-8601), when it said so.
-   */
-  get lastUpdate(): string | null {
-    return this._lastUpdate;
-  }
-
-  /**
    * Whether snapshots are pushed (the websocket is open) rather than polled.
    */
   get isPushed(): boolean {
@@ -188,9 +181,6 @@ export class ClusterModel implements IDisposable {
       this._setSnapshot(parsed.data);
       return;
     }
-    if (parsed.lastUpdate !== undefined) {
-      this._lastUpdate = parsed.lastUpdate;
-    }
     if (parsed.connected) {
       this._setState('connected', null);
     } else {
@@ -215,9 +205,6 @@ export class ClusterModel implements IDisposable {
 
   private _setSnapshot(snapshot: ClusterSnapshot): void {
     this._snapshot = snapshot;
-    if (typeof snapshot.timestamp === 'string') {
-      this._lastUpdate = snapshot.timestamp;
-    }
     this._state = 'connected';
     this._message = null;
     this._changed.emit(undefined);
@@ -246,7 +233,6 @@ export class ClusterModel implements IDisposable {
   private _snapshot: ClusterSnapshot | null = null;
   private _state: ConnectionState = 'connecting';
   private _message: string | null = null;
-  private _lastUpdate: string | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
@@ -289,12 +275,7 @@ namespace Private {
    */
   export type Message =
     | { type: 'snapshot'; data: ClusterSnapshot }
-    | {
-        type: 'status';
-        connected: boolean;
-        message: string | null;
-        lastUpdate: string | null | undefined;
-      };
+    | { type: 'status'; connected: boolean; message: string | null };
 
   /**
    * Check the shape of a socket message.
@@ -319,15 +300,10 @@ namespace Private {
       return null;
     }
     if (record.type === 'status' && typeof record.connected === 'boolean') {
-      const lastUpdate = record.last_update;
       return {
         type: 'status',
         connected: record.connected,
-        message: typeof record.message === 'string' ? record.message : null,
-        lastUpdate:
-          typeof lastUpdate === 'string' || lastUpdate === null
-            ? lastUpdate
-            : undefined
+        message: typeof record.message === 'string' ? record.message : null
       };
     }
     return null;
