@@ -192,18 +192,6 @@ export function lastRedraw(line: string): number {
 }
 
 /**
- * The text of a line with every escape sequence and control character removed.
- *
- * @param line One line of log text.
- * @returns What a reader sees.
- */
-export function stripAnsi(line: string): string {
-  return parseAnsiLine(line)
-    .segments.map(segment => segment.text)
-    .join('');
-}
-
-/**
  * The CSS classes of a style.
  *
  * @param style The style.

@@ -1,4 +1,4 @@
-import type { IClusterSnapshot, IResourceMap, IStatus } from './api/types';
+import type { ClusterSnapshot, ResourceMap, Status } from './api/types';
 
 /**
  * Format a resource quantity for display: integers as is, fractions with
@@ -26,8 +26,8 @@ export function formatQuantity(value: number | undefined): string {
  */
 export function formatResource(
   name: string,
-  available: IResourceMap,
-  totals: IResourceMap
+  available: ResourceMap,
+  totals: ResourceMap
 ): string {
   return `${formatQuantity(available[name])}/${formatQuantity(totals[name])} ${name}`;
 }
@@ -38,7 +38,7 @@ export function formatResource(
  * @param snapshot The cluster snapshot.
  * @returns For instance `Ray: 2/2 CPU · 0/0 GPU free`.
  */
-export function formatClusterSummary(snapshot: IClusterSnapshot): string {
+export function formatClusterSummary(snapshot: ClusterSnapshot): string {
   const available = snapshot.available ?? {};
   const totals = snapshot.totals ?? {};
   return (
@@ -53,7 +53,7 @@ export function formatClusterSummary(snapshot: IClusterSnapshot): string {
  * @param status The status document.
  * @returns The rows, in display order.
  */
-export function statusRows(status: IStatus): Array<[string, string]> {
+export function statusRows(status: Status): Array<[string, string]> {
   const ray = status.ray ?? { connected: false };
   return [
     ['Extension version', status.version ?? 'unknown'],
@@ -129,7 +129,7 @@ export function formatResourceValue(
  * @param bundle The resources of one unit.
  * @returns The resources in words, `nothing` when empty.
  */
-export function formatBundle(bundle: IResourceMap | undefined): string {
+export function formatBundle(bundle?: ResourceMap | null): string {
   const parts = Object.keys(bundle ?? {})
     .sort()
     .map(name => `${formatResourceValue(name, bundle?.[name])} ${name}`);
@@ -160,7 +160,7 @@ export function pluralize(
  * @returns For instance `GPU 0/1 · 2 jobs running`.
  */
 export function formatStatusText(
-  snapshot: IClusterSnapshot,
+  snapshot: ClusterSnapshot,
   running: number | null
 ): string {
   const gpu =

@@ -18,7 +18,7 @@ import { ActorsService } from './api/ActorsService';
 import { JobsService } from './api/JobsService';
 import { SessionsService } from './api/SessionsService';
 import { StatusService } from './api/StatusService';
-import type { IStatus } from './api/types';
+import type { Status } from './api/types';
 import { statusRows } from './format';
 import logsPlugin from './logs';
 import { rayIcon } from './icons';
@@ -54,7 +54,7 @@ export * from './tokens';
  * @param status The status document.
  * @returns A widget holding a definition list.
  */
-export function createStatusBody(status: IStatus): Widget {
+export function createStatusBody(status: Status): Widget {
   const body = new Widget();
   body.addClass('iog-StatusDialog');
   const list = document.createElement('dl');
@@ -188,7 +188,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Submit Ray Job…',
       caption: 'Submit a job to the Ray cluster and follow its log',
       execute: async () => {
-        const pools = (cluster.snapshot?.pools ?? []).map(pool => pool.name);
+        const pools = (cluster.snapshot?.pools ?? [])
+          .map(pool => pool.name ?? '')
+          .filter(Boolean);
         const submissionId = await submitJobWithDialog(jobs, { pools });
         if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
           await app.commands.execute(CommandIDs.openJobLog, { submissionId });

@@ -109,7 +109,8 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       widget.toolbar.addItem('stop', stop);
       // Shown while the job runs: until the tail brings its final status.
       const update = (): void => {
-        stop.setHidden(model.phase === 'ended' || model.phase === 'error');
+        const phase = model.tail.phase;
+        stop.setHidden(phase === 'ended' || phase === 'error');
       };
       model.changed.connect(update);
       update();

@@ -23,16 +23,16 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { ActorsService } from '../api/ActorsService';
 import { requestAPI } from '../api/request';
-import type { IActorPage } from '../api/types';
+import type { ActorPage } from '../api/types';
 import { ActorsModel } from '../models/ActorsModel';
 import { ActorsSection } from '../widgets/ActorsSection';
-import { flush, IRequest, makeSettings, routeRequests } from './fakes';
+import { flush, IRequest, makeSettings, routeRequests, wire } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
 const mockShowDialog = showDialog as unknown as jest.Mock;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
-const PAGE: IActorPage = {
+const PAGE = wire<ActorPage>({
   actors: [
     {
       namespace: 'team a',
@@ -56,7 +56,7 @@ const PAGE: IActorPage = {
   ],
   next_cursor: null,
   total: 2
-};
+});
 
 let model: ActorsModel;
 let section: ActorsSection;

@@ -26,7 +26,7 @@ import { JobsService } from '../api/JobsService';
 import { requestAPI } from '../api/request';
 import { SessionsService } from '../api/SessionsService';
 import { StatusService } from '../api/StatusService';
-import type { IClusterSnapshot } from '../api/types';
+import type { ClusterSnapshot } from '../api/types';
 import { ActorsModel } from '../models/ActorsModel';
 import { ClusterModel } from '../models/ClusterModel';
 import { JobsModel } from '../models/JobsModel';
@@ -35,13 +35,19 @@ import { CommandIDs } from '../tokens';
 import { ClusterSection } from '../widgets/ClusterSection';
 import { ConnectionBanner } from '../widgets/ConnectionBanner';
 import { RaySidebar } from '../widgets/RaySidebar';
-import { FakeWebSocket, makeSettings, routeRequests, sockets } from './fakes';
+import {
+  FakeWebSocket,
+  makeSettings,
+  routeRequests,
+  sockets,
+  wire
+} from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
 const GIB = 1024 ** 3;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
-const SNAPSHOT: IClusterSnapshot = {
+const SNAPSHOT = wire<ClusterSnapshot>({
   timestamp: '2024-05-01T10:00:00Z',
   timestamp_ms: 1714557600000,
   totals: {
@@ -120,7 +126,7 @@ const SNAPSHOT: IClusterSnapshot = {
     }
   ],
   infeasible_demands: [{ bundle: { GPU: 8 }, count: 1, kind: 'actor' }]
-};
+});
 
 let model: ClusterModel;
 let socket: FakeWebSocket;

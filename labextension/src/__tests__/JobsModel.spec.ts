@@ -15,7 +15,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { JobsService } from '../api/JobsService';
 import { requestAPI } from '../api/request';
-import type { IJobPage, IJobRecord } from '../api/types';
+import type { JobPage, JobRecord } from '../api/types';
 import { ChangeFeed } from '../models/ChangeFeed';
 import { SERVER_UNREACHABLE_MESSAGE } from '../models/connection';
 import { JobsModel } from '../models/JobsModel';
@@ -28,20 +28,25 @@ import {
   makeSettings,
   responseError,
   routeRequests,
-  sockets
+  sockets,
+  wire
 } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
 
-function job(id: string, status: IJobRecord['status'] = 'RUNNING'): IJobRecord {
-  return { submission_id: id, status, entrypoint: `python ${id}.py` };
+function job(id: string, status: JobRecord['status'] = 'RUNNING'): JobRecord {
+  return wire<JobRecord>({
+    submission_id: id,
+    status,
+    entrypoint: `python ${id}.py`
+  });
 }
 
 function page(
-  jobs: IJobRecord[],
+  jobs: JobRecord[],
   next_cursor: string | null = null,
   total = jobs.length
-): IJobPage {
+): JobPage {
   return { jobs, next_cursor, total };
 }
 
@@ -214,7 +219,7 @@ describe('JobsModel', () => {
   });
 
   it('drops the answer of a fetch superseded by a filter change', async () => {
-    const slow = deferred<IJobPage>();
+    const slow = deferred<JobPage>();
     routeRequests(mockRequest, {
       'GET jobs': ({ query }) => {
         if (query.limit === '1') {

@@ -24,7 +24,7 @@ import { CommandRegistry } from '@lumino/commands';
 
 import { JobsService } from '../api/JobsService';
 import { requestAPI } from '../api/request';
-import type { IJobPage, IJobRecord } from '../api/types';
+import type { JobPage, JobRecord } from '../api/types';
 import { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
 import { JobsSection } from '../widgets/JobsSection';
@@ -33,7 +33,8 @@ import {
   IRequest,
   makeSettings,
   responseError,
-  routeRequests
+  routeRequests,
+  wire
 } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
@@ -42,7 +43,7 @@ const mockShowError = showErrorMessage as unknown as jest.Mock;
 
 const HOSTILE = '<img src=x onerror="window.pwned=1">';
 
-const JOBS: IJobRecord[] = [
+const JOBS = wire<JobRecord[]>([
   {
     submission_id: 'job-running',
     status: 'RUNNING',
@@ -63,7 +64,7 @@ const JOBS: IJobRecord[] = [
     entrypoint: `echo ${HOSTILE}`
   },
   { submission_id: 'job-failed', status: 'FAILED', entrypoint: 'false' }
-];
+]);
 
 let section: JobsSection;
 let model: JobsModel;
@@ -71,7 +72,7 @@ let commands: CommandRegistry;
 let seen: IRequest[];
 const executed: Array<{ id: string; args: unknown }> = [];
 
-function answer(query: Record<string, string>): IJobPage {
+function answer(query: Record<string, string>): JobPage {
   if (query.limit === '1') {
     return { jobs: [], next_cursor: null, total: 1 };
   }

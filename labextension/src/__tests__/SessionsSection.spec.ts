@@ -23,7 +23,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from '../api/request';
 import { SessionsService } from '../api/SessionsService';
-import type { ISessionList } from '../api/types';
+import type { SessionList } from '../api/types';
 import { SessionsModel } from '../models/SessionsModel';
 import { SessionsSection } from '../widgets/SessionsSection';
 import {
@@ -31,7 +31,8 @@ import {
   IRequest,
   makeSettings,
   responseError,
-  routeRequests
+  routeRequests,
+  wire
 } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
@@ -39,7 +40,7 @@ const mockShowDialog = showDialog as unknown as jest.Mock;
 const mockShowError = showErrorMessage as unknown as jest.Mock;
 const HOSTILE = '<img src=x onerror=alert(1)>.ipynb';
 
-const LIST: ISessionList = {
+const LIST = wire<SessionList>({
   policy: { enabled: true, warn_after_s: 1800, release_after_s: 3600 },
   sessions: [
     {
@@ -63,7 +64,7 @@ const LIST: ISessionList = {
       policy: { state: 'not_applicable' }
     }
   ]
-};
+});
 
 let model: SessionsModel;
 let section: SessionsSection;

@@ -3,7 +3,17 @@
  * (OSC-8 links included) is dropped, text stays text.
  */
 
-import { defaultStyle, lastRedraw, parseAnsiLine, stripAnsi } from '../ansi';
+import { defaultStyle, lastRedraw, parseAnsiLine } from '../ansi';
+
+/**
+ * The text of a line with every escape sequence and control character
+ * removed: what a reader sees.
+ */
+function stripAnsi(line: string): string {
+  return parseAnsiLine(line)
+    .segments.map(segment => segment.text)
+    .join('');
+}
 
 describe('parseAnsiLine', () => {
   it('turns SGR colours and bold into classes and resets them', () => {

@@ -8,6 +8,7 @@
  * - `FakeWebSocket`: a WebSocket the test opens, feeds and drops by hand.
  * - `routeRequests()`: canned responses per endpoint for the mocked
  *   `requestAPI`.
+ * - `wire()`: a server document from only the fields a test needs.
  */
 
 /**
@@ -241,4 +242,25 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) {
     await new Promise(resolve => setTimeout(resolve, 0));
   }
+}
+
+/**
+ * A server document, each of its objects partial.
+ */
+export type DeepPartial<T> = T extends (infer U)[]
+  ? DeepPartial<U>[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/**
+ * A server document from only the fields a test needs, whether the API's
+ * schema marks the others optional or required; the fields given are still
+ * type-checked.
+ *
+ * @param fields The fields.
+ * @returns The same object, typed as the whole document.
+ */
+export function wire<T>(fields: DeepPartial<T>): T {
+  return fields as T;
 }

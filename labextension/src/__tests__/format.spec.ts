@@ -12,6 +12,8 @@ import {
   formatTime,
   pluralize
 } from '../format';
+import type { ClusterSnapshot } from '../api/types';
+import { wire } from './fakes';
 
 describe('format', () => {
   it('formats counts with at most one decimal and no trailing .0', () => {
@@ -32,12 +34,11 @@ describe('format', () => {
   });
 
   it('writes the status bar text', () => {
-    const snapshot = {
-      timestamp: 0,
+    const snapshot = wire<ClusterSnapshot>({
       totals: { GPU: 4 },
       available: { GPU: 1 },
       nodes: []
-    };
+    });
     expect(formatStatusText(snapshot, 1)).toBe('GPU 1/4 · 1 job running');
     expect(formatStatusText(snapshot, 2)).toBe('GPU 1/4 · 2 jobs running');
     expect(

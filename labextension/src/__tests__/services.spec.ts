@@ -60,7 +60,6 @@ describe('services', () => {
 
     await status.getStatus();
     await status.getCluster();
-    await status.getClusterHistory(1714557600000.7);
     await jobs.listJobs();
     await jobs.listJobs({
       status: ['RUNNING', 'PENDING'],
@@ -83,7 +82,6 @@ describe('services', () => {
     expect(calls()).toEqual([
       ['GET', 'status'],
       ['GET', 'cluster'],
-      ['GET', 'cluster/history?since_ms=1714557600000'],
       ['GET', 'jobs'],
       ['GET', 'jobs?status=RUNNING%2CPENDING&limit=10&cursor=c%2F1'],
       ['POST', 'jobs'],
@@ -95,7 +93,7 @@ describe('services', () => {
       ['GET', 'actors?detached=true&namespace=a%20b&state=ALIVE'],
       ['DELETE', 'actors/ns%2Fx/name%3F']
     ]);
-    expect(mockRequest.mock.calls[5][1]).toEqual({
+    expect(mockRequest.mock.calls[4][1]).toEqual({
       method: 'POST',
       body: '{"entrypoint":"ls"}',
       headers: { 'Content-Type': 'application/json' }

@@ -9,7 +9,7 @@
 
 import { Signal } from '@lumino/signaling';
 
-import type { IClusterSnapshot } from '../api/types';
+import type { ClusterSnapshot } from '../api/types';
 import type { ClusterModel } from '../models/ClusterModel';
 import type { ConnectionState } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
@@ -18,16 +18,17 @@ import {
   DISCONNECTED_TEXT,
   RayStatusItem
 } from '../statusbar';
+import { wire } from './fakes';
 
 class FakeCluster {
   changed = new Signal<this, void>(this);
-  snapshot: IClusterSnapshot | null = null;
+  snapshot: ClusterSnapshot | null = null;
   state: ConnectionState = 'connecting';
   message: string | null = null;
 
   set(
     state: ConnectionState,
-    snapshot: IClusterSnapshot | null,
+    snapshot: ClusterSnapshot | null,
     message: string | null = null
   ): void {
     this.state = state;
@@ -47,13 +48,12 @@ class FakeJobs {
   }
 }
 
-function snapshot(free: number, total: number): IClusterSnapshot {
-  return {
-    timestamp: 0,
+function snapshot(free: number, total: number): ClusterSnapshot {
+  return wire<ClusterSnapshot>({
     totals: { CPU: 2, GPU: total },
     available: { CPU: 2, GPU: free },
     nodes: []
-  };
+  });
 }
 
 function makeItem(onClick?: () => void): {

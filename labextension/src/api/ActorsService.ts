@@ -2,7 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { encodePathSegment, queryString } from './path';
 import { requestAPI } from './request';
-import type { IActorKillReply, IActorListQuery, IActorPage } from './types';
+import type { ActorKillReply, ActorListQuery, ActorPage } from './types';
 
 /**
  * Client of the server extension's actors endpoints, one method per
@@ -30,7 +30,7 @@ export class ActorsService {
    * @param query The filters, page size and cursor.
    * @returns The page, its next cursor and the number of matching actors.
    */
-  listActors(query: IActorListQuery = {}): Promise<IActorPage> {
+  listActors(query: ActorListQuery = {}): Promise<ActorPage> {
     const search = queryString({
       detached: query.detached,
       namespace: query.namespace,
@@ -38,7 +38,7 @@ export class ActorsService {
       limit: query.limit,
       cursor: query.cursor
     });
-    return requestAPI<IActorPage>(`actors${search}`, {}, this.serverSettings);
+    return requestAPI<ActorPage>(`actors${search}`, {}, this.serverSettings);
   }
 
   /**
@@ -48,8 +48,8 @@ export class ActorsService {
    * @param name The actor's name.
    * @returns Whether it was killed.
    */
-  killActor(namespace: string, name: string): Promise<IActorKillReply> {
-    return requestAPI<IActorKillReply>(
+  killActor(namespace: string, name: string): Promise<ActorKillReply> {
+    return requestAPI<ActorKillReply>(
       `actors/${encodePathSegment(namespace)}/${encodePathSegment(name)}`,
       { method: 'DELETE' },
       this.serverSettings

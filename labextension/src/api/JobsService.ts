@@ -3,13 +3,13 @@ import { ServerConnection } from '@jupyterlab/services';
 import { encodePathSegment, queryString } from './path';
 import { requestAPI } from './request';
 import type {
-  IDeleteReply,
-  IJobListQuery,
-  IJobPage,
-  IJobRecord,
-  IStopReply,
-  ISubmitReply,
-  ISubmitRequest,
+  DeleteReply,
+  JobListQuery,
+  JobPage,
+  JobRecord,
+  StopReply,
+  SubmitReply,
+  SubmitRequest,
   JobStatus
 } from './types';
 
@@ -42,13 +42,13 @@ export class JobsService {
    * @param query The status filter, page size and cursor.
    * @returns The page, its next cursor and the number of matching jobs.
    */
-  listJobs(query: IJobListQuery = {}): Promise<IJobPage> {
+  listJobs(query: JobListQuery = {}): Promise<JobPage> {
     const search = queryString({
       status: query.status?.length ? query.status.join(',') : undefined,
       limit: query.limit,
       cursor: query.cursor
     });
-    return requestAPI<IJobPage>(`jobs${search}`, {}, this.serverSettings);
+    return requestAPI<JobPage>(`jobs${search}`, {}, this.serverSettings);
   }
 
   /**
@@ -57,8 +57,8 @@ export class JobsService {
    * @param request The submission.
    * @returns The new job's submission id.
    */
-  submitJob(request: ISubmitRequest): Promise<ISubmitReply> {
-    return requestAPI<ISubmitReply>(
+  submitJob(request: SubmitRequest): Promise<SubmitReply> {
+    return requestAPI<SubmitReply>(
       'jobs',
       {
         method: 'POST',
@@ -75,8 +75,8 @@ export class JobsService {
    * @param submissionId The job's submission id.
    * @returns The job.
    */
-  getJob(submissionId: string): Promise<IJobRecord> {
-    return requestAPI<IJobRecord>(
+  getJob(submissionId: string): Promise<JobRecord> {
+    return requestAPI<JobRecord>(
       `jobs/${encodePathSegment(submissionId)}`,
       {},
       this.serverSettings
@@ -89,8 +89,8 @@ export class JobsService {
    * @param submissionId The job's submission id.
    * @returns Whether a stop was requested.
    */
-  stopJob(submissionId: string): Promise<IStopReply> {
-    return requestAPI<IStopReply>(
+  stopJob(submissionId: string): Promise<StopReply> {
+    return requestAPI<StopReply>(
       `jobs/${encodePathSegment(submissionId)}/stop`,
       { method: 'POST' },
       this.serverSettings
@@ -103,8 +103,8 @@ export class JobsService {
    * @param submissionId The job's submission id.
    * @returns Whether the record was deleted.
    */
-  deleteJob(submissionId: string): Promise<IDeleteReply> {
-    return requestAPI<IDeleteReply>(
+  deleteJob(submissionId: string): Promise<DeleteReply> {
+    return requestAPI<DeleteReply>(
       `jobs/${encodePathSegment(submissionId)}`,
       { method: 'DELETE' },
       this.serverSettings

@@ -3,41 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { encodePathSegment, queryString } from './path';
 import { requestAPI } from './request';
 import { IogSocket } from './socket';
-
-/**
- * One byte page of a job's log (`GET jobs/{id}/logs`).
- */
-export interface ILogPage {
-  /**
-   * The page's text.
-   */
-  text: string;
-  /**
-   * The byte offset the page starts at.
-   */
-  offset: number;
-  /**
-   * The byte offset just after the page.
-   */
-  next_offset: number;
-  /**
-   * Whether the page reaches the end of the log as it is now.
-   */
-  eof: boolean;
-}
-
-/**
- * A message of the log tail websocket (`WS jobs/{id}/logs/tail`).
- */
-export type LogTailMessage =
-  | { type: 'log'; offset: number; next_offset: number; text: string }
-  | {
-      type: 'status';
-      status: string;
-      exit_code?: number | null;
-      message?: string | null;
-    }
-  | { type: 'error'; message: string };
+import type { LogPage } from './types';
 
 /**
  * Client of a job's log endpoints: byte pages over REST and the live tail.
@@ -70,9 +36,9 @@ export class LogsService {
     submissionId: string,
     offset: number,
     limitBytes: number
-  ): Promise<ILogPage> {
+  ): Promise<LogPage> {
     const search = queryString({ offset, limit_bytes: limitBytes });
-    return requestAPI<ILogPage>(
+    return requestAPI<LogPage>(
       `jobs/${encodePathSegment(submissionId)}/logs${search}`,
       {},
       this.serverSettings

@@ -2,7 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { encodePathSegment } from './path';
 import { requestAPI } from './request';
-import type { IReleaseReply, ISessionList } from './types';
+import type { ReleaseReply, SessionList } from './types';
 
 /**
  * Client of the server extension's sessions endpoints, one method per
@@ -29,8 +29,8 @@ export class SessionsService {
    *
    * @returns The sessions and the idle policy.
    */
-  listSessions(): Promise<ISessionList> {
-    return requestAPI<ISessionList>('sessions', {}, this.serverSettings);
+  listSessions(): Promise<SessionList> {
+    return requestAPI<SessionList>('sessions', {}, this.serverSettings);
   }
 
   /**
@@ -40,8 +40,8 @@ export class SessionsService {
    * @param sessionId The session's Ray job id or kernel id.
    * @returns What was released.
    */
-  releaseSession(sessionId: string): Promise<IReleaseReply> {
-    return requestAPI<IReleaseReply>(
+  releaseSession(sessionId: string): Promise<ReleaseReply> {
+    return requestAPI<ReleaseReply>(
       `sessions/${encodePathSegment(sessionId)}/release`,
       { method: 'POST' },
       this.serverSettings

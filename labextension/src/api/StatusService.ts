@@ -1,12 +1,11 @@
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
-import type { IClusterHistory, IClusterSnapshot, IStatus } from './types';
+import type { ClusterSnapshot, Status } from './types';
 
 /**
  * Read-only client of the server extension's status and cluster endpoints
- * (`GET status`, `GET cluster`, `GET cluster/history`).
+ * (`GET status`, `GET cluster`).
  */
 export class StatusService {
   /**
@@ -29,8 +28,8 @@ export class StatusService {
    *
    * @returns The status document.
    */
-  getStatus(): Promise<IStatus> {
-    return requestAPI<IStatus>('status', {}, this.serverSettings);
+  getStatus(): Promise<Status> {
+    return requestAPI<Status>('status', {}, this.serverSettings);
   }
 
   /**
@@ -38,26 +37,8 @@ export class StatusService {
    *
    * @returns The cluster snapshot.
    */
-  getCluster(): Promise<IClusterSnapshot> {
-    return requestAPI<IClusterSnapshot>('cluster', {}, this.serverSettings);
-  }
-
-  /**
-   * Fetch the cluster's resource history (`GET cluster/history`).
-   *
-   * @param sinceMs Only points newer than this epoch time in milliseconds.
-   * @returns The history points, oldest first.
-   */
-  getClusterHistory(sinceMs?: number): Promise<IClusterHistory> {
-    const query =
-      sinceMs === undefined
-        ? ''
-        : URLExt.objectToQueryString({ since_ms: String(Math.floor(sinceMs)) });
-    return requestAPI<IClusterHistory>(
-      `cluster/history${query}`,
-      {},
-      this.serverSettings
-    );
+  getCluster(): Promise<ClusterSnapshot> {
+    return requestAPI<ClusterSnapshot>('cluster', {}, this.serverSettings);
   }
 }
 

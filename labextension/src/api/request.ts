@@ -2,7 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { API_NAMESPACE } from '../tokens';
-import type { IErrorBody } from './types';
+import type { ErrorBody } from './types';
 
 /**
  * Error thrown when the iog server extension answers with a non-2xx status.
@@ -54,12 +54,12 @@ export class IogResponseError extends ServerConnection.ResponseError {
    * @param body The response body.
    * @returns The fields that were present and are strings.
    */
-  static parseBody(body: unknown): IErrorBody {
+  static parseBody(body: unknown): Partial<ErrorBody> {
     if (body === null || typeof body !== 'object') {
       return {};
     }
     const record = body as Record<string, unknown>;
-    const out: IErrorBody = {};
+    const out: Partial<ErrorBody> = {};
     if (typeof record.message === 'string' && record.message) {
       out.message = record.message;
     }

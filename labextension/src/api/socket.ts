@@ -30,9 +30,7 @@ export class IogSocket implements IDisposable {
       options.serverSettings ?? ServerConnection.makeSettings();
     this.path = options.path;
     this._params = options.params ?? (() => ({}));
-    this._minDelayMs = options.minDelayMs ?? 500;
     this._maxDelayMs = options.maxDelayMs ?? 15000;
-    this._reconnect = options.reconnect ?? true;
     this._open();
   }
 
@@ -65,13 +63,6 @@ export class IogSocket implements IDisposable {
    */
   get state(): IogSocket.State {
     return this._state;
-  }
-
-  /**
-   * How many times the socket was (re)opened.
-   */
-  get attempts(): number {
-    return this._attempts;
   }
 
   /**
@@ -137,7 +128,6 @@ export class IogSocket implements IDisposable {
   }
 
   private _open(): void {
-    this._attempts += 1;
     this._setState('connecting');
     const WebSocketCtor = this.serverSettings.WebSocket ?? WebSocket;
     const socket = new WebSocketCtor(this.url());
@@ -170,18 +160,12 @@ export class IogSocket implements IDisposable {
         return;
       }
       this._setState('closed');
-      if (this._reconnect) {
-        this._schedule();
-      }
+      this._schedule();
     };
   }
 
   private _schedule(): void {
-    const delay = Private.backoffDelay(
-      this._failures,
-      this._minDelayMs,
-      this._maxDelayMs
-    );
+    const delay = Private.backoffDelay(this._failures, this._maxDelayMs);
     this._failures += 1;
     this._clearTimer();
     this._timer = setTimeout(() => {
@@ -220,13 +204,10 @@ export class IogSocket implements IDisposable {
 
   private _socket: WebSocket | null = null;
   private _state: IogSocket.State = 'connecting';
-  private _attempts = 0;
   private _failures = 0;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _params: () => Record<string, string>;
-  private _minDelayMs: number;
   private _maxDelayMs: number;
-  private _reconnect: boolean;
   private _messageReceived = new Signal<this, unknown>(this);
   private _stateChanged = new Signal<this, IogSocket.State>(this);
 }
@@ -237,8 +218,7 @@ export class IogSocket implements IDisposable {
 export namespace IogSocket {
   /**
    * The connection state: `connecting` (an attempt is under way), `open`,
-   * `closed` (dropped; a new attempt is scheduled unless reconnecting is
-   * off) and `disposed`.
+   * `closed` (dropped; a new attempt is scheduled) and `disposed`.
    */
   export type State = 'connecting' | 'open' | 'closed' | 'disposed';
 
@@ -262,36 +242,9 @@ export namespace IogSocket {
     serverSettings?: ServerConnection.ISettings;
 
     /**
-     * The first reconnect delay in milliseconds (default 500).
-     */
-    minDelayMs?: number;
-
-    /**
      * The largest reconnect delay in milliseconds (default 15000).
      */
     maxDelayMs?: number;
-
-    /**
-     * Whether to reopen a dropped socket (default true).
-     */
-    reconnect?: boolean;
-  }
-
-  /**
-   * The delay before reconnect attempt `failures` (0-based), doubling from
-   * `minMs` up to `maxMs`.
-   *
-   * @param failures How many attempts failed in a row.
-   * @param minMs The first delay.
-   * @param maxMs The cap.
-   * @returns The delay in milliseconds.
-   */
-  export function backoffDelay(
-    failures: number,
-    minMs: number,
-    maxMs: number
-  ): number {
-    return Private.backoffDelay(failures, minMs, maxMs);
   }
 }
 
@@ -300,18 +253,13 @@ export namespace IogSocket {
  */
 namespace Private {
   /**
-   * Capped exponential backoff.
+   * Capped exponential backoff: 500 ms, doubling up to `maxMs`.
    *
    * @param failures How many attempts failed in a row.
-   * @param minMs The first delay.
    * @param maxMs The cap.
    * @returns The delay in milliseconds.
    */
-  export function backoffDelay(
-    failures: number,
-    minMs: number,
-    maxMs: number
-  ): number {
-    return Math.min(maxMs, minMs * 2 ** Math.min(failures, 30));
+  export function backoffDelay(failures: number, maxMs: number): number {
+    return Math.min(maxMs, 500 * 2 ** Math.min(failures, 30));
   }
 }

@@ -1,9 +1,9 @@
 import { ActorsService } from '../api/ActorsService';
 import type {
   ActorState,
-  IActorKillReply,
-  IActorPage,
-  IActorRecord
+  ActorKillReply,
+  ActorPage,
+  ActorRecord
 } from '../api/types';
 import type { ChangeFeed } from './ChangeFeed';
 import { CursorPager } from './CursorPager';
@@ -15,7 +15,7 @@ import { PolledModel } from './PolledModel';
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
-export class ActorsModel extends PolledModel<IActorPage> {
+export class ActorsModel extends PolledModel<ActorPage> {
   /**
    * Create the model and start polling.
    *
@@ -42,14 +42,14 @@ export class ActorsModel extends PolledModel<IActorPage> {
   /**
    * The actors of the current page.
    */
-  get actors(): ReadonlyArray<IActorRecord> {
+  get actors(): ReadonlyArray<ActorRecord> {
     return this._page?.actors ?? [];
   }
 
   /**
    * The current page as the server sent it; null before the first fetch.
    */
-  get page(): IActorPage | null {
+  get page(): ActorPage | null {
     return this._page;
   }
 
@@ -130,7 +130,7 @@ export class ActorsModel extends PolledModel<IActorPage> {
    * @returns Whether it was killed.
    * @throws {IogResponseError} When the server refuses (403 protected).
    */
-  async kill(namespace: string, name: string): Promise<IActorKillReply> {
+  async kill(namespace: string, name: string): Promise<ActorKillReply> {
     const reply = await this.service.killActor(namespace, name);
     void this.refresh();
     return reply;
@@ -141,7 +141,7 @@ export class ActorsModel extends PolledModel<IActorPage> {
    *
    * @returns The page.
    */
-  protected fetch(): Promise<IActorPage> {
+  protected fetch(): Promise<ActorPage> {
     return this.service.listActors({
       detached: this._detached,
       namespace: this._namespace ?? undefined,
@@ -156,11 +156,11 @@ export class ActorsModel extends PolledModel<IActorPage> {
    *
    * @param data The page.
    */
-  protected apply(data: IActorPage): void {
+  protected apply(data: ActorPage): void {
     this._page = data;
   }
 
-  private _page: IActorPage | null = null;
+  private _page: ActorPage | null = null;
   private _namespace: string | null = null;
   private _detached: boolean | undefined;
   private _states: ReadonlyArray<ActorState>;

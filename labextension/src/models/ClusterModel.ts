@@ -4,7 +4,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IogSocket } from '../api/socket';
 import { StatusService } from '../api/StatusService';
-import type { IClusterSnapshot } from '../api/types';
+import type { ClusterSnapshot } from '../api/types';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,
   MIN_REFRESH_INTERVAL_MS
@@ -68,7 +68,7 @@ export class ClusterModel implements IDisposable {
    * The latest snapshot; null before the first one. It is kept (stale)
    * while disconnected.
    */
-  get snapshot(): IClusterSnapshot | null {
+  get snapshot(): ClusterSnapshot | null {
     return this._snapshot;
   }
 
@@ -84,13 +84,6 @@ export class ClusterModel implements IDisposable {
    */
   get message(): string | null {
     return this._message;
-  }
-
-  /**
-   * When the server last polled Ray (ISO-8601), when it said so.
-   */
-  get lastUpdate(): string | null {
-    return this._lastUpdate;
   }
 
   /**
@@ -188,9 +181,6 @@ export class ClusterModel implements IDisposable {
       this._setSnapshot(parsed.data);
       return;
     }
-    if (parsed.lastUpdate !== undefined) {
-      this._lastUpdate = parsed.lastUpdate;
-    }
     if (parsed.connected) {
       this._setState('connected', null);
     } else {
@@ -213,11 +203,8 @@ export class ClusterModel implements IDisposable {
     this._changed.emit(undefined);
   }
 
-  private _setSnapshot(snapshot: IClusterSnapshot): void {
+  private _setSnapshot(snapshot: ClusterSnapshot): void {
     this._snapshot = snapshot;
-    if (typeof snapshot.timestamp === 'string') {
-      this._lastUpdate = snapshot.timestamp;
-    }
     this._state = 'connected';
     this._message = null;
     this._changed.emit(undefined);
@@ -243,10 +230,9 @@ export class ClusterModel implements IDisposable {
   private _socket: IogSocket;
   private _poll: Poll;
   private _intervalMs: number;
-  private _snapshot: IClusterSnapshot | null = null;
+  private _snapshot: ClusterSnapshot | null = null;
   private _state: ConnectionState = 'connecting';
   private _message: string | null = null;
-  private _lastUpdate: string | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
@@ -288,13 +274,8 @@ namespace Private {
    * A validated `cluster/subscribe` message.
    */
   export type Message =
-    | { type: 'snapshot'; data: IClusterSnapshot }
-    | {
-        type: 'status';
-        connected: boolean;
-        message: string | null;
-        lastUpdate: string | null | undefined;
-      };
+    | { type: 'snapshot'; data: ClusterSnapshot }
+    | { type: 'status'; connected: boolean; message: string | null };
 
   /**
    * Check the shape of a socket message.
@@ -314,20 +295,15 @@ namespace Private {
         typeof data === 'object' &&
         Array.isArray((data as Record<string, unknown>).nodes)
       ) {
-        return { type: 'snapshot', data: data as IClusterSnapshot };
+        return { type: 'snapshot', data: data as ClusterSnapshot };
       }
       return null;
     }
     if (record.type === 'status' && typeof record.connected === 'boolean') {
-      const lastUpdate = record.last_update;
       return {
         type: 'status',
         connected: record.connected,
-        message: typeof record.message === 'string' ? record.message : null,
-        lastUpdate:
-          typeof lastUpdate === 'string' || lastUpdate === null
-            ? lastUpdate
-            : undefined
+        message: typeof record.message === 'string' ? record.message : null
       };
     }
     return null;

@@ -2,18 +2,14 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
-import type { ILogPage, LogTailMessage, LogsService } from '../api/LogsService';
-import { IogResponseError } from '../api/request';
-import type { IogSocket } from '../api/socket';
+import type { LogsService } from '../api/LogsService';
+import { LogPager } from './LogPager';
+import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
 
 /**
  * A job's log as the log panel shows it: a bounded window of parsed lines,
- * fed live by the tail websocket and extended backwards page by page.
- *
- * The model counts byte offsets as the server does (UTF-8), so a dropped
- * socket resumes with `?offset=<last next_offset>` and a message that
- * overlaps what was already received is cut, never shown twice.
+ * fed live by a `LogTail` and extended backwards by a `LogPager`.
  *
  * The window keeps at most `maxLines` lines. While it is *attached* (the
  * usual case) new text is appended and the oldest lines are dropped.
@@ -31,10 +27,11 @@ export class JobLogModel implements IDisposable {
    */
   constructor(options: JobLogModel.IOptions) {
     this.submissionId = options.submissionId;
-    this._service = options.service;
-    this._jobs = options.jobs ?? null;
+    this._pager = new LogPager(options);
+    this._tail = new LogTail(options);
+    this._tail.received.connect(this._onReceived, this);
+    this._tail.changed.connect(this._onTailChanged, this);
     this._window = new LogWindow({ maxLines: options.maxLines });
-    this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
   }
 
   /**
@@ -50,6 +47,14 @@ export class JobLogModel implements IDisposable {
   }
 
   /**
+   * The live tail: where it stands (`phase`, the job's final `status`,
+   * `exitCode`, `message`) and the byte offset it resumes from.
+   */
+  get tail(): LogTail {
+    return this._tail;
+  }
+
+  /**
    * The window of kept lines.
    */
   get window(): LogWindow {
@@ -61,14 +66,6 @@ export class JobLogModel implements IDisposable {
    */
   get partial(): IAnsiSegment[] | null {
     return this._window.partial;
-  }
-
-  /**
-   * The byte offset up to which the tail delivered the log; a reconnect
-   * resumes here.
-   */
-  get nextOffset(): number {
-    return this._nextOffset;
   }
 
   /**
@@ -94,35 +91,6 @@ export class JobLogModel implements IDisposable {
   }
 
   /**
-   * `connecting`, `following`, `reconnecting`, `ended` (the job's final
-   * status arrived) or `error` (the job is gone or cannot be read).
-   */
-  get phase(): JobLogModel.Phase {
-    return this._phase;
-  }
-
-  /**
-   * The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...).
-   */
-  get status(): string | null {
-    return this._status;
-  }
-
-  /**
-   * The job's exit code once ended, if known.
-   */
-  get exitCode(): number | null {
-    return this._exitCode;
-  }
-
-  /**
-   * The server's message with the final status or the error, if any.
-   */
-  get message(): string | null {
-    return this._message;
-  }
-
-  /**
    * Whether the model is disposed.
    */
   get isDisposed(): boolean {
@@ -133,41 +101,7 @@ export class JobLogModel implements IDisposable {
    * Open the live tail from the next offset (0 at first).
    */
   start(): void {
-    if (this._socket || this._isDisposed || this._phase === 'ended') {
-      return;
-    }
-    const socket = this._service.tail(this.submissionId, () => {
-      this._attemptOpened = false;
-      return this._nextOffset;
-    });
-    this._socket = socket;
-    socket.messageReceived.connect(this._onMessage, this);
-    socket.stateChanged.connect(this._onState, this);
-  }
-
-  /**
-   * Take log text that covers the bytes `[offset, nextOffset)`.
-   *
-   * Bytes the model already has are cut off; a gap (a later offset) is
-   * accepted as it is. While detached, only the offset moves on.
-   *
-   * @param offset The byte offset the text starts at.
-   * @param nextOffset The byte offset just after it.
-   * @param text The text.
-   */
-  receive(offset: number, nextOffset: number, text: string): void {
-    if (nextOffset <= this._nextOffset) {
-      return;
-    }
-    if (offset < this._nextOffset) {
-      const bytes = Private.encoder.encode(text);
-      text = Private.decoder.decode(bytes.slice(this._nextOffset - offset));
-    }
-    this._nextOffset = nextOffset;
-    if (!this._detached) {
-      this._window.append(text);
-      this._changed.emit();
-    }
+    this._tail.start();
   }
 
   /**
@@ -192,7 +126,9 @@ export class JobLogModel implements IDisposable {
       window.dropEnd(0);
       this._detached = true;
     }
-    const page = await this._withBusy(() => this._pageBefore(end));
+    const { text, offset } = await this._withBusy(() =>
+      this._pager.linesBefore(end)
+    );
     if (
       this._isDisposed ||
       window.generation !== generation ||
@@ -200,7 +136,6 @@ export class JobLogModel implements IDisposable {
     ) {
       return 0;
     }
-    const { text, offset } = Private.fromFirstLine(page);
     const { added, madeRoom } = window.prepend(text, offset);
     if (madeRoom) {
       this._detached = true;
@@ -219,26 +154,19 @@ export class JobLogModel implements IDisposable {
     if (!this._detached || this._isDisposed || this._busy) {
       return;
     }
-    const end = this._nextOffset;
-    const page = await this._withBusy(() => this._pageBefore(end));
+    const end = this._tail.nextOffset;
+    const lines = await this._withBusy(() => this._pager.linesBefore(end));
     if (this._isDisposed || !this._detached) {
       return;
     }
-    const { text, offset } = Private.fromFirstLine(page);
-    this._window.reset(offset);
-    this._window.append(text);
+    this._window.reset(lines.offset);
+    this._window.append(lines.text);
     this._detached = false;
-    if (this._nextOffset !== page.next_offset) {
+    if (this._tail.nextOffset !== lines.nextOffset) {
       // The tail ran on while the page was fetched: resume at the page's end.
-      this._nextOffset = page.next_offset;
-      if (this._socket) {
-        this._socket.reconnect();
-      } else if (this._phase === 'ended') {
-        this._phase = 'connecting';
-        this.start();
-      }
+      this._tail.resumeFrom(lines.nextOffset);
     }
-    if (this._phase === 'ended') {
+    if (this._tail.phase === 'ended') {
       this._window.finish();
     }
     this._changed.emit();
@@ -252,36 +180,8 @@ export class JobLogModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    this._closeSocket();
+    this._tail.dispose();
     Signal.clearData(this);
-  }
-
-  /**
-   * Fetch the page that ends at `end`.
-   *
-   * The page starts one byte before `pageBytes` back, so that when that
-   * byte is a newline, the caller's "drop the partial first line" keeps the
-   * line that starts right after it.
-   *
-   * @param end The byte offset the page ends at.
-   * @returns The page.
-   */
-  private async _pageBefore(end: number): Promise<ILogPage> {
-    const start = Math.max(0, end - this._pageBytes - 1);
-    const page = await this._service.getLogPage(
-      this.submissionId,
-      start,
-      end - start
-    );
-    const size = page.next_offset - page.offset;
-    if (page.next_offset < end && size > 0) {
-      // The server sent less than asked: ask again for a page it serves
-      // whole, ending exactly at `end`, and ask for no more from now on.
-      this._pageBytes = Math.max(1, size - 1);
-      const retry = Math.max(0, end - size);
-      return this._service.getLogPage(this.submissionId, retry, end - retry);
-    }
-    return page;
   }
 
   private async _withBusy<T>(task: () => Promise<T>): Promise<T> {
@@ -297,124 +197,25 @@ export class JobLogModel implements IDisposable {
     }
   }
 
-  private _onMessage(_: IogSocket, data: unknown): void {
-    if (!data || typeof data !== 'object') {
-      return;
-    }
-    const message = data as LogTailMessage;
-    if (message.type === 'log') {
-      if (
-        typeof message.offset === 'number' &&
-        typeof message.next_offset === 'number' &&
-        typeof message.text === 'string'
-      ) {
-        this.receive(message.offset, message.next_offset, message.text);
-      }
-    } else if (message.type === 'status') {
-      this._status = String(message.status);
-      this._exitCode =
-        typeof message.exit_code === 'number' ? message.exit_code : null;
-      this._message = message.message ? String(message.message) : null;
-      this._end('ended');
-    } else if (message.type === 'error') {
-      this._message = String(message.message ?? 'The log is unavailable.');
-      this._end('error');
-    }
-  }
-
-  private _onState(socket: IogSocket, state: IogSocket.State): void {
-    if (this._phase === 'ended' || this._phase === 'error') {
-      return;
-    }
-    if (state === 'open') {
-      this._attemptOpened = true;
-      this._setPhase('following', null);
-    } else if (state === 'closed') {
-      if (this._attemptOpened) {
-        this._setPhase(
-          'reconnecting',
-          'The log connection dropped; resuming where it stopped.'
-        );
-      } else {
-        this._setPhase(
-          'reconnecting',
-          'The server refused the log stream; retrying.'
-        );
-        void this._diagnose();
-      }
-    } else if (state === 'connecting' && this._phase !== 'reconnecting') {
-      this._setPhase('connecting', null);
-    }
-  }
-
-  /**
-   * The server refused the tail: find out whether the job still exists.
-   * A job that is gone ends the tail with the server's message; otherwise
-   * the socket keeps retrying with backoff (e.g. too many open tails).
-   */
-  private async _diagnose(): Promise<void> {
-    if (!this._jobs || this._diagnosing) {
-      return;
-    }
-    this._diagnosing = true;
-    try {
-      await this._jobs.getJob(this.submissionId);
-    } catch (error) {
-      if (
-        error instanceof IogResponseError &&
-        error.status === 404 &&
-        !this._isDisposed &&
-        this._phase !== 'ended'
-      ) {
-        this._message = error.message;
-        this._end('error');
-      }
-    } finally {
-      this._diagnosing = false;
-    }
-  }
-
-  private _end(phase: 'ended' | 'error'): void {
+  private _onReceived(_: LogTail, text: string): void {
     if (!this._detached) {
-      this._window.finish();
-    }
-    this._phase = phase;
-    this._closeSocket();
-    this._changed.emit();
-  }
-
-  private _setPhase(phase: JobLogModel.Phase, message: string | null): void {
-    if (phase !== this._phase) {
-      this._phase = phase;
-      this._message = message;
+      this._window.append(text);
       this._changed.emit();
     }
   }
 
-  private _closeSocket(): void {
-    const socket = this._socket;
-    this._socket = null;
-    if (socket) {
-      socket.messageReceived.disconnect(this._onMessage, this);
-      socket.stateChanged.disconnect(this._onState, this);
-      socket.dispose();
+  private _onTailChanged(tail: LogTail): void {
+    if ((tail.phase === 'ended' || tail.phase === 'error') && !this._detached) {
+      this._window.finish();
     }
+    this._changed.emit();
   }
 
-  private _service: LogsService;
-  private _jobs: JobLogModel.IJobLookup | null;
+  private _pager: LogPager;
+  private _tail: LogTail;
   private _window: LogWindow;
-  private _pageBytes: number;
-  private _socket: IogSocket | null = null;
-  private _attemptOpened = false;
-  private _diagnosing = false;
-  private _nextOffset = 0;
   private _detached = false;
   private _busy = false;
-  private _phase: JobLogModel.Phase = 'connecting';
-  private _status: string | null = null;
-  private _exitCode: number | null = null;
-  private _message: string | null = null;
   private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
@@ -423,23 +224,6 @@ export class JobLogModel implements IDisposable {
  * A namespace for `JobLogModel` statics.
  */
 export namespace JobLogModel {
-  /**
-   * Where the tail stands.
-   */
-  export type Phase =
-    'connecting' | 'following' | 'reconnecting' | 'ended' | 'error';
-
-  /**
-   * What the model needs to tell a refused tail from a deleted job
-   * (`JobsService` provides it).
-   */
-  export interface IJobLookup {
-    /**
-     * Fetch the job; rejects with a 404 `IogResponseError` when it is gone.
-     */
-    getJob(submissionId: string): Promise<unknown>;
-  }
-
   /**
    * Options to create a `JobLogModel`.
    */
@@ -456,7 +240,7 @@ export namespace JobLogModel {
      * Looks the job up when the server refuses the tail; without it a
      * refused tail is retried forever.
      */
-    jobs?: IJobLookup;
+    jobs?: LogTail.IJobLookup;
     /**
      * How many lines to keep, the partial last line included.
      */
@@ -466,44 +250,5 @@ export namespace JobLogModel {
      * the server refuses more than `IogJupyterApp.log_page_max_bytes`).
      */
     pageBytes?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A shared UTF-8 encoder.
-   */
-  export const encoder = new TextEncoder();
-
-  /**
-   * A shared UTF-8 decoder.
-   */
-  export const decoder = new TextDecoder();
-
-  /**
-   * A page's text from its first line start on.
-   *
-   * A page that starts after byte 0 may start inside a line, so the text
-   * up to its first newline is left out; its byte offset is then counted
-   * back from the page's end, as the first bytes may be the tail of a split
-   * character (sent as U+FFFD). A page with no line start but its end is a
-   * piece of a line longer than a page: it is kept whole.
-   *
-   * @param page The page.
-   * @returns The text and the byte offset it starts at.
-   */
-  export function fromFirstLine(page: ILogPage): {
-    text: string;
-    offset: number;
-  } {
-    const cut = page.text.indexOf('\n');
-    if (page.offset === 0 || cut < 0 || cut === page.text.length - 1) {
-      return { text: page.text, offset: page.offset };
-    }
-    const text = page.text.slice(cut + 1);
-    return { text, offset: page.next_offset - LogWindow.utf8Length(text) };
   }
 }

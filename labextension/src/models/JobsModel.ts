@@ -1,11 +1,11 @@
 import { JobsService } from '../api/JobsService';
 import type {
-  IDeleteReply,
-  IJobPage,
-  IJobRecord,
-  IStopReply,
-  ISubmitReply,
-  ISubmitRequest,
+  DeleteReply,
+  JobPage,
+  JobRecord,
+  StopReply,
+  SubmitReply,
+  SubmitRequest,
   JobStatus
 } from '../api/types';
 import type { ChangeFeed } from './ChangeFeed';
@@ -43,14 +43,14 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
   /**
    * The jobs of the current page, newest first.
    */
-  get jobs(): ReadonlyArray<IJobRecord> {
+  get jobs(): ReadonlyArray<JobRecord> {
     return this._page?.jobs ?? [];
   }
 
   /**
    * The current page as the server sent it; null before the first fetch.
    */
-  get page(): IJobPage | null {
+  get page(): JobPage | null {
     return this._page;
   }
 
@@ -143,7 +143,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns The new job's id.
    * @throws {IogResponseError} When the server refuses the submission.
    */
-  async submit(request: ISubmitRequest): Promise<ISubmitReply> {
+  async submit(request: SubmitRequest): Promise<SubmitReply> {
     const reply = await this.service.submitJob(request);
     void this.refresh();
     return reply;
@@ -156,7 +156,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns Whether a stop was requested.
    * @throws {IogResponseError} When the server refuses.
    */
-  async stop(submissionId: string): Promise<IStopReply> {
+  async stop(submissionId: string): Promise<StopReply> {
     const reply = await this.service.stopJob(submissionId);
     void this.refresh();
     return reply;
@@ -169,7 +169,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns Whether the record was deleted.
    * @throws {IogResponseError} When the server refuses (409 while running).
    */
-  async delete(submissionId: string): Promise<IDeleteReply> {
+  async delete(submissionId: string): Promise<DeleteReply> {
     const reply = await this.service.deleteJob(submissionId);
     void this.refresh();
     return reply;
@@ -207,7 +207,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
     this._runningCount = data.runningCount;
   }
 
-  private _page: IJobPage | null = null;
+  private _page: JobPage | null = null;
   private _runningCount: number | null = null;
   private _statusFilter: JobStatus | null = null;
   private _pager = new CursorPager();
@@ -255,7 +255,7 @@ export namespace JobsModel {
     /**
      * The current page.
      */
-    page: IJobPage;
+    page: JobPage;
     /**
      * How many jobs are RUNNING.
      */

@@ -1,9 +1,9 @@
 import { SessionsService } from '../api/SessionsService';
 import type {
-  IReleaseReply,
-  ISessionList,
-  ISessionPolicy,
-  ISessionRecord
+  ReleaseReply,
+  SessionList,
+  SessionPolicy,
+  SessionRecord
 } from '../api/types';
 import type { ChangeFeed } from './ChangeFeed';
 import { PolledModel } from './PolledModel';
@@ -14,7 +14,7 @@ import { PolledModel } from './PolledModel';
  *
  * It polls `GET sessions` and refreshes at once on a `sessions` push.
  */
-export class SessionsModel extends PolledModel<ISessionList> {
+export class SessionsModel extends PolledModel<SessionList> {
   /**
    * Create the model and start polling.
    *
@@ -33,14 +33,14 @@ export class SessionsModel extends PolledModel<ISessionList> {
   /**
    * The live sessions.
    */
-  get sessions(): ReadonlyArray<ISessionRecord> {
+  get sessions(): ReadonlyArray<SessionRecord> {
     return this._list?.sessions ?? [];
   }
 
   /**
    * The idle policy's configuration; null before the first fetch.
    */
-  get policy(): ISessionPolicy | null {
+  get policy(): SessionPolicy | null {
     return this._list?.policy ?? null;
   }
 
@@ -58,7 +58,7 @@ export class SessionsModel extends PolledModel<ISessionList> {
    * @returns What was released.
    * @throws {IogResponseError} When the server refuses.
    */
-  async release(sessionId: string): Promise<IReleaseReply> {
+  async release(sessionId: string): Promise<ReleaseReply> {
     const reply = await this.service.releaseSession(sessionId);
     void this.refresh();
     return reply;
@@ -69,7 +69,7 @@ export class SessionsModel extends PolledModel<ISessionList> {
    *
    * @returns The sessions and the policy.
    */
-  protected fetch(): Promise<ISessionList> {
+  protected fetch(): Promise<SessionList> {
     return this.service.listSessions();
   }
 
@@ -78,11 +78,11 @@ export class SessionsModel extends PolledModel<ISessionList> {
    *
    * @param data The sessions and the policy.
    */
-  protected apply(data: ISessionList): void {
+  protected apply(data: SessionList): void {
     this._list = data;
   }
 
-  private _list: ISessionList | null = null;
+  private _list: SessionList | null = null;
 }
 
 /**
@@ -117,7 +117,7 @@ export namespace SessionsModel {
    * @param session The session.
    * @returns True when the sidebar should warn about it.
    */
-  export function isIdleFlagged(session: ISessionRecord): boolean {
+  export function isIdleFlagged(session: SessionRecord): boolean {
     const state = session.policy?.state;
     return state === 'warned' || state === 'due';
   }

@@ -1,6 +1,6 @@
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
-import type { IActorRecord } from '../api/types';
+import type { ActorRecord } from '../api/types';
 import { formatDuration, formatPageRange, formatTime } from '../format';
 import type { ActorsModel } from '../models/ActorsModel';
 import { describeError } from '../models/connection';
@@ -141,7 +141,7 @@ export class ActorsSection extends SidebarSection {
     super.dispose();
   }
 
-  private _createRow(actor: IActorRecord): HTMLTableRowElement {
+  private _createRow(actor: ActorRecord): HTMLTableRowElement {
     const key = ActorsSection.actorKey(actor);
     const { namespace, name } = actor;
     return el(
@@ -223,7 +223,7 @@ export namespace ActorsSection {
    * @param actor The actor.
    * @returns The key.
    */
-  export function actorKey(actor: IActorRecord): string {
+  export function actorKey(actor: ActorRecord): string {
     return `${actor.namespace}/${actor.name}`;
   }
 }
@@ -240,7 +240,7 @@ namespace Private {
    */
   export function updateRow(
     row: HTMLTableRowElement,
-    actor: IActorRecord
+    actor: ActorRecord
   ): void {
     const cells = row.cells;
     setText(cells[0], actor.name);

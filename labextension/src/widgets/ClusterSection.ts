@@ -1,10 +1,6 @@
 import { CommandRegistry } from '@lumino/commands';
 
-import type {
-  IClusterSnapshot,
-  IPoolSummary,
-  IResourceDemand
-} from '../api/types';
+import type { ClusterSnapshot, Pool, ResourceDemand } from '../api/types';
 import {
   formatBundle,
   formatCount,
@@ -124,7 +120,7 @@ export class ClusterSection extends SidebarSection {
       this._pools,
       snapshot.pools ?? [],
       Private.poolText,
-      pool => ({ 'data-pool': pool.name })
+      pool => ({ 'data-pool': pool.name ?? '' })
     );
     this._poolsGroup.hidden = !(snapshot.pools ?? []).length;
     Private.renderList(
@@ -156,7 +152,7 @@ export class ClusterSection extends SidebarSection {
     super.dispose();
   }
 
-  private _renderSummary(snapshot: IClusterSnapshot): void {
+  private _renderSummary(snapshot: ClusterSnapshot): void {
     const nodes = snapshot.nodes ?? [];
     const alive = nodes.filter(node => Private.isAlive(node.state)).length;
     const pending = nodes.filter(node => node.state === 'PENDING').length;
@@ -265,7 +261,7 @@ namespace Private {
    * @param snapshot The snapshot.
    * @returns The resource names.
    */
-  export function resourceNames(snapshot: IClusterSnapshot): string[] {
+  export function resourceNames(snapshot: ClusterSnapshot): string[] {
     const standard = ClusterSection.STANDARD_RESOURCES;
     const custom = Object.keys(snapshot.totals ?? {})
       .filter(name => !standard.includes(name))
@@ -303,7 +299,7 @@ namespace Private {
   export function updateResourceRow(
     row: HTMLTableRowElement,
     name: string,
-    snapshot: IClusterSnapshot
+    snapshot: ClusterSnapshot
   ): void {
     const total = snapshot.totals?.[name] ?? 0;
     const free = snapshot.available?.[name] ?? 0;
@@ -334,7 +330,7 @@ namespace Private {
    * @param pool The pool.
    * @returns For instance `train: 2 nodes · CPU 3/8 · GPU 1/2 free`.
    */
-  export function poolText(pool: IPoolSummary): string {
+  export function poolText(pool: Pool): string {
     const part = (name: string): string =>
       `${name} ${formatCount(pool.available?.[name])}/` +
       `${formatCount(pool.totals?.[name])}`;
@@ -350,7 +346,7 @@ namespace Private {
    * @param demand The demand.
    * @returns For instance `2 × 1 CPU, 1 GPU (task) in pool train: reason`.
    */
-  export function demandText(demand: IResourceDemand): string {
+  export function demandText(demand: ResourceDemand): string {
     let text = `${demand.count ?? 1} × ${formatBundle(demand.bundle)}`;
     if (demand.kind) {
       text += ` (${demand.kind})`;

@@ -4,6 +4,7 @@ import { Widget } from '@lumino/widgets';
 import type { IAnsiSegment } from '../ansi';
 import { describeError } from '../models/connection';
 import { JobLogModel } from '../models/JobLogModel';
+import type { LogTail } from '../models/LogTail';
 
 /**
  * The live log of one job: a status line, "Load earlier" / "Jump to end"
@@ -222,10 +223,10 @@ export class JobLogPanel extends Widget {
   }
 
   private _renderStatus(): void {
-    const model = this.model;
+    const tail = this.model.tail;
     const node = this._statusNode;
     let text: string;
-    switch (model.phase) {
+    switch (tail.phase) {
       case 'connecting':
         text = 'Connecting…';
         break;
@@ -237,32 +238,32 @@ export class JobLogPanel extends Widget {
         break;
       case 'ended':
         text =
-          (model.status ?? 'ENDED') +
-          (model.exitCode !== null ? ` (exit code ${model.exitCode})` : '') +
-          (model.message ? ` — ${model.message}` : '');
+          (tail.status ?? 'ENDED') +
+          (tail.exitCode !== null ? ` (exit code ${tail.exitCode})` : '') +
+          (tail.message ? ` — ${tail.message}` : '');
         break;
       default:
-        text = `Error: ${model.message ?? 'the log is unavailable.'}`;
+        text = `Error: ${tail.message ?? 'the log is unavailable.'}`;
     }
     Private.setText(node, text);
-    node.dataset.phase = model.phase;
+    node.dataset.phase = tail.phase;
     for (const phase of Private.PHASES) {
-      node.classList.toggle(`iog-mod-${phase}`, model.phase === phase);
+      node.classList.toggle(`iog-mod-${phase}`, tail.phase === phase);
     }
-    const status = (model.status ?? '').toLowerCase();
+    const status = (tail.status ?? '').toLowerCase();
     node.classList.toggle('iog-mod-succeeded', status === 'succeeded');
     node.classList.toggle(
       'iog-mod-failed',
-      status === 'failed' || model.phase === 'error'
+      status === 'failed' || tail.phase === 'error'
     );
 
     let notice = '';
     if (this._error) {
       notice = this._error;
-    } else if (model.detached) {
+    } else if (this.model.detached) {
       notice = 'Showing earlier lines; newer lines are hidden.';
-    } else if (model.phase === 'reconnecting' && model.message) {
-      notice = model.message;
+    } else if (tail.phase === 'reconnecting' && tail.message) {
+      notice = tail.message;
     }
     Private.setText(this._noticeNode, notice);
     this._noticeNode.hidden = !notice;
@@ -310,7 +311,7 @@ namespace Private {
   /**
    * Every phase, for the status element's modifier classes.
    */
-  export const PHASES: readonly JobLogModel.Phase[] = [
+  export const PHASES: readonly LogTail.Phase[] = [
     'connecting',
     'following',
     'reconnecting',

@@ -1,7 +1,7 @@
 import type { CommandRegistry } from '@lumino/commands';
 
 import { JobsService } from '../api/JobsService';
-import type { IJobRecord, JobStatus } from '../api/types';
+import type { JobRecord, JobStatus } from '../api/types';
 import { formatPageRange, formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
@@ -157,7 +157,7 @@ export class JobsSection extends SidebarSection {
     super.dispose();
   }
 
-  private _createRow(job: IJobRecord): HTMLTableRowElement {
+  private _createRow(job: JobRecord): HTMLTableRowElement {
     const id = job.submission_id;
     return el(
       'tr',
@@ -175,7 +175,7 @@ export class JobsSection extends SidebarSection {
     );
   }
 
-  private _updateRow(row: HTMLTableRowElement, job: IJobRecord): void {
+  private _updateRow(row: HTMLTableRowElement, job: JobRecord): void {
     const cells = row.cells;
     const name = job.metadata?.name || job.entrypoint;
     setText(cells[0], name);

@@ -1,6 +1,6 @@
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
-import type { ISessionRecord } from '../api/types';
+import type { SessionRecord } from '../api/types';
 import { formatCount, formatDuration, formatGiB } from '../format';
 import { describeError } from '../models/connection';
 import { SessionsModel } from '../models/SessionsModel';
@@ -109,7 +109,7 @@ export class SessionsSection extends SidebarSection {
     super.dispose();
   }
 
-  private _createRow(session: ISessionRecord): HTMLTableRowElement {
+  private _createRow(session: SessionRecord): HTMLTableRowElement {
     const id = session.session_id;
     const notebook = el('td', { className: 'iog-SessionsSection-notebook' }, [
       el('span', { className: 'iog-SessionsSection-path' }),
@@ -204,7 +204,7 @@ export namespace SessionsSection {
    * @param session The session.
    * @returns For instance `2 CPU · 1 GPU`, or `—` when nothing.
    */
-  export function heldText(session: ISessionRecord): string {
+  export function heldText(session: SessionRecord): string {
     const resources = session.resources ?? {};
     const parts: string[] = [];
     for (const name of ['CPU', 'GPU']) {
@@ -231,7 +231,7 @@ namespace Private {
    */
   export function updateRow(
     row: HTMLTableRowElement,
-    session: ISessionRecord
+    session: SessionRecord
   ): void {
     const cells = row.cells;
     const path = cells[0].querySelector('.iog-SessionsSection-path');
@@ -272,7 +272,7 @@ namespace Private {
     setText(cells[2], `${session.actors ?? 0}${detached}`);
     setText(cells[3], formatDuration(session.idle_s));
     cells[3].title =
-      session.running_tasks !== undefined
+      typeof session.running_tasks === 'number'
         ? `${session.running_tasks} running task(s)`
         : '';
   }

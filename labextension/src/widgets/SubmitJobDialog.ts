@@ -1,7 +1,7 @@
 import type { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import type { ISubmitRequest } from '../api/types';
+import type { SubmitRequest } from '../api/types';
 import { el } from './dom';
 import * as SubmitForm from './submitForm';
 
@@ -16,7 +16,7 @@ import * as SubmitForm from './submitForm';
  */
 export class SubmitJobDialog
   extends Widget
-  implements Dialog.IBodyWidget<ISubmitRequest>
+  implements Dialog.IBodyWidget<SubmitRequest>
 {
   /**
    * Create the form.
@@ -157,7 +157,7 @@ export class SubmitJobDialog
    *
    * @returns The submission.
    */
-  getValue(): ISubmitRequest {
+  getValue(): SubmitRequest {
     return SubmitJobDialog.toRequest(this.values);
   }
 

@@ -6,7 +6,7 @@
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
-import type { ISubmitRequest } from '../api/types';
+import type { SubmitRequest } from '../api/types';
 import { describeError } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
 import { SubmitJobDialog } from './SubmitJobDialog';
@@ -50,7 +50,7 @@ export async function submitJobWithDialog(
   let error: string | undefined;
   for (;;) {
     const body = new SubmitJobDialog({ values, pools: options.pools, error });
-    const result = await showDialog<ISubmitRequest>({
+    const result = await showDialog<SubmitRequest>({
       title: SUBMIT_DIALOG_TITLE,
       body,
       buttons: [

@@ -4,7 +4,7 @@
  * `SubmitJobDialog` renders them; these functions need no DOM.
  */
 
-import type { ISubmitRequest } from '../api/types';
+import type { SubmitRequest } from '../api/types';
 
 /**
  * A field of the form.
@@ -101,8 +101,8 @@ export function validateValues(
  * @param values The raw values.
  * @returns The submission.
  */
-export function toRequest(values: IValues): ISubmitRequest {
-  const request: ISubmitRequest = { entrypoint: values.entrypoint.trim() };
+export function toRequest(values: IValues): SubmitRequest {
+  const request: SubmitRequest = { entrypoint: values.entrypoint.trim() };
   const id = values.submissionId.trim();
   if (id) {
     request.submission_id = id;

@@ -1,0 +1,333 @@
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type { LogsService } from '../api/LogsService';
+import { IogResponseError } from '../api/request';
+import type { IogSocket } from '../api/socket';
+import type { LogTailMessage } from '../api/types';
+
+/**
+ * The live tail of one job's log (`WS jobs/{id}/logs/tail`): it passes the
+ * log's new text on and follows where the tail stands until the job's
+ * final status or an error.
+ *
+ * It counts byte offsets as the server does (UTF-8), so a dropped socket
+ * resumes with `?offset=<last next_offset>` and a message that overlaps
+ * what was already received is cut, never passed on twice.
+ *
+ * When the server refuses the socket, the tail asks whether the job still
+ * exists: a job that is gone ends it with an error, anything else is
+ * retried with the socket's backoff.
+ */
+export class LogTail implements IDisposable {
+  /**
+   * Create a tail; call `start()` to open it.
+   *
+   * @param options The tail options.
+   */
+  constructor(options: LogTail.IOptions) {
+    this.submissionId = options.submissionId;
+    this._service = options.service;
+    this._jobs = options.jobs ?? null;
+  }
+
+  /**
+   * The job this log belongs to.
+   */
+  readonly submissionId: string;
+
+  /**
+   * A signal emitted with the new text of each log message.
+   */
+  get received(): ISignal<this, string> {
+    return this._received;
+  }
+
+  /**
+   * The byte offset up to which the log was received; a reconnect resumes
+   * here.
+   */
+  get nextOffset(): number {
+    return this._nextOffset;
+  }
+
+  /**
+   * A signal emitted after the phase, the status or the message changed.
+   */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /**
+   * `connecting`, `following`, `reconnecting`, `ended` (the job's final
+   * status arrived) or `error` (the job is gone or cannot be read).
+   */
+  get phase(): LogTail.Phase {
+    return this._phase;
+  }
+
+  /**
+   * The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...).
+   */
+  get status(): string | null {
+    return this._status;
+  }
+
+  /**
+   * The job's exit code once ended, if known.
+   */
+  get exitCode(): number | null {
+    return this._exitCode;
+  }
+
+  /**
+   * The server's message with the final status or the error, or what is
+   * wrong with the connection; null otherwise.
+   */
+  get message(): string | null {
+    return this._message;
+  }
+
+  /**
+   * Whether the tail is disposed.
+   */
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /**
+   * Open the socket, unless it is open or the tail ended.
+   */
+  start(): void {
+    if (this._socket || this._isDisposed || this._phase === 'ended') {
+      return;
+    }
+    const socket = this._service.tail(this.submissionId, () => {
+      this._attemptOpened = false;
+      return this._nextOffset;
+    });
+    this._socket = socket;
+    socket.messageReceived.connect(this._onMessage, this);
+    socket.stateChanged.connect(this._onState, this);
+  }
+
+  /**
+   * Go on from another byte offset: reopen the socket there at once when
+   * it is open, or again after the job ended. It does not emit `changed`.
+   *
+   * @param offset The byte offset to resume from.
+   */
+  resumeFrom(offset: number): void {
+    this._nextOffset = offset;
+    if (this._socket) {
+      this._socket.reconnect();
+    } else if (this._phase === 'ended') {
+      this._phase = 'connecting';
+      this.start();
+    }
+  }
+
+  /**
+   * Close the socket.
+   */
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._closeSocket();
+    Signal.clearData(this);
+  }
+
+  /**
+   * Take log text that covers the bytes `[offset, nextOffset)` and pass on
+   * what is new: bytes already received are cut off; a gap (a later
+   * offset) is accepted as it is.
+   *
+   * @param offset The byte offset the text starts at.
+   * @param nextOffset The byte offset just after it.
+   * @param text The text.
+   */
+  private _receive(offset: number, nextOffset: number, text: string): void {
+    if (nextOffset <= this._nextOffset) {
+      return;
+    }
+    if (offset < this._nextOffset) {
+      const bytes = Private.encoder.encode(text);
+      text = Private.decoder.decode(bytes.slice(this._nextOffset - offset));
+    }
+    this._nextOffset = nextOffset;
+    this._received.emit(text);
+  }
+
+  private _onMessage(_: IogSocket, data: unknown): void {
+    if (!data || typeof data !== 'object') {
+      return;
+    }
+    const message = data as LogTailMessage;
+    if (message.type === 'log') {
+      if (
+        typeof message.offset === 'number' &&
+        typeof message.next_offset === 'number' &&
+        typeof message.text === 'string'
+      ) {
+        this._receive(message.offset, message.next_offset, message.text);
+      }
+    } else if (message.type === 'status') {
+      this._status = String(message.status);
+      this._exitCode =
+        typeof message.exit_code === 'number' ? message.exit_code : null;
+      this._message = message.message ? String(message.message) : null;
+      this._end('ended');
+    } else if (message.type === 'error') {
+      this._message = String(message.message ?? 'The log is unavailable.');
+      this._end('error');
+    }
+  }
+
+  private _onState(socket: IogSocket, state: IogSocket.State): void {
+    if (this._phase === 'ended' || this._phase === 'error') {
+      return;
+    }
+    if (state === 'open') {
+      this._attemptOpened = true;
+      this._setPhase('following', null);
+    } else if (state === 'closed') {
+      if (this._attemptOpened) {
+        this._setPhase(
+          'reconnecting',
+          'The log connection dropped; resuming where it stopped.'
+        );
+      } else {
+        this._setPhase(
+          'reconnecting',
+          'The server refused the log stream; retrying.'
+        );
+        void this._diagnose();
+      }
+    } else if (state === 'connecting' && this._phase !== 'reconnecting') {
+      this._setPhase('connecting', null);
+    }
+  }
+
+  /**
+   * The server refused the tail: find out whether the job still exists.
+   * A job that is gone ends the tail with the server's message; otherwise
+   * the socket keeps retrying with backoff (e.g. too many open tails).
+   */
+  private async _diagnose(): Promise<void> {
+    if (!this._jobs || this._diagnosing) {
+      return;
+    }
+    this._diagnosing = true;
+    try {
+      await this._jobs.getJob(this.submissionId);
+    } catch (error) {
+      if (
+        error instanceof IogResponseError &&
+        error.status === 404 &&
+        !this._isDisposed &&
+        this._phase !== 'ended'
+      ) {
+        this._message = error.message;
+        this._end('error');
+      }
+    } finally {
+      this._diagnosing = false;
+    }
+  }
+
+  private _end(phase: 'ended' | 'error'): void {
+    this._phase = phase;
+    this._closeSocket();
+    this._changed.emit();
+  }
+
+  private _setPhase(phase: LogTail.Phase, message: string | null): void {
+    if (phase !== this._phase) {
+      this._phase = phase;
+      this._message = message;
+      this._changed.emit();
+    }
+  }
+
+  private _closeSocket(): void {
+    const socket = this._socket;
+    this._socket = null;
+    if (socket) {
+      socket.messageReceived.disconnect(this._onMessage, this);
+      socket.stateChanged.disconnect(this._onState, this);
+      socket.dispose();
+    }
+  }
+
+  private _service: LogsService;
+  private _jobs: LogTail.IJobLookup | null;
+  private _nextOffset = 0;
+  private _socket: IogSocket | null = null;
+  private _attemptOpened = false;
+  private _diagnosing = false;
+  private _phase: LogTail.Phase = 'connecting';
+  private _status: string | null = null;
+  private _exitCode: number | null = null;
+  private _message: string | null = null;
+  private _isDisposed = false;
+  private _received = new Signal<this, string>(this);
+  private _changed = new Signal<this, void>(this);
+}
+
+/**
+ * A namespace for `LogTail` statics.
+ */
+export namespace LogTail {
+  /**
+   * Where the tail stands.
+   */
+  export type Phase =
+    'connecting' | 'following' | 'reconnecting' | 'ended' | 'error';
+
+  /**
+   * What the tail needs to tell a refused socket from a deleted job
+   * (`JobsService` provides it).
+   */
+  export interface IJobLookup {
+    /**
+     * Fetch the job; rejects with a 404 `IogResponseError` when it is gone.
+     */
+    getJob(submissionId: string): Promise<unknown>;
+  }
+
+  /**
+   * Options to create a `LogTail`.
+   */
+  export interface IOptions {
+    /**
+     * The job.
+     */
+    submissionId: string;
+    /**
+     * The service that opens the socket.
+     */
+    service: LogsService;
+    /**
+     * Looks the job up when the server refuses the socket; without it a
+     * refused socket is retried forever.
+     */
+    jobs?: IJobLookup;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * A shared UTF-8 encoder.
+   */
+  export const encoder = new TextEncoder();
+
+  /**
+   * A shared UTF-8 decoder.
+   */
+  export const decoder = new TextDecoder();
+}
