@@ -13,4 +13,6 @@ chmod 644 "$tmp"
 mv "$tmp" openapi.json
 cd labextension
 # --empty-objects-unknown: a free-form object (runtime_env) is Record<string, unknown>, not never.
-node_modules/.bin/openapi-typescript ../openapi.json -o src/api/schema.d.ts --empty-objects-unknown
+# --default-non-nullable=false: a request field with a default stays optional (SubmitRequest).
+node_modules/.bin/openapi-typescript ../openapi.json -o src/api/schema.d.ts --empty-objects-unknown \
+  --default-non-nullable=false

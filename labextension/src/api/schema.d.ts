@@ -11,20 +11,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Named actors with owner, created time, TTL and expiry, by namespace then name. Cost is flat in the number of dead or pending actors in Ray's table. Ray's internal and protected namespaces are left out unless `namespace` names one. */
+        /** Named actors with owner, created time, TTL and expiry, by namespace then name. Ray's internal and protected namespaces are left out unless `namespace` names one. */
         get: {
             parameters: {
                 query?: {
                     /** @description true: only detached actors; false: only non-detached named actors. */
-                    detached?: boolean;
+                    detached?: boolean | null;
                     /** @description Only this namespace. */
-                    namespace?: string;
+                    namespace?: string | null;
                     /** @description Comma-separated states to keep (DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE, RESTARTING, DEAD). */
-                    state?: string;
+                    state?: string | null;
                     /** @description Actors per page (default 100, at most 500). */
                     limit?: number;
                     /** @description next_cursor of the previous page. */
-                    cursor?: string;
+                    cursor?: string | null;
                 };
                 header?: never;
                 path?: never;
@@ -32,7 +32,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description One page of actors. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -59,7 +59,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Ray's GCS is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -103,7 +103,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Killed. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -139,7 +139,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Ray's GCS is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -172,7 +172,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Nodes, pools, totals, available and demands. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -225,12 +225,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Totals and available resources per poll, from a bounded ring buffer. */
+        /** Totals and available resources per poll, oldest first, from a bounded ring buffer. */
         get: {
             parameters: {
                 query?: {
                     /** @description Only points newer than this epoch time in milliseconds. */
-                    since_ms?: number;
+                    since_ms?: number | null;
                 };
                 header?: never;
                 path?: never;
@@ -238,7 +238,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description History points, oldest first. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -282,7 +282,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket: the snapshot on connect, then one message per change ({"type": "snapshot", "data": ...} or {"type": "status", "connected": ...}). */
+        /** WebSocket: the snapshot on connect, then one message per change (a snapshot, or the connection status). Clients may send {"type": "refresh"} to ask for a poll now. */
         get: {
             parameters: {
                 query?: never;
@@ -292,8 +292,8 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Switching protocols (only with a WebSocket upgrade request). */
-                200: {
+                /** @description Switching protocols (a WebSocket upgrade). */
+                101: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -334,7 +334,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Security and health checks of Ray and this Jupyter server, each with a fix (read-only). */
+        /** Security and health checks of Ray and this Jupyter server, each with a fix (read-only); status is the worst of them. */
         get: {
             parameters: {
                 query?: never;
@@ -344,7 +344,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Every check; status is the worst of them. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -388,18 +388,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket: {"type": "changed", "topic": ...} when the first page of a topic (jobs, sessions, actors; query topics=, comma-separated, default all) changed; clients re-fetch their page. Needs read on each topic's resource (iog:jobs, iog:sessions, iog:actors). */
+        /** WebSocket: a changed message when the first page of a topic (jobs, sessions, actors) changed; clients re-fetch that page. Needs read on each topic's resource (iog:jobs, iog:sessions, iog:actors). */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Comma-separated topics (jobs, sessions, actors); default all. */
+                    topics?: string | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description Switching protocols (only with a WebSocket upgrade request). */
-                200: {
+                /** @description Switching protocols (a WebSocket upgrade). */
+                101: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -445,11 +448,11 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Comma-separated statuses to keep (PENDING,RUNNING,...). */
-                    status?: string;
-                    /** @description Jobs per page (default 50, at most IogJupyterApp.job_list_max_limit). */
-                    limit?: number;
+                    status?: string | null;
+                    /** @description Jobs per page (default 50, at most job_list_max_limit). */
+                    limit?: number | null;
                     /** @description next_cursor of the previous page. */
-                    cursor?: string;
+                    cursor?: string | null;
                 };
                 header?: never;
                 path?: never;
@@ -457,7 +460,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description One page of jobs. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -484,7 +487,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -510,7 +513,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Submitted; Location names the job. */
+                /** @description Success. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -564,7 +567,16 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Over the user's job quota. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -601,7 +613,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The job. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -637,7 +649,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -663,7 +675,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Deleted. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -708,7 +720,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -737,8 +749,8 @@ export interface paths {
                 query?: {
                     /** @description First byte to return. */
                     offset?: number;
-                    /** @description Most bytes to return (at most IogJupyterApp.log_page_max_bytes). */
-                    limit_bytes?: number;
+                    /** @description Most bytes to return (at most log_page_max_bytes). */
+                    limit_bytes?: number | null;
                 };
                 header?: never;
                 path: {
@@ -749,7 +761,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The page. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -785,7 +797,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -811,7 +823,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket: the log from `offset` as {"type": "log", "offset", "next_offset", "text"} messages (contiguous: reconnect with the last next_offset to resume), then {"type": "status", "status", "exit_code", "message"} and close. */
+        /** WebSocket: the log from `offset` as contiguous log messages (reconnect with the last next_offset to resume), then the job's status, and close. */
         get: {
             parameters: {
                 query?: {
@@ -827,7 +839,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Switching protocols (WebSocket upgrade). */
+                /** @description Switching protocols (a WebSocket upgrade). */
                 101: {
                     headers: {
                         [name: string]: unknown;
@@ -870,7 +882,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -911,7 +923,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Stop requested (or already ended). */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -965,7 +977,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -999,14 +1011,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The OpenAPI 3 document. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": unknown;
-                    };
+                    content?: never;
                 };
                 /** @description Bad input: the message says what to change. */
                 400: {
@@ -1059,7 +1069,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Stored. */
+                /** @description Success. */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -1095,7 +1105,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The jobs backend (Ray) is unreachable; retry later. */
+                /** @description Ray is unreachable; retry later. */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1129,7 +1139,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The sessions. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1197,13 +1207,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description What was released. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ReleaseReply"];
+                        "application/json": components["schemas"]["ReleaseResult"];
                     };
                 };
                 /** @description Bad input: the message says what to change. */
@@ -1215,7 +1225,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not authorized; another user's session (reason not_owner: only its owner or a user granted write on iog:admin may release it); or a driver that is not a kernel of this server (reason foreign_session, unless IogJupyterApp.sessions_release_foreign). Nothing is released. */
+                /** @description Not authorized; another user's session (reason not_owner); or a driver that is not a kernel of this server (reason foreign_session, unless IogJupyterApp.sessions_release_foreign). Nothing is released. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1267,7 +1277,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The server's view of Ray. */
+                /** @description Success. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1308,329 +1318,1121 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ActorKillReply
+         * @description ``DELETE actors/{namespace}/{name}``.
+         */
         ActorKillReply: {
-            actor?: components["schemas"]["ActorRecord"];
+            /** @default null */
+            actor: components["schemas"]["ActorRecord"] | null;
+            /** Killed */
             killed: boolean;
+            /** Name */
             name: string;
+            /** Namespace */
             namespace: string;
         };
+        /**
+         * ActorPage
+         * @description One page of actors, by namespace then name, with an opaque cursor for the next page.
+         */
         ActorPage: {
+            /** Actors */
             actors: components["schemas"]["ActorRecord"][];
-            /** @description Pass as `cursor` for the next page; null on the last page. */
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
             next_cursor: string | null;
-            /** @description Actors matching the filters. */
+            /**
+             * Total
+             * @description Actors matching the filters.
+             */
             total: number;
         };
+        /**
+         * ActorRecord
+         * @description One named actor as iog shows it: Ray's actor table joined with iog's record.
+         *
+         *     ``managed`` says whether iog holds a record (owner, TTL) for it; ``protected`` whether iog
+         *     refuses to kill it.
+         */
         ActorRecord: {
+            /** Actor Id */
             actor_id: string;
-            class_name?: string;
-            /** Format: date-time */
-            created?: string | null;
-            created_ms?: number | null;
+            /**
+             * Class Name
+             * @default
+             */
+            class_name: string;
+            /**
+             * Created
+             * Format: date-time
+             * @description ``created_ms`` as ISO-8601 UTC.
+             */
+            readonly created: string | null;
+            /**
+             * Created Ms
+             * @default null
+             */
+            created_ms: number | null;
+            /** Detached */
             detached: boolean;
-            /** Format: date-time */
-            expires?: string | null;
-            expires_ms?: number | null;
-            job_id?: string | null;
-            kernel_id?: string | null;
-            /** @description iog holds a record of it. */
-            managed?: boolean;
+            /**
+             * Expires
+             * Format: date-time
+             * @description ``expires_ms`` as ISO-8601 UTC.
+             */
+            readonly expires: string | null;
+            /**
+             * Expires Ms
+             * @default null
+             */
+            expires_ms: number | null;
+            /**
+             * Job Id
+             * @default null
+             */
+            job_id: string | null;
+            /**
+             * Kernel Id
+             * @default null
+             */
+            kernel_id: string | null;
+            /**
+             * Managed
+             * @description iog holds a record of it.
+             * @default false
+             */
+            managed: boolean;
+            /** Name */
             name: string;
+            /** Namespace */
             namespace: string;
-            node_id?: string | null;
-            notebook?: string | null;
-            /** @description Who created it (iog's record). */
-            owner?: string | null;
-            pid?: number | null;
-            /** @description iog refuses to kill it. */
-            protected?: boolean;
-            resources?: {
+            /**
+             * Node Id
+             * @default null
+             */
+            node_id: string | null;
+            /**
+             * Notebook
+             * @default null
+             */
+            notebook: string | null;
+            /**
+             * Owner
+             * @description Who created it (iog's record).
+             * @default null
+             */
+            owner: string | null;
+            /**
+             * Pid
+             * @default null
+             */
+            pid: number | null;
+            /**
+             * Protected
+             * @description iog refuses to kill it.
+             * @default false
+             */
+            protected: boolean;
+            /** Resources */
+            resources: {
                 [key: string]: number;
             };
-            /** @enum {string} */
-            state: "DEPENDENCIES_UNREADY" | "PENDING_CREATION" | "ALIVE" | "RESTARTING" | "DEAD";
-            /** @description null: never expires. */
-            ttl_s?: number | null;
+            /**
+             * State
+             * @description Ray's actor state: DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE, RESTARTING, DEAD.
+             */
+            state: string;
+            /**
+             * Ttl S
+             * @description null: never expires.
+             * @default null
+             */
+            ttl_s: number | null;
         };
+        /**
+         * ChangedMessage
+         * @description The first page of ``topic`` changed: re-fetch it.
+         */
+        ChangedMessage: {
+            /**
+             * Topic
+             * @enum {string}
+             */
+            topic: "jobs" | "sessions" | "actors";
+            /**
+             * Type
+             * @default changed
+             * @constant
+             */
+            type: "changed";
+        };
+        /**
+         * Check
+         * @description One doctor finding: a stable ``id``, ``ok``/``warn``/``fail``, what was found, the fix.
+         */
+        Check: {
+            /**
+             * Fix
+             * @default null
+             */
+            fix: string | null;
+            /** Id */
+            id: string;
+            /** Message */
+            message: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "warn" | "fail";
+        };
+        /**
+         * ClusterHistory
+         * @description ``GET cluster/history``: points oldest first, from a bounded ring buffer.
+         */
         ClusterHistory: {
-            history_length?: number;
-            points?: {
-                available?: {
-                    [key: string]: number;
-                };
-                num_nodes?: number;
-                timestamp_ms?: number;
-                totals?: {
-                    [key: string]: number;
-                };
-            }[];
-            refresh_interval_s?: number;
+            /** History Length */
+            history_length: number;
+            /** Points */
+            points: components["schemas"]["HistoryPoint"][];
+            /** Refresh Interval S */
+            refresh_interval_s: number;
         };
+        /**
+         * ClusterSnapshot
+         * @description Everything ``GET cluster`` returns: one consistent picture of the cluster.
+         */
         ClusterSnapshot: {
+            /** Available */
             available: {
                 [key: string]: number;
             };
-            infeasible_demands?: components["schemas"]["ResourceDemand"][];
-            nodes: components["schemas"]["Node"][];
-            pending_demands?: components["schemas"]["ResourceDemand"][];
-            pools: components["schemas"]["Pool"][];
-            /** Format: date-time */
-            timestamp: string;
+            /** Infeasible Demands */
+            infeasible_demands: components["schemas"]["ResourceDemand"][];
+            /** Nodes */
+            nodes: components["schemas"]["NodeRecord"][];
+            /** Pending Demands */
+            pending_demands: components["schemas"]["ResourceDemand"][];
+            /** Pools */
+            pools: components["schemas"]["PoolSummary"][];
+            /**
+             * Timestamp
+             * Format: date-time
+             * @description The snapshot time as ISO-8601 UTC.
+             */
+            readonly timestamp: string | null;
+            /** Timestamp Ms */
             timestamp_ms: number;
+            /** Totals */
             totals: {
                 [key: string]: number;
             };
         };
+        /**
+         * DeleteReply
+         * @description ``DELETE jobs/{id}``.
+         */
         DeleteReply: {
-            deleted?: boolean;
-            submission_id?: string;
+            /** Deleted */
+            deleted: boolean;
+            /** Submission Id */
+            submission_id: string;
         };
+        /**
+         * DoctorReport
+         * @description All checks; ``status`` is the worst of them.
+         */
         DoctorReport: {
-            checks: {
-                fix?: string | null;
-                id: string;
-                message: string;
-                /** @enum {unknown} */
-                status: "ok" | "warn" | "fail";
-            }[];
-            /** @enum {unknown} */
-            status: "ok" | "warn" | "fail";
+            /** Checks */
+            checks: components["schemas"]["Check"][];
+            /**
+             * Status
+             * @description ``fail`` if any check failed, else ``warn`` if any warned, else ``ok``.
+             * @enum {string}
+             */
+            readonly status: "ok" | "warn" | "fail";
         };
+        /**
+         * Error
+         * @description Every 4xx/5xx answer: what went wrong and what to do, and a stable reason word.
+         */
         Error: {
+            /** Message */
             message: string;
-            reason?: string | null;
+            /**
+             * Reason
+             * @default null
+             */
+            reason: string | null;
         };
+        /**
+         * ErrorMessage
+         * @description A websocket's last message when it cannot go on (the job was deleted, ...).
+         */
+        ErrorMessage: {
+            /** Message */
+            message: string;
+            /**
+             * Type
+             * @default error
+             * @constant
+             */
+            type: "error";
+        };
+        /**
+         * GpuUsage
+         * @description Utilisation of one GPU, as the node's Ray reporter agent measured it.
+         */
         GpuUsage: {
-            index?: number;
-            memory_total_bytes?: number | null;
-            memory_used_bytes?: number | null;
-            name?: string;
-            utilization_percent?: number | null;
+            /** Index */
+            index: number;
+            /**
+             * Memory Total Bytes
+             * @default null
+             */
+            memory_total_bytes: number | null;
+            /**
+             * Memory Used Bytes
+             * @default null
+             */
+            memory_used_bytes: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Utilization Percent
+             * @default null
+             */
+            utilization_percent: number | null;
         };
-        JobPage: {
-            jobs: components["schemas"]["JobRecord"][];
-            /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor: string | null;
-            /** @description Jobs matching the filter. */
-            total: number;
-        };
-        JobRecord: {
-            /** @enum {string} */
-            backend?: "ray" | "local";
-            driver_pid?: number | null;
-            /** Format: date-time */
-            end_time?: string | null;
-            end_time_ms?: number | null;
-            entrypoint: string;
-            entrypoint_memory?: number | null;
-            entrypoint_num_cpus?: number | null;
-            entrypoint_num_gpus?: number | null;
-            entrypoint_resources?: {
+        /**
+         * HistoryPoint
+         * @description One entry of the history ring buffer: totals and available at one poll.
+         */
+        HistoryPoint: {
+            /** Available */
+            available: {
                 [key: string]: number;
             };
-            exit_code?: number | null;
-            message?: string | null;
-            metadata?: {
+            /** Num Nodes */
+            num_nodes: number;
+            /** Timestamp Ms */
+            timestamp_ms: number;
+            /** Totals */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * IdlePolicy
+         * @description The idle policy's settings (the ``IogJupyterApp.idle_*`` traits); 0 switches a step off.
+         */
+        IdlePolicy: {
+            /**
+             * Check Interval S
+             * @default 30
+             */
+            check_interval_s: number;
+            /**
+             * Enabled
+             * @description Whether the policy warns or releases at all.
+             */
+            readonly enabled: boolean;
+            /**
+             * Keep Alive Max S
+             * @default 86400
+             */
+            keep_alive_max_s: number;
+            /** Release After S */
+            release_after_s: number | null;
+            /**
+             * Release Resources
+             * @default [
+             *       "GPU"
+             *     ]
+             */
+            release_resources: string[];
+            /** Warn After S */
+            warn_after_s: number | null;
+        };
+        /**
+         * JobPage
+         * @description One page of the job list, newest first, with an opaque cursor for the next page.
+         */
+        JobPage: {
+            /** Jobs */
+            jobs: components["schemas"]["JobRecord"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null on the last page.
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description Jobs matching the filter.
+             */
+            total: number;
+        };
+        /**
+         * JobRecord
+         * @description One job as every surface shows it. ``runtime_env`` env var values are always redacted.
+         */
+        JobRecord: {
+            /**
+             * Backend
+             * @description ray or local: the backend that ran it.
+             * @default
+             */
+            backend: string;
+            /**
+             * Driver Pid
+             * @default null
+             */
+            driver_pid: number | null;
+            /**
+             * End Time
+             * Format: date-time
+             * @description ``end_time_ms`` as ISO-8601 UTC.
+             */
+            readonly end_time: string | null;
+            /**
+             * End Time Ms
+             * @default null
+             */
+            end_time_ms: number | null;
+            /** Entrypoint */
+            entrypoint: string;
+            /**
+             * Entrypoint Memory
+             * @default null
+             */
+            entrypoint_memory: number | null;
+            /**
+             * Entrypoint Num Cpus
+             * @default null
+             */
+            entrypoint_num_cpus: number | null;
+            /**
+             * Entrypoint Num Gpus
+             * @default null
+             */
+            entrypoint_num_gpus: number | null;
+            /** Entrypoint Resources */
+            entrypoint_resources: {
+                [key: string]: number;
+            };
+            /**
+             * Exit Code
+             * @default null
+             */
+            exit_code: number | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /** Metadata */
+            metadata: {
                 [key: string]: string;
             };
-            owner?: string | null;
-            pending_reason?: string | null;
-            pool?: string | null;
-            /** @description As submitted, with env_vars values redacted. */
-            runtime_env?: Record<string, unknown>;
-            /** Format: date-time */
-            start_time?: string | null;
-            start_time_ms?: number | null;
-            /** @enum {string} */
+            /**
+             * Owner
+             * @default null
+             */
+            owner: string | null;
+            /**
+             * Pending Reason
+             * @default null
+             */
+            pending_reason: string | null;
+            /**
+             * Pool
+             * @default null
+             */
+            pool: string | null;
+            /**
+             * Runtime Env
+             * @description As submitted, with env_vars values redacted.
+             */
+            runtime_env: {
+                [key: string]: unknown;
+            };
+            /**
+             * Start Time
+             * Format: date-time
+             * @description ``start_time_ms`` as ISO-8601 UTC.
+             */
+            readonly start_time: string | null;
+            /**
+             * Start Time Ms
+             * @default null
+             */
+            start_time_ms: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
             status: "PENDING" | "RUNNING" | "STOPPED" | "SUCCEEDED" | "FAILED";
+            /** Submission Id */
             submission_id: string;
         };
-        LogPage: {
-            /** @description The job ended and the log is all read. */
-            eof: boolean;
+        /**
+         * JobStatusMessage
+         * @description ``WS jobs/{id}/logs/tail``: the job ended (sent last, then the socket closes).
+         */
+        JobStatusMessage: {
+            /**
+             * Exit Code
+             * @default null
+             */
+            exit_code: number | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "RUNNING" | "STOPPED" | "SUCCEEDED" | "FAILED";
+            /**
+             * Type
+             * @default status
+             * @constant
+             */
+            type: "status";
+        };
+        /**
+         * LogMessage
+         * @description ``WS jobs/{id}/logs/tail``: the log's bytes [offset, next_offset); contiguous.
+         */
+        LogMessage: {
+            /** Next Offset */
             next_offset: number;
+            /** Offset */
             offset: number;
+            /** Text */
+            text: string;
+            /**
+             * Type
+             * @default log
+             * @constant
+             */
+            type: "log";
+        };
+        /**
+         * LogPage
+         * @description A byte-offset page of a job's log: ``text`` covers ``[offset, next_offset)``.
+         *
+         *     ``eof`` is true when ``next_offset`` is the current end of the log *and* the job has ended,
+         *     so no more bytes will ever come. Text is decoded as UTF-8 with replacement; offsets always
+         *     count bytes, and a page never ends inside a multi-byte character.
+         */
+        LogPage: {
+            /**
+             * Eof
+             * @description The job ended and the log is all read.
+             */
+            eof: boolean;
+            /** Next Offset */
+            next_offset: number;
+            /** Offset */
+            offset: number;
+            /** Submission Id */
             submission_id: string;
-            /** @description The log's bytes [offset, next_offset). */
+            /**
+             * Text
+             * @description The log's bytes [offset, next_offset).
+             */
             text: string;
         };
-        Node: {
-            idle_ms?: number | null;
-            is_head?: boolean;
-            labels?: {
+        /**
+         * NodeRecord
+         * @description One Ray node: identity, state, pool, labels, logical resources and physical usage.
+         *
+         *     ``state`` uses the words of ``ray status``: ``ACTIVE`` (running work), ``IDLE``,
+         *     ``PENDING`` (being launched) or ``DEAD`` (a recent failure).
+         */
+        NodeRecord: {
+            /**
+             * Idle Ms
+             * @default null
+             */
+            idle_ms: number | null;
+            /**
+             * Is Head
+             * @default false
+             */
+            is_head: boolean;
+            /** Labels */
+            labels: {
                 [key: string]: string;
             };
+            /** Node Id */
             node_id: string;
-            node_ip?: string;
-            node_name?: string;
+            /**
+             * Node Ip
+             * @default
+             */
+            node_ip: string;
+            /**
+             * Node Name
+             * @default
+             */
+            node_name: string;
+            /** Pool */
             pool: string;
+            /** Resources Available */
             resources_available: {
                 [key: string]: number;
             };
+            /** Resources Total */
             resources_total: {
                 [key: string]: number;
             };
-            /** @enum {string} */
-            state: "ACTIVE" | "IDLE" | "PENDING" | "DEAD";
-            usage?: components["schemas"]["NodeUsage"];
+            /**
+             * State
+             * @description ACTIVE, IDLE, PENDING or DEAD (the words of ray status).
+             */
+            state: string;
+            /** @default null */
+            usage: components["schemas"]["NodeUsage"] | null;
         };
+        /**
+         * NodeUsage
+         * @description Physical usage of a node (what the dashboard's node page shows), where Ray reports it.
+         */
         NodeUsage: {
-            cpu_percent?: number | null;
-            gpus?: components["schemas"]["GpuUsage"][];
-            memory_total_bytes?: number | null;
-            memory_used_bytes?: number | null;
-            num_workers?: number | null;
-            object_store_used_bytes?: number | null;
-        } | null;
+            /**
+             * Cpu Percent
+             * @default null
+             */
+            cpu_percent: number | null;
+            /** Gpus */
+            gpus: components["schemas"]["GpuUsage"][];
+            /**
+             * Memory Total Bytes
+             * @default null
+             */
+            memory_total_bytes: number | null;
+            /**
+             * Memory Used Bytes
+             * @default null
+             */
+            memory_used_bytes: number | null;
+            /**
+             * Num Workers
+             * @default null
+             */
+            num_workers: number | null;
+            /**
+             * Object Store Used Bytes
+             * @default null
+             */
+            object_store_used_bytes: number | null;
+        };
+        /**
+         * PackageReply
+         * @description ``POST packages``: where the upload is kept.
+         */
         PackageReply: {
-            /** @description Use as runtime_env.working_dir. */
+            /**
+             * Uri
+             * @description Use as runtime_env.working_dir.
+             */
             uri: string;
         };
-        Pool: {
-            available?: {
+        /**
+         * PoolSummary
+         * @description A set of nodes sharing a pool label or pool resource, with their summed resources.
+         */
+        PoolSummary: {
+            /** Available */
+            available: {
                 [key: string]: number;
             };
-            name?: string;
-            node_ids?: string[];
-            num_nodes?: number;
-            totals?: {
+            /** Name */
+            name: string;
+            /** Node Ids */
+            node_ids: string[];
+            /** Num Nodes */
+            num_nodes: number;
+            /** Totals */
+            totals: {
                 [key: string]: number;
             };
         };
-        /** @description What the installed Ray can do; `notes` says what degrades on it. */
+        /**
+         * RayCapabilities
+         * @description What the installed Ray can do; ``notes`` says what degrades on it (one sentence each).
+         */
         RayCapabilities: {
-            job_auth_error?: boolean;
-            job_label_selector?: boolean;
-            job_storage_aio?: boolean;
-            job_storage_timeout?: boolean;
+            /** Job Auth Error */
+            job_auth_error: boolean;
+            /**
+             * Job Label Selector
+             * @description A job can be pinned to a pool by label.
+             */
+            job_label_selector: boolean;
+            /** Job Storage Aio */
+            job_storage_aio: boolean;
+            /** Job Storage Timeout */
+            job_storage_timeout: boolean;
+            /**
+             * Node Labels
+             * @description Pools can come from node labels.
+             */
             node_labels: boolean;
-            node_selectors?: boolean;
-            node_session_dir?: boolean;
+            /** Node Selectors */
+            node_selectors: boolean;
+            /** Node Session Dir */
+            node_session_dir: boolean;
+            /** Notes */
             notes: string[];
-            owner_cancel_rpc?: string | null;
-            task_state_filters?: boolean;
+            /** Owner Cancel Rpc */
+            owner_cancel_rpc: string | null;
+            /** Task State Filters */
+            task_state_filters: boolean;
+            /**
+             * Token Auth
+             * @description Ray has token authentication (Ray >= 2.52).
+             */
             token_auth: boolean;
+            /**
+             * Version
+             * @description ray.__version__.
+             */
             version: string;
         };
-        ReleaseReply: {
-            cancelled_tasks?: number;
-            errors?: string[];
-            kept_detached_actors?: number;
-            kept_other_actors?: number;
-            killed_actors?: string[];
-            session_id?: string;
+        /**
+         * RayInfo
+         * @description How the server reaches Ray (never the token itself).
+         */
+        RayInfo: {
+            /** Address */
+            address: string;
+            /**
+             * Address Source
+             * @description Where the address came from (trait, env, file).
+             */
+            address_source: string;
+            /**
+             * Auth Mode
+             * @description token or none.
+             */
+            auth_mode: string;
+            capabilities: components["schemas"]["RayCapabilities"];
+            /**
+             * Connected
+             * @default false
+             */
+            connected: boolean;
+            /**
+             * Dashboard
+             * @default null
+             */
+            dashboard: string | null;
+            /**
+             * Token Source
+             * @description Where the token came from (path or env), or none.
+             */
+            token_source: string;
+            /**
+             * Version
+             * @description The installed Ray's version.
+             */
+            version: string;
         };
+        /**
+         * ReleaseResult
+         * @description ``POST sessions/{id}/release``: actors killed, tasks cancelled, detached actors kept.
+         */
+        ReleaseResult: {
+            /**
+             * Cancelled Tasks
+             * @default 0
+             */
+            cancelled_tasks: number;
+            /** Errors */
+            errors: string[];
+            /**
+             * Kept Detached Actors
+             * @default 0
+             */
+            kept_detached_actors: number;
+            /**
+             * Kept Other Actors
+             * @default 0
+             */
+            kept_other_actors: number;
+            /** Killed Actors */
+            killed_actors: string[];
+            /** Session Id */
+            session_id: string;
+        };
+        /**
+         * ResourceDemand
+         * @description Resource shapes that tasks, actors or placement groups wait for.
+         */
         ResourceDemand: {
-            bundle?: {
+            /**
+             * Bundle
+             * @description One resource request, e.g. {"GPU": 1, "CPU": 4}.
+             */
+            bundle: {
                 [key: string]: number;
             };
-            count?: number;
-            infeasible?: boolean;
-            kind?: string;
-            pool?: string | null;
-            reason?: string;
+            /**
+             * Count
+             * @description How many requests of that shape are waiting.
+             */
+            count: number;
+            /**
+             * Infeasible
+             * @description No live node of the cluster could ever fit it.
+             */
+            infeasible: boolean;
+            /**
+             * Kind
+             * @description task_actor, placement_group or cluster_constraint.
+             */
+            kind: string;
+            /**
+             * Pool
+             * @description The pool it is pinned to, if any.
+             * @default null
+             */
+            pool: string | null;
+            /**
+             * Reason
+             * @description Why it waits, in words a person can act on.
+             */
+            reason: string;
         };
+        /**
+         * SessionList
+         * @description ``GET sessions``: every live driver and the policy that applies to them.
+         */
         SessionList: {
-            policy: {
-                check_interval_s?: number;
-                enabled?: boolean;
-                keep_alive_max_s?: number;
-                release_after_s?: number | null;
-                release_resources?: string[];
-                warn_after_s?: number | null;
-            };
+            /** @description Null where no server policy applies. */
+            policy: components["schemas"]["IdlePolicy"] | null;
+            /** Sessions */
             sessions: components["schemas"]["SessionRecord"][];
         };
+        /**
+         * SessionPolicyState
+         * @description The idle policy's view of one session.
+         */
         SessionPolicyState: {
-            idle_since_ms?: number | null;
-            keep_alive_until_ms?: number | null;
-            /** @description The warning, in words. */
-            message?: string | null;
-            release_at_ms?: number | null;
-            /** @enum {string} */
-            state?: "off" | "not_applicable" | "active" | "warned" | "due" | "released" | "exempt";
-            warn_at_ms?: number | null;
+            /**
+             * Idle Since Ms
+             * @default null
+             */
+            idle_since_ms: number | null;
+            /**
+             * Keep Alive Until Ms
+             * @default null
+             */
+            keep_alive_until_ms: number | null;
+            /**
+             * Message
+             * @description The warning, in words.
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Release At Ms
+             * @default null
+             */
+            release_at_ms: number | null;
+            /**
+             * State
+             * @default off
+             * @enum {string}
+             */
+            state: "off" | "not_applicable" | "active" | "warned" | "due" | "released" | "exempt";
+            /**
+             * Warn At Ms
+             * @default null
+             */
+            warn_at_ms: number | null;
         };
+        /**
+         * SessionRecord
+         * @description One live Ray driver: whose it is, what it holds, how long it has been idle.
+         *
+         *     ``session_id`` is the driver's Ray job id. ``kind`` is ``notebook``, ``job`` (a Ray job's
+         *     entrypoint) or ``script``. ``resources`` sums what its live actors and running tasks hold.
+         */
         SessionRecord: {
-            /** @description Live non-detached actors. */
+            /**
+             * Actors
+             * @description Live non-detached actors.
+             * @default 0
+             */
             actors: number;
-            attributed_by?: ("metadata" | "pid")[];
-            detached_actors?: number;
-            driver_ip?: string;
+            /** Attributed By */
+            attributed_by: ("metadata" | "pid")[];
+            /**
+             * Detached Actors
+             * @default 0
+             */
+            detached_actors: number;
+            /** Driver Ip */
+            driver_ip: string;
+            /** Driver Pid */
             driver_pid: number;
-            execution_state?: string | null;
-            /** @description Null for non-kernels of this server. */
-            idle_s?: number | null;
-            job_id?: string;
-            kernel_id?: string | null;
-            /** @enum {string} */
+            /**
+             * Execution State
+             * @default null
+             */
+            execution_state: string | null;
+            /**
+             * Idle S
+             * @description Null for non-kernels of this server.
+             */
+            idle_s: number | null;
+            /**
+             * Job Id
+             * @description The Ray job id (the same as ``session_id``).
+             */
+            readonly job_id: string;
+            /**
+             * Kernel Id
+             * @default null
+             */
+            kernel_id: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
             kind: "notebook" | "job" | "script";
-            /** Format: date-time */
-            last_activity?: string | null;
-            last_activity_ms?: number | null;
-            /** @description The driver is a kernel of this Jupyter server. */
-            local_kernel?: boolean;
-            namespace?: string;
-            notebook_path?: string | null;
-            /** @description The user connect() recorded. */
-            owner?: string | null;
+            /**
+             * Last Activity
+             * Format: date-time
+             * @description ``last_activity_ms`` as ISO-8601 UTC.
+             */
+            readonly last_activity: string | null;
+            /**
+             * Last Activity Ms
+             * @default null
+             */
+            last_activity_ms: number | null;
+            /**
+             * Local Kernel
+             * @description The driver is a kernel of this server.
+             * @default false
+             */
+            local_kernel: boolean;
+            /** Namespace */
+            namespace: string;
+            /**
+             * Notebook Path
+             * @default null
+             */
+            notebook_path: string | null;
+            /**
+             * Owner
+             * @description The user connect() recorded.
+             * @default null
+             */
+            owner: string | null;
             policy: components["schemas"]["SessionPolicyState"];
-            /** @description Held by its live actors and running tasks (CPU, GPU, memory). */
+            /**
+             * Resources
+             * @description Held by its live actors and running tasks (CPU, GPU, memory).
+             */
             resources: {
                 [key: string]: number;
             };
-            running_tasks?: number;
-            /** @description The driver's Ray job id. */
+            /**
+             * Running Tasks
+             * @default 0
+             */
+            running_tasks: number;
+            /**
+             * Session Id
+             * @description The driver's Ray job id.
+             */
             session_id: string;
-            /** Format: date-time */
-            start_time?: string | null;
-            start_time_ms?: number | null;
+            /**
+             * Start Time
+             * Format: date-time
+             * @description ``start_time_ms`` as ISO-8601 UTC.
+             */
+            readonly start_time: string | null;
+            /**
+             * Start Time Ms
+             * @default null
+             */
+            start_time_ms: number | null;
         };
+        /**
+         * SnapshotMessage
+         * @description ``WS cluster/subscribe``: the latest snapshot.
+         */
+        SnapshotMessage: {
+            data: components["schemas"]["ClusterSnapshot"];
+            /**
+             * Type
+             * @default snapshot
+             * @constant
+             */
+            type: "snapshot";
+        };
+        /**
+         * Status
+         * @description ``GET status``: version, Ray connection state, jobs backend and last error.
+         */
         Status: {
-            jobs_backend?: string | null;
+            /**
+             * Jobs Backend
+             * @default null
+             */
+            jobs_backend: string | null;
+            /**
+             * Last Error
+             * @default null
+             */
             last_error: string | null;
-            /** Format: date-time */
-            last_update?: string | null;
-            ray: {
-                address: string;
-                address_source?: string;
-                auth_mode: string;
-                capabilities?: components["schemas"]["RayCapabilities"];
-                connected: boolean;
-                dashboard?: string | null;
-                token_source?: string;
-                /** @description The installed Ray's version. */
-                version?: string;
-            };
-            refresh_interval_s?: number;
-            subscribers?: number;
+            /**
+             * Last Update
+             * Format: date-time
+             * @default null
+             */
+            last_update: string | null;
+            ray: components["schemas"]["RayInfo"];
+            /** Refresh Interval S */
+            refresh_interval_s: number;
+            /**
+             * Subscribers
+             * @description Clients following cluster/subscribe.
+             */
+            subscribers: number;
+            /** Version */
             version: string;
         };
-        StopReply: {
-            /** @description False: the job had already ended. */
-            stopped?: boolean;
-            submission_id?: string;
+        /**
+         * StatusMessage
+         * @description ``WS cluster/subscribe``: Ray's connection state changed (or no snapshot yet).
+         */
+        StatusMessage: {
+            /** Connected */
+            connected: boolean;
+            /**
+             * Last Update
+             * Format: date-time
+             * @default null
+             */
+            last_update: string | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+            /**
+             * Type
+             * @default status
+             * @constant
+             */
+            type: "status";
         };
-        SubmitReply: {
+        /**
+         * StopReply
+         * @description ``POST jobs/{id}/stop``.
+         */
+        StopReply: {
+            /**
+             * Stopped
+             * @description False: the job had already ended.
+             */
+            stopped: boolean;
+            /** Submission Id */
             submission_id: string;
         };
+        /**
+         * SubmitReply
+         * @description ``POST jobs``: the id the job got.
+         */
+        SubmitReply: {
+            /** Submission Id */
+            submission_id: string;
+        };
+        /**
+         * SubmitRequest
+         * @description ``POST jobs``: what a client may send (checked whole by ``jobs.validation``).
+         */
         SubmitRequest: {
-            /** @description Shell command run as the driver. */
+            /**
+             * Entrypoint
+             * @description Shell command run as the driver.
+             */
             entrypoint: string;
-            entrypoint_memory?: number;
-            entrypoint_num_cpus?: number;
-            entrypoint_num_gpus?: number;
+            /**
+             * Entrypoint Memory
+             * @default null
+             */
+            entrypoint_memory?: number | null;
+            /**
+             * Entrypoint Num Cpus
+             * @default null
+             */
+            entrypoint_num_cpus?: number | null;
+            /**
+             * Entrypoint Num Gpus
+             * @default null
+             */
+            entrypoint_num_gpus?: number | null;
+            /**
+             * Entrypoint Resources
+             * @default null
+             */
             entrypoint_resources?: {
                 [key: string]: number;
-            };
+            } | null;
+            /**
+             * Metadata
+             * @default null
+             */
             metadata?: {
                 [key: string]: string;
-            };
-            /** @description The node pool to run the driver in. */
-            pool?: string;
-            /** @description Allowlisted keys only (working_dir from POST packages or a directory under the server's root; env_vars; pip; conda; ...). Refused: container, image_uri, py_executable, worker_process_setup_hook, remote URIs. */
-            runtime_env?: Record<string, unknown>;
-            submission_id?: string;
+            } | null;
+            /**
+             * Pool
+             * @description The node pool to run the driver in.
+             * @default null
+             */
+            pool?: string | null;
+            /**
+             * Runtime Env
+             * @description Allowlisted keys only (working_dir from POST packages or a directory under the server's root; env_vars; pip; uv; ...). Refused: conda, container, image_uri, py_executable, worker_process_setup_hook, remote URIs.
+             * @default null
+             */
+            runtime_env?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Submission Id
+             * @default null
+             */
+            submission_id?: string | null;
+        };
+        /**
+         * SubscribedMessage
+         * @description Sent once after the upgrade: the topics this socket follows.
+         */
+        SubscribedMessage: {
+            /** Topics */
+            topics: ("jobs" | "sessions" | "actors")[];
+            /**
+             * Type
+             * @default subscribed
+             * @constant
+             */
+            type: "subscribed";
         };
     };
     responses: never;

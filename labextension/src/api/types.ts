@@ -31,7 +31,7 @@ export type ClusterSnapshot = Schemas['ClusterSnapshot'];
 /**
  * The resources of one node pool.
  */
-export type Pool = Schemas['Pool'];
+export type Pool = Schemas['PoolSummary'];
 
 /**
  * A resource demand the cluster cannot serve yet (pending) or ever
@@ -97,7 +97,7 @@ export type SessionPolicy = SessionList['policy'];
 /**
  * Response of `POST sessions/{session_id}/release`.
  */
-export type ReleaseReply = Schemas['ReleaseReply'];
+export type ReleaseReply = Schemas['ReleaseResult'];
 
 /**
  * One named actor, as `GET actors` sends it.
@@ -147,22 +147,13 @@ export type ActorListQuery = Omit<ListQuery<'/actors'>, 'state' | 'cursor'> & {
   cursor?: string | null;
 };
 
-// TODO(wire): replace by generated component once the server documents it
 /**
  * A topic of the `events/subscribe` websocket.
  */
-export type EventTopic = 'jobs' | 'sessions' | 'actors';
+export type EventTopic = Schemas['ChangedMessage']['topic'];
 
-// TODO(wire): replace by generated component once the server documents it
 /**
  * A message of the log tail websocket (`WS jobs/{id}/logs/tail`).
  */
 export type LogTailMessage =
-  | { type: 'log'; offset: number; next_offset: number; text: string }
-  | {
-      type: 'status';
-      status: string;
-      exit_code?: number | null;
-      message?: string | null;
-    }
-  | { type: 'error'; message: string };
+  Schemas['LogMessage'] | Schemas['JobStatusMessage'] | Schemas['ErrorMessage'];
