@@ -19,6 +19,7 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Enum, Float, HasTraits, Int, List, TraitType, Unicode, default, validate
 
 from .core.actors.records import DEFAULT_PROTECTED_NAMESPACES
+from .core.monitor import HISTORY_LENGTH, MAX_BACKOFF_S, REFRESH_INTERVAL_S
 
 MIB = 1024 * 1024
 #: Where the generated tables sit in README.md.
@@ -80,17 +81,19 @@ class ClusterConfig(HasTraits):
     """The one cluster monitor: polling, history, pools, per-node usage, the dashboard."""
 
     refresh_interval_s = Float(
-        2.0,
+        REFRESH_INTERVAL_S,
         config=True,
         help="Seconds between two polls of the cluster by the one shared monitor.",
     )
     history_length = Int(
-        1800,
+        HISTORY_LENGTH,
         config=True,
-        help="How many polls the cluster history ring buffer keeps (1800 x 2 s = 1 hour).",
+        help="How many polls the cluster history ring buffer keeps "
+        f"({HISTORY_LENGTH} x {REFRESH_INTERVAL_S:g} s = "
+        f"{HISTORY_LENGTH * REFRESH_INTERVAL_S / 3600:g} hour).",
     )
     max_backoff_s = Float(
-        30.0,
+        MAX_BACKOFF_S,
         config=True,
         help="Longest wait between polls while Ray is unreachable (exponential backoff).",
     )

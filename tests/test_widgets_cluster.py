@@ -155,7 +155,7 @@ def test_two_widgets_share_one_refresher_and_close_stops_it(ray_head: LocalHead)
         calls = refresher.calls
         time.sleep(1.5)
         polls = refresher.calls - calls
-        threads = [t for t in threading.enumerate() if t.name == "iog-cluster-refresher"]
+        threads = [t for t in threading.enumerate() if t.name == "iog-refresher"]
         thread = refresher.thread
     finally:
         first.close()

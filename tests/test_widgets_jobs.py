@@ -14,6 +14,7 @@ from iog_jupyter.core.jobs.base import JobRecord
 from iog_jupyter.widgets import JobsWidget
 from iog_jupyter.widgets.ansi import ansi_to_html, log_html, xterm_256
 from iog_jupyter.widgets.jobs_html import jobs_table_html, parse_env_vars
+from iog_jupyter.widgets.refresher import THREAD_NAME
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -128,7 +129,7 @@ def _status(widget: JobsWidget, sid: str) -> str:
 @pytest.mark.ray
 def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
     widget = live
-    assert widget.threads and widget.threads[0].name == "iog-jobs-refresh"
+    assert widget.threads and widget.threads[0].name == THREAD_NAME  # the kernel's one refresher
     widget.entrypoint.value = (
         "python -c \"import os,time; print('\\x1b[32m<b>not bold</b>\\x1b[0m', os.environ['GREET'],"
         ' flush=True); time.sleep(30)"'
@@ -146,7 +147,7 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
         and "<b>" not in widget.log_view.value
     )
     assert '<span style="color:#0dbc79">' in widget.log_view.value and "hello" in widget.log_text
-    assert {t.name for t in widget.threads} == {"iog-jobs-refresh", "iog-jobs-log"}
+    assert {t.name for t in widget.threads} == {THREAD_NAME, "iog-jobs-log"}
     wait_until(lambda: _status(widget, sid) == "RUNNING")
 
     # Delete of a running job: two clicks, then the backend's conflict message.
@@ -168,7 +169,7 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
     assert f"Stopping {sid}" in widget.notice_line.value
     wait_until(lambda: _status(widget, sid) in ("STOPPED", "FAILED"), timeout_s=30)
     # The follower ends at eof; the filtered table drops the job.
-    wait_until(lambda: [t.name for t in widget.threads] == ["iog-jobs-refresh"], timeout_s=10)
+    wait_until(lambda: [t.name for t in widget.threads] == [THREAD_NAME], timeout_s=10)
     wait_until(lambda: sid not in widget.table.value)
     widget.status_filter.value = "all"
     wait_until(lambda: sid in widget.table.value)

@@ -1,17 +1,23 @@
-"""The shared refresher: one poll per interval, backoff while Ray is down, recovery, stop."""
+"""The kernel's one refresher: one thread for every widget, one poll per interval, backoff while
+Ray is down, recovery, stop with the last subscriber, broken subscribers contained."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from iog_jupyter.config import IogJupyterConfig
+from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.errors import RayUnavailableError
-from iog_jupyter.core.monitor import backoff_delay_s
+from iog_jupyter.core.jobs import select_backend
+from iog_jupyter.core.monitor import HISTORY_LENGTH, ClusterMonitor, backoff_delay_s
 from iog_jupyter.core.wire import ClusterSnapshot
-from iog_jupyter.widgets.refresher import SharedRefresher
+from iog_jupyter.widgets import ClusterWidget, JobsWidget
+from iog_jupyter.widgets import refresher as refresher_module
+from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
 
 
 def tiny_snapshot() -> ClusterSnapshot:
@@ -96,7 +102,7 @@ def test_one_thread_one_poll_per_interval_for_many_subscribers() -> None:
         start_calls = refresher.calls
         time.sleep(1.0)
         polls = refresher.calls - start_calls
-        names = [t.name for t in threading.enumerate() if t.name == "iog-cluster-refresher"]
+        names = [t.name for t in threading.enumerate() if t.name == "iog-refresher"]
     finally:
         for sub in subs:
             refresher.unsubscribe(sub)
@@ -171,3 +177,178 @@ def test_interval_is_the_shortest_any_subscriber_asked_for(interval_s: float) ->
     refresher.unsubscribe(fast)
     assert refresher.refresh_interval_s == 5.0
     refresher.unsubscribe(slow)
+
+
+def iog_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("iog-"))
+
+
+@pytest.fixture
+def kernel_refresher(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SharedRefresher, FakeRay]]:
+    """The kernel's shared refresher (what widgets get by default), on a fake Ray."""
+    fake = FakeRay()
+    shared = SharedRefresher(fake.factory)
+    monkeypatch.setattr(refresher_module, "_singleton", shared)
+    yield shared, fake
+    shared.stop()
+
+
+def test_one_history_length_for_the_server_and_the_widgets() -> None:
+    monitor = ClusterMonitor(RayConnection(address="127.0.0.1:1"))
+    trait = IogJupyterConfig.class_traits()["history_length"]
+    lengths = {
+        SharedRefresher().history_length,
+        refresher_module.get_refresher().history_length,
+        monitor.history.maxlen,
+        trait.default_value,
+    }
+    assert lengths == {HISTORY_LENGTH}
+
+
+def test_two_kinds_of_widget_share_one_thread_and_the_last_close_stops_it(
+    kernel_refresher: tuple[SharedRefresher, FakeRay], tmp_path
+) -> None:
+    shared, fake = kernel_refresher
+    backend = select_backend(None, "local", state_dir=str(tmp_path))
+    lists = [0]
+    real_list = backend.list
+
+    def counting_list(*args, **kwargs):
+        lists[0] += 1
+        return real_list(*args, **kwargs)
+
+    backend.list = counting_list  # type: ignore[method-assign]
+    cluster = ClusterWidget(refresh_interval_s=0.05)
+    jobs = JobsWidget(backend, refresh_interval_s=0.05, working_dir_roots=[str(tmp_path)])
+    try:
+        assert cluster.refresher is shared and shared.num_subscribers == 2
+        wait_until(lambda: cluster.snapshot is not None and lists[0] >= 3 and shared.calls >= 3)
+        assert "No jobs." in jobs.table.value
+        assert iog_threads() == [THREAD_NAME]  # no widget-owned refresh thread
+        assert jobs.threads == [shared.thread]
+        thread = shared.thread
+        assert thread is not None
+        cluster.close()
+        assert thread.is_alive()  # the jobs widget still refreshes
+        calls, listed = shared.calls, lists[0]
+        wait_until(lambda: lists[0] >= listed + 3)
+        assert shared.calls == calls  # no cluster subscriber left: Ray is not asked
+    finally:
+        cluster.close()
+        jobs.close()
+        backend.close()
+    thread.join(5)
+    assert not thread.is_alive() and not shared.running and iog_threads() == []
+    assert fake.closed == 1 and jobs.threads == []
+
+
+def test_ticks_alone_never_poll_the_cluster() -> None:
+    fake = FakeRay()
+    refresher = SharedRefresher(fake.factory)
+    ticks: list[float] = []
+    sub = refresher.subscribe_tick(lambda: ticks.append(time.monotonic()), 0.05)
+    try:
+        wait_until(lambda: len(ticks) >= 5)
+    finally:
+        refresher.unsubscribe(sub)
+    assert refresher.calls == 0 and fake.call_times == []
+    assert refresher.latest_snapshot is None and refresher.history == []
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert min(gaps) >= 0.04
+
+
+def test_each_subscriber_keeps_its_own_interval_on_the_one_thread() -> None:
+    refresher = SharedRefresher(FakeRay().factory)
+    fast: list[float] = []
+    slow: list[float] = []
+    interval = {"s": 0.1}
+    subs = [
+        refresher.subscribe_tick(lambda: fast.append(time.monotonic()), lambda: interval["s"]),
+        refresher.subscribe_tick(lambda: slow.append(time.monotonic()), 0.5),
+        refresher.subscribe(lambda s, e: None, 0.25),
+    ]
+    try:
+        time.sleep(1.05)
+        counts = (len(fast), len(slow), refresher.calls)
+        interval["s"] = 10.0  # read before each wait: the fast one slows down
+        time.sleep(0.3)
+        after = len(fast)
+        time.sleep(0.5)
+    finally:
+        for sub in subs:
+            refresher.unsubscribe(sub)
+    assert 6 <= counts[0] <= 12 and 2 <= counts[1] <= 3 and 3 <= counts[2] <= 6
+    assert len(fast) == after
+
+
+def test_raising_subscribers_do_not_stop_the_others() -> None:
+    refresher = SharedRefresher(FakeRay().factory)
+    snapshots: list[ClusterSnapshot | None] = []
+    ticks = [0]
+
+    def broken_cluster(snapshot: ClusterSnapshot | None, error: str | None) -> None:
+        raise RuntimeError("boom")
+
+    def broken_tick() -> None:
+        raise KeyError("boom")
+
+    def broken_interval() -> float:
+        raise ValueError("boom")
+
+    subs = [
+        refresher.subscribe(broken_cluster, 0.05),
+        refresher.subscribe_tick(broken_tick, 0.05),
+        refresher.subscribe_tick(lambda: None, broken_interval),
+        refresher.subscribe(lambda s, e: snapshots.append(s), 0.05),
+        refresher.subscribe_tick(lambda: ticks.__setitem__(0, ticks[0] + 1), 0.05),
+    ]
+    thread = refresher.thread
+    try:
+        wait_until(lambda: len(snapshots) >= 5 and ticks[0] >= 5)
+        assert refresher.num_subscribers == 5  # the broken ones stay subscribed
+        assert refresher.thread is thread and refresher.running
+    finally:
+        for sub in subs:
+            refresher.unsubscribe(sub)
+    assert all(s is not None for s in snapshots)
+    assert thread is not None and not thread.is_alive()
+
+
+def test_unsubscribe_waits_for_a_refresh_in_progress() -> None:
+    refresher = SharedRefresher(FakeRay().factory)
+    entered, done = threading.Event(), threading.Event()
+    calls = [0]
+
+    def slow() -> None:
+        calls[0] += 1
+        entered.set()
+        time.sleep(0.3)
+        done.set()
+
+    keep = refresher.subscribe_tick(lambda: None, 0.05)
+    sub = refresher.subscribe_tick(slow, 0.05)
+    try:
+        assert entered.wait(5)
+        refresher.unsubscribe(sub)
+        assert done.is_set()  # a widget's close() may release what its refresh uses
+        seen = calls[0]
+        time.sleep(0.2)
+        assert calls[0] == seen
+    finally:
+        refresher.unsubscribe(keep)
+
+
+def test_a_subscriber_may_unsubscribe_itself_from_its_callback() -> None:
+    refresher = SharedRefresher(FakeRay().factory)
+    subs: list = []
+    left = threading.Event()
+
+    def leave() -> None:
+        refresher.unsubscribe(subs[0])  # the last one: stops its own thread, no deadlock
+        left.set()
+
+    subs.append(refresher.subscribe_tick(leave, 0.05))
+    assert left.wait(5)
+    thread = refresher.thread
+    assert thread is None or not thread.is_alive()
+    assert refresher.num_subscribers == 0

@@ -1,11 +1,20 @@
-"""workspace(): tabs built on first view, failures contained and escaped, one close for all."""
+"""workspace(): tabs built on first view, failures contained and escaped, one close for all,
+every tab refreshed by the kernel's one refresher thread."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from iog_jupyter.core.actor_meta import ActorPage
 
 from iog_jupyter.core.jobs import select_backend
+from iog_jupyter.widgets import refresher as refresher_module
+from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
 from iog_jupyter.widgets.workspace import WorkspaceWidget, workspace
+
+from .test_widgets_refresher import FakeRay, wait_until
 
 
 def test_tabs_are_built_when_first_shown(tmp_path):
@@ -53,3 +62,68 @@ def test_unknown_tabs_are_refused():
         workspace(tabs=("cluster", "gpus"))
     with pytest.raises(ValueError, match="at least one tab"):
         workspace(tabs=())
+
+
+class FakeSessions:
+    name = "a fake source"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def list(self) -> list[dict]:
+        self.calls += 1
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class FakeActors:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def list(self, **_: object) -> ActorPage:
+        self.calls += 1
+        return ActorPage([], None, 0)
+
+
+def test_all_four_tabs_refresh_on_the_kernels_one_thread(tmp_path, monkeypatch):
+    fake = FakeRay()
+    shared = SharedRefresher(fake.factory)
+    monkeypatch.setattr(refresher_module, "_singleton", shared)  # what widgets get by default
+    backend = select_backend(None, "local", state_dir=str(tmp_path))
+    sessions, actors = FakeSessions(), FakeActors()
+    fast = {"refresh_interval_s": 0.05}
+    ws = workspace(
+        cluster=fast,
+        jobs={**fast, "backend": backend, "working_dir_roots": [str(tmp_path)]},
+        sessions={**fast, "source": sessions},
+        actors={**fast, "registry": actors},
+    )
+    try:
+        for kind in ws.kinds:
+            ws.show(kind)
+        assert shared.num_subscribers == 4
+        jobs = ws.built["jobs"]
+        wait_until(
+            lambda: (
+                ws.built["cluster"].snapshot is not None
+                and jobs.page is not None
+                and sessions.calls >= 3
+                and actors.calls >= 3
+            )
+        )
+        names = [t.name for t in threading.enumerate() if t.name.startswith("iog-")]
+        assert names == [THREAD_NAME]
+        for kind in ("jobs", "sessions", "actors"):
+            assert ws.built[kind].threads == [shared.thread]
+        thread = shared.thread
+    finally:
+        ws.close()
+        backend.close()
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive() and shared.num_subscribers == 0
+    calls = sessions.calls, actors.calls, shared.calls
+    time.sleep(0.2)
+    assert (sessions.calls, actors.calls, shared.calls) == calls

@@ -3,6 +3,10 @@
 However many browser tabs, websockets and CLI watchers there are, Ray is asked once per
 interval. Subscribers are told only when the snapshot changed, the history ring buffer is
 bounded, and while Ray is unreachable the poller backs off exponentially and recovers by itself.
+
+:class:`PollState` and the defaults below are shared with the kernel's widget refresher
+(``iog_jupyter.widgets.refresher``), so the server and the widgets keep the same history and back
+off by the same rule.
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ log = logging.getLogger(__name__)
 
 #: A subscriber gets ``(kind, message_json)``: kind is ``"snapshot"`` or ``"status"``.
 Listener = Callable[[str, str], None]
+
+#: Seconds between two polls while Ray answers (the server's and the widgets' default).
+REFRESH_INTERVAL_S = 2.0
+#: History points every poller keeps by default: 1800 polls x 2 s = 1 hour.
+HISTORY_LENGTH = 1800
+#: The longest wait between two polls while Ray is unreachable.
+MAX_BACKOFF_S = 30.0
 
 
 def change_key(data: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +66,52 @@ def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> f
     return min(max_backoff_s, max(interval_s, interval_s * 2.0 ** min(failures, 32)))
 
 
+class PollState:
+    """What a cluster poller knows: the latest snapshot, the failure streak, the history.
+
+    The server's :class:`ClusterMonitor` is one; the kernel's widget refresher keeps one. Not
+    thread-safe: a poller that runs on a thread guards it with its own lock.
+
+    Args:
+        history_length: How many history points to keep (oldest dropped first).
+        max_backoff_s: The longest wait between polls while Ray is unreachable.
+    """
+
+    def __init__(
+        self, history_length: int = HISTORY_LENGTH, max_backoff_s: float = MAX_BACKOFF_S
+    ) -> None:
+        self.max_backoff_s = max_backoff_s
+        self.history: deque[HistoryPoint] = deque(maxlen=max(1, history_length))
+        self.snapshot: ClusterSnapshot | None = None
+        self.last_error: str | None = None
+        self.last_update_ms: int | None = None
+        #: How many polls in a row failed.
+        self.failures = 0
+
+    def record_success(self, snapshot: ClusterSnapshot) -> None:
+        """Keep a good poll's snapshot and history point; the failure streak ends."""
+        self.failures = 0
+        self.last_error = None
+        self.snapshot = snapshot
+        self.last_update_ms = snapshot.timestamp_ms
+        self.history.append(snapshot.history_point())
+
+    def record_failure(self, message: str) -> None:
+        """Count a failed poll; the last good snapshot and the history stay."""
+        self.failures += 1
+        self.last_error = message
+
+    def history_since(self, since_ms: int | None = None) -> list[HistoryPoint]:
+        """History points newer than ``since_ms`` (all of them when None), oldest first."""
+        if since_ms is None:
+            return list(self.history)
+        return [point for point in self.history if point.timestamp_ms > since_ms]
+
+    def delay_s(self, interval_s: float) -> float:
+        """Seconds until the next poll: ``interval_s``, or the backoff after failures."""
+        return backoff_delay_s(interval_s, self.failures, self.max_backoff_s)
+
+
 @dataclass
 class _Polled:
     """One poll's results, all computed off the event loop."""
@@ -64,7 +121,7 @@ class _Polled:
     text: str
 
 
-class ClusterMonitor:
+class ClusterMonitor(PollState):
     """Poll the cluster on a schedule and hand the latest snapshot to every subscriber.
 
     Args:
@@ -84,18 +141,18 @@ class ClusterMonitor:
     def __init__(
         self,
         connection: RayConnection,
-        refresh_interval_s: float = 2.0,
-        history_length: int = 900,
-        max_backoff_s: float = 30.0,
+        refresh_interval_s: float = REFRESH_INTERVAL_S,
+        history_length: int = HISTORY_LENGTH,
+        max_backoff_s: float = MAX_BACKOFF_S,
         call_timeout_s: float = 10.0,
         pool_config: PoolConfig | None = None,
         include_usage: bool = True,
         usage_refresh_interval_s: float = 5.0,
         executor: Executor | None = None,
     ) -> None:
+        super().__init__(history_length, max_backoff_s)
         self.connection = connection
         self.refresh_interval_s = refresh_interval_s
-        self.max_backoff_s = max_backoff_s
         self.call_timeout_s = call_timeout_s
         self.pool_config = pool_config or PoolConfig()
         self.include_usage = include_usage
@@ -105,16 +162,11 @@ class ClusterMonitor:
         self._usage_task: asyncio.Task[None] | None = None
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self._owns_executor = executor is None
-        self.history: deque[HistoryPoint] = deque(maxlen=max(1, history_length))
-        self.snapshot: ClusterSnapshot | None = None
         self.snapshot_json: str | None = None
         self._key: dict[str, Any] | None = None
         self.connected: bool | None = None
-        self.last_error: str | None = None
-        self.last_update_ms: int | None = None
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
         self.ray_calls = 0
-        self._failures = 0
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -186,15 +238,9 @@ class ClusterMonitor:
 
     # -- polling ---------------------------------------------------------------------------
 
-    def history_since(self, since_ms: int | None = None) -> list[HistoryPoint]:
-        """History points newer than ``since_ms`` (all of them when None), oldest first."""
-        if since_ms is None:
-            return list(self.history)
-        return [point for point in self.history if point.timestamp_ms > since_ms]
-
     def next_delay_s(self) -> float:
         """Seconds until the next poll: the interval, or the backoff after failures."""
-        return backoff_delay_s(self.refresh_interval_s, self._failures, self.max_backoff_s)
+        return self.delay_s(self.refresh_interval_s)
 
     def wake(self) -> None:
         """Poll now instead of waiting for the interval (a request found the data stale)."""
@@ -277,9 +323,8 @@ class ClusterMonitor:
 
     def _record_failure(self, error: IogError) -> None:
         """Count a failed poll; the error's message says where iog looked and what to do."""
-        self._failures += 1
         message = error.message
-        self.last_error = message
+        self.record_failure(message)
         if self.connected is not False:
             self.connected = False
             self.connection.reset()
@@ -289,12 +334,8 @@ class ClusterMonitor:
     def _publish(self, polled: _Polled) -> None:
         snapshot = polled.snapshot
         was_connected = self.connected
-        self._failures = 0
         self.connected = True
-        self.last_error = None
-        self.last_update_ms = snapshot.timestamp_ms
-        self.history.append(snapshot.history_point())
-        self.snapshot = snapshot
+        self.record_success(snapshot)
         self.snapshot_json = polled.text
         if was_connected is not True:
             if was_connected is False:

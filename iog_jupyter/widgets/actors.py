@@ -21,7 +21,7 @@ from ..core.wire import ActorPage, ActorRecord
 from .actors_html import actors_table_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc
-from .polling import RefreshThread
+from .refresher import SharedRefresher, Ticker
 
 
 def _default_registry() -> ActorRegistry:
@@ -38,9 +38,10 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
             :meth:`close` closes its connection).
         namespace: Show only this namespace (the filter box can change it).
         detached_only: Only detached actors (False: every named actor).
-        refresh_interval_s: How often a daemon thread refreshes the table.
+        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
         autostart: Start refreshing at once; with False only :meth:`refresh` updates it.
         page_size: Most actors shown.
+        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
         **kwargs: Passed to ``ipywidgets.VBox``.
 
     Example:
@@ -56,13 +57,13 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
         refresh_interval_s: float = 5.0,
         autostart: bool = True,
         page_size: int = 200,
+        *,
+        refresher: SharedRefresher | None = None,
         **kwargs: Any,
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._refresher = RefreshThread(
-            "iog-actors-refresh", self.refresh, lambda: self.refresh_interval_s
-        )
+        self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
         self._owns_registry = registry is None
         self.registry = registry if registry is not None else _default_registry()
         self.detached_only = detached_only
@@ -105,10 +106,10 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
     # -- table -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the refresh thread (idempotent)."""
+        """Subscribe the table to the kernel's shared refresher (idempotent)."""
         with self._lock:
             if not self._closed:
-                self._refresher.start()
+                self._ticker.start()
 
     def _user_refresh(self) -> None:
         self._disarm()
@@ -196,14 +197,14 @@ class ActorsWidget(HtmlFallbackMixin, widgets.VBox):
 
     @property
     def threads(self) -> list[threading.Thread]:
-        """The widget's live background thread (empty when not refreshing)."""
-        return self._refresher.alive()
+        """The shared refresher's thread while it refreshes this widget (else empty)."""
+        return self._ticker.alive()
 
     def close(self) -> None:
         """Stop refreshing, close the children (and the connection of an owned registry)."""
         with self._lock:
             self._closed = True
-        self._refresher.stop()
+        self._ticker.stop()
         stack = list(self.children)
         while stack:
             child = stack.pop()

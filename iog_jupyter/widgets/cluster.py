@@ -15,16 +15,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.monitor import backoff_delay_s
+from ..core.monitor import REFRESH_INTERVAL_S
 from ..core.wire import ClusterSnapshot
 from .fallback import HtmlFallbackMixin
 from .figures import dashboard_figure, update_dashboard_figure
-from .refresher import (
-    DEFAULT_REFRESH_INTERVAL_S,
-    SharedRefresher,
-    Subscription,
-    get_refresher,
-)
+from .refresher import SharedRefresher, Subscription, get_refresher
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
 
 _EMPTY = ClusterSnapshot(
@@ -97,7 +92,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
 
     def __init__(
         self,
-        refresh_interval_s: float = DEFAULT_REFRESH_INTERVAL_S,
+        refresh_interval_s: float = REFRESH_INTERVAL_S,
         *,
         refresher: SharedRefresher | None = None,
         autostart: bool = True,
@@ -192,12 +187,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
                 self.banner.value = ""
             elif error is not None:
                 self.error = error
-                retry_s = backoff_delay_s(
-                    self._refresher.refresh_interval_s,
-                    self._refresher.failures,
-                    self._refresher.max_backoff_s,
-                )
-                self.banner.value = banner_html(error, retry_s)
+                self.banner.value = banner_html(error, self._refresher.next_delay_s)
 
     def close(self) -> None:
         """Unsubscribe and close the widget and its children.

@@ -23,7 +23,7 @@ from .ansi import log_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc as _esc
 from .jobs_html import jobs_table_html, parse_env_vars
-from .polling import RefreshThread
+from .refresher import SharedRefresher, Ticker
 
 ALL = "all"
 LOG_POLL_S = 0.5
@@ -48,9 +48,10 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         backend: The jobs backend; when None, ``select_backend`` picks Ray or the local backend
             (and :meth:`close` closes it).
         page_size: Jobs per page.
-        refresh_interval_s: How often a daemon thread refreshes the table.
+        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
         autostart: Start refreshing at once; with False only :meth:`refresh` updates the table.
         working_dir_roots: Directories a job's working dir may be under; the cwd when None.
+        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
         **kwargs: Passed to ``ipywidgets.VBox``.
 
     Stop and Delete act on the selected job and need two clicks: the first arms the button
@@ -65,13 +66,12 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         autostart: bool = True,
         *,
         working_dir_roots: Sequence[str] | None = None,
+        refresher: SharedRefresher | None = None,
         **kwargs: Any,
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._refresher = RefreshThread(
-            "iog-jobs-refresh", self.refresh, lambda: self.refresh_interval_s
-        )
+        self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
         self._log_thread: threading.Thread | None = None
         self._log_stop = threading.Event()
         self._owns_backend = backend is None
@@ -137,10 +137,10 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     # -- table -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the table refresh thread (idempotent)."""
+        """Subscribe the table to the kernel's shared refresher (idempotent)."""
         with self._lock:
             if not self._closed:
-                self._refresher.start()
+                self._ticker.start()
 
     def refresh(self) -> None:
         """Read the current page from the backend and show it (errors go above the table)."""
@@ -342,15 +342,15 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
 
     @property
     def threads(self) -> list[threading.Thread]:
-        """The widget's live background threads (refresh and log follower)."""
+        """The live threads working for the widget: the shared refresher's, the log follower."""
         log = [self._log_thread] if self._log_thread and self._log_thread.is_alive() else []
-        return self._refresher.alive() + log
+        return self._ticker.alive() + log
 
     def close(self) -> None:
-        """Stop the refresh and log threads, close the children (and an owned backend)."""
+        """Unsubscribe, stop the log thread, close the children (and an owned backend)."""
         with self._lock:
             self._closed = True
-        self._refresher.stop()
+        self._ticker.stop()
         self._stop_log()
         stack = list(self.children)
         while stack:

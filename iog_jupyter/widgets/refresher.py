@@ -1,4 +1,9 @@
-"""One shared cluster poller per kernel process, whatever the number of widgets (DESIGN rule 2).
+"""One refresher per kernel process, shared by every widget (DESIGN rule 2).
+
+One daemon thread polls the cluster for the cluster widgets (once per interval, whatever their
+number) and calls the jobs, sessions and actors widgets' ``refresh()`` on their own schedules.
+It starts with the first subscriber and stops when the last one leaves; a subscriber that raises
+is logged and never stops the others.
 
 Why a daemon thread and not a periodic callback on the kernel's IOLoop (as dask's
 ``Cluster._widget`` does): ``get_cluster_snapshot()`` blocks (a TCP probe, then Ray's GCS client,
@@ -7,7 +12,8 @@ the kernel's loop does not turn while a cell runs, which is exactly when a user 
 Ray workload use the cluster. A thread keeps refreshing during long cells, works the same in
 JupyterLab, Notebook 7 and VS Code kernels (and in plain Python), and needs no running loop.
 Widget trait changes made from it go out through ipykernel's IOPub thread, which queues sends
-from any thread.
+from any thread. Subscribers run one after another on that thread, so a slow one delays the
+others' next refresh but never adds a thread.
 """
 
 from __future__ import annotations
@@ -16,13 +22,12 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import IogError
-from ..core.monitor import backoff_delay_s
+from ..core.monitor import HISTORY_LENGTH, MAX_BACKOFF_S, REFRESH_INTERVAL_S, PollState
 from ..core.wire import ClusterSnapshot, HistoryPoint
 
 log = logging.getLogger(__name__)
@@ -30,9 +35,10 @@ log = logging.getLogger(__name__)
 #: ``callback(snapshot, error)``: exactly one of the two is not None.
 RefreshCallback = Callable[[ClusterSnapshot | None, str | None], None]
 
-DEFAULT_REFRESH_INTERVAL_S = 2.0
-DEFAULT_HISTORY_LENGTH = 900
-DEFAULT_MAX_BACKOFF_S = 30.0
+#: The name of the kernel's one refresher thread.
+THREAD_NAME = "iog-refresher"
+#: The shortest interval a subscriber may ask for.
+MIN_INTERVAL_S = 0.05
 
 
 def _default_snapshot_fn() -> Callable[[], ClusterSnapshot]:
@@ -58,19 +64,42 @@ def _default_snapshot_fn() -> Callable[[], ClusterSnapshot]:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A handle returned by :meth:`SharedRefresher.subscribe`; pass it to ``unsubscribe``."""
+    """A handle returned by :meth:`SharedRefresher.subscribe` and ``subscribe_tick``.
+
+    Attributes:
+        id: Unique per refresher.
+        callback: ``callback(snapshot, error)`` for a cluster subscriber, ``callback()`` for a
+            tick subscriber.
+        refresh_interval_s: Seconds between two calls; a tick subscriber may give a function,
+            read before each wait (so a widget can change its interval).
+        cluster: Whether this subscriber wants cluster snapshots (else plain ticks).
+    """
 
     id: int
-    callback: RefreshCallback
-    refresh_interval_s: float
+    callback: Callable[..., None]
+    refresh_interval_s: float | Callable[[], float]
+    cluster: bool = True
+
+    def interval_s(self) -> float:
+        """The current interval, at least :data:`MIN_INTERVAL_S`."""
+        value = self.refresh_interval_s
+        if callable(value):
+            try:
+                value = value()
+            except Exception:  # a broken interval must not stop the thread
+                log.warning("A widget's refresh interval failed", exc_info=True)
+                value = REFRESH_INTERVAL_S
+        return max(MIN_INTERVAL_S, float(value))
 
 
 class SharedRefresher:
-    """Polls the cluster once per interval on a daemon thread and fans results out to subscribers.
+    """The kernel's one refresher thread: cluster polls and every widget's periodic refresh.
 
-    The first subscriber starts the thread, the last one to leave stops it. The interval is the
-    shortest one any subscriber asked for. While Ray is unreachable the wait doubles per failure
-    up to ``max_backoff_s``, and polling goes back to the interval by itself once Ray answers.
+    The first subscriber starts the thread, the last one to leave stops it. The cluster is
+    polled only while a cluster subscriber is there, at the shortest interval any of them asked
+    for; while Ray is unreachable the wait doubles per failure up to ``max_backoff_s`` and goes
+    back to the interval by itself once Ray answers (the rule of
+    :class:`~iog_jupyter.core.monitor.PollState`, shared with the server's monitor).
 
     Args:
         snapshot_fn_factory: Builds the function that takes one snapshot; called each time the
@@ -82,36 +111,38 @@ class SharedRefresher:
     Example:
         >>> refresher = get_refresher()  # doctest: +SKIP
         >>> sub = refresher.subscribe(lambda snap, err: print(snap or err), 2.0)  # doctest: +SKIP
-        >>> refresher.unsubscribe(sub)  # the last one: stops the thread  # doctest: +SKIP
+        >>> tick = refresher.subscribe_tick(lambda: print("tick"), 5.0)  # doctest: +SKIP
+        >>> refresher.unsubscribe(sub)  # doctest: +SKIP
+        >>> refresher.unsubscribe(tick)  # the last one: stops the thread  # doctest: +SKIP
     """
 
     def __init__(
         self,
         snapshot_fn_factory: Callable[[], Callable[[], ClusterSnapshot]] | None = None,
-        history_length: int = DEFAULT_HISTORY_LENGTH,
-        max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
+        history_length: int = HISTORY_LENGTH,
+        max_backoff_s: float = MAX_BACKOFF_S,
     ) -> None:
         self._factory = snapshot_fn_factory or _default_snapshot_fn
-        self.max_backoff_s = max_backoff_s
-        self._history: deque[HistoryPoint] = deque(maxlen=max(1, history_length))
+        self._state = PollState(history_length, max_backoff_s)
         self._subs: dict[int, Subscription] = {}
+        self._due: dict[int, float] = {}  # tick subscriber id -> when it is next due
+        self._polled_at: float | None = None  # when the last cluster poll started
+        self._running: list[tuple[int, int]] = []  # (subscriber id, thread id) of running calls
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._result_ready = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
         self._wake: threading.Event | None = None
+        #: How many times the cluster was polled.
         self.calls = 0
-        self.failures = 0
-        self.latest_snapshot: ClusterSnapshot | None = None
-        self.latest_error: str | None = None
 
     # -- subscribers -------------------------------------------------------------------------
 
     def subscribe(
-        self, callback: RefreshCallback, refresh_interval_s: float = DEFAULT_REFRESH_INTERVAL_S
+        self, callback: RefreshCallback, refresh_interval_s: float = REFRESH_INTERVAL_S
     ) -> Subscription:
-        """Add a subscriber; start polling if it is the first.
+        """Add a cluster subscriber; start the thread if it is the first subscriber.
 
         The callback runs on the refresher thread after every poll, and at once (on the caller's
         thread) with the latest result when there already is one.
@@ -123,63 +154,128 @@ class SharedRefresher:
         Returns:
             The handle to pass to :meth:`unsubscribe`.
         """
-        sub = Subscription(next(self._ids), callback, max(0.05, float(refresh_interval_s)))
+        sub = Subscription(
+            next(self._ids), callback, max(MIN_INTERVAL_S, float(refresh_interval_s))
+        )
         with self._lock:
-            self._subs[sub.id] = sub
-            snapshot, error = self.latest_snapshot, self.latest_error
-            if self._thread is None or not self._thread.is_alive():
-                self._start_locked()
-            elif self._wake is not None:
-                self._wake.set()  # a shorter interval takes effect at once
+            snapshot, error = self._state.snapshot, self._state.last_error
+            self._add_locked(sub)
         if error is not None:
-            self._deliver(sub, None, error)
+            self._call(sub, None, error)
         elif snapshot is not None:
-            self._deliver(sub, snapshot, None)
+            self._call(sub, snapshot, None)
+        return sub
+
+    def subscribe_tick(
+        self, refresh: Callable[[], None], interval_s: float | Callable[[], float]
+    ) -> Subscription:
+        """Call ``refresh()`` on the refresher thread now, then every ``interval_s`` seconds.
+
+        For widgets that refresh something other than the cluster snapshot (jobs, sessions,
+        actors). The interval counts from the start of the previous call.
+
+        Args:
+            refresh: What to call; what it raises is logged.
+            interval_s: Seconds between calls, or a function returning them (read each round).
+
+        Returns:
+            The handle to pass to :meth:`unsubscribe`.
+        """
+        sub = Subscription(next(self._ids), refresh, interval_s, cluster=False)
+        with self._lock:
+            self._due[sub.id] = time.monotonic()
+            self._add_locked(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription, join_timeout_s: float = 5.0) -> None:
         """Remove a subscriber; stop the thread (and wait for it) if it was the last one.
 
+        Waits for the subscriber's callback if it is running (unless called from it), so after
+        this returns the callback is not called again.
+
         Args:
-            sub: What :meth:`subscribe` returned. Unknown handles are ignored.
-            join_timeout_s: How long to wait for the thread to end.
+            sub: What :meth:`subscribe` or :meth:`subscribe_tick` returned. Unknown handles are
+                ignored.
+            join_timeout_s: How long to wait for the callback and for the thread to end.
         """
-        with self._lock:
+        deadline = time.monotonic() + join_timeout_s
+        with self._changed:
             self._subs.pop(sub.id, None)
-            if self._subs:
-                return
+            self._due.pop(sub.id, None)
+            if not any(s.cluster for s in self._subs.values()):
+                self._polled_at = None  # the next cluster subscriber gets a fresh poll at once
+            thread = self._stop_locked() if not self._subs else None
+            while self._running_elsewhere_locked(sub) and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def stop(self, join_timeout_s: float = 5.0) -> None:
+        """Drop every subscriber and stop the thread."""
+        with self._lock:
+            self._subs.clear()
+            self._due.clear()
+            self._polled_at = None
             thread = self._stop_locked()
         if thread is not None and thread is not threading.current_thread():
             thread.join(join_timeout_s)
 
     @property
     def num_subscribers(self) -> int:
-        """How many subscribers there are."""
+        """How many subscribers there are (cluster and tick)."""
         with self._lock:
             return len(self._subs)
 
     @property
     def running(self) -> bool:
-        """Whether the polling thread is alive."""
+        """Whether the refresher thread is alive."""
         thread = self._thread
         return thread is not None and thread.is_alive()
 
     @property
     def thread(self) -> threading.Thread | None:
-        """The current polling thread, if any (tests join it)."""
+        """The current refresher thread, if any (tests join it)."""
         return self._thread
 
     @property
     def refresh_interval_s(self) -> float:
-        """The interval in use: the shortest any subscriber asked for."""
+        """The cluster polling interval: the shortest any cluster subscriber asked for."""
         with self._lock:
             return self._interval_locked()
+
+    # -- results -----------------------------------------------------------------------------
 
     @property
     def history(self) -> list[HistoryPoint]:
         """A copy of the history points, oldest first."""
         with self._lock:
-            return list(self._history)
+            return list(self._state.history)
+
+    @property
+    def history_length(self) -> int:
+        """How many history points are kept."""
+        return self._state.history.maxlen or 0
+
+    @property
+    def latest_snapshot(self) -> ClusterSnapshot | None:
+        """The latest good snapshot (kept while Ray is unreachable)."""
+        return self._state.snapshot
+
+    @property
+    def latest_error(self) -> str | None:
+        """Why the latest poll failed; None while Ray answers."""
+        return self._state.last_error
+
+    @property
+    def failures(self) -> int:
+        """How many polls in a row failed."""
+        return self._state.failures
+
+    @property
+    def next_delay_s(self) -> float:
+        """Seconds between the latest poll and the next: the interval, or the backoff."""
+        with self._lock:
+            return self._state.delay_s(self._interval_locked())
 
     def wait_for_result(self, timeout_s: float) -> tuple[ClusterSnapshot | None, str | None]:
         """Wait until a first poll finished (or the deadline passed) and return its result.
@@ -192,37 +288,49 @@ class SharedRefresher:
             message (None while Ray answers); both None if nothing arrived in time.
         """
         deadline = time.monotonic() + timeout_s
-        with self._result_ready:
-            while self.latest_snapshot is None and self.latest_error is None:
+        with self._changed:
+            while self._state.snapshot is None and self._state.last_error is None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.running:
                     break
-                self._result_ready.wait(left)
-            return self.latest_snapshot, self.latest_error
-
-    def stop(self, join_timeout_s: float = 5.0) -> None:
-        """Drop every subscriber and stop the thread."""
-        with self._lock:
-            self._subs.clear()
-            thread = self._stop_locked()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(join_timeout_s)
+                self._changed.wait(left)
+            return self._state.snapshot, self._state.last_error
 
     # -- thread ------------------------------------------------------------------------------
 
+    def _running_elsewhere_locked(self, sub: Subscription) -> bool:
+        """Whether ``sub``'s callback runs on another thread than this one."""
+        me = threading.get_ident()
+        return any(i == sub.id and ident != me for i, ident in self._running)
+
+    def _add_locked(self, sub: Subscription) -> None:
+        self._subs[sub.id] = sub
+        if self._thread is None or not self._thread.is_alive():
+            self._start_locked()
+        elif self._wake is not None:
+            self._wake.set()  # a shorter interval or a new tick takes effect at once
+
     def _interval_locked(self) -> float:
-        if not self._subs:
-            return DEFAULT_REFRESH_INTERVAL_S
-        return min(sub.refresh_interval_s for sub in self._subs.values())
+        intervals = [s.interval_s() for s in self._subs.values() if s.cluster]
+        return min(intervals) if intervals else REFRESH_INTERVAL_S
+
+    def _poll_due_locked(self) -> float | None:
+        """When the next cluster poll is due (monotonic), or None with no cluster subscriber."""
+        if not any(s.cluster for s in self._subs.values()):
+            return None
+        if self._polled_at is None:
+            return 0.0
+        return self._polled_at + self._state.delay_s(self._interval_locked())
 
     def _start_locked(self) -> None:
-        # Each thread has its own events, so one that is still inside a slow Ray call when it is
+        # Each thread has its own events, so one that is still inside a slow call when it is
         # stopped can never be woken, or kept alive, by its successor.
         stop_event, wake = threading.Event(), threading.Event()
         self._stop_event, self._wake = stop_event, wake
-        self.failures = 0
+        self._state.failures = 0
+        self._polled_at = None
         self._thread = threading.Thread(
-            target=self._run, args=(stop_event, wake), name="iog-cluster-refresher", daemon=True
+            target=self._run, args=(stop_event, wake), name=THREAD_NAME, daemon=True
         )
         self._thread.start()
 
@@ -238,16 +346,33 @@ class SharedRefresher:
         take = self._factory()
         try:
             while not stop_event.is_set():
-                started = time.monotonic()
-                self._poll_once(take, stop_event)
-                # Wait out the interval counted from this poll's start. A wake (a subscriber
-                # with a shorter interval, or stop) recomputes the wait; it never adds a poll.
+                now = time.monotonic()
+                with self._lock:
+                    poll_due = self._poll_due_locked()
+                    poll = poll_due is not None and poll_due <= now
+                    if poll:
+                        self._polled_at = now
+                    ticks = [self._subs[i] for i, due in self._due.items() if due <= now]
+                if poll:
+                    self._poll_once(take, stop_event)
+                for sub in ticks:
+                    if stop_event.is_set():
+                        break
+                    started = time.monotonic()
+                    self._call(sub)
+                    due = started + sub.interval_s()  # the widget's own code: not under our lock
+                    with self._lock:
+                        if sub.id in self._due:
+                            self._due[sub.id] = due
+                # Wait until the next poll or tick is due. A wake (a new subscriber, or stop)
+                # recomputes the wait; it never adds a poll.
                 while not stop_event.is_set():
                     with self._lock:
-                        delay = backoff_delay_s(
-                            self._interval_locked(), self.failures, self.max_backoff_s
-                        )
-                    left = started + delay - time.monotonic()
+                        dues = list(self._due.values())
+                        poll_due = self._poll_due_locked()
+                    if poll_due is not None:
+                        dues.append(poll_due)
+                    left = min(dues, default=now + REFRESH_INTERVAL_S) - time.monotonic()
                     if left <= 0:
                         break
                     wake.wait(left)
@@ -270,26 +395,77 @@ class SharedRefresher:
             error = f"Cluster refresh failed: {type(err).__name__}"
         if stop_event.is_set():
             return
-        with self._result_ready:
+        with self._changed:
             if snapshot is not None:
-                self.failures = 0
-                self.latest_snapshot = snapshot
-                self.latest_error = None
-                self._history.append(snapshot.history_point())
+                self._state.record_success(snapshot)
             else:
-                self.failures += 1
-                self.latest_error = error
-            self._result_ready.notify_all()
-            subs = list(self._subs.values())
+                self._state.record_failure(error or "Cluster refresh failed")
+            self._changed.notify_all()
+            subs = [s for s in self._subs.values() if s.cluster]
         for sub in subs:
-            self._deliver(sub, snapshot, error)
+            if stop_event.is_set():
+                return
+            self._call(sub, snapshot, error)
 
-    @staticmethod
-    def _deliver(sub: Subscription, snapshot: ClusterSnapshot | None, error: str | None) -> None:
+    def _call(self, sub: Subscription, *args: Any) -> None:
+        """Run one subscriber's callback unless it left; what it raises is logged."""
+        running = (sub.id, threading.get_ident())
+        with self._lock:
+            if sub.id not in self._subs:
+                return
+            self._running.append(running)
         try:
-            sub.callback(snapshot, error)
+            sub.callback(*args)
         except Exception:  # one broken widget must not stop the others' refresh
-            log.warning("A cluster widget failed to update", exc_info=True)
+            log.warning("A widget's refresh failed", exc_info=True)
+        finally:
+            with self._changed:
+                self._running.remove(running)
+                self._changed.notify_all()
+
+
+class Ticker:
+    """A widget's periodic ``refresh()`` on the kernel's shared refresher (jobs, sessions, actors).
+
+    Args:
+        refresh: What to call each round.
+        interval_s: The current interval (read each round, so a widget may change it).
+        refresher: The refresher to subscribe to; the kernel's shared one when None.
+    """
+
+    def __init__(
+        self,
+        refresh: Callable[[], None],
+        interval_s: Callable[[], float],
+        refresher: SharedRefresher | None = None,
+    ) -> None:
+        self.refresher = refresher or get_refresher()
+        self._refresh = refresh
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._sub: Subscription | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        """Subscribe once; a no-op when already subscribed or stopped for good."""
+        with self._lock:
+            if self._sub is None and not self._stopped:
+                self._sub = self.refresher.subscribe_tick(self._refresh, self._interval_s)
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Unsubscribe for good and wait for a refresh in progress (unless called from it)."""
+        with self._lock:
+            self._stopped = True
+            sub, self._sub = self._sub, None
+        if sub is not None:
+            self.refresher.unsubscribe(sub, timeout_s)
+
+    def alive(self) -> list[threading.Thread]:
+        """The refresher thread while subscribed and running (for a widget's ``threads``)."""
+        thread = self.refresher.thread
+        if self._sub is None or thread is None or not thread.is_alive():
+            return []
+        return [thread]
 
 
 _singleton: SharedRefresher | None = None

@@ -24,7 +24,7 @@ from ..core.errors import ForbiddenError, IogError
 from ..core.sessions.connect import current_user, kernel_id
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc
-from .polling import RefreshThread
+from .refresher import SharedRefresher, Ticker
 from .sessions_html import sessions_table_html
 
 
@@ -134,8 +134,9 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
     Args:
         source: Where sessions come from; :func:`default_source` when None (and :meth:`close`
             closes it).
-        refresh_interval_s: How often a daemon thread refreshes the table.
+        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
         autostart: Start refreshing at once; with False only :meth:`refresh` updates it.
+        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
         **kwargs: Passed to ``ipywidgets.VBox``.
 
     Release acts on the selected session and needs two clicks: the first arms the button
@@ -147,13 +148,13 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
         source: RaySessions | ServerSessions | None = None,
         refresh_interval_s: float = 5.0,
         autostart: bool = True,
+        *,
+        refresher: SharedRefresher | None = None,
         **kwargs: Any,
     ) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        self._refresher = RefreshThread(
-            "iog-sessions-refresh", self.refresh, lambda: self.refresh_interval_s
-        )
+        self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
         self._owns_source = source is None
         self.source = source if source is not None else default_source()
         self.refresh_interval_s = float(refresh_interval_s)
@@ -184,10 +185,10 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
             self.start()
 
     def start(self) -> None:
-        """Start the refresh thread (idempotent)."""
+        """Subscribe the table to the kernel's shared refresher (idempotent)."""
         with self._lock:
             if not self._closed:
-                self._refresher.start()
+                self._ticker.start()
 
     def refresh(self) -> None:
         """Read the sessions and show them (an error goes above the table)."""
@@ -266,14 +267,19 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
             f'<span style="color:#188038">{esc(notice)}</span>' if notice else ""
         )
 
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The shared refresher's thread while it refreshes this widget (else empty)."""
+        return self._ticker.alive()
+
     def close(self) -> None:
-        """Stop the refresh thread, close the children (and an owned source)."""
+        """Unsubscribe, close the children (and an owned source)."""
         if not hasattr(self, "_lock"):  # __init__ failed early; __del__ still calls close()
             super().close()
             return
         with self._lock:
             self._closed = True
-        self._refresher.stop()
+        self._ticker.stop()
         # getattr: close() also runs from __del__ of a widget whose __init__ failed.
         children = ("table", "session_select", "release_button")
         for child in filter(None, (getattr(self, name, None) for name in children)):

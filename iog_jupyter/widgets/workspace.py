@@ -1,7 +1,8 @@
 """``iog_jupyter.workspace()``: cluster, jobs, sessions and detached actors in one tabbed widget.
 
 Each tab's widget is built the first time its tab is shown, so opening the workspace costs one
-cluster view, not four refresh loops. ``close()`` closes every tab that was built. The HTML
+cluster view. Every tab refreshes on the kernel's one shared refresher thread
+(:mod:`.refresher`). ``close()`` closes every tab that was built. The HTML
 fallback (for frontends without widgets) shows each built tab's own fallback, in tab order.
 """
 
@@ -115,7 +116,7 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
         return "".join(parts)
 
     def close(self) -> None:
-        """Close every tab's widget (stopping their refresh loops), then the tabs."""
+        """Close every tab's widget (unsubscribing them from the refresher), then the tabs."""
         # getattr: __del__ calls close() on a widget whose __init__ refused its tabs.
         for widget in getattr(self, "built", {}).values():
             try:
