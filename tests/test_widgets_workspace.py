@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from iog_jupyter.core.actor_meta import ActorPage
 
 from iog_jupyter.core.jobs import select_backend
+from iog_jupyter.core.wire import ActorPage
 from iog_jupyter.widgets import refresher as refresher_module
 from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
 from iog_jupyter.widgets.workspace import WorkspaceWidget, workspace
