@@ -16,8 +16,7 @@ from typing import Any
 
 from ..core.actor_meta import DEFAULT_LIMIT, DEFAULT_PROTECTED_NAMESPACES, MAX_LIMIT
 from ..core.actor_service import ActorRegistry
-from ..core.errors import IogError, RayUnavailableError, ValidationError
-from .errors import EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
+from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .output import clean, to_json
 from .status import local_connection, make_client
 
@@ -60,22 +59,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     reap.set_defaults(handler=cmd_reap)
 
 
-def _cli_error(err: IogError) -> CliError:
-    if isinstance(err, ValidationError):
-        return CliError(err.message, EXIT_USAGE)
-    if isinstance(err, RayUnavailableError):
-        return CliError(err.message, EXIT_UNAVAILABLE)
-    return CliError(err.message, EXIT_ERROR)
-
-
 def _local(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     """Call one :class:`ActorRegistry` method on a local connection."""
     conn = local_connection()
     try:
         registry = ActorRegistry(conn, DEFAULT_PROTECTED_NAMESPACES)
         return getattr(registry, fn_name)(*args, **kwargs)
-    except IogError as err:
-        raise _cli_error(err) from None
     finally:
         conn.close()
 
