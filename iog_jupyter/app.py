@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 
@@ -20,6 +20,7 @@ from .core.connection import RayConnection
 from .core.errors import RayUnavailableError
 from .core.jobs.packages import PackageStore
 from .core.jobs.selection import select_backend
+from .core.jobs.service import JobService
 from .core.monitor import ClusterMonitor
 from .core.security.audit import AuditLog
 from .core.security.doctor import JupyterFacts
@@ -28,9 +29,6 @@ from .core.sessions.service import IdlePolicy, SessionService
 from .handlers import all_handlers
 from .handlers.base import run_on_executor
 from .handlers.sessions import jupyter_kernels
-
-if TYPE_CHECKING:
-    from .core.jobs.base import JobBackend
 
 
 class IogJupyterApp(IogJupyterConfig, ExtensionApp):
@@ -45,7 +43,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     name = "iog_jupyter"
     load_other_extensions = True
 
-    _jobs: JobBackend | None = None
+    _jobs: JobService | None = None
     _jobs_lock: asyncio.Lock | None = None
 
     def initialize_settings(self) -> None:
@@ -155,8 +153,8 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         """Build the change feed behind ``WS events/subscribe`` (it polls only while watched)."""
 
         async def jobs() -> Any:
-            backend = await self.get_jobs_backend()
-            page = await run_on_executor(self, backend.list, None, 50, None)
+            service = await self.get_job_service()
+            page = await run_on_executor(self, service.list, None, 50, None)
             return jobs_fingerprint(page)
 
         async def sessions() -> Any:
@@ -194,10 +192,10 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     @property
     def jobs_backend_name(self) -> str | None:
         """``"ray"`` or ``"local"`` once a backend was chosen, else None."""
-        return self._jobs.name if self._jobs is not None else None
+        return self._jobs.backend.name if self._jobs is not None else None
 
-    async def get_jobs_backend(self) -> JobBackend:
-        """The jobs backend, chosen off the event loop on first use and then cached.
+    async def get_job_service(self) -> JobService:
+        """The job service, on a backend chosen off the event loop on first use, then cached.
 
         Raises:
             RayUnavailableError: The backend could not be chosen (Ray forced but unreachable,
@@ -225,7 +223,15 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                     raise RayUnavailableError(
                         f"Choosing a jobs backend took longer than {self.request_timeout_s:g} s."
                     ) from None
-                self._jobs = backend
+                self._jobs = JobService(
+                    backend,
+                    self.pool_config,
+                    self.working_dir_roots,
+                    self.package_store,
+                    self.quotas,
+                    log_chunk_bytes=self.log_tail_chunk_bytes,
+                    log_poll_s=self.log_tail_poll_interval_s,
+                )
                 self.log.info("iog_jupyter: jobs run on the %r backend", backend.name)
         return self._jobs
 

@@ -1,7 +1,8 @@
 """The one REST and websocket client of the iog_jupyter API of a Jupyter server.
 
 Used by the ``iog`` command's remote mode and by widgets that show a server's view; it knows
-nothing of either (errors carry a ``kind``, which the CLI maps to its exit codes).
+nothing of either (errors carry a ``kind``, which the CLI maps to its exit codes). ``.jobs`` is
+core's ``JobsAPI`` protocol over REST, so one ``follow_logs`` serves jobs here and on a server.
 
 The Jupyter token travels only in the ``Authorization: token …`` header: never in a URL, a log
 line or an error message. TLS certificates are verified unless the caller explicitly says not to.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -20,6 +22,7 @@ import requests
 import websocket
 
 from ._version import __version__
+from .core.jobs.base import JobPage, JobRecord, LogPage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class IogClientError(Exception):
         refused the credentials (401/403, but not a refused protected actor); ``unavailable``:
         no reply, or the server or Ray is down (502-504, ``ray_unavailable``).
         """
+        if self.reason == "tail_error":  # the server said why the log tail ended
+            return "error"
         if self.reason == "bad_url" or self.status in (400, 413):
             return "usage"
         if self.status in (401, 403) and self.reason != "protected_actor":
@@ -132,6 +137,7 @@ class IogClient:
         if token:
             self._session.headers["Authorization"] = f"token {token}"
         self._token = token
+        self.jobs = JobsClient(self)
 
     def __repr__(self) -> str:
         return f"IogClient(url={self.url!r})"
@@ -160,38 +166,6 @@ class IogClient:
         """
         return self._get_json("doctor")
 
-    def list_jobs(
-        self, status: str | None = None, limit: int | None = None, cursor: str | None = None
-    ) -> dict[str, Any]:
-        """``GET jobs``: one page ``{jobs, next_cursor, total}``, newest first."""
-        params = {"status": status, "limit": limit, "cursor": cursor}
-        return self._request("GET", "jobs", params={k: v for k, v in params.items() if v})
-
-    def submit_job(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST jobs``: submit; ``{submission_id}``."""
-        return self._request("POST", "jobs", json_body=body)
-
-    def get_job(self, submission_id: str) -> dict[str, Any]:
-        """``GET jobs/{id}``: one job record."""
-        return self._request("GET", _job_path(submission_id))
-
-    def stop_job(self, submission_id: str) -> dict[str, Any]:
-        """``POST jobs/{id}/stop``: ``{submission_id, stopped}`` (false when already ended)."""
-        return self._request("POST", _job_path(submission_id, "stop"), data=b"")
-
-    def delete_job(self, submission_id: str) -> dict[str, Any]:
-        """``DELETE jobs/{id}``: remove an ended job's record and logs."""
-        return self._request("DELETE", _job_path(submission_id))
-
-    def get_job_logs(
-        self, submission_id: str, offset: int = 0, limit_bytes: int | None = None
-    ) -> dict[str, Any]:
-        """``GET jobs/{id}/logs``: ``{text, offset, next_offset, eof}``."""
-        params: dict[str, Any] = {"offset": offset}
-        if limit_bytes:
-            params["limit_bytes"] = limit_bytes
-        return self._request("GET", _job_path(submission_id, "logs"), params=params)
-
     def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
         """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
         return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
@@ -204,48 +178,6 @@ class IogClient:
         """``POST sessions/{id}/release``: what was killed, cancelled and kept."""
         path = "sessions/" + quote(session_id, safe="") + "/release"
         return self._request("POST", path, data=b"")
-
-    def tail_job_logs(self, submission_id: str, offset: int = 0) -> Iterator[dict[str, Any]]:
-        """``WS jobs/{id}/logs/tail``: yield ``log`` messages, then one ``status`` or ``error``.
-
-        Raises:
-            IogClientError: The websocket could not be opened or broke off.
-        """
-        parts = urlsplit(self.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
-        headers = [f"Authorization: token {self._token}"] if self._token else []
-        sslopt = {} if self._session.verify is True else _sslopt(self._session.verify)
-        try:
-            ws = websocket.create_connection(
-                url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
-            )
-        except websocket.WebSocketBadStatusException as err:
-            raise IogClientError(
-                self._scrub(f"The log tail was refused ({err.status_code})."),
-                status=err.status_code,
-            ) from None
-        except (OSError, websocket.WebSocketException) as err:
-            raise IogClientError(
-                f"Could not open the log tail at {self.url} ({type(err).__name__}).",
-                reason="unreachable",
-            ) from None
-        try:
-            while True:
-                try:
-                    raw = ws.recv()
-                except (OSError, websocket.WebSocketException) as err:
-                    raise IogClientError(
-                        f"The log tail broke off ({type(err).__name__}).", reason="unreachable"
-                    ) from None
-                if not raw:
-                    return
-                message = json.loads(raw)
-                yield message
-                if message.get("type") != "log":
-                    return
-        finally:
-            ws.close()
 
     def list_actors(self, **params: Any) -> dict[str, Any]:
         """``GET actors``: one page ``{actors, next_cursor, total}`` (params as the route's)."""
@@ -352,6 +284,105 @@ class IogClient:
             )
         text = str(message) if message else f"{shown} answered {status}."
         return IogClientError(self._scrub(text), status=status, reason=str(reason or "error"))
+
+
+class JobsClient:
+    """A server's jobs as core models: the ``JobsAPI`` protocol of ``core.jobs.service``.
+
+    ``IogClient.jobs``; errors are :class:`IogClientError`.
+    """
+
+    def __init__(self, client: IogClient) -> None:
+        self.client = client
+
+    def submit(self, body: dict[str, Any]) -> str:
+        """``POST jobs``; returns the submission id."""
+        return str(self.client._request("POST", "jobs", json_body=body)["submission_id"])
+
+    def list(
+        self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        """``GET jobs``: one page, newest first."""
+        params = {"status": ",".join(sorted(statuses or ())), "limit": limit, "cursor": cursor}
+        reply = self.client._request("GET", "jobs", params={k: v for k, v in params.items() if v})
+        return JobPage.model_validate(reply)
+
+    def get(self, submission_id: str) -> JobRecord:
+        """``GET jobs/{id}``."""
+        return JobRecord.model_validate(self.client._request("GET", _job_path(submission_id)))
+
+    def stop(self, submission_id: str) -> bool:
+        """``POST jobs/{id}/stop``: False when the job had already ended."""
+        reply = self.client._request("POST", _job_path(submission_id, "stop"), data=b"")
+        return bool(reply.get("stopped"))
+
+    def delete(self, submission_id: str) -> None:
+        """``DELETE jobs/{id}``: remove an ended job's record and logs."""
+        self.client._request("DELETE", _job_path(submission_id))
+
+    def logs(self, submission_id: str, offset: int = 0, limit_bytes: int | None = None) -> LogPage:
+        """``GET jobs/{id}/logs``: one page from ``offset``."""
+        params = {"offset": offset, **({"limit_bytes": limit_bytes} if limit_bytes else {})}
+        path = _job_path(submission_id, "logs")
+        return LogPage.model_validate(self.client._request("GET", path, params=params))
+
+    def follow(
+        self, submission_id: str, offset: int = 0, stop: threading.Event | None = None
+    ) -> Iterator[LogPage]:
+        """``WS jobs/{id}/logs/tail``: the live log from ``offset`` until the job has ended.
+
+        Raises:
+            IogClientError: The tail was refused or broke off, or the server ended it with an
+                error (the job was deleted).
+        """
+        client = self.client
+        parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
+        headers = [f"Authorization: token {client._token}"] if client._token else []
+        verify = client._session.verify
+        sslopt = {} if verify is True else _sslopt(verify)
+        try:
+            ws = websocket.create_connection(
+                url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
+            )
+        except websocket.WebSocketBadStatusException as err:
+            raise IogClientError(
+                client._scrub(f"The log tail was refused ({err.status_code})."),
+                status=err.status_code,
+            ) from None
+        except (OSError, websocket.WebSocketException) as err:
+            raise IogClientError(
+                f"Could not open the log tail at {client.url} ({type(err).__name__}).",
+                reason="unreachable",
+            ) from None
+        try:
+            while stop is None or not stop.is_set():
+                try:
+                    raw = ws.recv()
+                except (OSError, websocket.WebSocketException) as err:
+                    raise IogClientError(
+                        f"The log tail broke off ({type(err).__name__}).", reason="unreachable"
+                    ) from None
+                message = json.loads(raw) if raw else {}
+                if message.get("type") == "status":
+                    return
+                if message.get("type") != "log":
+                    text = str(message.get("message") or "The log tail ended before the job did.")
+                    raise IogClientError(client._scrub(text), reason="tail_error")
+                yield LogPage(
+                    submission_id=submission_id,
+                    text=str(message.get("text", "")),
+                    offset=int(message["offset"]),
+                    next_offset=int(message["next_offset"]),
+                    eof=False,
+                )
+        finally:
+            ws.close()
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self.client.close()
 
 
 def _job_path(submission_id: str, suffix: str = "") -> str:

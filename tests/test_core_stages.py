@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from iog_jupyter.core.errors import ValidationError
-from iog_jupyter.core.jobs import validate_submission
+from iog_jupyter.core.jobs import LocalProcessBackend, validate_submission
 from iog_jupyter.core.stages import Stage, stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +71,17 @@ def test_job_requests_carry_the_stage_and_validate(tmp_path):
     assert (back.name, back.namespace, back.pool) == ("train", "exp", "train")
     with pytest.raises(ValidationError, match="IOG_STAGE is not set"):
         Stage.from_env({})
+
+
+def test_run_job_prints_the_log_and_returns_the_final_record(tmp_path, capsys):
+    backend = LocalProcessBackend(str(tmp_path / "jobs"))  # no Ray: jobs run bare
+    try:
+        record = stage("eval").run_job("echo stage=$IOG_STAGE; exit 3", backend=backend)
+        assert (record.status, record.exit_code, record.metadata["stage"]) == ("FAILED", 3, "eval")
+        assert "stage=eval" in capsys.readouterr().out
+        assert backend.get(stage("eval").submit_job("true", backend, owner="ana")).owner == "ana"
+    finally:
+        backend.close()
 
 
 @pytest.mark.ray

@@ -15,9 +15,8 @@ from typing import Any
 
 from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actors.registry import ActorRegistry
-from ..core.errors import IogError, RayUnavailableError, ValidationError
 from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
-from .errors import EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
+from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .output import clean, to_json
 from .status import local_connection, make_client
 
@@ -56,22 +55,12 @@ def add_parser(
     reap.set_defaults(handler=cmd_reap, local_only="iog actors reap")
 
 
-def _cli_error(err: IogError) -> CliError:
-    if isinstance(err, ValidationError):
-        return CliError(err.message, EXIT_USAGE)
-    if isinstance(err, RayUnavailableError):
-        return CliError(err.message, EXIT_UNAVAILABLE)
-    return CliError(err.message, EXIT_ERROR)
-
-
 def _local(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     """Call one :class:`ActorRegistry` method on a local connection."""
     conn = local_connection()
     try:
         registry = ActorRegistry(conn, DEFAULT_PROTECTED_NAMESPACES)
         return getattr(registry, fn_name)(*args, **kwargs)
-    except IogError as err:
-        raise _cli_error(err) from None
     finally:
         conn.close()
 

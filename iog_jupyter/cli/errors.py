@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..client import IogClientError
+from ..core.errors import IogError, RayUnavailableError, ValidationError
 
 #: Success.
 EXIT_OK = 0
@@ -39,8 +40,12 @@ EXIT_FOR_CLIENT_ERROR = {
 }
 
 
-def exit_code_of(err: CliError | IogClientError) -> int:
-    """The exit status for a CLI error, or for a failed request to the server."""
+def exit_code_of(err: CliError | IogClientError | IogError) -> int:
+    """The exit status for a CLI error, a failed request to the server, or a core error."""
     if isinstance(err, IogClientError):
         return EXIT_FOR_CLIENT_ERROR[err.kind]
-    return err.exit_code
+    if isinstance(err, ValidationError):
+        return EXIT_USAGE
+    if isinstance(err, RayUnavailableError):
+        return EXIT_UNAVAILABLE
+    return err.exit_code if isinstance(err, CliError) else EXIT_ERROR

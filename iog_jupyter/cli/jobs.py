@@ -11,16 +11,22 @@ without one). Ctrl-C while following leaves the job running and says how to stop
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shlex
 import sys
+import zipfile
 from typing import Any
 
+from ..core.jobs.base import LogPage
+from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
-from .jobs_api import LocalJobs, RemoteJobs
 from .output import clean, clean_block, format_job, format_jobs_table, to_json
-from .status import make_client
+from .status import local_connection, make_client
+
+#: Directories never packed into a ``working_dir`` upload.
+SKIPPED_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints", ".venv"})
 
 
 def _key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
@@ -97,10 +103,43 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     logs.set_defaults(handler=cmd_logs)
 
 
-def _open(args: argparse.Namespace) -> LocalJobs | RemoteJobs:
+def _open(args: argparse.Namespace) -> JobsAPI:
+    """The server's jobs (``--url``), or the backend here, as the local user."""
     if args.url:
-        return RemoteJobs(make_client(args.url))
-    return LocalJobs(args.backend)
+        return make_client(args.url).jobs
+    return JobService.open(args.backend, local_connection())
+
+
+def zip_directory(directory: str) -> bytes:
+    """A zip (in memory) of the regular files under ``directory``; symlinks are left out."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for root, dirs, files in os.walk(directory):
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if d not in SKIPPED_DIRS and not os.path.islink(os.path.join(root, d))
+            )
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                archive.write(path, os.path.relpath(path, directory))
+    return buffer.getvalue()
+
+
+def _submit(api: JobsAPI, body: dict[str, Any], working_dir: str | None) -> str:
+    """Submit; a ``--working-dir`` is uploaded as a package, or in local mode allowed as is."""
+    if working_dir is not None:
+        if not os.path.isdir(working_dir):
+            raise CliError(f"--working-dir {working_dir!r} is not a directory.", EXIT_USAGE)
+        if isinstance(api, JobService):
+            working_dir = os.path.realpath(working_dir)
+            api.working_dir_roots = [working_dir]
+        else:
+            working_dir = api.client.upload_package(zip_directory(working_dir))["uri"]
+        body.setdefault("runtime_env", {})["working_dir"] = working_dir
+    return api.submit(body)
 
 
 def _entrypoint(words: list[str]) -> str:
@@ -156,10 +195,19 @@ def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def _follow(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_json: bool) -> int:
+def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int:
     """Print the log until the job ends; exit with the job's code (module docstring)."""
+
+    def show(page: LogPage) -> None:
+        if as_json:
+            message = {"offset": page.offset, "next_offset": page.next_offset, "text": page.text}
+            print(json.dumps({"type": "log", **message}), flush=True)
+        else:
+            sys.stdout.write(clean_block(page.text))
+            sys.stdout.flush()
+
     try:
-        return _print_tail(api, submission_id, offset, as_json)
+        job = follow_logs(api, submission_id, offset, show)
     except KeyboardInterrupt:
         sid = clean(submission_id)
         print(
@@ -168,32 +216,17 @@ def _follow(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_jso
             file=sys.stderr,
         )
         return 130
-
-
-def _exit_code(message: dict[str, Any]) -> int:
-    if message.get("status") == "SUCCEEDED":
+    assert job is not None
+    if as_json:
+        final = {"status": job.status, "exit_code": job.exit_code, "message": job.message}
+        print(json.dumps({"type": "status", **final}), flush=True)
+    else:
+        detail = f", exit code {job.exit_code}" if job.exit_code else ""
+        print(f"iog: job {clean(submission_id)} {clean(job.status)}{detail}", file=sys.stderr)
+    if job.status == "SUCCEEDED":
         return EXIT_OK
-    code = message.get("exit_code")
+    code = job.exit_code
     return code if isinstance(code, int) and 0 < code < 256 else EXIT_ERROR
-
-
-def _print_tail(api: LocalJobs | RemoteJobs, submission_id: str, offset: int, as_json: bool) -> int:
-    for message in api.tail(submission_id, offset):
-        kind = message.get("type")
-        if as_json:
-            print(json.dumps(message), flush=True)
-        elif kind == "log":
-            sys.stdout.write(clean_block(message.get("text", "")))
-            sys.stdout.flush()
-        if kind == "status":
-            status = str(message.get("status"))
-            if not as_json:
-                detail = f", exit code {message['exit_code']}" if message.get("exit_code") else ""
-                print(f"iog: job {clean(submission_id)} {clean(status)}{detail}", file=sys.stderr)
-            return _exit_code(message)
-        if kind == "error":
-            raise CliError(clean(message.get("message") or "The log tail failed."), EXIT_ERROR)
-    raise CliError("The log tail ended before the job did.", EXIT_ERROR)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -201,7 +234,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     body = _submit_body(args)
     api = _open(args)
     try:
-        submission_id = api.submit(body, args.working_dir)
+        submission_id = _submit(api, body, args.working_dir)
         if args.json and not args.follow:
             print(to_json({"submission_id": submission_id}))
             return EXIT_OK
@@ -218,25 +251,27 @@ def cmd_list(args: argparse.Namespace) -> int:
     """``iog jobs list``: a table (or ``--json``) of jobs, newest first."""
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1.", EXIT_USAGE)
+    statuses = parse_statuses(args.status)
     api = _open(args)
     try:
-        page = api.list(args.status, args.limit, None)
-        jobs = list(page.get("jobs") or [])
-        while args.all and page.get("next_cursor"):
-            page = api.list(args.status, args.limit, page["next_cursor"])
-            jobs.extend(page.get("jobs") or [])
+        page = api.list(statuses, args.limit or 50, None)
+        jobs = list(page.jobs)
+        while args.all and page.next_cursor:
+            page = api.list(statuses, args.limit or 50, page.next_cursor)
+            jobs.extend(page.jobs)
     finally:
         api.close()
+    rows = [job.model_dump(mode="json") for job in jobs]
     if args.json:
-        print(to_json({"jobs": jobs, "total": page.get("total")}))
-    elif jobs:
-        print(format_jobs_table(jobs))
+        print(to_json({"jobs": rows, "total": page.total}))
+    elif rows:
+        print(format_jobs_table(rows))
     else:
         print("No jobs.")
     return EXIT_OK
 
 
-def _one(args: argparse.Namespace, method: str) -> dict[str, Any]:
+def _one(args: argparse.Namespace, method: str) -> Any:
     api = _open(args)
     try:
         return getattr(api, method)(args.submission_id)
@@ -246,17 +281,17 @@ def _one(args: argparse.Namespace, method: str) -> dict[str, Any]:
 
 def cmd_get(args: argparse.Namespace) -> int:
     """``iog jobs get ID``."""
-    job = _one(args, "get")
+    job = _one(args, "get").model_dump(mode="json")
     print(to_json(job) if args.json else format_job(job))
     return EXIT_OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """``iog jobs stop ID``: exit 0 whether it was running or had already ended."""
-    reply = _one(args, "stop")
+    stopped = bool(_one(args, "stop"))
     if args.json:
-        print(to_json(reply))
-    elif reply.get("stopped"):
+        print(to_json({"submission_id": args.submission_id, "stopped": stopped}))
+    elif stopped:
         print(f"Stop requested for job {clean(args.submission_id)}.")
     else:
         print(f"Job {clean(args.submission_id)} had already ended.")
@@ -265,7 +300,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """``iog jobs delete ID``."""
-    reply = _one(args, "delete")
+    _one(args, "delete")
+    reply = {"submission_id": args.submission_id, "deleted": True}
     print(to_json(reply) if args.json else f"Deleted job {clean(args.submission_id)}.")
     return EXIT_OK
 
@@ -278,19 +314,23 @@ def cmd_logs(args: argparse.Namespace) -> int:
     try:
         if args.follow:
             return _follow(api, args.submission_id, args.offset, args.json)
-        offset, text, page = args.offset, [], {"next_offset": args.offset, "eof": False}
+        offset, text = args.offset, []
         while True:
             page = api.logs(args.submission_id, offset)
-            text.append(page.get("text", ""))
+            text.append(page.text)
             if not args.json:
-                sys.stdout.write(clean_block(page.get("text", "")))
-            if page["eof"] or page["next_offset"] <= offset:
+                sys.stdout.write(clean_block(page.text))
+            if page.eof or page.next_offset <= offset:
                 break
-            offset = page["next_offset"]
+            offset = page.next_offset
     finally:
         api.close()
     if args.json:
-        reply = {**page, "submission_id": args.submission_id, "offset": args.offset}
+        reply = {
+            **page.model_dump(mode="json"),
+            "submission_id": args.submission_id,
+            "offset": args.offset,
+        }
         print(to_json({**reply, "text": "".join(text)}))
     sys.stdout.flush()
     return EXIT_OK

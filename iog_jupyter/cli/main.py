@@ -75,12 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
-    except (CliError, IogClientError) as err:
+    except (CliError, IogClientError, IogError) as err:
         _fail(err.message)
         return exit_code_of(err)
-    except IogError as err:
-        _fail(err.message)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130

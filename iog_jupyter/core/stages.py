@@ -14,6 +14,7 @@ Example:
     >>> shards = ray.get([prep.remote(clean).remote(path) for path in paths])
     >>> trainer = train.actor(Trainer, "trainer")     # named, in namespace "stage-train"
     >>> train.submit_job("python eval.py", num_gpus=1)       # a job on the same pool
+    >>> train.run_job("python eval.py")        # the same, printing its log until it ends
 
 A job submitted by a stage gets ``IOG_STAGE``, ``IOG_STAGE_NAMESPACE`` and ``IOG_STAGE_POOL`` in
 its environment; ``Stage.from_env()`` inside the job's driver gives the same stage back.
@@ -22,6 +23,8 @@ its environment; ``Stage.from_env()`` inside the job's driver gives the same sta
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +32,9 @@ from . import _ray_compat
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from .connection import RayConnection
 from .errors import ValidationError
+from .jobs.base import JobBackend, JobRecord, LogPage
 from .jobs.placement import pool_placement
+from .jobs.service import JobsAPI, JobService, follow_logs
 from .wire import SUBMISSION_ID_RE
 
 _NAME_RE = SUBMISSION_ID_RE
@@ -209,42 +214,65 @@ class Stage:
         body["metadata"] = metadata
         return body
 
+    @contextmanager
+    def _jobs(self, backend: JobBackend | JobsAPI | None, owner: str | None) -> Iterator[JobsAPI]:
+        """The jobs API to submit with: ``backend`` as it is, or a service on it (or a new one)."""
+        if backend is not None and not isinstance(backend, JobBackend):
+            yield backend
+            return
+        fields = {
+            "pool_config": self.pool_config,
+            "owner": owner,
+            "working_dir_roots": [os.getcwd()],
+        }
+        if backend is not None:
+            yield JobService(backend, **fields)
+            return
+        service = JobService.open(conn=RayConnection(), **fields)
+        try:
+            yield service
+        finally:
+            service.close()
+
     def submit_job(
         self,
         entrypoint: str,
-        backend: Any = None,
+        backend: JobBackend | JobsAPI | None = None,
         owner: str | None = None,
         **fields: Any,
     ) -> str:
-        """Validate and submit a job of this stage with the jobs backend; returns its id.
+        """Validate and submit a job of this stage; returns its id.
 
         Args:
             entrypoint: The shell command.
-            backend: A jobs backend; by default the one ``iog jobs`` would choose here.
-            owner: Recorded as the job's owner (default: this OS user).
+            backend: A jobs backend, or a ``JobsAPI`` (a ``JobService``, or ``IogClient.jobs``
+                to submit through a Jupyter server); by default the one ``iog jobs`` would
+                choose here.
+            owner: Recorded as the job's owner (default: this OS user; a server sets its own).
             **fields: More submission fields, as ``POST jobs`` takes them.
         """
-        import getpass
+        with self._jobs(backend, owner) as api:
+            return api.submit(self.job_request(entrypoint, **fields))
 
-        from .jobs import select_backend, validate_submission
+    def run_job(
+        self,
+        entrypoint: str,
+        backend: JobBackend | JobsAPI | None = None,
+        owner: str | None = None,
+        on_page: Callable[[LogPage], Any] | None = None,
+        **fields: Any,
+    ) -> JobRecord:
+        """Submit a job of this stage as :meth:`submit_job` does, and print its log until it ends.
 
-        own = backend is None
-        conn = RayConnection() if own else None
-        backend = backend if backend is not None else select_backend(conn)
-        try:
-            submission = validate_submission(
-                self.job_request(entrypoint, **fields),
-                owner or getpass.getuser(),
-                self.pool_config,
-                [os.getcwd()],
-                None,
-            )
-            return backend.submit(submission)
-        finally:
-            if own:
-                backend.close()
-                if conn is not None:
-                    conn.close()
+        Each page of the log goes to ``on_page`` when given. Returns the job's final record;
+        interrupting (Ctrl-C, a kernel interrupt) stops the job.
+        """
+        show = on_page or (lambda page: print(page.text, end="", flush=True))
+        with self._jobs(backend, owner) as api:
+            sid = api.submit(self.job_request(entrypoint, **fields))
+            record = follow_logs(api, sid, 0, show, stop_job_on_interrupt=True)
+        assert record is not None
+        return record
 
 
 def stage(name: str, pool: str | None = None, namespace: str | None = None, **config: Any) -> Stage:

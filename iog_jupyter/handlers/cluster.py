@@ -26,7 +26,7 @@ class StatusHandler(IogAPIHandler):
         jobs_backend = self.iog.jobs_backend_name
         if jobs_backend is None and (monitor.connected or self.iog.jobs_backend == "local"):
             try:  # choosing probes Ray's job API once; cheap while Ray answers
-                jobs_backend = (await self.iog.get_jobs_backend()).name
+                jobs_backend = (await self.iog.get_job_service()).backend.name
             except IogError as error:
                 self.log.info("iog_jupyter: no jobs backend yet: %s", error.message)
         status = Status(

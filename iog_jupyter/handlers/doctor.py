@@ -1,4 +1,4 @@
-"""``GET doctor``: the checks of ``core.security.doctor`` for this Jupyter server and its Ray head."""
+"""``GET doctor``: the checks of ``core.security.doctor`` for this server and its Ray head."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import tempfile
@@ -13,42 +12,20 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..core.errors import ValidationError
-from ..core.jobs.validation import validate_submission
-from ..core.security.quotas import count_active_jobs
-from ..core.wire import (
-    STATUSES,
-    SUBMISSION_ID_RE,
-    DeleteReply,
-    PackageReply,
-    StopReply,
-    SubmitReply,
-)
+from ..core.jobs.service import parse_statuses
+from ..core.jobs.validation import check_submission_id
+from ..core.wire import DeleteReply, PackageReply, StopReply, SubmitReply
 from .base import IogAPIHandler, capped
 
 if TYPE_CHECKING:
-    from ..core.jobs.base import JobBackend
+    from ..core.jobs.service import JobService
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_LOG_PAGE_BYTES = 64 * 1024
 
 
-def check_submission_id(submission_id: str) -> str:
-    """Return ``submission_id`` if it has the allowed shape (it never reaches Ray otherwise).
-
-    Raises:
-        ValidationError: The id does not match ``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``.
-    """
-    if not SUBMISSION_ID_RE.match(submission_id):
-        raise ValidationError(
-            f"Bad submission id {submission_id[:70]!r}: use 1-64 letters, digits, '_', '.' or "
-            "'-', starting with a letter or digit.",
-            reason="bad_submission_id",
-        )
-    return submission_id
-
-
 class JobsAPIHandler(IogAPIHandler):
-    """Base of the jobs handlers: the backend, the audit log, and bounded request bodies.
+    """Base of the jobs handlers: the job service, the audit log, and bounded request bodies.
 
     Request bodies are streamed (``@web.stream_request_body`` on subclasses that take one), so
     a request is authenticated and authorized, and its ``Content-Length`` checked against
@@ -59,14 +36,15 @@ class JobsAPIHandler(IogAPIHandler):
     #: Which audit action a refused body (413) of this handler is recorded as.
     audit_action: str | None = None
 
-    async def check_job_owner(self, backend: JobBackend, submission_id: str) -> None:
+    async def check_job_owner(self, jobs: JobService, submission_id: str) -> None:
         """Let only the job's owner, or an admin, change it (see ``check_owner``).
 
         Raises:
+            ValidationError: A malformed id.
             NotFoundError: No job has this id.
             ForbiddenError: Another user's job, and no ``iog:admin`` grant.
         """
-        record = await self.run_blocking(backend.get, submission_id)
+        record = await self.run_blocking(jobs.get, submission_id)
         await self.check_owner(record.owner, f"Job {submission_id!r}")
 
     _body_bytes = 0
@@ -178,22 +156,9 @@ class JobsAPIHandler(IogAPIHandler):
             )
         return data
 
-    async def backend(self) -> JobBackend:
-        """The jobs backend (chosen off the event loop on first use)."""
-        return await self.iog.get_jobs_backend()
-
-
-def _statuses(raw: str | None) -> frozenset[str] | None:
-    if not raw:
-        return None
-    wanted = {part.strip().upper() for part in raw.split(",") if part.strip()}
-    unknown = sorted(wanted - set(STATUSES))
-    if unknown:
-        raise ValidationError(
-            f"Unknown job status {unknown[0][:40]!r}; use one or more of "
-            f"{', '.join(STATUSES)} (comma-separated)."
-        )
-    return frozenset(wanted) or None
+    async def jobs(self) -> JobService:
+        """The job service (its backend chosen off the event loop on first use)."""
+        return await self.iog.get_job_service()
 
 
 @web.stream_request_body
@@ -209,10 +174,9 @@ class JobsHandler(JobsAPIHandler):
         if self.body_refused:
             return
         query = self.query()
-        statuses = _statuses(query.status)
+        statuses = parse_statuses(query.status)
         limit = capped("limit", query.limit or DEFAULT_PAGE_SIZE, self.iog.job_list_max_limit)
-        backend = await self.backend()
-        page = await self.run_blocking(backend.list, statuses, limit, query.cursor)
+        page = await self.run_blocking((await self.jobs()).list, statuses, limit, query.cursor)
         self.write_json(page.model_dump_json())
 
     @web.authenticated
@@ -227,20 +191,11 @@ class JobsHandler(JobsAPIHandler):
             requested = body.get("submission_id")
             if isinstance(requested, str):
                 audit["target"] = requested[:70]
-            submission = await self.run_blocking(
-                validate_submission,
-                body,
-                self.username,
-                self.iog.pool_config,
-                self.iog.working_dir_roots,
-                self.iog.package_store,
-            )
+            jobs = await self.jobs()
+            submission = await self.run_blocking(jobs.validate, body, self.username)
             audit["target"] = submission.submission_id
-            backend = await self.backend()
-            count = functools.partial(count_active_jobs, backend, self.username)
-            await self.run_blocking(self.iog.quotas.check_submit, self.username, count)
             submission_id = await self.run_blocking(
-                backend.submit, submission, timeout_s=self.iog.submit_timeout_s
+                jobs.submit, submission, timeout_s=self.iog.submit_timeout_s
             )
             audit["target"] = submission_id
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
@@ -260,9 +215,7 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         self.query()
-        check_submission_id(submission_id)
-        backend = await self.backend()
-        record = await self.run_blocking(backend.get, submission_id)
+        record = await self.run_blocking((await self.jobs()).get, submission_id)
         self.write_json(record.model_dump_json())
 
     @web.authenticated
@@ -273,10 +226,9 @@ class JobHandler(JobsAPIHandler):
             return
         with self.audited("job.delete", submission_id[:70]):
             self.query()
-            check_submission_id(submission_id)
-            backend = await self.backend()
-            await self.check_job_owner(backend, submission_id)
-            await self.run_blocking(backend.delete, submission_id)
+            jobs = await self.jobs()
+            await self.check_job_owner(jobs, submission_id)
+            await self.run_blocking(jobs.delete, submission_id)
         self.write_json(DeleteReply(submission_id=submission_id, deleted=True).model_dump_json())
 
 
@@ -294,13 +246,11 @@ class JobStopHandler(JobsAPIHandler):
             return
         with self.audited("job.stop", submission_id[:70]):
             self.query()
-            check_submission_id(submission_id)
-            backend = await self.backend()
-            await self.check_job_owner(backend, submission_id)
-            stopped = await self.run_blocking(backend.stop, submission_id)
-        self.write_json(
-            StopReply(submission_id=submission_id, stopped=bool(stopped)).model_dump_json()
-        )
+            jobs = await self.jobs()
+            await self.check_job_owner(jobs, submission_id)
+            stopped = await self.run_blocking(jobs.stop, submission_id)
+        reply = StopReply(submission_id=submission_id, stopped=bool(stopped))
+        self.write_json(reply.model_dump_json())
 
 
 class JobLogsHandler(JobsAPIHandler):
@@ -313,11 +263,9 @@ class JobLogsHandler(JobsAPIHandler):
         query = self.query()
         check_submission_id(submission_id)
         most = self.iog.log_page_max_bytes
-        limit_bytes = capped(
-            "limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most
-        )
-        backend = await self.backend()
-        page = await self.run_blocking(backend.read_logs, submission_id, query.offset, limit_bytes)
+        limit = capped("limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most)
+        jobs = await self.jobs()
+        page = await self.run_blocking(jobs.logs, submission_id, query.offset, limit)
         self.write_json(page.model_dump_json())
 
 

@@ -9,9 +9,9 @@ Messages (JSON):
   has ended and every byte of its log was sent; the server then closes the socket.
 - ``{"type": "error", "message": "..."}`` when the job disappears (deleted) while tailing.
 
-Where the backend has the log as a file on this machine, the tail follows the file (a size
-check every ``log_tail_poll_interval_s``), so a printed line reaches the client in tens of
-milliseconds; otherwise it polls the backend's log pages. Each tail reads at most
+The job service's ``LogFollower`` does the following: where the backend has the log as a file on
+this machine it reads it every ``log_tail_poll_interval_s``, so a printed line reaches the client
+in tens of milliseconds; otherwise it polls the backend's log pages. Each tail reads at most
 ``log_tail_chunk_bytes`` ahead of what its client has taken: it awaits each write before reading
 on, so a stalled client stalls only its own tail and never grows server memory.
 """
@@ -19,26 +19,17 @@ on, so a stalled client stalls only its own tail and never grows server memory.
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.auth.decorator import ws_authenticated
 from tornado import web, websocket
 
-from ..core.errors import IogError, NotFoundError, RayUnavailableError
-from ..core.jobs.logfiles import read_file_page
+from ..core.errors import IogError, NotFoundError
+from ..core.jobs.base import LogPage
+from ..core.jobs.service import LogFollower
+from ..core.wire import ErrorMessage, JobStatusMessage, LogMessage, WireModel
 from .base import IogWebSocketHandler, request_username, status_of
-from .jobs import check_submission_id
-
-if TYPE_CHECKING:
-    from ..core.jobs.base import JobBackend
-
-#: How often a tail at the end of the log asks the backend whether the job has ended.
-STATUS_INTERVAL_S = 0.25
-#: How often a tail without a local log file asks the backend for a new page.
-PAGE_POLL_INTERVAL_S = 0.25
 
 
 class JobLogsWebSocketHandler(IogWebSocketHandler):
@@ -51,8 +42,8 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
 
     _task: asyncio.Task[None] | None = None
     _counted_user: str | None = None
-    _log_file: str | None = None
     _start_offset = 0
+    _follower: LogFollower
 
     async def pre_get(self) -> None:
         """Authorize ``read`` on ``iog:jobs``, check the id, offset and the job, before the upgrade.
@@ -65,10 +56,9 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         submission_id = self.path_kwargs["submission_id"]
         self._start_offset = self.query().offset
         try:
-            check_submission_id(submission_id)
-            self._backend = await self.iog.get_jobs_backend()
-            await self.run_blocking(self._backend.get, submission_id)
-            self._log_file = await self.run_blocking(self._backend.log_path, submission_id)
+            jobs = await self.iog.get_job_service()
+            self._follower = LogFollower(jobs, submission_id, self._start_offset)
+            await self.run_blocking(jobs.get, submission_id)
         except IogError as error:
             raise web.HTTPError(status_of(error), error.message) from None
         name = request_username(self)
@@ -98,84 +88,47 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         super().open(*args, **kwargs)
         self._task = asyncio.ensure_future(self._follow(kwargs["submission_id"]))
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: WireModel) -> None:
         """Write one message and wait until the socket took it (the flow control)."""
-        await self.write_message(json.dumps(message))
+        await self.write_message(message.model_dump_json())
 
     async def _follow(self, submission_id: str) -> None:
         try:
-            await self._follow_until_end(submission_id)
+            await self._follow_until_end()
         except websocket.WebSocketClosedError:
             return
         except asyncio.CancelledError:
             raise
         except NotFoundError as error:
-            await self._finish({"type": "error", "message": error.message})
+            await self._finish(ErrorMessage(message=error.message))
         except Exception:  # a tail must end cleanly whatever broke; the log says what
             self.log.exception("iog_jupyter: log tail of %s failed", submission_id)
-            await self._finish({"type": "error", "message": "The log tail failed on the server."})
+            await self._finish(ErrorMessage(message="The log tail failed on the server."))
 
-    async def _finish(self, message: dict[str, Any]) -> None:
+    async def _finish(self, message: WireModel) -> None:
         try:
             await self._send(message)
         except websocket.WebSocketClosedError:
             return
         self.close(1000)
 
-    async def _follow_until_end(self, submission_id: str) -> None:
-        backend: JobBackend = self._backend
-        chunk_bytes = self.iog.log_tail_chunk_bytes
-        poll_s = self.iog.log_tail_poll_interval_s
-        loop = asyncio.get_running_loop()
-        offset = self._start_offset
-        ended = False  # the job had ended before the last read started
-        last_status = last_page = 0.0
-        record = None
-        while True:
-            if self._log_file is None and time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
-                # Ray creates the driver log when the job starts: look for it again.
-                self._log_file = await self.run_blocking(backend.log_path, submission_id)
-            page = None
-            if self._log_file is not None:
-                page = await loop.run_in_executor(
-                    None, read_file_page, self._log_file, submission_id, offset, chunk_bytes, ended
-                )
-            elif ended or time.monotonic() - last_page >= PAGE_POLL_INTERVAL_S:
-                last_page = time.monotonic()
-                page = await self.run_blocking(
-                    backend.read_logs, submission_id, offset, chunk_bytes
-                )
-            if page is not None and page.next_offset > offset:
+    async def _follow_until_end(self) -> None:
+        loop, follower = asyncio.get_running_loop(), self._follower
+        # No deadline: a round that waits on Ray ends when Ray's own call times out.
+        while (got := await loop.run_in_executor(self.iog.executor, follower.step)) is not None:
+            if isinstance(got, LogPage):
                 await self._send(
-                    {
-                        "type": "log",
-                        "offset": offset,
-                        "next_offset": page.next_offset,
-                        "text": page.text,
-                    }
+                    LogMessage(offset=got.offset, next_offset=got.next_offset, text=got.text)
                 )
-                offset = page.next_offset
-                continue
-            if ended and record is not None:
-                await self._finish(
-                    {
-                        "type": "status",
-                        "status": record.status,
-                        "exit_code": record.exit_code,
-                        "message": record.message,
-                    }
-                )
-                return
-            if time.monotonic() - last_status >= STATUS_INTERVAL_S:
-                last_status = time.monotonic()
-                try:
-                    record = await self.run_blocking(backend.get, submission_id)
-                except RayUnavailableError:
-                    record = None  # keep following the file; ask again later
-                if record is not None and record.is_terminal:
-                    ended = True
-                    continue  # read once more: bytes written before the end are sent first
-            await asyncio.sleep(poll_s)
+            else:
+                await asyncio.sleep(got)
+        record = follower.record
+        assert record is not None
+        await self._finish(
+            JobStatusMessage(
+                status=record.status, exit_code=record.exit_code, message=record.message
+            )
+        )
 
     def on_message(self, message: str | bytes) -> None:
         """Clients send nothing; messages are ignored."""

@@ -1,14 +1,13 @@
 """``JobsWidget``: list, submit, follow, stop and delete jobs from a notebook, straight from core.
 
 Like :class:`~iog_jupyter.widgets.ClusterWidget` it needs no Jupyter server: it drives a
-:class:`~iog_jupyter.core.jobs.JobBackend` directly, so it works in VS Code and any kernel.
+:class:`~iog_jupyter.core.jobs.JobService` in the kernel, so it works in VS Code and any kernel.
 Every value that comes from a job (ids, entrypoints, owners, logs, error messages) is escaped;
 logs keep their ANSI colours through :func:`.ansi.log_html`.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import threading
 from collections.abc import Sequence
@@ -17,8 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.errors import IogError
-from ..core.jobs.base import STATUSES, JobBackend, JobPage, JobRecord
-from ..core.jobs.validation import validate_submission
+from ..core.jobs.base import STATUSES, JobBackend, JobPage, JobRecord, LogPage
+from ..core.jobs.service import JobService, follow_logs
 from .ansi import log_html
 from .fallback import HtmlFallbackMixin
 from .jobs_html import esc as _esc
@@ -26,27 +25,15 @@ from .jobs_html import jobs_table_html, parse_env_vars
 from .refresher import SharedRefresher, Ticker
 
 ALL = "all"
-LOG_POLL_S = 0.5
 MAX_LOG_CHARS = 512 * 1024
-
-
-def _default_backend() -> JobBackend:
-    from ..core.connection import RayConnection
-    from ..core.jobs.selection import default_state_dir, select_backend
-
-    try:
-        conn: RayConnection | None = RayConnection()
-    except IogError:
-        conn = None
-    return select_backend(conn, "auto", default_state_dir())
 
 
 class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     """A paginated job table with a status filter, a submit form and a live log view.
 
     Args:
-        backend: The jobs backend; when None, ``select_backend`` picks Ray or the local backend
-            (and :meth:`close` closes it).
+        backend: A jobs backend or a :class:`~iog_jupyter.core.jobs.JobService`; when None,
+            ``JobService.open`` picks Ray or the local backend (and :meth:`close` closes it).
         page_size: Jobs per page.
         refresh_interval_s: How often the kernel's shared refresher refreshes the table.
         autostart: Start refreshing at once; with False only :meth:`refresh` updates the table.
@@ -60,7 +47,7 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
 
     def __init__(
         self,
-        backend: JobBackend | None = None,
+        backend: JobBackend | JobService | None = None,
         page_size: int = 20,
         refresh_interval_s: float = 2.0,
         autostart: bool = True,
@@ -74,11 +61,16 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
         self._log_thread: threading.Thread | None = None
         self._log_stop = threading.Event()
-        self._owns_backend = backend is None
-        self.backend = backend if backend is not None else _default_backend()
         self.page_size = int(page_size)
         self.refresh_interval_s = float(refresh_interval_s)
         self.working_dir_roots = list(working_dir_roots or [os.getcwd()])
+        self._owns_jobs = backend is None
+        if backend is None:
+            backend = JobService.open(working_dir_roots=self.working_dir_roots)
+        elif isinstance(backend, JobBackend):
+            backend = JobService(backend, working_dir_roots=self.working_dir_roots)
+        self.jobs = backend
+        self.backend = backend.backend
         W = widgets
         self.status_filter = W.Dropdown(options=[ALL, *STATUSES], value=ALL, description="Status")
         self.prev_button = W.Button(description="◀ Prev", disabled=True)
@@ -149,7 +141,7 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
             statuses = None if value == ALL else frozenset({value})
             cursor = self._cursors[self._page_index]
         try:
-            page = self.backend.list(statuses, limit=self.page_size, cursor=cursor)
+            page = self.jobs.list(statuses, limit=self.page_size, cursor=cursor)
             error = None
         except IogError as err:
             page, error = None, err.message
@@ -225,9 +217,7 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
                 runtime_env["working_dir"] = self.working_dir.value.strip()
             if runtime_env:
                 body["runtime_env"] = runtime_env
-            owner = getpass.getuser()
-            sub = validate_submission(body, owner, None, self.working_dir_roots, None)
-            sid = self.backend.submit(sub)
+            sid = self.jobs.submit(body)
         except IogError as err:
             self._show_error(err.message)
             return None
@@ -256,10 +246,10 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         self._disarm()
         try:
             if action == "stop":
-                stopped = self.backend.stop(sid)
+                stopped = self.jobs.stop(sid)
                 self._show_notice(f"Stopping {sid}." if stopped else f"{sid} had already ended.")
             else:
-                self.backend.delete(sid)
+                self.jobs.delete(sid)
                 self._show_notice(f"Deleted {sid}.")
                 self.job_select.value = None
         except IogError as err:
@@ -300,29 +290,22 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
             self._log_thread.start()
 
     def _follow_loop(self, sid: str, stop: threading.Event) -> None:
-        offset, text = 0, ""
-        while not stop.is_set():
-            try:
-                page = self.backend.read_logs(sid, offset)
-            except IogError as err:
-                with self._lock:
-                    if not stop.is_set():
-                        self.log_view.value = (
-                            f'<div style="color:#d93025">{_esc(err.message)}</div>'
-                        )
-                return
-            offset = page.next_offset
-            if page.text:
-                text = (text + page.text)[-MAX_LOG_CHARS:]
-                with self._lock:
-                    if stop.is_set():
-                        return
+        text = ""
+
+        def show(page: LogPage) -> None:
+            nonlocal text
+            text = (text + page.text)[-MAX_LOG_CHARS:]
+            with self._lock:
+                if not stop.is_set():
                     self.log_text = text
                     self.log_view.value = log_html(text)
-            if page.eof:
-                return
-            if not page.text:
-                stop.wait(LOG_POLL_S)
+
+        try:
+            follow_logs(self.jobs, sid, 0, show, stop=stop)
+        except IogError as err:
+            with self._lock:
+                if not stop.is_set():
+                    self.log_view.value = f'<div style="color:#d93025">{_esc(err.message)}</div>'
 
     def _stop_log(self) -> None:
         self._log_stop.set()
@@ -357,8 +340,8 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
             child = stack.pop()
             stack.extend(getattr(child, "children", ()))
             child.close()
-        if self._owns_backend:
-            self.backend.close()
+        if self._owns_jobs:
+            self.jobs.close()
         super().close()
 
     def _repr_html_(self) -> str:

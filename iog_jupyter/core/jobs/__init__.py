@@ -5,6 +5,7 @@ manager through ``JobSubmissionClient`` on the loopback dashboard with the Ray t
 ``LocalProcessBackend`` (local_backend.py) runs entrypoints as process groups on the head node
 for clusters whose operator switched the dashboard and Jobs API off. ``select_backend`` picks one;
 ``validate_submission`` checks a request before either sees it; ``PackageStore`` keeps uploads.
+``JobService`` (service.py) is what every surface calls: one composition of all of that.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .local_backend import LocalProcessBackend
 from .packages import PackageStore
 from .ray_backend import RayJobsBackend
 from .selection import default_state_dir, select_backend
+from .service import JobsAPI, JobService, LogFollower, follow_logs
 from .validation import redact_runtime_env, validate_submission
 
 __all__ = [
@@ -32,12 +34,16 @@ __all__ = [
     "JobBackend",
     "JobPage",
     "JobRecord",
+    "JobService",
+    "JobsAPI",
     "JobSubmission",
     "LocalProcessBackend",
+    "LogFollower",
     "LogPage",
     "PackageStore",
     "RayJobsBackend",
     "default_state_dir",
+    "follow_logs",
     "redact_runtime_env",
     "select_backend",
     "validate_submission",

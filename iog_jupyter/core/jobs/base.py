@@ -73,8 +73,24 @@ class JobBackend(abc.ABC):
         """A byte-offset page of the job's log."""
 
     def log_path(self, submission_id: str) -> str | None:
-        """The log file on this machine, when the backend has one (lets tails follow it fast)."""
+        """The log file on this machine, when the backend has one (see :meth:`follow_page`)."""
         return None
+
+    def follow_page(
+        self, submission_id: str, offset: int, limit_bytes: int, ended: bool
+    ) -> LogPage | None:
+        """A cheap page for a live follower: no status call; None when there is no cheap read.
+
+        The default reads :meth:`log_path`'s file, so a follower (``service.LogFollower``) can
+        poll it every few tens of milliseconds; without one it polls :meth:`read_logs`, slower.
+        ``ended`` says the job had ended before the call (the file's end is then eof).
+        """
+        from .logfiles import read_file_page
+
+        path = self.log_path(submission_id)
+        if path is None:
+            return None
+        return read_file_page(path, submission_id, offset, limit_bytes, ended)
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections, files and threads."""

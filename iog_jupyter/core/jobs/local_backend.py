@@ -35,7 +35,7 @@ from . import local_runner
 from .base import OWNER_KEY, JobBackend, JobPage, JobRecord, JobSubmission, LogPage
 from .logfiles import check_page_args, read_file_page
 from .paging import paginate
-from .validation import redact_runtime_env
+from .validation import check_submission_id, redact_runtime_env
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +306,8 @@ class LocalProcessBackend(JobBackend):
         shutil.rmtree(row["cwd"], ignore_errors=True)
 
     def log_path(self, submission_id: str) -> str | None:
-        """The job's log file."""
-        return str(self._row(submission_id)["log_path"])
+        """The job's log file, ``<state_dir>/logs/<id>.log`` (found without a query)."""
+        return str(self.state_dir / "logs" / f"{check_submission_id(submission_id)}.log")
 
     def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
         """A byte-offset page of the job's log."""

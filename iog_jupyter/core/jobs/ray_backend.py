@@ -39,7 +39,7 @@ from .base import (
     JobSubmission,
     LogPage,
 )
-from .logfiles import check_page_args, page_from_bytes, read_file_page
+from .logfiles import check_page_args, page_from_bytes
 from .paging import paginate
 from .placement import explain_pending, job_bundle, pool_placement
 from .validation import redact_runtime_env
@@ -480,9 +480,9 @@ class RayJobsBackend(JobBackend):
         """A byte-offset page of the driver log: the local file, else Ray's log API."""
         limit_bytes = check_page_args(offset, limit_bytes)
         terminal = self._info(submission_id).status.is_terminal()
-        path = self.log_path(submission_id)
-        if path:
-            return read_file_page(path, submission_id, offset, limit_bytes, terminal)
+        page = self.follow_page(submission_id, offset, limit_bytes, terminal)
+        if page is not None:
+            return page
         data = self._call(lambda c: c.get_job_logs(submission_id)).encode()
         chunk = data[offset : offset + limit_bytes]
         return page_from_bytes(

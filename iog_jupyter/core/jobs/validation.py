@@ -73,6 +73,21 @@ def new_submission_id() -> str:
     return f"iog_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{secrets.token_hex(4)}"
 
 
+def check_submission_id(submission_id: str) -> str:
+    """Return ``submission_id`` if it has the allowed shape (it never reaches a backend otherwise).
+
+    Raises:
+        ValidationError: The id does not match ``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``.
+    """
+    if not isinstance(submission_id, str) or not ID_RE.match(submission_id):
+        raise ValidationError(
+            f"Bad submission id {str(submission_id)[:70]!r}: use 1-64 letters, digits, '_', '.' "
+            "or '-', starting with a letter or digit.",
+            reason="bad_submission_id",
+        )
+    return submission_id
+
+
 def _number(name: str, value: Any, cap: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"{name} must be a number, not {type(value).__name__}.")
