@@ -531,7 +531,7 @@ def render(results: dict[str, Any]) -> str:
         for key, label in (
             ("usage", "… of which `usage_by_node_id`"),
             ("build", "… of which `build_snapshot`"),
-            ("serialize", "… of which `to_dict` + `json.dumps`"),
+            ("serialize", "… of which `model_dump` + `json.dumps`"),
             ("fingerprint", "+ change detection (`change_key`, compared with the last)"),
             ("with_fingerprint", "usage + build + serialize + change detection"),
             ("decode_summary_reply", "decode of the dashboard's node summary reply, per poll"),

@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-from iog_jupyter.core.quotas import QuotaLimits, Quotas
 
 from iog_jupyter.core.errors import NotFoundError, QuotaExceededError, ValidationError
 from iog_jupyter.core.jobs import JobService, LocalProcessBackend, follow_logs
 from iog_jupyter.core.jobs.service import parse_statuses
+from iog_jupyter.core.security.quotas import QuotaLimits, Quotas
 
 LINES = 'for i in 1 2 3 4 5; do echo "line $i \u00e9"; sleep 0.2; done'
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import ValidationError
-from .base import LogPage
+from ..wire import LogPage
 
 #: The largest page a caller may ask for.
 MAX_PAGE_BYTES = 1024 * 1024

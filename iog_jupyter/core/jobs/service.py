@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import IogError, RayUnavailableError, ValidationError
-from ..quotas import count_active_jobs
+from ..security.quotas import count_active_jobs
 from .base import OWNER_KEY, STATUSES, JobBackend, JobPage, JobRecord, JobSubmission, LogPage
 from .logfiles import check_page_args
 from .validation import check_submission_id, validate_submission
@@ -28,7 +28,7 @@ from .validation import check_submission_id, validate_submission
 if TYPE_CHECKING:
     from ..cluster import PoolConfig
     from ..connection import RayConnection
-    from ..quotas import Quotas
+    from ..security.quotas import Quotas
     from .packages import PackageStore
 
 #: How often a follower at the end of the log asks whether the job has ended.
