@@ -88,3 +88,44 @@ def test_routes_carry_auth_and_document_websocket_messages():
     tail = paths["/jobs/{submission_id}/logs/tail"]["get"]
     refs = {m["$ref"].rsplit("/", 1)[1] for m in tail["x-iog-messages"]}
     assert refs == {"LogMessage", "JobStatusMessage", "ErrorMessage"}
+
+
+def _refusal(model, **query: str) -> str:
+    from iog_jupyter.core.errors import ValidationError
+    from iog_jupyter.handlers.contract import parse_query
+
+    with pytest.raises(ValidationError) as info:
+        parse_query(model, {k: [v.encode()] for k, v in query.items()})
+    return info.value.message
+
+
+def test_query_refusals_name_the_parameter_and_what_to_send():
+    assert _refusal(wire.JobListQuery, limti="5") == (
+        "Unknown query parameter 'limti'; this route accepts: status, limit, cursor."
+    )
+    assert _refusal(None, x="1") == "Unknown query parameter 'x'; this route accepts: none."
+    assert _refusal(wire.JobListQuery, limit="ten") == (
+        "Query parameter 'limit' must be an integer, not 'ten'."
+    )
+    assert (
+        _refusal(wire.JobListQuery, limit="0")
+        == "Query parameter 'limit' must be at least 1, not 0."
+    )
+    assert _refusal(wire.ActorListQuery, limit="501") == (
+        "Query parameter 'limit' must be from 1 to 500, not 501."
+    )
+    assert _refusal(wire.ActorListQuery, detached="maybe") == (
+        "Query parameter 'detached' must be true or false, not 'maybe'."
+    )
+    assert "'cursor'" in _refusal(wire.JobListQuery, cursor="c" * 600)
+
+
+def test_queries_take_jupyters_own_parameters_and_treat_empty_as_absent():
+    from iog_jupyter.handlers.contract import parse_query
+
+    args = {"token": [b"t"], "_xsrf": [b"x"], "offset": [b"7"]}
+    query = parse_query(wire.LogsQuery, {**args, "limit_bytes": [b"", b"9"]})
+    assert (query.offset, query.limit_bytes) == (7, 9)
+    assert parse_query(wire.LogsQuery, {"offset": [b""]}).offset == 0
+    assert parse_query(None, {"token": [b"t"]}) is None
+    assert "'limit'" in _refusal(wire.LogsQuery, limit="")  # unknown even when empty

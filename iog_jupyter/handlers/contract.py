@@ -85,13 +85,8 @@ def parse_query(model: type[WireModel] | None, arguments: Mapping[str, list[byte
     Raises:
         ValidationError: An unknown parameter or a bad value, named with what to send instead.
     """
-    values = {
-        name: raw[-1].decode("utf-8", "replace")
-        for name, raw in arguments.items()
-        if name not in JUPYTER_QUERY and raw and raw[-1]
-    }
     known = tuple(model.model_fields) if model is not None else ()
-    unknown = sorted(set(values) - set(known))
+    unknown = sorted(set(arguments) - set(known) - JUPYTER_QUERY)
     if unknown:
         expected = ", ".join(known) if known else "none"
         raise ValidationError(
@@ -99,6 +94,8 @@ def parse_query(model: type[WireModel] | None, arguments: Mapping[str, list[byte
         )
     if model is None:
         return None
+    values = {name: raw[-1].decode("utf-8", "replace") for name, raw in arguments.items() if raw}
+    values = {name: value for name, value in values.items() if value and name in known}
     try:
         return model.model_validate(values)
     except PydanticValidationError as error:
