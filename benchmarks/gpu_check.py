@@ -92,14 +92,10 @@ class Seen:
     min_gpu_available: float | None = None
     gpu_held: bool = False
     gpus_reported: int = 0
-    names: set[str] = field(default_factory=set)
+    names: list[str] = field(default_factory=list)
     max_util_percent: float = 0.0
     max_memory_used_bytes: int = 0
     max_memory_total_bytes: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {**asdict(self), "names": sorted(self.names)}
 
 
 def parse_gpu_list(text: str) -> list[str]:
@@ -157,7 +153,7 @@ def observe(seen: Seen, snapshot: dict[str, Any]) -> None:
         gpus = (node.get("usage") or {}).get("gpus") or []
         seen.gpus_reported = max(seen.gpus_reported, len(gpus))
         for gpu in gpus:
-            seen.names.add(str(gpu.get("name") or ""))
+            seen.names = sorted({*seen.names, str(gpu.get("name") or "")})
             seen.max_util_percent = max(seen.max_util_percent, gpu.get("utilization_percent") or 0)
             used, total_bytes = gpu.get("memory_used_bytes") or 0, gpu.get("memory_total_bytes")
             seen.max_memory_used_bytes = max(seen.max_memory_used_bytes, int(used))
@@ -170,7 +166,7 @@ def _surface_checks(name: str, seen: Seen, reference: Seen, loaded: bool) -> lis
     if not seen.samples:
         return [Check(f"{name}: snapshots", "FAIL", "no snapshot was read while the job ran")]
     held = seen.min_gpu_available if seen.min_gpu_available is not None else seen.gpu_total
-    names = ", ".join(sorted(seen.names)) or "none"
+    names = ", ".join(seen.names) or "none"
     checks = [
         Check(f"{name}: Ray's GPUs", ok[seen.gpu_total >= 1], f"{seen.gpu_total:g} in total"),
         Check(
@@ -396,8 +392,8 @@ def run_check(args: argparse.Namespace, gpus: list[str], nvidia_smi: str) -> int
             "gpus": gpus,
             "job_status": status,
             "loaded": loaded,
-            "surfaces": {k: v.to_dict() for k, v in surfaces.items()},
-            "reference": reference.to_dict(),
+            "surfaces": {k: asdict(v) for k, v in surfaces.items()},
+            "reference": asdict(reference),
             "checks": [asdict(c) for c in checks],
         }
         Path(args.json).write_text(json.dumps(result, indent=2))
