@@ -73,6 +73,10 @@ and, where something could change, that nothing did (jobs, packages, actors, aud
   ``cluster/subscribe`` message, widget state, the server log, the audit log, a job's
   environment (both backends) or the environments iog writes for kernels —
   ``test_token_hygiene.py``.
-- Changes refused on a server without auth or XSRF checks —
-  ``tests/test_handlers_security.py::TestInsecureServer``.
+- Changes refused on a server without XSRF checks, unless the operator accepts the risk —
+  ``test_quotas_and_insecure_server.py`` (``TestInsecureServer``,
+  ``TestInsecureServerAllowed``).
+- Quotas: a third submission in a minute and a second running job are 429, refused and audited —
+  ``test_quotas_and_insecure_server.py`` (``TestQuotas``, ``TestActiveJobsQuota``);
+  ``tests/test_core_quotas.py``.
 """
