@@ -20,6 +20,7 @@ import pytest
 
 from iog_jupyter.core.jobs.validation import PROTECTED_ENV, REFUSED_RUNTIME_ENV
 from iog_jupyter.handlers.openapi import openapi_document
+from tests.fixtures import server_config
 
 from ..routes import concrete_path
 
@@ -32,20 +33,14 @@ LEAKS = ("Traceback", "site-packages", 'File "')
 
 
 def _config(tmp_path, **iog: Any) -> dict:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "local",
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            # Default caps (1 MiB JSON, 10,000 zip entries) but a small expanded-size cap.
-            "package_max_expanded_bytes": EXPANDED_CAP,
-            **iog,
-        },
+    traits = {
+        "refresh_interval_s": 0.5,
+        "jobs_backend": "local",
+        "jobs_state_dir": tmp_path / "iog_state",
+        # Default caps (1 MiB JSON, 10,000 zip entries) but a small expanded-size cap.
+        "package_max_expanded_bytes": EXPANDED_CAP,
     }
+    return server_config(**{**traits, **iog})
 
 
 @pytest.fixture
