@@ -340,13 +340,6 @@ async def test_log_page_bad_query_is_400(jp_fetch):
         assert code == 400, (params, reply)
 
 
-async def test_mutations_are_not_reachable_by_get(jp_fetch):
-    code, _, _ = await api(jp_fetch, "jobs", "some-job", "stop")
-    assert code == 405
-    code, _, _ = await api(jp_fetch, "packages")
-    assert code == 405
-
-
 # --- body caps ---------------------------------------------------------------------------------
 
 

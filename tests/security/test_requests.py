@@ -108,16 +108,17 @@ def stored_packages(tmp_path) -> list[str]:
 
 async def test_changes_are_not_reachable_by_get(api, tmp_path):
     """GET on every route whose only verbs change state: 405 (or 404), and nothing changes."""
-    checked = []
+    checked = {}
     for path, item in openapi_document()["paths"].items():
         if "get" in item or all(op.get("x-websocket") for op in item.values()):
             continue
         concrete = concrete_path(path)
         code, body = await api("GET", concrete)
         assert code in (404, 405), (concrete, code, body)
-        checked.append(concrete)
+        checked[concrete] = code
     assert {"jobs/some-job/stop", "sessions/01000000/release", "packages"} <= set(checked)
     assert "actors/team/x" in checked
+    assert checked["jobs/some-job/stop"] == checked["packages"] == 405
     assert await job_ids(api) == [] and audit_records(tmp_path) == []
 
 
