@@ -32,6 +32,9 @@ from iog_jupyter.core.local_head import LocalHead
 REPO = Path(__file__).resolve().parents[1]
 SESSION_DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
 KERNEL_NAME = "iog-test-python"
+#: A ``ray_address`` where no Ray answers (a closed port): for servers that must not reach any
+#: head, e.g. one another test run on this machine started.
+NO_RAY = "127.0.0.1:1"
 
 
 # -- server config ------------------------------------------------------------------------------
