@@ -1,4 +1,8 @@
-"""Fixtures: one real Ray head per run (loopback, token auth); Jupyter servers with iog_jupyter."""
+"""Fixtures: one real Ray head per run (loopback, token auth); Jupyter servers with iog_jupyter.
+
+A test module that needs other server traits overrides ``jp_server_config`` with
+:func:`tests.fixtures.server_config`; the helpers it builds on are in ``tests/fixtures.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import pytest
 
 from iog_jupyter.core import local_head
 from iog_jupyter.core.local_head import LocalHead, start_head, stop_head
+from tests.fixtures import server_config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -66,10 +71,10 @@ def restartable_head(ray_head: LocalHead) -> Iterator[LocalHead]:
 @pytest.fixture
 def jp_server_config(ray_head: LocalHead) -> dict:
     """Enable iog_jupyter with authentication on; poll fast so tests see changes quickly."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {"refresh_interval_s": 0.5},
-    }
+    return server_config(refresh_interval_s=0.5)
+
+
+@pytest.fixture
+def server_url(jp_serverapp, http_server, jp_base_url, jp_http_port) -> str:
+    """The base URL of the pytest-jupyter server, listening on its port (``http_server``)."""
+    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}"

@@ -19,8 +19,7 @@ from typing import Any
 import requests
 
 from iog_jupyter.core import local_head
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.fixtures import REPO, server_argv, server_config
 
 
 @dataclass
@@ -75,7 +74,8 @@ class JupyterProcess:
 
 def start_jupyter(
     work: Path,
-    args: list[str],
+    config: dict[str, Any] | None = None,
+    args: list[str] | None = None,
     module: str = "jupyter_server",
     env: dict[str, str] | None = None,
     startup_timeout_s: float = 120.0,
@@ -84,7 +84,9 @@ def start_jupyter(
 
     Args:
         work: A fresh directory: root dir, runtime dir and ``jupyter.log`` live under it.
-        args: Extra command-line traits (``--IogJupyterApp.jobs_backend=local``, ...).
+        config: The server's traits, as :func:`tests.fixtures.server_config` builds them
+            (``server_config()``, iog_jupyter on with its default traits, when None).
+        args: More command-line options (``--LabApp...``).
         module: ``jupyter_server`` for a bare server, ``jupyterlab`` for the Lab.
         env: Extra environment variables (after this process's environment).
         startup_timeout_s: How long to wait for ``GET iog/api/v1/status`` to answer 200.
@@ -108,13 +110,12 @@ def start_jupyter(
         module,
         "--no-browser",
         "--allow-root",
-        "--ServerApp.jpserver_extensions={'iog_jupyter': True}",
-        "--ServerApp.allow_unauthenticated_access=False",
         f"--port={port}",
         "--ServerApp.port_retries=0",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.root_dir={root}",
-        *args,
+        *server_argv(config or server_config()),
+        *(args or []),
     ]
     log_path = work / "jupyter.log"
     log = open(log_path, "wb")  # closed by JupyterProcess.stop()

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 
 from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.actors import gcs as actor_registry
 from iog_jupyter.core.errors import RayUnavailableError
+from tests.fixtures import kernel_manager
 
 pytestmark = pytest.mark.ray
 
-REPO = Path(__file__).resolve().parents[1]
-KERNEL_NAME = "iog-actors-test"
 TIMEOUT_S = 180
 
 SETUP = """
@@ -43,17 +39,7 @@ class Kernel:
     """A real IPython kernel on this interpreter, with the repository importable."""
 
     def __init__(self, tmp_path: Path, label: str) -> None:
-        spec_dir = tmp_path / label / "kernels" / KERNEL_NAME
-        spec_dir.mkdir(parents=True)
-        spec = {
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "iog_jupyter actor tests",
-            "language": "python",
-            "env": {"PYTHONPATH": str(REPO)},
-        }
-        (spec_dir / "kernel.json").write_text(json.dumps(spec))
-        specs = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
-        self.km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+        self.km = kernel_manager(tmp_path / label / "kernels")
         # Named as Jupyter Server names it: kernel-<kernel id>.json.
         self.kernel_id = str(uuid.uuid4())
         self.km.connection_file = str(tmp_path / label / f"kernel-{self.kernel_id}.json")

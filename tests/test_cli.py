@@ -394,12 +394,6 @@ def _remote_env(tmp_path, token: str | None) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def server_url(jp_serverapp, http_server, jp_base_url, jp_http_port) -> str:
-    """The base URL of the pytest-jupyter server, listening on its port (``http_server``)."""
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
-
-
 @pytest.mark.ray
 async def test_remote_status_json_with_token(jp_serverapp, server_url, tmp_path):
     token = jp_serverapp.identity_provider.token

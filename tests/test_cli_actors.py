@@ -13,6 +13,7 @@ import pytest
 
 from iog_jupyter.cli.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from iog_jupyter.cli.main import main
+from tests.fixtures import server_config
 
 from .test_core_actors import run_driver
 
@@ -106,13 +107,7 @@ def test_local_bad_input_is_exit_2(made, capsys, argv, word):
 
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {"jobs_state_dir": str(tmp_path / "iog_state")},
-    }
+    return server_config(jobs_state_dir=tmp_path / "iog_state")
 
 
 async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
@@ -135,9 +130,9 @@ async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
     return int(proc.returncode or 0), out.decode(), err.decode()
 
 
-async def test_remote_list_and_kill(made, jp_serverapp, http_server, jp_base_url, jp_http_port):
+async def test_remote_list_and_kill(made, jp_serverapp, server_url):
     ns = made
-    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+    url = server_url
     token = jp_serverapp.identity_provider.token
     code, out, err = await iog(url, token, "list", "-n", ns, "--json")
     assert code == EXIT_OK, err

@@ -12,6 +12,7 @@ import pytest
 
 from iog_jupyter.cli.errors import EXIT_ERROR, EXIT_USAGE
 from iog_jupyter.cli.main import main
+from tests.fixtures import server_config
 
 pytestmark = pytest.mark.ray
 
@@ -21,25 +22,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path):
     """iog_jupyter on the Ray jobs backend, with its own state dir."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "ray",
-            "request_timeout_s": 60.0,
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            "jobs_stop_grace_s": 2.0,
-        },
-    }
-
-
-@pytest.fixture
-def server_url(jp_serverapp, http_server, jp_base_url, jp_http_port) -> str:
-    """The base URL of the pytest-jupyter server, listening on its port (``http_server``)."""
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+    return server_config(
+        refresh_interval_s=0.5,
+        jobs_backend="ray",
+        request_timeout_s=60.0,
+        jobs_state_dir=tmp_path / "iog_state",
+        jobs_stop_grace_s=2.0,
+    )
 
 
 def new_id() -> str:

@@ -5,48 +5,30 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_USAGE
 from iog_jupyter.cli.main import main
+from tests.fixtures import server_config, session_driver
 
 pytestmark = pytest.mark.ray
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DRIVER = os.path.join(REPO, "tests", "drivers", "session_driver.py")
 
 
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path):
     """iog_jupyter with its own state dir (audit log)."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {"request_timeout_s": 30.0, "jobs_state_dir": str(tmp_path / "state")},
-    }
+    return server_config(request_timeout_s=30.0, jobs_state_dir=tmp_path / "state")
 
 
 @pytest.fixture
 def script_driver(ray_head):
     """A script driver holding one actor; yields its job id."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": REPO}
-    proc = subprocess.Popen(
-        [sys.executable, DRIVER, "cli", "--actors", "1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        yield proc.stdout.readline().split()[1]
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    with session_driver(ray_head, "cli", "--actors", "1") as (_, job_id):
+        yield job_id
 
 
 async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
@@ -70,10 +52,8 @@ async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
     return int(proc.returncode or 0), out.decode(), err.decode()
 
 
-async def test_remote_list_and_a_refused_release(
-    jp_serverapp, http_server, jp_base_url, jp_http_port, script_driver
-):
-    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+async def test_remote_list_and_a_refused_release(jp_serverapp, server_url, script_driver):
+    url = server_url
     token = jp_serverapp.identity_provider.token
     code, out, err = await iog(url, token, "list")
     assert code == 0, err

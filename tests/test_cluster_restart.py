@@ -9,6 +9,7 @@ import time
 import pytest
 
 from iog_jupyter.core.local_head import start_head, stop_head
+from tests.fixtures import head_traits, server_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -16,18 +17,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 @pytest.fixture
 def jp_server_config(restartable_head):
     """Point this module's Jupyter servers at the restartable head through traits."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "max_backoff_s": 2.0,
-            "ray_address": restartable_head.address,
-            "ray_token_path": restartable_head.token_path,
-        },
-    }
+    return server_config(refresh_interval_s=0.5, max_backoff_s=2.0, **head_traits(restartable_head))
 
 
 async def _status(jp_fetch):

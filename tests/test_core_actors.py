@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,17 +31,16 @@ from iog_jupyter.core.errors import (
     RayUnavailableError,
     ValidationError,
 )
+from tests.fixtures import REPO, ray_env
 
-REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "tests" / "drivers" / "detached_actors.py"
 
 
 def run_driver(ray_head: Any, ops: list[list[Any]]) -> list[dict[str, Any]]:
     """Run one driver process that makes actors and exits; its results."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
         [sys.executable, str(DRIVER), json.dumps(ops)],
-        env=env,
+        env=ray_env(ray_head),
         capture_output=True,
         text=True,
         timeout=240,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -23,31 +20,10 @@ from iog_jupyter.core.sessions.drivers import (
     read_cluster,
     release_session,
 )
+from tests.fixtures import ray_env
+from tests.fixtures import session_driver as driver
 
 pytestmark = pytest.mark.ray
-
-REPO = Path(__file__).resolve().parents[1]
-DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
-
-
-@contextmanager
-def driver(ray_head, tag: str, *flags: str) -> Iterator[tuple[subprocess.Popen, str]]:
-    """Run tests/drivers/session_driver.py until the block ends; yield it and its job id."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, str(DRIVER), tag, *flags],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert line.startswith("READY "), f"driver {tag} did not start: {line!r}"
-        yield proc, line.split()[1]
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
 
 
 def _wait_for(predicate, timeout_s: float = 20.0):
@@ -164,7 +140,7 @@ print("metadata", sorted(k for k in driver.driver_metadata()))
 
 
 def test_connect_is_idempotent_and_says_an_infeasible_request_once(ray_head):
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO), "RAY_SCHEDULER_EVENTS": "1"}
+    env = ray_env(ray_head, RAY_SCHEDULER_EVENTS="1")
     proc = subprocess.run(
         [sys.executable, "-c", QUIET_PROBE], env=env, capture_output=True, text=True, timeout=120
     )

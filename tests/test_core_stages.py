@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from iog_jupyter.core.errors import ValidationError
 from iog_jupyter.core.jobs import LocalProcessBackend, validate_submission
 from iog_jupyter.core.stages import Stage, stage
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.fixtures import REPO, ray_env
 
 
 def test_names_are_checked_before_anything_reaches_ray():
@@ -87,10 +84,9 @@ def test_run_job_prints_the_log_and_returns_the_final_record(tmp_path, capsys):
 @pytest.mark.ray
 def test_a_two_stage_pipeline_on_the_stand_in_pools(ray_head):
     """The test head carries pool:preprocess/train/serve resources, standing in for 3 pools."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / "drivers" / "pipeline_stages.py"), ray_head.address],
-        env=env,
+        env=ray_env(ray_head),
         capture_output=True,
         text=True,
         timeout=180,

@@ -16,6 +16,8 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
+from tests.fixtures import server_config  # noqa: E402
+
 from .jupyter_subprocess import start_jupyter  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -30,15 +32,8 @@ schemathesis.serializer.alias("application/zip", "application/octet-stream")
 @pytest.fixture(scope="module")
 def server(ray_head, tmp_path_factory):
     work = tmp_path_factory.mktemp("fuzz")
-    jupyter = start_jupyter(
-        work,
-        [
-            "--IogJupyterApp.jobs_backend=local",
-            f"--IogJupyterApp.jobs_state_dir={work / 'state'}",
-            "--IogJupyterApp.jobs_stop_grace_s=1",
-        ],
-        env=ray_head.env(),
-    )
+    config = server_config(jobs_backend="local", jobs_state_dir=work / "state", jobs_stop_grace_s=1)
+    jupyter = start_jupyter(work, config, env=ray_head.env())
     yield jupyter.url, jupyter.headers
     jupyter.stop()
 

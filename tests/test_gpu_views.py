@@ -8,13 +8,11 @@ and the idle policy releasing a notebook's GPU holders only.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,7 @@ from iog_jupyter.widgets.figures import HISTORY_LINES, RESOURCE_PANELS
 from iog_jupyter.widgets.refresher import SharedRefresher
 from iog_jupyter.widgets.sessions import RaySessions, SessionsWidget
 from iog_jupyter.widgets.tables import totals_summary
-from tests.server_api import api
+from tests.fixtures import REPO, api, ray_env
 
 # The sessions tests' server fixtures: the same server, idle policy set per test.
 from tests.test_handlers_sessions import (  # noqa: F401 - pytest fixtures
@@ -38,7 +36,6 @@ from tests.test_handlers_sessions import (  # noqa: F401 - pytest fixtures
 
 pytestmark = pytest.mark.ray
 
-REPO = Path(__file__).resolve().parents[1]
 JOB_NODE = REPO / "tests" / "drivers" / "job_node.py"
 #: What the session fixture's head advertises.
 HEAD_GPUS = 2.0
@@ -224,12 +221,11 @@ async def test_a_job_asking_for_more_gpus_than_exist_stays_pending_and_says_why(
 @pytest.fixture
 def gpu_driver(ray_head) -> Iterator[tuple[str, str]]:
     """A script driver holding one actor with ``num_gpus=1``; yields its job id and GPU ids."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-c", GPU_DRIVER],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=env,
+        env=ray_env(ray_head),
         text=True,
     )
     try:

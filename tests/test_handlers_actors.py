@@ -12,6 +12,8 @@ from urllib.parse import quote
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.fixtures import server_config
+
 from .test_core_actors import run_driver
 
 pytestmark = pytest.mark.ray
@@ -26,18 +28,12 @@ def ray_address(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path, ray_address):
     """iog_jupyter with its own audit log and a fast reaper."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            "actor_reap_interval_s": 0.5,
-            "ray_address": ray_address,
-        },
-    }
+    return server_config(
+        refresh_interval_s=0.5,
+        jobs_state_dir=tmp_path / "iog_state",
+        actor_reap_interval_s=0.5,
+        ray_address=ray_address,
+    )
 
 
 @pytest.fixture

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.server_api import api
+from tests.fixtures import REPO, api, server_config, start_session_driver
 
 pytestmark = pytest.mark.ray
 
-REPO = Path(__file__).resolve().parents[1]
 HOLD = """
 import ray, iog_jupyter.core.sessions.connect as d
 info = d.connect()
@@ -50,18 +46,12 @@ def idle_policy(request: pytest.FixtureRequest) -> dict[str, Any]:
 def jp_server_config(ray_head, tmp_path, idle_policy, monkeypatch):
     """iog_jupyter with its own audit log; kernels import iog_jupyter from this checkout."""
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "request_timeout_s": 30.0,
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            **idle_policy,
-        },
-    }
+    return server_config(
+        refresh_interval_s=0.5,
+        request_timeout_s=30.0,
+        jobs_state_dir=tmp_path / "iog_state",
+        **idle_policy,
+    )
 
 
 async def start_notebook(jp_fetch, path: str) -> str:
@@ -151,15 +141,7 @@ async def test_two_notebooks_are_attributed_and_release_frees_exactly_one(
 
 
 async def test_bad_input_is_refused_and_changes_nothing(jp_fetch, jp_serverapp, ray_head, tmp_path):
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
-    script = REPO / "tests" / "drivers" / "session_driver.py"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), "foreign", "--actors", "1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+    proc = start_session_driver(ray_head, "foreign", "--actors", "1")
     try:
         job = proc.stdout.readline().split()[1]
         for bad in ("not-an-id", "0100000g", "x" * 300):

@@ -38,7 +38,7 @@ from iog_jupyter.core.local_head import (
     stop_head,
     stop_processes,
 )
-from tests.server_api import api
+from tests.fixtures import api, head_traits, server_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -144,17 +144,7 @@ def cluster_head(ray_head: LocalHead) -> Iterator[LocalHead]:
 @pytest.fixture
 def jp_server_config(cluster_head: LocalHead) -> dict:
     """Point this module's Jupyter servers at the module's head; poll every 0.5 s."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": REFRESH_INTERVAL_S,
-            "ray_address": cluster_head.address,
-            "ray_token_path": cluster_head.token_path,
-        },
-    }
+    return server_config(refresh_interval_s=REFRESH_INTERVAL_S, **head_traits(cluster_head))
 
 
 @pytest.fixture(scope="module")

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from iog_jupyter.core.cluster import get_cluster_snapshot
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.local_head import LocalHead, start_head, stop_head
+from tests.fixtures import REPO, kernel_manager
 
-REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-KERNEL_NAME = "iog-test-python"
 CELL_TIMEOUT_S = 120
 PIPELINE = REPO / "notebooks" / "05_isolated_pipeline.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -41,24 +36,6 @@ def plain_head(ray_head: LocalHead) -> Iterator[LocalHead]:
     finally:
         stop_head(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _kernel_manager(tmp_path: Path, env: dict[str, str] | None = None) -> KernelManager:
-    """A kernel on this test's interpreter, with the repository importable.
-
-    ``env`` is added to the kernel's environment (another head's RAY_ADDRESS, ...).
-    """
-    spec_dir = tmp_path / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "iog_jupyter tests",
-        "language": "python",
-        "env": {"PYTHONPATH": str(REPO), **(env or {})},
-    }
-    (spec_dir / "kernel.json").write_text(json.dumps(spec))
-    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
 
 
 def _output_text(nb: nbformat.NotebookNode) -> str:
@@ -97,7 +74,7 @@ def _execute(
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
-        km=_kernel_manager(tmp_path, env),
+        km=kernel_manager(tmp_path / "kernels", env),
         timeout=CELL_TIMEOUT_S,
         allow_errors=False,
         resources={"metadata": {"path": str(tmp_path)}},

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from iog_jupyter.widgets.sessions import RaySessions, ServerSessions, SessionsWidget
 from iog_jupyter.widgets.sessions_html import fmt_idle, fmt_resources, sessions_table_html
+from tests.fixtures import session_driver
 
-REPO = Path(__file__).resolve().parents[1]
-DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
 EVIL = '<img src=x onerror="alert(1)">'
 
 
@@ -46,19 +41,8 @@ def test_table_escapes_everything_that_comes_from_ray_or_jupyter():
 @pytest.fixture
 def foreign_driver(ray_head):
     """A script driver (not a kernel) holding one actor; yields its job id."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, str(DRIVER), "widget", "--actors", "1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    try:
-        yield proc.stdout.readline().split()[1]
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    with session_driver(ray_head, "widget", "--actors", "1") as (_, job_id):
+        yield job_id
 
 
 @pytest.mark.ray

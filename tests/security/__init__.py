@@ -18,8 +18,7 @@ and, where something could change, that nothing did (jobs, packages, actors, aud
   websocket): refused; the JSON-in-text/plain CSRF post: 403; token auth needs no XSRF token —
   ``test_xsrf.py``.
 - Changes by GET (``jobs/x/stop``, ``sessions/x/release``, ``packages``, ``actors/ns/name``):
-  405/404 — ``test_requests.py::test_changes_are_not_reachable_by_get``; also
-  ``tests/test_handlers_jobs.py::test_mutations_are_not_reachable_by_get``.
+  405/404 — ``test_requests.py::test_changes_are_not_reachable_by_get``.
 - Form-encoded, text/plain, multipart or untyped bodies: 415, nothing created —
   ``test_requests.py::test_form_and_text_bodies_are_refused_and_create_nothing``.
 - Dashboard proxy: other verbs 405 and dangerous GETs 403
@@ -73,6 +72,10 @@ and, where something could change, that nothing did (jobs, packages, actors, aud
   ``cluster/subscribe`` message, widget state, the server log, the audit log, a job's
   environment (both backends) or the environments iog writes for kernels —
   ``test_token_hygiene.py``.
-- Changes refused on a server without auth or XSRF checks —
-  ``tests/test_handlers_security.py::TestInsecureServer``.
+- Changes refused on a server without XSRF checks, unless the operator accepts the risk —
+  ``test_quotas_and_insecure_server.py`` (``TestInsecureServer``,
+  ``TestInsecureServerAllowed``).
+- Quotas: a third submission in a minute and a second running job are 429, refused and audited —
+  ``test_quotas_and_insecure_server.py`` (``TestQuotas``, ``TestActiveJobsQuota``);
+  ``tests/test_core_quotas.py``.
 """

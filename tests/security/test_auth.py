@@ -1,5 +1,9 @@
 """Every iog route, REST verb and websocket refuses requests without Jupyter credentials, and
-such a request changes nothing (the jobs on the cluster stay as they were)."""
+such a request changes nothing (the server's jobs stay as they were).
+
+No Ray head: a refused request never gets past Jupyter's authentication, so the server runs on
+the local jobs backend, pointed at an address where no Ray answers.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketHandler, websocket_connect
 
 from iog_jupyter.handlers.dashboard import DashboardGrantHandler
+from tests.fixtures import NO_RAY, server_config
 
 from ..routes import iog_routes
 
@@ -18,6 +23,14 @@ VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 #: A body the jobs route would accept from a logged-in user: refused, it creates nothing.
 SUBMIT = b'{"entrypoint": "true"}'
 JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def jp_server_config(tmp_path):
+    """iog_jupyter without Ray: the local jobs backend, with its own state dir."""
+    return server_config(
+        jobs_backend="local", jobs_state_dir=tmp_path / "iog_state", ray_address=NO_RAY
+    )
 
 
 def _concrete(pattern: str) -> str:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
+from typing import Any
 
 import pytest
 from jupyter_core.utils import ensure_async
@@ -19,11 +16,9 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
 from iog_jupyter.openapi import document as openapi_document
+from tests.fixtures import server_config, start_session_driver
 
 pytestmark = pytest.mark.ray
-
-REPO = Path(__file__).resolve().parents[2]
-DRIVER = REPO / "tests" / "drivers" / "session_driver.py"
 
 CALLS: list[tuple[str, str, str, str]] = []
 
@@ -69,19 +64,14 @@ async def _call(jp_fetch, method, path):
         return err.code
 
 
-def _config(tmp_path, authorizer):
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-            "authorizer_class": authorizer,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "local",
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-        },
-    }
+def _config(tmp_path, authorizer, server: dict[str, Any] | None = None, **iog: Any) -> dict:
+    return server_config(
+        server={"authorizer_class": authorizer, **(server or {})},
+        refresh_interval_s=0.5,
+        jobs_backend="local",
+        jobs_state_dir=tmp_path / "iog_state",
+        **iog,
+    )
 
 
 class TestDocumentedPairs:
@@ -157,28 +147,20 @@ def _as_user(jp_fetch):
 
 def _start_driver(ray_head, tag: str, *flags: str, user: str | None = None):
     """A script driver holding one actor (tests/drivers/session_driver.py), as ``user``."""
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
-    env.pop("JUPYTERHUB_USER", None)
-    if user:
-        env["JUPYTERHUB_USER"] = user
-    return subprocess.Popen(
-        [sys.executable, str(DRIVER), tag, "--actors", "1", *flags],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
+    return start_session_driver(ray_head, tag, "--actors", "1", *flags, JUPYTERHUB_USER=user)
 
 
 class TestMultiUser:
     @pytest.fixture
     def jp_server_config(self, ray_head, tmp_path):
-        config = _config(tmp_path, AdminOnlyAuthorizer)
-        config["ServerApp"]["identity_provider_class"] = HeaderUserProvider
-        config["IogJupyterApp"]["jobs_stop_grace_s"] = 1.0
-        # Script drivers stand in for other users' kernels (no kernel start needed).
-        config["IogJupyterApp"]["sessions_release_foreign"] = True
-        return config
+        return _config(
+            tmp_path,
+            AdminOnlyAuthorizer,
+            server={"identity_provider_class": HeaderUserProvider},
+            jobs_stop_grace_s=1.0,
+            # Script drivers stand in for other users' kernels (no kernel start needed).
+            sessions_release_foreign=True,
+        )
 
     async def test_only_the_owner_or_an_admin_changes_a_job(self, jp_fetch):
         as_user = _as_user(jp_fetch)

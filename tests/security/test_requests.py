@@ -20,6 +20,7 @@ import pytest
 
 from iog_jupyter.core.jobs.validation import PROTECTED_ENV, REFUSED_RUNTIME_ENV
 from iog_jupyter.openapi import document as openapi_document
+from tests.fixtures import server_config
 
 from ..routes import concrete_path
 
@@ -32,20 +33,14 @@ LEAKS = ("Traceback", "site-packages", 'File "')
 
 
 def _config(tmp_path, **iog: Any) -> dict:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "local",
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            # Default caps (1 MiB JSON, 10,000 zip entries) but a small expanded-size cap.
-            "package_max_expanded_bytes": EXPANDED_CAP,
-            **iog,
-        },
+    traits = {
+        "refresh_interval_s": 0.5,
+        "jobs_backend": "local",
+        "jobs_state_dir": tmp_path / "iog_state",
+        # Default caps (1 MiB JSON, 10,000 zip entries) but a small expanded-size cap.
+        "package_max_expanded_bytes": EXPANDED_CAP,
     }
+    return server_config(**{**traits, **iog})
 
 
 @pytest.fixture
@@ -113,16 +108,17 @@ def stored_packages(tmp_path) -> list[str]:
 
 async def test_changes_are_not_reachable_by_get(api, tmp_path):
     """GET on every route whose only verbs change state: 405 (or 404), and nothing changes."""
-    checked = []
+    checked = {}
     for path, item in openapi_document()["paths"].items():
         if "get" in item or all(op.get("x-websocket") for op in item.values()):
             continue
         concrete = concrete_path(path)
         code, body = await api("GET", concrete)
         assert code in (404, 405), (concrete, code, body)
-        checked.append(concrete)
+        checked[concrete] = code
     assert {"jobs/some-job/stop", "sessions/01000000/release", "packages"} <= set(checked)
     assert "actors/team/x" in checked
+    assert checked["jobs/some-job/stop"] == checked["packages"] == 405
     assert await job_ids(api) == [] and audit_records(tmp_path) == []
 
 

@@ -29,6 +29,7 @@ from iog_jupyter.core.jobs import select_backend, validate_submission
 from iog_jupyter.core.sessions import connect as driver
 from iog_jupyter.widgets import ActorsWidget, ClusterWidget, JobsWidget, SessionsWidget
 from iog_jupyter.widgets.sessions import ServerSessions
+from tests.fixtures import server_config
 
 from ..ray_versions import CAPS
 from ..routes import api_path, iog_routes
@@ -53,18 +54,12 @@ def ray_token(ray_head) -> str:
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path):
     """Ray's jobs backend (the job's environment is Ray's), its own state dir and audit log."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "ray",
-            "request_timeout_s": 60.0,
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-        },
-    }
+    return server_config(
+        refresh_interval_s=0.5,
+        jobs_backend="ray",
+        request_timeout_s=60.0,
+        jobs_state_dir=tmp_path / "iog_state",
+    )
 
 
 @pytest.fixture

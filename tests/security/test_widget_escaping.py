@@ -8,12 +8,8 @@ the visible words stay, escaped. The pure HTML functions have their own tests
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +19,10 @@ from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.jobs import select_backend, validate_submission
 from iog_jupyter.widgets import ActorsWidget, JobsWidget, SessionsWidget
 from iog_jupyter.widgets.sessions import RaySessions
+from tests.fixtures import start_session_driver
 
 from ..test_core_actors import run_driver
 
-REPO = Path(__file__).resolve().parents[2]
 IMG = "<img src=x onerror=alert(1)>"
 IMG_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 SCRIPT = "<script>alert(2)</script>"
@@ -98,14 +94,8 @@ def test_job_entrypoint_owner_metadata_and_log(tmp_path):
 def test_actor_and_session_names(ray_head):
     """A detached actor and a notebook session whose names carry markup and escapes."""
     ns = f"iotx-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, **ray_head.env(), "PYTHONPATH": str(REPO)}
-    env |= {"JPY_SESSION_NAME": f"{IMG}{OSC8}.ipynb", "JUPYTERHUB_USER": f"<b>{SCRIPT}</b>"}
-    session = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "drivers" / "session_driver.py"), "x"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
+    session = start_session_driver(
+        ray_head, "x", JPY_SESSION_NAME=f"{IMG}{OSC8}.ipynb", JUPYTERHUB_USER=f"<b>{SCRIPT}</b>"
     )
     conn = RayConnection()
     registry = ActorRegistry(conn, ["serve"])

@@ -17,6 +17,7 @@ from tornado.httputil import parse_cookie
 from tornado.websocket import websocket_connect
 
 from iog_jupyter.openapi import document as openapi_document
+from tests.fixtures import server_config
 
 from ..routes import concrete_path
 
@@ -28,17 +29,9 @@ FOREIGN = "https://evil.example"
 @pytest.fixture
 def jp_server_config(ray_head, tmp_path):
     """The local jobs backend: an accepted submission costs a `true` process, not a Ray job."""
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "local",
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-        },
-    }
+    return server_config(
+        refresh_interval_s=0.5, jobs_backend="local", jobs_state_dir=tmp_path / "iog_state"
+    )
 
 
 async def _xsrf_cookie(client, base_url: str) -> tuple[str, str]:

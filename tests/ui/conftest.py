@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from ..fixtures import server_config
 from ..jupyter_subprocess import JupyterProcess, start_jupyter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,10 +88,9 @@ def start_lab(work: Path, **traits: Any) -> JupyterProcess:
         "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
         "JUPYTERLAB_WORKSPACES_DIR": str(work / "workspaces"),
     }
-    values = {**DEFAULT_TRAITS, "jobs_state_dir": str(work / "state"), **traits}
-    args = [f"--IogJupyterApp.{name}={value}" for name, value in values.items()]
-    args.append("--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-    return start_jupyter(work, args, module="jupyterlab", env=env)
+    config = server_config(**{**DEFAULT_TRAITS, "jobs_state_dir": work / "state", **traits})
+    args = ["--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    return start_jupyter(work, config, args, module="jupyterlab", env=env)
 
 
 @pytest.fixture(scope="session")

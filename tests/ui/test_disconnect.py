@@ -6,6 +6,7 @@ import pytest
 
 from iog_jupyter.core.local_head import start_head, stop_head
 
+from ..fixtures import head_traits
 from .lab import (
     BANNER,
     RAY_RESTART_TIMEOUT_MS,
@@ -21,10 +22,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.ray, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def lab(lab_factory, restartable_head):
     """A Lab of this module's own, pointed at the restartable head through traits."""
-    return lab_factory(
-        ray_address=restartable_head.address,
-        ray_token_path=restartable_head.token_path,
-    )
+    return lab_factory(**head_traits(restartable_head))
 
 
 def test_banner_follows_head_stop_and_restart(page, restartable_head):

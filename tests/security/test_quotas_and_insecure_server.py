@@ -6,42 +6,20 @@ import json
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
+
+from tests.fixtures import api, server_config
 
 pytestmark = pytest.mark.ray
 
 
 def _config(tmp_path, server: dict[str, Any] | None = None, **iog: Any) -> dict:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"iog_jupyter": True},
-            "allow_unauthenticated_access": False,
-            **(server or {}),
-        },
-        "IogJupyterApp": {
-            "refresh_interval_s": 0.5,
-            "jobs_backend": "local",
-            "jobs_state_dir": str(tmp_path / "iog_state"),
-            **iog,
-        },
-    }
-
-
-async def _call(jp_fetch, *parts, method="GET", body=None, **params):
-    try:
-        reply = await jp_fetch(
-            "iog",
-            "api",
-            "v1",
-            *parts,
-            method=method,
-            params=params or None,
-            body=json.dumps(body) if body is not None else ("" if method == "POST" else None),
-            headers={"Content-Type": "application/json"},
-        )
-        return reply.code, json.loads(reply.body or b"{}")
-    except HTTPClientError as err:
-        return err.code, json.loads(err.response.body)
+    return server_config(
+        server=server,
+        refresh_interval_s=0.5,
+        jobs_backend="local",
+        jobs_state_dir=tmp_path / "iog_state",
+        **iog,
+    )
 
 
 def _audit(tmp_path) -> list[dict[str, Any]]:
@@ -56,19 +34,19 @@ class TestQuotas:
 
     async def test_the_third_submission_in_a_minute_is_429(self, jp_fetch, tmp_path):
         for i in range(2):
-            code, _ = await _call(
+            code, _ = await api(
                 jp_fetch,
                 "jobs",
                 method="POST",
                 body={"entrypoint": "true", "submission_id": f"q{i}"},
             )
             assert code == 201
-        code, data = await _call(
+        code, data = await api(
             jp_fetch, "jobs", method="POST", body={"entrypoint": "true", "submission_id": "q2"}
         )
         assert code == 429 and data["reason"] == "quota_exceeded"
         assert "limit is 2" in data["message"] and "Try again in" in data["message"]
-        code, page = await _call(jp_fetch, "jobs")
+        code, page = await api(jp_fetch, "jobs")
         assert sorted(j["submission_id"] for j in page["jobs"]) == ["q0", "q1"]
         refused = [r for r in _audit(tmp_path) if r["outcome"] == "refused"]
         assert refused and refused[-1]["target"] == "q2" and "429" in refused[-1]["detail"]
@@ -80,15 +58,15 @@ class TestActiveJobsQuota:
         return _config(tmp_path, max_active_jobs_per_user=1)
 
     async def test_a_second_running_job_is_429_until_the_first_ends(self, jp_fetch):
-        code, _ = await _call(
+        code, _ = await api(
             jp_fetch, "jobs", method="POST", body={"entrypoint": "sleep 30", "submission_id": "a0"}
         )
         assert code == 201
-        code, data = await _call(
+        code, data = await api(
             jp_fetch, "jobs", method="POST", body={"entrypoint": "true", "submission_id": "a1"}
         )
         assert code == 429 and "You have 1 jobs pending or running" in data["message"]
-        code, _ = await _call(jp_fetch, "jobs", "a0", "stop", method="POST")
+        code, _ = await api(jp_fetch, "jobs", "a0", "stop", method="POST")
         assert code == 200
 
 
@@ -98,14 +76,14 @@ class TestInsecureServer:
         return _config(tmp_path, server={"disable_check_xsrf": True})
 
     async def test_changes_are_refused_reads_are_not(self, jp_fetch):
-        code, data = await _call(
+        code, data = await api(
             jp_fetch, "jobs", method="POST", body={"entrypoint": "true", "submission_id": "x0"}
         )
         assert code == 403 and data["reason"] == "insecure_server"
         assert "XSRF" in data["message"] and "allow_insecure" in data["message"]
-        code, page = await _call(jp_fetch, "jobs")
+        code, page = await api(jp_fetch, "jobs")
         assert code == 200 and page["jobs"] == []
-        code, doctor = await _call(jp_fetch, "doctor")
+        code, doctor = await api(jp_fetch, "doctor")
         checks = {c["id"]: c for c in doctor["checks"]}
         assert code == 200 and checks["jupyter_xsrf"]["status"] == "fail"
         assert doctor["status"] == "fail"
@@ -117,7 +95,7 @@ class TestInsecureServerAllowed:
         return _config(tmp_path, server={"disable_check_xsrf": True}, allow_insecure=True)
 
     async def test_the_operator_can_accept_the_risk(self, jp_fetch):
-        code, _ = await _call(
+        code, _ = await api(
             jp_fetch, "jobs", method="POST", body={"entrypoint": "true", "submission_id": "ok0"}
         )
         assert code == 201
