@@ -12,7 +12,7 @@ from .capabilities import capabilities, import_ray
 _SESSION_KV = (b"session_dir", b"session")
 
 
-def _gcs_client(gcs_address: str) -> Any:
+def gcs_client(gcs_address: str) -> Any:
     import_ray()
     from ray._raylet import GcsClient
 
@@ -31,12 +31,12 @@ def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> 
     Returns:
         The stored bytes, or None when the key is absent.
     """
-    return _gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
+    return gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
 
 
 def kv_put(gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float) -> None:
     """Write (overwrite) one key of Ray's internal KV store."""
-    _gcs_client(gcs_address).internal_kv_put(
+    gcs_client(gcs_address).internal_kv_put(
         key, value, True, namespace=namespace, timeout=timeout_s
     )
 
@@ -49,7 +49,7 @@ def kv_put_if_absent(
     Returns:
         True when this call wrote the value; False when the key already held one (kept).
     """
-    added = _gcs_client(gcs_address).internal_kv_put(
+    added = gcs_client(gcs_address).internal_kv_put(
         key, value, False, namespace=namespace, timeout=timeout_s
     )
     return int(added) == 1
@@ -58,13 +58,13 @@ def kv_put_if_absent(
 def kv_del(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> int:
     """Delete one key; returns how many were deleted."""
     return int(
-        _gcs_client(gcs_address).internal_kv_del(key, False, namespace=namespace, timeout=timeout_s)
+        gcs_client(gcs_address).internal_kv_del(key, False, namespace=namespace, timeout=timeout_s)
     )
 
 
 def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float) -> dict:
     """Every key under ``prefix`` with its value, in two GCS calls."""
-    client = _gcs_client(gcs_address)
+    client = gcs_client(gcs_address)
     keys = client.internal_kv_keys(prefix, namespace=namespace, timeout=timeout_s)
     if not keys:
         return {}
@@ -109,7 +109,7 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
     if not caps.node_session_dir:
         value = kv_get(gcs_address, *_SESSION_KV, timeout_s)
         return value.decode() if value else None
-    client = _gcs_client(gcs_address)
+    client = gcs_client(gcs_address)
     if caps.node_selectors:
         from ray.core.generated.gcs_service_pb2 import GetAllNodeInfoRequest
 
@@ -126,7 +126,7 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
 
 def alive_node_ips(gcs_address: str, timeout_s: float) -> list[str]:
     """The ``node_manager_address`` of every alive node (``127.0.0.1`` for a loopback head)."""
-    infos = _gcs_client(gcs_address).get_all_node_info(timeout=timeout_s)
+    infos = gcs_client(gcs_address).get_all_node_info(timeout=timeout_s)
     return [str(info.node_manager_address) for info in infos.values() if _alive(info)]
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from .capabilities import capabilities, import_ray
-from .gcs import _gcs_client, actor_state_name, kill_actor, named_actor
+from .gcs import actor_state_name, gcs_client, kill_actor, named_actor
 
 
 def job_auth_errors() -> tuple[type[BaseException], ...]:
@@ -92,7 +92,7 @@ def stop_unstarted_job(
 
             storage = JobInfoStorageClient(GcsAioClient(address=gcs_address))
         else:
-            storage = JobInfoStorageClient(_gcs_client(gcs_address))
+            storage = JobInfoStorageClient(gcs_client(gcs_address))
         status = await storage.get_status(submission_id, **kwargs)
         if status != JobStatus.PENDING:
             return False
@@ -122,7 +122,7 @@ def submission_job_infos(
     from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
 
     prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
-    client = _gcs_client(gcs_address)
+    client = gcs_client(gcs_address)
     namespace = ray_constants.KV_NAMESPACE_JOB
     keys = client.internal_kv_keys(prefix.encode(), namespace=namespace, timeout=timeout_s)
     ids = [key.decode()[len(prefix) :] for key in keys]
