@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.auth.identity import (
     IdentityProvider,
     LegacyIdentityProvider,
@@ -313,6 +314,26 @@ class IogWebSocketHandler(
             raise web.HTTPError(
                 403, f"You may not {action} {self.auth_description} ({self.auth_resource})."
             )
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Authenticate, run :meth:`pre_get` (query, authorization, checks), then upgrade."""
+        try:
+            await self.pre_get()
+            result = super().get(*args, **kwargs)
+            if result is not None:
+                await result
+        finally:
+            if self.ws_connection is None:
+                self.on_refused()
+
+    async def pre_get(self) -> None:
+        """Check the query and authorize ``read`` on the route's resource, before the upgrade."""
+        self.query()
+        await self.authorize("read")
+
+    def on_refused(self) -> None:
+        """Called when the upgrade did not happen (a refusal, or a client that went away)."""
 
     def query(self) -> Any:
         """The query, validated against the route's model before the upgrade (400 if bad)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jupyter_server.auth.decorator import authorized, ws_authenticated
+from jupyter_server.auth.decorator import authorized
 from tornado import web, websocket
 
 from .._version import __version__
@@ -88,19 +88,6 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
     _unsubscribe = None
     _writing = False
     _queued: str | None = None
-
-    async def pre_get(self) -> None:
-        """Check the query and authorize ``read`` on ``iog:cluster`` before the upgrade."""
-        self.query()
-        await self.authorize("read")
-
-    @ws_authenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authenticate, authorize, then upgrade to a websocket."""
-        await self.pre_get()
-        result = super().get(*args, **kwargs)
-        if result is not None:
-            await result
 
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Send what is known now (after a first poll, if none ran yet) and subscribe."""

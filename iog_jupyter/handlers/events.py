@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_server.auth.decorator import ws_authenticated
 from tornado import web, websocket
 
 from ..core.wire import ChangedMessage, SubscribedMessage, WireModel
@@ -50,14 +49,6 @@ class EventsSubscribeHandler(IogWebSocketHandler):
             self.auth_description = topic
             await self.authorize("read")
         self._topics = list(dict.fromkeys(topics))
-
-    @ws_authenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authenticate, check and authorize, then upgrade to a websocket."""
-        await self.pre_get()
-        result = super().get(*args, **kwargs)
-        if result is not None:
-            await result
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Confirm the topics, then subscribe to the app's change feed."""

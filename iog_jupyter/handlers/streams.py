@@ -22,7 +22,6 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from jupyter_server.auth.decorator import ws_authenticated
 from tornado import web, websocket
 
 from ..core.errors import IogError, NotFoundError
@@ -70,18 +69,6 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
             )
         self.open_tails[name] += 1
         self._counted_user = name
-
-    @ws_authenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        """Authenticate, authorize and check, then upgrade to a websocket."""
-        try:
-            await self.pre_get()
-            result = super().get(*args, **kwargs)
-            if result is not None:
-                await result
-        finally:
-            if self.ws_connection is None:
-                self._release_slot()
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Start following the log."""
@@ -138,6 +125,10 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None
+        self._release_slot()
+
+    def on_refused(self) -> None:
+        """A refused or abandoned upgrade frees its tail slot."""
         self._release_slot()
 
     def _release_slot(self) -> None:
