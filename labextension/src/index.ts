@@ -14,10 +14,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { ActorsService } from './api/ActorsService';
-import { JobsService } from './api/JobsService';
-import { SessionsService } from './api/SessionsService';
-import { StatusService } from './api/StatusService';
+import {
+  ActorsService,
+  JobsService,
+  SessionsService,
+  StatusService
+} from './api/services';
 import type { Status } from './api/types';
 import { statusRows } from './format';
 import logsPlugin from './logs';

@@ -20,7 +20,7 @@ jest.mock('../api/request', () => ({
 import { showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import { JobsModel } from '../models/JobsModel';
 import {

@@ -1,4 +1,4 @@
-import { ActorsService } from '../api/ActorsService';
+import { ActorsService } from '../api/services';
 import type {
   ActorState,
   ActorKillReply,

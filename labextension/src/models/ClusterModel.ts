@@ -3,7 +3,7 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IogSocket } from '../api/socket';
-import { StatusService } from '../api/StatusService';
+import { StatusService } from '../api/services';
 import type { ClusterSnapshot } from '../api/types';
 import {
   DEFAULT_REFRESH_INTERVAL_MS,

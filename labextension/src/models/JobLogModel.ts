@@ -2,7 +2,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import { LogPager } from './LogPager';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';

@@ -1,4 +1,4 @@
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import type {
   DeleteReply,
   JobPage,

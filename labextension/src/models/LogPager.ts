@@ -1,4 +1,4 @@
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import type { LogPage } from '../api/types';
 import { LogWindow } from './LogWindow';
 

@@ -1,7 +1,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
 import type { LogTailMessage } from '../api/types';

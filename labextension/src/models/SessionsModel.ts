@@ -1,4 +1,4 @@
-import { SessionsService } from '../api/SessionsService';
+import { SessionsService } from '../api/services';
 import type {
   ReleaseReply,
   SessionList,

@@ -1,6 +1,6 @@
 import type { CommandRegistry } from '@lumino/commands';
 
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import type { JobRecord, JobStatus } from '../api/types';
 import { formatPageRange, formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
