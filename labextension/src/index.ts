@@ -41,7 +41,7 @@ import {
 import {
   stopJobWithConfirmation,
   submitJobWithDialog
-} from './widgets/jobActions';
+} from './widgets/actions';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
 

@@ -23,10 +23,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { JobsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import { JobsModel } from '../models/JobsModel';
-import {
-  submitJobWithDialog,
-  SUBMIT_DIALOG_TITLE
-} from '../widgets/jobActions';
+import { submitJobWithDialog, SUBMIT_DIALOG_TITLE } from '../widgets/actions';
 import { SubmitJobDialog } from '../widgets/SubmitJobDialog';
 import { makeSettings, responseError, routeRequests } from './fakes';
 
