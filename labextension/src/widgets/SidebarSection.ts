@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { el } from './dom';
+import { el, uniqueId } from './dom';
 
 /**
  * One collapsible section of the Ray sidebar: a `<section>` labelled by its
@@ -23,7 +23,7 @@ export class SidebarSection extends Widget {
     this.node.setAttribute('aria-label', options.label);
     this.node.dataset.section = options.key;
 
-    const bodyId = `iog-SidebarSection-body-${options.key}-${Private.nextId()}`;
+    const bodyId = uniqueId(`iog-SidebarSection-body-${options.key}`);
     this._toggle = el('button', {
       className: 'iog-SidebarSection-toggle',
       text: options.label,
@@ -153,22 +153,5 @@ export namespace SidebarSection {
      * Whether the body starts shown (default true).
      */
     expanded?: boolean;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  let counter = 0;
-
-  /**
-   * A number unique in this page, for element ids.
-   *
-   * @returns The next number.
-   */
-  export function nextId(): number {
-    counter += 1;
-    return counter;
   }
 }

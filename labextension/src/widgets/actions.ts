@@ -10,6 +10,7 @@ import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { SubmitRequest } from '../api/types';
 import { describeError } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
+import * as SubmitForm from './submitForm';
 import { SubmitJobDialog } from './SubmitJobDialog';
 
 /**
@@ -64,13 +65,13 @@ export async function submitJobWithDialog(
     if (!result.button.accept) {
       return null;
     }
-    const problems = SubmitJobDialog.validateValues(body.values);
-    const first = SubmitJobDialog.FIELDS.find(field => problems[field]);
+    const problems = SubmitForm.validateValues(body.values);
+    const first = SubmitForm.FIELDS.find(field => problems[field]);
     if (first) {
       error = problems[first];
       continue;
     }
-    const request = result.value ?? SubmitJobDialog.toRequest(body.values);
+    const request = result.value ?? SubmitForm.toRequest(body.values);
     try {
       const reply = await model.submit(request);
       Private.state.draft = null;
