@@ -42,6 +42,7 @@ import {
   stopJobWithConfirmation,
   submitJobWithDialog
 } from './widgets/actions';
+import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
 
@@ -59,14 +60,9 @@ export * from './tokens';
 export function createStatusBody(status: Status): Widget {
   const body = new Widget();
   body.addClass('iog-StatusDialog');
-  const list = document.createElement('dl');
-  list.className = 'iog-StatusDialog-list';
+  const list = el('dl', { className: 'iog-StatusDialog-list' });
   for (const [label, value] of statusRows(status)) {
-    const term = document.createElement('dt');
-    term.textContent = label;
-    const detail = document.createElement('dd');
-    detail.textContent = value;
-    list.append(term, detail);
+    list.append(el('dt', { text: label }), el('dd', { text: value }));
   }
   body.node.appendChild(list);
   return body;

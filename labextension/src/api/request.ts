@@ -58,13 +58,12 @@ export class IogResponseError extends ServerConnection.ResponseError {
     if (body === null || typeof body !== 'object') {
       return {};
     }
-    const record = body as Record<string, unknown>;
     const out: Partial<ErrorBody> = {};
-    if (typeof record.message === 'string' && record.message) {
-      out.message = record.message;
-    }
-    if (typeof record.reason === 'string' && record.reason) {
-      out.reason = record.reason;
+    for (const key of ['message', 'reason'] as const) {
+      const value = (body as Record<string, unknown>)[key];
+      if (typeof value === 'string' && value) {
+        out[key] = value;
+      }
     }
     return out;
   }

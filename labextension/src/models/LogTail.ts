@@ -153,8 +153,8 @@ export class LogTail implements IDisposable {
       return;
     }
     if (offset < this._nextOffset) {
-      const bytes = Private.encoder.encode(text);
-      text = Private.decoder.decode(bytes.slice(this._nextOffset - offset));
+      const bytes = new TextEncoder().encode(text);
+      text = new TextDecoder().decode(bytes.slice(this._nextOffset - offset));
     }
     this._nextOffset = nextOffset;
     this._received.emit(text);
@@ -315,19 +315,4 @@ export namespace LogTail {
      */
     jobs?: IJobLookup;
   }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A shared UTF-8 encoder.
-   */
-  export const encoder = new TextEncoder();
-
-  /**
-   * A shared UTF-8 decoder.
-   */
-  export const decoder = new TextDecoder();
 }
