@@ -81,9 +81,11 @@ export class ChangeFeed implements IDisposable {
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {
-    const topic = Private.changedTopic(message);
-    if (topic && this.topics.includes(topic)) {
-      this._changed.emit(topic);
+    // `{"type": "changed", "topic": ...}` for a topic subscribed to.
+    const { type, topic } = (message ?? {}) as Record<string, unknown>;
+    const known = this.topics.find(name => name === topic);
+    if (type === 'changed' && known) {
+      this._changed.emit(known);
     }
   }
 
@@ -126,32 +128,5 @@ export namespace ChangeFeed {
      * The largest reconnect delay in milliseconds (default 60000).
      */
     maxDelayMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * The topic of a `changed` message.
-   *
-   * @param message A parsed websocket message.
-   * @returns The topic, or null for any other message.
-   */
-  export function changedTopic(message: unknown): EventTopic | null {
-    if (message === null || typeof message !== 'object') {
-      return null;
-    }
-    const record = message as Record<string, unknown>;
-    if (
-      record.type === 'changed' &&
-      (record.topic === 'jobs' ||
-        record.topic === 'sessions' ||
-        record.topic === 'actors')
-    ) {
-      return record.topic;
-    }
-    return null;
   }
 }
