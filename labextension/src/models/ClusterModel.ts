@@ -110,20 +110,26 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {
-    const parsed = Private.parseMessage(message);
-    if (!parsed || this.isDisposed) {
+    // `{"type": "snapshot", "data": ...}` or `{"type": "status",
+    // "connected": ..., "message": ...}`; anything else is ignored.
+    const record = (message ?? {}) as Record<string, unknown>;
+    const { type, connected, message: text } = record;
+    const snapshot = record.data as ClusterSnapshot | null | undefined;
+    if (this.isDisposed) {
       return;
     }
-    // Pushed news wins over a poll answer still under way.
-    this.supersede();
-    if (parsed.type === 'snapshot') {
-      this.setData(parsed.data);
-    } else if (parsed.connected) {
-      this.setState('connected', null);
-    } else {
+    if (type === 'snapshot' && Array.isArray(snapshot?.nodes)) {
+      // Pushed news wins over a poll answer still under way.
+      this.supersede();
+      this.setData(snapshot);
+    } else if (type === 'status' && typeof connected === 'boolean') {
+      this.supersede();
       this.setState(
-        'disconnected',
-        parsed.message || ClusterModel.RAY_UNREACHABLE_MESSAGE
+        connected ? 'connected' : 'disconnected',
+        connected
+          ? null
+          : (typeof text === 'string' && text) ||
+              ClusterModel.RAY_UNREACHABLE_MESSAGE
       );
     }
   }
@@ -170,49 +176,5 @@ export namespace ClusterModel {
      * The fallback polling interval in milliseconds (default 5000).
      */
     refreshIntervalMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A validated `cluster/subscribe` message.
-   */
-  export type Message =
-    | { type: 'snapshot'; data: ClusterSnapshot }
-    | { type: 'status'; connected: boolean; message: string | null };
-
-  /**
-   * Check the shape of a socket message.
-   *
-   * @param message The parsed JSON message.
-   * @returns The message, or null when it is not one the model knows.
-   */
-  export function parseMessage(message: unknown): Message | null {
-    if (message === null || typeof message !== 'object') {
-      return null;
-    }
-    const record = message as Record<string, unknown>;
-    if (record.type === 'snapshot') {
-      const data = record.data;
-      if (
-        data !== null &&
-        typeof data === 'object' &&
-        Array.isArray((data as Record<string, unknown>).nodes)
-      ) {
-        return { type: 'snapshot', data: data as ClusterSnapshot };
-      }
-      return null;
-    }
-    if (record.type === 'status' && typeof record.connected === 'boolean') {
-      return {
-        type: 'status',
-        connected: record.connected,
-        message: typeof record.message === 'string' ? record.message : null
-      };
-    }
-    return null;
   }
 }

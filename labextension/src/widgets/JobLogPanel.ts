@@ -223,26 +223,14 @@ export class JobLogPanel extends Widget {
   private _renderStatus(): void {
     const tail = this.model.tail;
     const node = this._statusNode;
-    let text: string;
-    switch (tail.phase) {
-      case 'connecting':
-        text = 'Connecting…';
-        break;
-      case 'following':
-        text = 'Following…';
-        break;
-      case 'reconnecting':
-        text = 'Reconnecting…';
-        break;
-      case 'ended':
-        text =
-          (tail.status ?? 'ENDED') +
+    const text =
+      tail.phase === 'ended'
+        ? (tail.status ?? 'ENDED') +
           (tail.exitCode !== null ? ` (exit code ${tail.exitCode})` : '') +
-          (tail.message ? ` — ${tail.message}` : '');
-        break;
-      default:
-        text = `Error: ${tail.message ?? 'the log is unavailable.'}`;
-    }
+          (tail.message ? ` — ${tail.message}` : '')
+        : tail.phase === 'error'
+          ? `Error: ${tail.message ?? 'the log is unavailable.'}`
+          : Private.PHASE_TEXT[tail.phase];
     setText(node, text);
     node.dataset.phase = tail.phase;
     for (const phase of Private.PHASES) {
@@ -305,6 +293,15 @@ namespace Private {
    * How close to the bottom (in pixels) still counts as following.
    */
   export const FOLLOW_SLACK_PX = 24;
+
+  /**
+   * The status line of the phases before the tail ends.
+   */
+  export const PHASE_TEXT = {
+    connecting: 'Connecting…',
+    following: 'Following…',
+    reconnecting: 'Reconnecting…'
+  };
 
   /**
    * Every phase, for the status element's modifier classes.
