@@ -34,7 +34,6 @@ import {
   COMMAND_CATEGORY,
   CommandIDs,
   DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS,
   PLUGIN_ID,
   SIDEBAR_ID
 } from './tokens';
@@ -72,12 +71,13 @@ export function createStatusBody(status: Status): Widget {
  * Read the refresh interval from the plugin settings.
  *
  * @param settings The plugin settings.
- * @returns The interval in milliseconds, clamped to the accepted minimum.
+ * @returns The interval in milliseconds (the models clamp it to the
+ *   accepted range).
  */
 function readInterval(settings: ISettingRegistry.ISettings): number {
   const value = settings.get('refreshIntervalMs').composite;
   return typeof value === 'number' && Number.isFinite(value)
-    ? Math.max(value, MIN_REFRESH_INTERVAL_MS)
+    ? value
     : DEFAULT_REFRESH_INTERVAL_MS;
 }
 

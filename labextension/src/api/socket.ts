@@ -165,7 +165,9 @@ export class IogSocket implements IDisposable {
   }
 
   private _schedule(): void {
-    const delay = Private.backoffDelay(this._failures, this._maxDelayMs);
+    // Capped exponential backoff: 500 ms, doubling up to the cap.
+    const doublings = Math.min(this._failures, 30);
+    const delay = Math.min(this._maxDelayMs, 500 * 2 ** doublings);
     this._failures += 1;
     this._clearTimer();
     this._timer = setTimeout(() => {
@@ -245,21 +247,5 @@ export namespace IogSocket {
      * The largest reconnect delay in milliseconds (default 15000).
      */
     maxDelayMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * Capped exponential backoff: 500 ms, doubling up to `maxMs`.
-   *
-   * @param failures How many attempts failed in a row.
-   * @param maxMs The cap.
-   * @returns The delay in milliseconds.
-   */
-  export function backoffDelay(failures: number, maxMs: number): number {
-    return Math.min(maxMs, 500 * 2 ** Math.min(failures, 30));
   }
 }
