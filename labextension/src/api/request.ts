@@ -33,19 +33,13 @@ export class IogResponseError extends ServerConnection.ResponseError {
     this.body = body;
   }
 
-  /**
-   * The HTTP status code of the response.
-   */
+  /** The HTTP status code of the response. */
   readonly status: number;
 
-  /**
-   * The server's machine-readable reason (e.g. `ray_unavailable`), if any.
-   */
+  /** The server's machine-readable reason (e.g. `ray_unavailable`), if any. */
   readonly reason: string | null;
 
-  /**
-   * The response body as received (parsed JSON when possible).
-   */
+  /** The response body as received (parsed JSON when possible). */
   readonly body: unknown;
 
   /**

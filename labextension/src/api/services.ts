@@ -179,9 +179,7 @@ export class ApiService {
       options.serverSettings ?? ServerConnection.makeSettings();
   }
 
-  /**
-   * The server settings used for every request and socket.
-   */
+  /** The server settings used for every request and socket. */
   readonly serverSettings: ServerConnection.ISettings;
 
   /**

@@ -34,40 +34,28 @@ export class IogSocket implements IDisposable {
     this._open();
   }
 
-  /**
-   * The server settings the URL is built from.
-   */
+  /** The server settings the URL is built from. */
   readonly serverSettings: ServerConnection.ISettings;
 
-  /**
-   * The stream's path below `{wsUrl}iog/api/v1/`.
-   */
+  /** The stream's path below `{wsUrl}iog/api/v1/`. */
   readonly path: string;
 
-  /**
-   * A signal emitted with each JSON message received.
-   */
+  /** A signal emitted with each JSON message received. */
   get messageReceived(): ISignal<this, unknown> {
     return this._messageReceived;
   }
 
-  /**
-   * A signal emitted when the connection state changes.
-   */
+  /** A signal emitted when the connection state changes. */
   get stateChanged(): ISignal<this, IogSocket.State> {
     return this._stateChanged;
   }
 
-  /**
-   * The connection state.
-   */
+  /** The connection state. */
   get state(): IogSocket.State {
     return this._state;
   }
 
-  /**
-   * Whether the socket is disposed.
-   */
+  /** Whether the socket is disposed. */
   get isDisposed(): boolean {
     return this._state === 'disposed';
   }

@@ -26,28 +26,20 @@ export class ActorsModel extends PagedModel<ActorPage> {
     this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: ActorsService;
 
-  /**
-   * The actors of the current page.
-   */
+  /** The actors of the current page. */
   get actors(): ReadonlyArray<ActorRecord> {
     return this.data?.actors ?? [];
   }
 
-  /**
-   * The current page as the server sent it; null before the first fetch.
-   */
+  /** The current page as the server sent it; null before the first fetch. */
   get page(): ActorPage | null {
     return this.data;
   }
 
-  /**
-   * The namespace filter; null shows every namespace the server lists.
-   */
+  /** The namespace filter; null shows every namespace the server lists. */
   get namespace(): string | null {
     return this._namespace;
   }

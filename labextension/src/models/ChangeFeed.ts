@@ -35,35 +35,25 @@ export class ChangeFeed implements IDisposable {
     this._socket.stateChanged.connect(this._onState, this);
   }
 
-  /**
-   * The topics subscribed to.
-   */
+  /** The topics subscribed to. */
   readonly topics: ReadonlyArray<EventTopic>;
 
-  /**
-   * A signal emitted with the topic whose list changed.
-   */
+  /** A signal emitted with the topic whose list changed. */
   get changed(): ISignal<this, EventTopic> {
     return this._changed;
   }
 
-  /**
-   * A signal emitted with `isOpen` when the socket opens or drops.
-   */
+  /** A signal emitted with `isOpen` when the socket opens or drops. */
   get openChanged(): ISignal<this, boolean> {
     return this._openChanged;
   }
 
-  /**
-   * Whether pushes can arrive now.
-   */
+  /** Whether pushes can arrive now. */
   get isOpen(): boolean {
     return this._socket.state === 'open';
   }
 
-  /**
-   * Whether the feed is disposed.
-   */
+  /** Whether the feed is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }

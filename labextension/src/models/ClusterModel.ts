@@ -36,9 +36,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
     }
   }
 
-  /**
-   * The service used by the fallback poll.
-   */
+  /** The service used by the fallback poll. */
   readonly service: StatusService;
 
   /**
@@ -56,9 +54,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
     return this._socket.state === 'open';
   }
 
-  /**
-   * Whether the fallback poll is running.
-   */
+  /** Whether the fallback poll is running. */
   get isPolling(): boolean {
     const phase = this.poll.state.phase;
     return (

@@ -27,35 +27,25 @@ export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
     this.service = options.service;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: JobsService;
 
-  /**
-   * The jobs of the current page, newest first.
-   */
+  /** The jobs of the current page, newest first. */
   get jobs(): ReadonlyArray<JobRecord> {
     return this.data?.page.jobs ?? [];
   }
 
-  /**
-   * The current page as the server sent it; null before the first fetch.
-   */
+  /** The current page as the server sent it; null before the first fetch. */
   get page(): JobPage | null {
     return this.data?.page ?? null;
   }
 
-  /**
-   * How many jobs are RUNNING; null before the first fetch.
-   */
+  /** How many jobs are RUNNING; null before the first fetch. */
   get runningCount(): number | null {
     return this.data?.runningCount ?? null;
   }
 
-  /**
-   * The status filter; null shows every job.
-   */
+  /** The status filter; null shows every job. */
   get statusFilter(): JobStatus | null {
     return this._statusFilter;
   }

@@ -31,14 +31,10 @@ export class LogTail implements IDisposable {
     this._jobs = options.jobs ?? null;
   }
 
-  /**
-   * The job this log belongs to.
-   */
+  /** The job this log belongs to. */
   readonly submissionId: string;
 
-  /**
-   * A signal emitted with the new text of each log message.
-   */
+  /** A signal emitted with the new text of each log message. */
   get received(): ISignal<this, string> {
     return this._received;
   }
@@ -51,9 +47,7 @@ export class LogTail implements IDisposable {
     return this._nextOffset;
   }
 
-  /**
-   * A signal emitted after the phase, the status or the message changed.
-   */
+  /** A signal emitted after the phase, the status or the message changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -66,16 +60,12 @@ export class LogTail implements IDisposable {
     return this._phase;
   }
 
-  /**
-   * The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...).
-   */
+  /** The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...). */
   get status(): string | null {
     return this._status;
   }
 
-  /**
-   * The job's exit code once ended, if known.
-   */
+  /** The job's exit code once ended, if known. */
   get exitCode(): number | null {
     return this._exitCode;
   }
@@ -88,9 +78,7 @@ export class LogTail implements IDisposable {
     return this._message;
   }
 
-  /**
-   * Whether the tail is disposed.
-   */
+  /** Whether the tail is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }

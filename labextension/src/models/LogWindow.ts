@@ -33,14 +33,10 @@ export class LogWindow {
     this.maxLines = Math.max(1, Math.floor(options.maxLines));
   }
 
-  /**
-   * The most lines kept, the partial line included.
-   */
+  /** The most lines kept, the partial line included. */
   readonly maxLines: number;
 
-  /**
-   * How many complete lines are kept.
-   */
+  /** How many complete lines are kept. */
   get length(): number {
     return this._lines.length - this._head;
   }
@@ -72,9 +68,7 @@ export class LogWindow {
     return this._generation;
   }
 
-  /**
-   * The byte offset where the oldest kept line starts.
-   */
+  /** The byte offset where the oldest kept line starts. */
   get firstOffset(): number {
     return this._firstOffset;
   }
@@ -87,25 +81,19 @@ export class LogWindow {
     return this._endOffset;
   }
 
-  /**
-   * The partial last line's segments, or null when there is none.
-   */
+  /** The partial last line's segments, or null when there is none. */
   get partial(): IAnsiSegment[] | null {
     return this._partial
       ? parseAnsiLine(this._partial, this._style).segments
       : null;
   }
 
-  /**
-   * Whether a new line would drop the oldest one.
-   */
+  /** Whether a new line would drop the oldest one. */
   get isFull(): boolean {
     return this.length + (this._partial ? 1 : 0) >= this.maxLines;
   }
 
-  /**
-   * How many lines were dropped from the front to keep the bound, in all.
-   */
+  /** How many lines were dropped from the front to keep the bound, in all. */
   get droppedLines(): number {
     return this._dropped;
   }

@@ -21,9 +21,7 @@ export abstract class PagedModel<
     this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;
   }
 
-  /**
-   * How many items one page holds.
-   */
+  /** How many items one page holds. */
   readonly pageSize: number;
 
   /**
@@ -31,30 +29,22 @@ export abstract class PagedModel<
    */
   abstract get page(): P | null;
 
-  /**
-   * How many items match the filter; null before the first fetch.
-   */
+  /** How many items match the filter; null before the first fetch. */
   get total(): number | null {
     return this.page?.total ?? null;
   }
 
-  /**
-   * The 0-based index of the current page.
-   */
+  /** The 0-based index of the current page. */
   get pageIndex(): number {
     return this._previous.length;
   }
 
-  /**
-   * Whether a newer page exists (the current page is not the first).
-   */
+  /** Whether a newer page exists (the current page is not the first). */
   get hasNewer(): boolean {
     return this._previous.length > 0;
   }
 
-  /**
-   * Whether an older page exists.
-   */
+  /** Whether an older page exists. */
   get hasOlder(): boolean {
     return !!this.page?.next_cursor;
   }

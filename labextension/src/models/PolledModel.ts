@@ -47,30 +47,22 @@ export abstract class PolledModel<T> implements IDisposable {
     }
   }
 
-  /**
-   * A signal emitted when the data or the connection state changed.
-   */
+  /** A signal emitted when the data or the connection state changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
-  /**
-   * Whether the last fetch succeeded.
-   */
+  /** Whether the last fetch succeeded. */
   get state(): ConnectionState {
     return this._state;
   }
 
-  /**
-   * Whether data arrived at least once.
-   */
+  /** Whether data arrived at least once. */
   get loaded(): boolean {
     return this._data !== null;
   }
 
-  /**
-   * What went wrong with the last fetch, in words; null when it succeeded.
-   */
+  /** What went wrong with the last fetch, in words; null when it succeeded. */
   get message(): string | null {
     return this._message;
   }
@@ -91,16 +83,12 @@ export abstract class PolledModel<T> implements IDisposable {
     this.poll.frequency = this.pollFrequency();
   }
 
-  /**
-   * The current poll frequency (for tests and diagnostics).
-   */
+  /** The current poll frequency (for tests and diagnostics). */
   get frequency(): IPoll.Frequency {
     return this.poll.frequency;
   }
 
-  /**
-   * Whether the model is disposed.
-   */
+  /** Whether the model is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -141,14 +129,10 @@ export abstract class PolledModel<T> implements IDisposable {
     Signal.clearData(this);
   }
 
-  /**
-   * The poll that fetches the data.
-   */
+  /** The poll that fetches the data. */
   protected readonly poll: Poll;
 
-  /**
-   * The data of the last successful fetch (or push); null before the first.
-   */
+  /** The data of the last successful fetch (or push); null before the first. */
   protected get data(): T | null {
     return this._data;
   }

@@ -24,21 +24,15 @@ export class SessionsModel extends PolledModel<SessionList> {
     this.service = options.service;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: SessionsService;
 
-  /**
-   * The live sessions.
-   */
+  /** The live sessions. */
   get sessions(): ReadonlyArray<SessionRecord> {
     return this.data?.sessions ?? [];
   }
 
-  /**
-   * The idle policy's configuration; null before the first fetch.
-   */
+  /** The idle policy's configuration; null before the first fetch. */
   get policy(): SessionPolicy | null {
     return this.data?.policy ?? null;
   }

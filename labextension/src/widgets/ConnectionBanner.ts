@@ -25,9 +25,7 @@ export class ConnectionBanner extends Widget {
     this.render();
   }
 
-  /**
-   * The banner's text.
-   */
+  /** The banner's text. */
   get text(): string {
     return this.node.textContent ?? '';
   }

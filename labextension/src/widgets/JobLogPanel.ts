@@ -72,14 +72,10 @@ export class JobLogPanel extends Widget {
     this.model.start();
   }
 
-  /**
-   * The model shown.
-   */
+  /** The model shown. */
   readonly model: JobLogModel;
 
-  /**
-   * The element holding the line elements.
-   */
+  /** The element holding the line elements. */
   get linesNode(): HTMLElement {
     return this._linesNode;
   }

@@ -76,9 +76,7 @@ export abstract class ListSection<
     model.changed.connect(this.render, this);
   }
 
-  /**
-   * The model listed.
-   */
+  /** The model listed. */
   readonly model: M;
 
   /**

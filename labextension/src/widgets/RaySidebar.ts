@@ -50,9 +50,7 @@ export class RaySidebar extends Panel {
     this._owned = options.disposeWithSidebar ?? [];
   }
 
-  /**
-   * The cluster, jobs, sessions and actors sections, in display order.
-   */
+  /** The cluster, jobs, sessions and actors sections, in display order. */
   readonly sections: ReadonlyArray<SidebarSection>;
 
   /**

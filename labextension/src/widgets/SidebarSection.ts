@@ -48,29 +48,19 @@ export class SidebarSection extends Widget {
     this.expanded = options.expanded ?? true;
   }
 
-  /**
-   * The section's key in the `defaultSections` setting.
-   */
+  /** The section's key in the `defaultSections` setting. */
   readonly key: SidebarSection.Key;
 
-  /**
-   * Where subclasses put their buttons, next to the heading.
-   */
+  /** Where subclasses put their buttons, next to the heading. */
   protected readonly toolbarNode: HTMLDivElement;
 
-  /**
-   * Where subclasses put their content; hidden while collapsed.
-   */
+  /** Where subclasses put their content; hidden while collapsed. */
   protected readonly contentNode: HTMLDivElement;
 
-  /**
-   * The line that says why the section's data could not be loaded.
-   */
+  /** The line that says why the section's data could not be loaded. */
   protected readonly errorNode: HTMLDivElement;
 
-  /**
-   * Whether the body is shown.
-   */
+  /** Whether the body is shown. */
   get expanded(): boolean {
     return this._expanded;
   }

@@ -114,9 +114,7 @@ export class SubmitJobDialog
     this._check();
   }
 
-  /**
-   * The raw text of every field (to reopen the form as it was).
-   */
+  /** The raw text of every field (to reopen the form as it was). */
   get values(): SubmitJobDialog.IValues {
     const out = { ...SubmitForm.EMPTY };
     for (const field of SubmitForm.FIELDS) {
