@@ -205,17 +205,10 @@ export function classesOf(style: IAnsiStyle): string[] {
   if (style.bg !== null) {
     classes.push(`iog-ansi-bg-${style.bg}`);
   }
-  if (style.bold) {
-    classes.push('iog-ansi-bold');
-  }
-  if (style.dim) {
-    classes.push('iog-ansi-dim');
-  }
-  if (style.italic) {
-    classes.push('iog-ansi-italic');
-  }
-  if (style.underline) {
-    classes.push('iog-ansi-underline');
+  for (const flag of ['bold', 'dim', 'italic', 'underline'] as const) {
+    if (style[flag]) {
+      classes.push(`iog-ansi-${flag}`);
+    }
   }
   return classes;
 }

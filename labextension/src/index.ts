@@ -14,10 +14,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { ActorsService } from './api/ActorsService';
-import { JobsService } from './api/JobsService';
-import { SessionsService } from './api/SessionsService';
-import { StatusService } from './api/StatusService';
+import {
+  ActorsService,
+  JobsService,
+  SessionsService,
+  StatusService
+} from './api/services';
 import type { Status } from './api/types';
 import { statusRows } from './format';
 import logsPlugin from './logs';
@@ -32,14 +34,14 @@ import {
   COMMAND_CATEGORY,
   CommandIDs,
   DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS,
   PLUGIN_ID,
   SIDEBAR_ID
 } from './tokens';
 import {
   stopJobWithConfirmation,
   submitJobWithDialog
-} from './widgets/jobActions';
+} from './widgets/actions';
+import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
 
@@ -57,14 +59,9 @@ export * from './tokens';
 export function createStatusBody(status: Status): Widget {
   const body = new Widget();
   body.addClass('iog-StatusDialog');
-  const list = document.createElement('dl');
-  list.className = 'iog-StatusDialog-list';
+  const list = el('dl', { className: 'iog-StatusDialog-list' });
   for (const [label, value] of statusRows(status)) {
-    const term = document.createElement('dt');
-    term.textContent = label;
-    const detail = document.createElement('dd');
-    detail.textContent = value;
-    list.append(term, detail);
+    list.append(el('dt', { text: label }), el('dd', { text: value }));
   }
   body.node.appendChild(list);
   return body;
@@ -74,12 +71,13 @@ export function createStatusBody(status: Status): Widget {
  * Read the refresh interval from the plugin settings.
  *
  * @param settings The plugin settings.
- * @returns The interval in milliseconds, clamped to the accepted minimum.
+ * @returns The interval in milliseconds (the models clamp it to the
+ *   accepted range).
  */
 function readInterval(settings: ISettingRegistry.ISettings): number {
   const value = settings.get('refreshIntervalMs').composite;
   return typeof value === 'number' && Number.isFinite(value)
-    ? Math.max(value, MIN_REFRESH_INTERVAL_MS)
+    ? value
     : DEFAULT_REFRESH_INTERVAL_MS;
 }
 

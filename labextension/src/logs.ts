@@ -16,8 +16,7 @@ import {
   ToolbarButton
 } from '@jupyterlab/ui-components';
 
-import { JobsService } from './api/JobsService';
-import { LogsService } from './api/LogsService';
+import { JobsService, LogsService } from './api/services';
 import { rayIcon } from './icons';
 import { JobLogModel } from './models/JobLogModel';
 import {

@@ -48,9 +48,7 @@ export class RayStatusItem extends Widget {
     this.render();
   }
 
-  /**
-   * The text currently displayed.
-   */
+  /** The text currently displayed. */
   get text(): string {
     return this._label.textContent ?? '';
   }

@@ -21,7 +21,7 @@ jest.mock('../api/request', () => ({
 import { showDialog } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ActorsService } from '../api/ActorsService';
+import { ActorsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import type { ActorPage } from '../api/types';
 import { ActorsModel } from '../models/ActorsModel';

@@ -15,7 +15,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from '../api/request';
 import { IogSocket } from '../api/socket';
-import { StatusService } from '../api/StatusService';
+import { StatusService } from '../api/services';
 import type { ClusterSnapshot } from '../api/types';
 import { ClusterModel } from '../models/ClusterModel';
 import { SERVER_UNREACHABLE_MESSAGE } from '../models/connection';

@@ -21,11 +21,13 @@ jest.mock('../api/request', () => ({
 import { ServerConnection } from '@jupyterlab/services';
 import { CommandRegistry } from '@lumino/commands';
 
-import { ActorsService } from '../api/ActorsService';
-import { JobsService } from '../api/JobsService';
+import {
+  ActorsService,
+  JobsService,
+  SessionsService,
+  StatusService
+} from '../api/services';
 import { requestAPI } from '../api/request';
-import { SessionsService } from '../api/SessionsService';
-import { StatusService } from '../api/StatusService';
 import type { ClusterSnapshot } from '../api/types';
 import { ActorsModel } from '../models/ActorsModel';
 import { ClusterModel } from '../models/ClusterModel';

@@ -12,7 +12,7 @@ jest.mock('../api/request', () => ({
   requestAPI: jest.fn()
 }));
 
-import { LogsService } from '../api/LogsService';
+import { ApiService, LogsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import { JobLogModel } from '../models/JobLogModel';
 import {
@@ -33,7 +33,7 @@ const encoder = new TextEncoder();
 function service(): LogsService {
   return new LogsService({
     serverSettings:
-      makeSettings() as unknown as LogsService.IOptions['serverSettings']
+      makeSettings() as unknown as ApiService.IOptions['serverSettings']
   });
 }
 

@@ -15,7 +15,7 @@ jest.mock('../api/request', () => ({
   requestAPI: jest.fn()
 }));
 
-import { LogsService } from '../api/LogsService';
+import { ApiService, LogsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import { JobLogModel } from '../models/JobLogModel';
 import { JobLogPanel } from '../widgets/JobLogPanel';
@@ -53,7 +53,7 @@ function openPanel(
 ): { panel: JobLogPanel; ws: FakeWebSocket } {
   const service = new LogsService({
     serverSettings:
-      makeSettings() as unknown as LogsService.IOptions['serverSettings']
+      makeSettings() as unknown as ApiService.IOptions['serverSettings']
   });
   const model = new JobLogModel({
     submissionId,
@@ -239,7 +239,7 @@ describe('JobLogPanel', () => {
   it('shows Following…, Reconnecting… and the final status', () => {
     const service = new LogsService({
       serverSettings:
-        makeSettings() as unknown as LogsService.IOptions['serverSettings']
+        makeSettings() as unknown as ApiService.IOptions['serverSettings']
     });
     const model = new JobLogModel({
       submissionId: 'life',

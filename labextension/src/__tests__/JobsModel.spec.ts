@@ -13,7 +13,7 @@ jest.mock('../api/request', () => ({
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import type { JobPage, JobRecord } from '../api/types';
 import { ChangeFeed } from '../models/ChangeFeed';

@@ -22,7 +22,7 @@ import { showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 import { CommandRegistry } from '@lumino/commands';
 
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import type { JobPage, JobRecord } from '../api/types';
 import { JobsModel } from '../models/JobsModel';

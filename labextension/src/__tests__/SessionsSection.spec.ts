@@ -22,7 +22,7 @@ import { showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from '../api/request';
-import { SessionsService } from '../api/SessionsService';
+import { SessionsService } from '../api/services';
 import type { SessionList } from '../api/types';
 import { SessionsModel } from '../models/SessionsModel';
 import { SessionsSection } from '../widgets/SessionsSection';

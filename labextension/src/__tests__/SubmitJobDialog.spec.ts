@@ -20,14 +20,12 @@ jest.mock('../api/request', () => ({
 import { showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { JobsService } from '../api/JobsService';
+import { JobsService } from '../api/services';
 import { requestAPI } from '../api/request';
 import { JobsModel } from '../models/JobsModel';
-import {
-  submitJobWithDialog,
-  SUBMIT_DIALOG_TITLE
-} from '../widgets/jobActions';
+import { submitJobWithDialog, SUBMIT_DIALOG_TITLE } from '../widgets/actions';
 import { SubmitJobDialog } from '../widgets/SubmitJobDialog';
+import { parseBytes, parsePackages } from '../widgets/submitForm';
 import { makeSettings, responseError, routeRequests } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;
@@ -144,13 +142,13 @@ describe('SubmitJobDialog', () => {
   });
 
   it('parses sizes and package lists', () => {
-    expect(SubmitJobDialog.parseBytes('1073741824')).toBe(1073741824);
-    expect(SubmitJobDialog.parseBytes('512MiB')).toBe(512 * 1024 ** 2);
-    expect(SubmitJobDialog.parseBytes('1.5 GB')).toBe(1.5e9);
-    expect(SubmitJobDialog.parseBytes('2g')).toBe(2 * 1024 ** 3);
-    expect(SubmitJobDialog.parseBytes('-1')).toBeNull();
-    expect(SubmitJobDialog.parseBytes('1e9')).toBeNull();
-    expect(SubmitJobDialog.parsePackages(' a,b  c==1.0 ,, d ~= 2')).toEqual([
+    expect(parseBytes('1073741824')).toBe(1073741824);
+    expect(parseBytes('512MiB')).toBe(512 * 1024 ** 2);
+    expect(parseBytes('1.5 GB')).toBe(1.5e9);
+    expect(parseBytes('2g')).toBe(2 * 1024 ** 3);
+    expect(parseBytes('-1')).toBeNull();
+    expect(parseBytes('1e9')).toBeNull();
+    expect(parsePackages(' a,b  c==1.0 ,, d ~= 2')).toEqual([
       'a',
       'b',
       'c==1.0',

@@ -33,7 +33,7 @@ jest.mock('@jupyterlab/services', () => {
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IogResponseError, requestAPI } from '../api/request';
-import { StatusService } from '../api/StatusService';
+import { StatusService } from '../api/services';
 import { formatClusterSummary } from '../format';
 
 const makeRequest = ServerConnection.makeRequest as jest.MockedFunction<

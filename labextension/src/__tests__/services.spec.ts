@@ -13,12 +13,15 @@ jest.mock('../api/request', () => ({
 
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ActorsService } from '../api/ActorsService';
-import { JobsService } from '../api/JobsService';
-import { encodePathSegment, queryString } from '../api/path';
+import {
+  ActorsService,
+  encodePathSegment,
+  JobsService,
+  queryString,
+  SessionsService,
+  StatusService
+} from '../api/services';
 import { requestAPI } from '../api/request';
-import { SessionsService } from '../api/SessionsService';
-import { StatusService } from '../api/StatusService';
 import { makeSettings } from './fakes';
 
 const mockRequest = requestAPI as unknown as jest.Mock;

@@ -33,19 +33,13 @@ export class IogResponseError extends ServerConnection.ResponseError {
     this.body = body;
   }
 
-  /**
-   * The HTTP status code of the response.
-   */
+  /** The HTTP status code of the response. */
   readonly status: number;
 
-  /**
-   * The server's machine-readable reason (e.g. `ray_unavailable`), if any.
-   */
+  /** The server's machine-readable reason (e.g. `ray_unavailable`), if any. */
   readonly reason: string | null;
 
-  /**
-   * The response body as received (parsed JSON when possible).
-   */
+  /** The response body as received (parsed JSON when possible). */
   readonly body: unknown;
 
   /**
@@ -58,13 +52,12 @@ export class IogResponseError extends ServerConnection.ResponseError {
     if (body === null || typeof body !== 'object') {
       return {};
     }
-    const record = body as Record<string, unknown>;
     const out: Partial<ErrorBody> = {};
-    if (typeof record.message === 'string' && record.message) {
-      out.message = record.message;
-    }
-    if (typeof record.reason === 'string' && record.reason) {
-      out.reason = record.reason;
+    for (const key of ['message', 'reason'] as const) {
+      const value = (body as Record<string, unknown>)[key];
+      if (typeof value === 'string' && value) {
+        out[key] = value;
+      }
     }
     return out;
   }

@@ -34,40 +34,28 @@ export class IogSocket implements IDisposable {
     this._open();
   }
 
-  /**
-   * The server settings the URL is built from.
-   */
+  /** The server settings the URL is built from. */
   readonly serverSettings: ServerConnection.ISettings;
 
-  /**
-   * The stream's path below `{wsUrl}iog/api/v1/`.
-   */
+  /** The stream's path below `{wsUrl}iog/api/v1/`. */
   readonly path: string;
 
-  /**
-   * A signal emitted with each JSON message received.
-   */
+  /** A signal emitted with each JSON message received. */
   get messageReceived(): ISignal<this, unknown> {
     return this._messageReceived;
   }
 
-  /**
-   * A signal emitted when the connection state changes.
-   */
+  /** A signal emitted when the connection state changes. */
   get stateChanged(): ISignal<this, IogSocket.State> {
     return this._stateChanged;
   }
 
-  /**
-   * The connection state.
-   */
+  /** The connection state. */
   get state(): IogSocket.State {
     return this._state;
   }
 
-  /**
-   * Whether the socket is disposed.
-   */
+  /** Whether the socket is disposed. */
   get isDisposed(): boolean {
     return this._state === 'disposed';
   }
@@ -165,7 +153,9 @@ export class IogSocket implements IDisposable {
   }
 
   private _schedule(): void {
-    const delay = Private.backoffDelay(this._failures, this._maxDelayMs);
+    // Capped exponential backoff: 500 ms, doubling up to the cap.
+    const doublings = Math.min(this._failures, 30);
+    const delay = Math.min(this._maxDelayMs, 500 * 2 ** doublings);
     this._failures += 1;
     this._clearTimer();
     this._timer = setTimeout(() => {
@@ -245,21 +235,5 @@ export namespace IogSocket {
      * The largest reconnect delay in milliseconds (default 15000).
      */
     maxDelayMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * Capped exponential backoff: 500 ms, doubling up to `maxMs`.
-   *
-   * @param failures How many attempts failed in a row.
-   * @param maxMs The cap.
-   * @returns The delay in milliseconds.
-   */
-  export function backoffDelay(failures: number, maxMs: number): number {
-    return Math.min(maxMs, 500 * 2 ** Math.min(failures, 30));
   }
 }

@@ -1,13 +1,11 @@
-import { ActorsService } from '../api/ActorsService';
+import type { ActorsService } from '../api/services';
 import type {
-  ActorState,
   ActorKillReply,
   ActorPage,
-  ActorRecord
+  ActorRecord,
+  ActorState
 } from '../api/types';
-import type { ChangeFeed } from './ChangeFeed';
-import { CursorPager } from './CursorPager';
-import { PolledModel } from './PolledModel';
+import { PagedModel } from './PagedModel';
 
 /**
  * The actors list of the sidebar: one page of named actors (detached ones
@@ -15,7 +13,7 @@ import { PolledModel } from './PolledModel';
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
-export class ActorsModel extends PolledModel<ActorPage> {
+export class ActorsModel extends PagedModel<ActorPage> {
   /**
    * Create the model and start polling.
    *
@@ -24,61 +22,26 @@ export class ActorsModel extends PolledModel<ActorPage> {
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
     this.service = options.service;
-    this.pageSize = options.pageSize ?? ActorsModel.DEFAULT_PAGE_SIZE;
     this._detached = 'detached' in options ? options.detached : true;
     this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: ActorsService;
 
-  /**
-   * How many actors one page holds.
-   */
-  readonly pageSize: number;
-
-  /**
-   * The actors of the current page.
-   */
+  /** The actors of the current page. */
   get actors(): ReadonlyArray<ActorRecord> {
-    return this._page?.actors ?? [];
+    return this.data?.actors ?? [];
   }
 
-  /**
-   * The current page as the server sent it; null before the first fetch.
-   */
+  /** The current page as the server sent it; null before the first fetch. */
   get page(): ActorPage | null {
-    return this._page;
+    return this.data;
   }
 
-  /**
-   * The namespace filter; null shows every namespace the server lists.
-   */
+  /** The namespace filter; null shows every namespace the server lists. */
   get namespace(): string | null {
     return this._namespace;
-  }
-
-  /**
-   * Whether a newer page exists.
-   */
-  get hasNewer(): boolean {
-    return this._pager.hasNewer;
-  }
-
-  /**
-   * Whether an older page exists.
-   */
-  get hasOlder(): boolean {
-    return !!this._page?.next_cursor;
-  }
-
-  /**
-   * The 0-based index of the current page.
-   */
-  get pageIndex(): number {
-    return this._pager.index;
   }
 
   /**
@@ -93,33 +56,7 @@ export class ActorsModel extends PolledModel<ActorPage> {
       return Promise.resolve();
     }
     this._namespace = value;
-    this._pager.reset();
-    this.emitChanged();
-    return this.refresh();
-  }
-
-  /**
-   * Show the next page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
-  older(): Promise<void> {
-    if (!this._pager.older(this._page?.next_cursor ?? null)) {
-      return Promise.resolve();
-    }
-    return this.refresh();
-  }
-
-  /**
-   * Show the previous page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
-  newer(): Promise<void> {
-    if (!this._pager.newer()) {
-      return Promise.resolve();
-    }
-    return this.refresh();
+    return this.restart();
   }
 
   /**
@@ -130,10 +67,8 @@ export class ActorsModel extends PolledModel<ActorPage> {
    * @returns Whether it was killed.
    * @throws {IogResponseError} When the server refuses (403 protected).
    */
-  async kill(namespace: string, name: string): Promise<ActorKillReply> {
-    const reply = await this.service.killActor(namespace, name);
-    void this.refresh();
-    return reply;
+  kill(namespace: string, name: string): Promise<ActorKillReply> {
+    return this.thenRefresh(this.service.killActor(namespace, name));
   }
 
   /**
@@ -147,35 +82,19 @@ export class ActorsModel extends PolledModel<ActorPage> {
       namespace: this._namespace ?? undefined,
       state: [...this._states],
       limit: this.pageSize,
-      cursor: this._pager.cursor
+      cursor: this.cursor
     });
   }
 
-  /**
-   * Store the fetched page.
-   *
-   * @param data The page.
-   */
-  protected apply(data: ActorPage): void {
-    this._page = data;
-  }
-
-  private _page: ActorPage | null = null;
   private _namespace: string | null = null;
   private _detached: boolean | undefined;
   private _states: ReadonlyArray<ActorState>;
-  private _pager = new CursorPager();
 }
 
 /**
  * A namespace for `ActorsModel` statics.
  */
 export namespace ActorsModel {
-  /**
-   * Actors per page by default.
-   */
-  export const DEFAULT_PAGE_SIZE = 50;
-
   /**
    * The states listed by default: every state but `DEAD`.
    */
@@ -189,23 +108,11 @@ export namespace ActorsModel {
   /**
    * Options to create an `ActorsModel`.
    */
-  export interface IOptions {
+  export interface IOptions extends PagedModel.IOptions {
     /**
      * The service to fetch through.
      */
     service: ActorsService;
-    /**
-     * The push channel; without one the model only polls.
-     */
-    feed?: ChangeFeed | null;
-    /**
-     * Polling interval in milliseconds.
-     */
-    refreshIntervalMs?: number;
-    /**
-     * Actors per page (default 50).
-     */
-    pageSize?: number;
     /**
      * true (default): detached actors only; false: non-detached named
      * actors only; undefined: both.
@@ -215,9 +122,5 @@ export namespace ActorsModel {
      * The states to list (default every state but `DEAD`).
      */
     states?: ReadonlyArray<ActorState>;
-    /**
-     * Whether to start polling at once (default true).
-     */
-    autoStart?: boolean;
   }
 }

@@ -35,35 +35,25 @@ export class ChangeFeed implements IDisposable {
     this._socket.stateChanged.connect(this._onState, this);
   }
 
-  /**
-   * The topics subscribed to.
-   */
+  /** The topics subscribed to. */
   readonly topics: ReadonlyArray<EventTopic>;
 
-  /**
-   * A signal emitted with the topic whose list changed.
-   */
+  /** A signal emitted with the topic whose list changed. */
   get changed(): ISignal<this, EventTopic> {
     return this._changed;
   }
 
-  /**
-   * A signal emitted with `isOpen` when the socket opens or drops.
-   */
+  /** A signal emitted with `isOpen` when the socket opens or drops. */
   get openChanged(): ISignal<this, boolean> {
     return this._openChanged;
   }
 
-  /**
-   * Whether pushes can arrive now.
-   */
+  /** Whether pushes can arrive now. */
   get isOpen(): boolean {
     return this._socket.state === 'open';
   }
 
-  /**
-   * Whether the feed is disposed.
-   */
+  /** Whether the feed is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -81,9 +71,11 @@ export class ChangeFeed implements IDisposable {
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {
-    const topic = Private.changedTopic(message);
-    if (topic && this.topics.includes(topic)) {
-      this._changed.emit(topic);
+    // `{"type": "changed", "topic": ...}` for a topic subscribed to.
+    const { type, topic } = (message ?? {}) as Record<string, unknown>;
+    const known = this.topics.find(name => name === topic);
+    if (type === 'changed' && known) {
+      this._changed.emit(known);
     }
   }
 
@@ -126,32 +118,5 @@ export namespace ChangeFeed {
      * The largest reconnect delay in milliseconds (default 60000).
      */
     maxDelayMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * The topic of a `changed` message.
-   *
-   * @param message A parsed websocket message.
-   * @returns The topic, or null for any other message.
-   */
-  export function changedTopic(message: unknown): EventTopic | null {
-    if (message === null || typeof message !== 'object') {
-      return null;
-    }
-    const record = message as Record<string, unknown>;
-    if (
-      record.type === 'changed' &&
-      (record.topic === 'jobs' ||
-        record.topic === 'sessions' ||
-        record.topic === 'actors')
-    ) {
-      return record.topic;
-    }
-    return null;
   }
 }

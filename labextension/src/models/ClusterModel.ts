@@ -1,15 +1,9 @@
-import { IDisposable } from '@lumino/disposable';
-import { IPoll, Poll } from '@lumino/polling';
-import { ISignal, Signal } from '@lumino/signaling';
+import { IPoll } from '@lumino/polling';
 
+import type { StatusService } from '../api/services';
 import { IogSocket } from '../api/socket';
-import { StatusService } from '../api/StatusService';
 import type { ClusterSnapshot } from '../api/types';
-import {
-  DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS
-} from '../tokens';
-import { clampInterval, ConnectionState, describeError } from './connection';
+import { PolledModel } from './PolledModel';
 
 /**
  * The cluster as the sidebar and the status bar show it: the latest
@@ -20,25 +14,15 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * While that socket is not open, a `Poll` on `GET cluster` takes over, and
  * stops again once the socket reopens.
  */
-export class ClusterModel implements IDisposable {
+export class ClusterModel extends PolledModel<ClusterSnapshot> {
   /**
    * Create the model and connect.
    *
    * @param options The model options.
    */
   constructor(options: ClusterModel.IOptions) {
+    super({ ...options, name: 'cluster', autoStart: false });
     this.service = options.service;
-    this._intervalMs = clampInterval(
-      options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
-      MIN_REFRESH_INTERVAL_MS
-    );
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this._fetch(),
-      frequency: this._frequency(),
-      name: 'iog-jupyter:cluster',
-      standby: 'when-hidden'
-    });
     this._socket =
       options.socket ??
       new IogSocket({
@@ -48,42 +32,19 @@ export class ClusterModel implements IDisposable {
     this._socket.messageReceived.connect(this._onMessage, this);
     this._socket.stateChanged.connect(this._onSocketState, this);
     if (this._socket.state === 'closed') {
-      void this._poll.start();
+      void this.poll.start();
     }
   }
 
-  /**
-   * The service used by the fallback poll.
-   */
+  /** The service used by the fallback poll. */
   readonly service: StatusService;
-
-  /**
-   * A signal emitted when the snapshot or the connection state changed.
-   */
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
 
   /**
    * The latest snapshot; null before the first one. It is kept (stale)
    * while disconnected.
    */
   get snapshot(): ClusterSnapshot | null {
-    return this._snapshot;
-  }
-
-  /**
-   * Whether the server reaches Ray.
-   */
-  get state(): ConnectionState {
-    return this._state;
-  }
-
-  /**
-   * Why the cluster is unreachable, in the server's words; null otherwise.
-   */
-  get message(): string | null {
-    return this._message;
+    return this.data;
   }
 
   /**
@@ -93,36 +54,12 @@ export class ClusterModel implements IDisposable {
     return this._socket.state === 'open';
   }
 
-  /**
-   * Whether the fallback poll is running.
-   */
+  /** Whether the fallback poll is running. */
   get isPolling(): boolean {
-    const phase = this._poll.state.phase;
+    const phase = this.poll.state.phase;
     return (
       phase !== 'stopped' && phase !== 'constructed' && phase !== 'disposed'
     );
-  }
-
-  /**
-   * The fallback polling interval in milliseconds.
-   */
-  get refreshIntervalMs(): number {
-    return this._intervalMs;
-  }
-  set refreshIntervalMs(value: number) {
-    const interval = clampInterval(value, MIN_REFRESH_INTERVAL_MS);
-    if (interval === this._intervalMs) {
-      return;
-    }
-    this._intervalMs = interval;
-    this._poll.frequency = this._frequency();
-  }
-
-  /**
-   * Whether the model is disposed.
-   */
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   /**
@@ -133,108 +70,80 @@ export class ClusterModel implements IDisposable {
    * It never rejects: a failure shows as the `disconnected` state.
    */
   async refresh(): Promise<void> {
-    if (this._isDisposed) {
-      return;
+    if (!this.isDisposed && !this._socket.send({ type: 'refresh' })) {
+      await super.refresh();
     }
-    if (this._socket.send({ type: 'refresh' })) {
-      return;
-    }
-    await this._poll.refresh();
-    await this._poll.tick.catch(() => undefined);
   }
 
   /**
    * Close the socket, stop polling and clear the signals.
    */
   dispose(): void {
-    if (this._isDisposed) {
-      return;
+    if (!this.isDisposed) {
+      super.dispose();
+      this._socket.dispose();
     }
-    this._isDisposed = true;
-    // Poll.dispose() leaves its pending timer; stopping first clears it.
-    void this._poll.stop();
-    this._poll.dispose();
-    this._socket.dispose();
-    Signal.clearData(this);
   }
 
-  private async _fetch(): Promise<void> {
-    try {
-      const snapshot = await this.service.getCluster();
-      if (!this._isDisposed && !this.isPushed) {
-        this._setSnapshot(snapshot);
-      }
-    } catch (error) {
-      if (!this._isDisposed && !this.isPushed) {
-        this._setState('disconnected', describeError(error));
-      }
-      throw error;
-    }
+  /**
+   * Fetch a snapshot (while the socket is not open).
+   *
+   * @returns The snapshot.
+   */
+  protected fetch(): Promise<ClusterSnapshot> {
+    return this.service.getCluster();
+  }
+
+  /**
+   * The fallback poll's frequency: the interval, with backoff up to a
+   * minute (or the interval, when longer).
+   *
+   * @returns The frequency.
+   */
+  protected pollFrequency(): IPoll.Frequency {
+    const interval = this.refreshIntervalMs;
+    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {
-    const parsed = Private.parseMessage(message);
-    if (!parsed || this._isDisposed) {
+    // `{"type": "snapshot", "data": ...}` or `{"type": "status",
+    // "connected": ..., "message": ...}`; anything else is ignored.
+    const record = (message ?? {}) as Record<string, unknown>;
+    const { type, connected, message: text } = record;
+    const snapshot = record.data as ClusterSnapshot | null | undefined;
+    if (this.isDisposed) {
       return;
     }
-    if (parsed.type === 'snapshot') {
-      this._setSnapshot(parsed.data);
-      return;
-    }
-    if (parsed.connected) {
-      this._setState('connected', null);
-    } else {
-      this._setState(
-        'disconnected',
-        parsed.message || ClusterModel.RAY_UNREACHABLE_MESSAGE
+    if (type === 'snapshot' && Array.isArray(snapshot?.nodes)) {
+      // Pushed news wins over a poll answer still under way.
+      this.supersede();
+      this.setData(snapshot);
+    } else if (type === 'status' && typeof connected === 'boolean') {
+      this.supersede();
+      this.setState(
+        connected ? 'connected' : 'disconnected',
+        connected
+          ? null
+          : (typeof text === 'string' && text) ||
+              ClusterModel.RAY_UNREACHABLE_MESSAGE
       );
     }
   }
 
   private _onSocketState(_: IogSocket, state: IogSocket.State): void {
-    if (this._isDisposed) {
+    if (this.isDisposed) {
       return;
     }
     if (state === 'open') {
-      void this._poll.stop();
+      this.supersede();
+      void this.poll.stop();
     } else if (state === 'closed') {
-      void this._poll.start();
+      void this.poll.start();
     }
-    this._changed.emit(undefined);
-  }
-
-  private _setSnapshot(snapshot: ClusterSnapshot): void {
-    this._snapshot = snapshot;
-    this._state = 'connected';
-    this._message = null;
-    this._changed.emit(undefined);
-  }
-
-  private _setState(state: ConnectionState, message: string | null): void {
-    if (state === this._state && message === this._message) {
-      return;
-    }
-    this._state = state;
-    this._message = message;
-    this._changed.emit(undefined);
-  }
-
-  private _frequency(): IPoll.Frequency {
-    return {
-      interval: this._intervalMs,
-      backoff: true,
-      max: Math.max(this._intervalMs, 60000)
-    };
+    this.emitChanged();
   }
 
   private _socket: IogSocket;
-  private _poll: Poll;
-  private _intervalMs: number;
-  private _snapshot: ClusterSnapshot | null = null;
-  private _state: ConnectionState = 'connecting';
-  private _message: string | null = null;
-  private _isDisposed = false;
-  private _changed = new Signal<this, void>(this);
 }
 
 /**
@@ -263,49 +172,5 @@ export namespace ClusterModel {
      * The fallback polling interval in milliseconds (default 5000).
      */
     refreshIntervalMs?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A validated `cluster/subscribe` message.
-   */
-  export type Message =
-    | { type: 'snapshot'; data: ClusterSnapshot }
-    | { type: 'status'; connected: boolean; message: string | null };
-
-  /**
-   * Check the shape of a socket message.
-   *
-   * @param message The parsed JSON message.
-   * @returns The message, or null when it is not one the model knows.
-   */
-  export function parseMessage(message: unknown): Message | null {
-    if (message === null || typeof message !== 'object') {
-      return null;
-    }
-    const record = message as Record<string, unknown>;
-    if (record.type === 'snapshot') {
-      const data = record.data;
-      if (
-        data !== null &&
-        typeof data === 'object' &&
-        Array.isArray((data as Record<string, unknown>).nodes)
-      ) {
-        return { type: 'snapshot', data: data as ClusterSnapshot };
-      }
-      return null;
-    }
-    if (record.type === 'status' && typeof record.connected === 'boolean') {
-      return {
-        type: 'status',
-        connected: record.connected,
-        message: typeof record.message === 'string' ? record.message : null
-      };
-    }
-    return null;
   }
 }

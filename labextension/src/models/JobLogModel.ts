@@ -2,7 +2,7 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import { LogPager } from './LogPager';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
@@ -34,14 +34,10 @@ export class JobLogModel implements IDisposable {
     this._window = new LogWindow({ maxLines: options.maxLines });
   }
 
-  /**
-   * The job this log belongs to.
-   */
+  /** The job this log belongs to. */
   readonly submissionId: string;
 
-  /**
-   * A signal emitted after the lines, the phase or the status changed.
-   */
+  /** A signal emitted after the lines, the phase or the status changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -54,23 +50,17 @@ export class JobLogModel implements IDisposable {
     return this._tail;
   }
 
-  /**
-   * The window of kept lines.
-   */
+  /** The window of kept lines. */
   get window(): LogWindow {
     return this._window;
   }
 
-  /**
-   * The partial last line's segments while the window is attached, or null.
-   */
+  /** The partial last line's segments while the window is attached, or null. */
   get partial(): IAnsiSegment[] | null {
     return this._window.partial;
   }
 
-  /**
-   * Whether the log has bytes before the oldest kept line.
-   */
+  /** Whether the log has bytes before the oldest kept line. */
   get hasEarlier(): boolean {
     return this._window.firstOffset > 0;
   }
@@ -83,16 +73,12 @@ export class JobLogModel implements IDisposable {
     return this._detached;
   }
 
-  /**
-   * Whether a page request ("Load earlier", "Jump to end") is under way.
-   */
+  /** Whether a page request ("Load earlier", "Jump to end") is under way. */
   get busy(): boolean {
     return this._busy;
   }
 
-  /**
-   * Whether the model is disposed.
-   */
+  /** Whether the model is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }

@@ -1,16 +1,14 @@
-import { JobsService } from '../api/JobsService';
+import type { JobsService } from '../api/services';
 import type {
   DeleteReply,
   JobPage,
   JobRecord,
+  JobStatus,
   StopReply,
   SubmitReply,
-  SubmitRequest,
-  JobStatus
+  SubmitRequest
 } from '../api/types';
-import type { ChangeFeed } from './ChangeFeed';
-import { CursorPager } from './CursorPager';
-import { PolledModel } from './PolledModel';
+import { PagedModel } from './PagedModel';
 
 /**
  * The jobs list of the sidebar: one page of jobs, newest first, filtered by
@@ -18,7 +16,7 @@ import { PolledModel } from './PolledModel';
  *
  * It polls `GET jobs` and refreshes at once on a `jobs` push.
  */
-export class JobsModel extends PolledModel<JobsModel.IFetched> {
+export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
   /**
    * Create the model and start polling.
    *
@@ -27,73 +25,29 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
   constructor(options: JobsModel.IOptions) {
     super({ ...options, topic: 'jobs' });
     this.service = options.service;
-    this.pageSize = options.pageSize ?? JobsModel.DEFAULT_PAGE_SIZE;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: JobsService;
 
-  /**
-   * How many jobs one page holds.
-   */
-  readonly pageSize: number;
-
-  /**
-   * The jobs of the current page, newest first.
-   */
+  /** The jobs of the current page, newest first. */
   get jobs(): ReadonlyArray<JobRecord> {
-    return this._page?.jobs ?? [];
+    return this.data?.page.jobs ?? [];
   }
 
-  /**
-   * The current page as the server sent it; null before the first fetch.
-   */
+  /** The current page as the server sent it; null before the first fetch. */
   get page(): JobPage | null {
-    return this._page;
+    return this.data?.page ?? null;
   }
 
-  /**
-   * How many jobs match the filter; null before the first fetch.
-   */
-  get total(): number | null {
-    return this._page ? this._page.total : null;
-  }
-
-  /**
-   * How many jobs are RUNNING; null before the first fetch.
-   */
+  /** How many jobs are RUNNING; null before the first fetch. */
   get runningCount(): number | null {
-    return this._runningCount;
+    return this.data?.runningCount ?? null;
   }
 
-  /**
-   * The status filter; null shows every job.
-   */
+  /** The status filter; null shows every job. */
   get statusFilter(): JobStatus | null {
     return this._statusFilter;
-  }
-
-  /**
-   * The 0-based index of the current page.
-   */
-  get pageIndex(): number {
-    return this._pager.index;
-  }
-
-  /**
-   * Whether a newer page exists.
-   */
-  get hasNewer(): boolean {
-    return this._pager.hasNewer;
-  }
-
-  /**
-   * Whether an older page exists.
-   */
-  get hasOlder(): boolean {
-    return !!this._page?.next_cursor;
   }
 
   /**
@@ -107,33 +61,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
       return Promise.resolve();
     }
     this._statusFilter = status;
-    this._pager.reset();
-    this.emitChanged();
-    return this.refresh();
-  }
-
-  /**
-   * Show the next (older) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
-  older(): Promise<void> {
-    if (!this._pager.older(this._page?.next_cursor ?? null)) {
-      return Promise.resolve();
-    }
-    return this.refresh();
-  }
-
-  /**
-   * Show the previous (newer) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
-  newer(): Promise<void> {
-    if (!this._pager.newer()) {
-      return Promise.resolve();
-    }
-    return this.refresh();
+    return this.restart();
   }
 
   /**
@@ -143,10 +71,8 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns The new job's id.
    * @throws {IogResponseError} When the server refuses the submission.
    */
-  async submit(request: SubmitRequest): Promise<SubmitReply> {
-    const reply = await this.service.submitJob(request);
-    void this.refresh();
-    return reply;
+  submit(request: SubmitRequest): Promise<SubmitReply> {
+    return this.thenRefresh(this.service.submitJob(request));
   }
 
   /**
@@ -156,10 +82,8 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns Whether a stop was requested.
    * @throws {IogResponseError} When the server refuses.
    */
-  async stop(submissionId: string): Promise<StopReply> {
-    const reply = await this.service.stopJob(submissionId);
-    void this.refresh();
-    return reply;
+  stop(submissionId: string): Promise<StopReply> {
+    return this.thenRefresh(this.service.stopJob(submissionId));
   }
 
   /**
@@ -169,10 +93,8 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns Whether the record was deleted.
    * @throws {IogResponseError} When the server refuses (409 while running).
    */
-  async delete(submissionId: string): Promise<DeleteReply> {
-    const reply = await this.service.deleteJob(submissionId);
-    void this.refresh();
-    return reply;
+  delete(submissionId: string): Promise<DeleteReply> {
+    return this.thenRefresh(this.service.deleteJob(submissionId));
   }
 
   /**
@@ -182,12 +104,11 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
    * @returns Both results.
    */
   protected async fetch(): Promise<JobsModel.IFetched> {
-    const cursor = this._pager.cursor;
     const status = this._statusFilter;
     const pageRequest = this.service.listJobs({
       status: status ? [status] : undefined,
       limit: this.pageSize,
-      cursor
+      cursor: this.cursor
     });
     const countRequest =
       status === 'RUNNING'
@@ -197,20 +118,7 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
     return { page, runningCount: running ? running.total : page.total };
   }
 
-  /**
-   * Store a fetched page.
-   *
-   * @param data The page and the running count.
-   */
-  protected apply(data: JobsModel.IFetched): void {
-    this._page = data.page;
-    this._runningCount = data.runningCount;
-  }
-
-  private _page: JobPage | null = null;
-  private _runningCount: number | null = null;
   private _statusFilter: JobStatus | null = null;
-  private _pager = new CursorPager();
 }
 
 /**
@@ -218,34 +126,13 @@ export class JobsModel extends PolledModel<JobsModel.IFetched> {
  */
 export namespace JobsModel {
   /**
-   * Jobs per page by default.
-   */
-  export const DEFAULT_PAGE_SIZE = 50;
-
-  /**
    * Options to create a `JobsModel`.
    */
-  export interface IOptions {
+  export interface IOptions extends PagedModel.IOptions {
     /**
      * The service to fetch through.
      */
     service: JobsService;
-    /**
-     * The push channel; without one the model only polls.
-     */
-    feed?: ChangeFeed | null;
-    /**
-     * Polling interval in milliseconds.
-     */
-    refreshIntervalMs?: number;
-    /**
-     * Jobs per page (default 50).
-     */
-    pageSize?: number;
-    /**
-     * Whether to start polling at once (default true).
-     */
-    autoStart?: boolean;
   }
 
   /**

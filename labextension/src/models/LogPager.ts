@@ -1,4 +1,4 @@
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import type { LogPage } from '../api/types';
 import { LogWindow } from './LogWindow';
 
@@ -18,9 +18,7 @@ export class LogPager {
     this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
   }
 
-  /**
-   * The job this log belongs to.
-   */
+  /** The job this log belongs to. */
   readonly submissionId: string;
 
   /**

@@ -1,7 +1,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { LogsService } from '../api/LogsService';
+import type { LogsService } from '../api/services';
 import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
 import type { LogTailMessage } from '../api/types';
@@ -31,14 +31,10 @@ export class LogTail implements IDisposable {
     this._jobs = options.jobs ?? null;
   }
 
-  /**
-   * The job this log belongs to.
-   */
+  /** The job this log belongs to. */
   readonly submissionId: string;
 
-  /**
-   * A signal emitted with the new text of each log message.
-   */
+  /** A signal emitted with the new text of each log message. */
   get received(): ISignal<this, string> {
     return this._received;
   }
@@ -51,9 +47,7 @@ export class LogTail implements IDisposable {
     return this._nextOffset;
   }
 
-  /**
-   * A signal emitted after the phase, the status or the message changed.
-   */
+  /** A signal emitted after the phase, the status or the message changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -66,16 +60,12 @@ export class LogTail implements IDisposable {
     return this._phase;
   }
 
-  /**
-   * The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...).
-   */
+  /** The job's final status word once ended (`SUCCEEDED`, `FAILED`, ...). */
   get status(): string | null {
     return this._status;
   }
 
-  /**
-   * The job's exit code once ended, if known.
-   */
+  /** The job's exit code once ended, if known. */
   get exitCode(): number | null {
     return this._exitCode;
   }
@@ -88,9 +78,7 @@ export class LogTail implements IDisposable {
     return this._message;
   }
 
-  /**
-   * Whether the tail is disposed.
-   */
+  /** Whether the tail is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -153,8 +141,8 @@ export class LogTail implements IDisposable {
       return;
     }
     if (offset < this._nextOffset) {
-      const bytes = Private.encoder.encode(text);
-      text = Private.decoder.decode(bytes.slice(this._nextOffset - offset));
+      const bytes = new TextEncoder().encode(text);
+      text = new TextDecoder().decode(bytes.slice(this._nextOffset - offset));
     }
     this._nextOffset = nextOffset;
     this._received.emit(text);
@@ -315,19 +303,4 @@ export namespace LogTail {
      */
     jobs?: IJobLookup;
   }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A shared UTF-8 encoder.
-   */
-  export const encoder = new TextEncoder();
-
-  /**
-   * A shared UTF-8 decoder.
-   */
-  export const decoder = new TextDecoder();
 }

@@ -33,14 +33,10 @@ export class LogWindow {
     this.maxLines = Math.max(1, Math.floor(options.maxLines));
   }
 
-  /**
-   * The most lines kept, the partial line included.
-   */
+  /** The most lines kept, the partial line included. */
   readonly maxLines: number;
 
-  /**
-   * How many complete lines are kept.
-   */
+  /** How many complete lines are kept. */
   get length(): number {
     return this._lines.length - this._head;
   }
@@ -72,9 +68,7 @@ export class LogWindow {
     return this._generation;
   }
 
-  /**
-   * The byte offset where the oldest kept line starts.
-   */
+  /** The byte offset where the oldest kept line starts. */
   get firstOffset(): number {
     return this._firstOffset;
   }
@@ -87,25 +81,19 @@ export class LogWindow {
     return this._endOffset;
   }
 
-  /**
-   * The partial last line's segments, or null when there is none.
-   */
+  /** The partial last line's segments, or null when there is none. */
   get partial(): IAnsiSegment[] | null {
     return this._partial
       ? parseAnsiLine(this._partial, this._style).segments
       : null;
   }
 
-  /**
-   * Whether a new line would drop the oldest one.
-   */
+  /** Whether a new line would drop the oldest one. */
   get isFull(): boolean {
     return this.length + (this._partial ? 1 : 0) >= this.maxLines;
   }
 
-  /**
-   * How many lines were dropped from the front to keep the bound, in all.
-   */
+  /** How many lines were dropped from the front to keep the bound, in all. */
   get droppedLines(): number {
     return this._dropped;
   }
@@ -172,7 +160,7 @@ export class LogWindow {
       const newline = i < raws.length - 1 || lastHasNewline ? 1 : 0;
       return {
         segments: result.segments,
-        bytes: Private.utf8Length(raw) + newline
+        bytes: LogWindow.utf8Length(raw) + newline
       };
     });
     let start = firstOffset;
@@ -248,7 +236,7 @@ export class LogWindow {
   private _push(raw: string, newline: number): void {
     const parsed = parseAnsiLine(raw, this._style);
     this._style = parsed.style;
-    const bytes = Private.utf8Length(raw) + newline + this._partialDropped;
+    const bytes = LogWindow.utf8Length(raw) + newline + this._partialDropped;
     this._partialDropped = 0;
     this._lines.push({ segments: parsed.segments, bytes });
     this._endOffset += bytes;
@@ -267,7 +255,7 @@ export class LogWindow {
     if (cut > 0) {
       const hidden = partial.slice(0, cut);
       this._style = parseAnsiLine(hidden, this._style).style;
-      this._partialDropped += Private.utf8Length(hidden);
+      this._partialDropped += LogWindow.utf8Length(hidden);
       this._partial = partial.slice(cut);
     }
     if (this._partial.length > Private.PARTIAL_MAX_CHARS) {
@@ -340,37 +328,6 @@ export namespace LogWindow {
    * The UTF-8 size of a string, without encoding it.
    *
    * @param text The string.
-   * @returns Its size in bytes.
-   */
-  export function utf8Length(text: string): number {
-    return Private.utf8Length(text);
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A partial line longer than this (UTF-16 code units) is compacted.
-   */
-  export const PARTIAL_COMPACT_CHARS = 4096;
-
-  /**
-   * A partial line still longer than this after compaction is shown as a
-   * piece of a line.
-   */
-  export const PARTIAL_MAX_CHARS = 65536;
-
-  /**
-   * What a dropped slot of the ring holds until it is compacted away.
-   */
-  export const DROPPED: LogWindow.ILine = { segments: [], bytes: 0 };
-
-  /**
-   * The UTF-8 size of a string.
-   *
-   * @param text The string.
    * @returns Its size in bytes (a lone surrogate counts as U+FFFD, 3 bytes).
    */
   export function utf8Length(text: string): number {
@@ -395,4 +352,25 @@ namespace Private {
     }
     return bytes;
   }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * A partial line longer than this (UTF-16 code units) is compacted.
+   */
+  export const PARTIAL_COMPACT_CHARS = 4096;
+
+  /**
+   * A partial line still longer than this after compaction is shown as a
+   * piece of a line.
+   */
+  export const PARTIAL_MAX_CHARS = 65536;
+
+  /**
+   * What a dropped slot of the ring holds until it is compacted away.
+   */
+  export const DROPPED: LogWindow.ILine = { segments: [], bytes: 0 };
 }

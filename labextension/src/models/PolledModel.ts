@@ -11,9 +11,10 @@ import type { ChangeFeed } from './ChangeFeed';
 import { clampInterval, ConnectionState, describeError } from './connection';
 
 /**
- * Base of the list models (jobs, sessions, actors): a `Poll` that fetches
- * the current page, refreshed at once when the `ChangeFeed` says the list
- * changed, and polling only slowly while those pushes can arrive.
+ * Base of the models (cluster, jobs, sessions, actors): a `Poll` that
+ * fetches the data, refreshed at once when the `ChangeFeed` (if any) says
+ * the model's topic changed, and polling only slowly while those pushes can
+ * arrive.
  *
  * A failed fetch (network error, `503 ray_unavailable`, ...) turns the model
  * `disconnected` with the server's message and makes the poll back off; the
@@ -27,17 +28,17 @@ export abstract class PolledModel<T> implements IDisposable {
    * @param options The model options.
    */
   constructor(options: PolledModel.IOptions) {
-    this._topic = options.topic;
+    this._topic = options.topic ?? null;
     this._intervalMs = clampInterval(
       options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
       MIN_REFRESH_INTERVAL_MS
     );
     this._feed = options.feed ?? null;
-    this._poll = new Poll({
+    this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
-      frequency: this._frequency(),
-      name: `iog-jupyter:${options.topic}`,
+      frequency: this.pollFrequency(),
+      name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
     if (this._feed) {
@@ -46,23 +47,22 @@ export abstract class PolledModel<T> implements IDisposable {
     }
   }
 
-  /**
-   * A signal emitted when the data or the connection state changed.
-   */
+  /** A signal emitted when the data or the connection state changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
-  /**
-   * Whether the last fetch succeeded.
-   */
+  /** Whether the last fetch succeeded. */
   get state(): ConnectionState {
     return this._state;
   }
 
-  /**
-   * What went wrong with the last fetch, in words; null when it succeeded.
-   */
+  /** Whether data arrived at least once. */
+  get loaded(): boolean {
+    return this._data !== null;
+  }
+
+  /** What went wrong with the last fetch, in words; null when it succeeded. */
   get message(): string | null {
     return this._message;
   }
@@ -80,25 +80,21 @@ export abstract class PolledModel<T> implements IDisposable {
       return;
     }
     this._intervalMs = interval;
-    this._poll.frequency = this._frequency();
+    this.poll.frequency = this.pollFrequency();
   }
 
-  /**
-   * The current poll frequency (for tests and diagnostics).
-   */
+  /** The current poll frequency (for tests and diagnostics). */
   get frequency(): IPoll.Frequency {
-    return this._poll.frequency;
+    return this.poll.frequency;
   }
 
-  /**
-   * Whether the model is disposed.
-   */
+  /** Whether the model is disposed. */
   get isDisposed(): boolean {
     return this._isDisposed;
   }
 
   /**
-   * Fetch the current page now; any fetch already under way is superseded,
+   * Fetch the data now; any fetch already under way is superseded,
    * so its result is dropped.
    *
    * It never rejects: a failure shows as the `disconnected` state.
@@ -107,12 +103,12 @@ export abstract class PolledModel<T> implements IDisposable {
     if (this._isDisposed) {
       return;
     }
-    this._generation += 1;
-    await this._poll.schedule({
+    this.supersede();
+    await this.poll.schedule({
       interval: Poll.IMMEDIATE,
       phase: 'refreshed'
     });
-    await this._poll.tick.catch(() => undefined);
+    await this.poll.tick.catch(() => undefined);
   }
 
   /**
@@ -124,8 +120,8 @@ export abstract class PolledModel<T> implements IDisposable {
     }
     this._isDisposed = true;
     // Poll.dispose() leaves its pending timer; stopping first clears it.
-    void this._poll.stop();
-    this._poll.dispose();
+    void this.poll.stop();
+    this.poll.dispose();
     if (this._feed && !this._feed.isDisposed) {
       this._feed.changed.disconnect(this._onFeedChanged, this);
       this._feed.openChanged.disconnect(this._onFeedOpen, this);
@@ -133,19 +129,53 @@ export abstract class PolledModel<T> implements IDisposable {
     Signal.clearData(this);
   }
 
+  /** The poll that fetches the data. */
+  protected readonly poll: Poll;
+
+  /** The data of the last successful fetch (or push); null before the first. */
+  protected get data(): T | null {
+    return this._data;
+  }
+
   /**
    * Fetch the data of the current page and filter.
    *
-   * @returns The fetched data, handed to `apply` unless superseded.
+   * @returns The fetched data, kept unless superseded.
    */
   protected abstract fetch(): Promise<T>;
 
   /**
-   * Store freshly fetched data (`changed` is emitted afterwards).
+   * Keep fresh data and turn `connected`.
    *
-   * @param data What `fetch` returned.
+   * @param data The data.
    */
-  protected abstract apply(data: T): void;
+  protected setData(data: T): void {
+    this._data = data;
+    this._state = 'connected';
+    this._message = null;
+    this.emitChanged();
+  }
+
+  /**
+   * Set the connection state, emitting `changed` when it differs.
+   *
+   * @param state The state.
+   * @param message What went wrong, in words; null when connected.
+   */
+  protected setState(state: ConnectionState, message: string | null): void {
+    if (state !== this._state || message !== this._message) {
+      this._state = state;
+      this._message = message;
+      this.emitChanged();
+    }
+  }
+
+  /**
+   * Drop the result of any fetch under way (newer data is coming).
+   */
+  protected supersede(): void {
+    this._generation += 1;
+  }
 
   /**
    * Emit `changed` (for subclasses whose own state changed).
@@ -156,6 +186,42 @@ export abstract class PolledModel<T> implements IDisposable {
     }
   }
 
+  /**
+   * Wait for an action's reply, then refresh (without waiting for that).
+   *
+   * @param action The action under way.
+   * @returns Its reply.
+   */
+  protected async thenRefresh<R>(action: Promise<R>): Promise<R> {
+    const reply = await action;
+    void this.refresh();
+    return reply;
+  }
+
+  /**
+   * The poll's frequency: the interval, six times longer while pushes can
+   * arrive, with backoff.
+   *
+   * @returns The frequency.
+   */
+  protected pollFrequency(): IPoll.Frequency {
+    const pushed = this._feed?.isOpen ?? false;
+    const interval = pushed
+      ? Math.min(
+          this._intervalMs * PolledModel.PUSH_SLOWDOWN,
+          Poll.MAX_INTERVAL
+        )
+      : this._intervalMs;
+    return {
+      interval,
+      backoff: true,
+      max: Math.min(
+        Math.max(interval, this._intervalMs * PolledModel.PUSH_SLOWDOWN, 60000),
+        Poll.MAX_INTERVAL
+      )
+    };
+  }
+
   private async _tick(): Promise<void> {
     const generation = this._generation;
     let data: T;
@@ -163,40 +229,19 @@ export abstract class PolledModel<T> implements IDisposable {
       data = await this.fetch();
     } catch (error) {
       if (generation === this._generation && !this._isDisposed) {
-        this._state = 'disconnected';
-        this._message = describeError(error);
-        this.emitChanged();
+        this.setState('disconnected', describeError(error));
       }
       // Rejecting makes the poll back off while the server is unavailable.
       throw error;
     }
-    if (generation !== this._generation || this._isDisposed) {
-      return;
+    if (generation === this._generation && !this._isDisposed) {
+      this.setData(data);
     }
-    this.apply(data);
-    this._state = 'connected';
-    this._message = null;
-    this.emitChanged();
-  }
-
-  private _frequency(): IPoll.Frequency {
-    const pushed = this._feed?.isOpen ?? false;
-    const interval = pushed
-      ? Math.min(this._intervalMs * PolledModel.PUSH_SLOWDOWN, Private.MAX_MS)
-      : this._intervalMs;
-    return {
-      interval,
-      backoff: true,
-      max: Math.min(
-        Math.max(interval, this._intervalMs * PolledModel.PUSH_SLOWDOWN, 60000),
-        Private.MAX_MS
-      )
-    };
   }
 
   private _onFeedChanged(_: ChangeFeed, topic: EventTopic): void {
     if (topic === this._topic && !this._isDisposed) {
-      void this._poll.refresh();
+      void this.poll.refresh();
     }
   }
 
@@ -204,16 +249,16 @@ export abstract class PolledModel<T> implements IDisposable {
     if (this._isDisposed) {
       return;
     }
-    this._poll.frequency = this._frequency();
+    this.poll.frequency = this.pollFrequency();
     // A change may have been missed while the socket was down, and the
     // frequency only applies from the next tick: refresh now.
-    void this._poll.refresh();
+    void this.poll.refresh();
   }
 
-  private _topic: EventTopic;
+  private _topic: EventTopic | null;
   private _intervalMs: number;
   private _feed: ChangeFeed | null;
-  private _poll: Poll;
+  private _data: T | null = null;
   private _generation = 0;
   private _state: ConnectionState = 'connecting';
   private _message: string | null = null;
@@ -235,9 +280,13 @@ export namespace PolledModel {
    */
   export interface IOptions {
     /**
-     * The `ChangeFeed` topic that refreshes this model.
+     * The `ChangeFeed` topic that refreshes this model, if any.
      */
-    topic: EventTopic;
+    topic?: EventTopic;
+    /**
+     * The poll's name after `iog-jupyter:` (default the topic).
+     */
+    name?: string;
     /**
      * The push channel; without one the model only polls.
      */
@@ -251,14 +300,4 @@ export namespace PolledModel {
      */
     autoStart?: boolean;
   }
-}
-
-/**
- * Module-private constants.
- */
-namespace Private {
-  /**
-   * The longest delay a `Poll` accepts.
-   */
-  export const MAX_MS = Poll.MAX_INTERVAL;
 }

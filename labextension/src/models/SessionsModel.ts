@@ -1,11 +1,10 @@
-import { SessionsService } from '../api/SessionsService';
+import type { SessionsService } from '../api/services';
 import type {
   ReleaseReply,
   SessionList,
   SessionPolicy,
   SessionRecord
 } from '../api/types';
-import type { ChangeFeed } from './ChangeFeed';
 import { PolledModel } from './PolledModel';
 
 /**
@@ -25,30 +24,17 @@ export class SessionsModel extends PolledModel<SessionList> {
     this.service = options.service;
   }
 
-  /**
-   * The service the model fetches through.
-   */
+  /** The service the model fetches through. */
   readonly service: SessionsService;
 
-  /**
-   * The live sessions.
-   */
+  /** The live sessions. */
   get sessions(): ReadonlyArray<SessionRecord> {
-    return this._list?.sessions ?? [];
+    return this.data?.sessions ?? [];
   }
 
-  /**
-   * The idle policy's configuration; null before the first fetch.
-   */
+  /** The idle policy's configuration; null before the first fetch. */
   get policy(): SessionPolicy | null {
-    return this._list?.policy ?? null;
-  }
-
-  /**
-   * Whether the sessions were fetched at least once.
-   */
-  get loaded(): boolean {
-    return this._list !== null;
+    return this.data?.policy ?? null;
   }
 
   /**
@@ -58,31 +44,18 @@ export class SessionsModel extends PolledModel<SessionList> {
    * @returns What was released.
    * @throws {IogResponseError} When the server refuses.
    */
-  async release(sessionId: string): Promise<ReleaseReply> {
-    const reply = await this.service.releaseSession(sessionId);
-    void this.refresh();
-    return reply;
+  release(sessionId: string): Promise<ReleaseReply> {
+    return this.thenRefresh(this.service.releaseSession(sessionId));
   }
 
   /**
-   * Fetch the sessions.
+   * Fetch the sessions and the policy.
    *
    * @returns The sessions and the policy.
    */
   protected fetch(): Promise<SessionList> {
     return this.service.listSessions();
   }
-
-  /**
-   * Store the fetched sessions.
-   *
-   * @param data The sessions and the policy.
-   */
-  protected apply(data: SessionList): void {
-    this._list = data;
-  }
-
-  private _list: SessionList | null = null;
 }
 
 /**
@@ -92,23 +65,11 @@ export namespace SessionsModel {
   /**
    * Options to create a `SessionsModel`.
    */
-  export interface IOptions {
+  export interface IOptions extends Omit<PolledModel.IOptions, 'topic'> {
     /**
      * The service to fetch through.
      */
     service: SessionsService;
-    /**
-     * The push channel; without one the model only polls.
-     */
-    feed?: ChangeFeed | null;
-    /**
-     * Polling interval in milliseconds.
-     */
-    refreshIntervalMs?: number;
-    /**
-     * Whether to start polling at once (default true).
-     */
-    autoStart?: boolean;
   }
 
   /**

@@ -63,15 +63,6 @@ export class ClusterSection extends SidebarSection {
     const head = tableHead(['Resource', 'Used', 'Free', 'Total']);
     table.append(head, this._resources);
 
-    this._pools = el('ul', { className: 'iog-ClusterSection-pools' });
-    this._pending = el('ul', { className: 'iog-ClusterSection-pending' });
-    this._infeasible = el('ul', { className: 'iog-ClusterSection-infeasible' });
-    this._poolsGroup = Private.group('Pools', this._pools);
-    this._pendingGroup = Private.group('Pending demands', this._pending);
-    this._infeasibleGroup = Private.group(
-      'Infeasible demands',
-      this._infeasible
-    );
     this._empty = el('div', {
       className: 'iog-SidebarSection-empty',
       text: 'Waiting for the first cluster snapshot…'
@@ -80,9 +71,7 @@ export class ClusterSection extends SidebarSection {
       this._empty,
       this._summary,
       table,
-      this._poolsGroup,
-      this._pendingGroup,
-      this._infeasibleGroup
+      ...this._groups.map(group => group.node)
     );
 
     this._model.changed.connect(this.render, this);
@@ -116,25 +105,11 @@ export class ClusterSection extends SidebarSection {
       Private.createResourceRow,
       (row, name) => Private.updateResourceRow(row, name, snapshot)
     );
-    Private.renderList(
-      this._pools,
-      snapshot.pools ?? [],
-      Private.poolText,
-      pool => ({ 'data-pool': pool.name ?? '' })
-    );
-    this._poolsGroup.hidden = !(snapshot.pools ?? []).length;
-    Private.renderList(
-      this._pending,
-      snapshot.pending_demands ?? [],
-      Private.demandText
-    );
-    this._pendingGroup.hidden = !(snapshot.pending_demands ?? []).length;
-    Private.renderList(
-      this._infeasible,
-      snapshot.infeasible_demands ?? [],
-      Private.demandText
-    );
-    this._infeasibleGroup.hidden = !(snapshot.infeasible_demands ?? []).length;
+    for (const group of this._groups) {
+      const entries = group.entries(snapshot);
+      Private.renderList(group.list, entries);
+      group.node.hidden = !entries.length;
+    }
   }
 
   /**
@@ -190,12 +165,20 @@ export class ClusterSection extends SidebarSection {
   private _nodesDetail: HTMLSpanElement;
   private _updated: HTMLSpanElement;
   private _resources: HTMLTableSectionElement;
-  private _pools: HTMLUListElement;
-  private _pending: HTMLUListElement;
-  private _infeasible: HTMLUListElement;
-  private _poolsGroup: HTMLDivElement;
-  private _pendingGroup: HTMLDivElement;
-  private _infeasibleGroup: HTMLDivElement;
+  private _groups = [
+    Private.group('Pools', 'pools', snapshot =>
+      (snapshot.pools ?? []).map(pool => ({
+        text: Private.poolText(pool),
+        pool: pool.name ?? ''
+      }))
+    ),
+    Private.group('Pending demands', 'pending', snapshot =>
+      (snapshot.pending_demands ?? []).map(Private.demandEntry)
+    ),
+    Private.group('Infeasible demands', 'infeasible', snapshot =>
+      (snapshot.infeasible_demands ?? []).map(Private.demandEntry)
+    )
+  ];
   private _empty: HTMLDivElement;
 }
 
@@ -341,12 +324,21 @@ namespace Private {
   }
 
   /**
-   * Text of one demand entry.
+   * One entry of a list group: its text, and for a pool its name (the
+   * item's `data-pool`).
+   */
+  export interface IEntry {
+    text: string;
+    pool?: string;
+  }
+
+  /**
+   * The entry of one demand.
    *
    * @param demand The demand.
    * @returns For instance `2 × 1 CPU, 1 GPU (task) in pool train: reason`.
    */
-  export function demandText(demand: ResourceDemand): string {
+  export function demandEntry(demand: ResourceDemand): IEntry {
     let text = `${demand.count ?? 1} × ${formatBundle(demand.bundle)}`;
     if (demand.kind) {
       text += ` (${demand.kind})`;
@@ -357,59 +349,54 @@ namespace Private {
     if (demand.reason) {
       text += `: ${demand.reason}`;
     }
-    return text;
+    return { text };
   }
 
   /**
-   * Replace the items of a small list when their text changed.
+   * Replace the items of a small list when they changed.
    *
    * @param list The `<ul>`.
-   * @param items The items.
-   * @param text The text of an item.
-   * @param attrs The attributes of an item's `<li>`.
+   * @param entries The entries.
    */
-  export function renderList<T>(
-    list: HTMLUListElement,
-    items: ReadonlyArray<T>,
-    text: (item: T) => string,
-    attrs: (item: T) => Record<string, string> = () => ({})
-  ): void {
-    const entries = items.map(item => ({
-      text: text(item),
-      attrs: attrs(item)
-    }));
-    const current = Array.from(list.children).map(li => ({
-      text: li.textContent ?? '',
-      key: (li as HTMLElement).dataset.pool ?? ''
-    }));
+  export function renderList(list: HTMLUListElement, entries: IEntry[]): void {
+    const items = Array.from(list.children) as HTMLElement[];
     const same =
-      current.length === entries.length &&
+      items.length === entries.length &&
       entries.every(
         (entry, i) =>
-          entry.text === current[i].text &&
-          (entry.attrs['data-pool'] ?? '') === current[i].key
+          entry.text === items[i].textContent &&
+          (entry.pool ?? '') === (items[i].dataset.pool ?? '')
       );
-    if (same) {
-      return;
+    if (!same) {
+      list.replaceChildren(
+        ...entries.map(({ text, pool }) =>
+          el('li', {
+            text,
+            attrs: pool === undefined ? {} : { 'data-pool': pool }
+          })
+        )
+      );
     }
-    list.replaceChildren(
-      ...entries.map(entry =>
-        el('li', { text: entry.text, attrs: entry.attrs })
-      )
-    );
   }
 
   /**
-   * A labelled group around a list.
+   * A labelled group around a list (`ul.iog-ClusterSection-<name>`).
    *
    * @param label The group's label.
-   * @param list The list.
-   * @returns The group.
+   * @param name The list's name.
+   * @param entries The list's entries in a snapshot.
+   * @returns The group's node, list and entries.
    */
-  export function group(label: string, list: HTMLUListElement): HTMLDivElement {
-    return el('div', { className: 'iog-ClusterSection-group' }, [
+  export function group(
+    label: string,
+    name: string,
+    entries: (snapshot: ClusterSnapshot) => IEntry[]
+  ): { node: HTMLDivElement; list: HTMLUListElement; entries: typeof entries } {
+    const list = el('ul', { className: `iog-ClusterSection-${name}` });
+    const node = el('div', { className: 'iog-ClusterSection-group' }, [
       el('div', { className: 'iog-ClusterSection-groupLabel', text: label }),
       list
     ]);
+    return { node, list, entries };
   }
 }

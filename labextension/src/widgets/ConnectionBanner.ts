@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import type { ClusterModel } from '../models/ClusterModel';
+import { ClusterModel } from '../models/ClusterModel';
 
 /**
  * The banner at the top of the Ray sidebar: whether the server reaches Ray
@@ -25,9 +25,7 @@ export class ConnectionBanner extends Widget {
     this.render();
   }
 
-  /**
-   * The banner's text.
-   */
+  /** The banner's text. */
   get text(): string {
     return this.node.textContent ?? '';
   }
@@ -39,7 +37,8 @@ export class ConnectionBanner extends Widget {
     const state = this._model.state;
     let text: string;
     if (state === 'disconnected') {
-      text = `Disconnected: ${this._model.message ?? 'Ray is not reachable.'}`;
+      const message = this._model.message;
+      text = `Disconnected: ${message ?? ClusterModel.RAY_UNREACHABLE_MESSAGE}`;
     } else if (state === 'connected') {
       text = this._model.isPushed
         ? 'Connected to Ray'

@@ -46,14 +46,10 @@ export class DashboardPanel extends Widget {
     this.node.appendChild(frame);
   }
 
-  /**
-   * The dashboard proxy's URL the frame opens.
-   */
+  /** The dashboard proxy's URL the frame opens. */
   readonly url: string;
 
-  /**
-   * The iframe.
-   */
+  /** The iframe. */
   readonly frame: HTMLIFrameElement;
 
   /**

@@ -5,6 +5,7 @@ import type { IAnsiSegment } from '../ansi';
 import { describeError } from '../models/connection';
 import { JobLogModel } from '../models/JobLogModel';
 import type { LogTail } from '../models/LogTail';
+import { el, setText } from './dom';
 
 /**
  * The live log of one job: a status line, "Load earlier" / "Jump to end"
@@ -30,36 +31,33 @@ export class JobLogPanel extends Widget {
     this.model = options.model;
     this.addClass('iog-JobLogPanel');
 
-    const header = document.createElement('div');
-    header.className = 'iog-JobLogPanel-header';
-    this._statusNode = document.createElement('div');
-    this._statusNode.className = 'iog-JobLogPanel-status';
-    this._statusNode.setAttribute('role', 'status');
-    this._noticeNode = document.createElement('div');
-    this._noticeNode.className = 'iog-JobLogPanel-notice';
-    this._endButton = Private.button('iog-JobLogPanel-end', 'Jump to end');
-    this._endButton.addEventListener('click', () => {
-      void this._run(() => this.model.jumpToEnd(), true);
+    this._statusNode = el('div', {
+      className: 'iog-JobLogPanel-status',
+      attrs: { role: 'status' }
     });
-    header.append(this._statusNode, this._noticeNode, this._endButton);
-
+    this._noticeNode = el('div', { className: 'iog-JobLogPanel-notice' });
+    this._endButton = Private.button('iog-JobLogPanel-end', 'Jump to end', () =>
+      this._run(() => this.model.jumpToEnd(), true)
+    );
+    const header = el('div', { className: 'iog-JobLogPanel-header' }, [
+      this._statusNode,
+      this._noticeNode,
+      this._endButton
+    ]);
     this._earlierButton = Private.button(
       'iog-JobLogPanel-earlier',
-      'Load earlier'
+      'Load earlier',
+      () => this._run(() => this.model.loadEarlier(), false)
     );
-    this._earlierButton.addEventListener('click', () => {
-      void this._run(() => this.model.loadEarlier(), false);
+    this._linesNode = el('div', {
+      className: 'iog-JobLogPanel-lines',
+      attrs: {
+        role: 'log',
+        // A busy log would flood a screen reader; the status line is announced.
+        'aria-live': 'off',
+        'aria-label': `Log of job ${this.model.submissionId}`
+      }
     });
-
-    this._linesNode = document.createElement('div');
-    this._linesNode.className = 'iog-JobLogPanel-lines';
-    this._linesNode.setAttribute('role', 'log');
-    // A busy log would flood a screen reader; the status line is announced.
-    this._linesNode.setAttribute('aria-live', 'off');
-    this._linesNode.setAttribute(
-      'aria-label',
-      `Log of job ${this.model.submissionId}`
-    );
     this._linesNode.tabIndex = 0;
     this._linesNode.addEventListener('scroll', () => {
       const node = this._linesNode;
@@ -74,14 +72,10 @@ export class JobLogPanel extends Widget {
     this.model.start();
   }
 
-  /**
-   * The model shown.
-   */
+  /** The model shown. */
   readonly model: JobLogModel;
 
-  /**
-   * The element holding the line elements.
-   */
+  /** The element holding the line elements. */
   get linesNode(): HTMLElement {
     return this._linesNode;
   }
@@ -225,27 +219,15 @@ export class JobLogPanel extends Widget {
   private _renderStatus(): void {
     const tail = this.model.tail;
     const node = this._statusNode;
-    let text: string;
-    switch (tail.phase) {
-      case 'connecting':
-        text = 'Connecting…';
-        break;
-      case 'following':
-        text = 'Following…';
-        break;
-      case 'reconnecting':
-        text = 'Reconnecting…';
-        break;
-      case 'ended':
-        text =
-          (tail.status ?? 'ENDED') +
+    const text =
+      tail.phase === 'ended'
+        ? (tail.status ?? 'ENDED') +
           (tail.exitCode !== null ? ` (exit code ${tail.exitCode})` : '') +
-          (tail.message ? ` — ${tail.message}` : '');
-        break;
-      default:
-        text = `Error: ${tail.message ?? 'the log is unavailable.'}`;
-    }
-    Private.setText(node, text);
+          (tail.message ? ` — ${tail.message}` : '')
+        : tail.phase === 'error'
+          ? `Error: ${tail.message ?? 'the log is unavailable.'}`
+          : Private.PHASE_TEXT[tail.phase];
+    setText(node, text);
     node.dataset.phase = tail.phase;
     for (const phase of Private.PHASES) {
       node.classList.toggle(`iog-mod-${phase}`, tail.phase === phase);
@@ -265,7 +247,7 @@ export class JobLogPanel extends Widget {
     } else if (tail.phase === 'reconnecting' && tail.message) {
       notice = tail.message;
     }
-    Private.setText(this._noticeNode, notice);
+    setText(this._noticeNode, notice);
     this._noticeNode.hidden = !notice;
     this._noticeNode.classList.toggle('iog-mod-error', !!this._error);
   }
@@ -309,6 +291,15 @@ namespace Private {
   export const FOLLOW_SLACK_PX = 24;
 
   /**
+   * The status line of the phases before the tail ends.
+   */
+  export const PHASE_TEXT = {
+    connecting: 'Connecting…',
+    following: 'Following…',
+    reconnecting: 'Reconnecting…'
+  };
+
+  /**
    * Every phase, for the status element's modifier classes.
    */
   export const PHASES: readonly LogTail.Phase[] = [
@@ -320,30 +311,25 @@ namespace Private {
   ];
 
   /**
-   * Build a button.
+   * Build a `jp-Button` that runs an action.
    *
    * @param className Its classes besides `jp-Button`.
    * @param label Its text.
+   * @param onClick The action.
    * @returns The button.
    */
-  export function button(className: string, label: string): HTMLButtonElement {
-    const node = document.createElement('button');
-    node.type = 'button';
-    node.className = `jp-Button ${className}`;
-    node.textContent = label;
+  export function button(
+    className: string,
+    label: string,
+    onClick: () => Promise<void>
+  ): HTMLButtonElement {
+    const node = el('button', {
+      className: `jp-Button ${className}`,
+      text: label,
+      attrs: { type: 'button' }
+    });
+    node.addEventListener('click', () => void onClick());
     return node;
-  }
-
-  /**
-   * Set an element's text only when it changed.
-   *
-   * @param node The element.
-   * @param text The text.
-   */
-  export function setText(node: HTMLElement, text: string): void {
-    if (node.textContent !== text) {
-      node.textContent = text;
-    }
   }
 
   /**
@@ -353,17 +339,13 @@ namespace Private {
    * @returns A `div.iog-JobLogPanel-line`.
    */
   export function lineNode(segments: IAnsiSegment[]): HTMLElement {
-    const line = document.createElement('div');
-    line.className = 'iog-JobLogPanel-line';
-    for (const segment of segments) {
-      if (segment.classes.length === 0) {
-        line.append(document.createTextNode(segment.text));
-      } else {
-        const span = document.createElement('span');
-        span.className = segment.classes.join(' ');
-        span.textContent = segment.text;
-        line.append(span);
-      }
+    const line = el('div', { className: 'iog-JobLogPanel-line' });
+    for (const { classes, text } of segments) {
+      line.append(
+        classes.length
+          ? el('span', { className: classes.join(' '), text })
+          : text
+      );
     }
     return line;
   }

@@ -1,23 +1,20 @@
 import type { CommandRegistry } from '@lumino/commands';
 
-import { JobsService } from '../api/JobsService';
-import type { JobRecord, JobStatus } from '../api/types';
-import { formatPageRange, formatTime } from '../format';
+import { JobsService } from '../api/services';
+import type { JobRecord } from '../api/types';
+import { formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
-import { button, el, setText, syncRows, tableHead } from './dom';
-import {
-  deleteJobWithConfirmation,
-  stopJobWithConfirmation
-} from './jobActions';
-import { SidebarSection } from './SidebarSection';
+import { deleteJobWithConfirmation, stopJobWithConfirmation } from './actions';
+import { button, el, setText } from './dom';
+import { ListSection } from './ListSection';
 
 /**
  * The jobs section of the Ray sidebar: a submit button, a status filter,
  * one page of jobs (name, status, owner, start time) with log, stop and
  * delete buttons, and Newer / Older paging.
  */
-export class JobsSection extends SidebarSection {
+export class JobsSection extends ListSection<JobRecord, JobsModel> {
   /**
    * Create the section.
    *
@@ -25,22 +22,28 @@ export class JobsSection extends SidebarSection {
    */
   constructor(options: JobsSection.IOptions) {
     super({
+      ...options,
       key: 'jobs',
       label: 'Jobs',
       className: 'iog-JobsSection',
-      expanded: options.expanded
+      noun: 'jobs',
+      keyAttr: 'data-submission-id',
+      columns: [
+        ['Name', 'name'],
+        ['Status', 'status'],
+        ['Owner', 'owner', 'iog-mod-wide'],
+        ['Started', 'start', 'iog-mod-wide'],
+        ['Actions', 'actions', 'iog-Table-actions']
+      ],
+      pager: {
+        newer: { text: 'Newer', className: 'newer' },
+        older: { text: 'Older', className: 'older' }
+      }
     });
-    this._model = options.model;
     this._commands = options.commands;
-
-    this.toolbarNode.append(
+    this.toolbarNode.prepend(
       button('Submit job', this._onSubmit, {
         className: 'iog-JobsSection-submit iog-mod-primary'
-      }),
-      button('Refresh', () => void this._model.refresh(), {
-        className: 'iog-JobsSection-refresh',
-        attrs: { 'aria-label': 'Refresh jobs' },
-        title: 'Fetch the jobs again'
       })
     );
 
@@ -48,134 +51,53 @@ export class JobsSection extends SidebarSection {
       className: 'iog-JobsSection-filter',
       attrs: { 'aria-label': 'Filter jobs by status' }
     });
-    this._filter.appendChild(
-      el('option', { text: 'All', attrs: { value: '' } })
-    );
-    for (const status of JobsService.STATUSES) {
+    for (const status of ['', ...JobsService.STATUSES]) {
       this._filter.appendChild(
-        el('option', { text: status, attrs: { value: status } })
+        el('option', { text: status || 'All', attrs: { value: status } })
       );
     }
     this._filter.addEventListener('change', this._onFilter);
-
-    this._rows = el('tbody');
-    const table = el(
-      'table',
-      { className: 'iog-JobsSection-table iog-Table' },
-      [
-        tableHead([
-          'Name',
-          'Status',
-          { text: 'Owner', className: 'iog-mod-wide' },
-          { text: 'Started', className: 'iog-mod-wide' },
-          { text: 'Actions', className: 'iog-Table-actions' }
-        ]),
-        this._rows
-      ]
+    this.contentNode.prepend(
+      el('div', { className: 'iog-JobsSection-controls' }, [this._filter])
     );
-    this._empty = el('div', { className: 'iog-SidebarSection-empty' });
-
-    this._newer = button('Newer', () => void this._model.newer(), {
-      className: 'iog-JobsSection-newer'
-    });
-    this._older = button('Older', () => void this._model.older(), {
-      className: 'iog-JobsSection-older'
-    });
-    this._pageLabel = el('span', { className: 'iog-JobsSection-pageLabel' });
-    const pager = el('div', { className: 'iog-JobsSection-pager iog-Pager' }, [
-      this._newer,
-      this._pageLabel,
-      this._older
-    ]);
-
-    this.contentNode.append(
-      el('div', { className: 'iog-JobsSection-controls' }, [this._filter]),
-      table,
-      this._empty,
-      pager
-    );
-    this._model.changed.connect(this.render, this);
     this.render();
   }
 
   /**
-   * Render the model's current page.
+   * Render the model's current page and filter.
    */
   render(): void {
-    const model = this._model;
-    const filter = model.statusFilter ?? '';
+    const filter = this.model.statusFilter ?? '';
     if (this._filter.value !== filter) {
       this._filter.value = filter;
     }
-    this.setError(
-      model.state === 'disconnected'
-        ? `Could not load the jobs: ${model.message ?? 'unknown error'}`
-        : null
-    );
-    syncRows(
-      this._rows,
-      model.jobs,
-      job => job.submission_id,
-      job => this._createRow(job),
-      (row, job) => this._updateRow(row, job)
-    );
-
-    const loaded = model.page !== null;
-    this._empty.hidden = model.jobs.length > 0;
-    setText(
-      this._empty,
-      !loaded
-        ? model.state === 'disconnected'
-          ? 'No jobs to show.'
-          : 'Loading jobs…'
-        : filter
-          ? `No ${filter} jobs.`
-          : 'No jobs yet.'
-    );
-    this._newer.disabled = !model.hasNewer;
-    this._older.disabled = !model.hasOlder;
-    setText(
-      this._pageLabel,
-      formatPageRange(
-        model.pageIndex,
-        model.pageSize,
-        model.jobs.length,
-        model.total
-      )
-    );
+    super.render();
   }
 
   /**
    * Dispose of the section and leave the model.
    */
   dispose(): void {
-    if (this.isDisposed) {
-      return;
+    if (!this.isDisposed) {
+      this._filter.removeEventListener('change', this._onFilter);
+      super.dispose();
     }
-    this._model.changed.disconnect(this.render, this);
-    this._filter.removeEventListener('change', this._onFilter);
-    super.dispose();
   }
 
-  private _createRow(job: JobRecord): HTMLTableRowElement {
-    const id = job.submission_id;
-    return el(
-      'tr',
-      {
-        className: 'iog-JobsSection-row',
-        attrs: { 'data-submission-id': id }
-      },
-      [
-        el('td', { className: 'iog-JobsSection-name' }),
-        el('td', { className: 'iog-JobsSection-status' }),
-        el('td', { className: 'iog-JobsSection-owner iog-mod-wide' }),
-        el('td', { className: 'iog-JobsSection-start iog-mod-wide' }),
-        el('td', { className: 'iog-JobsSection-actions iog-Table-actions' })
-      ]
-    );
+  protected items(): ReadonlyArray<JobRecord> {
+    return this.model.jobs;
   }
 
-  private _updateRow(row: HTMLTableRowElement, job: JobRecord): void {
+  protected rowKey(job: JobRecord): string {
+    return job.submission_id;
+  }
+
+  protected emptyText(): string {
+    const filter = this.model.statusFilter;
+    return filter ? `No ${filter} jobs.` : 'No jobs yet.';
+  }
+
+  protected updateRow(row: HTMLTableRowElement, job: JobRecord): void {
     const cells = row.cells;
     const name = job.metadata?.name || job.entrypoint;
     setText(cells[0], name);
@@ -207,35 +129,23 @@ export class JobsSection extends SidebarSection {
     id: string,
     terminal: boolean
   ): void {
-    const buttons = [
-      button('Logs', () => this._showLogs(id), {
-        className: 'iog-JobsSection-logs',
-        attrs: { 'aria-label': `Show logs of ${id}` },
-        title: `Show the log of ${id}`
-      })
-    ];
-    if (terminal) {
-      buttons.push(
-        button(
-          'Delete',
-          () => void deleteJobWithConfirmation(this._model, id),
-          {
-            className: 'iog-JobsSection-delete',
-            attrs: { 'aria-label': `Delete ${id}` },
-            title: `Delete the record and log of ${id}`
-          }
-        )
-      );
-    } else {
-      buttons.push(
-        button('Stop', () => void stopJobWithConfirmation(this._model, id), {
+    const logs = button('Logs', () => this._showLogs(id), {
+      className: 'iog-JobsSection-logs',
+      attrs: { 'aria-label': `Show logs of ${id}` },
+      title: `Show the log of ${id}`
+    });
+    const end = terminal
+      ? button('Delete', () => void deleteJobWithConfirmation(this.model, id), {
+          className: 'iog-JobsSection-delete',
+          attrs: { 'aria-label': `Delete ${id}` },
+          title: `Delete the record and log of ${id}`
+        })
+      : button('Stop', () => void stopJobWithConfirmation(this.model, id), {
           className: 'iog-JobsSection-stop',
           attrs: { 'aria-label': `Stop ${id}` },
           title: `Stop ${id}`
-        })
-      );
-    }
-    cell.replaceChildren(...buttons);
+        });
+    cell.replaceChildren(logs, end);
   }
 
   private _showLogs(submissionId: string): void {
@@ -249,17 +159,11 @@ export class JobsSection extends SidebarSection {
   private _onFilter = (): void => {
     const value = this._filter.value;
     const status = JobsService.STATUSES.find(s => s === value) ?? null;
-    void this._model.setStatusFilter(status as JobStatus | null);
+    void this.model.setStatusFilter(status);
   };
 
-  private _model: JobsModel;
   private _commands: CommandRegistry;
   private _filter: HTMLSelectElement;
-  private _rows: HTMLTableSectionElement;
-  private _empty: HTMLDivElement;
-  private _newer: HTMLButtonElement;
-  private _older: HTMLButtonElement;
-  private _pageLabel: HTMLSpanElement;
 }
 
 /**
@@ -269,19 +173,11 @@ export namespace JobsSection {
   /**
    * Options to create a `JobsSection`.
    */
-  export interface IOptions {
-    /**
-     * The jobs model.
-     */
-    model: JobsModel;
+  export interface IOptions extends ListSection.ISectionOptions<JobsModel> {
     /**
      * The application's commands: `iog:submit-job` and `iog:open-job-log`
      * are run through them.
      */
     commands: CommandRegistry;
-    /**
-     * Whether the body starts shown (default true).
-     */
-    expanded?: boolean;
   }
 }

@@ -35,70 +35,23 @@ export class RaySidebar extends Panel {
     if (options.icon) {
       this.title.icon = options.icon;
     }
-    const expanded = new Set<string>(options.expanded ?? SidebarSection.KEYS);
-
-    this.banner = new ConnectionBanner({ model: options.cluster });
-    this.cluster = new ClusterSection({
-      model: options.cluster,
-      commands: options.commands,
-      expanded: expanded.has('cluster')
-    });
-    this.jobs = new JobsSection({
-      model: options.jobs,
-      commands: options.commands,
-      expanded: expanded.has('jobs')
-    });
-    this.sessions = new SessionsSection({
-      model: options.sessions,
-      expanded: expanded.has('sessions')
-    });
-    this.actors = new ActorsSection({
-      model: options.actors,
-      expanded: expanded.has('actors')
-    });
-    for (const widget of [
-      this.banner,
-      this.cluster,
-      this.jobs,
-      this.sessions,
-      this.actors
-    ]) {
-      this.addWidget(widget);
+    const { cluster, jobs, sessions, actors, commands } = options;
+    this.sections = [
+      new ClusterSection({ model: cluster, commands }),
+      new JobsSection({ model: jobs, commands }),
+      new SessionsSection({ model: sessions }),
+      new ActorsSection({ model: actors })
+    ];
+    this.addWidget(new ConnectionBanner({ model: cluster }));
+    for (const section of this.sections) {
+      this.addWidget(section);
     }
+    this.setExpandedSections(options.expanded ?? SidebarSection.KEYS);
     this._owned = options.disposeWithSidebar ?? [];
   }
 
-  /**
-   * The connection banner.
-   */
-  readonly banner: ConnectionBanner;
-
-  /**
-   * The cluster section.
-   */
-  readonly cluster: ClusterSection;
-
-  /**
-   * The jobs section.
-   */
-  readonly jobs: JobsSection;
-
-  /**
-   * The sessions section.
-   */
-  readonly sessions: SessionsSection;
-
-  /**
-   * The actors section.
-   */
-  readonly actors: ActorsSection;
-
-  /**
-   * The four sections, in display order.
-   */
-  get sections(): ReadonlyArray<SidebarSection> {
-    return [this.cluster, this.jobs, this.sessions, this.actors];
-  }
+  /** The cluster, jobs, sessions and actors sections, in display order. */
+  readonly sections: ReadonlyArray<SidebarSection>;
 
   /**
    * Expand exactly the named sections and collapse the others.

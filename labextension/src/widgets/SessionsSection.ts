@@ -1,18 +1,18 @@
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { showErrorMessage } from '@jupyterlab/apputils';
 
 import type { SessionRecord } from '../api/types';
 import { formatCount, formatDuration, formatGiB } from '../format';
-import { describeError } from '../models/connection';
 import { SessionsModel } from '../models/SessionsModel';
-import { button, el, setText, syncRows, tableHead } from './dom';
-import { SidebarSection } from './SidebarSection';
+import { confirmAction } from './actions';
+import { button, el, setText } from './dom';
+import { ListSection } from './ListSection';
 
 /**
  * The sessions section of the Ray sidebar: the notebook kernels (and other
  * drivers) connected to Ray, what each holds, how long it has been idle, a
  * warning when the idle policy flags it, and a release button.
  */
-export class SessionsSection extends SidebarSection {
+export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
   /**
    * Create the section.
    *
@@ -20,219 +20,76 @@ export class SessionsSection extends SidebarSection {
    */
   constructor(options: SessionsSection.IOptions) {
     super({
+      ...options,
       key: 'sessions',
       label: 'Sessions',
       className: 'iog-SessionsSection',
-      expanded: options.expanded
-    });
-    this._model = options.model;
-    this.toolbarNode.appendChild(
-      button('Refresh', () => void this._model.refresh(), {
-        className: 'iog-SessionsSection-refresh',
-        attrs: { 'aria-label': 'Refresh sessions' },
-        title: 'Fetch the sessions again'
-      })
-    );
-    this._policy = el('div', { className: 'iog-SessionsSection-policy' });
-    this._rows = el('tbody');
-    const table = el(
-      'table',
-      { className: 'iog-SessionsSection-table iog-Table' },
-      [
-        tableHead([
-          'Notebook',
-          'Held',
-          { text: 'Actors', className: 'iog-mod-wide' },
-          'Idle',
-          { text: 'Actions', className: 'iog-Table-actions' }
-        ]),
-        this._rows
+      noun: 'sessions',
+      keyAttr: 'data-session-id',
+      columns: [
+        ['Notebook', 'notebook'],
+        ['Held', 'held'],
+        ['Actors', 'actors', 'iog-mod-wide'],
+        ['Idle', 'idle'],
+        ['Actions', 'actions', 'iog-Table-actions']
       ]
-    );
-    this._empty = el('div', { className: 'iog-SidebarSection-empty' });
-    this.contentNode.append(this._policy, table, this._empty);
-    this._model.changed.connect(this.render, this);
+    });
+    this._policy = el('div', { className: 'iog-SessionsSection-policy' });
+    this.contentNode.prepend(this._policy);
     this.render();
   }
 
   /**
-   * Render the model's sessions.
+   * Render the idle policy and the sessions.
    */
   render(): void {
-    const model = this._model;
-    this.setError(
-      model.state === 'disconnected'
-        ? `Could not load the sessions: ${model.message ?? 'unknown error'}`
-        : null
-    );
-    const policy = model.policy;
-    let policyText = '';
-    if (policy?.enabled) {
-      const parts: string[] = [];
-      if (policy.warn_after_s) {
-        parts.push(`warns after ${formatDuration(policy.warn_after_s)} idle`);
-      }
-      if (policy.release_after_s) {
-        parts.push(`releases after ${formatDuration(policy.release_after_s)}`);
-      }
-      policyText = parts.length ? `Idle policy: ${parts.join(', ')}.` : '';
+    const policy = this.model.policy;
+    const parts: string[] = [];
+    if (policy?.enabled && policy.warn_after_s) {
+      parts.push(`warns after ${formatDuration(policy.warn_after_s)} idle`);
     }
+    if (policy?.enabled && policy.release_after_s) {
+      parts.push(`releases after ${formatDuration(policy.release_after_s)}`);
+    }
+    const policyText = parts.length ? `Idle policy: ${parts.join(', ')}.` : '';
     setText(this._policy, policyText);
     this._policy.hidden = !policyText;
-
-    syncRows(
-      this._rows,
-      model.sessions,
-      session => session.session_id,
-      session => this._createRow(session),
-      (row, session) => Private.updateRow(row, session)
-    );
-    this._empty.hidden = model.sessions.length > 0;
-    setText(
-      this._empty,
-      model.loaded
-        ? 'No notebook is connected to Ray.'
-        : model.state === 'disconnected'
-          ? 'No sessions to show.'
-          : 'Loading sessions…'
-    );
+    super.render();
   }
 
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._model.changed.disconnect(this.render, this);
-    super.dispose();
+  protected items(): ReadonlyArray<SessionRecord> {
+    return this.model.sessions;
   }
 
-  private _createRow(session: SessionRecord): HTMLTableRowElement {
+  protected rowKey(session: SessionRecord): string {
+    return session.session_id;
+  }
+
+  protected emptyText(): string {
+    return 'No notebook is connected to Ray.';
+  }
+
+  protected createRow(session: SessionRecord): HTMLTableRowElement {
+    const row = super.createRow(session);
     const id = session.session_id;
-    const notebook = el('td', { className: 'iog-SessionsSection-notebook' }, [
+    row.cells[0].append(
       el('span', { className: 'iog-SessionsSection-path' }),
       el('div', {
         className: 'iog-SessionsSection-warning',
         attrs: { role: 'note' }
       })
-    ]);
-    return el(
-      'tr',
-      {
-        className: 'iog-SessionsSection-row',
-        attrs: { 'data-session-id': id }
-      },
-      [
-        notebook,
-        el('td', { className: 'iog-SessionsSection-held' }),
-        el('td', { className: 'iog-SessionsSection-actors iog-mod-wide' }),
-        el('td', { className: 'iog-SessionsSection-idle' }),
-        el(
-          'td',
-          { className: 'iog-SessionsSection-actions iog-Table-actions' },
-          [
-            button('Release', () => void this._release(id), {
-              className: 'iog-SessionsSection-release',
-              attrs: { 'aria-label': `Release ${id}` },
-              title: 'Kill its actors and cancel its running tasks'
-            })
-          ]
-        )
-      ]
     );
+    row.cells[4].append(
+      button('Release', () => void this._release(id), {
+        className: 'iog-SessionsSection-release',
+        attrs: { 'aria-label': `Release ${id}` },
+        title: 'Kill its actors and cancel its running tasks'
+      })
+    );
+    return row;
   }
 
-  private async _release(id: string): Promise<void> {
-    const session = this._model.sessions.find(s => s.session_id === id);
-    const what = session?.notebook_path || `session ${id}`;
-    const result = await showDialog({
-      title: 'Release session',
-      body:
-        `Release what ${what} holds? Its non-detached actors are killed and ` +
-        'its running tasks cancelled; detached actors and the kernel itself ' +
-        'are kept.',
-      buttons: [
-        Dialog.cancelButton(),
-        Dialog.warnButton({ label: 'Release', ariaLabel: 'Release' })
-      ]
-    });
-    if (!result.button.accept) {
-      return;
-    }
-    try {
-      const reply = await this._model.release(id);
-      if (reply.errors?.length) {
-        await showErrorMessage(
-          'Release incomplete',
-          `Some of what ${what} holds was not released: ${reply.errors.join('; ')}`
-        );
-      }
-    } catch (reason) {
-      await showErrorMessage('Release failed', describeError(reason));
-    }
-  }
-
-  private _model: SessionsModel;
-  private _policy: HTMLDivElement;
-  private _rows: HTMLTableSectionElement;
-  private _empty: HTMLDivElement;
-}
-
-/**
- * A namespace for `SessionsSection` statics.
- */
-export namespace SessionsSection {
-  /**
-   * Options to create a `SessionsSection`.
-   */
-  export interface IOptions {
-    /**
-     * The sessions model.
-     */
-    model: SessionsModel;
-    /**
-     * Whether the body starts shown (default true).
-     */
-    expanded?: boolean;
-  }
-
-  /**
-   * What a session holds, in words.
-   *
-   * @param session The session.
-   * @returns For instance `2 CPU · 1 GPU`, or `—` when nothing.
-   */
-  export function heldText(session: SessionRecord): string {
-    const resources = session.resources ?? {};
-    const parts: string[] = [];
-    for (const name of ['CPU', 'GPU']) {
-      if (resources[name]) {
-        parts.push(`${formatCount(resources[name])} ${name}`);
-      }
-    }
-    if (resources.memory) {
-      parts.push(formatGiB(resources.memory));
-    }
-    return parts.length ? parts.join(' · ') : '—';
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * Refresh the cells of a session row.
-   *
-   * @param row The row.
-   * @param session The session.
-   */
-  export function updateRow(
-    row: HTMLTableRowElement,
-    session: SessionRecord
-  ): void {
+  protected updateRow(row: HTMLTableRowElement, session: SessionRecord): void {
     const cells = row.cells;
     const path = cells[0].querySelector('.iog-SessionsSection-path');
     const warning = cells[0].querySelector<HTMLElement>(
@@ -275,5 +132,60 @@ namespace Private {
       typeof session.running_tasks === 'number'
         ? `${session.running_tasks} running task(s)`
         : '';
+  }
+
+  private async _release(id: string): Promise<void> {
+    const session = this.model.sessions.find(s => s.session_id === id);
+    const what = session?.notebook_path || `session ${id}`;
+    const reply = await confirmAction(
+      {
+        title: 'Release session',
+        label: 'Release',
+        body:
+          `Release what ${what} holds? Its non-detached actors are killed ` +
+          'and its running tasks cancelled; detached actors and the kernel ' +
+          'itself are kept.',
+        failure: 'Release failed'
+      },
+      () => this.model.release(id)
+    );
+    if (reply?.errors?.length) {
+      await showErrorMessage(
+        'Release incomplete',
+        `Some of what ${what} holds was not released: ${reply.errors.join('; ')}`
+      );
+    }
+  }
+
+  private _policy: HTMLDivElement;
+}
+
+/**
+ * A namespace for `SessionsSection` statics.
+ */
+export namespace SessionsSection {
+  /**
+   * Options to create a `SessionsSection`.
+   */
+  export type IOptions = ListSection.ISectionOptions<SessionsModel>;
+
+  /**
+   * What a session holds, in words.
+   *
+   * @param session The session.
+   * @returns For instance `2 CPU · 1 GPU`, or `—` when nothing.
+   */
+  export function heldText(session: SessionRecord): string {
+    const resources = session.resources ?? {};
+    const parts: string[] = [];
+    for (const name of ['CPU', 'GPU']) {
+      if (resources[name]) {
+        parts.push(`${formatCount(resources[name])} ${name}`);
+      }
+    }
+    if (resources.memory) {
+      parts.push(formatGiB(resources.memory));
+    }
+    return parts.length ? parts.join(' · ') : '—';
   }
 }

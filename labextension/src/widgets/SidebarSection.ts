@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { el } from './dom';
+import { el, uniqueId } from './dom';
 
 /**
  * One collapsible section of the Ray sidebar: a `<section>` labelled by its
@@ -23,7 +23,7 @@ export class SidebarSection extends Widget {
     this.node.setAttribute('aria-label', options.label);
     this.node.dataset.section = options.key;
 
-    const bodyId = `iog-SidebarSection-body-${options.key}-${Private.nextId()}`;
+    const bodyId = uniqueId(`iog-SidebarSection-body-${options.key}`);
     this._toggle = el('button', {
       className: 'iog-SidebarSection-toggle',
       text: options.label,
@@ -48,29 +48,19 @@ export class SidebarSection extends Widget {
     this.expanded = options.expanded ?? true;
   }
 
-  /**
-   * The section's key in the `defaultSections` setting.
-   */
+  /** The section's key in the `defaultSections` setting. */
   readonly key: SidebarSection.Key;
 
-  /**
-   * Where subclasses put their buttons, next to the heading.
-   */
+  /** Where subclasses put their buttons, next to the heading. */
   protected readonly toolbarNode: HTMLDivElement;
 
-  /**
-   * Where subclasses put their content; hidden while collapsed.
-   */
+  /** Where subclasses put their content; hidden while collapsed. */
   protected readonly contentNode: HTMLDivElement;
 
-  /**
-   * The line that says why the section's data could not be loaded.
-   */
+  /** The line that says why the section's data could not be loaded. */
   protected readonly errorNode: HTMLDivElement;
 
-  /**
-   * Whether the body is shown.
-   */
+  /** Whether the body is shown. */
   get expanded(): boolean {
     return this._expanded;
   }
@@ -153,22 +143,5 @@ export namespace SidebarSection {
      * Whether the body starts shown (default true).
      */
     expanded?: boolean;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  let counter = 0;
-
-  /**
-   * A number unique in this page, for element ids.
-   *
-   * @returns The next number.
-   */
-  export function nextId(): number {
-    counter += 1;
-    return counter;
   }
 }

@@ -2,7 +2,7 @@ import type { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import type { SubmitRequest } from '../api/types';
-import { el } from './dom';
+import { el, uniqueId } from './dom';
 import * as SubmitForm from './submitForm';
 
 /**
@@ -29,8 +29,8 @@ export class SubmitJobDialog
     this.node.setAttribute('novalidate', '');
     this.node.addEventListener('submit', this._onSubmit);
 
-    const values = { ...SubmitJobDialog.EMPTY, ...(options.values ?? {}) };
-    const poolsId = `iog-SubmitJobDialog-pools-${Private.nextId()}`;
+    const values = { ...SubmitForm.EMPTY, ...(options.values ?? {}) };
+    const poolsId = uniqueId('iog-SubmitJobDialog-pools');
     this._inputs = {
       entrypoint: Private.input('text', values.entrypoint, {
         required: '',
@@ -68,7 +68,7 @@ export class SubmitJobDialog
       pool: 'Pool',
       pip: 'pip packages'
     };
-    for (const field of SubmitJobDialog.FIELDS) {
+    for (const field of SubmitForm.FIELDS) {
       const input = this._inputs[field];
       input.name = field;
       const error = el('div', {
@@ -107,19 +107,17 @@ export class SubmitJobDialog
     if (options.error) {
       this._banner.textContent = options.error;
       this._banner.hidden = false;
-      for (const field of SubmitJobDialog.FIELDS) {
+      for (const field of SubmitForm.FIELDS) {
         this._touched.add(field);
       }
     }
     this._check();
   }
 
-  /**
-   * The raw text of every field (to reopen the form as it was).
-   */
+  /** The raw text of every field (to reopen the form as it was). */
   get values(): SubmitJobDialog.IValues {
-    const out = { ...SubmitJobDialog.EMPTY };
-    for (const field of SubmitJobDialog.FIELDS) {
+    const out = { ...SubmitForm.EMPTY };
+    for (const field of SubmitForm.FIELDS) {
       out[field] = this._inputs[field].value;
     }
     return out;
@@ -141,7 +139,7 @@ export class SubmitJobDialog
    * @returns The problems, by field; empty when the form is valid.
    */
   validate(): Partial<Record<SubmitJobDialog.Field, string>> {
-    const problems = SubmitJobDialog.validateValues(this.values);
+    const problems = SubmitForm.validateValues(this.values);
     for (const field of ['cpus', 'gpus'] as const) {
       // A number input reads as '' while it holds text that is no number.
       if (this._inputs[field].validity?.badInput) {
@@ -158,7 +156,7 @@ export class SubmitJobDialog
    * @returns The submission.
    */
   getValue(): SubmitRequest {
-    return SubmitJobDialog.toRequest(this.values);
+    return SubmitForm.toRequest(this.values);
   }
 
   /**
@@ -195,7 +193,7 @@ export class SubmitJobDialog
 
   private _check(): void {
     const problems = this.validate();
-    for (const field of SubmitJobDialog.FIELDS) {
+    for (const field of SubmitForm.FIELDS) {
       const problem = problems[field] ?? '';
       const input = this._inputs[field];
       // `:invalid` (which the dialog checks) from the start; the message and
@@ -238,36 +236,6 @@ export namespace SubmitJobDialog {
   export type IValues = SubmitForm.IValues;
 
   /**
-   * Every field, in display order.
-   */
-  export const FIELDS = SubmitForm.FIELDS;
-
-  /**
-   * An empty form.
-   */
-  export const EMPTY = SubmitForm.EMPTY;
-
-  /**
-   * Check raw form values (see `submitForm.ts`).
-   */
-  export const validateValues = SubmitForm.validateValues;
-
-  /**
-   * Build the `POST jobs` body from raw form values (see `submitForm.ts`).
-   */
-  export const toRequest = SubmitForm.toRequest;
-
-  /**
-   * Parse a size in bytes (see `submitForm.ts`).
-   */
-  export const parseBytes = SubmitForm.parseBytes;
-
-  /**
-   * Split a list of pip requirements (see `submitForm.ts`).
-   */
-  export const parsePackages = SubmitForm.parsePackages;
-
-  /**
    * Options to create the form.
    */
   export interface IOptions {
@@ -290,18 +258,6 @@ export namespace SubmitJobDialog {
  * Module-private helpers.
  */
 namespace Private {
-  let counter = 0;
-
-  /**
-   * A number unique in this page, for element ids.
-   *
-   * @returns The next number.
-   */
-  export function nextId(): number {
-    counter += 1;
-    return counter;
-  }
-
   /**
    * Create an input.
    *
@@ -317,7 +273,7 @@ namespace Private {
   ): HTMLInputElement {
     const node = el('input', {
       className: 'iog-SubmitJobDialog-input jp-mod-styled',
-      attrs: { type, id: `iog-SubmitJobDialog-input-${nextId()}`, ...attrs }
+      attrs: { type, id: uniqueId('iog-SubmitJobDialog-input'), ...attrs }
     });
     node.value = value;
     return node;

@@ -174,3 +174,19 @@ export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
     )
   ]);
 }
+
+/**
+ * The number of the last id `uniqueId()` handed out.
+ */
+let lastId = 0;
+
+/**
+ * An element id unique in this page.
+ *
+ * @param prefix The id's prefix.
+ * @returns `<prefix>-<n>`.
+ */
+export function uniqueId(prefix: string): string {
+  lastId += 1;
+  return `${prefix}-${lastId}`;
+}

@@ -41,16 +41,10 @@ export type IValues = Record<Field, string>;
 /**
  * An empty form.
  */
-export const EMPTY: IValues = {
-  entrypoint: '',
-  submissionId: '',
-  name: '',
-  cpus: '',
-  gpus: '',
-  memory: '',
-  pool: '',
-  pip: ''
-};
+export const EMPTY = FIELDS.reduce(
+  (values, field) => ({ ...values, [field]: '' }),
+  {} as IValues
+);
 
 /**
  * The problem shown for a count that is not a number of at least 0.

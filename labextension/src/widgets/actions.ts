@@ -1,6 +1,7 @@
 /**
- * The job actions that ask the user first: submit (the form dialog), stop
- * and delete (a confirmation). The jobs section and the `iog:submit-job` /
+ * The actions that ask the user first: submit a job (the form dialog), and
+ * those confirmed in a dialog (stop and delete a job, kill an actor,
+ * release a session). The sidebar sections and the `iog:submit-job` /
  * `iog:stop-job` commands share them.
  */
 
@@ -9,6 +10,7 @@ import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { SubmitRequest } from '../api/types';
 import { describeError } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
+import * as SubmitForm from './submitForm';
 import { SubmitJobDialog } from './SubmitJobDialog';
 
 /**
@@ -63,13 +65,13 @@ export async function submitJobWithDialog(
     if (!result.button.accept) {
       return null;
     }
-    const problems = SubmitJobDialog.validateValues(body.values);
-    const first = SubmitJobDialog.FIELDS.find(field => problems[field]);
+    const problems = SubmitForm.validateValues(body.values);
+    const first = SubmitForm.FIELDS.find(field => problems[field]);
     if (first) {
       error = problems[first];
       continue;
     }
-    const request = result.value ?? SubmitJobDialog.toRequest(body.values);
+    const request = result.value ?? SubmitForm.toRequest(body.values);
     try {
       const reply = await model.submit(request);
       Private.state.draft = null;
@@ -79,6 +81,61 @@ export async function submitJobWithDialog(
       await showErrorMessage('Job submission failed', describeError(reason));
       return null;
     }
+  }
+}
+
+/**
+ * What `confirmAction()` shows.
+ */
+export interface IConfirmOptions {
+  /**
+   * The dialog's title; also the accept button's label unless `label` is
+   * given.
+   */
+  title: string;
+  /**
+   * The question.
+   */
+  body: string;
+  /**
+   * The accept (warning) button's label.
+   */
+  label?: string;
+  /**
+   * The title of the error dialog shown when the action fails.
+   */
+  failure: string;
+}
+
+/**
+ * Ask for confirmation, then run an action; when it fails, show why in an
+ * error dialog.
+ *
+ * @param options The dialog's texts.
+ * @param action What to do once confirmed.
+ * @returns The action's result, or null when cancelled or failed.
+ */
+export async function confirmAction<T>(
+  options: IConfirmOptions,
+  action: () => Promise<T>
+): Promise<T | null> {
+  const label = options.label ?? options.title;
+  const result = await showDialog({
+    title: options.title,
+    body: options.body,
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label, ariaLabel: label })
+    ]
+  });
+  if (!result.button.accept) {
+    return null;
+  }
+  try {
+    return await action();
+  } catch (reason) {
+    await showErrorMessage(options.failure, describeError(reason));
+    return null;
   }
 }
 
@@ -93,26 +150,14 @@ export async function stopJobWithConfirmation(
   model: JobsModel,
   submissionId: string
 ): Promise<boolean> {
-  const result = await showDialog({
-    title: 'Stop job',
-    body:
-      `Stop job ${submissionId}? Ray ends its driver and everything it ` +
-      'started; the log is kept.',
-    buttons: [
-      Dialog.cancelButton(),
-      Dialog.warnButton({ label: 'Stop job', ariaLabel: 'Stop job' })
-    ]
-  });
-  if (!result.button.accept) {
-    return false;
-  }
-  try {
-    await model.stop(submissionId);
-    return true;
-  } catch (reason) {
-    await showErrorMessage('Stopping the job failed', describeError(reason));
-    return false;
-  }
+  const body =
+    `Stop job ${submissionId}? Ray ends its driver and everything it ` +
+    'started; the log is kept.';
+  const reply = await confirmAction(
+    { title: 'Stop job', body, failure: 'Stopping the job failed' },
+    () => model.stop(submissionId)
+  );
+  return reply !== null;
 }
 
 /**
@@ -126,26 +171,14 @@ export async function deleteJobWithConfirmation(
   model: JobsModel,
   submissionId: string
 ): Promise<boolean> {
-  const result = await showDialog({
-    title: 'Delete job',
-    body:
-      `Delete job ${submissionId}? Its record and its log are removed for ` +
-      'good.',
-    buttons: [
-      Dialog.cancelButton(),
-      Dialog.warnButton({ label: 'Delete job', ariaLabel: 'Delete job' })
-    ]
-  });
-  if (!result.button.accept) {
-    return false;
-  }
-  try {
-    await model.delete(submissionId);
-    return true;
-  } catch (reason) {
-    await showErrorMessage('Deleting the job failed', describeError(reason));
-    return false;
-  }
+  const body =
+    `Delete job ${submissionId}? Its record and its log are removed for ` +
+    'good.';
+  const reply = await confirmAction(
+    { title: 'Delete job', body, failure: 'Deleting the job failed' },
+    () => model.delete(submissionId)
+  );
+  return reply !== null;
 }
 
 /**
