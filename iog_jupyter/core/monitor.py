@@ -12,7 +12,6 @@ off by the same rule.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
@@ -293,8 +292,7 @@ class ClusterMonitor(PollState):
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
         status = fetch_cluster_status(self.connection)
         snapshot = build_snapshot(status, self._usage, self.pool_config)
-        data = snapshot.model_dump(mode="json")
-        return _Polled(snapshot, change_key(data), json.dumps(data, separators=(",", ":")))
+        return _Polled(snapshot, change_key(snapshot.model_dump()), snapshot.model_dump_json())
 
     async def _run_usage(self) -> None:
         """Refresh per-node usage on its own schedule; failures only leave it stale."""
