@@ -10,13 +10,11 @@ from collections import Counter
 
 from ..core.wire import ClusterSnapshot, NodeRecord, ResourceDemand
 from .figures import GIB, esc
+from .markup import TABLE, row_html, table_html
 
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")
 
-_TABLE_STYLE = "border-collapse:collapse;font-size:12px;margin:4px 0"
-_CELL_STYLE = (
-    "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #ddd);text-align:left"
-)
+_TABLE_STYLE = TABLE + ";margin:4px 0"
 DRIVER_NOTE = (
     "Kernels that are Ray drivers (they called ray.init) are terminated by Ray when the head "
     "stays unreachable for more than 60 s; this widget is not a driver and keeps retrying."
@@ -137,15 +135,7 @@ NODE_COLUMNS = (
 
 
 def _table(columns: tuple[str, ...], rows: list[list[str]], css_class: str) -> str:
-    head = "".join(f'<th style="{_CELL_STYLE}">{esc(c)}</th>' for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{cell}</td>' for cell in row) + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<table class="{css_class}" style="{_TABLE_STYLE}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
+    return table_html(css_class, columns, [row_html(row) for row in rows], style=_TABLE_STYLE)
 
 
 def nodes_html(snapshot: ClusterSnapshot) -> str:
