@@ -23,8 +23,9 @@ from typing import Any
 from ..core import TOKEN_AUTH_SINCE, capabilities, local_head, no_token_auth
 from ..core.errors import IogError
 from . import jupyter_proc
-from .down import TEMP_DIR_PREFIX, stop_all
+from .down import TEMP_DIR_PREFIX, stop_all, stop_recorded
 from .errors import EXIT_OK, EXIT_USAGE, CliError
+from .options import command
 from .output import to_json
 from .state import (
     HeadState,
@@ -46,12 +47,15 @@ JUPYTER_LOG_FILE = "jupyter.log"
 
 def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
     """Register ``up`` on the main parser's subparsers."""
-    up = subparsers.add_parser(
+    up = command(
+        subparsers,
         "up",
-        parents=[local],
-        help="start a local Ray head (loopback, token auth) and JupyterLab",
-        description="Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
+        local,
+        cmd_up,
+        "start a local Ray head (loopback, token auth) and JupyterLab",
+        "Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
         "iog_jupyter on 127.0.0.1, and print its URL. Idempotent: restarts only what died.",
+        local_only="iog up",
     )
     up.add_argument("--num-cpus", type=_non_negative, help="CPUs the head advertises")
     up.add_argument("--num-gpus", type=_non_negative, help="GPUs the head advertises")
@@ -79,7 +83,6 @@ def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stay attached; Ctrl-C or SIGTERM stops everything",
     )
-    up.set_defaults(handler=cmd_up, local_only="iog up")
 
 
 def _non_negative(text: str) -> int:
@@ -317,14 +320,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             assert state.head is not None
             moved = head_started and old_address != state.head.address
             jupyter_started, token = _ensure_jupyter(directory, state, args, moved)
-        except IogError as err:
+        except (IogError, CliError) as err:
             if head_started and state.head is not None and state.jupyter is None:
                 stop_all(directory, state)
-            raise CliError(err.message) from None
-        except CliError:
-            if head_started and state.head is not None and state.jupyter is None:
-                stop_all(directory, state)
-            raise
+            raise err if isinstance(err, CliError) else CliError(err.message) from None
     assert state.head is not None and state.jupyter is not None
     url = _url_with_token(state.jupyter, token)
     if args.json:
@@ -394,9 +393,7 @@ def _attend(directory: Path) -> int:
         _note("Stopping...")
     finally:
         signal.signal(signal.SIGTERM, previous)
-    with state_lock(directory):
-        state = load_state(directory)
-        if state is not None:
-            result = stop_all(directory, state)
-            _note(f"Stopped JupyterLab and the Ray head ({result['ray_processes']} processes).")
+    result = stop_recorded(directory)
+    if result is not None:
+        _note(f"Stopped JupyterLab and the Ray head ({result['ray_processes']} processes).")
     return EXIT_OK
