@@ -122,6 +122,11 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _same_or_free_port(port: int | None) -> int:
+    """``port`` while it is free (a restart keeps its ports), else a free one on loopback."""
+    return port if port is not None and _port_free(port) else local_head.free_port()
+
+
 def _detect_node_ip() -> str:
     """The host's outbound address (no packet is sent), or loopback when there is none."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -177,10 +182,8 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     else:
         base = "/tmp" if Path("/tmp").is_dir() else tempfile.gettempdir()
         temp_dir = tempfile.mkdtemp(prefix=TEMP_DIR_PREFIX, dir=base)
-    gcs_port = old.gcs_port if old and _port_free(old.gcs_port) else local_head.free_port()
-    dash_port = (
-        old.dashboard_port if old and _port_free(old.dashboard_port) else local_head.free_port()
-    )
+    gcs_port = _same_or_free_port(old.gcs_port if old else None)
+    dash_port = _same_or_free_port(old.dashboard_port if old else None)
     node_ip = "127.0.0.1"
     if multi_node:
         node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
@@ -211,7 +214,7 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     state.head = head
     save_state(directory, state)
     try:
-        _start_head(head)
+        local_head.start_head(**head.model_dump())  # HeadState records start_head's arguments
     except IogError:
         stop_all(directory, state)  # start_head stopped its processes; drop the rest too.
         raise
@@ -226,20 +229,6 @@ def no_token_sentence() -> str:
     return (
         f"{no_token_auth(caps.version)}: its ports run code for anyone who can reach them; "
         f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
-    )
-
-
-def _start_head(head: HeadState) -> None:
-    local_head.start_head(
-        head.temp_dir,
-        head.token_path,
-        gcs_port=head.gcs_port,
-        dashboard_port=head.dashboard_port,
-        num_cpus=head.num_cpus,
-        num_gpus=head.num_gpus,
-        resources=head.resources,
-        single_node=head.single_node,
-        node_ip_address=head.node_ip_address,
     )
 
 
@@ -266,14 +255,9 @@ def _ensure_jupyter(
                     )
                 return False, token
         jupyter_proc.stop_jupyter(old)
-    if args.port is not None:
-        port = args.port
-        if not _port_free(port):
-            raise CliError(f"Port {port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
-    elif old is not None and _port_free(old.port):
-        port = old.port
-    else:
-        port = local_head.free_port()
+    if args.port is not None and not _port_free(args.port):
+        raise CliError(f"Port {args.port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
+    port = args.port or _same_or_free_port(old.port if old else None)
     root_dir = args.notebook_dir or (old.root_dir if old else None) or os.getcwd()
     root = Path(root_dir).expanduser().resolve()
     if not root.is_dir():

@@ -129,9 +129,9 @@ class ActorsWidget(ListWidget):
         try:
             self.registry.kill(*key)
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
             self.refresh()
             return False
-        self._show_notice(f"Killed {key[1]} in {key[0]}.")
+        self._show(notice=f"Killed {key[1]} in {key[0]}.")
         self.refresh()
         return True

@@ -22,15 +22,7 @@ from .figures import dashboard_figure, update_dashboard_figure
 from .refresher import SharedRefresher, Ticker
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
 
-_EMPTY = ClusterSnapshot(
-    timestamp_ms=0,
-    totals={},
-    available={},
-    nodes=[],
-    pending_demands=[],
-    infeasible_demands=[],
-    pools=[],
-)
+_EMPTY = ClusterSnapshot(timestamp_ms=0, totals={}, available={}, nodes=[])
 #: The read-only dashboard proxy, relative to the Jupyter server's base URL.
 DASHBOARD_PATH = "iog/dashboard/"
 
@@ -100,22 +92,17 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         dashboard_base_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
+        self.header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
         if dashboard_base_url is None:
             dashboard_base_url = _parent_base_url()
-        link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
-        banner = widgets.HTML(value="")
-        figure = dashboard_figure(_EMPTY, [], widget=True)
-        nodes = widgets.HTML(value="")
-        demands = widgets.HTML(value="")
-        super().__init__(children=[header, link, banner, figure, nodes, demands], **kwargs)
+        self.dashboard_link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
+        self.banner = widgets.HTML(value="")
+        self.figure = dashboard_figure(_EMPTY, [], widget=True)
+        self.nodes = widgets.HTML(value="")
+        self.demands = widgets.HTML(value="")
+        parts = [self.header, self.dashboard_link, self.banner, self.figure, self.nodes]
+        super().__init__(children=[*parts, self.demands], **kwargs)
         self.add_class("iog-ClusterWidget")
-        self.header = header
-        self.dashboard_link = link
-        self.banner = banner
-        self.figure = figure
-        self.nodes = nodes
-        self.demands = demands
         self.refresh_interval_s = float(refresh_interval_s)
         self.first_result_timeout_s = first_result_timeout_s
         self.snapshot: ClusterSnapshot | None = None

@@ -182,9 +182,9 @@ class JobsWidget(ListWidget):
                 body["runtime_env"] = runtime_env
             sid = self.jobs.submit(body)
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
             return None
-        self._show_notice(f"Submitted {sid}.")
+        self._show(notice=f"Submitted {sid}.")
         self._extra_option = sid
         try:
             self.refresh()
@@ -202,13 +202,13 @@ class JobsWidget(ListWidget):
         try:
             if action == "stop":
                 stopped = self.jobs.stop(sid)
-                self._show_notice(f"Stopping {sid}." if stopped else f"{sid} had already ended.")
+                self._show(notice=f"Stopping {sid}." if stopped else f"{sid} had already ended.")
             else:
                 self.jobs.delete(sid)
-                self._show_notice(f"Deleted {sid}.")
+                self._show(notice=f"Deleted {sid}.")
                 self.job_select.value = None
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
         self.refresh()
 
     @property

@@ -155,7 +155,7 @@ class ListWidget(HtmlFallbackMixin, widgets.VBox):
         key = self._select.value
         if key is None:
             self._disarm()
-            self._show_error(f"Select {self.noun} first.")
+            self._show(error=f"Select {self.noun} first.")
             return None
         if self._armed != (action, key):
             self._disarm()
@@ -163,7 +163,7 @@ class ListWidget(HtmlFallbackMixin, widgets.VBox):
             button = self._actions[action]
             button.description, button.button_style = f"Confirm {action}?", "danger"
             if hint:
-                self._show_notice(hint.format(key=key))
+                self._show(notice=hint.format(key=key))
             return None
         self._disarm()
         return key
@@ -173,13 +173,9 @@ class ListWidget(HtmlFallbackMixin, widgets.VBox):
         for action, button in self._actions.items():
             button.description, button.button_style = action.capitalize(), ""
 
-    def _show_error(self, message: str) -> None:
-        self.error_line.value = colored(message, ERROR_COLOR)
-        self.notice_line.value = ""
-
-    def _show_notice(self, message: str) -> None:
-        self.notice_line.value = colored(message, NOTICE_COLOR)
-        self.error_line.value = ""
+    def _show(self, error: str | None = None, notice: str | None = None) -> None:
+        self.error_line.value = colored(error, ERROR_COLOR)
+        self.notice_line.value = colored(notice, NOTICE_COLOR)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -428,13 +428,10 @@ class Ticker:
     """A widget's subscription to the kernel's shared refresher, started and stopped at will.
 
     Args:
-        callback: What to call each round: ``callback()`` for a tick subscriber (jobs, sessions,
-            actors), ``callback(snapshot, error)`` for a cluster subscriber.
-        interval_s: The current interval (a tick subscriber reads it each round, so a widget may
-            change it; a cluster subscriber reads it when it subscribes).
+        callback: ``callback()`` each round, or ``callback(snapshot, error)`` with ``cluster``.
+        interval_s: The current interval (read each round; with ``cluster``, on subscribing).
         refresher: The refresher to subscribe to; the kernel's shared one when None.
-        cluster: Subscribe to cluster snapshots (:meth:`SharedRefresher.subscribe`) instead of
-            plain ticks (:meth:`SharedRefresher.subscribe_tick`).
+        cluster: Subscribe to cluster snapshots (:meth:`SharedRefresher.subscribe`), not ticks.
     """
 
     def __init__(

@@ -112,18 +112,12 @@ def parent_server_info() -> dict[str, Any] | None:
     return None
 
 
-def find_server() -> tuple[str, str | None] | None:
-    """``(url, token)`` of the Jupyter server that started this kernel, if it runs here."""
+def default_source() -> RaySessions | ServerSessions:
+    """The server that started this kernel when it runs here (with a token), else Ray directly."""
     info = parent_server_info()
     if info and info.get("token"):
-        return str(info["url"]), str(info["token"])
-    return None
-
-
-def default_source() -> RaySessions | ServerSessions:
-    """The server that started this kernel when there is one, else Ray directly."""
-    found = find_server()
-    return ServerSessions(*found) if found else RaySessions()
+        return ServerSessions(str(info["url"]), str(info["token"]))
+    return RaySessions()
 
 
 class SessionsWidget(ListWidget):
@@ -210,10 +204,10 @@ class SessionsWidget(ListWidget):
         try:
             reply = self.source.release(session)
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
             return None
-        self._show_notice(
-            f"Released {sid}: killed {len(reply.get('killed_actors') or [])} actor(s), "
+        self._show(
+            notice=f"Released {sid}: killed {len(reply.get('killed_actors') or [])} actor(s), "
             f"cancelled {reply.get('cancelled_tasks', 0)} task(s); kept "
             f"{reply.get('kept_detached_actors', 0)} detached actor(s)."
         )
