@@ -10,31 +10,26 @@ every ``actor_reap_interval_s``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actors.registry import ActorRegistry
+from ..core.connection import RayConnection
 from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import EXIT_OK, EXIT_USAGE, CliError
-from .output import clean, to_json
-from .status import local_connection, make_client
+from .modes import local_connection, run
+from .options import command, group
+from .output import clean, collect, emit, format_table, when
 
 
 def add_parser(
     subparsers: Any, remote: argparse.ArgumentParser, local: argparse.ArgumentParser
 ) -> None:
     """Register ``actors`` and its subcommands on the main parser's subparsers."""
-    actors = subparsers.add_parser(
-        "actors",
-        parents=[remote],
-        help="list, kill and reap detached actors",
-        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
-    )
-    sub = actors.add_subparsers(dest="actors_command", metavar="ACTORS_COMMAND")
-    sub.required = True
-
-    listing = sub.add_parser("list", parents=[remote], help="list detached actors")
+    sub = group(subparsers, "actors", remote, "list, kill and reap detached actors", __doc__)
+    listing = command(sub, "list", remote, cmd_list, "list detached actors")
     listing.add_argument("--namespace", "-n", metavar="NS", help="only this namespace")
     listing.add_argument("--state", metavar="S[,S]", help="only these states (ALIVE, ...)")
     listing.add_argument(
@@ -44,55 +39,37 @@ def add_parser(
         "--limit", type=int, metavar="N", help=f"at most N (default {DEFAULT_LIMIT})"
     )
     listing.add_argument("--all", action="store_true", help="every actor (follows the pages)")
-    listing.set_defaults(handler=cmd_list)
-
-    kill = sub.add_parser("kill", parents=[remote], help="kill a named actor (no restart)")
+    kill = command(sub, "kill", remote, cmd_kill, "kill a named actor (no restart)")
     kill.add_argument("name", metavar="NAME")
     kill.add_argument("--namespace", "-n", required=True, metavar="NS", help="its namespace")
-    kill.set_defaults(handler=cmd_kill)
-
-    reap = sub.add_parser("reap", parents=[local], help="kill actors whose TTL ran out, now")
-    reap.set_defaults(handler=cmd_reap, local_only="iog actors reap")
+    reap = "kill actors whose TTL ran out, now"
+    command(sub, "reap", local, cmd_reap, reap, local_only="iog actors reap")
 
 
-def _local(fn_name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call one :class:`ActorRegistry` method on a local connection."""
-    conn = local_connection()
-    try:
-        registry = ActorRegistry(conn, DEFAULT_PROTECTED_NAMESPACES)
-        return getattr(registry, fn_name)(*args, **kwargs)
-    finally:
-        conn.close()
+def _registry(conn: RayConnection) -> ActorRegistry:
+    return ActorRegistry(conn, DEFAULT_PROTECTED_NAMESPACES)
 
 
 def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
     detached = None if args.named else True
-    if args.url:
-        client = make_client(args.url)
-        try:
-            return client.list_actors(
-                detached="" if detached is None else "true",
-                namespace=args.namespace,
-                state=args.state,
-                limit=args.limit,
-                cursor=cursor,
-            )
-        finally:
-            client.close()
-    states = (
-        frozenset(s.strip().upper() for s in args.state.split(",") if s.strip())
-        if args.state
-        else None
+    states = frozenset(s.strip().upper() for s in (args.state or "").split(",") if s.strip())
+    return run(
+        args,
+        lambda client: client.list_actors(
+            detached="" if detached is None else "true",
+            namespace=args.namespace,
+            state=args.state,
+            limit=args.limit,
+            cursor=cursor,
+        ),
+        lambda conn: _registry(conn).list(
+            detached=detached,
+            namespace=args.namespace,
+            states=states or None,
+            limit=args.limit or DEFAULT_LIMIT,
+            cursor=cursor,
+        ),
     )
-    page = _local(
-        "list",
-        detached=detached,
-        namespace=args.namespace,
-        states=states or None,
-        limit=args.limit or DEFAULT_LIMIT,
-        cursor=cursor,
-    )
-    return page.model_dump(mode="json")
 
 
 def _ttl(actor: Mapping[str, Any]) -> str:
@@ -111,67 +88,52 @@ def format_actors_table(actors: Iterable[Mapping[str, Any]]) -> str:
                 clean(a.get("state") or ""),
                 clean(a.get("class_name") or ""),
                 clean(a.get("owner") or "-"),
-                clean(a.get("created") or "-")[:19].replace("T", " "),
+                when(a.get("created")),
                 _ttl(a),
-                clean(a.get("expires") or "-")[:19].replace("T", " "),
+                when(a.get("expires")),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    )
+    return format_table(rows)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``iog actors list``: a table (or ``--json``) of detached actors."""
     if args.limit is not None and not 1 <= args.limit <= MAX_LIMIT:
         raise CliError(f"--limit must be from 1 to {MAX_LIMIT}.", EXIT_USAGE)
-    page = _page(args, None)
-    actors = list(page.get("actors") or [])
-    while args.all and page.get("next_cursor"):
-        page = _page(args, page["next_cursor"])
-        actors.extend(page.get("actors") or [])
-    if args.json:
-        print(to_json({"actors": actors, "total": page.get("total")}))
-    elif actors:
-        print(format_actors_table(actors))
-    else:
-        print("No detached actors." if not args.named else "No named actors.")
+    actors, page = collect(lambda cursor: _page(args, cursor), "actors", args.all)
+    empty = "No named actors." if args.named else "No detached actors."
+    text = format_actors_table(actors) if actors else empty
+    emit(args.json, {"actors": actors, "total": page.get("total")}, text)
     return EXIT_OK
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
     """``iog actors kill NAME -n NS``."""
-    if args.url:
-        client = make_client(args.url)
-        try:
-            reply = client.kill_actor(args.namespace, args.name)
-        finally:
-            client.close()
-    else:
-        record = _local("kill", args.namespace, args.name)
-        reply = {"namespace": args.namespace, "name": args.name, "killed": True}
-        reply["actor"] = record.model_dump(mode="json")
-    if args.json:
-        print(to_json(reply))
-    else:
-        print(f"Killed actor {clean(args.name)} in namespace {clean(args.namespace)}.")
+    reply = run(
+        args,
+        lambda client: client.kill_actor(args.namespace, args.name),
+        lambda conn: {
+            "namespace": args.namespace,
+            "name": args.name,
+            "killed": True,
+            "actor": _registry(conn).kill(args.namespace, args.name).model_dump(mode="json"),
+        },
+    )
+    emit(args.json, reply, f"Killed actor {clean(args.name)} in namespace {clean(args.namespace)}.")
     return EXIT_OK
 
 
 def cmd_reap(args: argparse.Namespace) -> int:
     """``iog actors reap``: one reaper pass now (local mode)."""
-    reaped = _local("reap")
-    items = [vars(item) for item in reaped]
-    if args.json:
-        print(to_json({"reaped": items}))
-        return EXIT_OK
+    with contextlib.closing(local_connection()) as conn:
+        reaped = _registry(conn).reap()
+    lines = []
     for item in reaped:
         where = f"{clean(item.namespace)}/{clean(item.name)}"
         if item.reason == "expired":
-            print(f"Killed {where}: its TTL of {item.ttl_s or 0:g} s ran out.")
+            lines.append(f"Killed {where}: its TTL of {item.ttl_s or 0:g} s ran out.")
         else:
-            print(f"Dropped the record of {where}: the actor is gone.")
-    if not reaped:
-        print("Nothing to reap.")
+            lines.append(f"Dropped the record of {where}: the actor is gone.")
+    text = "\n".join(lines) or "Nothing to reap."
+    emit(args.json, {"reaped": [vars(item) for item in reaped]}, text)
     return EXIT_OK

@@ -12,26 +12,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..client import IogClient
 from ..core.security.doctor import FAIL, run_doctor
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
-from .output import clean, to_json
-from .status import local_connection, make_client
+from .modes import run
+from .options import command
+from .output import clean, emit
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
 def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``doctor`` on the main parser's subparsers."""
-    parser = subparsers.add_parser(
-        "doctor",
-        parents=[remote],
-        help="check Ray's and Jupyter's security settings, each with a fix",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-    )
+    text = "check Ray's and Jupyter's security settings, each with a fix"
+    description = __doc__.split("\n\n", 1)[1] if __doc__ else None
+    parser = command(subparsers, "doctor", remote, cmd_doctor, text, description)
     parser.add_argument(
         "--fix", action="store_true", help="local mode: set the Ray token file to mode 0600"
     )
-    parser.set_defaults(handler=cmd_doctor)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -48,22 +46,10 @@ def format_report(report: dict[str, Any]) -> str:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Run the checks and print them; exit 1 when one failed."""
-    if args.url:
-        if args.fix:
-            raise CliError(
-                "--fix works in local mode only (on the head node, as the token's owner).",
-                EXIT_USAGE,
-            )
-        client = make_client(args.url)
-        try:
-            report = client.get_doctor()
-        finally:
-            client.close()
-    else:
-        conn = local_connection()
-        try:
-            report = run_doctor(conn, fix=args.fix).model_dump(mode="json")
-        finally:
-            conn.close()
-    print(to_json(report) if args.json else format_report(report), flush=True)
+    if args.url and args.fix:
+        raise CliError(
+            "--fix works in local mode only (on the head node, as the token's owner).", EXIT_USAGE
+        )
+    report = run(args, IogClient.get_doctor, lambda conn: run_doctor(conn, fix=args.fix))
+    emit(args.json, report, format_report(report))
     return EXIT_ERROR if report.get("status") == FAIL else EXIT_OK

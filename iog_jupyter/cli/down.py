@@ -15,7 +15,8 @@ from typing import Any
 from ..core import local_head
 from . import jupyter_proc
 from .errors import EXIT_OK
-from .output import to_json
+from .options import command
+from .output import emit
 from .state import UpState, clear_state, load_state, state_dir, state_lock
 
 #: Prefix of the head temp dirs ``iog up`` creates (short: Ray puts Unix sockets in them).
@@ -24,13 +25,9 @@ TEMP_DIR_PREFIX = "iog-"
 
 def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
     """Register ``down`` on the main parser's subparsers."""
-    down = subparsers.add_parser(
-        "down",
-        parents=[local],
-        help="stop what `iog up` started",
-        description="Stop exactly the Jupyter server and Ray head that `iog up` started.",
-    )
-    down.set_defaults(handler=cmd_down, local_only="iog down")
+    description = "Stop exactly the Jupyter server and Ray head that `iog up` started."
+    text = "stop what `iog up` started"
+    command(subparsers, "down", local, cmd_down, text, description, local_only="iog down")
 
 
 def stop_all(directory: Path, state: UpState) -> dict[str, Any]:
@@ -50,6 +47,13 @@ def stop_all(directory: Path, state: UpState) -> dict[str, Any]:
     return result
 
 
+def stop_recorded(directory: Path) -> dict[str, Any] | None:
+    """Under the state lock, :func:`stop_all` what the state records; None when nothing is."""
+    with state_lock(directory):
+        state = load_state(directory)
+        return None if state is None else stop_all(directory, state)
+
+
 def _remove_in(directory: Path, path: str) -> None:
     """Delete a file we wrote, only if it lies in the state dir."""
     target = Path(path)
@@ -60,21 +64,12 @@ def _remove_in(directory: Path, path: str) -> None:
 def cmd_down(args: argparse.Namespace) -> int:
     """Stop exactly what ``iog up`` started; a no-op with a message when nothing is up."""
     directory = state_dir()
-    with state_lock(directory):
-        state = load_state(directory)
-        if state is None:
-            if args.json:
-                print(to_json({"stopped": None}))
-            else:
-                print(f"Nothing to stop: `iog up` has nothing running (state dir {directory}).")
-            return EXIT_OK
-        result = stop_all(directory, state)
-    if args.json:
-        print(to_json({"stopped": result}))
-    else:
-        parts = []
+    result = stop_recorded(directory)
+    text = f"Nothing to stop: `iog up` has nothing running (state dir {directory})."
+    if result is not None:
+        parts = [f"the Ray head ({result['ray_processes']} processes)"]
         if result["jupyter_pid"] is not None:
-            parts.append(f"JupyterLab (pid {result['jupyter_pid']})")
-        parts.append(f"the Ray head ({result['ray_processes']} processes)")
-        print("Stopped " + " and ".join(parts) + ".")
+            parts.insert(0, f"JupyterLab (pid {result['jupyter_pid']})")
+        text = "Stopped " + " and ".join(parts) + "."
+    emit(args.json, {"stopped": result}, text)
     return EXIT_OK

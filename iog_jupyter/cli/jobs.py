@@ -11,6 +11,7 @@ without one). Ctrl-C while following leaves the job running and says how to stop
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -22,8 +23,9 @@ from typing import Any
 from ..core.jobs.base import LogPage
 from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
-from .output import clean, clean_block, format_job, format_jobs_table, to_json
-from .status import local_connection, make_client
+from .modes import local_connection, make_client
+from .options import command, group
+from .output import clean, clean_block, collect, emit, format_job, format_jobs_table, to_json
 
 #: Directories never packed into a ``working_dir`` upload.
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints", ".venv"})
@@ -48,16 +50,10 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
         default=os.environ.get("IOG_JOBS_BACKEND") or "auto",
         help="local mode's jobs backend (default: $IOG_JOBS_BACKEND or auto)",
     )
-    jobs = subparsers.add_parser(
-        "jobs",
-        parents=[remote],
-        help="submit, list, follow, stop and delete Ray jobs",
-        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
+    sub = group(
+        subparsers, "jobs", remote, "submit, list, follow, stop and delete Ray jobs", __doc__
     )
-    sub = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")
-    sub.required = True
-
-    submit = sub.add_parser("submit", parents=[where], help="submit a job")
+    submit = command(sub, "submit", where, cmd_submit, "submit a job")
     submit.add_argument("--submission-id", metavar="ID")
     submit.add_argument("--working-dir", metavar="DIR", help="a directory the job runs in")
     submit.add_argument("--env", action="append", metavar="KEY=VAL", help="an env var (repeat)")
@@ -79,35 +75,28 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
         help="print the job's id and return instead of following its log",
     )
     submit.add_argument("entrypoint", nargs="+", help="the command, after --")
-    submit.set_defaults(handler=cmd_submit)
-
-    listing = sub.add_parser("list", parents=[where], help="list jobs, newest first")
+    listing = command(sub, "list", where, cmd_list, "list jobs, newest first")
     listing.add_argument("--status", metavar="S[,S]", help="only jobs in these statuses")
     listing.add_argument("--limit", type=int, metavar="N", help="at most N jobs (default 50)")
     listing.add_argument("--all", action="store_true", help="every job (follows the pages)")
-    listing.set_defaults(handler=cmd_list)
-
     for name, handler, text in (
         ("get", cmd_get, "show one job"),
         ("stop", cmd_stop, "stop a job (no-op when it has ended)"),
         ("delete", cmd_delete, "delete an ended job's record and log"),
+        ("logs", cmd_logs, "print a job's log"),
     ):
-        one = sub.add_parser(name, parents=[where], help=text)
+        one = command(sub, name, where, handler, text)
         one.add_argument("submission_id", metavar="ID")
-        one.set_defaults(handler=handler)
-
-    logs = sub.add_parser("logs", parents=[where], help="print a job's log")
-    logs.add_argument("submission_id", metavar="ID")
-    logs.add_argument("--follow", "-f", action="store_true", help="until the job ends")
-    logs.add_argument("--offset", type=int, default=0, metavar="N", help="from byte N")
-    logs.set_defaults(handler=cmd_logs)
+        if name == "logs":
+            one.add_argument("--follow", "-f", action="store_true", help="until the job ends")
+            one.add_argument("--offset", type=int, default=0, metavar="N", help="from byte N")
 
 
-def _open(args: argparse.Namespace) -> JobsAPI:
-    """The server's jobs (``--url``), or the backend here, as the local user."""
+def _open(args: argparse.Namespace) -> contextlib.closing[JobsAPI]:
+    """The server's jobs (``--url``), or the backend here, as the local user; closes on exit."""
     if args.url:
-        return make_client(args.url).jobs
-    return JobService.open(args.backend, local_connection())
+        return contextlib.closing(make_client(args.url).jobs)
+    return contextlib.closing(JobService.open(args.backend, local_connection()))
 
 
 def zip_directory(directory: str) -> bytes:
@@ -232,8 +221,7 @@ def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int
 def cmd_submit(args: argparse.Namespace) -> int:
     """``iog jobs submit``: submit, print the id, and optionally follow the log."""
     body = _submit_body(args)
-    api = _open(args)
-    try:
+    with _open(args) as api:
         submission_id = _submit(api, body, args.working_dir)
         if args.json and not args.follow:
             print(to_json({"submission_id": submission_id}))
@@ -243,8 +231,6 @@ def cmd_submit(args: argparse.Namespace) -> int:
             print(submission_id)
             return EXIT_OK
         return _follow(api, submission_id, 0, args.json)
-    finally:
-        api.close()
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -252,49 +238,35 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1.", EXIT_USAGE)
     statuses = parse_statuses(args.status)
-    api = _open(args)
-    try:
-        page = api.list(statuses, args.limit or 50, None)
-        jobs = list(page.jobs)
-        while args.all and page.next_cursor:
-            page = api.list(statuses, args.limit or 50, page.next_cursor)
-            jobs.extend(page.jobs)
-    finally:
-        api.close()
-    rows = [job.model_dump(mode="json") for job in jobs]
-    if args.json:
-        print(to_json({"jobs": rows, "total": page.total}))
-    elif rows:
-        print(format_jobs_table(rows))
-    else:
-        print("No jobs.")
+    with _open(args) as api:
+        rows, page = collect(
+            lambda cursor: api.list(statuses, args.limit or 50, cursor).model_dump(mode="json"),
+            "jobs",
+            args.all,
+        )
+    text = format_jobs_table(rows) if rows else "No jobs."
+    emit(args.json, {"jobs": rows, "total": page["total"]}, text)
     return EXIT_OK
 
 
 def _one(args: argparse.Namespace, method: str) -> Any:
-    api = _open(args)
-    try:
+    with _open(args) as api:
         return getattr(api, method)(args.submission_id)
-    finally:
-        api.close()
 
 
 def cmd_get(args: argparse.Namespace) -> int:
     """``iog jobs get ID``."""
     job = _one(args, "get").model_dump(mode="json")
-    print(to_json(job) if args.json else format_job(job))
+    emit(args.json, job, format_job(job))
     return EXIT_OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """``iog jobs stop ID``: exit 0 whether it was running or had already ended."""
     stopped = bool(_one(args, "stop"))
-    if args.json:
-        print(to_json({"submission_id": args.submission_id, "stopped": stopped}))
-    elif stopped:
-        print(f"Stop requested for job {clean(args.submission_id)}.")
-    else:
-        print(f"Job {clean(args.submission_id)} had already ended.")
+    sid = clean(args.submission_id)
+    text = f"Stop requested for job {sid}." if stopped else f"Job {sid} had already ended."
+    emit(args.json, {"submission_id": args.submission_id, "stopped": stopped}, text)
     return EXIT_OK
 
 
@@ -302,7 +274,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     """``iog jobs delete ID``."""
     _one(args, "delete")
     reply = {"submission_id": args.submission_id, "deleted": True}
-    print(to_json(reply) if args.json else f"Deleted job {clean(args.submission_id)}.")
+    emit(args.json, reply, f"Deleted job {clean(args.submission_id)}.")
     return EXIT_OK
 
 
@@ -310,8 +282,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     """``iog jobs logs ID``: the log so far, or with ``--follow`` until the job ends."""
     if args.offset < 0:
         raise CliError("--offset must be at least 0.", EXIT_USAGE)
-    api = _open(args)
-    try:
+    with _open(args) as api:
         if args.follow:
             return _follow(api, args.submission_id, args.offset, args.json)
         offset, text = args.offset, []
@@ -323,8 +294,6 @@ def cmd_logs(args: argparse.Namespace) -> int:
             if page.eof or page.next_offset <= offset:
                 break
             offset = page.next_offset
-    finally:
-        api.close()
     if args.json:
         reply = {
             **page.model_dump(mode="json"),

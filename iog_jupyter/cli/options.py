@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from typing import Any
 
 from .errors import EXIT_USAGE, CliError
 
@@ -69,3 +71,34 @@ def resolve(args: argparse.Namespace) -> None:
         args.url = None
         return
     args.url = (given if given is not None else os.environ.get("IOG_URL")) or None
+
+
+def command(
+    subparsers: Any,
+    name: str,
+    parent: argparse.ArgumentParser,
+    handler: Callable[[argparse.Namespace], int] | None,
+    help: str,
+    description: str | None = None,
+    **defaults: Any,
+) -> argparse.ArgumentParser:
+    """Add the (sub)command ``name`` with the shared options of ``parent``, run by ``handler``.
+
+    Other keyword arguments are defaults of the parsed arguments (``local_only="iog up"``).
+    """
+    parser = subparsers.add_parser(name, parents=[parent], help=help, description=description)
+    if handler is not None:
+        parser.set_defaults(handler=handler, **defaults)
+    return parser
+
+
+def group(subparsers: Any, name: str, parent: argparse.ArgumentParser, help: str, doc: str) -> Any:
+    """Add the command group ``name`` (``iog jobs ...``); returns its subparsers.
+
+    Its description is ``doc`` (a module docstring) without the first paragraph.
+    """
+    description = doc.split("\n\n", 1)[1].replace("``", "") if doc else None
+    parser = command(subparsers, name, parent, None, help, description)
+    sub = parser.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND")
+    sub.required = True
+    return sub

@@ -8,7 +8,7 @@ local mode and the remote mode print exactly the same thing. Text that comes fro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 GIB = 1024**3
@@ -206,13 +206,50 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2)
 
 
+def emit(as_json: bool, data: Any, text: str) -> None:
+    """Print ``data`` as JSON (``--json``), else ``text``."""
+    print(to_json(data) if as_json else text, flush=True)
+
+
+def collect(
+    fetch: Callable[[str | None], Mapping[str, Any]], key: str, every: bool
+) -> tuple[list[Any], Mapping[str, Any]]:
+    """The ``key`` items of the first page, or of every page (``--all``); and the last page.
+
+    Args:
+        fetch: Reads the page at a cursor (None: the first) as wire JSON.
+        key: The list's key in a page (``jobs``).
+        every: Follow ``next_cursor`` to the last page.
+    """
+    page = fetch(None)
+    items = list(page.get(key) or [])
+    while every and page.get("next_cursor"):
+        page = fetch(page["next_cursor"])
+        items.extend(page.get(key) or [])
+    return items, page
+
+
 def clean_block(text: Any) -> str:
     """Like :func:`clean`, but keeps newlines and tabs (log text, multi-line messages)."""
     return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
 
 
-def _when(iso: Any) -> str:
+def when(iso: Any) -> str:
+    """An ISO time as ``YYYY-MM-DD HH:MM:SS`` (cleaned), or ``-``."""
     return clean(iso)[:19].replace("T", " ") if iso else "-"
+
+
+def format_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells (the first is the header) in columns two spaces apart.
+
+    The last column is not padded: a long last cell (an entrypoint, a path) widens no other.
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
 
 
 def format_jobs_table(jobs: Iterable[Mapping[str, Any]], width: int = 48) -> str:
@@ -227,15 +264,11 @@ def format_jobs_table(jobs: Iterable[Mapping[str, Any]], width: int = 48) -> str
                 clean(job.get("submission_id") or ""),
                 clean(job.get("status") or ""),
                 clean(job.get("owner") or "-"),
-                _when(job.get("start_time")),
+                when(job.get("start_time")),
                 entry,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
-        for row in rows
-    )
+    return format_table(rows)
 
 
 JOB_FIELDS = (

@@ -12,34 +12,25 @@ import argparse
 import sys
 from typing import Any
 
+from ..client import IogClient
 from ..core.errors import IogError
 from ..core.sessions.drivers import check_session_id, list_sessions, release_session
 from ..core.wire import SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
-from .output import clean, to_json
-from .status import local_connection, make_client
+from .modes import run
+from .options import command, group
+from .output import clean, emit, format_table, to_json
 
 
 def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``sessions`` and its subcommands on the main parser's subparsers."""
-    sessions = subparsers.add_parser(
-        "sessions",
-        parents=[remote],
-        help="list Ray drivers (notebooks, scripts, jobs) and release what one holds",
-        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
-    )
-    sub = sessions.add_subparsers(dest="sessions_command", metavar="SESSIONS_COMMAND")
-    sub.required = True
-    listing = sub.add_parser("list", parents=[remote], help="list live sessions, oldest first")
-    listing.set_defaults(handler=cmd_list)
-    release = sub.add_parser(
-        "release",
-        parents=[remote],
-        help="kill a session's non-detached actors and cancel its tasks",
-    )
+    text = "list Ray drivers (notebooks, scripts, jobs) and release what one holds"
+    sub = group(subparsers, "sessions", remote, text, __doc__)
+    command(sub, "list", remote, cmd_list, "list live sessions, oldest first")
+    text = "kill a session's non-detached actors and cancel its tasks"
+    release = command(sub, "release", remote, cmd_release, text)
     release.add_argument("session_id", metavar="ID", help="the Ray job id or the kernel id")
     release.add_argument("--yes", "-y", action="store_true", help="do not ask to confirm")
-    release.set_defaults(handler=cmd_release)
 
 
 def _amount(name: str, value: float) -> str:
@@ -71,43 +62,23 @@ def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
                 clean(s.get("notebook_path") or "-"),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1]
-        for row in rows
-    )
-
-
-def _local_list() -> dict[str, Any]:
-    conn = local_connection()
-    try:
-        records = list_sessions(conn)
-    finally:
-        conn.close()
-    return SessionList(sessions=records, policy=None).model_dump(mode="json")
+    return format_table(rows)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``iog sessions list``."""
-    if args.url:
-        client = make_client(args.url)
-        try:
-            reply = client.list_sessions()
-        finally:
-            client.close()
-    else:
-        reply = _local_list()
+    reply = run(
+        args,
+        IogClient.list_sessions,
+        lambda conn: SessionList(sessions=list_sessions(conn), policy=None),
+    )
     sessions = list(reply.get("sessions") or [])
-    if args.json:
-        print(to_json(reply))
-    elif sessions:
-        print(format_sessions_table(sessions))
-        for s in sessions:
-            message = (s.get("policy") or {}).get("message")
-            if message:
-                print(f"{clean(s.get('session_id'))}: {clean(message)}")
-    else:
-        print("No Ray drivers are running.")
+    lines = [format_sessions_table(sessions)] if sessions else ["No Ray drivers are running."]
+    for s in sessions:
+        message = (s.get("policy") or {}).get("message")
+        if message:
+            lines.append(f"{clean(s.get('session_id'))}: {clean(message)}")
+    emit(args.json, reply, "\n".join(lines))
     return EXIT_OK
 
 
@@ -124,18 +95,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing released.")
             return EXIT_OK
-    if args.url:
-        client = make_client(args.url)
-        try:
-            reply = client.release_session(session_id)
-        finally:
-            client.close()
-    else:
-        conn = local_connection()
-        try:
-            reply = release_session(conn, session_id).model_dump(mode="json")
-        finally:
-            conn.close()
+    reply = run(
+        args,
+        lambda client: client.release_session(session_id),
+        lambda conn: release_session(conn, session_id),
+    )
     if args.json:
         print(to_json(reply))
     else:

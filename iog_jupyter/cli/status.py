@@ -9,34 +9,30 @@ on the command line would be visible to every user through ``ps``.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
+import contextlib
 import sys
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._version import __version__
 from ..client import IogClient, IogClientError
 from ..core.cluster import get_cluster_snapshot
-from ..core.connection import RayConnection
-from ..core.errors import RayUnavailableError, ValidationError
+from ..core.errors import IogError
 from .errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, exit_code_of
+from .modes import local_connection, make_client
+from .options import command
 from .output import format_status, to_json
-from .state import STATE_FILE, load_state, state_dir_path
-
-log = logging.getLogger(__name__)
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``status`` on the main parser's subparsers."""
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "status",
-        parents=[remote],
-        help="show nodes, resources and demands (like `ray status`)",
-        description="Show the cluster's nodes by state and pool, resource usage, and pending or "
+        remote,
+        cmd_status,
+        "show nodes, resources and demands (like `ray status`)",
+        "Show the cluster's nodes by state and pool, resource usage, and pending or "
         "infeasible demands with their reasons. Remote mode: --url (or IOG_URL), with the "
         "Jupyter token in IOG_TOKEN.",
     )
@@ -46,38 +42,19 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="print again every SECONDS until Ctrl-C",
     )
-    parser.set_defaults(handler=cmd_status)
 
 
-def local_connection() -> RayConnection:
-    """A connection to the Ray that local mode should show.
-
-    ``RAY_ADDRESS`` wins; otherwise the head ``iog up`` recorded; otherwise Ray's own discovery.
+def report(client: IogClient | None) -> dict[str, Any]:
+    """``{"status": ..., "cluster": ...}`` from a Jupyter server's REST API, or from Ray.
 
     Raises:
-        CliError: ``RAY_ADDRESS`` is malformed (exit 2).
+        IogClientError: The server could not be reached, refused the token, or Ray is down.
+        RayUnavailableError: Ray is not reachable (exit 3), with where it looked and how to
+            start Ray.
     """
-    directory = state_dir_path()
-    try:
-        if not os.environ.get("RAY_ADDRESS") and (directory / STATE_FILE).is_file():
-            state = load_state(directory)
-            if state is not None and state.head is not None:
-                conn = RayConnection(address=state.head.address, token_path=state.head.token_path)
-                conn.address_source = f"`iog up` state in {directory}"
-                return conn
-        return RayConnection()
-    except ValidationError as err:
-        raise CliError(err.message, EXIT_USAGE) from None
-
-
-def local_report() -> dict[str, Any]:
-    """``{"status": ..., "cluster": ...}`` straight from Ray.
-
-    Raises:
-        CliError: Ray is not reachable (exit 3), with where it looked and how to start Ray.
-    """
-    conn = local_connection()
-    try:
+    if client is not None:
+        return {"status": client.get_status(), "cluster": client.get_cluster()}
+    with contextlib.closing(local_connection()) as conn:
         snapshot = get_cluster_snapshot(conn)
         status = {
             "version": __version__,
@@ -85,37 +62,6 @@ def local_report() -> dict[str, Any]:
             "ray": conn.describe(connected=True).model_dump(mode="json"),
         }
         return {"status": status, "cluster": snapshot.model_dump(mode="json")}
-    except RayUnavailableError as err:
-        raise CliError(err.message, EXIT_UNAVAILABLE) from None
-    finally:
-        conn.close()
-
-
-def remote_report(client: IogClient) -> dict[str, Any]:
-    """``{"status": ..., "cluster": ...}`` from a Jupyter server's REST API.
-
-    Raises:
-        IogClientError: The server could not be reached, refused the token, or Ray is down.
-    """
-    return {"status": client.get_status(), "cluster": client.get_cluster()}
-
-
-def make_client(url: str) -> IogClient:
-    """The REST client for ``url``, with the token from ``IOG_TOKEN`` and TLS verified.
-
-    ``IOG_CA_BUNDLE`` names a CA bundle for servers with a private CA.
-    """
-    token = os.environ.get("IOG_TOKEN", "").strip() or None
-    verify: bool | str = os.environ.get("IOG_CA_BUNDLE", "").strip() or True
-    client = IogClient(url, token, verify_tls=verify)
-    parts = urlsplit(client.url)
-    if token and parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        print(
-            f"warning: sending the Jupyter token to {parts.hostname} over plain http; "
-            "use https beyond this machine.",
-            file=sys.stderr,
-        )
-    return client
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -126,20 +72,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         while True:
             try:
-                report = remote_report(client) if client else local_report()
-            except (CliError, IogClientError) as err:
+                result = report(client)
+            except (CliError, IogClientError, IogError) as err:
                 if args.watch is None or exit_code_of(err) != EXIT_UNAVAILABLE:
                     raise
                 print(f"iog: {err.message}", file=sys.stderr, flush=True)
                 time.sleep(args.watch)
                 continue
             if args.json:
-                print(to_json(report), flush=True)
+                print(to_json(result), flush=True)
             else:
-                status = dict(report["status"])
+                status = dict(result["status"])
                 if client is not None:
                     status["server"] = client.url
-                print(format_status(status, report["cluster"]), flush=True)
+                print(format_status(status, result["cluster"]), flush=True)
             if args.watch is None:
                 return EXIT_OK
             time.sleep(args.watch)

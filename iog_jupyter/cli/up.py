@@ -23,8 +23,9 @@ from typing import Any
 from ..core import TOKEN_AUTH_SINCE, capabilities, local_head, no_token_auth
 from ..core.errors import IogError
 from . import jupyter_proc
-from .down import TEMP_DIR_PREFIX, stop_all
+from .down import TEMP_DIR_PREFIX, stop_all, stop_recorded
 from .errors import EXIT_OK, EXIT_USAGE, CliError
+from .options import command
 from .output import to_json
 from .state import (
     HeadState,
@@ -46,12 +47,15 @@ JUPYTER_LOG_FILE = "jupyter.log"
 
 def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
     """Register ``up`` on the main parser's subparsers."""
-    up = subparsers.add_parser(
+    up = command(
+        subparsers,
         "up",
-        parents=[local],
-        help="start a local Ray head (loopback, token auth) and JupyterLab",
-        description="Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
+        local,
+        cmd_up,
+        "start a local Ray head (loopback, token auth) and JupyterLab",
+        "Start a local Ray head on 127.0.0.1 with token auth, then JupyterLab with "
         "iog_jupyter on 127.0.0.1, and print its URL. Idempotent: restarts only what died.",
+        local_only="iog up",
     )
     up.add_argument("--num-cpus", type=_non_negative, help="CPUs the head advertises")
     up.add_argument("--num-gpus", type=_non_negative, help="GPUs the head advertises")
@@ -79,7 +83,6 @@ def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stay attached; Ctrl-C or SIGTERM stops everything",
     )
-    up.set_defaults(handler=cmd_up, local_only="iog up")
 
 
 def _non_negative(text: str) -> int:
@@ -117,6 +120,11 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _same_or_free_port(port: int | None) -> int:
+    """``port`` while it is free (a restart keeps its ports), else a free one on loopback."""
+    return port if port is not None and _port_free(port) else local_head.free_port()
 
 
 def _detect_node_ip() -> str:
@@ -174,10 +182,8 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     else:
         base = "/tmp" if Path("/tmp").is_dir() else tempfile.gettempdir()
         temp_dir = tempfile.mkdtemp(prefix=TEMP_DIR_PREFIX, dir=base)
-    gcs_port = old.gcs_port if old and _port_free(old.gcs_port) else local_head.free_port()
-    dash_port = (
-        old.dashboard_port if old and _port_free(old.dashboard_port) else local_head.free_port()
-    )
+    gcs_port = _same_or_free_port(old.gcs_port if old else None)
+    dash_port = _same_or_free_port(old.dashboard_port if old else None)
     node_ip = "127.0.0.1"
     if multi_node:
         node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
@@ -208,7 +214,7 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     state.head = head
     save_state(directory, state)
     try:
-        _start_head(head)
+        local_head.start_head(**head.model_dump())  # HeadState records start_head's arguments
     except IogError:
         stop_all(directory, state)  # start_head stopped its processes; drop the rest too.
         raise
@@ -223,20 +229,6 @@ def no_token_sentence() -> str:
     return (
         f"{no_token_auth(caps.version)}: its ports run code for anyone who can reach them; "
         f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
-    )
-
-
-def _start_head(head: HeadState) -> None:
-    local_head.start_head(
-        head.temp_dir,
-        head.token_path,
-        gcs_port=head.gcs_port,
-        dashboard_port=head.dashboard_port,
-        num_cpus=head.num_cpus,
-        num_gpus=head.num_gpus,
-        resources=head.resources,
-        single_node=head.single_node,
-        node_ip_address=head.node_ip_address,
     )
 
 
@@ -263,14 +255,9 @@ def _ensure_jupyter(
                     )
                 return False, token
         jupyter_proc.stop_jupyter(old)
-    if args.port is not None:
-        port = args.port
-        if not _port_free(port):
-            raise CliError(f"Port {port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
-    elif old is not None and _port_free(old.port):
-        port = old.port
-    else:
-        port = local_head.free_port()
+    if args.port is not None and not _port_free(args.port):
+        raise CliError(f"Port {args.port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
+    port = args.port or _same_or_free_port(old.port if old else None)
     root_dir = args.notebook_dir or (old.root_dir if old else None) or os.getcwd()
     root = Path(root_dir).expanduser().resolve()
     if not root.is_dir():
@@ -317,14 +304,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             assert state.head is not None
             moved = head_started and old_address != state.head.address
             jupyter_started, token = _ensure_jupyter(directory, state, args, moved)
-        except IogError as err:
+        except (IogError, CliError) as err:
             if head_started and state.head is not None and state.jupyter is None:
                 stop_all(directory, state)
-            raise CliError(err.message) from None
-        except CliError:
-            if head_started and state.head is not None and state.jupyter is None:
-                stop_all(directory, state)
-            raise
+            raise err if isinstance(err, CliError) else CliError(err.message) from None
     assert state.head is not None and state.jupyter is not None
     url = _url_with_token(state.jupyter, token)
     if args.json:
@@ -394,9 +377,7 @@ def _attend(directory: Path) -> int:
         _note("Stopping...")
     finally:
         signal.signal(signal.SIGTERM, previous)
-    with state_lock(directory):
-        state = load_state(directory)
-        if state is not None:
-            result = stop_all(directory, state)
-            _note(f"Stopped JupyterLab and the Ray head ({result['ray_processes']} processes).")
+    result = stop_recorded(directory)
+    if result is not None:
+        _note(f"Stopped JupyterLab and the Ray head ({result['ray_processes']} processes).")
     return EXIT_OK

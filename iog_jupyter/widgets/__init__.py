@@ -6,6 +6,7 @@ a widget is used.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,26 +26,19 @@ __all__ = [
 ]
 
 
+#: Where each public name lives.
+_MODULES = {
+    "ActorsWidget": "actors",
+    "ClusterWidget": "cluster",
+    "JobsWidget": "jobs",
+    "SessionsWidget": "sessions",
+    "SharedRefresher": "refresher",
+    "get_refresher": "refresher",
+}
+
+
 def __getattr__(name: str) -> Any:
     """Import the public widgets on first access."""
-    if name == "ActorsWidget":
-        from .actors import ActorsWidget
-
-        return ActorsWidget
-    if name == "ClusterWidget":
-        from .cluster import ClusterWidget
-
-        return ClusterWidget
-    if name == "JobsWidget":
-        from .jobs import JobsWidget
-
-        return JobsWidget
-    if name == "SessionsWidget":
-        from .sessions import SessionsWidget
-
-        return SessionsWidget
-    if name in ("SharedRefresher", "get_refresher"):
-        from . import refresher
-
-        return getattr(refresher, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.wire import ActorRecord
-from .jobs_html import esc, fmt_time
+from .markup import badge, error_banner, esc, fmt_time, row_html, table_html
 
 STATE_STYLES = {
     "ALIVE": "color:#188038;font-weight:bold",
@@ -18,7 +18,6 @@ STATE_STYLES = {
     "RESTARTING": "color:#1a73e8",
     "DEAD": "color:#5f6368",
 }
-_CELL = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #ddd);text-align:left"
 COLUMNS = ("Namespace", "Name", "State", "Class", "Owner", "Created", "TTL", "Expires")
 
 
@@ -50,29 +49,18 @@ def actors_table_html(actors: Sequence[ActorRecord], now_ms: int, error: str | N
         now_ms: The time expiries are counted from (epoch ms).
         error: Why the list could not be read, shown above the table.
     """
-    head = "".join(f'<th style="{_CELL}">{c}</th>' for c in COLUMNS)
     rows = []
     for a in actors:
-        state = a.state if a.state in STATE_STYLES else "UNKNOWN"
         name = f"<code>{esc(a.name)}</code>" + (" <i>(protected)</i>" if a.protected else "")
         cells = [
             esc(a.namespace),
             name,
-            f'<span class="iog-actor-state iog-actor-{state}" '
-            f'style="{STATE_STYLES.get(state, "")}">{esc(a.state)}</span>',
+            badge("actor", "state", a.state, STATE_STYLES),
             esc(a.class_name),
             esc(a.owner or "—"),
             fmt_time(a.created_ms),
             "—" if a.ttl_s is None else esc(fmt_duration(a.ttl_s)),
             esc(expiry_text(a, now_ms)),
         ]
-        rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
-    if not rows:
-        rows.append(
-            f'<tr><td colspan="{len(COLUMNS)}" style="{_CELL}"><i>No detached actors.</i></td></tr>'
-        )
-    banner = f'<div style="color:#d93025" role="alert">{esc(error)}</div>' if error else ""
-    return (
-        f'{banner}<table class="iog-actors" style="border-collapse:collapse;font-size:12px">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+        rows.append(row_html(cells))
+    return error_banner(error) + table_html("iog-actors", COLUMNS, rows, "No detached actors.")

@@ -56,6 +56,25 @@ def xterm_256(index: int) -> str:
     return f"#{grey:02x}{grey:02x}{grey:02x}"
 
 
+#: The SGR codes that switch text attributes on or off.
+_SWITCHES: dict[int, dict[str, bool]] = {
+    1: {"bold": True},
+    2: {"dim": True},
+    3: {"italic": True},
+    4: {"underline": True},
+    22: {"bold": False, "dim": False},
+    23: {"italic": False},
+    24: {"underline": False},
+}
+#: Each attribute's CSS, in the order the CSS lists them.
+_ATTRIBUTE_CSS = (
+    ("bold", "font-weight:bold"),
+    ("dim", "opacity:0.7"),
+    ("italic", "font-style:italic"),
+    ("underline", "text-decoration:underline"),
+)
+
+
 class _Style:
     """The current SGR state."""
 
@@ -68,19 +87,10 @@ class _Style:
         self.bold = self.dim = self.italic = self.underline = False
 
     def css(self) -> str:
-        parts = []
-        if self.fg:
-            parts.append(f"color:{self.fg}")
+        parts = [f"color:{self.fg}"] if self.fg else []
         if self.bg:
             parts.append(f"background-color:{self.bg}")
-        if self.bold:
-            parts.append("font-weight:bold")
-        if self.dim:
-            parts.append("opacity:0.7")
-        if self.italic:
-            parts.append("font-style:italic")
-        if self.underline:
-            parts.append("text-decoration:underline")
+        parts += [css for name, css in _ATTRIBUTE_CSS if getattr(self, name)]
         return ";".join(parts)
 
     def _extended(self, codes: list[int], i: int) -> tuple[str | None, int]:
@@ -107,38 +117,18 @@ class _Style:
             i += 1
             if code == 0:
                 self.reset()
-            elif code == 1:
-                self.bold = True
-            elif code == 2:
-                self.dim = True
-            elif code == 3:
-                self.italic = True
-            elif code == 4:
-                self.underline = True
-            elif code == 22:
-                self.bold = self.dim = False
-            elif code == 23:
-                self.italic = False
-            elif code == 24:
-                self.underline = False
-            elif 30 <= code <= 37:
-                self.fg = BASIC_COLOURS[code - 30]
-            elif 90 <= code <= 97:
-                self.fg = BASIC_COLOURS[code - 90 + 8]
-            elif 40 <= code <= 47:
-                self.bg = BASIC_COLOURS[code - 40]
-            elif 100 <= code <= 107:
-                self.bg = BASIC_COLOURS[code - 100 + 8]
-            elif code == 39:
-                self.fg = None
-            elif code == 49:
-                self.bg = None
+            elif code in _SWITCHES:
+                for name, on in _SWITCHES[code].items():
+                    setattr(self, name, on)
+            elif 30 <= code <= 37 or 90 <= code <= 97:  # normal, bright
+                self.fg = BASIC_COLOURS[code % 10 + (8 if code >= 90 else 0)]
+            elif 40 <= code <= 47 or 100 <= code <= 107:
+                self.bg = BASIC_COLOURS[code % 10 + (8 if code >= 100 else 0)]
+            elif code in (39, 49):  # default colour
+                setattr(self, "fg" if code == 39 else "bg", None)
             elif code in (38, 48):
                 colour, i = self._extended(codes, i - 1)
-                if code == 38:
-                    self.fg = colour
-                else:
-                    self.bg = colour
+                setattr(self, "fg" if code == 38 else "bg", colour)
 
 
 def ansi_to_html(text: str) -> str:

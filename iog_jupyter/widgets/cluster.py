@@ -19,18 +19,10 @@ from ..core.monitor import REFRESH_INTERVAL_S
 from ..core.wire import ClusterSnapshot
 from .fallback import HtmlFallbackMixin
 from .figures import dashboard_figure, update_dashboard_figure
-from .refresher import SharedRefresher, Subscription, get_refresher
+from .refresher import SharedRefresher, Ticker
 from .tables import banner_html, cluster_html, demands_html, header_html, nodes_html
 
-_EMPTY = ClusterSnapshot(
-    timestamp_ms=0,
-    totals={},
-    available={},
-    nodes=[],
-    pending_demands=[],
-    infeasible_demands=[],
-    pools=[],
-)
+_EMPTY = ClusterSnapshot(timestamp_ms=0, totals={}, available={}, nodes=[])
 #: The read-only dashboard proxy, relative to the Jupyter server's base URL.
 DASHBOARD_PATH = "iog/dashboard/"
 
@@ -100,28 +92,22 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         dashboard_base_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
+        self.header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
         if dashboard_base_url is None:
             dashboard_base_url = _parent_base_url()
-        link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
-        banner = widgets.HTML(value="")
-        figure = dashboard_figure(_EMPTY, [], widget=True)
-        nodes = widgets.HTML(value="")
-        demands = widgets.HTML(value="")
-        super().__init__(children=[header, link, banner, figure, nodes, demands], **kwargs)
+        self.dashboard_link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
+        self.banner = widgets.HTML(value="")
+        self.figure = dashboard_figure(_EMPTY, [], widget=True)
+        self.nodes = widgets.HTML(value="")
+        self.demands = widgets.HTML(value="")
+        parts = [self.header, self.dashboard_link, self.banner, self.figure, self.nodes]
+        super().__init__(children=[*parts, self.demands], **kwargs)
         self.add_class("iog-ClusterWidget")
-        self.header = header
-        self.dashboard_link = link
-        self.banner = banner
-        self.figure = figure
-        self.nodes = nodes
-        self.demands = demands
         self.refresh_interval_s = float(refresh_interval_s)
         self.first_result_timeout_s = first_result_timeout_s
         self.snapshot: ClusterSnapshot | None = None
         self.error: str | None = None
-        self._refresher = refresher or get_refresher()
-        self._subscription: Subscription | None = None
+        self._ticker = Ticker(self.update, lambda: self.refresh_interval_s, refresher, True)
         self._lock = threading.RLock()
         self._closed = False
         if autostart:
@@ -130,7 +116,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
     @property
     def refresher(self) -> SharedRefresher:
         """The refresher this widget subscribes to."""
-        return self._refresher
+        return self._ticker.refresher
 
     @property
     def connected(self) -> bool:
@@ -140,21 +126,12 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
     def start(self) -> None:
         """Subscribe to the shared refresher (starting it if this is its first widget)."""
         with self._lock:
-            if self._subscription is not None or self._closed:
-                return
-            self._subscription = self._refresher.subscribe(
-                self._on_refresh, self.refresh_interval_s
-            )
+            if not self._closed:
+                self._ticker.start()
 
     def stop(self) -> None:
         """Unsubscribe; the refresher stops when no widget is left. The widget stays displayed."""
-        with self._lock:
-            subscription, self._subscription = self._subscription, None
-        if subscription is not None:
-            self._refresher.unsubscribe(subscription)
-
-    def _on_refresh(self, snapshot: ClusterSnapshot | None, error: str | None) -> None:
-        self.update(snapshot, error)
+        self._ticker.stop()
 
     def update(
         self,
@@ -177,7 +154,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
                     return  # an older result delivered late (subscribe() races the thread)
                 self.snapshot = snapshot
                 self.error = None
-                points = list(history) if history is not None else self._refresher.history
+                points = list(history) if history is not None else self.refresher.history
                 if not points or points[-1].timestamp_ms != snapshot.timestamp_ms:
                     points.append(snapshot.history_point())
                 update_dashboard_figure(self.figure, snapshot, points)
@@ -187,7 +164,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
                 self.banner.value = ""
             elif error is not None:
                 self.error = error
-                self.banner.value = banner_html(error, self._refresher.next_delay_s)
+                self.banner.value = banner_html(error, self.refresher.next_delay_s)
 
     def close(self) -> None:
         """Unsubscribe and close the widget and its children.
@@ -205,7 +182,6 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         """The same numbers as static HTML, for frontends that cannot render widgets."""
         with self._lock:
             snapshot, error = self.snapshot, self.error
-            subscribed = self._subscription is not None
-        if snapshot is None and error is None and subscribed:
-            snapshot, error = self._refresher.wait_for_result(self.first_result_timeout_s)
+        if snapshot is None and error is None and self._ticker.alive():
+            snapshot, error = self.refresher.wait_for_result(self.first_result_timeout_s)
         return cluster_html(snapshot, error)

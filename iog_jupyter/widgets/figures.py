@@ -145,21 +145,14 @@ def _bar_traces(snapshot: ClusterSnapshot, resource: str, legend: bool) -> list[
     data = resource_bar_data(snapshot, resource)
     return [
         go.Bar(
-            name="used",
-            marker_color=_USED_COLOR,
-            legendgroup="used",
+            name=part,
+            marker_color=color,
+            legendgroup=part,
             showlegend=legend,
             hovertemplate=_BAR_HOVER,
-            **data["used"],
-        ),
-        go.Bar(
-            name="free",
-            marker_color=_FREE_COLOR,
-            legendgroup="free",
-            showlegend=legend,
-            hovertemplate=_BAR_HOVER,
-            **data["free"],
-        ),
+            **data[part],
+        )
+        for part, color in (("used", _USED_COLOR), ("free", _FREE_COLOR))
     ]
 
 
@@ -197,26 +190,24 @@ def resource_figure(snapshot: ClusterSnapshot) -> go.Figure:
     return fig
 
 
-def history_figure(history: Sequence[HistoryPoint]) -> go.Figure:
-    """Lines of CPU, GPU and memory percent used over time, from history points."""
-    fig = go.Figure(_history_traces(history))
+def _percent_figure(traces: Sequence[go.BaseTraceType], title: str) -> go.Figure:
+    fig = go.Figure(traces)
     fig.update_layout(
         height=280,
-        yaxis={"range": [0, 100], "title": "% used"},
+        yaxis={"range": [0, 100], "title": title},
         margin={"t": 30, "b": 30, "l": 40, "r": 10},
     )
     return fig
+
+
+def history_figure(history: Sequence[HistoryPoint]) -> go.Figure:
+    """Lines of CPU, GPU and memory percent used over time, from history points."""
+    return _percent_figure(_history_traces(history), "% used")
 
 
 def gpu_figure(snapshot: ClusterSnapshot) -> go.Figure:
     """Physical utilisation of each GPU that reports usage (empty when none do)."""
-    fig = go.Figure([_gpu_trace(snapshot)])
-    fig.update_layout(
-        height=280,
-        yaxis={"range": [0, 100], "title": "% busy"},
-        margin={"t": 30, "b": 30, "l": 40, "r": 10},
-    )
-    return fig
+    return _percent_figure([_gpu_trace(snapshot)], "% busy")
 
 
 def dashboard_figure(

@@ -16,19 +16,19 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.errors import IogError
-from ..core.jobs.base import STATUSES, JobBackend, JobPage, JobRecord, LogPage
+from ..core.jobs.base import STATUSES, JobBackend, JobPage, LogPage
 from ..core.jobs.service import JobService, follow_logs
 from .ansi import log_html
-from .fallback import HtmlFallbackMixin
-from .jobs_html import esc as _esc
 from .jobs_html import jobs_table_html, parse_env_vars
-from .refresher import SharedRefresher, Ticker
+from .listwidget import ListWidget
+from .markup import error_banner
+from .refresher import SharedRefresher
 
 ALL = "all"
 MAX_LOG_CHARS = 512 * 1024
 
 
-class JobsWidget(HtmlFallbackMixin, widgets.VBox):
+class JobsWidget(ListWidget):
     """A paginated job table with a status filter, a submit form and a live log view.
 
     Args:
@@ -45,6 +45,9 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
     ("Confirm stop?"), the second acts; any other action disarms it.
     """
 
+    noun, plural = "a job", "jobs"
+    page: JobPage | None
+
     def __init__(
         self,
         backend: JobBackend | JobService | None = None,
@@ -56,15 +59,11 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         refresher: SharedRefresher | None = None,
         **kwargs: Any,
     ) -> None:
-        self._lock = threading.RLock()
-        self._closed = False
-        self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
         self._log_thread: threading.Thread | None = None
         self._log_stop = threading.Event()
         self.page_size = int(page_size)
-        self.refresh_interval_s = float(refresh_interval_s)
         self.working_dir_roots = list(working_dir_roots or [os.getcwd()])
-        self._owns_jobs = backend is None
+        owned = backend is None
         if backend is None:
             backend = JobService.open(working_dir_roots=self.working_dir_roots)
         elif isinstance(backend, JobBackend):
@@ -76,7 +75,6 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         self.prev_button = W.Button(description="◀ Prev", disabled=True)
         self.next_button = W.Button(description="Next ▶", disabled=True)
         self.page_label = W.HTML(value="")
-        self.table = W.HTML(value="<i>Loading jobs…</i>")
         self.job_select = W.Dropdown(options=[("—", None)], value=None, description="Job")
         self.stop_button = W.Button(description="Stop", icon="stop")
         self.delete_button = W.Button(description="Delete", icon="trash")
@@ -90,88 +88,56 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         self.env_vars = W.Textarea(description="Env vars", placeholder="KEY=VALUE per line")
         self.working_dir = W.Text(value=os.getcwd(), description="Working dir")
         self.submit_button = W.Button(description="Submit", button_style="primary")
-        self.error_line = W.HTML(value="")
-        self.notice_line = W.HTML(value="")
         form = W.VBox(
             [self.entrypoint, W.HBox([self.num_cpus, self.num_gpus, self.memory_gib])]
             + [self.pool, self.pip, self.env_vars, self.working_dir, self.submit_button]
         )
-        super().__init__(
-            children=[
-                W.HBox([self.status_filter, self.prev_button, self.next_button, self.page_label]),
-                self.table,
-                W.HBox([self.job_select, self.stop_button, self.delete_button]),
-                self.error_line,
-                self.notice_line,
-                self.log_view,
-                form,
-            ],
-            **kwargs,
-        )
-        self.add_class("iog-JobsWidget")
-        self.page: JobPage | None = None
-        self.list_error: str | None = None
         self.log_text = ""
         self._cursors: list[str | None] = [None]
         self._page_index = 0
-        self._armed: tuple[str, str] | None = None
-        self._syncing: int | None = None  # the thread updating the options
+        self._extra_option: str | None = None  # a job just submitted, maybe not on this page
+        super().__init__(
+            self.job_select,
+            {"stop": self.stop_button, "delete": self.delete_button},
+            [W.HBox([self.status_filter, self.prev_button, self.next_button, self.page_label])],
+            [self.log_view, form],
+            refresh_interval_s=refresh_interval_s,
+            refresher=refresher,
+            owned=self.jobs if owned else None,
+            autostart=autostart,
+            **kwargs,
+        )
+        self.add_class("iog-JobsWidget")
         self.status_filter.observe(self._on_filter, names="value")
-        self.job_select.observe(self._on_select, names="value")
         self.prev_button.on_click(lambda _: self._turn(-1))
         self.next_button.on_click(lambda _: self._turn(1))
-        self.stop_button.on_click(lambda _: self._confirm("stop"))
-        self.delete_button.on_click(lambda _: self._confirm("delete"))
+        self.stop_button.on_click(lambda _: self._act("stop"))
+        self.delete_button.on_click(lambda _: self._act("delete"))
         self.submit_button.on_click(lambda _: self.submit())
-        if autostart:
-            self.start()
 
     # -- table -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Subscribe the table to the kernel's shared refresher (idempotent)."""
-        with self._lock:
-            if not self._closed:
-                self._ticker.start()
-
-    def refresh(self) -> None:
-        """Read the current page from the backend and show it (errors go above the table)."""
+    def _fetch(self) -> JobPage:
         with self._lock:
             value = self.status_filter.value
-            statuses = None if value == ALL else frozenset({value})
             cursor = self._cursors[self._page_index]
-        try:
-            page = self.jobs.list(statuses, limit=self.page_size, cursor=cursor)
-            error = None
-        except IogError as err:
-            page, error = None, err.message
-        with self._lock:
-            if self._closed:
-                return
-            self.list_error = error
-            if page is not None:
-                self.page = page
-            jobs = self.page.jobs if self.page else []
-            self.table.value = jobs_table_html(jobs, error)
-            self.prev_button.disabled = self._page_index == 0
-            self.next_button.disabled = not (self.page and self.page.next_cursor)
-            total = self.page.total if self.page else 0
-            self.page_label.value = f"page {self._page_index + 1} · {total} job(s)"
-            self._sync_options(jobs)
+        statuses = None if value == ALL else frozenset({value})
+        return self.jobs.list(statuses, limit=self.page_size, cursor=cursor)
 
-    def _sync_options(self, jobs: Sequence[JobRecord]) -> None:
-        selected = self.job_select.value
-        ids = list(dict.fromkeys(job.submission_id for job in jobs))
-        if selected is not None and selected not in ids:
-            ids.append(selected)
-        options = [("—", None)] + [(sid, sid) for sid in ids]
-        if list(self.job_select.options) != options:
-            self._syncing = threading.get_ident()
-            try:
-                self.job_select.options = options
-                self.job_select.value = selected
-            finally:
-                self._syncing = None
+    def _html(self) -> str:
+        return jobs_table_html(self.page.jobs if self.page else [], self.list_error)
+
+    def _render(self) -> None:
+        self.prev_button.disabled = self._page_index == 0
+        self.next_button.disabled = not (self.page and self.page.next_cursor)
+        total = self.page.total if self.page else 0
+        self.page_label.value = f"page {self._page_index + 1} · {total} job(s)"
+
+    def _options(self) -> list[tuple[str, Any]]:
+        ids = [job.submission_id for job in self.page.jobs] if self.page else []
+        # The selected job stays offered when it leaves the page (its log keeps following).
+        ids += [self.job_select.value, self._extra_option]
+        return [("—", None)] + [(sid, sid) for sid in dict.fromkeys(ids) if sid is not None]
 
     def _turn(self, step: int) -> None:
         self._disarm()
@@ -206,54 +172,43 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         if self.pool.value.strip():
             body["pool"] = self.pool.value.strip()
         try:
-            runtime_env: dict[str, Any] = {}
-            env = parse_env_vars(self.env_vars.value)
-            if env:
-                runtime_env["env_vars"] = env
-            pip = self.pip.value.replace(",", " ").split()
-            if pip:
-                runtime_env["pip"] = pip
-            if self.working_dir.value.strip():
-                runtime_env["working_dir"] = self.working_dir.value.strip()
+            runtime_env: dict[str, Any] = {
+                "env_vars": parse_env_vars(self.env_vars.value),
+                "pip": self.pip.value.replace(",", " ").split(),
+                "working_dir": self.working_dir.value.strip(),
+            }
+            runtime_env = {key: value for key, value in runtime_env.items() if value}
             if runtime_env:
                 body["runtime_env"] = runtime_env
             sid = self.jobs.submit(body)
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
             return None
-        self._show_notice(f"Submitted {sid}.")
-        self.refresh()
-        with self._lock:
-            self._sync_options((self.page.jobs if self.page else []) + [_placeholder(sid)])
-        self.job_select.value = sid
+        self._show(notice=f"Submitted {sid}.")
+        self._extra_option = sid
+        try:
+            self.refresh()
+            self.job_select.value = sid
+        finally:
+            self._extra_option = None
         return sid
 
     # -- stop / delete -----------------------------------------------------------------------
 
-    def _confirm(self, action: str) -> None:
-        sid = self.job_select.value
+    def _act(self, action: str) -> None:
+        sid = self._confirmed(action)
         if sid is None:
-            self._disarm()
-            self._show_error("Select a job first.")
             return
-        if self._armed != (action, sid):
-            self._disarm()
-            self._armed = (action, sid)
-            button = self.stop_button if action == "stop" else self.delete_button
-            button.description = f"Confirm {action}?"
-            button.button_style = "danger"
-            return
-        self._disarm()
         try:
             if action == "stop":
                 stopped = self.jobs.stop(sid)
-                self._show_notice(f"Stopping {sid}." if stopped else f"{sid} had already ended.")
+                self._show(notice=f"Stopping {sid}." if stopped else f"{sid} had already ended.")
             else:
                 self.jobs.delete(sid)
-                self._show_notice(f"Deleted {sid}.")
+                self._show(notice=f"Deleted {sid}.")
                 self.job_select.value = None
         except IogError as err:
-            self._show_error(err.message)
+            self._show(error=err.message)
         self.refresh()
 
     @property
@@ -261,18 +216,10 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         """``"stop"`` or ``"delete"`` while that button awaits its confirming click."""
         return self._armed[0] if self._armed else None
 
-    def _disarm(self) -> None:
-        self._armed = None
-        self.stop_button.description, self.stop_button.button_style = "Stop", ""
-        self.delete_button.description, self.delete_button.button_style = "Delete", ""
-
     # -- logs --------------------------------------------------------------------------------
 
-    def _on_select(self, change: Any) -> None:
-        if self._syncing == threading.get_ident():
-            return  # our own options update, not a selection
-        self._disarm()
-        self.follow(change["new"])
+    def _on_select(self, value: Any) -> None:
+        self.follow(value)
 
     def follow(self, submission_id: str | None) -> None:
         """Show this job's log and follow it until it ends (None clears the log view)."""
@@ -305,7 +252,7 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         except IogError as err:
             with self._lock:
                 if not stop.is_set():
-                    self.log_view.value = f'<div style="color:#d93025">{_esc(err.message)}</div>'
+                    self.log_view.value = error_banner(err.message)
 
     def _stop_log(self) -> None:
         self._log_stop.set()
@@ -313,43 +260,13 @@ class JobsWidget(HtmlFallbackMixin, widgets.VBox):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
 
-    # -- misc --------------------------------------------------------------------------------
-
-    def _show_error(self, message: str) -> None:
-        self.error_line.value = f'<span style="color:#d93025">{_esc(message)}</span>'
-        self.notice_line.value = ""
-
-    def _show_notice(self, message: str) -> None:
-        self.notice_line.value = f'<span style="color:#188038">{_esc(message)}</span>'
-        self.error_line.value = ""
+    # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def threads(self) -> list[threading.Thread]:
         """The live threads working for the widget: the shared refresher's, the log follower."""
         log = [self._log_thread] if self._log_thread and self._log_thread.is_alive() else []
-        return self._ticker.alive() + log
+        return super().threads + log
 
-    def close(self) -> None:
-        """Unsubscribe, stop the log thread, close the children (and an owned backend)."""
-        with self._lock:
-            self._closed = True
-        self._ticker.stop()
+    def _stop_workers(self) -> None:
         self._stop_log()
-        stack = list(self.children)
-        while stack:
-            child = stack.pop()
-            stack.extend(getattr(child, "children", ()))
-            child.close()
-        if self._owns_jobs:
-            self.jobs.close()
-        super().close()
-
-    def _repr_html_(self) -> str:
-        """The current page as a static, escaped HTML table."""
-        if self.page is None and not self._closed:
-            self.refresh()
-        return jobs_table_html(self.page.jobs if self.page else [], self.list_error)
-
-
-def _placeholder(sid: str) -> JobRecord:
-    return JobRecord(submission_id=sid, status="PENDING", entrypoint="")

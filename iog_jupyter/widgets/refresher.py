@@ -425,37 +425,40 @@ class SharedRefresher:
 
 
 class Ticker:
-    """A widget's periodic ``refresh()`` on the kernel's shared refresher (jobs, sessions, actors).
+    """A widget's subscription to the kernel's shared refresher, started and stopped at will.
 
     Args:
-        refresh: What to call each round.
-        interval_s: The current interval (read each round, so a widget may change it).
+        callback: ``callback()`` each round, or ``callback(snapshot, error)`` with ``cluster``.
+        interval_s: The current interval (read each round; with ``cluster``, on subscribing).
         refresher: The refresher to subscribe to; the kernel's shared one when None.
+        cluster: Subscribe to cluster snapshots (:meth:`SharedRefresher.subscribe`), not ticks.
     """
 
     def __init__(
         self,
-        refresh: Callable[[], None],
+        callback: Callable[..., None],
         interval_s: Callable[[], float],
         refresher: SharedRefresher | None = None,
+        cluster: bool = False,
     ) -> None:
         self.refresher = refresher or get_refresher()
-        self._refresh = refresh
+        self._callback = callback
         self._interval_s = interval_s
+        self._cluster = cluster
         self._lock = threading.Lock()
         self._sub: Subscription | None = None
-        self._stopped = False
 
     def start(self) -> None:
-        """Subscribe once; a no-op when already subscribed or stopped for good."""
+        """Subscribe; a no-op when already subscribed."""
         with self._lock:
-            if self._sub is None and not self._stopped:
-                self._sub = self.refresher.subscribe_tick(self._refresh, self._interval_s)
+            if self._sub is None and self._cluster:
+                self._sub = self.refresher.subscribe(self._callback, self._interval_s())
+            elif self._sub is None:
+                self._sub = self.refresher.subscribe_tick(self._callback, self._interval_s)
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        """Unsubscribe for good and wait for a refresh in progress (unless called from it)."""
+        """Unsubscribe and wait for a callback in progress (unless called from it)."""
         with self._lock:
-            self._stopped = True
             sub, self._sub = self._sub, None
         if sub is not None:
             self.refresher.unsubscribe(sub, timeout_s)

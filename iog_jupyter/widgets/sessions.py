@@ -15,16 +15,14 @@ A kernel has no handle on the Jupyter server, so the widget picks its source:
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..core.errors import ForbiddenError, IogError
 from ..core.sessions.connect import current_user, kernel_id
-from .fallback import HtmlFallbackMixin
-from .jobs_html import esc
-from .refresher import SharedRefresher, Ticker
+from .listwidget import ListWidget
+from .refresher import SharedRefresher
 from .sessions_html import sessions_table_html
 
 
@@ -114,21 +112,15 @@ def parent_server_info() -> dict[str, Any] | None:
     return None
 
 
-def find_server() -> tuple[str, str | None] | None:
-    """``(url, token)`` of the Jupyter server that started this kernel, if it runs here."""
+def default_source() -> RaySessions | ServerSessions:
+    """The server that started this kernel when it runs here (with a token), else Ray directly."""
     info = parent_server_info()
     if info and info.get("token"):
-        return str(info["url"]), str(info["token"])
-    return None
+        return ServerSessions(str(info["url"]), str(info["token"]))
+    return RaySessions()
 
 
-def default_source() -> RaySessions | ServerSessions:
-    """The server that started this kernel when there is one, else Ray directly."""
-    found = find_server()
-    return ServerSessions(*found) if found else RaySessions()
-
-
-class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
+class SessionsWidget(ListWidget):
     """A table of sessions with idle time and warnings, and a Release button that confirms.
 
     Args:
@@ -143,6 +135,9 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
     ("Confirm release?"), the second releases; any other action disarms it.
     """
 
+    noun, plural = "a session", "sessions"
+    page: list[dict[str, Any]] | None
+
     def __init__(
         self,
         source: RaySessions | ServerSessions | None = None,
@@ -152,101 +147,59 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
         refresher: SharedRefresher | None = None,
         **kwargs: Any,
     ) -> None:
-        self._lock = threading.RLock()
-        self._closed = False
-        self._ticker = Ticker(self.refresh, lambda: self.refresh_interval_s, refresher)
-        self._owns_source = source is None
+        owned = source is None
         self.source = source if source is not None else default_source()
-        self.refresh_interval_s = float(refresh_interval_s)
         self.own_kernel_id = kernel_id()
-        self.sessions: list[dict[str, Any]] = []
-        self.list_error: str | None = None
-        self._armed: str | None = None
-        self.table = widgets.HTML(value="<i>Loading sessions…</i>")
         self.session_select = widgets.Dropdown(
             options=[("—", None)], value=None, description="Session"
         )
         self.release_button = widgets.Button(description="Release", icon="eject")
-        self.error_line = widgets.HTML(value="")
-        self.notice_line = widgets.HTML(value="")
         super().__init__(
-            children=[
-                self.table,
-                widgets.HBox([self.session_select, self.release_button]),
-                self.error_line,
-                self.notice_line,
-            ],
+            self.session_select,
+            {"release": self.release_button},
+            refresh_interval_s=refresh_interval_s,
+            refresher=refresher,
+            owned=self.source if owned else None,
+            autostart=autostart,
             **kwargs,
         )
         self.add_class("iog-SessionsWidget")
-        self.session_select.observe(lambda _: self._disarm(), names="value")
         self.release_button.on_click(lambda _: self.release_selected())
-        if autostart:
-            self.start()
 
-    def start(self) -> None:
-        """Subscribe the table to the kernel's shared refresher (idempotent)."""
-        with self._lock:
-            if not self._closed:
-                self._ticker.start()
+    @property
+    def sessions(self) -> list[dict[str, Any]]:
+        """The sessions last read (``SessionRecord`` JSON), kept while reads fail."""
+        return self.page or []
 
-    def refresh(self) -> None:
-        """Read the sessions and show them (an error goes above the table)."""
-        try:
-            sessions, error = self.source.list(), None
-        except IogError as err:
-            sessions, error = None, err.message
-        with self._lock:
-            if self._closed:
-                return
-            self.list_error = error
-            if sessions is not None:
-                self.sessions = sessions
-            self.table.value = self._html()
-            self._sync_options()
+    @sessions.setter
+    def sessions(self, value: list[dict[str, Any]]) -> None:
+        self.page = value
+
+    def _fetch(self) -> list[dict[str, Any]]:
+        return self.source.list()
 
     def _html(self) -> str:
         return sessions_table_html(
             self.sessions, self.list_error, self.own_kernel_id, f"From {self.source.name}."
         )
 
-    def _sync_options(self) -> None:
-        selected = self.session_select.value
+    def _options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, str | None]] = [("—", None)]
         for s in self.sessions:
             label = f"{s['session_id']} · {s.get('notebook_path') or s.get('kind')}"
             options.append((label[:80], s["session_id"]))
-        if selected is not None and selected not in [v for _, v in options]:
-            selected = None
-        if list(self.session_select.options) != options:
-            armed = self._armed
-            self.session_select.options = options
-            self.session_select.value = selected
-            self._armed = armed if selected is not None else None
+        return options
 
     @property
     def armed(self) -> bool:
         """Whether Release awaits its confirming click."""
         return self._armed is not None
 
-    def _disarm(self) -> None:
-        self._armed = None
-        self.release_button.description, self.release_button.button_style = "Release", ""
-
     def release_selected(self) -> dict[str, Any] | None:
         """First call arms the button; the second releases the selected session."""
-        sid = self.session_select.value
+        sid = self._confirmed("release")
         if sid is None:
-            self._disarm()
-            self._show(error="Select a session first.")
             return None
-        if self._armed != sid:
-            self._disarm()
-            self._armed = sid
-            self.release_button.description = "Confirm release?"
-            self.release_button.button_style = "danger"
-            return None
-        self._disarm()
         session = next((s for s in self.sessions if s["session_id"] == sid), {"session_id": sid})
         try:
             reply = self.source.release(session)
@@ -260,36 +213,3 @@ class SessionsWidget(HtmlFallbackMixin, widgets.VBox):
         )
         self.refresh()
         return reply
-
-    def _show(self, error: str | None = None, notice: str | None = None) -> None:
-        self.error_line.value = f'<span style="color:#d93025">{esc(error)}</span>' if error else ""
-        self.notice_line.value = (
-            f'<span style="color:#188038">{esc(notice)}</span>' if notice else ""
-        )
-
-    @property
-    def threads(self) -> list[threading.Thread]:
-        """The shared refresher's thread while it refreshes this widget (else empty)."""
-        return self._ticker.alive()
-
-    def close(self) -> None:
-        """Unsubscribe, close the children (and an owned source)."""
-        if not hasattr(self, "_lock"):  # __init__ failed early; __del__ still calls close()
-            super().close()
-            return
-        with self._lock:
-            self._closed = True
-        self._ticker.stop()
-        # getattr: close() also runs from __del__ of a widget whose __init__ failed.
-        children = ("table", "session_select", "release_button")
-        for child in filter(None, (getattr(self, name, None) for name in children)):
-            child.close()
-        if self._owns_source:
-            self.source.close()
-        super().close()
-
-    def _repr_html_(self) -> str:
-        """The sessions as a static, escaped HTML table."""
-        if not self.sessions and self.list_error is None and not self._closed:
-            self.refresh()
-        return self._html()

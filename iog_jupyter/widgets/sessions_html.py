@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .jobs_html import esc
+from .markup import CELL, error_banner, esc, row_html, table_html
 
-_CELL = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #ddd);text-align:left"
 _COLUMNS = ("Session", "Notebook / kind", "Owner", "Kernel", "Idle", "Actors", "Tasks", "Holds")
 _WARN = "color:#8a6d00;font-weight:bold"
 _STATE_STYLES = {"warned": _WARN, "due": _WARN, "released": "color:#5f6368", "exempt": ""}
@@ -54,7 +53,6 @@ def sessions_table_html(
         own_kernel_id: This kernel's id: its row is marked "(this notebook)".
         source: Where the data came from, shown under the table.
     """
-    head = "".join(f'<th style="{_CELL}">{c}</th>' for c in _COLUMNS)
     rows = []
     for s in sessions:
         policy = s.get("policy") or {}
@@ -75,20 +73,13 @@ def sessions_table_html(
             esc(s.get("running_tasks", 0)),
             esc(fmt_resources(s.get("resources") or {})),
         ]
-        rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
+        rows.append(row_html(cells))
         if policy.get("message"):
             style = _STATE_STYLES.get(state, "")
             rows.append(
                 f'<tr class="iog-SessionsWidget-warning"><td colspan="{len(_COLUMNS)}" '
-                f'style="{_CELL};{style}">⚠ {esc(policy["message"])}</td></tr>'
+                f'style="{CELL};{style}">⚠ {esc(policy["message"])}</td></tr>'
             )
-    if not rows:
-        rows.append(
-            f'<tr><td colspan="{len(_COLUMNS)}" style="{_CELL}"><i>No Ray drivers.</i></td></tr>'
-        )
-    banner = f'<div style="color:#d93025">{esc(error)}</div>' if error else ""
     foot = f'<div style="font-size:11px;color:#5f6368">{esc(source)}</div>' if source else ""
-    return (
-        f'{banner}<table class="iog-sessions" style="border-collapse:collapse;font-size:12px">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}"
-    )
+    table = table_html("iog-sessions", _COLUMNS, rows, "No Ray drivers.")
+    return error_banner(error) + table + foot

@@ -10,13 +10,11 @@ from collections import Counter
 
 from ..core.wire import ClusterSnapshot, NodeRecord, ResourceDemand
 from .figures import GIB, esc
+from .markup import TABLE, row_html, table_html
 
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")
 
-_TABLE_STYLE = "border-collapse:collapse;font-size:12px;margin:4px 0"
-_CELL_STYLE = (
-    "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2, #ddd);text-align:left"
-)
+_TABLE_STYLE = TABLE + ";margin:4px 0"
 DRIVER_NOTE = (
     "Kernels that are Ray drivers (they called ray.init) are terminated by Ray when the head "
     "stays unreachable for more than 60 s; this widget is not a driver and keeps retrying."
@@ -33,6 +31,15 @@ def fmt_gib(value_bytes: float) -> str:
     return f"{value_bytes / GIB:.1f}"
 
 
+#: The resources shown used/total, each with how its amounts are written.
+_SHOWN = (
+    ("CPU", fmt_amount),
+    ("GPU", fmt_amount),
+    ("memory", fmt_gib),
+    ("object_store_memory", fmt_gib),
+)
+
+
 def used_of(
     totals: dict[str, float], available: dict[str, float], name: str
 ) -> tuple[float, float]:
@@ -41,15 +48,18 @@ def used_of(
     return max(0.0, total - float(available.get(name, 0.0))), total
 
 
+def used_totals(totals: dict[str, float], available: dict[str, float]) -> list[str]:
+    """``used / total`` of CPU, GPU, memory and object store (the last two in GiB, no unit)."""
+    amounts = [(used_of(totals, available, name), fmt) for name, fmt in _SHOWN]
+    return [f"{fmt(used)} / {fmt(total)}" for (used, total), fmt in amounts]
+
+
 def totals_summary(snapshot: ClusterSnapshot) -> dict[str, str]:
     """The header's numbers as display strings, already escaped.
 
     Keys: ``CPU``, ``GPU``, ``memory``, ``object_store``, ``nodes`` and ``pools``.
     """
-    cpu_used, cpu_total = used_of(snapshot.totals, snapshot.available, "CPU")
-    gpu_used, gpu_total = used_of(snapshot.totals, snapshot.available, "GPU")
-    mem_used, mem_total = used_of(snapshot.totals, snapshot.available, "memory")
-    obj_used, obj_total = used_of(snapshot.totals, snapshot.available, "object_store_memory")
+    cpu, gpu, memory, object_store = used_totals(snapshot.totals, snapshot.available)
     states = Counter(node.state for node in snapshot.nodes)
     nodes = ", ".join(f"{states[s]} {s}" for s in NODE_STATES if states[s]) or "none"
     pools = ", ".join(
@@ -57,10 +67,10 @@ def totals_summary(snapshot: ClusterSnapshot) -> dict[str, str]:
         for p in snapshot.pools
     )
     return {
-        "CPU": f"{fmt_amount(cpu_used)} / {fmt_amount(cpu_total)}",
-        "GPU": f"{fmt_amount(gpu_used)} / {fmt_amount(gpu_total)}",
-        "memory": f"{fmt_gib(mem_used)} / {fmt_gib(mem_total)} GiB",
-        "object_store": f"{fmt_gib(obj_used)} / {fmt_gib(obj_total)} GiB",
+        "CPU": cpu,
+        "GPU": gpu,
+        "memory": f"{memory} GiB",
+        "object_store": f"{object_store} GiB",
         "nodes": nodes,
         "pools": pools or "none",
     }
@@ -68,15 +78,8 @@ def totals_summary(snapshot: ClusterSnapshot) -> dict[str, str]:
 
 def header_html(snapshot: ClusterSnapshot) -> str:
     """One line of totals: CPU, GPU, memory and object store used/total, nodes by state, pools."""
-    s = totals_summary(snapshot)
-    items = [
-        ("CPU", s["CPU"]),
-        ("GPU", s["GPU"]),
-        ("Memory", s["memory"]),
-        ("Object store", s["object_store"]),
-        ("Nodes", s["nodes"]),
-        ("Pools", s["pools"]),
-    ]
+    labels = ("CPU", "GPU", "Memory", "Object store", "Nodes", "Pools")  # totals_summary's order
+    items = zip(labels, totals_summary(snapshot).values(), strict=True)
     cells = " &nbsp;·&nbsp; ".join(f"<b>{label}</b> {value}" for label, value in items)
     when = esc(snapshot.timestamp)
     return (
@@ -98,10 +101,6 @@ def node_rows(snapshot: ClusterSnapshot) -> list[list[str]]:
     """The node table's cells, already escaped: one row per node."""
     rows = []
     for node in snapshot.nodes:
-        cpu = used_of(node.resources_total, node.resources_available, "CPU")
-        gpu = used_of(node.resources_total, node.resources_available, "GPU")
-        mem = used_of(node.resources_total, node.resources_available, "memory")
-        obj = used_of(node.resources_total, node.resources_available, "object_store_memory")
         usage = node.usage
         cpu_pct = usage.cpu_percent if usage is not None else None
         name = esc(node.node_name) + (" <i>(head)</i>" if node.is_head else "")
@@ -111,10 +110,7 @@ def node_rows(snapshot: ClusterSnapshot) -> list[list[str]]:
                 esc(node.node_ip),
                 esc(node.pool),
                 esc(node.state),
-                f"{fmt_amount(cpu[0])} / {fmt_amount(cpu[1])}",
-                f"{fmt_amount(gpu[0])} / {fmt_amount(gpu[1])}",
-                f"{fmt_gib(mem[0])} / {fmt_gib(mem[1])}",
-                f"{fmt_gib(obj[0])} / {fmt_gib(obj[1])}",
+                *used_totals(node.resources_total, node.resources_available),
                 f"{cpu_pct:.0f}%" if cpu_pct is not None else "",
                 _gpu_util(node),
             ]
@@ -137,15 +133,7 @@ NODE_COLUMNS = (
 
 
 def _table(columns: tuple[str, ...], rows: list[list[str]], css_class: str) -> str:
-    head = "".join(f'<th style="{_CELL_STYLE}">{esc(c)}</th>' for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL_STYLE}">{cell}</td>' for cell in row) + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<table class="{css_class}" style="{_TABLE_STYLE}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
+    return table_html(css_class, columns, [row_html(row) for row in rows], style=_TABLE_STYLE)
 
 
 def nodes_html(snapshot: ClusterSnapshot) -> str:

@@ -9,6 +9,7 @@ fallback (for frontends without widgets) shows each built tab's own fallback, in
 from __future__ import annotations
 
 import html
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,21 +30,8 @@ TABS: tuple[tuple[str, str], ...] = (
 
 
 def _factory(kind: str) -> Callable[..., Any]:
-    if kind == "cluster":
-        from .cluster import ClusterWidget
-
-        return ClusterWidget
-    if kind == "jobs":
-        from .jobs import JobsWidget
-
-        return JobsWidget
-    if kind == "sessions":
-        from .sessions import SessionsWidget
-
-        return SessionsWidget
-    from .actors import ActorsWidget
-
-    return ActorsWidget
+    module = importlib.import_module(f".{kind}", __package__)
+    return getattr(module, f"{kind.capitalize()}Widget")
 
 
 class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
