@@ -73,6 +73,7 @@ class RayConnectionConfig(HasTraits):
     executor_max_workers = Int(
         4,
         config=True,
+        min=1,
         help="Threads for blocking Ray calls made by requests (never on the event loop).",
     )
 
@@ -83,11 +84,13 @@ class ClusterConfig(HasTraits):
     refresh_interval_s = Float(
         REFRESH_INTERVAL_S,
         config=True,
+        min=0.1,
         help="Seconds between two polls of the cluster by the one shared monitor.",
     )
     history_length = Int(
         HISTORY_LENGTH,
         config=True,
+        min=1,
         help="How many polls the cluster history ring buffer keeps "
         f"({HISTORY_LENGTH} x {REFRESH_INTERVAL_S:g} s = "
         f"{HISTORY_LENGTH * REFRESH_INTERVAL_S / 3600:g} hour).",
@@ -115,6 +118,7 @@ class ClusterConfig(HasTraits):
     usage_refresh_interval_s = Float(
         5.0,
         config=True,
+        min=0.1,
         help=(
             "Seconds between two fetches of per-node usage from the dashboard, on a thread of "
             "its own (its reply grows with the number of workers); snapshots merge the latest."
@@ -173,16 +177,19 @@ class JobsConfig(HasTraits):
     job_list_max_limit = Int(
         200,
         config=True,
+        min=1,
         help="Largest page size `GET jobs?limit=` accepts (the default page is 50 jobs).",
     )
     log_page_max_bytes = Int(
         1 * MIB,
         config=True,
+        min=1,
         help="Largest `limit_bytes` a `GET jobs/{id}/logs` page accepts.",
     )
     log_tail_chunk_bytes = Int(
         64 * 1024,
         config=True,
+        min=1,
         help=(
             "Most log bytes a websocket tail reads ahead of what its client has received; "
             "a stalled client stalls only its own tail."
@@ -191,6 +198,8 @@ class JobsConfig(HasTraits):
     log_tail_poll_interval_s = Float(
         0.05,
         config=True,
+        min=0.01,
+        max=5.0,
         help=(
             "Seconds between two checks of a job's log file for new bytes while tailing "
             "(a printed line reaches the websocket within about this long)."
@@ -204,21 +213,25 @@ class LimitsConfig(HasTraits):
     max_request_body_bytes = Int(
         1 * MIB,
         config=True,
+        min=1,
         help="Largest JSON request body (job submit); larger bodies answer 413 unread.",
     )
     package_max_bytes = Int(
         100 * MIB,
         config=True,
+        min=1,
         help="Largest working_dir zip `POST packages` accepts; larger uploads answer 413.",
     )
     package_max_entries = Int(
         10000,
         config=True,
+        min=1,
         help="Most files and directories an uploaded working_dir zip may hold.",
     )
     package_max_expanded_bytes = Int(
         1024 * MIB,
         config=True,
+        min=1,
         help="Largest total uncompressed size of an uploaded zip (refuses zip bombs).",
     )
     max_active_jobs_per_user = Int(
@@ -235,6 +248,7 @@ class LimitsConfig(HasTraits):
     log_tail_max_clients_per_user = Int(
         32,
         config=True,
+        min=1,
         help="Most log-tail websockets one user may hold open at once; more answer 429.",
     )
     allow_insecure = Bool(
@@ -252,6 +266,7 @@ class SessionsConfig(HasTraits):
     idle_warn_after_s = Float(
         0.0,
         config=True,
+        min=0.0,
         help=(
             "Seconds a notebook session (a kernel of this server that is a Ray driver) may sit "
             "idle while holding idle_release_resources before GET sessions and the "
@@ -261,6 +276,7 @@ class SessionsConfig(HasTraits):
     idle_release_after_s = Float(
         0.0,
         config=True,
+        min=0.0,
         help=(
             "Seconds idle after which the idle policy kills the session's non-detached actors "
             "and cancels its tasks that hold idle_release_resources; detached actors and other "
@@ -276,6 +292,7 @@ class SessionsConfig(HasTraits):
     idle_check_interval_s = Float(
         30.0,
         config=True,
+        min=0.1,
         help=(
             "Seconds between two passes of the idle policy, which runs only when "
             "idle_warn_after_s or idle_release_after_s is set."
@@ -284,6 +301,7 @@ class SessionsConfig(HasTraits):
     idle_keep_alive_max_s = Float(
         24 * 3600.0,
         config=True,
+        min=0.0,
         help=(
             "Longest exemption from iog_jupyter.keep_alive() the idle policy honours, counted "
             "from when it was set."
@@ -335,55 +353,11 @@ class IogJupyterConfig(
     def _default_audit_log_path(self) -> str:
         return os.path.join(self.jobs_state_dir, "audit.log")
 
-    @validate("log_tail_poll_interval_s")
-    def _check_poll_interval(self, proposal: dict[str, Any]) -> float:
-        value = float(proposal["value"])
-        if not 0.01 <= value <= 5.0:
-            raise ValueError("log_tail_poll_interval_s must be between 0.01 and 5 s")
-        return value
-
-    @validate(
-        "job_list_max_limit",
-        "max_request_body_bytes",
-        "package_max_bytes",
-        "package_max_entries",
-        "package_max_expanded_bytes",
-        "log_page_max_bytes",
-        "log_tail_chunk_bytes",
-        "log_tail_max_clients_per_user",
-    )
-    def _check_positive_size(self, proposal: dict[str, Any]) -> int:
-        value = int(proposal["value"])
-        if value < 1:
-            raise ValueError(f"{proposal['trait'].name} must be at least 1")
-        return value
-
     @validate("actor_reap_interval_s")
     def _check_reap_interval(self, proposal: dict[str, Any]) -> float:
         value = float(proposal["value"])
         if value != 0 and value < 0.1:
             raise ValueError("actor_reap_interval_s must be 0 (off) or at least 0.1 s")
-        return value
-
-    @validate("idle_warn_after_s", "idle_release_after_s", "idle_keep_alive_max_s")
-    def _check_idle_seconds(self, proposal: dict[str, Any]) -> float:
-        value = float(proposal["value"])
-        if value < 0:
-            raise ValueError(f"{proposal['trait'].name} must be 0 (off) or positive")
-        return value
-
-    @validate("refresh_interval_s", "usage_refresh_interval_s", "idle_check_interval_s")
-    def _check_refresh_interval(self, proposal: dict[str, Any]) -> float:
-        value = float(proposal["value"])
-        if value < 0.1:
-            raise ValueError(f"{proposal['trait'].name} must be at least 0.1 s")
-        return value
-
-    @validate("history_length", "executor_max_workers")
-    def _check_positive(self, proposal: dict[str, Any]) -> int:
-        value = int(proposal["value"])
-        if value < 1:
-            raise ValueError(f"{proposal['trait'].name} must be at least 1")
         return value
 
 
