@@ -8,6 +8,7 @@ drives query validation (``IogAPIHandler.query``) and is the OpenAPI document
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -29,12 +30,19 @@ from .streams import JobLogsWebSocketHandler
 class OpenAPIHandler(IogAPIHandler):
     """``GET openapi.json``: the contract, for clients, docs and fuzzers."""
 
+    #: The document per base_url, built once (it depends on nothing else).
+    documents: dict[str, str] = {}
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Return the OpenAPI document, for this server's base_url."""
         self.query()
-        self.write_json(openapi_document(ROUTES, self.base_url))
+        text = self.documents.get(self.base_url)
+        if text is None:
+            text = json.dumps(openapi_document(ROUTES, self.base_url))
+            self.documents[self.base_url] = text
+        self.write_json(text)
 
 
 _UNAVAILABLE = {503: "Ray is unreachable; retry later."}
