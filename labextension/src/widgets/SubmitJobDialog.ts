@@ -27,7 +27,8 @@ export class SubmitJobDialog
     super({ node: document.createElement('form') });
     this.addClass('iog-SubmitJobDialog');
     this.node.setAttribute('novalidate', '');
-    this.node.addEventListener('submit', this._onSubmit);
+    // The dialog handles Enter; never let the browser navigate.
+    this.node.addEventListener('submit', event => event.preventDefault());
 
     const values = { ...SubmitForm.EMPTY, ...(options.values ?? {}) };
     const poolsId = uniqueId('iog-SubmitJobDialog-pools');
@@ -135,17 +136,6 @@ export class SubmitJobDialog
   }
 
   /**
-   * Dispose of the form.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.node.removeEventListener('submit', this._onSubmit);
-    super.dispose();
-  }
-
-  /**
    * Once in the dialog, let it check validity so that its accept button is
    * disabled while the required entrypoint is empty.
    */
@@ -184,11 +174,6 @@ export class SubmitJobDialog
       }
     }
   }
-
-  private _onSubmit = (event: Event): void => {
-    // The dialog handles Enter; never let the browser navigate.
-    event.preventDefault();
-  };
 
   private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
   private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
