@@ -96,7 +96,7 @@ export function parseAnsiLine(
     if (text) {
       const classes = classesOf(current);
       const last = segments[segments.length - 1];
-      if (last && Private.sameClasses(last.classes, classes)) {
+      if (last && last.classes.join(' ') === classes.join(' ')) {
         last.text += text;
       } else {
         segments.push({ text, classes });
@@ -110,7 +110,7 @@ export function parseAnsiLine(
   const n = line.length;
   while (i < n) {
     const ch = line.charCodeAt(i);
-    if (!Private.isControl(ch) || ch === 0x09) {
+    if (Private.isPrintable(ch)) {
       if (redraw) {
         text = '';
         segments.length = 0;
@@ -218,28 +218,6 @@ export function classesOf(style: IAnsiStyle): string[] {
  */
 namespace Private {
   /**
-   * Whether two class lists are equal.
-   *
-   * @param a One list.
-   * @param b The other.
-   * @returns Whether they hold the same classes in the same order.
-   */
-  export function sameClasses(a: string[], b: string[]): boolean {
-    return a.length === b.length && a.every((value, i) => value === b[i]);
-  }
-
-  /**
-   * Whether a UTF-16 code unit is a control character (C0, DEL or C1); tab
-   * counts as one here so the reader can keep it explicitly.
-   *
-   * @param code The code unit.
-   * @returns Whether it is a control character.
-   */
-  export function isControl(code: number): boolean {
-    return code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0);
-  }
-
-  /**
    * The index of a CSI sequence's final byte, or -1 when the line ends first.
    *
    * @param line The line.
@@ -283,14 +261,33 @@ namespace Private {
   }
 
   /**
-   * Whether a UTF-16 code unit is shown: not a control character, or a tab.
+   * Whether a UTF-16 code unit is shown: a tab, or not a control character
+   * (C0, DEL or C1).
    *
    * @param code The code unit.
    * @returns Whether it is printable.
    */
   export function isPrintable(code: number): boolean {
-    return code === 0x09 || !isControl(code);
+    return (
+      code === 0x09 ||
+      !(code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0))
+    );
   }
+
+  /**
+   * The SGR codes that set or clear attributes, and what they change.
+   */
+  const SET: Record<number, Partial<IAnsiStyle>> = {
+    1: { bold: true },
+    2: { dim: true },
+    3: { italic: true },
+    4: { underline: true },
+    22: { bold: false, dim: false },
+    23: { italic: false },
+    24: { underline: false },
+    39: { fg: null },
+    49: { bg: null }
+  };
 
   /**
    * Apply SGR parameters to a style.
@@ -304,29 +301,12 @@ namespace Private {
       const code = codes[k];
       if (!Number.isFinite(code) || code === 0) {
         Object.assign(style, defaultStyle());
-      } else if (code === 1) {
-        style.bold = true;
-      } else if (code === 2) {
-        style.dim = true;
-      } else if (code === 3) {
-        style.italic = true;
-      } else if (code === 4) {
-        style.underline = true;
-      } else if (code === 22) {
-        style.bold = false;
-        style.dim = false;
-      } else if (code === 23) {
-        style.italic = false;
-      } else if (code === 24) {
-        style.underline = false;
+      } else if (SET[code]) {
+        Object.assign(style, SET[code]);
       } else if (code >= 30 && code <= 37) {
         style.fg = code - 30;
-      } else if (code === 39) {
-        style.fg = null;
       } else if (code >= 40 && code <= 47) {
         style.bg = code - 40;
-      } else if (code === 49) {
-        style.bg = null;
       } else if (code >= 90 && code <= 97) {
         style.fg = code - 90 + 8;
       } else if (code >= 100 && code <= 107) {

@@ -1,50 +1,16 @@
 import type { ClusterSnapshot, ResourceMap, Status } from './api/types';
 
 /**
- * Format a resource quantity for display: integers as is, fractions with
- * at most two decimals.
- *
- * @param value The quantity; missing or non-finite values count as 0.
- * @returns The formatted quantity.
- */
-export function formatQuantity(value: number | undefined): string {
-  if (value === undefined || !Number.isFinite(value)) {
-    return '0';
-  }
-  return Number.isInteger(value)
-    ? String(value)
-    : String(Math.round(value * 100) / 100);
-}
-
-/**
- * Format `available/total NAME` for one resource.
- *
- * @param name The Ray resource name (e.g. `CPU`).
- * @param available The available resources.
- * @param totals The total resources.
- * @returns For instance `2/4 CPU`.
- */
-export function formatResource(
-  name: string,
-  available: ResourceMap,
-  totals: ResourceMap
-): string {
-  return `${formatQuantity(available[name])}/${formatQuantity(totals[name])} ${name}`;
-}
-
-/**
  * One-line summary of a cluster snapshot for the status bar.
  *
  * @param snapshot The cluster snapshot.
  * @returns For instance `Ray: 2/2 CPU · 0/0 GPU free`.
  */
 export function formatClusterSummary(snapshot: ClusterSnapshot): string {
-  const available = snapshot.available ?? {};
-  const totals = snapshot.totals ?? {};
-  return (
-    `Ray: ${formatResource('CPU', available, totals)} · ` +
-    `${formatResource('GPU', available, totals)} free`
-  );
+  const part = (name: string): string =>
+    `${formatCount(snapshot.available?.[name], 2)}/` +
+    `${formatCount(snapshot.totals?.[name], 2)} ${name}`;
+  return `Ray: ${part('CPU')} · ${part('GPU')} free`;
 }
 
 /**
@@ -71,17 +37,22 @@ export function statusRows(status: Status): Array<[string, string]> {
 const GIB = 1024 ** 3;
 
 /**
- * Format a count of CPUs, GPUs or a custom resource: at most one decimal,
- * no trailing `.0`.
+ * Format a count of CPUs, GPUs or a custom resource: at most `decimals`
+ * decimals, no trailing zeros.
  *
  * @param value The quantity; missing or non-finite values count as 0.
+ * @param decimals The most decimals shown (default 1).
  * @returns For instance `2` or `0.5`.
  */
-export function formatCount(value: number | null | undefined): string {
+export function formatCount(
+  value: number | null | undefined,
+  decimals = 1
+): string {
   if (value === null || value === undefined || !Number.isFinite(value)) {
     return '0';
   }
-  const rounded = Math.round(value * 10) / 10;
+  const scale = 10 ** decimals;
+  const rounded = Math.round(value * scale) / scale;
   return String(Object.is(rounded, -0) ? 0 : rounded);
 }
 

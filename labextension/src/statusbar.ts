@@ -84,8 +84,6 @@ export class RayStatusItem extends Widget {
     }
     this._cluster.changed.disconnect(this.render, this);
     this._jobs?.changed.disconnect(this.render, this);
-    this.node.removeEventListener('click', this._handleClick);
-    this.node.removeEventListener('keydown', this._handleKeydown);
     super.dispose();
   }
 

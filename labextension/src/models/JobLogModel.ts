@@ -3,13 +3,14 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
 import type { LogsService } from '../api/services';
-import { LogPager } from './LogPager';
+import type { LogPage } from '../api/types';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
 
 /**
  * A job's log as the log panel shows it: a bounded window of parsed lines,
- * fed live by a `LogTail` and extended backwards by a `LogPager`.
+ * fed live by a `LogTail` and extended backwards by byte pages that end at
+ * a given offset and start at a line start.
  *
  * The window keeps at most `maxLines` lines. While it is *attached* (the
  * usual case) new text is appended and the oldest lines are dropped.
@@ -27,7 +28,8 @@ export class JobLogModel implements IDisposable {
    */
   constructor(options: JobLogModel.IOptions) {
     this.submissionId = options.submissionId;
-    this._pager = new LogPager(options);
+    this._service = options.service;
+    this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
     this._tail = new LogTail(options);
     this._tail.received.connect(this._onReceived, this);
     this._tail.changed.connect(this._onTailChanged, this);
@@ -112,9 +114,7 @@ export class JobLogModel implements IDisposable {
       window.dropEnd(0);
       this._detached = true;
     }
-    const { text, offset } = await this._withBusy(() =>
-      this._pager.linesBefore(end)
-    );
+    const { text, offset } = await this._withBusy(() => this._linesBefore(end));
     if (
       this._isDisposed ||
       window.generation !== generation ||
@@ -141,7 +141,7 @@ export class JobLogModel implements IDisposable {
       return;
     }
     const end = this._tail.nextOffset;
-    const lines = await this._withBusy(() => this._pager.linesBefore(end));
+    const lines = await this._withBusy(() => this._linesBefore(end));
     if (this._isDisposed || !this._detached) {
       return;
     }
@@ -183,6 +183,34 @@ export class JobLogModel implements IDisposable {
     }
   }
 
+  /**
+   * The whole lines of the page that ends at `end`: `text` covers the bytes
+   * `[offset, nextOffset)`.
+   *
+   * The page starts one byte before `pageBytes` back, so that when that
+   * byte is a newline, "drop the partial first line" keeps the line that
+   * starts right after it.
+   *
+   * @param end The byte offset the page ends at.
+   * @throws The service's error when the page cannot be fetched.
+   */
+  private async _linesBefore(
+    end: number
+  ): Promise<{ text: string; offset: number; nextOffset: number }> {
+    const id = this.submissionId;
+    const start = Math.max(0, end - this._pageBytes - 1);
+    let page = await this._service.getLogPage(id, start, end - start);
+    const size = page.next_offset - page.offset;
+    if (page.next_offset < end && size > 0) {
+      // The server sent less than asked: ask again for a page it serves
+      // whole, ending exactly at `end`, and ask for no more from now on.
+      this._pageBytes = Math.max(1, size - 1);
+      const retry = Math.max(0, end - size);
+      page = await this._service.getLogPage(id, retry, end - retry);
+    }
+    return { ...Private.fromFirstLine(page), nextOffset: page.next_offset };
+  }
+
   private _onReceived(_: LogTail, text: string): void {
     if (!this._detached) {
       this._window.append(text);
@@ -197,7 +225,8 @@ export class JobLogModel implements IDisposable {
     this._changed.emit();
   }
 
-  private _pager: LogPager;
+  private _service: LogsService;
+  private _pageBytes: number;
   private _tail: LogTail;
   private _window: LogWindow;
   private _detached = false;
@@ -211,22 +240,9 @@ export class JobLogModel implements IDisposable {
  */
 export namespace JobLogModel {
   /**
-   * Options to create a `JobLogModel`.
+   * Options to create a `JobLogModel`: the tail's, and the window's.
    */
-  export interface IOptions {
-    /**
-     * The job.
-     */
-    submissionId: string;
-    /**
-     * The service that opens the tail and fetches pages.
-     */
-    service: LogsService;
-    /**
-     * Looks the job up when the server refuses the tail; without it a
-     * refused tail is retried forever.
-     */
-    jobs?: LogTail.IJobLookup;
+  export interface IOptions extends LogTail.IOptions {
     /**
      * How many lines to keep, the partial last line included.
      */
@@ -236,5 +252,34 @@ export namespace JobLogModel {
      * the server refuses more than `IogJupyterApp.log_page_max_bytes`).
      */
     pageBytes?: number;
+  }
+}
+
+/**
+ * Module-private helpers.
+ */
+namespace Private {
+  /**
+   * A page's text from its first line start on.
+   *
+   * A page that starts after byte 0 may start inside a line, so the text
+   * up to its first newline is left out; its byte offset is then counted
+   * back from the page's end, as the first bytes may be the tail of a split
+   * character (sent as U+FFFD). A page with no line start but its end is a
+   * piece of a line longer than a page: it is kept whole.
+   *
+   * @param page The page.
+   * @returns The text and the byte offset it starts at.
+   */
+  export function fromFirstLine(page: LogPage): {
+    text: string;
+    offset: number;
+  } {
+    const cut = page.text.indexOf('\n');
+    if (page.offset === 0 || cut < 0 || cut === page.text.length - 1) {
+      return { text: page.text, offset: page.offset };
+    }
+    const text = page.text.slice(cut + 1);
+    return { text, offset: page.next_offset - LogWindow.utf8Length(text) };
   }
 }

@@ -1,7 +1,7 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { LogsService } from '../api/services';
+import type { JobsService, LogsService } from '../api/services';
 import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
 import type { LogTailMessage } from '../api/types';
@@ -250,7 +250,7 @@ export class LogTail implements IDisposable {
   }
 
   private _service: LogsService;
-  private _jobs: LogTail.IJobLookup | null;
+  private _jobs: LogTail.IOptions['jobs'] | null;
   private _nextOffset = 0;
   private _socket: IogSocket | null = null;
   private _attemptOpened = false;
@@ -269,21 +269,20 @@ export class LogTail implements IDisposable {
  */
 export namespace LogTail {
   /**
-   * Where the tail stands.
+   * Every phase, in the order a tail goes through them.
    */
-  export type Phase =
-    'connecting' | 'following' | 'reconnecting' | 'ended' | 'error';
+  export const PHASES = [
+    'connecting',
+    'following',
+    'reconnecting',
+    'ended',
+    'error'
+  ] as const;
 
   /**
-   * What the tail needs to tell a refused socket from a deleted job
-   * (`JobsService` provides it).
+   * Where the tail stands.
    */
-  export interface IJobLookup {
-    /**
-     * Fetch the job; rejects with a 404 `IogResponseError` when it is gone.
-     */
-    getJob(submissionId: string): Promise<unknown>;
-  }
+  export type Phase = (typeof PHASES)[number];
 
   /**
    * Options to create a `LogTail`.
@@ -294,13 +293,14 @@ export namespace LogTail {
      */
     submissionId: string;
     /**
-     * The service that opens the socket.
+     * The service that opens the socket (and a `JobLogModel`'s pages).
      */
     service: LogsService;
     /**
-     * Looks the job up when the server refuses the socket; without it a
-     * refused socket is retried forever.
+     * Looks the job up when the server refuses the socket, to tell a
+     * deleted job (a 404) from a busy server; without it a refused socket
+     * is retried forever.
      */
-    jobs?: IJobLookup;
+    jobs?: Pick<JobsService, 'getJob'>;
   }
 }

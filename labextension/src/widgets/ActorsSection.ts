@@ -54,21 +54,14 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
         autocomplete: 'off'
       }
     });
-    this._namespace.addEventListener('change', this._onNamespace);
+    this._namespace.addEventListener(
+      'change',
+      () => void this.model.setNamespace(this._namespace.value)
+    );
     this.contentNode.prepend(
       el('div', { className: 'iog-ActorsSection-controls' }, [this._namespace])
     );
     this.render();
-  }
-
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (!this.isDisposed) {
-      this._namespace.removeEventListener('change', this._onNamespace);
-      super.dispose();
-    }
   }
 
   protected items(): ReadonlyArray<ActorRecord> {
@@ -138,10 +131,6 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
     }
     row.classList.toggle('iog-mod-protected', !!actor.protected);
   }
-
-  private _onNamespace = (): void => {
-    void this.model.setNamespace(this._namespace.value);
-  };
 
   private _namespace: HTMLInputElement;
 }

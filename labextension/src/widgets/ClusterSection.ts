@@ -4,7 +4,6 @@ import type { ClusterSnapshot, Pool, ResourceDemand } from '../api/types';
 import {
   formatBundle,
   formatCount,
-  formatResourceValue,
   isByteResource,
   formatTime,
   pluralize
@@ -301,7 +300,7 @@ namespace Private {
           cell,
           isByteResource(name)
             ? (value / 1024 ** 3).toFixed(1)
-            : formatResourceValue(name, value)
+            : formatCount(value)
         );
       }
     }

@@ -4,7 +4,7 @@ import { Widget } from '@lumino/widgets';
 import type { IAnsiSegment } from '../ansi';
 import { describeError } from '../models/connection';
 import { JobLogModel } from '../models/JobLogModel';
-import type { LogTail } from '../models/LogTail';
+import { LogTail } from '../models/LogTail';
 import { el, setText } from './dom';
 
 /**
@@ -114,7 +114,7 @@ export class JobLogPanel extends Widget {
 
   private _schedule(): void {
     if (this._frame === null && !this.isDisposed) {
-      this._frame = Private.requestFrame(() => {
+      this._frame = requestAnimationFrame(() => {
         this._frame = null;
         if (!this.isDisposed) {
           this._render();
@@ -125,7 +125,7 @@ export class JobLogPanel extends Widget {
 
   private _cancelFrame(): void {
     if (this._frame !== null) {
-      Private.cancelFrame(this._frame);
+      cancelAnimationFrame(this._frame);
       this._frame = null;
     }
   }
@@ -229,7 +229,7 @@ export class JobLogPanel extends Widget {
           : Private.PHASE_TEXT[tail.phase];
     setText(node, text);
     node.dataset.phase = tail.phase;
-    for (const phase of Private.PHASES) {
+    for (const phase of LogTail.PHASES) {
       node.classList.toggle(`iog-mod-${phase}`, tail.phase === phase);
     }
     const status = (tail.status ?? '').toLowerCase();
@@ -300,17 +300,6 @@ namespace Private {
   };
 
   /**
-   * Every phase, for the status element's modifier classes.
-   */
-  export const PHASES: readonly LogTail.Phase[] = [
-    'connecting',
-    'following',
-    'reconnecting',
-    'ended',
-    'error'
-  ];
-
-  /**
    * Build a `jp-Button` that runs an action.
    *
    * @param className Its classes besides `jp-Button`.
@@ -348,31 +337,5 @@ namespace Private {
       );
     }
     return line;
-  }
-
-  /**
-   * `requestAnimationFrame`, or a timer where there is none.
-   *
-   * @param callback What to run.
-   * @returns A handle for `cancelFrame`.
-   */
-  export function requestFrame(callback: () => void): number {
-    if (typeof requestAnimationFrame === 'function') {
-      return requestAnimationFrame(callback);
-    }
-    return setTimeout(callback, 16) as unknown as number;
-  }
-
-  /**
-   * Cancel a `requestFrame`.
-   *
-   * @param handle The handle.
-   */
-  export function cancelFrame(handle: number): void {
-    if (typeof cancelAnimationFrame === 'function') {
-      cancelAnimationFrame(handle);
-    } else {
-      clearTimeout(handle);
-    }
   }
 }

@@ -74,16 +74,6 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     super.render();
   }
 
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (!this.isDisposed) {
-      this._filter.removeEventListener('change', this._onFilter);
-      super.dispose();
-    }
-  }
-
   protected items(): ReadonlyArray<JobRecord> {
     return this.model.jobs;
   }

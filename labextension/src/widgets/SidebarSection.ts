@@ -29,7 +29,9 @@ export class SidebarSection extends Widget {
       text: options.label,
       attrs: { type: 'button', 'aria-controls': bodyId }
     });
-    this._toggle.addEventListener('click', this._onToggle);
+    this._toggle.addEventListener('click', () => {
+      this.expanded = !this._expanded;
+    });
     const heading = el('h2', { className: 'iog-SidebarSection-title' }, [
       this._toggle
     ]);
@@ -84,21 +86,6 @@ export class SidebarSection extends Widget {
     }
     this.errorNode.hidden = !message;
   }
-
-  /**
-   * Dispose of the section.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._toggle.removeEventListener('click', this._onToggle);
-    super.dispose();
-  }
-
-  private _onToggle = (): void => {
-    this.expanded = !this._expanded;
-  };
 
   private _toggle: HTMLButtonElement;
   private _expanded = true;

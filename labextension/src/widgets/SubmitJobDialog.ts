@@ -27,50 +27,26 @@ export class SubmitJobDialog
     super({ node: document.createElement('form') });
     this.addClass('iog-SubmitJobDialog');
     this.node.setAttribute('novalidate', '');
-    this.node.addEventListener('submit', this._onSubmit);
+    // The dialog handles Enter; never let the browser navigate.
+    this.node.addEventListener('submit', event => event.preventDefault());
 
     const values = { ...SubmitForm.EMPTY, ...(options.values ?? {}) };
     const poolsId = uniqueId('iog-SubmitJobDialog-pools');
-    this._inputs = {
-      entrypoint: Private.input('text', values.entrypoint, {
-        required: '',
-        'aria-required': 'true',
-        placeholder: 'python train.py --epochs 3',
-        autocomplete: 'off'
-      }),
-      submissionId: Private.input('text', values.submissionId, {
-        placeholder: 'generated when empty',
-        autocomplete: 'off'
-      }),
-      name: Private.input('text', values.name, { autocomplete: 'off' }),
-      cpus: Private.input('number', values.cpus, { min: '0', step: 'any' }),
-      gpus: Private.input('number', values.gpus, { min: '0', step: 'any' }),
-      memory: Private.input('text', values.memory, {
-        placeholder: 'bytes, or e.g. 2GiB',
-        autocomplete: 'off'
-      }),
-      pool: Private.input('text', values.pool, {
-        list: poolsId,
-        autocomplete: 'off'
-      }),
-      pip: Private.input('text', values.pip, {
-        placeholder: 'numpy, pandas>=2',
-        autocomplete: 'off'
-      })
-    };
-    const labels: Record<SubmitJobDialog.Field, string> = {
-      entrypoint: 'Entrypoint',
-      submissionId: 'Submission ID',
-      name: 'Job name',
-      cpus: 'CPUs',
-      gpus: 'GPUs',
-      memory: 'Memory',
-      pool: 'Pool',
-      pip: 'pip packages'
-    };
     for (const field of SubmitForm.FIELDS) {
-      const input = this._inputs[field];
-      input.name = field;
+      const spec: SubmitForm.IFieldSpec = SubmitForm.FIELD_SPECS[field];
+      const input = el('input', {
+        className: 'iog-SubmitJobDialog-input jp-mod-styled',
+        attrs: {
+          type: spec.type ?? 'text',
+          id: uniqueId('iog-SubmitJobDialog-input'),
+          name: field,
+          ...(spec.type ? {} : { autocomplete: 'off' }),
+          ...(field === 'pool' ? { list: poolsId } : {}),
+          ...spec.attrs
+        }
+      });
+      input.value = values[field];
+      this._inputs[field] = input;
       const error = el('div', {
         className: 'iog-SubmitJobDialog-error',
         attrs: { id: `${input.id}-error` }
@@ -81,7 +57,7 @@ export class SubmitJobDialog
       const label = el('label', { className: 'iog-SubmitJobDialog-field' }, [
         el('span', {
           className: 'iog-SubmitJobDialog-label',
-          text: labels[field]
+          text: spec.label
         }),
         input
       ]);
@@ -160,17 +136,6 @@ export class SubmitJobDialog
   }
 
   /**
-   * Dispose of the form.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.node.removeEventListener('submit', this._onSubmit);
-    super.dispose();
-  }
-
-  /**
    * Once in the dialog, let it check validity so that its accept button is
    * disabled while the required entrypoint is empty.
    */
@@ -210,12 +175,7 @@ export class SubmitJobDialog
     }
   }
 
-  private _onSubmit = (event: Event): void => {
-    // The dialog handles Enter; never let the browser navigate.
-    event.preventDefault();
-  };
-
-  private _inputs: Record<SubmitJobDialog.Field, HTMLInputElement>;
+  private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
   private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
   private _touched = new Set<SubmitJobDialog.Field>();
   private _banner: HTMLDivElement;
@@ -251,31 +211,5 @@ export namespace SubmitJobDialog {
      * A problem to show above the form (e.g. why it was reopened).
      */
     error?: string;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * Create an input.
-   *
-   * @param type The input type.
-   * @param value The initial value.
-   * @param attrs More attributes.
-   * @returns The input, with a unique id.
-   */
-  export function input(
-    type: string,
-    value: string,
-    attrs: Record<string, string>
-  ): HTMLInputElement {
-    const node = el('input', {
-      className: 'iog-SubmitJobDialog-input jp-mod-styled',
-      attrs: { type, id: uniqueId('iog-SubmitJobDialog-input'), ...attrs }
-    });
-    node.value = value;
-    return node;
   }
 }

@@ -7,31 +7,48 @@
 import type { SubmitRequest } from '../api/types';
 
 /**
+ * How a field is shown: its label, its input's type (default `text`) and
+ * attributes.
+ */
+export interface IFieldSpec {
+  label: string;
+  type?: string;
+  attrs: Record<string, string>;
+}
+
+/**
+ * Every field of the form, in display order.
+ */
+export const FIELD_SPECS = {
+  entrypoint: {
+    label: 'Entrypoint',
+    attrs: {
+      required: '',
+      'aria-required': 'true',
+      placeholder: 'python train.py --epochs 3'
+    }
+  },
+  submissionId: {
+    label: 'Submission ID',
+    attrs: { placeholder: 'generated when empty' }
+  },
+  name: { label: 'Job name', attrs: {} },
+  cpus: { label: 'CPUs', type: 'number', attrs: { min: '0', step: 'any' } },
+  gpus: { label: 'GPUs', type: 'number', attrs: { min: '0', step: 'any' } },
+  memory: { label: 'Memory', attrs: { placeholder: 'bytes, or e.g. 2GiB' } },
+  pool: { label: 'Pool', attrs: {} },
+  pip: { label: 'pip packages', attrs: { placeholder: 'numpy, pandas>=2' } }
+} satisfies Record<string, IFieldSpec>;
+
+/**
  * A field of the form.
  */
-export type Field =
-  | 'entrypoint'
-  | 'submissionId'
-  | 'name'
-  | 'cpus'
-  | 'gpus'
-  | 'memory'
-  | 'pool'
-  | 'pip';
+export type Field = keyof typeof FIELD_SPECS;
 
 /**
  * Every field, in display order.
  */
-export const FIELDS: ReadonlyArray<Field> = [
-  'entrypoint',
-  'submissionId',
-  'name',
-  'cpus',
-  'gpus',
-  'memory',
-  'pool',
-  'pip'
-];
+export const FIELDS = Object.keys(FIELD_SPECS) as ReadonlyArray<Field>;
 
 /**
  * The raw text of every field.
@@ -106,11 +123,11 @@ export function toRequest(values: IValues): SubmitRequest {
     request.metadata = { name };
   }
   const cpus = parseCount(values.cpus.trim());
-  if (values.cpus.trim() && cpus !== null) {
+  if (cpus !== null) {
     request.entrypoint_num_cpus = cpus;
   }
   const gpus = parseCount(values.gpus.trim());
-  if (values.gpus.trim() && gpus !== null) {
+  if (gpus !== null) {
     request.entrypoint_num_gpus = gpus;
   }
   const memory = values.memory.trim() ? parseBytes(values.memory) : null;
