@@ -46,7 +46,15 @@ REPO = BENCH_DIR.parent
 sys.path[:0] = [str(REPO), str(BENCH_DIR)]
 
 import fake_cluster  # noqa: E402
-from harness import API, JupyterServer, jupyter, log, ray_head  # noqa: E402
+from harness import (  # noqa: E402
+    API,
+    JupyterServer,
+    jupyter,
+    log,
+    processes_of_node,
+    ray_head,
+    start_worker_node,
+)
 
 from iog_jupyter.core import cluster, local_head  # noqa: E402
 from iog_jupyter.core.connection import RayConnection  # noqa: E402
@@ -313,7 +321,7 @@ def bench_join_leave(
             before = {n for n, s in feed.snapshots[-1][1].items() if s != "DEAD"}
             log(f"join/leave round {round_no + 1}: `ray start` of a worker node")
             t_start = time.monotonic()
-            local_head.start_worker_node(head, num_cpus=1)
+            start_worker_node(head, num_cpus=1)
             t_returned = time.monotonic()
 
             def joined(states: dict[str, str], before: set[str] = before) -> bool:
@@ -329,7 +337,7 @@ def bench_join_leave(
                 add("join_from_ray_registration_s", t_ws - t_ray)
 
             log(f"join/leave round {round_no + 1}: SIGTERM to the worker's raylet")
-            pids = local_head.processes_of_node(head.temp_dir, node_id)
+            pids = processes_of_node(head.temp_dir, node_id)
             assert pids, "the worker's raylet was not found"
             t_kill = time.monotonic()
             local_head.stop_processes(pids, grace_s=10)

@@ -28,6 +28,44 @@ from iog_jupyter.core import local_head  # noqa: E402
 API = "iog/api/v1/"
 
 
+def start_worker_node(
+    head: local_head.LocalHead,
+    num_cpus: int = 1,
+    resources: str | None = None,
+    labels: str | None = None,
+    start_timeout_s: float = 120.0,
+) -> None:
+    """Join one more local node to a multi-node head (a stand-in for a worker machine)."""
+    cmd = [
+        local_head._ray_executable(),
+        "start",
+        f"--address={head.address}",
+        "--node-ip-address=127.0.0.1",
+        f"--num-cpus={num_cpus}",
+        f"--temp-dir={head.temp_dir}",
+        "--disable-usage-stats",
+        *local_head._agent_port_flags(local_head.free_ports(4)),
+    ]
+    if resources:
+        cmd.append(f"--resources={resources}")
+    if labels:
+        cmd.append(f"--labels={labels}")
+    local_head._run_ray(cmd, local_head._ray_env(head.token_path, False), start_timeout_s)
+
+
+def processes_of_node(temp_dir: str | Path, node_id: str | None = None) -> list[int]:
+    """Pids of one head's raylets (optionally only the raylet of ``node_id``)."""
+    pids = []
+    for pid in local_head.processes_under(temp_dir):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"raylet" in cmdline and (node_id is None or node_id.encode() in cmdline):
+            pids.append(pid)
+    return pids
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 

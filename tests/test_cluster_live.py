@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from iog_jupyter.core.local_head import (
     LocalHead,
     processes_under,
-    start_worker_node,
     stop_processes,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from harness import start_worker_node  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -31,14 +31,16 @@ from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.local_head import (
     LocalHead,
-    processes_of_node,
     processes_under,
     start_head,
-    start_worker_node,
     stop_head,
     stop_processes,
 )
 from tests.fixtures import api, head_traits, server_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from harness import processes_of_node, start_worker_node  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

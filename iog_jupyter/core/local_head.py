@@ -1,4 +1,4 @@
-"""Start and stop a local Ray head on loopback with token auth, and extra local worker nodes.
+"""Start and stop a local Ray head on loopback with token auth.
 
 Used by ``iog up`` / ``iog down`` and by the test fixtures. Everything a head started here runs
 lives under one temp dir of its own, so stopping it kills exactly those processes, never another
@@ -258,31 +258,6 @@ def start_head(
     raise AssertionError("unreachable")
 
 
-def start_worker_node(
-    head: LocalHead,
-    num_cpus: int = 1,
-    resources: str | None = None,
-    labels: str | None = None,
-    start_timeout_s: float = 120.0,
-) -> None:
-    """Join one more local node to a multi-node head (a stand-in for a worker machine)."""
-    cmd = [
-        _ray_executable(),
-        "start",
-        f"--address={head.address}",
-        "--node-ip-address=127.0.0.1",
-        f"--num-cpus={num_cpus}",
-        f"--temp-dir={head.temp_dir}",
-        "--disable-usage-stats",
-        *_agent_port_flags(free_ports(4)),
-    ]
-    if resources:
-        cmd.append(f"--resources={resources}")
-    if labels:
-        cmd.append(f"--labels={labels}")
-    _run_ray(cmd, _ray_env(head.token_path, False), start_timeout_s)
-
-
 def _agent_port_flags(ports: list[int]) -> list[str]:
     """Flags giving a node's agents four distinct free ports (from :func:`free_ports`).
 
@@ -389,19 +364,6 @@ def processes_under(temp_dir: str | Path) -> list[int]:
         if pid not in found and _has_file_under(pid, prefix):
             found.add(pid)
     return sorted(found)
-
-
-def processes_of_node(temp_dir: str | Path, node_id: str | None = None) -> list[int]:
-    """Pids of one head's raylets (optionally only the raylet of ``node_id``)."""
-    pids = []
-    for pid in processes_under(temp_dir):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if b"raylet" in cmdline and (node_id is None or node_id.encode() in cmdline):
-            pids.append(pid)
-    return pids
 
 
 def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
