@@ -171,11 +171,6 @@ class PackageStore:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
 
-    def owns(self, uri: str) -> bool:
-        """Whether ``uri`` names a package this store produced and still holds."""
-        match = _URI_RE.match(uri)
-        return bool(match) and (self.root / match.group(1)).is_dir()
-
     def resolve(self, uri: str) -> str:
         """The directory behind a URI this store produced.
 
