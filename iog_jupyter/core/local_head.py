@@ -379,20 +379,15 @@ def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
             except ProcessLookupError:
                 pass
         end = time.monotonic() + (grace_s if sig == signal.SIGTERM else 5.0)
-        while time.monotonic() < end and any(_alive(p) for p in pids):
+        while time.monotonic() < end and any(is_alive(p) for p in pids):
             _reap(pids)
             time.sleep(0.1)
-        if not any(_alive(p) for p in pids):
+        if not any(is_alive(p) for p in pids):
             break
     return len(pids)
 
 
 def is_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not count)."""
-    return _alive(pid)
-
-
-def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie awaiting its parent's wait() does not count)."""
     try:
         stat_line = Path(f"/proc/{pid}/stat").read_text()
