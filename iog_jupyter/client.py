@@ -148,7 +148,7 @@ class IogClient:
         Raises:
             IogClientError: The server could not be reached or refused the request.
         """
-        return self._get_json("status")
+        return self._request("GET", "status")
 
     def get_cluster(self) -> dict[str, Any]:
         """``GET cluster``: the current cluster snapshot (``ClusterSnapshot`` JSON).
@@ -156,7 +156,7 @@ class IogClient:
         Raises:
             IogClientError: Unreachable server, refused credentials, or Ray down (503).
         """
-        return self._get_json("cluster")
+        return self._request("GET", "cluster")
 
     def get_doctor(self) -> dict[str, Any]:
         """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}``.
@@ -164,7 +164,7 @@ class IogClient:
         Raises:
             IogClientError: The server could not be reached or refused the request.
         """
-        return self._get_json("doctor")
+        return self._request("GET", "doctor")
 
     def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
         """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
@@ -198,9 +198,6 @@ class IogClient:
         if self._token:
             text = text.replace(self._token, "<token>")
         return text
-
-    def _get_json(self, path: str) -> dict[str, Any]:
-        return self._request("GET", path)
 
     def _request(
         self,
