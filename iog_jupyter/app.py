@@ -247,28 +247,23 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.sessions.start()
 
     async def stop_extension(self) -> None:
-        """Stop the monitor and release threads and connections; never raises."""
-        try:
-            await asyncio.wait_for(self.monitor.stop(), timeout=5.0)
-        except Exception:  # shutdown must go on whatever failed (a timeout included)
-            self.log.exception("iog_jupyter: stopping the cluster monitor failed")
+        """Stop the background loops and release threads and connections; never raises."""
+        stops = {
+            "the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), timeout=5.0),
+            "the actor reaper": self.actor_reaper.stop,
+            "the idle policy": self.sessions.stop,
+            "the change feed": self.changes.stop,
+        }
+        for what, stop in stops.items():
+            try:
+                await stop()
+            except Exception:  # shutdown must go on whatever failed (a timeout included)
+                self.log.exception("iog_jupyter: stopping %s failed", what)
         if self._jobs is not None:
             try:
                 self._jobs.close()
             except Exception:  # shutdown must go on whatever failed
                 self.log.exception("iog_jupyter: closing the jobs backend failed")
             self._jobs = None
-        try:
-            await self.actor_reaper.stop()
-        except Exception:  # shutdown must go on whatever failed
-            self.log.exception("iog_jupyter: stopping the actor reaper failed")
-        try:
-            await self.sessions.stop()
-        except Exception:  # shutdown must go on whatever failed
-            self.log.exception("iog_jupyter: stopping the idle policy failed")
-        try:
-            await self.changes.stop()
-        except Exception:  # shutdown must go on whatever failed
-            self.log.exception("iog_jupyter: stopping the change feed failed")
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.connection.close()
