@@ -22,15 +22,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
-from ..core.errors import (
-    ConflictError,
-    ForbiddenError,
-    IogError,
-    NotFoundError,
-    QuotaExceededError,
-    RayUnavailableError,
-    ValidationError,
-)
+from ..core.errors import ForbiddenError, IogError, RayUnavailableError, ValidationError
 from ..core.monitor import ClusterMonitor
 from .contract import Route, parse_query
 
@@ -42,23 +34,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
 #: Authorizer grants everything, so on a single-user server the user is everyone's admin).
 ADMIN_RESOURCE = "iog:admin"
-
-_STATUS_OF_ERROR: list[tuple[type[IogError], int]] = [
-    (ValidationError, 400),
-    (NotFoundError, 404),
-    (ForbiddenError, 403),
-    (ConflictError, 409),
-    (QuotaExceededError, 429),
-    (RayUnavailableError, 503),
-]
-
-
-def status_of(error: IogError) -> int:
-    """The HTTP status for a domain error (500 only for an IogError nobody mapped)."""
-    for cls, status in _STATUS_OF_ERROR:
-        if isinstance(error, cls):
-            return status
-    return 500
 
 
 async def run_on_executor(
@@ -242,7 +217,7 @@ class IogAPIHandler(RoutedHandlerMixin, APIHandler):
         try:
             yield state
         except IogError as error:
-            status = status_of(error)
+            status = error.http_status
             outcome = "refused" if status < 500 else "failed"
             detail = f"{status} {error.reason}: {error.message}"
             self.audit(action, state["target"], outcome, detail)
@@ -264,7 +239,7 @@ class IogAPIHandler(RoutedHandlerMixin, APIHandler):
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
-            status = status_of(e)
+            status = e.http_status
             if status >= 500 and status != 503:
                 self.log.error("iog_jupyter: unmapped error %s", type(e).__name__)
             self.send_error(status, exc_info=sys.exc_info())

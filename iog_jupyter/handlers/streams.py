@@ -28,7 +28,7 @@ from ..core.errors import IogError, NotFoundError
 from ..core.jobs.base import LogPage
 from ..core.jobs.service import LogFollower
 from ..core.wire import ErrorMessage, JobStatusMessage, LogMessage, WireModel
-from .base import IogWebSocketHandler, request_username, status_of
+from .base import IogWebSocketHandler, request_username
 
 
 class JobLogsWebSocketHandler(IogWebSocketHandler):
@@ -59,7 +59,7 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
             self._follower = LogFollower(jobs, submission_id, self._start_offset)
             await self.run_blocking(jobs.get, submission_id)
         except IogError as error:
-            raise web.HTTPError(status_of(error), error.message) from None
+            raise web.HTTPError(error.http_status, error.message) from None
         name = request_username(self)
         if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
             raise web.HTTPError(
