@@ -280,6 +280,18 @@ class IogWebSocketHandler(
     #: What a 403 says the user may not read, for example ``"the cluster"``.
     auth_description = "the cluster"
 
+    #: Undoes the subscription ``open`` made (to the monitor, to the change feed), if any.
+    _unsubscribe: Callable[[], None] | None = None
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients send nothing; messages are ignored (a route that takes some overrides this)."""
+
+    def on_close(self) -> None:
+        """Drop the subscription ``open`` made."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
     async def authorize(self, action: str = "read") -> None:
         """Ask Jupyter's Authorizer for ``action`` on ``auth_resource``; 403 when refused."""
         allowed = await ensure_async(

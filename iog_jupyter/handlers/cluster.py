@@ -85,7 +85,6 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
 
     auth_description = "the cluster"
 
-    _unsubscribe = None
     _writing = False
     _queued: str | None = None
 
@@ -135,9 +134,3 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             return
         if isinstance(data, dict) and data.get("type") == "refresh":
             self.iog.monitor.wake()
-
-    def on_close(self) -> None:
-        """Stop listening to the monitor."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None

@@ -25,7 +25,6 @@ class EventsSubscribeHandler(IogWebSocketHandler):
 
     auth_description = "jobs"
 
-    _unsubscribe = None
     _topics: list[str]
 
     async def pre_get(self) -> None:
@@ -66,12 +65,3 @@ class EventsSubscribeHandler(IogWebSocketHandler):
             self.write_message(message.model_dump_json())
         except websocket.WebSocketClosedError:
             pass
-
-    def on_message(self, message: str | bytes) -> None:
-        """Nothing is expected from clients; messages are ignored."""
-
-    def on_close(self) -> None:
-        """Leave the change feed."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None

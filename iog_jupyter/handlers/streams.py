@@ -117,9 +117,6 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
             )
         )
 
-    def on_message(self, message: str | bytes) -> None:
-        """Clients send nothing; messages are ignored."""
-
     def on_close(self) -> None:
         """Stop following and free this user's tail slot."""
         if self._task is not None and not self._task.done():
