@@ -151,12 +151,6 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         """The running ``IogJupyterApp``."""
         return self.extensionapp
 
-    def _target(self) -> tuple[str, int]:
-        url = urlsplit(self.iog.connection.dashboard_url)
-        host, port = url.hostname or "127.0.0.1", url.port or 80
-        self.host_allowlist = [host]
-        return host, port
-
     def _check_path(self, path: str) -> None:
         if not is_allowed(path):
             raise web.HTTPError(
@@ -164,11 +158,15 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
             )
 
     def _target_or_503(self) -> tuple[str, int]:
+        """The dashboard's host and port, the only host the proxy may reach (503 when unknown)."""
         try:
-            return self._target()
+            url = urlsplit(self.iog.connection.dashboard_url)
+            host, port = url.hostname or "127.0.0.1", url.port or 80
         except Exception as err:  # noqa: BLE001 - the dashboard URL comes from Ray, maybe down
             self.log.info("iog_jupyter: no dashboard URL: %s", err)
             raise web.HTTPError(503, "Ray's dashboard address is unknown; is Ray up?") from None
+        self.host_allowlist = [host]
+        return host, port
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
