@@ -48,7 +48,8 @@ class JobsAPIHandler(IogAPIHandler):
         await self.check_owner(record.owner, f"Job {submission_id!r}")
 
     _body_bytes = 0
-    _body_refused = False
+    #: Whether the body was refused (413 already sent): the verb then does nothing.
+    body_refused = False
     _body: bytearray | None = None
 
     #: The trait that caps this route's request bodies.
@@ -57,11 +58,6 @@ class JobsAPIHandler(IogAPIHandler):
     def body_limit_bytes(self) -> int:
         """The largest request body this route accepts."""
         return int(getattr(self.iog, self.body_limit_trait))
-
-    @property
-    def body_refused(self) -> bool:
-        """Whether the body was refused (413 already sent): the verb then does nothing."""
-        return self._body_refused
 
     def audit_target(self) -> str:
         """What an audit record of a refused body names as its target."""
@@ -85,7 +81,7 @@ class JobsAPIHandler(IogAPIHandler):
 
     def _refuse_body(self) -> None:
         """Answer 413 now; tornado drops the unread rest of the body and closes the connection."""
-        self._body_refused = True
+        self.body_refused = True
         limit = self.body_limit_bytes()
         if self.audit_action:
             self.audit(self.audit_action, self.audit_target(), "refused", "413 body_too_large")
@@ -98,7 +94,7 @@ class JobsAPIHandler(IogAPIHandler):
 
     def data_received(self, chunk: bytes) -> None:
         """Count streamed body bytes; keep them (JSON bodies) or hand them to ``write_chunk``."""
-        if self._body_refused or self._finished:
+        if self.body_refused or self._finished:
             return
         self._body_bytes += len(chunk)
         if self._body_bytes > self.body_limit_bytes():
