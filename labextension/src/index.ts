@@ -6,7 +6,6 @@ import {
 import {
   Dialog,
   ICommandPalette,
-  InputDialog,
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
@@ -22,7 +21,11 @@ import {
 } from './api/services';
 import type { Status } from './api/types';
 import { statusRows } from './format';
-import logsPlugin from './logs';
+import logsPlugin, {
+  askSubmissionId,
+  submissionIdArg,
+  watchSettings
+} from './logs';
 import { rayIcon } from './icons';
 import { ActorsModel } from './models/ActorsModel';
 import { ChangeFeed } from './models/ChangeFeed';
@@ -93,17 +96,6 @@ function readSections(settings: ISettingRegistry.ISettings): string[] {
     return [...SidebarSection.KEYS];
   }
   return value.filter((item): item is string => typeof item === 'string');
-}
-
-/**
- * Read the `submissionId` argument of a command.
- *
- * @param args The command's arguments.
- * @returns The id, or null when missing or not a string.
- */
-function submissionIdArg(args: Record<string, unknown>): string | null {
-  const value = args.submissionId;
-  return typeof value === 'string' && value ? value : null;
 }
 
 /**
@@ -204,21 +196,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           : 'Stop Ray Job…',
       caption: 'Stop a Ray job after confirmation',
       execute: async args => {
-        let submissionId = submissionIdArg(args);
-        if (!submissionId) {
-          const answer = await InputDialog.getText({
-            title: 'Stop a Ray job',
-            label: 'Submission ID',
-            okLabel: 'Next'
-          });
-          submissionId = answer.button.accept
-            ? answer.value?.trim() || null
-            : null;
-        }
-        if (!submissionId) {
-          return false;
-        }
-        return stopJobWithConfirmation(jobs, submissionId);
+        const submissionId = await askSubmissionId(
+          args,
+          'Stop a Ray job',
+          'Next'
+        );
+        return submissionId
+          ? stopJobWithConfirmation(jobs, submissionId)
+          : false;
       }
     });
 
@@ -255,31 +240,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(settings => {
-          let sections = '';
-          const update = (): void => {
-            const interval = readInterval(settings);
-            for (const model of models) {
-              model.refreshIntervalMs = interval;
-            }
-            const expanded = readSections(settings);
-            const key = JSON.stringify(expanded);
-            if (key !== sections) {
-              sections = key;
-              sidebar.setExpandedSections(expanded);
-            }
-          };
-          update();
-          settings.changed.connect(update);
-        })
-        .catch(reason => {
-          // Keep the defaults; the setting registry reports the failure.
-          void reason;
-        });
-    }
+    let sections = '';
+    watchSettings(settingRegistry, settings => {
+      const interval = readInterval(settings);
+      for (const model of models) {
+        model.refreshIntervalMs = interval;
+      }
+      const expanded = readSections(settings);
+      const key = JSON.stringify(expanded);
+      if (key !== sections) {
+        sections = key;
+        sidebar.setExpandedSections(expanded);
+      }
+    });
   }
 };
 
