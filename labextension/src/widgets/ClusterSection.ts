@@ -128,9 +128,12 @@ export class ClusterSection extends SidebarSection {
 
   private _renderSummary(snapshot: ClusterSnapshot): void {
     const nodes = snapshot.nodes ?? [];
-    const alive = nodes.filter(node => Private.isAlive(node.state)).length;
-    const pending = nodes.filter(node => node.state === 'PENDING').length;
-    const dead = nodes.filter(node => node.state === 'DEAD').length;
+    const count = (...states: string[]): number =>
+      nodes.filter(node => states.includes(node.state)).length;
+    // Alive: `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
+    const alive = count('ACTIVE', 'IDLE', 'ALIVE');
+    const pending = count('PENDING');
+    const dead = count('DEAD');
     setText(this._nodes, pluralize(alive, 'node'));
     const extra: string[] = [];
     if (pending) {
@@ -228,16 +231,6 @@ export namespace ClusterSection {
  */
 namespace Private {
   /**
-   * Whether a node state counts as alive.
-   *
-   * @param state The node's state.
-   * @returns True for `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
-   */
-  export function isAlive(state: string): boolean {
-    return state === 'ACTIVE' || state === 'IDLE' || state === 'ALIVE';
-  }
-
-  /**
    * The resources to list: the standard four, then custom ones by name.
    *
    * @param snapshot The snapshot.
@@ -265,9 +258,9 @@ namespace Private {
         title: name,
         attrs: { scope: 'row' }
       }),
-      el('td', { className: 'iog-ClusterSection-used' }),
-      el('td', { className: 'iog-ClusterSection-free' }),
-      el('td', { className: 'iog-ClusterSection-total' })
+      ...['used', 'free', 'total'].map(column =>
+        el('td', { className: `iog-ClusterSection-${column}` })
+      )
     ]);
   }
 
@@ -286,24 +279,17 @@ namespace Private {
     const total = snapshot.totals?.[name] ?? 0;
     const free = snapshot.available?.[name] ?? 0;
     const used = Math.max(total - free, 0);
-    const cells: Array<[string, number]> = [
-      ['iog-ClusterSection-used', used],
-      ['iog-ClusterSection-free', free],
-      ['iog-ClusterSection-total', total]
-    ];
-    for (const [className, value] of cells) {
-      const cell = row.querySelector(`td.${className}`);
-      if (cell) {
-        // Byte resources name their unit in the row label, so the three
-        // columns fit the sidebar's default width.
-        setText(
-          cell,
-          isByteResource(name)
-            ? (value / 1024 ** 3).toFixed(1)
-            : formatCount(value)
-        );
-      }
-    }
+    const values = [used, free, total];
+    row.querySelectorAll('td').forEach((cell, i) =>
+      // Byte resources name their unit in the row label, so the three
+      // columns fit the sidebar's default width.
+      setText(
+        cell,
+        isByteResource(name)
+          ? (values[i] / 1024 ** 3).toFixed(1)
+          : formatCount(values[i])
+      )
+    );
   }
 
   /**
