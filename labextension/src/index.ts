@@ -71,34 +71,6 @@ export function createStatusBody(status: Status): Widget {
 }
 
 /**
- * Read the refresh interval from the plugin settings.
- *
- * @param settings The plugin settings.
- * @returns The interval in milliseconds (the models clamp it to the
- *   accepted range).
- */
-function readInterval(settings: ISettingRegistry.ISettings): number {
-  const value = settings.get('refreshIntervalMs').composite;
-  return typeof value === 'number' && Number.isFinite(value)
-    ? value
-    : DEFAULT_REFRESH_INTERVAL_MS;
-}
-
-/**
- * Read the sections to show expanded from the plugin settings.
- *
- * @param settings The plugin settings.
- * @returns The section keys (all of them when the setting is unusable).
- */
-function readSections(settings: ISettingRegistry.ISettings): string[] {
-  const value = settings.get('defaultSections').composite;
-  if (!Array.isArray(value)) {
-    return [...SidebarSection.KEYS];
-  }
-  return value.filter((item): item is string => typeof item === 'string');
-}
-
-/**
  * The iog-jupyter frontend plugin: the Ray sidebar (cluster, jobs,
  * sessions, actors), the status bar item, and the `Ray` palette commands.
  */
@@ -242,11 +214,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     let sections = '';
     watchSettings(settingRegistry, settings => {
-      const interval = readInterval(settings);
+      // The models clamp the interval to the accepted range.
+      const interval = settings.get('refreshIntervalMs').composite;
       for (const model of models) {
-        model.refreshIntervalMs = interval;
+        model.refreshIntervalMs =
+          typeof interval === 'number' && Number.isFinite(interval)
+            ? interval
+            : DEFAULT_REFRESH_INTERVAL_MS;
       }
-      const expanded = readSections(settings);
+      // The sections to show expanded; all of them when unusable.
+      const value = settings.get('defaultSections').composite;
+      const expanded = Array.isArray(value)
+        ? value.filter((item): item is string => typeof item === 'string')
+        : [...SidebarSection.KEYS];
       const key = JSON.stringify(expanded);
       if (key !== sections) {
         sections = key;
