@@ -1,6 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { ClusterModel } from '../models/ClusterModel';
+import { setText } from './dom';
 
 /**
  * The banner at the top of the Ray sidebar: whether the server reaches Ray
@@ -52,9 +53,7 @@ export class ConnectionBanner extends Widget {
     for (const mod of ['connecting', 'connected', 'disconnected']) {
       this.toggleClass(`iog-mod-${mod}`, mod === state);
     }
-    if (this.node.textContent !== text) {
-      this.node.textContent = text;
-    }
+    setText(this.node, text);
   }
 
   /**
