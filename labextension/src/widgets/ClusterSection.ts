@@ -97,9 +97,14 @@ export class ClusterSection extends SidebarSection {
       return;
     }
     this._renderSummary(snapshot);
+    // The standard four resources, then custom ones by name.
+    const standard = ClusterSection.STANDARD_RESOURCES;
+    const custom = Object.keys(snapshot.totals ?? {})
+      .filter(name => !standard.includes(name))
+      .sort();
     syncRows(
       this._resources,
-      Private.resourceNames(snapshot),
+      [...standard, ...custom],
       name => name,
       Private.createResourceRow,
       (row, name) => Private.updateResourceRow(row, name, snapshot)
@@ -230,20 +235,6 @@ export namespace ClusterSection {
  * Module-private helpers.
  */
 namespace Private {
-  /**
-   * The resources to list: the standard four, then custom ones by name.
-   *
-   * @param snapshot The snapshot.
-   * @returns The resource names.
-   */
-  export function resourceNames(snapshot: ClusterSnapshot): string[] {
-    const standard = ClusterSection.STANDARD_RESOURCES;
-    const custom = Object.keys(snapshot.totals ?? {})
-      .filter(name => !standard.includes(name))
-      .sort();
-    return [...standard, ...custom];
-  }
-
   /**
    * Build the row of one resource.
    *
