@@ -48,6 +48,7 @@ export class RayStatusItem extends Widget {
         }
       });
     }
+    // Widget.dispose() disconnects these (Signal.clearData).
     this._cluster.changed.connect(this.render, this);
     this._jobs?.changed.connect(this.render, this);
     this.render();
@@ -78,18 +79,6 @@ export class RayStatusItem extends Widget {
     const running = this._jobs ? this._jobs.runningCount : null;
     this._label.textContent = formatStatusText(snapshot, running);
     this.node.title = `${formatClusterSummary(snapshot)} — open the Ray sidebar`;
-  }
-
-  /**
-   * Dispose of the item and leave the models.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._cluster.changed.disconnect(this.render, this);
-    this._jobs?.changed.disconnect(this.render, this);
-    super.dispose();
   }
 
   private _cluster: ClusterModel;

@@ -73,6 +73,7 @@ export class ClusterSection extends SidebarSection {
       ...this._groups.map(group => group.node)
     );
 
+    // Widget.dispose() disconnects these (Signal.clearData).
     this._model.changed.connect(this.render, this);
     this._commands?.commandChanged.connect(this._renderDashboardButton, this);
     this.render();
@@ -114,21 +115,6 @@ export class ClusterSection extends SidebarSection {
       Private.renderList(group.list, entries);
       group.node.hidden = !entries.length;
     }
-  }
-
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._model.changed.disconnect(this.render, this);
-    this._commands?.commandChanged.disconnect(
-      this._renderDashboardButton,
-      this
-    );
-    super.dispose();
   }
 
   private _renderSummary(snapshot: ClusterSnapshot): void {

@@ -22,6 +22,7 @@ export class ConnectionBanner extends Widget {
     this.addClass('iog-ConnectionBanner');
     this.node.setAttribute('role', 'status');
     this._model = options.model;
+    // Widget.dispose() disconnects it (Signal.clearData).
     this._model.changed.connect(this.render, this);
     this.render();
   }
@@ -54,17 +55,6 @@ export class ConnectionBanner extends Widget {
       this.toggleClass(`iog-mod-${mod}`, mod === state);
     }
     setText(this.node, text);
-  }
-
-  /**
-   * Dispose of the banner and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._model.changed.disconnect(this.render, this);
-    super.dispose();
   }
 
   private _model: ClusterModel;
