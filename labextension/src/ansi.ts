@@ -199,11 +199,10 @@ export function lastRedraw(line: string): number {
  */
 export function classesOf(style: IAnsiStyle): string[] {
   const classes: string[] = [];
-  if (style.fg !== null) {
-    classes.push(`iog-ansi-fg-${style.fg}`);
-  }
-  if (style.bg !== null) {
-    classes.push(`iog-ansi-bg-${style.bg}`);
+  for (const layer of ['fg', 'bg'] as const) {
+    if (style[layer] !== null) {
+      classes.push(`iog-ansi-${layer}-${style[layer]}`);
+    }
   }
   for (const flag of ['bold', 'dim', 'italic', 'underline'] as const) {
     if (style[flag]) {
@@ -316,12 +315,8 @@ namespace Private {
         const mode = codes[k + 1];
         if (mode === 5) {
           const index = codes[k + 2];
-          const value = index >= 0 && index < 16 ? index : null;
-          if (code === 38) {
-            style.fg = value;
-          } else {
-            style.bg = value;
-          }
+          style[code === 38 ? 'fg' : 'bg'] =
+            index >= 0 && index < 16 ? index : null;
           k += 2;
         } else if (mode === 2) {
           k += 4;

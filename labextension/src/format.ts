@@ -81,21 +81,8 @@ export function isByteResource(name: string): boolean {
 }
 
 /**
- * Format a quantity of a named resource: GiB for memory, a count otherwise.
- *
- * @param name The resource name.
- * @param value The quantity.
- * @returns The formatted quantity.
- */
-export function formatResourceValue(
-  name: string,
-  value: number | null | undefined
-): string {
-  return isByteResource(name) ? formatGiB(value) : formatCount(value);
-}
-
-/**
- * Format a resource bundle (a demand) as `1 CPU, 1 GPU`.
+ * Format a resource bundle (a demand) as `1 CPU, 1 GPU`: memory in GiB,
+ * other resources as counts.
  *
  * @param bundle The resources of one unit.
  * @returns The resources in words, `nothing` when empty.
@@ -103,7 +90,10 @@ export function formatResourceValue(
 export function formatBundle(bundle?: ResourceMap | null): string {
   const parts = Object.keys(bundle ?? {})
     .sort()
-    .map(name => `${formatResourceValue(name, bundle?.[name])} ${name}`);
+    .map(name => {
+      const value = bundle?.[name];
+      return `${isByteResource(name) ? formatGiB(value) : formatCount(value)} ${name}`;
+    });
   return parts.length ? parts.join(', ') : 'nothing';
 }
 

@@ -6,7 +6,6 @@ import {
 import {
   Dialog,
   ICommandPalette,
-  InputDialog,
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
@@ -22,7 +21,11 @@ import {
 } from './api/services';
 import type { Status } from './api/types';
 import { statusRows } from './format';
-import logsPlugin from './logs';
+import logsPlugin, {
+  askSubmissionId,
+  submissionIdArg,
+  watchSettings
+} from './logs';
 import { rayIcon } from './icons';
 import { ActorsModel } from './models/ActorsModel';
 import { ChangeFeed } from './models/ChangeFeed';
@@ -65,45 +68,6 @@ export function createStatusBody(status: Status): Widget {
   }
   body.node.appendChild(list);
   return body;
-}
-
-/**
- * Read the refresh interval from the plugin settings.
- *
- * @param settings The plugin settings.
- * @returns The interval in milliseconds (the models clamp it to the
- *   accepted range).
- */
-function readInterval(settings: ISettingRegistry.ISettings): number {
-  const value = settings.get('refreshIntervalMs').composite;
-  return typeof value === 'number' && Number.isFinite(value)
-    ? value
-    : DEFAULT_REFRESH_INTERVAL_MS;
-}
-
-/**
- * Read the sections to show expanded from the plugin settings.
- *
- * @param settings The plugin settings.
- * @returns The section keys (all of them when the setting is unusable).
- */
-function readSections(settings: ISettingRegistry.ISettings): string[] {
-  const value = settings.get('defaultSections').composite;
-  if (!Array.isArray(value)) {
-    return [...SidebarSection.KEYS];
-  }
-  return value.filter((item): item is string => typeof item === 'string');
-}
-
-/**
- * Read the `submissionId` argument of a command.
- *
- * @param args The command's arguments.
- * @returns The id, or null when missing or not a string.
- */
-function submissionIdArg(args: Record<string, unknown>): string | null {
-  const value = args.submissionId;
-  return typeof value === 'string' && value ? value : null;
 }
 
 /**
@@ -204,21 +168,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           : 'Stop Ray Job…',
       caption: 'Stop a Ray job after confirmation',
       execute: async args => {
-        let submissionId = submissionIdArg(args);
-        if (!submissionId) {
-          const answer = await InputDialog.getText({
-            title: 'Stop a Ray job',
-            label: 'Submission ID',
-            okLabel: 'Next'
-          });
-          submissionId = answer.button.accept
-            ? answer.value?.trim() || null
-            : null;
-        }
-        if (!submissionId) {
-          return false;
-        }
-        return stopJobWithConfirmation(jobs, submissionId);
+        const submissionId = await askSubmissionId(
+          args,
+          'Stop a Ray job',
+          'Next'
+        );
+        return submissionId
+          ? stopJobWithConfirmation(jobs, submissionId)
+          : false;
       }
     });
 
@@ -255,31 +212,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(settings => {
-          let sections = '';
-          const update = (): void => {
-            const interval = readInterval(settings);
-            for (const model of models) {
-              model.refreshIntervalMs = interval;
-            }
-            const expanded = readSections(settings);
-            const key = JSON.stringify(expanded);
-            if (key !== sections) {
-              sections = key;
-              sidebar.setExpandedSections(expanded);
-            }
-          };
-          update();
-          settings.changed.connect(update);
-        })
-        .catch(reason => {
-          // Keep the defaults; the setting registry reports the failure.
-          void reason;
-        });
-    }
+    let sections = '';
+    watchSettings(settingRegistry, settings => {
+      // The models clamp the interval to the accepted range.
+      const interval = settings.get('refreshIntervalMs').composite;
+      for (const model of models) {
+        model.refreshIntervalMs =
+          typeof interval === 'number' && Number.isFinite(interval)
+            ? interval
+            : DEFAULT_REFRESH_INTERVAL_MS;
+      }
+      // The sections to show expanded; all of them when unusable.
+      const value = settings.get('defaultSections').composite;
+      const expanded = Array.isArray(value)
+        ? value.filter((item): item is string => typeof item === 'string')
+        : [...SidebarSection.KEYS];
+      const key = JSON.stringify(expanded);
+      if (key !== sections) {
+        sections = key;
+        sidebar.setExpandedSections(expanded);
+      }
+    });
   }
 };
 

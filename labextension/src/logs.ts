@@ -58,32 +58,14 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'iog-job-log'
     });
     let maxLines = DEFAULT_LOG_MAX_LINES;
-    if (settingRegistry) {
-      settingRegistry
-        .load(PLUGIN_ID)
-        .then(settings => {
-          const read = (): void => {
-            const value = settings.get('logMaxLines').composite;
-            if (typeof value === 'number' && Number.isFinite(value)) {
-              maxLines = Math.max(100, Math.floor(value));
-            }
-          };
-          read();
-          settings.changed.connect(read);
-        })
-        .catch(reason => {
-          // Keep the default; the registry reports the failure itself.
-          void reason;
-        });
-    }
-
-    const openJobLog = (submissionId: string): MainAreaWidget<JobLogPanel> => {
-      const id = Private.panelId(submissionId);
-      const open = tracker.find(widget => widget.id === id);
-      if (open) {
-        app.shell.activateById(open.id);
-        return open;
+    watchSettings(settingRegistry, settings => {
+      const value = settings.get('logMaxLines').composite;
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        maxLines = Math.max(100, Math.floor(value));
       }
+    });
+
+    const buildJobLog = (submissionId: string): MainAreaWidget<JobLogPanel> => {
       const model = new JobLogModel({
         submissionId,
         service,
@@ -92,11 +74,8 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       });
       const content = new JobLogPanel({ model });
       const widget = new MainAreaWidget({ content });
-      widget.id = id;
       widget.title.label = `Log: ${submissionId}`;
       widget.title.caption = `Live log of Ray job ${submissionId}`;
-      widget.title.icon = rayIcon;
-      widget.title.closable = true;
       const stop = new ToolbarButton({
         icon: stopIcon,
         label: 'Stop job',
@@ -113,33 +92,27 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       };
       model.changed.connect(update);
       update();
-      void tracker.add(widget);
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
       return widget;
     };
 
     app.commands.addCommand(CommandIDs.openJobLog, {
       label: args =>
-        typeof args.submissionId === 'string' && args.submissionId
+        submissionIdArg(args)
           ? `Log: ${args.submissionId}`
           : 'Open Ray Job Log…',
       caption: "Follow a Ray job's log live",
       icon: args => (args.isPalette ? undefined : rayIcon),
       execute: async args => {
-        let submissionId =
-          typeof args.submissionId === 'string' ? args.submissionId : '';
-        if (!submissionId) {
-          const answer = await InputDialog.getText({
-            title: 'Open a Ray job log',
-            label: 'Submission ID',
-            okLabel: 'Open'
-          });
-          submissionId = answer.button.accept
-            ? (answer.value ?? '').trim()
-            : '';
-        }
-        return submissionId ? openJobLog(submissionId) : null;
+        const submissionId = await askSubmissionId(
+          args,
+          'Open a Ray job log',
+          'Open'
+        );
+        return submissionId
+          ? Private.openTab(app, tracker, Private.panelId(submissionId), () =>
+              buildJobLog(submissionId)
+            )
+          : null;
       }
     });
 
@@ -149,31 +122,23 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openDashboard, {
       label: 'Open Ray Dashboard',
       caption: "Ray's dashboard, read-only, through the Jupyter server",
-      execute: () => {
-        const open = dashboards.find(widget => widget.id === DASHBOARD_ID);
-        if (open) {
-          app.shell.activateById(open.id);
-          return open;
-        }
-        const content = new DashboardPanel({ baseUrl: serverSettings.baseUrl });
-        const widget = new MainAreaWidget({ content });
-        widget.id = DASHBOARD_ID;
-        widget.title.label = 'Ray Dashboard';
-        widget.title.icon = rayIcon;
-        widget.title.closable = true;
-        widget.toolbar.addItem(
-          'reload',
-          new ToolbarButton({
-            icon: refreshIcon,
-            tooltip: 'Reload the dashboard',
-            onClick: () => content.reload()
-          })
-        );
-        void dashboards.add(widget);
-        app.shell.add(widget, 'main');
-        app.shell.activateById(widget.id);
-        return widget;
-      }
+      execute: () =>
+        Private.openTab(app, dashboards, DASHBOARD_ID, () => {
+          const content = new DashboardPanel({
+            baseUrl: serverSettings.baseUrl
+          });
+          const widget = new MainAreaWidget({ content });
+          widget.title.label = 'Ray Dashboard';
+          widget.toolbar.addItem(
+            'reload',
+            new ToolbarButton({
+              icon: refreshIcon,
+              tooltip: 'Reload the dashboard',
+              onClick: () => content.reload()
+            })
+          );
+          return widget;
+        })
     });
 
     if (palette) {
@@ -198,6 +163,51 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
 export default logsPlugin;
 
 /**
+ * A command's `submissionId` argument, or null when missing or not a string.
+ */
+export function submissionIdArg(args: Record<string, unknown>): string | null {
+  const value = args.submissionId;
+  return typeof value === 'string' && value ? value : null;
+}
+
+/**
+ * A command's `submissionId` argument, or else the one the user enters in a
+ * dialog titled `title` (null when cancelled or left empty).
+ */
+export async function askSubmissionId(
+  args: Record<string, unknown>,
+  title: string,
+  okLabel: string
+): Promise<string | null> {
+  const answer =
+    submissionIdArg(args) ??
+    (await InputDialog.getText({ title, label: 'Submission ID', okLabel }));
+  return typeof answer === 'string'
+    ? answer
+    : (answer.button.accept && answer.value?.trim()) || null;
+}
+
+/**
+ * Load the plugin settings, if there is a registry, and `apply` them now and
+ * on every change.
+ */
+export function watchSettings(
+  registry: ISettingRegistry | null,
+  apply: (settings: ISettingRegistry.ISettings) => void
+): void {
+  registry
+    ?.load(PLUGIN_ID)
+    .then(settings => {
+      apply(settings);
+      settings.changed.connect(() => apply(settings));
+    })
+    .catch(reason => {
+      // Keep the defaults; the setting registry reports the failure itself.
+      void reason;
+    });
+}
+
+/**
  * Module-private helpers.
  */
 namespace Private {
@@ -210,5 +220,28 @@ namespace Private {
    */
   export function panelId(submissionId: string): string {
     return `iog-job-log-${submissionId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  }
+
+  /**
+   * Activate the tracked tab `id`, or `build`, track, add and activate a new
+   * one (closable, with the Ray icon).
+   */
+  export function openTab<T extends MainAreaWidget>(
+    app: JupyterFrontEnd,
+    tracker: WidgetTracker<T>,
+    id: string,
+    build: () => T
+  ): T {
+    let widget = tracker.find(open => open.id === id);
+    if (!widget) {
+      widget = build();
+      widget.id = id;
+      widget.title.icon = rayIcon;
+      widget.title.closable = true;
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+    }
+    app.shell.activateById(id);
+    return widget;
   }
 }

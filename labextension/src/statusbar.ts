@@ -3,6 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { formatClusterSummary, formatStatusText } from './format';
 import type { ClusterModel } from './models/ClusterModel';
 import type { JobsModel } from './models/JobsModel';
+import { el } from './widgets/dom';
 
 /**
  * Text shown while the cluster cannot be reached.
@@ -32,17 +33,22 @@ export class RayStatusItem extends Widget {
     this.addClass('iog-StatusItem');
     this._cluster = options.cluster;
     this._jobs = options.jobs ?? null;
-    this._onClick = options.onClick ?? null;
-    this._label = document.createElement('span');
-    this._label.className = 'iog-StatusItem-label';
+    this._label = el('span', { className: 'iog-StatusItem-label' });
     this.node.appendChild(this._label);
-    if (this._onClick) {
+    const onClick = options.onClick;
+    if (onClick) {
       this.addClass('iog-mod-clickable');
       this.node.setAttribute('role', 'button');
       this.node.tabIndex = 0;
-      this.node.addEventListener('click', this._handleClick);
-      this.node.addEventListener('keydown', this._handleKeydown);
+      this.node.addEventListener('click', () => onClick());
+      this.node.addEventListener('keydown', event => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault();
+          onClick();
+        }
+      });
     }
+    // Widget.dispose() disconnects these (Signal.clearData).
     this._cluster.changed.connect(this.render, this);
     this._jobs?.changed.connect(this.render, this);
     this.render();
@@ -75,33 +81,9 @@ export class RayStatusItem extends Widget {
     this.node.title = `${formatClusterSummary(snapshot)} — open the Ray sidebar`;
   }
 
-  /**
-   * Dispose of the item and leave the models.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._cluster.changed.disconnect(this.render, this);
-    this._jobs?.changed.disconnect(this.render, this);
-    super.dispose();
-  }
-
-  private _handleClick = (): void => {
-    this._onClick?.();
-  };
-
-  private _handleKeydown = (event: KeyboardEvent): void => {
-    if (event.key === 'Enter' || event.key === ' ') {
-      event.preventDefault();
-      this._onClick?.();
-    }
-  };
-
   private _cluster: ClusterModel;
   private _jobs: JobsModel | null;
   private _label: HTMLSpanElement;
-  private _onClick: (() => void) | null;
 }
 
 /**

@@ -20,16 +20,23 @@ export class IogResponseError extends ServerConnection.ResponseError {
    *   when it was not JSON, or `null` when empty.
    */
   constructor(response: Response, body: unknown) {
-    const parsed = IogResponseError.parseBody(body);
+    // The `message` and `reason` fields of an error body, when strings.
+    const field = (key: keyof ErrorBody): string | undefined => {
+      const value =
+        body !== null && typeof body === 'object'
+          ? (body as Record<string, unknown>)[key]
+          : undefined;
+      return typeof value === 'string' && value ? value : undefined;
+    };
     const message =
-      parsed.message ||
+      field('message') ||
       (typeof body === 'string' && body.trim()) ||
       `${response.status} ${response.statusText}`.trim() ||
       'Request failed';
     super(response, message);
     this.name = 'IogResponseError';
     this.status = response.status;
-    this.reason = parsed.reason ?? null;
+    this.reason = field('reason') ?? null;
     this.body = body;
   }
 
@@ -41,26 +48,6 @@ export class IogResponseError extends ServerConnection.ResponseError {
 
   /** The response body as received (parsed JSON when possible). */
   readonly body: unknown;
-
-  /**
-   * Extract the `message` and `reason` string fields of an error body.
-   *
-   * @param body The response body.
-   * @returns The fields that were present and are strings.
-   */
-  static parseBody(body: unknown): Partial<ErrorBody> {
-    if (body === null || typeof body !== 'object') {
-      return {};
-    }
-    const out: Partial<ErrorBody> = {};
-    for (const key of ['message', 'reason'] as const) {
-      const value = (body as Record<string, unknown>)[key];
-      if (typeof value === 'string' && value) {
-        out[key] = value;
-      }
-    }
-    return out;
-  }
 }
 
 /**

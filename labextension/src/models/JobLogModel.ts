@@ -3,7 +3,6 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { IAnsiSegment } from '../ansi';
 import type { LogsService } from '../api/services';
-import type { LogPage } from '../api/types';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
 
@@ -208,7 +207,22 @@ export class JobLogModel implements IDisposable {
       const retry = Math.max(0, end - size);
       page = await this._service.getLogPage(id, retry, end - retry);
     }
-    return { ...Private.fromFirstLine(page), nextOffset: page.next_offset };
+    // A page that starts after byte 0 may start inside a line, so the text
+    // up to its first newline is left out; its byte offset is then counted
+    // back from the page's end, as the first bytes may be the tail of a split
+    // character (sent as U+FFFD). A page with no line start but its end is a
+    // piece of a line longer than a page: it is kept whole.
+    const nextOffset = page.next_offset;
+    const cut = page.text.indexOf('\n');
+    if (page.offset === 0 || cut < 0 || cut === page.text.length - 1) {
+      return { text: page.text, offset: page.offset, nextOffset };
+    }
+    const text = page.text.slice(cut + 1);
+    return {
+      text,
+      offset: nextOffset - LogWindow.utf8Length(text),
+      nextOffset
+    };
   }
 
   private _onReceived(_: LogTail, text: string): void {
@@ -252,34 +266,5 @@ export namespace JobLogModel {
      * the server refuses more than `IogJupyterApp.log_page_max_bytes`).
      */
     pageBytes?: number;
-  }
-}
-
-/**
- * Module-private helpers.
- */
-namespace Private {
-  /**
-   * A page's text from its first line start on.
-   *
-   * A page that starts after byte 0 may start inside a line, so the text
-   * up to its first newline is left out; its byte offset is then counted
-   * back from the page's end, as the first bytes may be the tail of a split
-   * character (sent as U+FFFD). A page with no line start but its end is a
-   * piece of a line longer than a page: it is kept whole.
-   *
-   * @param page The page.
-   * @returns The text and the byte offset it starts at.
-   */
-  export function fromFirstLine(page: LogPage): {
-    text: string;
-    offset: number;
-  } {
-    const cut = page.text.indexOf('\n');
-    if (page.offset === 0 || cut < 0 || cut === page.text.length - 1) {
-      return { text: page.text, offset: page.offset };
-    }
-    const text = page.text.slice(cut + 1);
-    return { text, offset: page.next_offset - LogWindow.utf8Length(text) };
   }
 }

@@ -73,6 +73,7 @@ export class ClusterSection extends SidebarSection {
       ...this._groups.map(group => group.node)
     );
 
+    // Widget.dispose() disconnects these (Signal.clearData).
     this._model.changed.connect(this.render, this);
     this._commands?.commandChanged.connect(this._renderDashboardButton, this);
     this.render();
@@ -97,9 +98,14 @@ export class ClusterSection extends SidebarSection {
       return;
     }
     this._renderSummary(snapshot);
+    // The standard four resources, then custom ones by name.
+    const standard = ClusterSection.STANDARD_RESOURCES;
+    const custom = Object.keys(snapshot.totals ?? {})
+      .filter(name => !standard.includes(name))
+      .sort();
     syncRows(
       this._resources,
-      Private.resourceNames(snapshot),
+      [...standard, ...custom],
       name => name,
       Private.createResourceRow,
       (row, name) => Private.updateResourceRow(row, name, snapshot)
@@ -111,26 +117,14 @@ export class ClusterSection extends SidebarSection {
     }
   }
 
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._model.changed.disconnect(this.render, this);
-    this._commands?.commandChanged.disconnect(
-      this._renderDashboardButton,
-      this
-    );
-    super.dispose();
-  }
-
   private _renderSummary(snapshot: ClusterSnapshot): void {
     const nodes = snapshot.nodes ?? [];
-    const alive = nodes.filter(node => Private.isAlive(node.state)).length;
-    const pending = nodes.filter(node => node.state === 'PENDING').length;
-    const dead = nodes.filter(node => node.state === 'DEAD').length;
+    const count = (...states: string[]): number =>
+      nodes.filter(node => states.includes(node.state)).length;
+    // Alive: `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
+    const alive = count('ACTIVE', 'IDLE', 'ALIVE');
+    const pending = count('PENDING');
+    const dead = count('DEAD');
     setText(this._nodes, pluralize(alive, 'node'));
     const extra: string[] = [];
     if (pending) {
@@ -228,30 +222,6 @@ export namespace ClusterSection {
  */
 namespace Private {
   /**
-   * Whether a node state counts as alive.
-   *
-   * @param state The node's state.
-   * @returns True for `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
-   */
-  export function isAlive(state: string): boolean {
-    return state === 'ACTIVE' || state === 'IDLE' || state === 'ALIVE';
-  }
-
-  /**
-   * The resources to list: the standard four, then custom ones by name.
-   *
-   * @param snapshot The snapshot.
-   * @returns The resource names.
-   */
-  export function resourceNames(snapshot: ClusterSnapshot): string[] {
-    const standard = ClusterSection.STANDARD_RESOURCES;
-    const custom = Object.keys(snapshot.totals ?? {})
-      .filter(name => !standard.includes(name))
-      .sort();
-    return [...standard, ...custom];
-  }
-
-  /**
    * Build the row of one resource.
    *
    * @param name The resource name.
@@ -265,9 +235,9 @@ namespace Private {
         title: name,
         attrs: { scope: 'row' }
       }),
-      el('td', { className: 'iog-ClusterSection-used' }),
-      el('td', { className: 'iog-ClusterSection-free' }),
-      el('td', { className: 'iog-ClusterSection-total' })
+      ...['used', 'free', 'total'].map(column =>
+        el('td', { className: `iog-ClusterSection-${column}` })
+      )
     ]);
   }
 
@@ -286,24 +256,17 @@ namespace Private {
     const total = snapshot.totals?.[name] ?? 0;
     const free = snapshot.available?.[name] ?? 0;
     const used = Math.max(total - free, 0);
-    const cells: Array<[string, number]> = [
-      ['iog-ClusterSection-used', used],
-      ['iog-ClusterSection-free', free],
-      ['iog-ClusterSection-total', total]
-    ];
-    for (const [className, value] of cells) {
-      const cell = row.querySelector(`td.${className}`);
-      if (cell) {
-        // Byte resources name their unit in the row label, so the three
-        // columns fit the sidebar's default width.
-        setText(
-          cell,
-          isByteResource(name)
-            ? (value / 1024 ** 3).toFixed(1)
-            : formatCount(value)
-        );
-      }
-    }
+    const values = [used, free, total];
+    row.querySelectorAll('td').forEach((cell, i) =>
+      // Byte resources name their unit in the row label, so the three
+      // columns fit the sidebar's default width.
+      setText(
+        cell,
+        isByteResource(name)
+          ? (values[i] / 1024 ** 3).toFixed(1)
+          : formatCount(values[i])
+      )
+    );
   }
 
   /**

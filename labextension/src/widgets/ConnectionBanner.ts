@@ -1,6 +1,7 @@
 import { Widget } from '@lumino/widgets';
 
 import { ClusterModel } from '../models/ClusterModel';
+import { setText } from './dom';
 
 /**
  * The banner at the top of the Ray sidebar: whether the server reaches Ray
@@ -21,6 +22,7 @@ export class ConnectionBanner extends Widget {
     this.addClass('iog-ConnectionBanner');
     this.node.setAttribute('role', 'status');
     this._model = options.model;
+    // Widget.dispose() disconnects it (Signal.clearData).
     this._model.changed.connect(this.render, this);
     this.render();
   }
@@ -52,20 +54,7 @@ export class ConnectionBanner extends Widget {
     for (const mod of ['connecting', 'connected', 'disconnected']) {
       this.toggleClass(`iog-mod-${mod}`, mod === state);
     }
-    if (this.node.textContent !== text) {
-      this.node.textContent = text;
-    }
-  }
-
-  /**
-   * Dispose of the banner and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._model.changed.disconnect(this.render, this);
-    super.dispose();
+    setText(this.node, text);
   }
 
   private _model: ClusterModel;

@@ -73,6 +73,7 @@ export abstract class ListSection<
         setText(label, formatPageRange(pageIndex, pageSize, count, total));
       };
     }
+    // Widget.dispose() disconnects it (Signal.clearData).
     model.changed.connect(this.render, this);
   }
 
@@ -108,17 +109,6 @@ export abstract class ListSection<
           : `Loading ${noun}…`
     );
     this._renderPager?.(items.length);
-  }
-
-  /**
-   * Dispose of the section and leave the model.
-   */
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this.model.changed.disconnect(this.render, this);
-    super.dispose();
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { el, uniqueId } from './dom';
+import { el, setText, uniqueId } from './dom';
 
 /**
  * One collapsible section of the Ray sidebar: a `<section>` labelled by its
@@ -80,10 +80,7 @@ export class SidebarSection extends Widget {
    * @param message The problem in words, or null to clear it.
    */
   protected setError(message: string | null): void {
-    const text = message ?? '';
-    if (this.errorNode.textContent !== text) {
-      this.errorNode.textContent = text;
-    }
+    setText(this.errorNode, message ?? '');
     this.errorNode.hidden = !message;
   }
 

@@ -68,21 +68,21 @@ export class SubmitJobDialog
         this._notifyDialog();
       });
     }
-    const datalist = el('datalist', { attrs: { id: poolsId } });
-    for (const pool of options.pools ?? []) {
-      datalist.appendChild(el('option', { attrs: { value: pool } }));
-    }
-    this.node.appendChild(datalist);
-
-    this._banner = el('div', {
+    const datalist = el(
+      'datalist',
+      { attrs: { id: poolsId } },
+      (options.pools ?? []).map(pool =>
+        el('option', { attrs: { value: pool } })
+      )
+    );
+    const banner = el('div', {
       className: 'iog-SubmitJobDialog-problem',
+      text: options.error,
       attrs: { role: 'alert' }
     });
-    this._banner.hidden = true;
-    this.node.appendChild(this._banner);
+    banner.hidden = !options.error;
+    this.node.append(datalist, banner);
     if (options.error) {
-      this._banner.textContent = options.error;
-      this._banner.hidden = false;
       for (const field of SubmitForm.FIELDS) {
         this._touched.add(field);
       }
@@ -178,7 +178,6 @@ export class SubmitJobDialog
   private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
   private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
   private _touched = new Set<SubmitJobDialog.Field>();
-  private _banner: HTMLDivElement;
 }
 
 /**

@@ -129,12 +129,11 @@ export function syncRows<T>(
     let row = existing.get(itemKey);
     if (row) {
       existing.delete(itemKey);
-      update(row, item);
     } else {
       row = create(item);
       row.dataset.key = itemKey;
-      update(row, item);
     }
+    update(row, item);
     if (row !== cursor) {
       body.insertBefore(row, cursor);
     } else {
@@ -163,13 +162,10 @@ export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
       'tr',
       {},
       columns.map(column =>
-        typeof column === 'string'
-          ? el('th', { text: column, attrs: { scope: 'col' } })
-          : el('th', {
-              className: column.className,
-              text: column.text,
-              attrs: { scope: 'col' }
-            })
+        el('th', {
+          ...(typeof column === 'string' ? { text: column } : column),
+          attrs: { scope: 'col' }
+        })
       )
     )
   ]);
