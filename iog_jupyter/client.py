@@ -22,7 +22,7 @@ import requests
 import websocket
 
 from ._version import __version__
-from .core.jobs.base import JobPage, JobRecord, LogPage
+from .core.wire import JobPage, JobRecord, LogPage
 
 log = logging.getLogger(__name__)
 

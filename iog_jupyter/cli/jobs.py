@@ -20,8 +20,8 @@ import sys
 import zipfile
 from typing import Any
 
-from ..core.jobs.base import LogPage
 from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
+from ..core.wire import LogPage
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 from .modes import local_connection, make_client
 from .options import command, group

@@ -32,10 +32,10 @@ from . import _ray_compat
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from .connection import RayConnection
 from .errors import ValidationError
-from .jobs.base import JobBackend, JobRecord, LogPage
+from .jobs.base import JobBackend
 from .jobs.placement import pool_placement
 from .jobs.service import JobsAPI, JobService, follow_logs
-from .wire import SUBMISSION_ID_RE
+from .wire import SUBMISSION_ID_RE, JobRecord, LogPage
 
 _NAME_RE = SUBMISSION_ID_RE
 #: Namespaces a stage may not use: Ray's own and iog's.

@@ -16,8 +16,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.errors import IogError
-from ..core.jobs.base import STATUSES, JobBackend, JobPage, LogPage
+from ..core.jobs.base import JobBackend
 from ..core.jobs.service import JobService, follow_logs
+from ..core.wire import STATUSES, JobPage, LogPage
 from .ansi import log_html
 from .jobs_html import jobs_table_html, parse_env_vars
 from .listwidget import ListWidget

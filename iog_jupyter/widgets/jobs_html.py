@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.errors import ValidationError
-from ..core.jobs.base import JobRecord
+from ..core.wire import JobRecord
 from .markup import badge, error_banner, esc, fmt_time, row_html, table_html
 
 STATUS_STYLES = {

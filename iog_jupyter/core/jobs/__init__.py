@@ -10,16 +10,8 @@ for clusters whose operator switched the dashboard and Jobs API off. ``select_ba
 
 from __future__ import annotations
 
-from .base import (
-    OWNER_KEY,
-    POOL_KEY,
-    TERMINAL_STATUSES,
-    JobBackend,
-    JobPage,
-    JobRecord,
-    JobSubmission,
-    LogPage,
-)
+from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
+from .base import OWNER_KEY, POOL_KEY, JobBackend, JobSubmission
 from .local_backend import LocalProcessBackend
 from .packages import PackageStore
 from .ray_backend import RayJobsBackend

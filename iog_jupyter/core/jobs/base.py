@@ -6,9 +6,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..wire import STATUSES, TERMINAL_STATUSES, JobPage, JobRecord, LogPage
-
-__all__ = ["STATUSES", "TERMINAL_STATUSES", "JobBackend", "JobPage", "JobRecord", "LogPage"]
+from ..wire import JobPage, JobRecord, LogPage
 
 #: Metadata keys the server sets itself; a client can never set them.
 OWNER_KEY = "iog.owner"

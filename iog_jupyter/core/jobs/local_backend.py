@@ -31,8 +31,9 @@ from typing import Any
 
 from ..connection import RayConnection
 from ..errors import ConflictError, NotFoundError, ValidationError
+from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
-from .base import OWNER_KEY, JobBackend, JobPage, JobRecord, JobSubmission, LogPage
+from .base import OWNER_KEY, JobBackend, JobSubmission
 from .logfiles import check_page_args, read_file_page
 from .paging import paginate
 from .validation import check_submission_id, redact_runtime_env

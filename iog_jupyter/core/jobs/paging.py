@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..cursors import decode_position, encode_position
 from ..errors import ValidationError
-from .base import STATUSES, JobPage, JobRecord
+from ..wire import STATUSES, JobPage, JobRecord
 
 #: The largest page a caller may ask for.
 MAX_LIMIT = 500

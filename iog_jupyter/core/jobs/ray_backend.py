@@ -27,18 +27,8 @@ from .. import _ray_compat
 from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
-from ..wire import ClusterSnapshot
-from .base import (
-    OWNER_KEY,
-    POOL_KEY,
-    REQUEST_KEY,
-    TERMINAL_STATUSES,
-    JobBackend,
-    JobPage,
-    JobRecord,
-    JobSubmission,
-    LogPage,
-)
+from ..wire import TERMINAL_STATUSES, ClusterSnapshot, JobPage, JobRecord, LogPage
+from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission
 from .logfiles import check_page_args, page_from_bytes
 from .paging import paginate
 from .placement import explain_pending, job_bundle, pool_placement

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import IogError, RayUnavailableError, ValidationError
 from ..security.quotas import count_active_jobs
-from .base import OWNER_KEY, STATUSES, JobBackend, JobPage, JobRecord, JobSubmission, LogPage
+from ..wire import STATUSES, JobPage, JobRecord, LogPage
+from .base import OWNER_KEY, JobBackend, JobSubmission
 from .logfiles import check_page_args
 from .validation import check_submission_id, validate_submission
 
