@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -14,10 +13,10 @@ from .config import IogJupyterConfig
 from .core import import_ray
 from .core.actors.gcs import ReapedActor
 from .core.actors.registry import ActorReaper, ActorRegistry
+from .core.calls import Lanes
 from .core.changes import ChangeFeed, actors_fingerprint, jobs_fingerprint, sessions_fingerprint
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
-from .core.errors import RayUnavailableError
 from .core.jobs.packages import PackageStore
 from .core.jobs.selection import select_backend
 from .core.jobs.service import JobService
@@ -27,7 +26,6 @@ from .core.security.doctor import JupyterFacts
 from .core.security.quotas import QuotaLimits, Quotas
 from .core.sessions.service import IdlePolicy, SessionService
 from .handlers import all_handlers
-from .handlers.base import run_on_executor
 from .handlers.sessions import jupyter_kernels
 
 
@@ -48,9 +46,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
-        self.executor = ThreadPoolExecutor(
-            self.executor_max_workers, thread_name_prefix="iog-request"
-        )
+        self.calls = Lanes(self.executor_max_workers, self.request_timeout_s, self.ray_down)
         self.connection = RayConnection(
             address=self.ray_address or None,
             dashboard_url=self.ray_dashboard_url or None,
@@ -121,7 +117,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.actor_reaper = ActorReaper(
             self.actor_registry,
             self.actor_reap_interval_s,
-            self.executor,
+            self.calls.executor("reaper"),
             self._audit_reaped,
             timeout_s=max(30.0, 3 * self.request_timeout_s),
         )
@@ -143,7 +139,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             self.connection,
             kernels,
             policy,
-            self.executor,
+            self.calls,
             audit=self.audit_log,
             call_timeout_s=self.request_timeout_s,
             release_foreign=self.sessions_release_foreign,
@@ -154,15 +150,17 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
         async def jobs() -> Any:
             service = await self.get_job_service()
-            page = await run_on_executor(self, service.list, None, 50, None)
+            page = await self.calls.run(
+                "jobs", service.list, None, 50, None, needs_ray=service.backend.name == "ray"
+            )
             return jobs_fingerprint(page)
 
         async def sessions() -> Any:
             return sessions_fingerprint(await self.sessions.list())
 
         async def actors() -> Any:
-            page = await run_on_executor(
-                self, functools.partial(self.actor_registry.list, detached=True, limit=200)
+            page = await self.calls.run(
+                "actors", functools.partial(self.actor_registry.list, detached=True, limit=200)
             )
             return actors_fingerprint(page)
 
@@ -216,13 +214,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                     pool_config=self.pool_config,
                     snapshot_source=lambda: self.monitor.snapshot if self.monitor else None,
                 )
-                future = asyncio.get_running_loop().run_in_executor(self.executor, select)
-                try:
-                    backend = await asyncio.wait_for(future, timeout=self.request_timeout_s)
-                except asyncio.TimeoutError:
-                    raise RayUnavailableError(
-                        f"Choosing a jobs backend took longer than {self.request_timeout_s:g} s."
-                    ) from None
+                backend = await self.calls.run("jobs", select, needs_ray=False)
                 self._jobs = JobService(
                     backend,
                     self.pool_config,
@@ -235,13 +227,18 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 self.log.info("iog_jupyter: jobs run on the %r backend", backend.name)
         return self._jobs
 
+    def ray_down(self) -> str | None:
+        """Why Ray is known to be unreachable (the monitor's last poll failed), else None."""
+        monitor = getattr(self, "monitor", None)
+        return monitor.ray_down() if monitor is not None else None
+
     def initialize_handlers(self) -> None:
         """Register the REST and websocket routes (``{base_url}iog/api/v1/``) and the dashboard."""
         self.handlers.extend(all_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Import Ray off the loop, then start the cluster monitor, once the event loop runs."""
-        await asyncio.get_running_loop().run_in_executor(self.executor, import_ray)
+        await self.calls.run("other", import_ray, needs_ray=False)
         self.monitor.start()
         self.actor_reaper.start()
         self.sessions.start()
@@ -265,5 +262,5 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             except Exception:  # shutdown must go on whatever failed
                 self.log.exception("iog_jupyter: closing the jobs backend failed")
             self._jobs = None
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.calls.shutdown()
         self.connection.close()

@@ -35,7 +35,7 @@ REFRESH_INTERVAL_S = 2.0
 #: History points every poller keeps by default: 1800 polls x 2 s = 1 hour.
 HISTORY_LENGTH = 1800
 #: The longest wait between two polls while Ray is unreachable.
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 4.0
 
 
 def change_key(data: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +171,7 @@ class ClusterMonitor(PollState):
         self._wake = asyncio.Event()
         self._in_flight: asyncio.Future[ClusterSnapshot] | None = None
         self._poll_task: asyncio.Task[ClusterSnapshot | None] | None = None
+        self._last_attempt = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -241,6 +242,22 @@ class ClusterMonitor(PollState):
         """Seconds until the next poll: the interval, or the backoff after failures."""
         return self.delay_s(self.refresh_interval_s)
 
+    def ray_down(self) -> str | None:
+        """Why Ray is known to be unreachable now (the last poll failed), else None.
+
+        Requests that need Ray are answered with this at once instead of each waiting out a
+        deadline. Asking also starts a poll when none ran in the last second, so a head that
+        came back is seen by the next request, not only at the next scheduled poll.
+        """
+        if self.connected is not False:
+            return None
+        if time.monotonic() - self._last_attempt >= 1.0:
+            self.wake()
+        return (
+            f"{self.last_error} iog checks again every {self.next_delay_s():g} s and answers "
+            "as soon as Ray is back."
+        )
+
     def wake(self) -> None:
         """Poll now instead of waiting for the interval (a request found the data stale)."""
         self._wake.set()
@@ -266,6 +283,7 @@ class ClusterMonitor(PollState):
             )
             return None
         self.ray_calls += 1
+        self._last_attempt = time.monotonic()
         self._in_flight = loop.run_in_executor(self._executor, self._take)
         try:
             polled = await asyncio.wait_for(

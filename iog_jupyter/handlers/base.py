@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
-from ..core.errors import ForbiddenError, IogError, RayUnavailableError, ValidationError
+from ..core.errors import ForbiddenError, IogError, ValidationError
 from ..core.monitor import ClusterMonitor
 from .contract import Route, parse_query
 
@@ -34,29 +33,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
 #: Authorizer grants everything, so on a single-user server the user is everyone's admin).
 ADMIN_RESOURCE = "iog:admin"
-
-
-async def run_on_executor(
-    app: Any, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
-) -> T:
-    """Run a blocking core call on the app's bounded executor, under ``request_timeout_s``.
-
-    Args:
-        app: The extension app (its executor and deadline).
-        fn: The blocking call.
-        *args: Its arguments.
-        timeout_s: A longer deadline for calls that may wait on Ray's own work (a submit).
-
-    Raises:
-        RayUnavailableError: The call did not finish in time.
-    """
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(app.executor, fn, *args)
-    timeout_s = timeout_s or app.request_timeout_s
-    try:
-        return await asyncio.wait_for(future, timeout=timeout_s)
-    except asyncio.TimeoutError:
-        raise RayUnavailableError(f"Ray did not answer within {timeout_s:g} s.") from None
 
 
 #: Jupyter Server's own login (token or password): a single-user server.
@@ -102,14 +78,66 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
         """The extension app (traits, services): ``IogJupyterApp``."""
         return self.extensionapp
 
+    @property
+    def lane(self) -> str:
+        """The pool this route's blocking calls run in: its resource's area (``jobs``, ...)."""
+        return self.route.resource.partition(":")[2] or "other"
+
     async def run_blocking(
-        self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout_s: float | None = None,
+        needs_ray: bool = True,
     ) -> T:
-        """Run a blocking core call off the event loop (see :func:`run_on_executor`)."""
-        return await run_on_executor(self.iog, fn, *args, timeout_s=timeout_s)
+        """Run a blocking core call off the event loop, in this route's lane.
+
+        See :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once
+        while Ray is known to be down; the deadline counts queueing and says which ran out.
+        """
+        return await self.iog.calls.run(
+            self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
+        )
 
 
-class IogAPIHandler(RoutedHandlerMixin, APIHandler):
+class JsonErrorsMixin(web.RequestHandler):
+    """Errors leave as ``{"message", "reason"}`` JSON: REST verbs and refused websocket upgrades.
+
+    Never a traceback, a path, a token, or Jupyter's HTML error page.
+    """
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, IogError) and not self._finished:
+            status = e.http_status
+            if status >= 500 and status != 503:
+                self.log.error("iog_jupyter: unmapped error %s", type(e).__name__)
+            self.send_error(status, exc_info=sys.exc_info())
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write ``{"message", "reason"}``: what went wrong and what to do, nothing more."""
+        self.set_header("Content-Type", "application/json")
+        reason = self._reason
+        reply: dict[str, Any] = {
+            "message": "Internal error; see the Jupyter server log.",
+            "reason": "internal",
+        }
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        if isinstance(error, IogError):
+            reply = {"message": error.message, "reason": error.reason}
+        elif isinstance(error, web.HTTPError):
+            reply = {
+                "message": error.log_message or reason,
+                "reason": (error.reason or reason or "").lower().replace(" ", "_"),
+            }
+        elif status_code < 500:
+            reply = {"message": reason, "reason": reason.lower().replace(" ", "_")}
+        self.finish(json.dumps(reply))
+
+
+class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
     """Base of every iog REST handler.
 
     Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
@@ -237,38 +265,9 @@ class IogAPIHandler(RoutedHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(data if isinstance(data, str) else json.dumps(data))
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, IogError) and not self._finished:
-            status = e.http_status
-            if status >= 500 and status != 503:
-                self.log.error("iog_jupyter: unmapped error %s", type(e).__name__)
-            self.send_error(status, exc_info=sys.exc_info())
-            return
-        super()._handle_request_exception(e)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Write ``{"message", "reason"}``: what went wrong and what to do, nothing more."""
-        self.set_header("Content-Type", "application/json")
-        reply: dict[str, Any] = {
-            "message": "Internal error; see the Jupyter server log.",
-            "reason": "internal",
-        }
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        if isinstance(error, IogError):
-            reply = {"message": error.message, "reason": error.reason}
-        elif isinstance(error, web.HTTPError):
-            reply = {
-                "message": error.log_message or self._reason,
-                "reason": (error.reason or self._reason or "").lower().replace(" ", "_"),
-            }
-        elif status_code < 500:
-            reply = {"message": self._reason, "reason": self._reason.lower().replace(" ", "_")}
-        self.finish(json.dumps(reply))
-
 
 class IogWebSocketHandler(
-    RoutedHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+    JsonErrorsMixin, RoutedHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
 ):
     """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
 
@@ -324,10 +323,7 @@ class IogWebSocketHandler(
 
     def query(self) -> Any:
         """The query, validated against the route's model before the upgrade (400 if bad)."""
-        try:
-            return parse_query(self.route.ops["get"].query, self.request.query_arguments)
-        except ValidationError as error:
-            raise web.HTTPError(400, error.message) from None
+        return parse_query(self.route.ops["get"].query, self.request.query_arguments)
 
 
 def capped(name: str, value: int, maximum: int) -> int:

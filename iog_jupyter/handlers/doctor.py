@@ -18,5 +18,5 @@ class DoctorHandler(IogAPIHandler):
         """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
         self.query()
         facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
-        report = await self.run_blocking(run_doctor, self.iog.connection, facts)
+        report = await self.run_blocking(run_doctor, self.iog.connection, facts, needs_ray=False)
         self.write_json(report.model_dump_json())

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tornado import web, websocket
+from tornado import websocket
 
+from ..core.errors import ValidationError
 from ..core.wire import ChangedMessage, SubscribedMessage, WireModel
 from .base import IogWebSocketHandler
 
@@ -31,18 +32,18 @@ class EventsSubscribeHandler(IogWebSocketHandler):
         """Check the topics and authorize ``read`` on each one's resource, before the upgrade.
 
         Raises:
-            tornado.web.HTTPError: 400 an unknown topic or parameter, 403 not authorized.
+            ValidationError: 400 an unknown topic or parameter.
+            tornado.web.HTTPError: 403 not authorized.
         """
         raw = self.query().topics or ",".join(TOPIC_RESOURCES)
         topics = [t.strip() for t in raw.split(",") if t.strip()]
         for topic in topics:
             if topic not in TOPIC_RESOURCES:
-                raise web.HTTPError(
-                    400,
-                    f"Unknown topic {topic[:40]!r}; choose from {', '.join(TOPIC_RESOURCES)}.",
+                raise ValidationError(
+                    f"Unknown topic {topic[:40]!r}; choose from {', '.join(TOPIC_RESOURCES)}."
                 )
         if not topics:
-            raise web.HTTPError(400, "Name at least one topic.")
+            raise ValidationError("Name at least one topic.")
         for topic in dict.fromkeys(topics):
             self.auth_resource = TOPIC_RESOURCES[topic]
             self.auth_description = topic

@@ -63,6 +63,25 @@ class JobsAPIHandler(IogAPIHandler):
         """What an audit record of a refused body names as its target."""
         return self.path_kwargs.get("submission_id", "-")
 
+    async def run_blocking(  # type: ignore[override]
+        self, fn: Any, *args: Any, timeout_s: float | None = None, needs_ray: bool | None = None
+    ) -> Any:
+        """Run a job call in the ``jobs`` lane; it needs Ray when the Ray backend runs jobs."""
+        if needs_ray is None:
+            needs_ray = self.iog.jobs_backend_name == "ray"
+        return await super().run_blocking(fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
+
+    def finish(self, chunk: Any = None) -> Any:
+        """Say ``Connection: close`` on an answer sent before the request body was read.
+
+        Tornado then closes the connection (the only way to skip an unread body); without the
+        header a keep-alive client would send its next request into the closed connection.
+        """
+        body_read = getattr(self.request, "_body_future", None)
+        if not self._headers_written and body_read is not None and not body_read.done():
+            self.set_header("Connection", "close")
+        return super().finish(chunk)
+
     async def prepare(self) -> None:  # type: ignore[override]
         """Authenticate and authorize changes, and refuse a too-large body, before reading it."""
         await super().prepare()
@@ -339,6 +358,6 @@ class PackagesHandler(JobsAPIHandler):
                 )
             self._spool.flush()
             self._spool.seek(0)
-            uri = await self.run_blocking(self._store, self._spool)
+            uri = await self.run_blocking(self._store, self._spool, needs_ray=False)
             audit["target"] = uri
         self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)

@@ -24,7 +24,7 @@ from typing import Any
 
 from tornado import web, websocket
 
-from ..core.errors import IogError, NotFoundError
+from ..core.errors import NotFoundError
 from ..core.jobs.base import LogPage
 from ..core.jobs.service import LogFollower
 from ..core.wire import ErrorMessage, JobStatusMessage, LogMessage, WireModel
@@ -54,12 +54,9 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         await self.authorize("read")
         submission_id = self.path_kwargs["submission_id"]
         self._start_offset = self.query().offset
-        try:
-            jobs = await self.iog.get_job_service()
-            self._follower = LogFollower(jobs, submission_id, self._start_offset)
-            await self.run_blocking(jobs.get, submission_id)
-        except IogError as error:
-            raise web.HTTPError(error.http_status, error.message) from None
+        jobs = await self.iog.get_job_service()
+        self._follower = LogFollower(jobs, submission_id, self._start_offset)
+        await self.run_blocking(jobs.get, submission_id, needs_ray=jobs.backend.name == "ray")
         name = request_username(self)
         if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
             raise web.HTTPError(
@@ -101,8 +98,9 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
 
     async def _follow_until_end(self) -> None:
         loop, follower = asyncio.get_running_loop(), self._follower
+        pool = self.iog.calls.executor("logs")
         # No deadline: a round that waits on Ray ends when Ray's own call times out.
-        while (got := await loop.run_in_executor(self.iog.executor, follower.step)) is not None:
+        while (got := await loop.run_in_executor(pool, follower.step)) is not None:
             if isinstance(got, LogPage):
                 await self._send(
                     LogMessage(offset=got.offset, next_offset=got.next_offset, text=got.text)

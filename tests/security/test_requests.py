@@ -341,10 +341,6 @@ class TestRayErrors:
             )
 
         monkeypatch.setattr(JobSubmissionClient, "get_job_info", get_job_info)
-        monkeypatch.setattr(_ray_compat, "get_cluster_status", gcs_down)
-        (app,) = jp_serverapp.extension_manager.extension_apps["iog_jupyter"]
-        await app.monitor.poll_once()
-
         bodies = []
         code, body = await api("GET", "jobs/some-job")
         assert code == 500 and "the job table in … is unreadable" in body["message"], body
@@ -354,6 +350,13 @@ class TestRayErrors:
         bodies.append(body)
         code, body = await api("GET", "jobs/unexpected")
         assert code == 500 and body["reason"] == "internal", body
+        bodies.append(body)
+        # Then the GCS fails: the monitor's error, and every Ray route refused from it at once.
+        monkeypatch.setattr(_ray_compat, "get_cluster_status", gcs_down)
+        (app,) = jp_serverapp.extension_manager.extension_apps["iog_jupyter"]
+        await app.monitor.poll_once()
+        code, body = await api("GET", "jobs/some-job")
+        assert code == 503 and "the GCS did not answer" in body["message"], body
         bodies.append(body)
         for path in ("cluster", "status"):
             code, body = await api("GET", path)

@@ -16,12 +16,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor
 from typing import Any
 
 from .. import _ray_compat
+from ..calls import Lanes
 from ..connection import RayConnection
-from ..errors import ForbiddenError, IogError, NotFoundError, RayUnavailableError
+from ..errors import ForbiddenError, IogError, NotFoundError
 from ..security.audit import AuditLog
 from ..wire import IdlePolicy, SessionPolicyState
 from .connect import KEEP_ALIVE_PREFIX, KV_NAMESPACE
@@ -67,7 +67,7 @@ class SessionService:
         conn: The connection to the cluster (never a driver).
         kernels: Coroutine function returning the Jupyter server's kernels.
         policy: The idle policy.
-        executor: Where blocking GCS calls run.
+        calls: Where blocking GCS calls run (the ``sessions`` lane).
         audit: The audit log the policy's warnings and releases go to.
         call_timeout_s: Deadline of one off-loop call.
         release_foreign: Whether a person may release drivers that are not kernels of this
@@ -79,7 +79,7 @@ class SessionService:
         conn: RayConnection,
         kernels: Callable[[], Awaitable[Sequence[KernelInfo]]],
         policy: IdlePolicy,
-        executor: Executor,
+        calls: Lanes,
         audit: AuditLog | None = None,
         call_timeout_s: float = 10.0,
         release_foreign: bool = False,
@@ -87,7 +87,7 @@ class SessionService:
         self.conn = conn
         self.kernels = kernels
         self.policy = policy
-        self.executor = executor
+        self.calls = calls
         self.audit = audit
         self.call_timeout_s = call_timeout_s
         self.release_foreign = release_foreign
@@ -97,13 +97,7 @@ class SessionService:
         self._task: asyncio.Task[None] | None = None
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
-        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-        try:
-            return await asyncio.wait_for(future, timeout=self.call_timeout_s)
-        except asyncio.TimeoutError:
-            raise RayUnavailableError(
-                f"Ray did not answer within {self.call_timeout_s:g} s."
-            ) from None
+        return await self.calls.run("sessions", fn, *args, timeout_s=self.call_timeout_s)
 
     def _read(self) -> tuple[Any, dict[bytes, bytes]]:
         cluster = read_cluster(self.conn)
