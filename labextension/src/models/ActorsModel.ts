@@ -91,13 +91,9 @@ export class ActorsModel extends PagedModel<ActorPage> {
   private _states: ReadonlyArray<ActorState>;
 }
 
-/**
- * A namespace for `ActorsModel` statics.
- */
+/** A namespace for `ActorsModel` statics. */
 export namespace ActorsModel {
-  /**
-   * The states listed by default: every state but `DEAD`.
-   */
+  /** The states listed by default: every state but `DEAD`. */
   export const LIVE_STATES: ReadonlyArray<ActorState> = [
     'DEPENDENCIES_UNREADY',
     'PENDING_CREATION',
@@ -105,22 +101,16 @@ export namespace ActorsModel {
     'RESTARTING'
   ];
 
-  /**
-   * Options to create an `ActorsModel`.
-   */
+  /** Options to create an `ActorsModel`. */
   export interface IOptions extends PagedModel.IOptions {
-    /**
-     * The service to fetch through.
-     */
+    /** The service to fetch through. */
     service: ActorsService;
     /**
      * true (default): detached actors only; false: non-detached named
      * actors only; undefined: both.
      */
     detached?: boolean;
-    /**
-     * The states to list (default every state but `DEAD`).
-     */
+    /** The states to list (default every state but `DEAD`). */
     states?: ReadonlyArray<ActorState>;
   }
 }

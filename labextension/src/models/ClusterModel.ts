@@ -75,9 +75,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
     }
   }
 
-  /**
-   * Close the socket, stop polling and clear the signals.
-   */
+  /** Close the socket, stop polling and clear the signals. */
   dispose(): void {
     if (!this.isDisposed) {
       super.dispose();
@@ -146,31 +144,21 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
   private _socket: IogSocket;
 }
 
-/**
- * A namespace for `ClusterModel` statics.
- */
+/** A namespace for `ClusterModel` statics. */
 export namespace ClusterModel {
-  /**
-   * Shown when the server says Ray is unreachable without saying why.
-   */
+  /** Shown when the server says Ray is unreachable without saying why. */
   export const RAY_UNREACHABLE_MESSAGE = 'Ray is not reachable.';
 
-  /**
-   * Options to create a `ClusterModel`.
-   */
+  /** Options to create a `ClusterModel`. */
   export interface IOptions {
     /**
      * The service used by the fallback poll; its server settings also
      * build the socket's URL.
      */
     service: StatusService;
-    /**
-     * An existing `cluster/subscribe` socket to use (for tests).
-     */
+    /** An existing `cluster/subscribe` socket to use (for tests). */
     socket?: IogSocket;
-    /**
-     * The fallback polling interval in milliseconds (default 5000).
-     */
+    /** The fallback polling interval in milliseconds (default 5000). */
     refreshIntervalMs?: number;
   }
 }

@@ -121,31 +121,19 @@ export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
   private _statusFilter: JobStatus | null = null;
 }
 
-/**
- * A namespace for `JobsModel` statics.
- */
+/** A namespace for `JobsModel` statics. */
 export namespace JobsModel {
-  /**
-   * Options to create a `JobsModel`.
-   */
+  /** Options to create a `JobsModel`. */
   export interface IOptions extends PagedModel.IOptions {
-    /**
-     * The service to fetch through.
-     */
+    /** The service to fetch through. */
     service: JobsService;
   }
 
-  /**
-   * What one fetch returns.
-   */
+  /** What one fetch returns. */
   export interface IFetched {
-    /**
-     * The current page.
-     */
+    /** The current page. */
     page: JobPage;
-    /**
-     * How many jobs are RUNNING.
-     */
+    /** How many jobs are RUNNING. */
     runningCount: number;
   }
 }

@@ -111,9 +111,7 @@ export abstract class PolledModel<T> implements IDisposable {
     await this.poll.tick.catch(() => undefined);
   }
 
-  /**
-   * Stop polling, leave the feed and clear the signals.
-   */
+  /** Stop polling, leave the feed and clear the signals. */
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -170,16 +168,12 @@ export abstract class PolledModel<T> implements IDisposable {
     }
   }
 
-  /**
-   * Drop the result of any fetch under way (newer data is coming).
-   */
+  /** Drop the result of any fetch under way (newer data is coming). */
   protected supersede(): void {
     this._generation += 1;
   }
 
-  /**
-   * Emit `changed` (for subclasses whose own state changed).
-   */
+  /** Emit `changed` (for subclasses whose own state changed). */
   protected emitChanged(): void {
     if (!this._isDisposed) {
       this._changed.emit(undefined);
@@ -266,38 +260,22 @@ export abstract class PolledModel<T> implements IDisposable {
   private _changed = new Signal<this, void>(this);
 }
 
-/**
- * A namespace for `PolledModel` statics.
- */
+/** A namespace for `PolledModel` statics. */
 export namespace PolledModel {
-  /**
-   * How much slower the models poll while the push socket is open.
-   */
+  /** How much slower the models poll while the push socket is open. */
   export const PUSH_SLOWDOWN = 6;
 
-  /**
-   * Options to create a polled model.
-   */
+  /** Options to create a polled model. */
   export interface IOptions {
-    /**
-     * The `ChangeFeed` topic that refreshes this model, if any.
-     */
+    /** The `ChangeFeed` topic that refreshes this model, if any. */
     topic?: EventTopic;
-    /**
-     * The poll's name after `iog-jupyter:` (default the topic).
-     */
+    /** The poll's name after `iog-jupyter:` (default the topic). */
     name?: string;
-    /**
-     * The push channel; without one the model only polls.
-     */
+    /** The push channel; without one the model only polls. */
     feed?: ChangeFeed | null;
-    /**
-     * Polling interval in milliseconds (default 5000, at least 1000).
-     */
+    /** Polling interval in milliseconds (default 5000, at least 1000). */
     refreshIntervalMs?: number;
-    /**
-     * Whether to start polling at once (default true).
-     */
+    /** Whether to start polling at once (default true). */
     autoStart?: boolean;
   }
 }

@@ -58,17 +58,11 @@ export class SessionsModel extends PolledModel<SessionList> {
   }
 }
 
-/**
- * A namespace for `SessionsModel` statics.
- */
+/** A namespace for `SessionsModel` statics. */
 export namespace SessionsModel {
-  /**
-   * Options to create a `SessionsModel`.
-   */
+  /** Options to create a `SessionsModel`. */
   export interface IOptions extends Omit<PolledModel.IOptions, 'topic'> {
-    /**
-     * The service to fetch through.
-     */
+    /** The service to fetch through. */
     service: SessionsService;
   }
 
