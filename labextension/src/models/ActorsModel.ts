@@ -13,7 +13,7 @@ import { PagedModel } from './PagedModel';
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
-export class ActorsModel extends PagedModel<ActorPage> {
+export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /**
    * Create the model and start polling.
    *
@@ -21,13 +21,9 @@ export class ActorsModel extends PagedModel<ActorPage> {
    */
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
-    this.service = options.service;
     this._detached = 'detached' in options ? options.detached : true;
     this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
-
-  /** The service the model fetches through. */
-  readonly service: ActorsService;
 
   /** The actors of the current page. */
   get actors(): ReadonlyArray<ActorRecord> {
@@ -102,9 +98,7 @@ export namespace ActorsModel {
   ];
 
   /** Options to create an `ActorsModel`. */
-  export interface IOptions extends PagedModel.IOptions {
-    /** The service to fetch through. */
-    service: ActorsService;
+  export interface IOptions extends PagedModel.IOptions<ActorsService> {
     /**
      * true (default): detached actors only; false: non-detached named
      * actors only; undefined: both.

@@ -14,7 +14,7 @@ import { PolledModel } from './PolledModel';
  * While that socket is not open, a `Poll` on `GET cluster` takes over, and
  * stops again once the socket reopens.
  */
-export class ClusterModel extends PolledModel<ClusterSnapshot> {
+export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
   /**
    * Create the model and connect.
    *
@@ -22,7 +22,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
    */
   constructor(options: ClusterModel.IOptions) {
     super({ ...options, name: 'cluster', autoStart: false });
-    this.service = options.service;
     this._socket =
       options.socket ??
       new IogSocket({
@@ -35,9 +34,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
       void this.poll.start();
     }
   }
-
-  /** The service used by the fallback poll. */
-  readonly service: StatusService;
 
   /**
    * The latest snapshot; null before the first one. It is kept (stale)

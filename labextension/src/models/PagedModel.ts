@@ -9,14 +9,15 @@ import { PolledModel } from './PolledModel';
  */
 export abstract class PagedModel<
   P extends PagedModel.IPage,
+  S,
   T = P
-> extends PolledModel<T> {
+> extends PolledModel<T, S> {
   /**
    * Create the model and start polling.
    *
    * @param options The model options.
    */
-  constructor(options: PagedModel.IOptions & { topic: EventTopic }) {
+  constructor(options: PagedModel.IOptions<S> & { topic: EventTopic }) {
     super(options);
     this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;
   }
@@ -105,7 +106,10 @@ export namespace PagedModel {
   }
 
   /** Options to create a paged model. */
-  export interface IOptions extends Omit<PolledModel.IOptions, 'topic'> {
+  export interface IOptions<S = unknown> extends Omit<
+    PolledModel.IOptions<S>,
+    'topic'
+  > {
     /** Items per page (default 50). */
     pageSize?: number;
   }

@@ -21,13 +21,14 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * model keeps its last data and becomes `connected` again with the next
  * successful fetch.
  */
-export abstract class PolledModel<T> implements IDisposable {
+export abstract class PolledModel<T, S = unknown> implements IDisposable {
   /**
    * Create the model and start polling.
    *
    * @param options The model options.
    */
-  constructor(options: PolledModel.IOptions) {
+  constructor(options: PolledModel.IOptions<S>) {
+    this.service = options.service;
     this._topic = options.topic ?? null;
     this._intervalMs = clampInterval(
       options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
@@ -46,6 +47,9 @@ export abstract class PolledModel<T> implements IDisposable {
       this._feed.openChanged.connect(this._onFeedOpen, this);
     }
   }
+
+  /** The service the model fetches through. */
+  readonly service: S;
 
   /** A signal emitted when the data or the connection state changed. */
   get changed(): ISignal<this, void> {
@@ -266,7 +270,9 @@ export namespace PolledModel {
   export const PUSH_SLOWDOWN = 6;
 
   /** Options to create a polled model. */
-  export interface IOptions {
+  export interface IOptions<S = unknown> {
+    /** The service to fetch through. */
+    service: S;
     /** The `ChangeFeed` topic that refreshes this model, if any. */
     topic?: EventTopic;
     /** The poll's name after `iog-jupyter:` (default the topic). */
