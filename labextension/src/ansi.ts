@@ -15,47 +15,27 @@
  * dropped, never shown as text.
  */
 
-/**
- * The SGR state carried from one segment (and one line) to the next.
- */
+/** The SGR state carried from one segment (and one line) to the next. */
 export interface IAnsiStyle {
-  /**
-   * Foreground colour index 0–15, or null for the default.
-   */
+  /** Foreground colour index 0–15, or null for the default. */
   fg: number | null;
-  /**
-   * Background colour index 0–15, or null for the default.
-   */
+  /** Background colour index 0–15, or null for the default. */
   bg: number | null;
-  /**
-   * Bold.
-   */
+  /** Bold. */
   bold: boolean;
-  /**
-   * Dim (faint).
-   */
+  /** Dim (faint). */
   dim: boolean;
-  /**
-   * Italic.
-   */
+  /** Italic. */
   italic: boolean;
-  /**
-   * Underline.
-   */
+  /** Underline. */
   underline: boolean;
 }
 
-/**
- * A run of text with one style.
- */
+/** A run of text with one style. */
 export interface IAnsiSegment {
-  /**
-   * The text, with every control character removed.
-   */
+  /** The text, with every control character removed. */
   text: string;
-  /**
-   * CSS classes for the style (`iog-ansi-fg-1`, `iog-ansi-bold`, ...).
-   */
+  /** CSS classes for the style (`iog-ansi-fg-1`, `iog-ansi-bold`, ...). */
   classes: string[];
 }
 
@@ -212,9 +192,7 @@ export function classesOf(style: IAnsiStyle): string[] {
   return classes;
 }
 
-/**
- * Module-private helpers.
- */
+/** Module-private helpers. */
 namespace Private {
   /**
    * The index of a CSI sequence's final byte, or -1 when the line ends first.
@@ -273,9 +251,7 @@ namespace Private {
     );
   }
 
-  /**
-   * The SGR codes that set or clear attributes, and what they change.
-   */
+  /** The SGR codes that set or clear attributes, and what they change. */
   const SET: Record<number, Partial<IAnsiStyle>> = {
     1: { bold: true },
     2: { dim: true },

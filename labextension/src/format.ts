@@ -31,9 +31,7 @@ export function statusRows(status: Status): Array<[string, string]> {
   ];
 }
 
-/**
- * Bytes in one GiB.
- */
+/** Bytes in one GiB. */
 const GIB = 1024 ** 3;
 
 /**

@@ -14,9 +14,7 @@ const RAY_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" 
   </g>
 </svg>`;
 
-/**
- * The `iog-jupyter:ray` icon of the Ray sidebar tab.
- */
+/** The `iog-jupyter:ray` icon of the Ray sidebar tab. */
 export const rayIcon = new LabIcon({
   name: 'iog-jupyter:ray',
   svgstr: RAY_SVG

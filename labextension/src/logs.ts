@@ -29,9 +29,7 @@ import {
 import { DashboardPanel } from './widgets/DashboardPanel';
 import { JobLogPanel } from './widgets/JobLogPanel';
 
-/**
- * Id of the job log and dashboard plugin.
- */
+/** Id of the job log and dashboard plugin. */
 export const LOGS_PLUGIN_ID = 'iog-jupyter:logs';
 
 /**
@@ -207,9 +205,7 @@ export function watchSettings(
     });
 }
 
-/**
- * Module-private helpers.
- */
+/** Module-private helpers. */
 namespace Private {
   /**
    * The main-area id of a job's log panel.

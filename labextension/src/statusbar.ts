@@ -5,14 +5,10 @@ import type { ClusterModel } from './models/ClusterModel';
 import type { JobsModel } from './models/JobsModel';
 import { el } from './widgets/dom';
 
-/**
- * Text shown while the cluster cannot be reached.
- */
+/** Text shown while the cluster cannot be reached. */
 export const DISCONNECTED_TEXT = 'Ray: disconnected';
 
-/**
- * Text shown before the first snapshot arrives.
- */
+/** Text shown before the first snapshot arrives. */
 export const CONNECTING_TEXT = 'Ray: …';
 
 /**
@@ -59,9 +55,7 @@ export class RayStatusItem extends Widget {
     return this._label.textContent ?? '';
   }
 
-  /**
-   * Render the models' current state into the label.
-   */
+  /** Render the models' current state into the label. */
   render(): void {
     const snapshot = this._cluster.snapshot;
     if (this._cluster.state === 'disconnected') {
@@ -86,25 +80,15 @@ export class RayStatusItem extends Widget {
   private _label: HTMLSpanElement;
 }
 
-/**
- * A namespace for `RayStatusItem` statics.
- */
+/** A namespace for `RayStatusItem` statics. */
 export namespace RayStatusItem {
-  /**
-   * Options to create a `RayStatusItem`.
-   */
+  /** Options to create a `RayStatusItem`. */
   export interface IOptions {
-    /**
-     * The cluster model (GPUs, connection state).
-     */
+    /** The cluster model (GPUs, connection state). */
     cluster: ClusterModel;
-    /**
-     * The jobs model (running count); without it only GPUs are shown.
-     */
+    /** The jobs model (running count); without it only GPUs are shown. */
     jobs?: JobsModel | null;
-    /**
-     * Called when the item is clicked.
-     */
+    /** Called when the item is clicked. */
     onClick?: () => void;
   }
 }

@@ -40,9 +40,7 @@ export function encodePathSegment(value: string): string {
     : encoded;
 }
 
-/**
- * The values a query parameter may take; unset ones are left out.
- */
+/** The values a query parameter may take; unset ones are left out. */
 export type QueryParams = Record<
   string,
   string | number | boolean | null | undefined
@@ -72,23 +70,17 @@ export function queryString(params: QueryParams): string {
  */
 export type Route = keyof paths;
 
-/**
- * The methods a route answers (`'get'`, `'post'`, `'delete'`).
- */
+/** The methods a route answers (`'get'`, `'post'`, `'delete'`). */
 export type MethodOf<R extends Route> = {
   [M in 'get' | 'post' | 'delete']: paths[R][M] extends { responses: object }
     ? M
     : never;
 }['get' | 'post' | 'delete'];
 
-/**
- * The operation of a route and method in the generated `paths`.
- */
+/** The operation of a route and method in the generated `paths`. */
 type Operation<R extends Route, M extends MethodOf<R>> = paths[R][M];
 
-/**
- * The JSON content of a request body or response.
- */
+/** The JSON content of a request body or response. */
 type Json<T> = T extends { content: { 'application/json': infer J } }
   ? J
   : never;
@@ -102,9 +94,7 @@ export type CallArgs<O> = {
   body?: O extends { requestBody: infer B } ? Json<B> : never;
 };
 
-/**
- * The JSON document of an operation's success (200 or 201) answer.
- */
+/** The JSON document of an operation's success (200 or 201) answer. */
 export type Reply<O> = O extends { responses: infer R }
   ? Json<R[200 & keyof R] | R[201 & keyof R]>
   : never;
@@ -182,9 +172,7 @@ export class ApiService {
   /** The server settings used for every request and socket. */
   readonly serverSettings: ServerConnection.ISettings;
 
-  /**
-   * Call one operation with the service's settings (see `callAPI`).
-   */
+  /** Call one operation with the service's settings (see `callAPI`). */
   protected call<R extends Route, M extends MethodOf<R>>(
     method: M,
     route: R,
@@ -194,43 +182,29 @@ export class ApiService {
   }
 }
 
-/**
- * A namespace for `ApiService` statics.
- */
+/** A namespace for `ApiService` statics. */
 export namespace ApiService {
-  /**
-   * Options to create a service.
-   */
+  /** Options to create a service. */
   export interface IOptions {
-    /**
-     * Server settings; defaults to `ServerConnection.makeSettings()`.
-     */
+    /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
   }
 }
 
-/**
- * Read-only client of the status and cluster endpoints.
- */
+/** Read-only client of the status and cluster endpoints. */
 export class StatusService extends ApiService {
-  /**
-   * Fetch the server extension's status (`GET status`).
-   */
+  /** Fetch the server extension's status (`GET status`). */
   getStatus(): Promise<Status> {
     return this.call('get', '/status');
   }
 
-  /**
-   * Fetch a snapshot of the Ray cluster's resources (`GET cluster`).
-   */
+  /** Fetch a snapshot of the Ray cluster's resources (`GET cluster`). */
   getCluster(): Promise<ClusterSnapshot> {
     return this.call('get', '/cluster');
   }
 }
 
-/**
- * Client of the jobs endpoints.
- */
+/** Client of the jobs endpoints. */
 export class JobsService extends ApiService {
   /**
    * Fetch one page of jobs, newest first (`GET jobs`).
@@ -245,16 +219,12 @@ export class JobsService extends ApiService {
     });
   }
 
-  /**
-   * Submit a job (`POST jobs`); the reply holds its submission id.
-   */
+  /** Submit a job (`POST jobs`); the reply holds its submission id. */
   submitJob(request: SubmitRequest): Promise<SubmitReply> {
     return this.call('post', '/jobs', { body: request });
   }
 
-  /**
-   * Fetch one job (`GET jobs/{submission_id}`).
-   */
+  /** Fetch one job (`GET jobs/{submission_id}`). */
   getJob(submissionId: string): Promise<JobRecord> {
     const path = { submission_id: submissionId };
     return this.call('get', '/jobs/{submission_id}', { path });
@@ -268,22 +238,16 @@ export class JobsService extends ApiService {
     return this.call('post', '/jobs/{submission_id}/stop', { path });
   }
 
-  /**
-   * Delete an ended job's record and logs (`DELETE jobs/{submission_id}`).
-   */
+  /** Delete an ended job's record and logs (`DELETE jobs/{submission_id}`). */
   deleteJob(submissionId: string): Promise<DeleteReply> {
     const path = { submission_id: submissionId };
     return this.call('delete', '/jobs/{submission_id}', { path });
   }
 }
 
-/**
- * A namespace for `JobsService` statics.
- */
+/** A namespace for `JobsService` statics. */
 export namespace JobsService {
-  /**
-   * Every job status, in the order the status filter lists them.
-   */
+  /** Every job status, in the order the status filter lists them. */
   export const STATUSES: ReadonlyArray<JobStatus> = [
     'PENDING',
     'RUNNING',
@@ -305,9 +269,7 @@ export namespace JobsService {
   }
 }
 
-/**
- * Client of a job's log endpoints: byte pages over REST and the live tail.
- */
+/** Client of a job's log endpoints: byte pages over REST and the live tail. */
 export class LogsService extends ApiService {
   /**
    * Fetch a byte page of a job's log (`GET jobs/{id}/logs`).
@@ -348,9 +310,7 @@ export class LogsService extends ApiService {
   }
 }
 
-/**
- * Client of the sessions endpoints.
- */
+/** Client of the sessions endpoints. */
 export class SessionsService extends ApiService {
   /**
    * Fetch the notebook sessions that are Ray drivers, and the idle policy
@@ -373,9 +333,7 @@ export class SessionsService extends ApiService {
   }
 }
 
-/**
- * Client of the actors endpoints.
- */
+/** Client of the actors endpoints. */
 export class ActorsService extends ApiService {
   /**
    * Fetch one page of named actors (`GET actors`).
@@ -390,9 +348,7 @@ export class ActorsService extends ApiService {
     });
   }
 
-  /**
-   * Kill a named actor (`DELETE actors/{namespace}/{name}`).
-   */
+  /** Kill a named actor (`DELETE actors/{namespace}/{name}`). */
   killActor(namespace: string, name: string): Promise<ActorKillReply> {
     const path = { namespace, name };
     return this.call('delete', '/actors/{namespace}/{name}', { path });

@@ -87,9 +87,7 @@ export class IogSocket implements IDisposable {
     this._open();
   }
 
-  /**
-   * Close the socket and stop reconnecting.
-   */
+  /** Close the socket and stop reconnecting. */
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -202,9 +200,7 @@ export class IogSocket implements IDisposable {
   private _stateChanged = new Signal<this, IogSocket.State>(this);
 }
 
-/**
- * A namespace for `IogSocket` statics.
- */
+/** A namespace for `IogSocket` statics. */
 export namespace IogSocket {
   /**
    * The connection state: `connecting` (an attempt is under way), `open`,
@@ -212,9 +208,7 @@ export namespace IogSocket {
    */
   export type State = 'connecting' | 'open' | 'closed' | 'disposed';
 
-  /**
-   * Options to create an `IogSocket`.
-   */
+  /** Options to create an `IogSocket`. */
   export interface IOptions {
     /**
      * The stream's path below `{wsUrl}iog/api/v1/`, e.g. `cluster/subscribe`.
@@ -226,14 +220,10 @@ export namespace IogSocket {
      */
     params?: () => Record<string, string>;
 
-    /**
-     * Server settings; defaults to `ServerConnection.makeSettings()`.
-     */
+    /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
 
-    /**
-     * The largest reconnect delay in milliseconds (default 15000).
-     */
+    /** The largest reconnect delay in milliseconds (default 15000). */
     maxDelayMs?: number;
   }
 }

@@ -17,9 +17,7 @@ type Schemas = components['schemas'];
  */
 export type ResourceMap = Record<string, number>;
 
-/**
- * Response of `GET status`.
- */
+/** Response of `GET status`. */
 export type Status = Schemas['Status'];
 
 /**
@@ -28,9 +26,7 @@ export type Status = Schemas['Status'];
  */
 export type ClusterSnapshot = Schemas['ClusterSnapshot'];
 
-/**
- * The resources of one node pool.
- */
+/** The resources of one node pool. */
 export type Pool = Schemas['PoolSummary'];
 
 /**
@@ -39,44 +35,28 @@ export type Pool = Schemas['PoolSummary'];
  */
 export type ResourceDemand = Schemas['ResourceDemand'];
 
-/**
- * One job, as `GET jobs` and `GET jobs/{submission_id}` send it.
- */
+/** One job, as `GET jobs` and `GET jobs/{submission_id}` send it. */
 export type JobRecord = Schemas['JobRecord'];
 
-/**
- * A Ray job status, in Ray's words.
- */
+/** A Ray job status, in Ray's words. */
 export type JobStatus = JobRecord['status'];
 
-/**
- * Response of `GET jobs`: one page, newest first.
- */
+/** Response of `GET jobs`: one page, newest first. */
 export type JobPage = Schemas['JobPage'];
 
-/**
- * Body of `POST jobs`.
- */
+/** Body of `POST jobs`. */
 export type SubmitRequest = Schemas['SubmitRequest'];
 
-/**
- * Response of `POST jobs`.
- */
+/** Response of `POST jobs`. */
 export type SubmitReply = Schemas['SubmitReply'];
 
-/**
- * Response of `POST jobs/{submission_id}/stop`.
- */
+/** Response of `POST jobs/{submission_id}/stop`. */
 export type StopReply = Schemas['StopReply'];
 
-/**
- * Response of `DELETE jobs/{submission_id}`.
- */
+/** Response of `DELETE jobs/{submission_id}`. */
 export type DeleteReply = Schemas['DeleteReply'];
 
-/**
- * One byte page of a job's log (`GET jobs/{id}/logs`).
- */
+/** One byte page of a job's log (`GET jobs/{id}/logs`). */
 export type LogPage = Schemas['LogPage'];
 
 /**
@@ -84,76 +64,50 @@ export type LogPage = Schemas['LogPage'];
  */
 export type SessionRecord = Schemas['SessionRecord'];
 
-/**
- * Response of `GET sessions`.
- */
+/** Response of `GET sessions`. */
 export type SessionList = Schemas['SessionList'];
 
-/**
- * The idle policy's configuration.
- */
+/** The idle policy's configuration. */
 export type SessionPolicy = SessionList['policy'];
 
-/**
- * Response of `POST sessions/{session_id}/release`.
- */
+/** Response of `POST sessions/{session_id}/release`. */
 export type ReleaseReply = Schemas['ReleaseResult'];
 
-/**
- * One named actor, as `GET actors` sends it.
- */
+/** One named actor, as `GET actors` sends it. */
 export type ActorRecord = Schemas['ActorRecord'];
 
-/**
- * A Ray actor state, in Ray's words.
- */
+/** A Ray actor state, in Ray's words. */
 export type ActorState = ActorRecord['state'];
 
-/**
- * Response of `GET actors`.
- */
+/** Response of `GET actors`. */
 export type ActorPage = Schemas['ActorPage'];
 
-/**
- * Response of `DELETE actors/{namespace}/{name}`.
- */
+/** Response of `DELETE actors/{namespace}/{name}`. */
 export type ActorKillReply = Schemas['ActorKillReply'];
 
-/**
- * Error body sent by the server with a non-2xx status.
- */
+/** Error body sent by the server with a non-2xx status. */
 export type ErrorBody = Schemas['Error'];
 
-/**
- * The query of a paged `GET` list route.
- */
+/** The query of a paged `GET` list route. */
 type ListQuery<P extends '/jobs' | '/actors'> = NonNullable<
   paths[P]['get']['parameters']['query']
 >;
 
-/**
- * Query of `GET jobs`; the statuses are sent comma-separated.
- */
+/** Query of `GET jobs`; the statuses are sent comma-separated. */
 export type JobListQuery = Omit<ListQuery<'/jobs'>, 'status' | 'cursor'> & {
   status?: JobStatus[];
   cursor?: string | null;
 };
 
-/**
- * Query of `GET actors`; the states are sent comma-separated.
- */
+/** Query of `GET actors`; the states are sent comma-separated. */
 export type ActorListQuery = Omit<ListQuery<'/actors'>, 'state' | 'cursor'> & {
   state?: ActorState[];
   cursor?: string | null;
 };
 
-/**
- * A topic of the `events/subscribe` websocket.
- */
+/** A topic of the `events/subscribe` websocket. */
 export type EventTopic = Schemas['ChangedMessage']['topic'];
 
-/**
- * A message of the log tail websocket (`WS jobs/{id}/logs/tail`).
- */
+/** A message of the log tail websocket (`WS jobs/{id}/logs/tail`). */
 export type LogTailMessage =
   Schemas['LogMessage'] | Schemas['JobStatusMessage'] | Schemas['ErrorMessage'];

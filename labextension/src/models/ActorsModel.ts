@@ -13,7 +13,7 @@ import { PagedModel } from './PagedModel';
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
-export class ActorsModel extends PagedModel<ActorPage> {
+export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /**
    * Create the model and start polling.
    *
@@ -21,13 +21,9 @@ export class ActorsModel extends PagedModel<ActorPage> {
    */
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
-    this.service = options.service;
     this._detached = 'detached' in options ? options.detached : true;
     this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
-
-  /** The service the model fetches through. */
-  readonly service: ActorsService;
 
   /** The actors of the current page. */
   get actors(): ReadonlyArray<ActorRecord> {
@@ -91,13 +87,9 @@ export class ActorsModel extends PagedModel<ActorPage> {
   private _states: ReadonlyArray<ActorState>;
 }
 
-/**
- * A namespace for `ActorsModel` statics.
- */
+/** A namespace for `ActorsModel` statics. */
 export namespace ActorsModel {
-  /**
-   * The states listed by default: every state but `DEAD`.
-   */
+  /** The states listed by default: every state but `DEAD`. */
   export const LIVE_STATES: ReadonlyArray<ActorState> = [
     'DEPENDENCIES_UNREADY',
     'PENDING_CREATION',
@@ -105,22 +97,14 @@ export namespace ActorsModel {
     'RESTARTING'
   ];
 
-  /**
-   * Options to create an `ActorsModel`.
-   */
-  export interface IOptions extends PagedModel.IOptions {
-    /**
-     * The service to fetch through.
-     */
-    service: ActorsService;
+  /** Options to create an `ActorsModel`. */
+  export interface IOptions extends PagedModel.IOptions<ActorsService> {
     /**
      * true (default): detached actors only; false: non-detached named
      * actors only; undefined: both.
      */
     detached?: boolean;
-    /**
-     * The states to list (default every state but `DEAD`).
-     */
+    /** The states to list (default every state but `DEAD`). */
     states?: ReadonlyArray<ActorState>;
   }
 }

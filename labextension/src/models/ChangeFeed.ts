@@ -58,9 +58,7 @@ export class ChangeFeed implements IDisposable {
     return this._isDisposed;
   }
 
-  /**
-   * Close the socket and stop reconnecting.
-   */
+  /** Close the socket and stop reconnecting. */
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -94,29 +92,17 @@ export class ChangeFeed implements IDisposable {
   private _openChanged = new Signal<this, boolean>(this);
 }
 
-/**
- * A namespace for `ChangeFeed` statics.
- */
+/** A namespace for `ChangeFeed` statics. */
 export namespace ChangeFeed {
-  /**
-   * Options to create a `ChangeFeed`.
-   */
+  /** Options to create a `ChangeFeed`. */
   export interface IOptions {
-    /**
-     * The topics to subscribe to (default jobs, sessions and actors).
-     */
+    /** The topics to subscribe to (default jobs, sessions and actors). */
     topics?: EventTopic[];
-    /**
-     * Server settings; defaults to `ServerConnection.makeSettings()`.
-     */
+    /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
-    /**
-     * An existing socket to use instead of opening one (for tests).
-     */
+    /** An existing socket to use instead of opening one (for tests). */
     socket?: IogSocket;
-    /**
-     * The largest reconnect delay in milliseconds (default 60000).
-     */
+    /** The largest reconnect delay in milliseconds (default 60000). */
     maxDelayMs?: number;
   }
 }

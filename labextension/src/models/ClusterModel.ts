@@ -14,7 +14,7 @@ import { PolledModel } from './PolledModel';
  * While that socket is not open, a `Poll` on `GET cluster` takes over, and
  * stops again once the socket reopens.
  */
-export class ClusterModel extends PolledModel<ClusterSnapshot> {
+export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
   /**
    * Create the model and connect.
    *
@@ -22,7 +22,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
    */
   constructor(options: ClusterModel.IOptions) {
     super({ ...options, name: 'cluster', autoStart: false });
-    this.service = options.service;
     this._socket =
       options.socket ??
       new IogSocket({
@@ -35,9 +34,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
       void this.poll.start();
     }
   }
-
-  /** The service used by the fallback poll. */
-  readonly service: StatusService;
 
   /**
    * The latest snapshot; null before the first one. It is kept (stale)
@@ -75,9 +71,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
     }
   }
 
-  /**
-   * Close the socket, stop polling and clear the signals.
-   */
+  /** Close the socket, stop polling and clear the signals. */
   dispose(): void {
     if (!this.isDisposed) {
       super.dispose();
@@ -146,31 +140,21 @@ export class ClusterModel extends PolledModel<ClusterSnapshot> {
   private _socket: IogSocket;
 }
 
-/**
- * A namespace for `ClusterModel` statics.
- */
+/** A namespace for `ClusterModel` statics. */
 export namespace ClusterModel {
-  /**
-   * Shown when the server says Ray is unreachable without saying why.
-   */
+  /** Shown when the server says Ray is unreachable without saying why. */
   export const RAY_UNREACHABLE_MESSAGE = 'Ray is not reachable.';
 
-  /**
-   * Options to create a `ClusterModel`.
-   */
+  /** Options to create a `ClusterModel`. */
   export interface IOptions {
     /**
      * The service used by the fallback poll; its server settings also
      * build the socket's URL.
      */
     service: StatusService;
-    /**
-     * An existing `cluster/subscribe` socket to use (for tests).
-     */
+    /** An existing `cluster/subscribe` socket to use (for tests). */
     socket?: IogSocket;
-    /**
-     * The fallback polling interval in milliseconds (default 5000).
-     */
+    /** The fallback polling interval in milliseconds (default 5000). */
     refreshIntervalMs?: number;
   }
 }

@@ -84,9 +84,7 @@ export class JobLogModel implements IDisposable {
     return this._isDisposed;
   }
 
-  /**
-   * Open the live tail from the next offset (0 at first).
-   */
+  /** Open the live tail from the next offset (0 at first). */
   start(): void {
     this._tail.start();
   }
@@ -157,9 +155,7 @@ export class JobLogModel implements IDisposable {
     this._changed.emit();
   }
 
-  /**
-   * Close the tail.
-   */
+  /** Close the tail. */
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -249,17 +245,11 @@ export class JobLogModel implements IDisposable {
   private _changed = new Signal<this, void>(this);
 }
 
-/**
- * A namespace for `JobLogModel` statics.
- */
+/** A namespace for `JobLogModel` statics. */
 export namespace JobLogModel {
-  /**
-   * Options to create a `JobLogModel`: the tail's, and the window's.
-   */
+  /** Options to create a `JobLogModel`: the tail's, and the window's. */
   export interface IOptions extends LogTail.IOptions {
-    /**
-     * How many lines to keep, the partial last line included.
-     */
+    /** How many lines to keep, the partial last line included. */
     maxLines: number;
     /**
      * Bytes per page for "Load earlier" and "Jump to end" (default 128 KiB;

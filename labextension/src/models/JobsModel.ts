@@ -16,7 +16,11 @@ import { PagedModel } from './PagedModel';
  *
  * It polls `GET jobs` and refreshes at once on a `jobs` push.
  */
-export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
+export class JobsModel extends PagedModel<
+  JobPage,
+  JobsService,
+  JobsModel.IFetched
+> {
   /**
    * Create the model and start polling.
    *
@@ -24,11 +28,7 @@ export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
    */
   constructor(options: JobsModel.IOptions) {
     super({ ...options, topic: 'jobs' });
-    this.service = options.service;
   }
-
-  /** The service the model fetches through. */
-  readonly service: JobsService;
 
   /** The jobs of the current page, newest first. */
   get jobs(): ReadonlyArray<JobRecord> {
@@ -121,31 +121,16 @@ export class JobsModel extends PagedModel<JobPage, JobsModel.IFetched> {
   private _statusFilter: JobStatus | null = null;
 }
 
-/**
- * A namespace for `JobsModel` statics.
- */
+/** A namespace for `JobsModel` statics. */
 export namespace JobsModel {
-  /**
-   * Options to create a `JobsModel`.
-   */
-  export interface IOptions extends PagedModel.IOptions {
-    /**
-     * The service to fetch through.
-     */
-    service: JobsService;
-  }
+  /** Options to create a `JobsModel`. */
+  export type IOptions = PagedModel.IOptions<JobsService>;
 
-  /**
-   * What one fetch returns.
-   */
+  /** What one fetch returns. */
   export interface IFetched {
-    /**
-     * The current page.
-     */
+    /** The current page. */
     page: JobPage;
-    /**
-     * How many jobs are RUNNING.
-     */
+    /** How many jobs are RUNNING. */
     runningCount: number;
   }
 }

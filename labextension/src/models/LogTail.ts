@@ -83,9 +83,7 @@ export class LogTail implements IDisposable {
     return this._isDisposed;
   }
 
-  /**
-   * Open the socket, unless it is open or the tail ended.
-   */
+  /** Open the socket, unless it is open or the tail ended. */
   start(): void {
     if (this._socket || this._isDisposed || this._phase === 'ended') {
       return;
@@ -115,9 +113,7 @@ export class LogTail implements IDisposable {
     }
   }
 
-  /**
-   * Close the socket.
-   */
+  /** Close the socket. */
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -264,13 +260,9 @@ export class LogTail implements IDisposable {
   private _changed = new Signal<this, void>(this);
 }
 
-/**
- * A namespace for `LogTail` statics.
- */
+/** A namespace for `LogTail` statics. */
 export namespace LogTail {
-  /**
-   * Every phase, in the order a tail goes through them.
-   */
+  /** Every phase, in the order a tail goes through them. */
   export const PHASES = [
     'connecting',
     'following',
@@ -279,22 +271,14 @@ export namespace LogTail {
     'error'
   ] as const;
 
-  /**
-   * Where the tail stands.
-   */
+  /** Where the tail stands. */
   export type Phase = (typeof PHASES)[number];
 
-  /**
-   * Options to create a `LogTail`.
-   */
+  /** Options to create a `LogTail`. */
   export interface IOptions {
-    /**
-     * The job.
-     */
+    /** The job. */
     submissionId: string;
-    /**
-     * The service that opens the socket (and a `JobLogModel`'s pages).
-     */
+    /** The service that opens the socket (and a `JobLogModel`'s pages). */
     service: LogsService;
     /**
      * Looks the job up when the server refuses the socket, to tell a

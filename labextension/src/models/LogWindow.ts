@@ -118,9 +118,7 @@ export class LogWindow {
     this._trimFront();
   }
 
-  /**
-   * Turn the partial line into a complete one (the log has ended).
-   */
+  /** Turn the partial line into a complete one (the log has ended). */
   finish(): void {
     if (!this._partial) {
       return;
@@ -296,31 +294,19 @@ export class LogWindow {
   private _dropped = 0;
 }
 
-/**
- * A namespace for `LogWindow` statics.
- */
+/** A namespace for `LogWindow` statics. */
 export namespace LogWindow {
-  /**
-   * One parsed line.
-   */
+  /** One parsed line. */
   export interface ILine {
-    /**
-     * The line's styled text segments.
-     */
+    /** The line's styled text segments. */
     segments: IAnsiSegment[];
-    /**
-     * The line's size in the log, its newline included, in bytes.
-     */
+    /** The line's size in the log, its newline included, in bytes. */
     bytes: number;
   }
 
-  /**
-   * Options to create a `LogWindow`.
-   */
+  /** Options to create a `LogWindow`. */
   export interface IOptions {
-    /**
-     * The most lines kept, the partial line included (at least 1).
-     */
+    /** The most lines kept, the partial line included (at least 1). */
     maxLines: number;
   }
 
@@ -354,13 +340,9 @@ export namespace LogWindow {
   }
 }
 
-/**
- * Module-private helpers.
- */
+/** Module-private helpers. */
 namespace Private {
-  /**
-   * A partial line longer than this (UTF-16 code units) is compacted.
-   */
+  /** A partial line longer than this (UTF-16 code units) is compacted. */
   export const PARTIAL_COMPACT_CHARS = 4096;
 
   /**
@@ -369,8 +351,6 @@ namespace Private {
    */
   export const PARTIAL_MAX_CHARS = 65536;
 
-  /**
-   * What a dropped slot of the ring holds until it is compacted away.
-   */
+  /** What a dropped slot of the ring holds until it is compacted away. */
   export const DROPPED: LogWindow.ILine = { segments: [], bytes: 0 };
 }

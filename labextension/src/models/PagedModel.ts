@@ -9,14 +9,15 @@ import { PolledModel } from './PolledModel';
  */
 export abstract class PagedModel<
   P extends PagedModel.IPage,
+  S,
   T = P
-> extends PolledModel<T> {
+> extends PolledModel<T, S> {
   /**
    * Create the model and start polling.
    *
    * @param options The model options.
    */
-  constructor(options: PagedModel.IOptions & { topic: EventTopic }) {
+  constructor(options: PagedModel.IOptions<S> & { topic: EventTopic }) {
     super(options);
     this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;
   }
@@ -24,9 +25,7 @@ export abstract class PagedModel<
   /** How many items one page holds. */
   readonly pageSize: number;
 
-  /**
-   * The current page as the server sent it; null before the first fetch.
-   */
+  /** The current page as the server sent it; null before the first fetch. */
   abstract get page(): P | null;
 
   /** How many items match the filter; null before the first fetch. */
@@ -89,38 +88,29 @@ export abstract class PagedModel<
     return this.refresh();
   }
 
-  /**
-   * The cursor to fetch the current page with; null for the first page.
-   */
+  /** The cursor to fetch the current page with; null for the first page. */
   protected cursor: string | null = null;
 
   private _previous: Array<string | null> = [];
 }
 
-/**
- * A namespace for `PagedModel` statics.
- */
+/** A namespace for `PagedModel` statics. */
 export namespace PagedModel {
-  /**
-   * Items per page by default.
-   */
+  /** Items per page by default. */
   export const DEFAULT_PAGE_SIZE = 50;
 
-  /**
-   * What the models read of a page.
-   */
+  /** What the models read of a page. */
   export interface IPage {
     next_cursor?: string | null;
     total?: number | null;
   }
 
-  /**
-   * Options to create a paged model.
-   */
-  export interface IOptions extends Omit<PolledModel.IOptions, 'topic'> {
-    /**
-     * Items per page (default 50).
-     */
+  /** Options to create a paged model. */
+  export interface IOptions<S = unknown> extends Omit<
+    PolledModel.IOptions<S>,
+    'topic'
+  > {
+    /** Items per page (default 50). */
     pageSize?: number;
   }
 }

@@ -21,13 +21,14 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * model keeps its last data and becomes `connected` again with the next
  * successful fetch.
  */
-export abstract class PolledModel<T> implements IDisposable {
+export abstract class PolledModel<T, S = unknown> implements IDisposable {
   /**
    * Create the model and start polling.
    *
    * @param options The model options.
    */
-  constructor(options: PolledModel.IOptions) {
+  constructor(options: PolledModel.IOptions<S>) {
+    this.service = options.service;
     this._topic = options.topic ?? null;
     this._intervalMs = clampInterval(
       options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
@@ -46,6 +47,9 @@ export abstract class PolledModel<T> implements IDisposable {
       this._feed.openChanged.connect(this._onFeedOpen, this);
     }
   }
+
+  /** The service the model fetches through. */
+  readonly service: S;
 
   /** A signal emitted when the data or the connection state changed. */
   get changed(): ISignal<this, void> {
@@ -111,9 +115,7 @@ export abstract class PolledModel<T> implements IDisposable {
     await this.poll.tick.catch(() => undefined);
   }
 
-  /**
-   * Stop polling, leave the feed and clear the signals.
-   */
+  /** Stop polling, leave the feed and clear the signals. */
   dispose(): void {
     if (this._isDisposed) {
       return;
@@ -170,16 +172,12 @@ export abstract class PolledModel<T> implements IDisposable {
     }
   }
 
-  /**
-   * Drop the result of any fetch under way (newer data is coming).
-   */
+  /** Drop the result of any fetch under way (newer data is coming). */
   protected supersede(): void {
     this._generation += 1;
   }
 
-  /**
-   * Emit `changed` (for subclasses whose own state changed).
-   */
+  /** Emit `changed` (for subclasses whose own state changed). */
   protected emitChanged(): void {
     if (!this._isDisposed) {
       this._changed.emit(undefined);
@@ -266,38 +264,24 @@ export abstract class PolledModel<T> implements IDisposable {
   private _changed = new Signal<this, void>(this);
 }
 
-/**
- * A namespace for `PolledModel` statics.
- */
+/** A namespace for `PolledModel` statics. */
 export namespace PolledModel {
-  /**
-   * How much slower the models poll while the push socket is open.
-   */
+  /** How much slower the models poll while the push socket is open. */
   export const PUSH_SLOWDOWN = 6;
 
-  /**
-   * Options to create a polled model.
-   */
-  export interface IOptions {
-    /**
-     * The `ChangeFeed` topic that refreshes this model, if any.
-     */
+  /** Options to create a polled model. */
+  export interface IOptions<S = unknown> {
+    /** The service to fetch through. */
+    service: S;
+    /** The `ChangeFeed` topic that refreshes this model, if any. */
     topic?: EventTopic;
-    /**
-     * The poll's name after `iog-jupyter:` (default the topic).
-     */
+    /** The poll's name after `iog-jupyter:` (default the topic). */
     name?: string;
-    /**
-     * The push channel; without one the model only polls.
-     */
+    /** The push channel; without one the model only polls. */
     feed?: ChangeFeed | null;
-    /**
-     * Polling interval in milliseconds (default 5000, at least 1000).
-     */
+    /** Polling interval in milliseconds (default 5000, at least 1000). */
     refreshIntervalMs?: number;
-    /**
-     * Whether to start polling at once (default true).
-     */
+    /** Whether to start polling at once (default true). */
     autoStart?: boolean;
   }
 }

@@ -13,7 +13,7 @@ import { PolledModel } from './PolledModel';
  *
  * It polls `GET sessions` and refreshes at once on a `sessions` push.
  */
-export class SessionsModel extends PolledModel<SessionList> {
+export class SessionsModel extends PolledModel<SessionList, SessionsService> {
   /**
    * Create the model and start polling.
    *
@@ -21,11 +21,7 @@ export class SessionsModel extends PolledModel<SessionList> {
    */
   constructor(options: SessionsModel.IOptions) {
     super({ ...options, topic: 'sessions' });
-    this.service = options.service;
   }
-
-  /** The service the model fetches through. */
-  readonly service: SessionsService;
 
   /** The live sessions. */
   get sessions(): ReadonlyArray<SessionRecord> {
@@ -58,19 +54,10 @@ export class SessionsModel extends PolledModel<SessionList> {
   }
 }
 
-/**
- * A namespace for `SessionsModel` statics.
- */
+/** A namespace for `SessionsModel` statics. */
 export namespace SessionsModel {
-  /**
-   * Options to create a `SessionsModel`.
-   */
-  export interface IOptions extends Omit<PolledModel.IOptions, 'topic'> {
-    /**
-     * The service to fetch through.
-     */
-    service: SessionsService;
-  }
+  /** Options to create a `SessionsModel`. */
+  export type IOptions = Omit<PolledModel.IOptions<SessionsService>, 'topic'>;
 
   /**
    * Whether the idle policy flags a session (warned, or due for release).

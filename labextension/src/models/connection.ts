@@ -9,9 +9,7 @@ import { IogResponseError } from '../api/request';
  */
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
 
-/**
- * Text shown when the Jupyter server itself cannot be reached.
- */
+/** Text shown when the Jupyter server itself cannot be reached. */
 export const SERVER_UNREACHABLE_MESSAGE =
   'The Jupyter server cannot be reached; retrying.';
 
@@ -35,9 +33,7 @@ export function describeError(error: unknown): string {
   return typeof error === 'string' && error ? error : 'Request failed.';
 }
 
-/**
- * Longest refresh interval accepted, in milliseconds (one day).
- */
+/** Longest refresh interval accepted, in milliseconds (one day). */
 export const MAX_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**

@@ -135,13 +135,9 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
   private _namespace: HTMLInputElement;
 }
 
-/**
- * A namespace for `ActorsSection` statics.
- */
+/** A namespace for `ActorsSection` statics. */
 export namespace ActorsSection {
-  /**
-   * Options to create an `ActorsSection`.
-   */
+  /** Options to create an `ActorsSection`. */
   export type IOptions = ListSection.ISectionOptions<ActorsModel>;
 
   /**

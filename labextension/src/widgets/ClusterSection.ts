@@ -79,9 +79,7 @@ export class ClusterSection extends SidebarSection {
     this.render();
   }
 
-  /**
-   * Render the model's snapshot.
-   */
+  /** Render the model's snapshot. */
   render(): void {
     this._renderDashboardButton();
     const snapshot = this._model.snapshot;
@@ -175,25 +173,15 @@ export class ClusterSection extends SidebarSection {
   private _empty: HTMLDivElement;
 }
 
-/**
- * A namespace for `ClusterSection` statics.
- */
+/** A namespace for `ClusterSection` statics. */
 export namespace ClusterSection {
-  /**
-   * Options to create a `ClusterSection`.
-   */
+  /** Options to create a `ClusterSection`. */
   export interface IOptions {
-    /**
-     * The cluster model.
-     */
+    /** The cluster model. */
     model: ClusterModel;
-    /**
-     * The application's commands (to open the dashboard).
-     */
+    /** The application's commands (to open the dashboard). */
     commands?: CommandRegistry;
-    /**
-     * Whether the body starts shown (default true).
-     */
+    /** Whether the body starts shown (default true). */
     expanded?: boolean;
   }
 
@@ -206,9 +194,7 @@ export namespace ClusterSection {
     object_store_memory: 'Object store (GiB)'
   };
 
-  /**
-   * The resources always listed, in this order; custom ones follow.
-   */
+  /** The resources always listed, in this order; custom ones follow. */
   export const STANDARD_RESOURCES: ReadonlyArray<string> = [
     'CPU',
     'GPU',
@@ -217,9 +203,7 @@ export namespace ClusterSection {
   ];
 }
 
-/**
- * Module-private helpers.
- */
+/** Module-private helpers. */
 namespace Private {
   /**
    * Build the row of one resource.

@@ -32,9 +32,7 @@ export class ConnectionBanner extends Widget {
     return this.node.textContent ?? '';
   }
 
-  /**
-   * Render the model's connection state.
-   */
+  /** Render the model's connection state. */
   render(): void {
     const state = this._model.state;
     let text: string;
@@ -60,17 +58,11 @@ export class ConnectionBanner extends Widget {
   private _model: ClusterModel;
 }
 
-/**
- * A namespace for `ConnectionBanner` statics.
- */
+/** A namespace for `ConnectionBanner` statics. */
 export namespace ConnectionBanner {
-  /**
-   * Options to create a `ConnectionBanner`.
-   */
+  /** Options to create a `ConnectionBanner`. */
   export interface IOptions {
-    /**
-     * The cluster model whose state the banner shows.
-     */
+    /** The cluster model whose state the banner shows. */
     model: ClusterModel;
   }
 }

@@ -52,17 +52,13 @@ export class DashboardPanel extends Widget {
   /** The iframe. */
   readonly frame: HTMLIFrameElement;
 
-  /**
-   * Load the dashboard again (a new view grant).
-   */
+  /** Load the dashboard again (a new view grant). */
   reload(): void {
     this.frame.src = this.url;
   }
 }
 
-/**
- * A namespace for `DashboardPanel` statics.
- */
+/** A namespace for `DashboardPanel` statics. */
 export namespace DashboardPanel {
   /**
    * The iframe's sandbox flags: scripts, popups and downloads, never
@@ -70,13 +66,9 @@ export namespace DashboardPanel {
    */
   export const SANDBOX = 'allow-scripts allow-popups allow-downloads';
 
-  /**
-   * Options to create a `DashboardPanel`.
-   */
+  /** Options to create a `DashboardPanel`. */
   export interface IOptions {
-    /**
-     * The Jupyter server's base URL (`serverSettings.baseUrl`).
-     */
+    /** The Jupyter server's base URL (`serverSettings.baseUrl`). */
     baseUrl: string;
   }
 }

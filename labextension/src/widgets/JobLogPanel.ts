@@ -89,9 +89,7 @@ export class JobLogPanel extends Widget {
     this._render();
   }
 
-  /**
-   * Dispose the panel and its model (closing the tail).
-   */
+  /** Dispose the panel and its model (closing the tail). */
   dispose(): void {
     if (this.isDisposed) {
       return;
@@ -266,33 +264,21 @@ export class JobLogPanel extends Widget {
   private _error: string | null = null;
 }
 
-/**
- * A namespace for `JobLogPanel` statics.
- */
+/** A namespace for `JobLogPanel` statics. */
 export namespace JobLogPanel {
-  /**
-   * Options to create a `JobLogPanel`.
-   */
+  /** Options to create a `JobLogPanel`. */
   export interface IOptions {
-    /**
-     * The log model; the panel starts its tail and disposes it.
-     */
+    /** The log model; the panel starts its tail and disposes it. */
     model: JobLogModel;
   }
 }
 
-/**
- * Module-private helpers.
- */
+/** Module-private helpers. */
 namespace Private {
-  /**
-   * How close to the bottom (in pixels) still counts as following.
-   */
+  /** How close to the bottom (in pixels) still counts as following. */
   export const FOLLOW_SLACK_PX = 24;
 
-  /**
-   * The status line of the phases before the tail ends.
-   */
+  /** The status line of the phases before the tail ends. */
   export const PHASE_TEXT = {
     connecting: 'Connecting…',
     following: 'Following…',

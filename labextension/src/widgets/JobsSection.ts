@@ -63,9 +63,7 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     this.render();
   }
 
-  /**
-   * Render the model's current page and filter.
-   */
+  /** Render the model's current page and filter. */
   render(): void {
     const filter = this.model.statusFilter ?? '';
     if (this._filter.value !== filter) {
@@ -156,13 +154,9 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
   private _filter: HTMLSelectElement;
 }
 
-/**
- * A namespace for `JobsSection` statics.
- */
+/** A namespace for `JobsSection` statics. */
 export namespace JobsSection {
-  /**
-   * Options to create a `JobsSection`.
-   */
+  /** Options to create a `JobsSection`. */
   export interface IOptions extends ListSection.ISectionOptions<JobsModel> {
     /**
      * The application's commands: `iog:submit-job` and `iog:open-job-log`

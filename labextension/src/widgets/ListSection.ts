@@ -80,9 +80,7 @@ export abstract class ListSection<
   /** The model listed. */
   readonly model: M;
 
-  /**
-   * Render the model's current items.
-   */
+  /** Render the model's current items. */
   render(): void {
     const { model, _options: options } = this;
     const noun = options.noun;
@@ -111,24 +109,16 @@ export abstract class ListSection<
     this._renderPager?.(items.length);
   }
 
-  /**
-   * The items to list, in display order.
-   */
+  /** The items to list, in display order. */
   protected abstract items(): ReadonlyArray<T>;
 
-  /**
-   * The key of an item's row (also set as the row's `keyAttr`).
-   */
+  /** The key of an item's row (also set as the row's `keyAttr`). */
   protected abstract rowKey(item: T): string;
 
-  /**
-   * Refresh the cells of an item's row.
-   */
+  /** Refresh the cells of an item's row. */
   protected abstract updateRow(row: HTMLTableRowElement, item: T): void;
 
-  /**
-   * The empty-state text once the model has loaded.
-   */
+  /** The empty-state text once the model has loaded. */
   protected abstract emptyText(): string;
 
   /**
@@ -155,9 +145,7 @@ export abstract class ListSection<
   private _renderPager: ((count: number) => void) | null = null;
 }
 
-/**
- * A namespace for `ListSection` statics.
- */
+/** A namespace for `ListSection` statics. */
 export namespace ListSection {
   /**
    * A column: its header, its cells' name (`td.<block>-<name>`) and the
@@ -165,23 +153,15 @@ export namespace ListSection {
    */
   export type Column = [header: string, cell: string, className?: string];
 
-  /**
-   * Options of a concrete list section.
-   */
+  /** Options of a concrete list section. */
   export interface ISectionOptions<M> {
-    /**
-     * The model listed.
-     */
+    /** The model listed. */
     model: M;
-    /**
-     * Whether the body starts shown (default true).
-     */
+    /** Whether the body starts shown (default true). */
     expanded?: boolean;
   }
 
-  /**
-   * Options to create a list section.
-   */
+  /** Options to create a list section. */
   export interface IOptions<M>
     extends SidebarSection.IOptions, ISectionOptions<M> {
     /**
@@ -189,13 +169,9 @@ export namespace ListSection {
      * error and empty-state lines.
      */
     noun: string;
-    /**
-     * The table's columns.
-     */
+    /** The table's columns. */
     columns: ReadonlyArray<Column>;
-    /**
-     * The row attribute that holds an item's key (`data-submission-id`).
-     */
+    /** The row attribute that holds an item's key (`data-submission-id`). */
     keyAttr: string;
     /**
      * The pager of a `PagedModel`: its newer and older buttons, and whether
@@ -204,9 +180,7 @@ export namespace ListSection {
     pager?: { newer: IButton; older: IButton; hideSingle?: boolean };
   }
 
-  /**
-   * A pager button; its `className` is a suffix of the section's block.
-   */
+  /** A pager button; its `className` is a suffix of the section's block. */
   export interface IButton extends IElementOptions {
     text: string;
     className: string;

@@ -82,46 +82,28 @@ export class RaySidebar extends Panel {
   private _owned: ReadonlyArray<{ dispose(): void }>;
 }
 
-/**
- * A namespace for `RaySidebar` statics.
- */
+/** A namespace for `RaySidebar` statics. */
 export namespace RaySidebar {
-  /**
-   * Options to create a `RaySidebar`.
-   */
+  /** Options to create a `RaySidebar`. */
   export interface IOptions {
-    /**
-     * The cluster model (banner and cluster section).
-     */
+    /** The cluster model (banner and cluster section). */
     cluster: ClusterModel;
-    /**
-     * The jobs model.
-     */
+    /** The jobs model. */
     jobs: JobsModel;
-    /**
-     * The sessions model.
-     */
+    /** The sessions model. */
     sessions: SessionsModel;
-    /**
-     * The actors model.
-     */
+    /** The actors model. */
     actors: ActorsModel;
-    /**
-     * The application's commands (submit, open log, dashboard).
-     */
+    /** The application's commands (submit, open log, dashboard). */
     commands: CommandRegistry;
-    /**
-     * The tab icon (`iog-jupyter:ray`).
-     */
+    /** The tab icon (`iog-jupyter:ray`). */
     icon?: LabIcon;
     /**
      * The sections shown expanded (default all), as `defaultSections`
      * names them.
      */
     expanded?: ReadonlyArray<string>;
-    /**
-     * Objects disposed of with the sidebar (models, the change feed).
-     */
+    /** Objects disposed of with the sidebar (models, the change feed). */
     disposeWithSidebar?: ReadonlyArray<{ dispose(): void }>;
   }
 }

@@ -39,9 +39,7 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
     this.render();
   }
 
-  /**
-   * Render the idle policy and the sessions.
-   */
+  /** Render the idle policy and the sessions. */
   render(): void {
     const policy = this.model.policy;
     const parts: string[] = [];
@@ -160,13 +158,9 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
   private _policy: HTMLDivElement;
 }
 
-/**
- * A namespace for `SessionsSection` statics.
- */
+/** A namespace for `SessionsSection` statics. */
 export namespace SessionsSection {
-  /**
-   * Options to create a `SessionsSection`.
-   */
+  /** Options to create a `SessionsSection`. */
   export type IOptions = ListSection.ISectionOptions<SessionsModel>;
 
   /**

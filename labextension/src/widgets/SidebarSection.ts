@@ -88,18 +88,12 @@ export class SidebarSection extends Widget {
   private _expanded = true;
 }
 
-/**
- * A namespace for `SidebarSection` statics.
- */
+/** A namespace for `SidebarSection` statics. */
 export namespace SidebarSection {
-  /**
-   * A section's key, as the `defaultSections` setting names it.
-   */
+  /** A section's key, as the `defaultSections` setting names it. */
   export type Key = 'cluster' | 'jobs' | 'sessions' | 'actors';
 
-  /**
-   * Every section key, in display order.
-   */
+  /** Every section key, in display order. */
   export const KEYS: ReadonlyArray<Key> = [
     'cluster',
     'jobs',
@@ -107,25 +101,15 @@ export namespace SidebarSection {
     'actors'
   ];
 
-  /**
-   * Options to create a section.
-   */
+  /** Options to create a section. */
   export interface IOptions {
-    /**
-     * The section's key.
-     */
+    /** The section's key. */
     key: Key;
-    /**
-     * The heading text and the section's accessible name.
-     */
+    /** The heading text and the section's accessible name. */
     label: string;
-    /**
-     * The subclass's CSS block class (e.g. `iog-JobsSection`).
-     */
+    /** The subclass's CSS block class (e.g. `iog-JobsSection`). */
     className: string;
-    /**
-     * Whether the body starts shown (default true).
-     */
+    /** Whether the body starts shown (default true). */
     expanded?: boolean;
   }
 }

@@ -180,35 +180,21 @@ export class SubmitJobDialog
   private _touched = new Set<SubmitJobDialog.Field>();
 }
 
-/**
- * A namespace for `SubmitJobDialog` statics.
- */
+/** A namespace for `SubmitJobDialog` statics. */
 export namespace SubmitJobDialog {
-  /**
-   * A field of the form.
-   */
+  /** A field of the form. */
   export type Field = SubmitForm.Field;
 
-  /**
-   * The raw text of every field.
-   */
+  /** The raw text of every field. */
   export type IValues = SubmitForm.IValues;
 
-  /**
-   * Options to create the form.
-   */
+  /** Options to create the form. */
   export interface IOptions {
-    /**
-     * Initial values (e.g. those of a refused submission).
-     */
+    /** Initial values (e.g. those of a refused submission). */
     values?: Partial<IValues>;
-    /**
-     * Pool names offered as suggestions.
-     */
+    /** Pool names offered as suggestions. */
     pools?: ReadonlyArray<string>;
-    /**
-     * A problem to show above the form (e.g. why it was reopened).
-     */
+    /** A problem to show above the form (e.g. why it was reopened). */
     error?: string;
   }
 }

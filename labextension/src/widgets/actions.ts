@@ -13,22 +13,14 @@ import type { JobsModel } from '../models/JobsModel';
 import * as SubmitForm from './submitForm';
 import { SubmitJobDialog } from './SubmitJobDialog';
 
-/**
- * Title of the submission dialog.
- */
+/** Title of the submission dialog. */
 export const SUBMIT_DIALOG_TITLE = 'Submit a Ray job';
 
-/**
- * Options of `submitJobWithDialog()`.
- */
+/** Options of `submitJobWithDialog()`. */
 export interface ISubmitJobOptions {
-  /**
-   * Pool names offered as suggestions.
-   */
+  /** Pool names offered as suggestions. */
   pools?: ReadonlyArray<string>;
-  /**
-   * Values to start from; by default those of the last refused submission.
-   */
+  /** Values to start from; by default those of the last refused submission. */
   values?: Partial<SubmitJobDialog.IValues>;
 }
 
@@ -84,26 +76,18 @@ export async function submitJobWithDialog(
   }
 }
 
-/**
- * What `confirmAction()` shows.
- */
+/** What `confirmAction()` shows. */
 export interface IConfirmOptions {
   /**
    * The dialog's title; also the accept button's label unless `label` is
    * given.
    */
   title: string;
-  /**
-   * The question.
-   */
+  /** The question. */
   body: string;
-  /**
-   * The accept (warning) button's label.
-   */
+  /** The accept (warning) button's label. */
   label?: string;
-  /**
-   * The title of the error dialog shown when the action fails.
-   */
+  /** The title of the error dialog shown when the action fails. */
   failure: string;
 }
 
@@ -181,13 +165,9 @@ export async function deleteJobWithConfirmation(
   return reply !== null;
 }
 
-/**
- * Module-private state.
- */
+/** Module-private state. */
 namespace Private {
-  /**
-   * The values of the last refused submission, offered again next time.
-   */
+  /** The values of the last refused submission, offered again next time. */
   export const state: { draft: Partial<SubmitJobDialog.IValues> | null } = {
     draft: null
   };

@@ -6,25 +6,15 @@
  * names, messages, paths) can never become markup.
  */
 
-/**
- * Options of `el()`.
- */
+/** Options of `el()`. */
 export interface IElementOptions {
-  /**
-   * Space-separated CSS classes.
-   */
+  /** Space-separated CSS classes. */
   className?: string;
-  /**
-   * Text content.
-   */
+  /** Text content. */
   text?: string;
-  /**
-   * Attributes to set (`aria-label`, `data-*`, `type`, ...).
-   */
+  /** Attributes to set (`aria-label`, `data-*`, `type`, ...). */
   attrs?: Record<string, string>;
-  /**
-   * Tooltip (the `title` attribute).
-   */
+  /** Tooltip (the `title` attribute). */
   title?: string;
 }
 
@@ -145,9 +135,7 @@ export function syncRows<T>(
   }
 }
 
-/**
- * A column header of `tableHead()`: its text, or its text and CSS classes.
- */
+/** A column header of `tableHead()`: its text, or its text and CSS classes. */
 export type ColumnSpec = string | { text: string; className: string };
 
 /**
@@ -171,9 +159,7 @@ export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
   ]);
 }
 
-/**
- * The number of the last id `uniqueId()` handed out.
- */
+/** The number of the last id `uniqueId()` handed out. */
 let lastId = 0;
 
 /**

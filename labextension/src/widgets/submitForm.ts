@@ -16,9 +16,7 @@ export interface IFieldSpec {
   attrs: Record<string, string>;
 }
 
-/**
- * Every field of the form, in display order.
- */
+/** Every field of the form, in display order. */
 export const FIELD_SPECS = {
   entrypoint: {
     label: 'Entrypoint',
@@ -40,37 +38,25 @@ export const FIELD_SPECS = {
   pip: { label: 'pip packages', attrs: { placeholder: 'numpy, pandas>=2' } }
 } satisfies Record<string, IFieldSpec>;
 
-/**
- * A field of the form.
- */
+/** A field of the form. */
 export type Field = keyof typeof FIELD_SPECS;
 
-/**
- * Every field, in display order.
- */
+/** Every field, in display order. */
 export const FIELDS = Object.keys(FIELD_SPECS) as ReadonlyArray<Field>;
 
-/**
- * The raw text of every field.
- */
+/** The raw text of every field. */
 export type IValues = Record<Field, string>;
 
-/**
- * An empty form.
- */
+/** An empty form. */
 export const EMPTY = FIELDS.reduce(
   (values, field) => ({ ...values, [field]: '' }),
   {} as IValues
 );
 
-/**
- * The problem shown for a count that is not a number of at least 0.
- */
+/** The problem shown for a count that is not a number of at least 0. */
 export const NUMBER_PROBLEM = 'Enter a number of at least 0.';
 
-/**
- * The pattern of a submission id, as the server checks it.
- */
+/** The pattern of a submission id, as the server checks it. */
 export const SUBMISSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
