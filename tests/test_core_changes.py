@@ -86,3 +86,18 @@ def test_unknown_topics_are_refused():
     feed = ChangeFeed({"jobs": Counter()}, interval_s=1)
     with pytest.raises(ValueError, match="secrets"):
         feed.subscribe(["secrets"], print)
+
+
+async def test_a_change_right_after_the_baseline_is_reported():
+    """The window the subscribe handshake closes: a change after the client's fetch is pushed."""
+    jobs = Counter()
+    feed = ChangeFeed({"jobs": jobs}, interval_s=60)
+    seen: list[str] = []
+    feed.subscribe(["jobs"], seen.append)
+    await feed.baseline(["jobs"])  # the server does this before it sends `subscribed`
+    assert jobs.calls == 1
+    jobs.value = 1  # a job ends before the feed's first round
+    assert await feed.check_once() == ["jobs"] and seen == ["jobs"]
+    await feed.baseline(["jobs"])  # a second subscriber does not reset the baseline
+    assert jobs.calls == 2
+    await feed.stop()

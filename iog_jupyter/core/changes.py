@@ -88,6 +88,16 @@ class ChangeFeed:
 
         return unsubscribe
 
+    async def baseline(self, topics: Iterable[str]) -> None:
+        """Fingerprint each of ``topics`` not fingerprinted yet, now.
+
+        A subscriber that re-fetches its lists after this returns misses nothing: a change made
+        before the baseline is in what it fetches, one made after it is reported.
+        """
+        for topic in sorted(set(topics)):
+            if topic not in self._fingerprints:
+                self._fingerprints[topic] = await self._fingerprint(topic)
+
     def wake(self) -> None:
         """Run the next round now (after a change made through this server, say)."""
         if self._wake is not None:

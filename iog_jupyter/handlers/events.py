@@ -50,11 +50,17 @@ class EventsSubscribeHandler(IogWebSocketHandler):
             await self.authorize("read")
         self._topics = list(dict.fromkeys(topics))
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Confirm the topics, then subscribe to the app's change feed."""
+    async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Subscribe to the app's change feed, wait for its baseline, then confirm the topics.
+
+        ``subscribed`` is sent only once the feed holds a fingerprint of every topic, so a
+        client that re-fetches on ``subscribed`` (the Lab sidebar does) cannot miss a change.
+        """
         super().open(*args, **kwargs)
+        changes = self.iog.changes
+        self._unsubscribe = changes.subscribe(self._topics, self._on_change)
+        await changes.baseline(self._topics)
         self._send(SubscribedMessage(topics=self._topics))
-        self._unsubscribe = self.iog.changes.subscribe(self._topics, self._on_change)
 
     def _on_change(self, topic: str) -> None:
         self._send(ChangedMessage(topic=topic))

@@ -20,7 +20,7 @@ class EventsQuery(WireModel):
 
 
 class SubscribedMessage(WireModel):
-    """Sent once after the upgrade: the topics this socket follows."""
+    """Sent once the server holds a baseline of each topic: re-fetch now, then on ``changed``."""
 
     type: Literal["subscribed"] = "subscribed"
     topics: list[Topic]

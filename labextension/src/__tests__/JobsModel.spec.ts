@@ -19,7 +19,6 @@ import type { JobPage, JobRecord } from '../api/types';
 import { ChangeFeed } from '../models/ChangeFeed';
 import { SERVER_UNREACHABLE_MESSAGE } from '../models/connection';
 import { JobsModel } from '../models/JobsModel';
-import { PolledModel } from '../models/PolledModel';
 import {
   deferred,
   FakeWebSocket,
@@ -320,7 +319,6 @@ describe('JobsModel with a ChangeFeed', () => {
     seen.length = 0;
 
     socket.receive({ type: 'changed', topic: 'sessions' });
-    socket.receive({ type: 'subscribed', topics: ['jobs'] });
     socket.receive('not json');
     await flush();
     expect(seen).toHaveLength(0);
@@ -332,17 +330,26 @@ describe('JobsModel with a ChangeFeed', () => {
     feed.dispose();
   });
 
-  it('polls six times slower while the push socket is open', async () => {
-    routeRequests(mockRequest, { 'GET jobs': () => page([]) });
+  it('re-fetches once subscribed and keeps polling at the interval', async () => {
+    const seen = routeRequests(mockRequest, { 'GET jobs': () => page([]) });
     const { feed, socket } = makeFeed();
     const model = makeModel({ feed, refreshIntervalMs: 2000 });
     expect(model.frequency.interval).toBe(2000);
 
     socket.open();
-    expect(model.frequency.interval).toBe(2000 * PolledModel.PUSH_SLOWDOWN);
+    await flush();
+    expect(feed.isOpen).toBe(false);
+    seen.length = 0;
+    // The server's baseline is taken: whatever changed before it is fetched now.
+    socket.receive({ type: 'subscribed', topics: ['jobs'] });
+    await flush();
+    expect(feed.isOpen).toBe(true);
+    expect(seen.filter(r => !r.query.status)).toHaveLength(1);
+    expect(model.frequency.interval).toBe(2000);
     expect(model.frequency.backoff).toBe(true);
 
     socket.drop();
+    expect(feed.isOpen).toBe(false);
     expect(model.frequency.interval).toBe(2000);
 
     model.refreshIntervalMs = 10;

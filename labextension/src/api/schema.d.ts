@@ -2422,7 +2422,7 @@ export interface components {
         };
         /**
          * SubscribedMessage
-         * @description Sent once after the upgrade: the topics this socket follows.
+         * @description Sent once the server holds a baseline of each topic: re-fetch now, then on ``changed``.
          */
         SubscribedMessage: {
             /** Topics */

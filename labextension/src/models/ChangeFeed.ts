@@ -9,8 +9,12 @@ import type { EventTopic } from '../api/types';
  * The push channel of the list models: a websocket on
  * `events/subscribe?topics=...` that says when a list changed.
  *
- * The server sends `{"type": "changed", "topic": "jobs"}` when the first
+ * The server sends `{"type": "subscribed"}` once it holds a baseline of
+ * every topic, then `{"type": "changed", "topic": "jobs"}` when the first
  * page of a topic changed; listeners re-fetch their own page through REST.
+ * The feed counts as open from `subscribed` on: listeners re-fetch then, so
+ * a change made between their last fetch and the server's baseline is not
+ * missed.
  * A server without this route simply never opens the socket, and the
  * models keep polling at their normal rate.
  */
@@ -43,14 +47,14 @@ export class ChangeFeed implements IDisposable {
     return this._changed;
   }
 
-  /** A signal emitted with `isOpen` when the socket opens or drops. */
+  /** A signal emitted with `isOpen` when the feed is subscribed or drops. */
   get openChanged(): ISignal<this, boolean> {
     return this._openChanged;
   }
 
   /** Whether pushes can arrive now. */
   get isOpen(): boolean {
-    return this._socket.state === 'open';
+    return this._wasOpen;
   }
 
   /** Whether the feed is disposed. */
@@ -74,11 +78,18 @@ export class ChangeFeed implements IDisposable {
     const known = this.topics.find(name => name === topic);
     if (type === 'changed' && known) {
       this._changed.emit(known);
+    } else if (type === 'subscribed') {
+      this._setOpen(true);
     }
   }
 
   private _onState(_: IogSocket, state: IogSocket.State): void {
-    const open = state === 'open';
+    if (state !== 'open') {
+      this._setOpen(false);
+    }
+  }
+
+  private _setOpen(open: boolean): void {
     if (open !== this._wasOpen) {
       this._wasOpen = open;
       this._openChanged.emit(open);

@@ -12,9 +12,10 @@ import { clampInterval, ConnectionState, describeError } from './connection';
 
 /**
  * Base of the models (cluster, jobs, sessions, actors): a `Poll` that
- * fetches the data, refreshed at once when the `ChangeFeed` (if any) says
- * the model's topic changed, and polling only slowly while those pushes can
- * arrive.
+ * fetches the data every interval, and at once when the `ChangeFeed` (if
+ * any) says the model's topic changed or has just subscribed. Pushes make a
+ * change show at once; the poll still reconciles every interval, so a list
+ * is never staler than one interval whatever happens to a push.
  *
  * A failed fetch (network error, `503 ray_unavailable`, ...) turns the model
  * `disconnected` with the server's message and makes the poll back off; the
@@ -71,10 +72,7 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     return this._message;
   }
 
-  /**
-   * The polling interval in milliseconds, used while no push socket is open
-   * (six times longer while it is).
-   */
+  /** The polling interval in milliseconds. */
   get refreshIntervalMs(): number {
     return this._intervalMs;
   }
@@ -197,26 +195,16 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
   }
 
   /**
-   * The poll's frequency: the interval, six times longer while pushes can
-   * arrive, with backoff.
+   * The poll's frequency: the interval, with backoff while fetches fail.
    *
    * @returns The frequency.
    */
   protected pollFrequency(): IPoll.Frequency {
-    const pushed = this._feed?.isOpen ?? false;
-    const interval = pushed
-      ? Math.min(
-          this._intervalMs * PolledModel.PUSH_SLOWDOWN,
-          Poll.MAX_INTERVAL
-        )
-      : this._intervalMs;
+    const interval = this._intervalMs;
     return {
       interval,
       backoff: true,
-      max: Math.min(
-        Math.max(interval, this._intervalMs * PolledModel.PUSH_SLOWDOWN, 60000),
-        Poll.MAX_INTERVAL
-      )
+      max: Math.min(Math.max(interval, 60000), Poll.MAX_INTERVAL)
     };
   }
 
@@ -243,14 +231,13 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     }
   }
 
-  private _onFeedOpen(): void {
-    if (this._isDisposed) {
-      return;
+  private _onFeedOpen(_: ChangeFeed, open: boolean): void {
+    // Subscribed: the server holds its baseline now, so a fetch from here on
+    // sees every change it will not push (made while the socket was down, or
+    // between the last fetch and the baseline).
+    if (open && !this._isDisposed) {
+      void this.poll.refresh();
     }
-    this.poll.frequency = this.pollFrequency();
-    // A change may have been missed while the socket was down, and the
-    // frequency only applies from the next tick: refresh now.
-    void this.poll.refresh();
   }
 
   private _topic: EventTopic | null;
@@ -266,9 +253,6 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
 
 /** A namespace for `PolledModel` statics. */
 export namespace PolledModel {
-  /** How much slower the models poll while the push socket is open. */
-  export const PUSH_SLOWDOWN = 6;
-
   /** Options to create a polled model. */
   export interface IOptions<S = unknown> {
     /** The service to fetch through. */
