@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,109 +29,84 @@ TABLE_END = "<!-- config-table:end -->"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def _conf(kind: type[TraitType]) -> Callable[..., Any]:
+    """``(default, help, **bounds)`` -> a ``kind`` trait set as ``c.IogJupyterApp.<name>``."""
+    return lambda default, help, **bounds: kind(default, config=True, help=help, **bounds)
+
+
+_float, _int, _bool, _text = _conf(Float), _conf(Int), _conf(Bool), _conf(Unicode)
+
+
 class RayConnectionConfig(HasTraits):
     """How the server reaches Ray: where, with which token, within which deadlines."""
 
-    ray_address = Unicode(
+    ray_address = _text(
         "",
-        config=True,
-        help=(
-            "GCS address of the Ray head (host:port). Empty: RAY_ADDRESS, then the address of "
-            "the newest local `ray start` (/tmp/ray/ray_current_cluster), then 127.0.0.1:6379."
-        ),
+        "GCS address of the Ray head (host:port). Empty: RAY_ADDRESS, then the address of "
+        "the newest local `ray start` (/tmp/ray/ray_current_cluster), then 127.0.0.1:6379.",
     )
-    ray_dashboard_url = Unicode(
+    ray_dashboard_url = _text(
+        "", "URL of Ray's dashboard. Empty: read from the GCS (what `ray job` does)."
+    )
+    ray_token_path = _text(
         "",
-        config=True,
-        help="URL of Ray's dashboard. Empty: read from the GCS (what `ray job` does).",
+        "File holding the Ray auth token. Empty: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, then "
+        "~/.ray/auth_token. The token never leaves the server.",
     )
-    ray_token_path = Unicode(
-        "",
-        config=True,
-        help=(
-            "File holding the Ray auth token. Empty: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, then "
-            "~/.ray/auth_token. The token never leaves the server."
-        ),
+    connect_timeout_s = _float(
+        1.0, "Deadline for the TCP probe of the GCS port made before each Ray call."
     )
-    connect_timeout_s = Float(
-        1.0,
-        config=True,
-        help="Deadline for the TCP probe of the GCS port made before each Ray call.",
+    request_timeout_s = _float(
+        10.0, "Deadline for one call to Ray; past it the request answers 503."
     )
-    request_timeout_s = Float(
-        10.0,
-        config=True,
-        help="Deadline for one call to Ray; past it the request answers 503.",
-    )
-    submit_timeout_s = Float(
+    submit_timeout_s = _float(
         60.0,
-        config=True,
-        help=(
-            "Deadline for a job submission, which waits on Ray's job agent (the first job on a "
-            "fresh head can take longer than request_timeout_s)."
-        ),
+        "Deadline for a job submission, which waits on Ray's job agent (the first job on a "
+        "fresh head can take longer than request_timeout_s).",
     )
-    executor_max_workers = Int(
-        4,
-        config=True,
-        min=1,
-        help="Threads for blocking Ray calls made by requests (never on the event loop).",
+    executor_max_workers = _int(
+        4, "Threads for blocking Ray calls made by requests (never on the event loop).", min=1
     )
 
 
 class ClusterConfig(HasTraits):
     """The one cluster monitor: polling, history, pools, per-node usage, the dashboard."""
 
-    refresh_interval_s = Float(
+    refresh_interval_s = _float(
         REFRESH_INTERVAL_S,
-        config=True,
+        "Seconds between two polls of the cluster by the one shared monitor.",
         min=0.1,
-        help="Seconds between two polls of the cluster by the one shared monitor.",
     )
-    history_length = Int(
+    history_length = _int(
         HISTORY_LENGTH,
-        config=True,
-        min=1,
-        help="How many polls the cluster history ring buffer keeps "
+        "How many polls the cluster history ring buffer keeps "
         f"({HISTORY_LENGTH} x {REFRESH_INTERVAL_S:g} s = "
         f"{HISTORY_LENGTH * REFRESH_INTERVAL_S / 3600:g} hour).",
+        min=1,
     )
-    max_backoff_s = Float(
-        MAX_BACKOFF_S,
-        config=True,
-        help="Longest wait between polls while Ray is unreachable (exponential backoff).",
+    max_backoff_s = _float(
+        MAX_BACKOFF_S, "Longest wait between polls while Ray is unreachable (exponential backoff)."
     )
-    pool_label = Unicode(
+    pool_label = _text(
         "ray.io/node-group",
-        config=True,
-        help="Node label whose value names a node's pool (KubeRay sets ray.io/node-group).",
+        "Node label whose value names a node's pool (KubeRay sets ray.io/node-group).",
     )
-    pool_resource_prefix = Unicode(
-        "pool:",
-        config=True,
-        help='Custom resources named <prefix><pool> also name a pool ({"pool:train": 1}).',
+    pool_resource_prefix = _text(
+        "pool:", 'Custom resources named <prefix><pool> also name a pool ({"pool:train": 1}).'
     )
-    include_node_usage = Bool(
-        True,
-        config=True,
-        help="Add per-node CPU %, memory and GPU usage from Ray's dashboard to each snapshot.",
+    include_node_usage = _bool(
+        True, "Add per-node CPU %, memory and GPU usage from Ray's dashboard to each snapshot."
     )
-    usage_refresh_interval_s = Float(
+    usage_refresh_interval_s = _float(
         5.0,
-        config=True,
+        "Seconds between two fetches of per-node usage from the dashboard, on a thread of "
+        "its own (its reply grows with the number of workers); snapshots merge the latest.",
         min=0.1,
-        help=(
-            "Seconds between two fetches of per-node usage from the dashboard, on a thread of "
-            "its own (its reply grows with the number of workers); snapshots merge the latest."
-        ),
     )
-    dashboard_grant_ttl_s = Float(
+    dashboard_grant_ttl_s = _float(
         3600.0,
-        config=True,
-        help=(
-            "Seconds a dashboard view grant (the sandboxed dashboard page's read-only "
-            "capability URL) stays valid; reopening the dashboard mints a new one."
-        ),
+        "Seconds a dashboard view grant (the sandboxed dashboard page's read-only "
+        "capability URL) stays valid; reopening the dashboard mints a new one.",
     )
 
 
@@ -147,12 +123,10 @@ class JobsConfig(HasTraits):
             "or 'auto' (Ray's when its job API answers, else local). Chosen on first use."
         ),
     )
-    jobs_state_dir = Unicode(
-        config=True,
-        help=(
-            "Directory for local job records and logs (jobs/), uploaded packages (packages/) "
-            "and the audit log. Default: <jupyter data dir>/iog_jupyter."
-        ),
+    jobs_state_dir = _text(
+        "",
+        "Directory for local job records and logs (jobs/), uploaded packages (packages/) "
+        "and the audit log. Default: <jupyter data dir>/iog_jupyter.",
     )
     jobs_working_dir_roots = List(
         Unicode(),
@@ -162,99 +136,66 @@ class JobsConfig(HasTraits):
             "directory on this machine. Empty: the Jupyter server's root_dir."
         ),
     )
-    jobs_stop_grace_s = Float(
-        10.0,
-        config=True,
-        help="Seconds the local jobs backend waits between TERM and KILL when stopping a job.",
+    jobs_stop_grace_s = _float(
+        10.0, "Seconds the local jobs backend waits between TERM and KILL when stopping a job."
     )
-    audit_log_path = Unicode(
-        config=True,
-        help=(
-            "JSON-lines audit log (mode 0600) of every job submit, stop, delete and package "
-            "upload, allowed or refused. Default: <jobs_state_dir>/audit.log."
-        ),
+    audit_log_path = _text(
+        "",
+        "JSON-lines audit log (mode 0600) of every job submit, stop, delete and package "
+        "upload, allowed or refused. Default: <jobs_state_dir>/audit.log.",
     )
-    job_list_max_limit = Int(
-        200,
-        config=True,
-        min=1,
-        help="Largest page size `GET jobs?limit=` accepts (the default page is 50 jobs).",
+    job_list_max_limit = _int(
+        200, "Largest page size `GET jobs?limit=` accepts (the default page is 50 jobs).", min=1
     )
-    log_page_max_bytes = Int(
-        1 * MIB,
-        config=True,
-        min=1,
-        help="Largest `limit_bytes` a `GET jobs/{id}/logs` page accepts.",
+    log_page_max_bytes = _int(
+        1 * MIB, "Largest `limit_bytes` a `GET jobs/{id}/logs` page accepts.", min=1
     )
-    log_tail_chunk_bytes = Int(
+    log_tail_chunk_bytes = _int(
         64 * 1024,
-        config=True,
+        "Most log bytes a websocket tail reads ahead of what its client has received; "
+        "a stalled client stalls only its own tail.",
         min=1,
-        help=(
-            "Most log bytes a websocket tail reads ahead of what its client has received; "
-            "a stalled client stalls only its own tail."
-        ),
     )
-    log_tail_poll_interval_s = Float(
+    log_tail_poll_interval_s = _float(
         0.05,
-        config=True,
+        "Seconds between two checks of a job's log file for new bytes while tailing "
+        "(a printed line reaches the websocket within about this long).",
         min=0.01,
         max=5.0,
-        help=(
-            "Seconds between two checks of a job's log file for new bytes while tailing "
-            "(a printed line reaches the websocket within about this long)."
-        ),
     )
 
 
 class LimitsConfig(HasTraits):
     """Limits on requests and per-user quotas, and the insecure-server refusal."""
 
-    max_request_body_bytes = Int(
-        1 * MIB,
-        config=True,
-        min=1,
-        help="Largest JSON request body (job submit); larger bodies answer 413 unread.",
+    max_request_body_bytes = _int(
+        1 * MIB, "Largest JSON request body (job submit); larger bodies answer 413 unread.", min=1
     )
-    package_max_bytes = Int(
+    package_max_bytes = _int(
         100 * MIB,
-        config=True,
+        "Largest working_dir zip `POST packages` accepts; larger uploads answer 413.",
         min=1,
-        help="Largest working_dir zip `POST packages` accepts; larger uploads answer 413.",
     )
-    package_max_entries = Int(
-        10000,
-        config=True,
-        min=1,
-        help="Most files and directories an uploaded working_dir zip may hold.",
+    package_max_entries = _int(
+        10000, "Most files and directories an uploaded working_dir zip may hold.", min=1
     )
-    package_max_expanded_bytes = Int(
-        1024 * MIB,
-        config=True,
-        min=1,
-        help="Largest total uncompressed size of an uploaded zip (refuses zip bombs).",
+    package_max_expanded_bytes = _int(
+        1024 * MIB, "Largest total uncompressed size of an uploaded zip (refuses zip bombs).", min=1
     )
-    max_active_jobs_per_user = Int(
+    max_active_jobs_per_user = _int(
         0,
-        config=True,
-        help="Jobs one user may have PENDING or RUNNING at once; more submissions answer 429. "
+        "Jobs one user may have PENDING or RUNNING at once; more submissions answer 429. "
         "0: no limit.",
     )
-    max_submits_per_minute = Int(
-        0,
-        config=True,
-        help="Job submissions one user may make in any 60 s; more answer 429. 0: no limit.",
+    max_submits_per_minute = _int(
+        0, "Job submissions one user may make in any 60 s; more answer 429. 0: no limit."
     )
-    log_tail_max_clients_per_user = Int(
-        32,
-        config=True,
-        min=1,
-        help="Most log-tail websockets one user may hold open at once; more answer 429.",
+    log_tail_max_clients_per_user = _int(
+        32, "Most log-tail websockets one user may hold open at once; more answer 429.", min=1
     )
-    allow_insecure = Bool(
+    allow_insecure = _bool(
         False,
-        config=True,
-        help="Let iog's mutating endpoints work even when the Jupyter server runs with "
+        "Let iog's mutating endpoints work even when the Jupyter server runs with "
         "authentication or XSRF checks disabled, or allow_origin='*' (they refuse with 403 "
         "otherwise).",
     )
@@ -263,25 +204,19 @@ class LimitsConfig(HasTraits):
 class SessionsConfig(HasTraits):
     """Notebook sessions and the idle policy (off by default)."""
 
-    idle_warn_after_s = Float(
+    idle_warn_after_s = _float(
         0.0,
-        config=True,
+        "Seconds a notebook session (a kernel of this server that is a Ray driver) may sit "
+        "idle while holding idle_release_resources before GET sessions and the "
+        "SessionsWidget warn about it (audited once). 0: no warning.",
         min=0.0,
-        help=(
-            "Seconds a notebook session (a kernel of this server that is a Ray driver) may sit "
-            "idle while holding idle_release_resources before GET sessions and the "
-            "SessionsWidget warn about it (audited once). 0: no warning."
-        ),
     )
-    idle_release_after_s = Float(
+    idle_release_after_s = _float(
         0.0,
-        config=True,
+        "Seconds idle after which the idle policy kills the session's non-detached actors "
+        "and cancels its tasks that hold idle_release_resources; detached actors and other "
+        "sessions are never touched, and keep_alive() exempts a session. Audited. 0: never.",
         min=0.0,
-        help=(
-            "Seconds idle after which the idle policy kills the session's non-detached actors "
-            "and cancels its tasks that hold idle_release_resources; detached actors and other "
-            "sessions are never touched, and keep_alive() exempts a session. Audited. 0: never."
-        ),
     )
     idle_release_resources = List(
         Unicode(),
@@ -289,44 +224,32 @@ class SessionsConfig(HasTraits):
         config=True,
         help="Resources whose holders the idle policy warns about and releases.",
     )
-    idle_check_interval_s = Float(
+    idle_check_interval_s = _float(
         30.0,
-        config=True,
+        "Seconds between two passes of the idle policy, which runs only when "
+        "idle_warn_after_s or idle_release_after_s is set.",
         min=0.1,
-        help=(
-            "Seconds between two passes of the idle policy, which runs only when "
-            "idle_warn_after_s or idle_release_after_s is set."
-        ),
     )
-    idle_keep_alive_max_s = Float(
+    idle_keep_alive_max_s = _float(
         24 * 3600.0,
-        config=True,
+        "Longest exemption from iog_jupyter.keep_alive() the idle policy honours, counted "
+        "from when it was set.",
         min=0.0,
-        help=(
-            "Longest exemption from iog_jupyter.keep_alive() the idle policy honours, counted "
-            "from when it was set."
-        ),
     )
-    sessions_release_foreign = Bool(
+    sessions_release_foreign = _bool(
         False,
-        config=True,
-        help=(
-            "Let POST sessions/{session_id}/release release Ray drivers that are not kernels "
-            "of this Jupyter server (other users' notebooks, scripts, jobs). Off: 403."
-        ),
+        "Let POST sessions/{session_id}/release release Ray drivers that are not kernels "
+        "of this Jupyter server (other users' notebooks, scripts, jobs). Off: 403.",
     )
 
 
 class ActorsConfig(HasTraits):
     """Detached actors: the TTL reaper and protected namespaces."""
 
-    actor_reap_interval_s = Float(
+    actor_reap_interval_s = _float(
         30.0,
-        config=True,
-        help=(
-            "Seconds between two passes of the detached-actor reaper, which kills actors whose "
-            "TTL ran out (audited) and drops records of actors that are gone. 0 turns it off."
-        ),
+        "Seconds between two passes of the detached-actor reaper, which kills actors whose "
+        "TTL ran out (audited) and drops records of actors that are gone. 0 turns it off.",
     )
     protected_actor_namespaces = List(
         Unicode(),

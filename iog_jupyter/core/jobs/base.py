@@ -6,7 +6,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..wire import JobPage, JobRecord, LogPage
+from ..errors import ConflictError
+from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
 
 #: Metadata keys the server sets itself; a client can never set them.
 OWNER_KEY = "iog.owner"
@@ -31,6 +32,14 @@ class JobSubmission:
     entrypoint_memory: int | None = None
     entrypoint_resources: dict[str, float] = field(default_factory=dict)
     pool: str | None = None
+
+
+def check_deletable(submission_id: str, status: str) -> None:
+    """Refuse (``ConflictError``) to delete a job that has not ended."""
+    if status not in TERMINAL_STATUSES:
+        raise ConflictError(
+            f"Job {submission_id!r} is {status}; stop it and wait for it to end before deleting it."
+        )
 
 
 class JobBackend(abc.ABC):

@@ -33,7 +33,7 @@ from ..connection import RayConnection
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
-from .base import OWNER_KEY, JobBackend, JobSubmission
+from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable
 from .logfiles import check_page_args, read_file_page
 from .paging import paginate
 from .validation import check_submission_id, redact_runtime_env
@@ -189,12 +189,7 @@ class LocalProcessBackend(JobBackend):
         return env
 
     def submit(self, submission: JobSubmission) -> str:
-        """Start the job's supervisor (see :meth:`JobBackend.submit`).
-
-        Raises:
-            ValidationError: A runtime_env key other than env_vars and working_dir.
-            ConflictError: The submission_id is taken.
-        """
+        """Start the job's supervisor (see :meth:`JobBackend.submit`); runtime_env as module doc."""
         unsupported = sorted(set(submission.runtime_env) - SUPPORTED_RUNTIME_ENV)
         if unsupported:
             raise ValidationError(
@@ -290,18 +285,9 @@ class LocalProcessBackend(JobBackend):
         return True
 
     def delete(self, submission_id: str) -> None:
-        """Remove a terminal job's record, log and job directory.
-
-        Raises:
-            NotFoundError: No job has this id.
-            ConflictError: The job has not ended; stop it first.
-        """
+        """Remove a terminal job's record, log and job directory (see :meth:`JobBackend.delete`)."""
         row = self._row(submission_id)
-        if row["status"] in ("PENDING", "RUNNING"):
-            raise ConflictError(
-                f"Job {submission_id!r} is {row['status']}; stop it and wait for it to end "
-                "before deleting it."
-            )
+        check_deletable(submission_id, row["status"])
         self._query("DELETE FROM jobs WHERE submission_id = ?", (submission_id,))
         Path(row["log_path"]).unlink(missing_ok=True)
         shutil.rmtree(row["cwd"], ignore_errors=True)

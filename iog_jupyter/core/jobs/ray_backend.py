@@ -28,7 +28,7 @@ from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import TERMINAL_STATUSES, ClusterSnapshot, JobPage, JobRecord, LogPage
-from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission
+from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
 from .logfiles import check_page_args, page_from_bytes
 from .paging import paginate
 from .placement import explain_pending, job_bundle, pool_placement
@@ -266,28 +266,20 @@ class RayJobsBackend(JobBackend):
         when = self._load_tombstones().get(submission_id)
         return when is not None and time.time() - when <= self.tombstone_ttl_s
 
-    def _rebury(self, submission_id: str, info: Any) -> None:
-        """Ray wrote a deleted job back: delete it again (once it is terminal)."""
-        if info is not None and info.status.is_terminal():
-            self._rebury_ended(submission_id)
-
-    def _rebury_ended(self, submission_id: str) -> None:
+    def _rebury(self, submission_id: str, ended: bool) -> None:
+        """Ray wrote a deleted job back: delete it again (once it has ``ended``)."""
+        if not ended:
+            return
         log.info("Ray wrote deleted job %s back; deleting it again", submission_id)
         try:
             self._call(lambda c: c.delete_job(submission_id))
-        except (NotFoundError, IogError) as err:
+        except IogError as err:  # NotFoundError included: gone already
             log.debug("Re-delete of %s: %s", submission_id, err.message)
 
     # -- the contract ---------------------------------------------------------------------
 
     def submit(self, submission: JobSubmission) -> str:
-        """Start a job on Ray (see :meth:`JobBackend.submit`).
-
-        Raises:
-            ConflictError: The submission_id is taken.
-            ValidationError: The pool has no node.
-            RayUnavailableError: The dashboard or its job agent is down.
-        """
+        """Start a job on Ray (see :meth:`JobBackend.submit`); a pool with no node is refused."""
         options: dict[str, Any] = {}
         resources = dict(submission.entrypoint_resources)
         if submission.pool:
@@ -332,7 +324,7 @@ class RayJobsBackend(JobBackend):
     def _info(self, submission_id: str) -> Any:
         info = self._call(lambda c: c.get_job_info(submission_id))
         if self._is_buried(submission_id):
-            self._rebury(submission_id, info)
+            self._rebury(submission_id, info is not None and info.status.is_terminal())
             raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
         return info
 
@@ -377,8 +369,7 @@ class RayJobsBackend(JobBackend):
             if record is None:
                 continue  # written between the two KV calls: the next list has it
             if sid in tombstones:
-                if record.status in TERMINAL_STATUSES:
-                    self._rebury_ended(sid)
+                self._rebury(sid, record.status in TERMINAL_STATUSES)
                 continue
             records.append(record)
             if record.status in TERMINAL_STATUSES:
@@ -411,18 +402,9 @@ class RayJobsBackend(JobBackend):
         return True
 
     def delete(self, submission_id: str) -> None:
-        """Delete a terminal job and its driver log, for good (see the module docstring).
-
-        Raises:
-            NotFoundError: No job has this id.
-            ConflictError: The job has not ended; stop it first.
-        """
+        """Delete a terminal job and its driver log, for good (see the module docstring)."""
         info = self._info(submission_id)
-        if not info.status.is_terminal():
-            raise ConflictError(
-                f"Job {submission_id!r} is {info.status.value}; stop it and wait for it to end "
-                "before deleting it."
-            )
+        check_deletable(submission_id, info.status.value)
         path = self.log_path(submission_id)
         self._call(lambda c: c.delete_job(submission_id))
         self._bury(submission_id)
@@ -433,7 +415,7 @@ class RayJobsBackend(JobBackend):
                 again = self._call(lambda c: c.get_job_info(submission_id))
             except NotFoundError:
                 continue
-            self._rebury(submission_id, again)
+            self._rebury(submission_id, again is not None and again.status.is_terminal())
         if path:
             try:
                 os.unlink(path)

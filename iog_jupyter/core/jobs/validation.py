@@ -74,11 +74,7 @@ def new_submission_id() -> str:
 
 
 def check_submission_id(submission_id: str) -> str:
-    """Return ``submission_id`` if it has the allowed shape (it never reaches a backend otherwise).
-
-    Raises:
-        ValidationError: The id does not match ``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``.
-    """
+    """Return ``submission_id`` if it has the allowed shape; no other id reaches a backend."""
     if not isinstance(submission_id, str) or not ID_RE.match(submission_id):
         raise ValidationError(
             f"Bad submission id {str(submission_id)[:70]!r}: use 1-64 letters, digits, '_', '.' "
@@ -147,19 +143,10 @@ def _metadata(raw: Any, owner: str, pool: str | None) -> dict[str, str]:
 def resolve_directory(
     value: Any, what: str, roots: Sequence[str], package_store: PackageStore | None
 ) -> str:
-    """Map a ``working_dir``/``py_modules`` entry to a local directory we allow.
+    """The real (symlink-free) directory of a ``working_dir``/``py_modules`` entry (``what``).
 
-    Args:
-        value: An ``iog-package://`` URI or a directory path.
-        what: The field name, for messages.
-        roots: Directories under which an existing directory may be used.
-        package_store: The store whose URIs are accepted.
-
-    Returns:
-        The real (symlink-free) path of the directory.
-
-    Raises:
-        ValidationError: Anything else: other URIs, missing dirs, paths outside the roots.
+    ``value`` is an ``iog-package://`` URI of ``package_store`` or an existing directory under
+    one of ``roots``; anything else is a ``ValidationError``.
     """
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{what} must be a non-empty string.")
@@ -282,21 +269,12 @@ def validate_submission(
     allowed_working_dir_roots: Sequence[str],
     package_store: PackageStore | None,
 ) -> JobSubmission:
-    """Check a submit request and turn it into a :class:`JobSubmission`.
+    """Check a submit ``body`` and turn it into a :class:`JobSubmission` (with an id).
 
-    Args:
-        body: The decoded JSON body.
-        owner: The authenticated user; recorded as ``iog.owner``, never taken from the body.
-        pool_config: How pools are named (kept for the backend's mapping).
-        allowed_working_dir_roots: Directories under which an existing directory may be a
-            ``working_dir`` (the Jupyter root dir).
-        package_store: The store whose ``iog-package://`` URIs are accepted; None refuses them.
-
-    Returns:
-        The validated submission, with a generated ``submission_id`` when none was given.
-
-    Raises:
-        ValidationError: The first problem found, in words a person can act on.
+    ``owner`` (the authenticated user) is recorded as ``iog.owner``, never taken from the body.
+    Directories come from ``package_store`` (None refuses ``iog-package://`` URIs) or from under
+    ``allowed_working_dir_roots``. Raises ``ValidationError``: the first problem found, in words
+    a person can act on.
     """
     del pool_config  # the pool is mapped against the live cluster by the backend
     if not isinstance(body, dict):

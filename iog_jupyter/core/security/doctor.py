@@ -101,12 +101,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_token_file(conn: RayConnection, fix: bool = False) -> Check:
-    """The Ray token file must be readable by its owner only (Ray writes it 0644).
-
-    Args:
-        conn: The connection whose token file is checked.
-        fix: Set the file to 0600 when it is not.
-    """
+    """The Ray token file must be readable by its owner only (Ray writes it 0644); fix: chmod."""
     info = conn.token_info
     caps = _ray_compat.capabilities()
     if not caps.token_auth:
@@ -333,94 +328,76 @@ def ray_checks(conn: RayConnection, fix: bool = False) -> list[Check]:
 # -- Jupyter -----------------------------------------------------------------------------------
 
 
+def _either(id: str, passed: bool, ok: str, status: str, problem: str, fix: str) -> Check:
+    """``ok`` when ``passed``, else ``problem`` with its ``fix`` at ``status``."""
+    return Check(id, OK, ok) if passed else Check(id, status, problem, fix)  # type: ignore[arg-type]
+
+
 def jupyter_checks(facts: JupyterFacts) -> list[Check]:
     """Every Jupyter-side check, in a stable order."""
-    checks = []
-    if facts.auth_enabled and not facts.allow_unauthenticated_access:
-        checks.append(Check("jupyter_auth", OK, "Jupyter requires a token or password."))
-    elif not facts.auth_enabled:
-        checks.append(
-            Check(
-                "jupyter_auth",
-                FAIL,
-                "Jupyter authentication is disabled: anyone who reaches the server owns the "
-                "cluster.",
-                "Remove `--IdentityProvider.token=''` / `--ServerApp.token=''` and restart.",
-            )
+    if not facts.auth_enabled:
+        auth = Check(
+            "jupyter_auth",
+            FAIL,
+            "Jupyter authentication is disabled: anyone who reaches the server owns the cluster.",
+            "Remove `--IdentityProvider.token=''` / `--ServerApp.token=''` and restart.",
         )
     else:
-        checks.append(
-            Check(
-                "jupyter_auth",
-                WARN,
-                "allow_unauthenticated_access is on: handlers without their own check are open.",
-                "Set c.ServerApp.allow_unauthenticated_access = False.",
-            )
+        auth = _either(
+            "jupyter_auth",
+            not facts.allow_unauthenticated_access,
+            "Jupyter requires a token or password.",
+            WARN,
+            "allow_unauthenticated_access is on: handlers without their own check are open.",
+            "Set c.ServerApp.allow_unauthenticated_access = False.",
         )
-    checks.append(
-        Check("jupyter_xsrf", OK, "XSRF checks are on.")
-        if facts.xsrf_enabled
-        else Check(
+    where = "TLS is on" if facts.tls else f"the server listens on {facts.ip} only"
+    backend = facts.jobs_backend or "not chosen yet (chosen on the first job call)"
+    return [
+        auth,
+        _either(
             "jupyter_xsrf",
+            facts.xsrf_enabled,
+            "XSRF checks are on.",
             FAIL,
             "XSRF checks are disabled: another web page the user visits can drive this server.",
             "Remove `disable_check_xsrf=True` from the server's configuration.",
-        )
-    )
-    if facts.allow_origin == "*" or facts.allow_origin_pat in (".*", ".+"):
-        checks.append(
-            Check(
-                "jupyter_origin",
-                FAIL,
-                "Any web origin may call this server (allow_origin='*').",
-                "Unset c.ServerApp.allow_origin, or list the exact origins that need it.",
-            )
-        )
-    else:
-        checks.append(Check("jupyter_origin", OK, "Cross-origin calls are not allowed."))
-    if facts.tls or _is_loopback(facts.ip):
-        where = "TLS is on" if facts.tls else f"the server listens on {facts.ip} only"
-        checks.append(
-            Check("jupyter_tls", OK, f"Tokens do not cross the network in clear: {where}.")
-        )
-    else:
-        checks.append(
-            Check(
-                "jupyter_tls",
-                WARN,
-                f"The server listens on {facts.ip or 'all interfaces'} without TLS: tokens "
-                "cross the network in clear.",
-                "Serve it behind HTTPS (a TLS proxy, or c.ServerApp.certfile/keyfile).",
-            )
-        )
-    if facts.proxy_enabled:
-        checks.append(
-            Check(
-                "server_proxy",
-                WARN,
-                "jupyter-server-proxy's /proxy/<port> route is on: any Jupyter user can reach "
-                "Ray's local ports through it (Ray's token still guards them).",
-                "Restrict c.ServerProxy.host_allowlist, and use iog's read-only dashboard at "
-                "iog/dashboard/ instead of /proxy/<dashboard port>/.",
-            )
-        )
-    else:
-        checks.append(Check("server_proxy", OK, "jupyter-server-proxy's /proxy/ route is off."))
-    backend = facts.jobs_backend or "not chosen yet (chosen on the first job call)"
-    checks.append(Check("jobs_backend", OK, f"Jobs backend: {backend}."))
-    return checks
+        ),
+        _either(
+            "jupyter_origin",
+            facts.allow_origin != "*" and facts.allow_origin_pat not in (".*", ".+"),
+            "Cross-origin calls are not allowed.",
+            FAIL,
+            "Any web origin may call this server (allow_origin='*').",
+            "Unset c.ServerApp.allow_origin, or list the exact origins that need it.",
+        ),
+        _either(
+            "jupyter_tls",
+            facts.tls or _is_loopback(facts.ip),
+            f"Tokens do not cross the network in clear: {where}.",
+            WARN,
+            f"The server listens on {facts.ip or 'all interfaces'} without TLS: tokens "
+            "cross the network in clear.",
+            "Serve it behind HTTPS (a TLS proxy, or c.ServerApp.certfile/keyfile).",
+        ),
+        _either(
+            "server_proxy",
+            not facts.proxy_enabled,
+            "jupyter-server-proxy's /proxy/ route is off.",
+            WARN,
+            "jupyter-server-proxy's /proxy/<port> route is on: any Jupyter user can reach "
+            "Ray's local ports through it (Ray's token still guards them).",
+            "Restrict c.ServerProxy.host_allowlist, and use iog's read-only dashboard at "
+            "iog/dashboard/ instead of /proxy/<dashboard port>/.",
+        ),
+        Check("jobs_backend", OK, f"Jobs backend: {backend}."),
+    ]
 
 
 def run_doctor(
     conn: RayConnection, facts: JupyterFacts | None = None, fix: bool = False
 ) -> DoctorReport:
-    """Run every check (Jupyter's only when ``facts`` are given).
-
-    Args:
-        conn: The connection to the Ray head.
-        facts: The Jupyter server's settings.
-        fix: Apply the fixes that are safe to apply here (the token file's mode).
-    """
+    """Run every check (Jupyter's only when ``facts`` are given); ``fix`` as in the token check."""
     conn.prepare_ray_client()
     checks = ray_checks(conn, fix=fix)
     if facts is not None:
