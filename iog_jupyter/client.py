@@ -309,9 +309,8 @@ class JobsClient:
     ) -> Iterator[LogPage]:
         """``WS jobs/{id}/logs/tail``: the live log from ``offset`` until the job has ended.
 
-        Raises:
-            IogClientError: The tail was refused or broke off, or the server ended it with an
-                error (the job was deleted).
+        Raises IogClientError when the tail is refused, breaks off, or the server ends it with
+        an error (the job was deleted).
         """
         client = self.client
         parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))

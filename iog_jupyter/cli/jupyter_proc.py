@@ -146,11 +146,7 @@ def answers(state: JupyterState, token: str, request_timeout_s: float = 2.0) -> 
 
 
 def wait_until_ready(state: JupyterState, token: str, deadline_s: float = 120.0) -> None:
-    """Wait until the server answers with the token.
-
-    Raises:
-        CliError: It exited or did not answer in time; the message shows the end of its log.
-    """
+    """Wait until the server answers with the token; CliError if it exits or is late."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if not local_head.is_alive(state.pid):
