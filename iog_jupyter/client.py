@@ -66,12 +66,6 @@ class IogClientError(Exception):
 def normalize_base_url(url: str) -> str:
     """Check a Jupyter server URL and return it with exactly one trailing slash.
 
-    Args:
-        url: The server's base URL, for example ``https://head.example.com:8888/user/ana/``.
-
-    Returns:
-        The URL, ending in ``/``.
-
     Raises:
         IogClientError: The URL is not http(s), has no host, or carries credentials or a query
             (a ``?token=`` belongs in ``IOG_TOKEN``, not in a command line ``ps`` shows).
@@ -112,7 +106,7 @@ class IogClient:
         request_timeout_s: Connect and read deadline of one request.
 
     Raises:
-        IogClientError: The URL is malformed.
+        IogClientError: The URL is malformed; every request method raises it when a call fails.
 
     Example:
         >>> client = IogClient("http://127.0.0.1:8888/", os.environ["IOG_TOKEN"])  # doctest: +SKIP
@@ -143,27 +137,15 @@ class IogClient:
         return f"IogClient(url={self.url!r})"
 
     def get_status(self) -> dict[str, Any]:
-        """``GET status``: version, Ray connection state, jobs backend, last error.
-
-        Raises:
-            IogClientError: The server could not be reached or refused the request.
-        """
+        """``GET status``: version, Ray connection state, jobs backend, last error."""
         return self._request("GET", "status")
 
     def get_cluster(self) -> dict[str, Any]:
-        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot`` JSON).
-
-        Raises:
-            IogClientError: Unreachable server, refused credentials, or Ray down (503).
-        """
+        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot`` JSON)."""
         return self._request("GET", "cluster")
 
     def get_doctor(self) -> dict[str, Any]:
-        """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}``.
-
-        Raises:
-            IogClientError: The server could not be reached or refused the request.
-        """
+        """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}``."""
         return self._request("GET", "doctor")
 
     def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
@@ -243,9 +225,8 @@ class IogClient:
                 status=reply.status_code,
                 reason="redirect",
             )
-        body: Any = None
         try:
-            body = reply.json()
+            body: Any = reply.json()
         except ValueError:
             body = None
         if reply.status_code >= 400:
@@ -328,9 +309,8 @@ class JobsClient:
     ) -> Iterator[LogPage]:
         """``WS jobs/{id}/logs/tail``: the live log from ``offset`` until the job has ended.
 
-        Raises:
-            IogClientError: The tail was refused or broke off, or the server ended it with an
-                error (the job was deleted).
+        Raises IogClientError when the tail is refused, breaks off, or the server ends it with
+        an error (the job was deleted).
         """
         client = self.client
         parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))

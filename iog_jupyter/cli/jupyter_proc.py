@@ -48,16 +48,7 @@ def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
 
 
 def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple[list[str], str]:
-    """The command line of the server: JupyterLab when installed, else a bare Jupyter Server.
-
-    Args:
-        port: The port on 127.0.0.1.
-        root_dir: The directory the server serves.
-        allow_root: Pass ``--allow-root`` (Jupyter refuses to run as root otherwise).
-
-    Returns:
-        The argv and ``"lab"`` or ``"server"``.
-    """
+    """The argv of the server and ``"lab"`` (JupyterLab, when installed) or ``"server"``."""
     app = "lab" if importlib.util.find_spec("jupyterlab") else "server"
     module = "jupyterlab" if app == "lab" else "jupyter_server"
     cmd = [
@@ -86,18 +77,9 @@ def start_jupyter(
     log_path: str,
     allow_root: bool = False,
 ) -> JupyterState:
-    """Start the server detached, in its own session, with output to ``log_path`` (0600).
+    """Start the server for ``head`` detached, in its own session, output to ``log_path`` (0600).
 
-    Args:
-        head: The Ray head the server's iog_jupyter extension talks to.
-        port: The port on 127.0.0.1.
-        root_dir: The directory the server serves.
-        token_path: The Jupyter token file, handed over as ``JUPYTER_TOKEN_FILE``.
-        log_path: Where the server's output goes.
-        allow_root: Let it run as root.
-
-    Raises:
-        CliError: The server could not be started.
+    The token file reaches it as ``JUPYTER_TOKEN_FILE``; a failure to start is a :class:`CliError`.
     """
     cmd, app = jupyter_command(port, root_dir, allow_root)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -131,11 +113,7 @@ def start_jupyter(
 
 
 def read_token(path: str) -> str:
-    """The Jupyter token from its 0600 file.
-
-    Raises:
-        CliError: The file is gone.
-    """
+    """The Jupyter token from its 0600 file (a :class:`CliError` when the file is gone)."""
     try:
         return Path(path).read_text().strip()
     except OSError:
@@ -168,11 +146,7 @@ def answers(state: JupyterState, token: str, request_timeout_s: float = 2.0) -> 
 
 
 def wait_until_ready(state: JupyterState, token: str, deadline_s: float = 120.0) -> None:
-    """Wait until the server answers with the token.
-
-    Raises:
-        CliError: It exited or did not answer in time; the message shows the end of its log.
-    """
+    """Wait until the server answers with the token; CliError if it exits or is late."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if not local_head.is_alive(state.pid):
@@ -202,8 +176,7 @@ def log_tail(state: JupyterState, token: str, lines: int = 3) -> str:
 def stop_jupyter(state: JupyterState, grace_s: float = 15.0) -> bool:
     """Stop the server: SIGTERM (it shuts its kernels down), then SIGKILL its process group.
 
-    Returns:
-        True if a running server was stopped.
+    Returns True if a running server was stopped.
     """
     if not is_running(state):
         return False

@@ -50,14 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``iog`` with ``argv`` (``sys.argv[1:]`` when None).
-
-    Args:
-        argv: The arguments, without the program name.
-
-    Returns:
-        The exit status: 0 on success, see the module docstring for the others.
-    """
+    """Run ``iog`` with ``argv`` (``sys.argv[1:]`` when None); returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -27,19 +27,11 @@ def shared_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
             help, and :func:`resolve` refuses it with a clear message.
     """
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print machine-readable JSON",
-    )
-    shared.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="log progress to stderr",
-    )
+    for flags, text in (
+        (["--json"], "print machine-readable JSON"),
+        (["-v", "--verbose"], "log progress to stderr"),
+    ):
+        shared.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, help=text)
     shared.add_argument(
         "--url",
         default=argparse.SUPPRESS,
@@ -54,10 +46,7 @@ def resolve(args: argparse.Namespace) -> None:
     """Fill in the shared options' defaults on ``args``, in place.
 
     A command registered with ``set_defaults(local_only="iog NAME")`` runs in local mode only:
-    it ignores ``IOG_URL`` and refuses ``--url``.
-
-    Raises:
-        CliError: ``--url`` was given to a local-only command (exit 2).
+    it ignores ``IOG_URL`` and refuses ``--url`` (a CliError, exit 2).
     """
     args.json = getattr(args, "json", False)
     args.verbose = getattr(args, "verbose", False)

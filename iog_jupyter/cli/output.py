@@ -216,10 +216,7 @@ def collect(
 ) -> tuple[list[Any], Mapping[str, Any]]:
     """The ``key`` items of the first page, or of every page (``--all``); and the last page.
 
-    Args:
-        fetch: Reads the page at a cursor (None: the first) as wire JSON.
-        key: The list's key in a page (``jobs``).
-        every: Follow ``next_cursor`` to the last page.
+    ``fetch(cursor)`` reads the page at a cursor (None: the first) as wire JSON.
     """
     page = fetch(None)
     items = list(page.get(key) or [])

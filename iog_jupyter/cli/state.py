@@ -70,9 +70,8 @@ class HeadState(BaseModel):
         dashboard_port: The dashboard port on 127.0.0.1.
         token_path: The Ray token file (0600).
         single_node: Whether every Ray port stays on loopback.
-        num_cpus: The ``--num-cpus`` given, if any.
-        num_gpus: The ``--num-gpus`` given, if any.
-        resources: The ``--resources`` JSON given, if any.
+        num_cpus, num_gpus, resources: The ``--num-cpus``, ``--num-gpus`` and ``--resources``
+            (JSON) given, if any.
         node_ip_address: The address the head advertises to other nodes.
     """
 
@@ -134,11 +133,7 @@ class UpState(BaseModel):
 
 
 def load_state(directory: Path) -> UpState | None:
-    """Read ``state.json``; None when ``iog up`` has nothing running.
-
-    Raises:
-        CliError: The file exists but cannot be understood.
-    """
+    """Read ``state.json``; None when ``iog up`` has nothing running, CliError when unreadable."""
     path = directory / STATE_FILE
     try:
         data = json.loads(path.read_text())

@@ -47,10 +47,7 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
 def report(client: IogClient | None) -> dict[str, Any]:
     """``{"status": ..., "cluster": ...}`` from a Jupyter server's REST API, or from Ray.
 
-    Raises:
-        IogClientError: The server could not be reached, refused the token, or Ray is down.
-        RayUnavailableError: Ray is not reachable (exit 3), with where it looked and how to
-            start Ray.
+    Raises IogClientError (from a server) or RayUnavailableError (exit 3, from Ray).
     """
     if client is not None:
         return {"status": client.get_status(), "cluster": client.get_cluster()}

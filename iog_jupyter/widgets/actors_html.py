@@ -42,12 +42,9 @@ def expiry_text(actor: ActorRecord, now_ms: int) -> str:
 
 
 def actors_table_html(actors: Sequence[ActorRecord], now_ms: int, error: str | None = None) -> str:
-    """The actors as an HTML table; every value is escaped.
+    """The actors as an HTML table (every value escaped), ``error`` above it.
 
-    Args:
-        actors: The actors to show, in order.
-        now_ms: The time expiries are counted from (epoch ms).
-        error: Why the list could not be read, shown above the table.
+    Expiries count from ``now_ms`` (epoch ms).
     """
     rows = []
     for a in actors:

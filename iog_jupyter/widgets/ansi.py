@@ -132,14 +132,7 @@ class _Style:
 
 
 def ansi_to_html(text: str) -> str:
-    """Convert text with ANSI escape sequences to safe HTML (no enclosing element).
-
-    Args:
-        text: Raw log text.
-
-    Returns:
-        Escaped text in which SGR-styled runs are wrapped in ``<span style="…">``.
-    """
+    """Escape log text, with its ANSI SGR-styled runs in ``<span style="…">`` (no outer element)."""
     out: list[str] = []
     style = _Style()
 

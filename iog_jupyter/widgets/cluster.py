@@ -141,10 +141,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
     ) -> None:
         """Show a new snapshot, or an error (keeping the last snapshot, marked by the banner).
 
-        Args:
-            snapshot: The snapshot to show.
-            error: Why Ray could not be reached; shown in the disconnected banner.
-            history: History points for the usage lines; the refresher's when None.
+        ``history`` (for the usage lines) is the refresher's when None.
         """
         with self._lock:
             if self._closed:

@@ -70,16 +70,10 @@ def node_labels(nodes: Sequence[NodeRecord]) -> list[str]:
 
 
 def resource_bar_data(snapshot: ClusterSnapshot, resource: str) -> dict[str, dict[str, Any]]:
-    """The ``used`` and ``free`` stacked-bar trace properties of one resource, per live node.
+    """``{"used": {...}, "free": {...}}`` stacked-bar properties of a resource, per live node.
 
-    The x axis is two-level (pool, node) so that nodes are grouped by pool.
-
-    Args:
-        snapshot: The cluster snapshot.
-        resource: ``CPU``, ``GPU``, ``memory`` or ``object_store_memory``.
-
-    Returns:
-        ``{"used": {...}, "free": {...}}``, each with ``x``, ``y`` and ``customdata``.
+    Each has ``x``, ``y`` and ``customdata``. The x axis is two-level (pool, node) so that nodes
+    are grouped by pool.
     """
     panel = next((p for p in RESOURCE_PANELS if p[0] == resource), (resource, resource, 1.0, ""))
     _, _, divisor, unit = panel
@@ -104,14 +98,7 @@ def resource_bar_data(snapshot: ClusterSnapshot, resource: str) -> dict[str, dic
 
 
 def history_line_data(history: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
-    """Per-line ``x`` (ISO times) and ``y`` (percent used, None where the total is 0).
-
-    Args:
-        history: ``HistoryPoint`` entries, oldest first.
-
-    Returns:
-        One dict per entry of :data:`HISTORY_LINES`.
-    """
+    """Per entry of :data:`HISTORY_LINES`, ``x`` (ISO times) and ``y`` (% used, None at total 0)."""
     times = [iso_from_ms(point.timestamp_ms) for point in history]
     lines = []
     for resource, _ in HISTORY_LINES:
@@ -141,19 +128,20 @@ def gpu_utilization_data(snapshot: ClusterSnapshot) -> dict[str, Any]:
     return {"x": x, "y": y, "customdata": custom}
 
 
-def _bar_traces(snapshot: ClusterSnapshot, resource: str, legend: bool) -> list[go.Bar]:
-    data = resource_bar_data(snapshot, resource)
-    return [
-        go.Bar(
-            name=part,
-            marker_color=color,
-            legendgroup=part,
-            showlegend=legend,
-            hovertemplate=_BAR_HOVER,
-            **data[part],
-        )
-        for part, color in (("used", _USED_COLOR), ("free", _FREE_COLOR))
-    ]
+def _add_bars(fig: go.Figure, snapshot: ClusterSnapshot) -> None:
+    """Each resource panel's ``used`` and ``free`` bars in row 1 (the first panel's in legend)."""
+    for col, (resource, *_rest) in enumerate(RESOURCE_PANELS, start=1):
+        data = resource_bar_data(snapshot, resource)
+        for part, color in (("used", _USED_COLOR), ("free", _FREE_COLOR)):
+            bar = go.Bar(
+                name=part,
+                marker_color=color,
+                legendgroup=part,
+                showlegend=col == 1,
+                hovertemplate=_BAR_HOVER,
+                **data[part],
+            )
+            fig.add_trace(bar, row=1, col=col)
 
 
 def _gpu_trace(snapshot: ClusterSnapshot) -> go.Bar:
@@ -183,9 +171,7 @@ def resource_figure(snapshot: ClusterSnapshot) -> go.Figure:
     fig = make_subplots(
         rows=1, cols=len(RESOURCE_PANELS), subplot_titles=[p[1] for p in RESOURCE_PANELS]
     )
-    for col, (resource, *_rest) in enumerate(RESOURCE_PANELS, start=1):
-        for trace in _bar_traces(snapshot, resource, legend=col == 1):
-            fig.add_trace(trace, row=1, col=col)
+    _add_bars(fig, snapshot)
     fig.update_layout(barmode="stack", height=320, margin={"t": 40, "b": 30, "l": 40, "r": 10})
     return fig
 
@@ -216,16 +202,9 @@ def dashboard_figure(
     """Everything in one figure: per-node bars, the history lines and GPU utilisation.
 
     One figure instead of three keeps a displayed widget to one copy of plotly's JavaScript
-    bundle (about 5 MB per ``FigureWidget``).
-
-    Args:
-        snapshot: The cluster snapshot.
-        history: History points, oldest first.
-        widget: Return a ``go.FigureWidget`` (for in-place updates) instead of a ``go.Figure``.
-
-    Returns:
-        A figure with a fixed trace order: per resource ``used`` then ``free``; then the history
-        lines; then the GPU utilisation bar. :func:`update_dashboard_figure` relies on it.
+    bundle (about 5 MB per ``FigureWidget``). With ``widget`` it is a ``go.FigureWidget`` (for
+    in-place updates). The trace order is fixed: per resource ``used`` then ``free``; then the
+    history lines; then the GPU utilisation bar. :func:`update_dashboard_figure` relies on it.
     """
     titles = [p[1] for p in RESOURCE_PANELS] + ["Used over time (%)", "GPU utilisation (%)"]
     fig = make_subplots(
@@ -236,9 +215,7 @@ def dashboard_figure(
         vertical_spacing=0.2,
         figure=go.FigureWidget() if widget else None,
     )
-    for col, (resource, *_rest) in enumerate(RESOURCE_PANELS, start=1):
-        for trace in _bar_traces(snapshot, resource, legend=col == 1):
-            fig.add_trace(trace, row=1, col=col)
+    _add_bars(fig, snapshot)
     for trace in _history_traces(history):
         fig.add_trace(trace, row=2, col=1)
     fig.add_trace(_gpu_trace(snapshot), row=2, col=3)

@@ -22,12 +22,7 @@ _COLUMNS = ("ID", "Status", "Owner", "Start", "End", "Entrypoint")
 
 
 def jobs_table_html(jobs: Sequence[JobRecord], error: str | None = None) -> str:
-    """One page of jobs as an HTML table; every value is escaped.
-
-    Args:
-        jobs: The jobs to show, in order.
-        error: Why the list could not be read, shown above the table.
-    """
+    """One page of jobs as an HTML table (every value escaped), ``error`` above it."""
     rows = []
     for job in jobs:
         entry = job.entrypoint if len(job.entrypoint) <= 120 else job.entrypoint[:119] + "…"
@@ -46,8 +41,7 @@ def jobs_table_html(jobs: Sequence[JobRecord], error: str | None = None) -> str:
 def parse_env_vars(text: str) -> dict[str, str]:
     """``KEY=VALUE`` lines to a dict; blank lines and ``#`` comments are skipped.
 
-    Raises:
-        ValidationError: A line without ``=``.
+    A line without ``=`` raises ValidationError.
     """
     env: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):

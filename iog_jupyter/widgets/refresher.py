@@ -66,13 +66,8 @@ def _default_snapshot_fn() -> Callable[[], ClusterSnapshot]:
 class Subscription:
     """A handle returned by :meth:`SharedRefresher.subscribe` and ``subscribe_tick``.
 
-    Attributes:
-        id: Unique per refresher.
-        callback: ``callback(snapshot, error)`` for a cluster subscriber, ``callback()`` for a
-            tick subscriber.
-        refresh_interval_s: Seconds between two calls; a tick subscriber may give a function,
-            read before each wait (so a widget can change its interval).
-        cluster: Whether this subscriber wants cluster snapshots (else plain ticks).
+    A tick subscriber's ``refresh_interval_s`` may be a function, read before each wait (so a
+    widget can change its interval).
     """
 
     id: int
@@ -146,13 +141,6 @@ class SharedRefresher:
 
         The callback runs on the refresher thread after every poll, and at once (on the caller's
         thread) with the latest result when there already is one.
-
-        Args:
-            callback: Called as ``callback(snapshot, None)`` or ``callback(None, message)``.
-            refresh_interval_s: How often this subscriber wants fresh data (at least 0.05 s).
-
-        Returns:
-            The handle to pass to :meth:`unsubscribe`.
         """
         sub = Subscription(
             next(self._ids), callback, max(MIN_INTERVAL_S, float(refresh_interval_s))
@@ -173,13 +161,6 @@ class SharedRefresher:
 
         For widgets that refresh something other than the cluster snapshot (jobs, sessions,
         actors). The interval counts from the start of the previous call.
-
-        Args:
-            refresh: What to call; what it raises is logged.
-            interval_s: Seconds between calls, or a function returning them (read each round).
-
-        Returns:
-            The handle to pass to :meth:`unsubscribe`.
         """
         sub = Subscription(next(self._ids), refresh, interval_s, cluster=False)
         with self._lock:
@@ -190,13 +171,9 @@ class SharedRefresher:
     def unsubscribe(self, sub: Subscription, join_timeout_s: float = 5.0) -> None:
         """Remove a subscriber; stop the thread (and wait for it) if it was the last one.
 
-        Waits for the subscriber's callback if it is running (unless called from it), so after
-        this returns the callback is not called again.
-
-        Args:
-            sub: What :meth:`subscribe` or :meth:`subscribe_tick` returned. Unknown handles are
-                ignored.
-            join_timeout_s: How long to wait for the callback and for the thread to end.
+        Waits (up to ``join_timeout_s``) for the subscriber's callback if it is running (unless
+        called from it), so after this returns the callback is not called again. Unknown handles
+        are ignored.
         """
         deadline = time.monotonic() + join_timeout_s
         with self._changed:
@@ -278,14 +255,10 @@ class SharedRefresher:
             return self._state.delay_s(self._interval_locked())
 
     def wait_for_result(self, timeout_s: float) -> tuple[ClusterSnapshot | None, str | None]:
-        """Wait until a first poll finished (or the deadline passed) and return its result.
+        """Wait until a first poll finished (or ``timeout_s`` passed) and return its result.
 
-        Args:
-            timeout_s: The longest wait.
-
-        Returns:
-            The latest good snapshot (possibly older than a later failure) and the current error
-            message (None while Ray answers); both None if nothing arrived in time.
+        That is the latest good snapshot (possibly older than a later failure) and the current
+        error message (None while Ray answers); both None if nothing arrived in time.
         """
         deadline = time.monotonic() + timeout_s
         with self._changed:

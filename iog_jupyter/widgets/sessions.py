@@ -43,11 +43,7 @@ class RaySessions:
         return [s.model_dump(mode="json") for s in list_sessions(self.conn)]
 
     def release(self, session: dict[str, Any]) -> dict[str, Any]:
-        """Release a session recorded as this user's (or this kernel's own).
-
-        Raises:
-            ForbiddenError: The session is another user's, or has no recorded owner.
-        """
+        """Release a session recorded as this user's (or this kernel's own); else ForbiddenError."""
         from ..core.sessions.drivers import release_session
 
         own = session.get("kernel_id") and session.get("kernel_id") == kernel_id()
