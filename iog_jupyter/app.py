@@ -225,7 +225,32 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                     log_poll_s=self.log_tail_poll_interval_s,
                 )
                 self.log.info("iog_jupyter: jobs run on the %r backend", backend.name)
+                self._remember_backend(backend.name)
         return self._jobs
+
+    #: A sentence when jobs ran on another backend before this server started (else None).
+    jobs_backend_change: str | None = None
+
+    def _remember_backend(self, name: str) -> None:
+        """Keep the chosen backend in the state dir; say so when it differs from the last one."""
+        path = os.path.join(self.jobs_state_dir, "jobs_backend")
+        try:
+            with open(path) as handle:
+                previous = handle.read().strip()
+        except OSError:
+            previous = ""
+        if previous and previous != name:
+            self.jobs_backend_change = (
+                f"Jobs ran on the {previous!r} backend before this server started and now run "
+                f"on {name!r}; earlier jobs are listed by the {previous!r} backend only (set "
+                f"IogJupyterApp.jobs_backend={previous!r} to see them)."
+            )
+            self.log.warning("iog_jupyter: %s", self.jobs_backend_change)
+        try:
+            with open(path, "w") as handle:
+                handle.write(name)
+        except OSError:
+            self.log.exception("iog_jupyter: could not record the jobs backend")
 
     def ray_down(self) -> str | None:
         """Why Ray is known to be unreachable (the monitor's last poll failed), else None."""

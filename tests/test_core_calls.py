@@ -1,4 +1,4 @@
-"""Lanes: one slow kind of call cannot hold another; deadlines say whether Ray or the queue ran out."""
+"""Lanes: a slow kind of call cannot hold another; deadlines say if Ray or the queue ran out."""
 
 from __future__ import annotations
 

@@ -8,7 +8,12 @@ import pytest
 
 from iog_jupyter.core import _ray_compat
 from iog_jupyter.core.connection import RayConnection
-from iog_jupyter.core.errors import ConflictError, NotFoundError, ValidationError
+from iog_jupyter.core.errors import (
+    ConflictError,
+    NotFoundError,
+    RayUnavailableError,
+    ValidationError,
+)
 from iog_jupyter.core.jobs import (
     LocalProcessBackend,
     RayJobsBackend,
@@ -188,7 +193,14 @@ def test_local_jobs_survive_a_server_restart(conn, tmp_path):
 def test_select_backend(conn, tmp_path):
     assert select_backend(conn, "auto", state_dir=str(tmp_path)).name == "ray"
     assert select_backend(conn, "local", state_dir=str(tmp_path)).name == "local"
+    # A running Ray whose job API does not answer (switched off): the local backend.
+    no_jobs_api = RayConnection(address=conn.address, dashboard_url="http://127.0.0.1:9")
+    assert select_backend(no_jobs_api, "auto", state_dir=str(tmp_path)).name == "local"
+    no_jobs_api.close()
+    # Ray down: nothing is chosen from the failure, and the error says how to run without Ray.
     closed = RayConnection(address="127.0.0.1:9", dashboard_url="http://127.0.0.1:9")
-    assert select_backend(closed, "auto", state_dir=str(tmp_path)).name == "local"
+    with pytest.raises(RayUnavailableError, match="jobs_backend='local'"):
+        select_backend(closed, "auto", state_dir=str(tmp_path))
+    assert select_backend(closed, "local", state_dir=str(tmp_path)).name == "local"
     with pytest.raises(ValidationError):
         select_backend(conn, "other")

@@ -22,6 +22,9 @@ from tests.fixtures import NO_RAY, server_config
 
 @pytest.fixture
 def jp_server_config(tmp_path):
+    # Jobs ran on Ray before this server started: the change must be visible.
+    (tmp_path / "iog_state").mkdir()
+    (tmp_path / "iog_state" / "jobs_backend").write_text("ray")
     return server_config(
         refresh_interval_s=0.5,
         jobs_backend="local",
@@ -185,3 +188,36 @@ async def test_routes_that_need_ray_answer_at_once_while_it_is_down(jp_fetch) ->
     # The local jobs backend does not need Ray: jobs still answer.
     page = json.loads((await jp_fetch("iog", "api", "v1", "jobs")).body)
     assert page["jobs"] == []
+
+
+async def test_a_change_of_jobs_backend_shows_in_status_and_doctor(jp_fetch, tmp_path) -> None:
+    await jp_fetch("iog", "api", "v1", "jobs")  # the backend is chosen on the first job call
+    status = json.loads((await jp_fetch("iog", "api", "v1", "status")).body)
+    assert status["jobs_backend"] == "local"
+    assert "'ray' backend before this server started" in status["jobs_backend_change"]
+    doctor = json.loads((await jp_fetch("iog", "api", "v1", "doctor")).body)
+    (check,) = [c for c in doctor["checks"] if c["id"] == "jobs_backend"]
+    assert check["status"] == "warn" and "jobs_backend='ray'" in check["message"]
+    assert (tmp_path / "iog_state" / "jobs_backend").read_text() == "local"
+
+
+class TestAutoWhileRayIsDown:
+    """``jobs_backend="auto"`` chooses nothing from a failure: jobs wait for Ray."""
+
+    @pytest.fixture
+    def jp_server_config(self, tmp_path):
+        return server_config(
+            refresh_interval_s=0.5, jobs_state_dir=tmp_path / "iog_state", ray_address=NO_RAY
+        )
+
+    async def test_jobs_answer_503_at_once_and_no_backend_is_chosen(self, jp_fetch, jp_serverapp):
+        for _ in range(2):
+            started = time.monotonic()
+            with pytest.raises(Exception) as info:
+                await jp_fetch("iog", "api", "v1", "jobs")
+            assert time.monotonic() - started < 2.0
+            assert info.value.code == 503
+            body = json.loads(info.value.response.body)
+            assert body["reason"] == "ray_unavailable" and "jobs_backend='local'" in body["message"]
+        (app,) = jp_serverapp.extension_manager.extension_apps["iog_jupyter"]
+        assert app.jobs_backend_name is None

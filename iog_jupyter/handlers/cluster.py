@@ -33,6 +33,7 @@ class StatusHandler(IogAPIHandler):
             version=__version__,
             ray=self.iog.connection.describe(connected=bool(monitor.connected)),
             jobs_backend=jobs_backend,
+            jobs_backend_change=self.iog.jobs_backend_change,
             last_error=monitor.last_error,
             last_update=iso_from_ms(monitor.last_update_ms),
             refresh_interval_s=monitor.refresh_interval_s,

@@ -18,5 +18,6 @@ class DoctorHandler(IogAPIHandler):
         """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
         self.query()
         facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
+        facts.jobs_backend_change = self.iog.jobs_backend_change
         report = await self.run_blocking(run_doctor, self.iog.connection, facts, needs_ray=False)
         self.write_json(report.model_dump_json())

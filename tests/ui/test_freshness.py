@@ -25,7 +25,7 @@ BOUND_S = LAB_SETTINGS["iog-jupyter/plugin"]["refreshIntervalMs"] / 1000 + 1.0
 RECORD_ENDS = """
 () => {
   window.__iogEnded = {};
-  const terminal = %s;
+  const terminal = ['SUCCEEDED', 'FAILED', 'STOPPED'];
   const scan = () => {
     for (const row of document.querySelectorAll('tr.iog-JobsSection-row')) {
       const id = row.dataset.submissionId;
@@ -41,7 +41,7 @@ RECORD_ENDS = """
   });
   scan();
 }
-""" % (list(TERMINAL),)
+"""
 
 
 def test_twenty_short_jobs_reach_their_end_status_within_one_interval(page, lab):

@@ -30,8 +30,13 @@ def ray_jobs_api_answers(conn: RayConnection) -> bool:
     """Whether Ray's Jobs API answers on the dashboard with our token.
 
     ``GET /api/version`` and ``GET /api/jobs/`` must both return 200 within the connection's
-    timeouts. Never raises.
+    timeouts. The answer is only taken from a healthy Ray: when the GCS itself does not answer
+    there is nothing to choose from, and the error says so.
+
+    Raises:
+        RayUnavailableError: The GCS does not answer (Ray is down or elsewhere).
     """
+    conn.probe()
     try:
         base = conn.dashboard_url
     except RayUnavailableError as err:
@@ -64,7 +69,9 @@ def select_backend(
     Args:
         conn: The connection to the head node; None forces the local backend's bare mode.
         preferred: ``"ray"`` or ``"local"`` to force one; ``"auto"`` picks Ray when its job API
-            answers on loopback with the token (:func:`ray_jobs_api_answers`), else local.
+            answers on loopback with the token (:func:`ray_jobs_api_answers`), local when a
+            running Ray has it switched off, and never from a failure: while Ray is down
+            ``"auto"`` chooses nothing.
         state_dir: The local backend's directory; :func:`default_state_dir` when None.
         stop_grace_s: The local backend's TERM → KILL grace period.
         pool_config: How pools are named (the server's traits), for the Ray backend.
@@ -76,15 +83,23 @@ def select_backend(
     Raises:
         ValidationError: ``preferred`` is not one of ``auto``, ``ray``, ``local``, or ``ray``
             was forced without a connection.
+        RayUnavailableError: ``auto`` while Ray does not answer.
     """
     from .local_backend import LocalProcessBackend
     from .ray_backend import RayJobsBackend
 
     if preferred not in CHOICES:
         raise ValidationError(f"jobs backend {preferred!r} is not one of {', '.join(CHOICES)}.")
-    if preferred == "ray" or (
-        preferred == "auto" and conn is not None and ray_jobs_api_answers(conn)
-    ):
+    if preferred == "auto" and conn is not None:
+        try:
+            preferred = "ray" if ray_jobs_api_answers(conn) else "local"
+        except RayUnavailableError as err:
+            raise RayUnavailableError(
+                f"{err.message} iog chooses where jobs run from Ray's answer, so jobs wait for "
+                "Ray; set IogJupyterApp.jobs_backend='local' to run them on this machine "
+                "without Ray."
+            ) from None
+    if preferred == "ray":
         if conn is None:
             raise ValidationError("The Ray jobs backend needs a Ray connection.")
         return RayJobsBackend(conn, pool_config=pool_config, snapshot_source=snapshot_source)

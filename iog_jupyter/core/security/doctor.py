@@ -42,6 +42,7 @@ class JupyterFacts:
         ip: The address it listens on.
         proxy_enabled: jupyter-server-proxy is loaded as a server extension.
         jobs_backend: The jobs backend in use (None before the first job call).
+        jobs_backend_change: Set when jobs ran on another backend before this server started.
     """
 
     auth_enabled: bool
@@ -53,6 +54,7 @@ class JupyterFacts:
     ip: str = "127.0.0.1"
     proxy_enabled: bool = False
     jobs_backend: str | None = None
+    jobs_backend_change: str | None = None
 
     @classmethod
     def from_serverapp(cls, serverapp: Any, jobs_backend: str | None = None) -> JupyterFacts:
@@ -390,7 +392,12 @@ def jupyter_checks(facts: JupyterFacts) -> list[Check]:
             "Restrict c.ServerProxy.host_allowlist, and use iog's read-only dashboard at "
             "iog/dashboard/ instead of /proxy/<dashboard port>/.",
         ),
-        Check("jobs_backend", OK, f"Jobs backend: {backend}."),
+        Check(
+            "jobs_backend",
+            WARN if facts.jobs_backend_change else OK,
+            f"Jobs backend: {backend}."
+            + (f" {facts.jobs_backend_change}" if facts.jobs_backend_change else ""),
+        ),
     ]
 
 

@@ -162,6 +162,9 @@ class Status(WireModel):
     version: str
     ray: RayInfo
     jobs_backend: str | None = None
+    jobs_backend_change: str | None = Field(
+        None, description="Set when jobs ran on another backend before this server started."
+    )
     last_error: str | None = None
     last_update: IsoTime = None
     refresh_interval_s: float

@@ -2294,6 +2294,12 @@ export interface components {
              */
             jobs_backend: string | null;
             /**
+             * Jobs Backend Change
+             * @description Set when jobs ran on another backend before this server started.
+             * @default null
+             */
+            jobs_backend_change: string | null;
+            /**
              * Last Error
              * @default null
              */
