@@ -7,6 +7,10 @@ kept as tombstones in Ray's KV store (namespace ``iog_jupyter``, ``tombstone_ttl
 Jupyter server on the cluster, and this one after a restart, hides them from ``get``/``list`` and
 re-deletes them when Ray writes them back later. A new submit with the same id lifts the tombstone.
 
+Jobs submitted through this backend are also kept in a :class:`~.journal.JobJournal` (when one
+is given): Ray forgets every job when its head restarts, and the journal keeps their history,
+their log files and marks the unfinished ones FAILED with that reason.
+
 Stopping a job whose supervisor actor was never placed (it waits for resources the cluster does
 not have) is done by :func:`_ray_compat.stop_unstarted_job`: Ray's own ``stop_job`` cannot reach
 such a job, which would stay PENDING for Ray's 15-minute start timeout.
@@ -29,6 +33,7 @@ from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import TERMINAL_STATUSES, ClusterSnapshot, JobPage, JobRecord, LogPage
 from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
+from .journal import JobJournal
 from .logfiles import check_page_args, page_from_bytes
 from .paging import paginate
 from .placement import explain_pending, job_bundle, pool_placement
@@ -64,6 +69,7 @@ class RayJobsBackend(JobBackend):
             a PENDING job then cost no extra GCS call); None fetches one each time.
         snapshot_max_age_s: How old a snapshot from ``snapshot_source`` may be.
         tombstone_refresh_s: How often the tombstones other servers wrote are read again.
+        journal: Where the jobs submitted through this backend are recorded durably.
     """
 
     name = "ray"
@@ -77,8 +83,11 @@ class RayJobsBackend(JobBackend):
         snapshot_source: Callable[[], ClusterSnapshot | None] | None = None,
         snapshot_max_age_s: float = 5.0,
         tombstone_refresh_s: float = 2.0,
+        journal: JobJournal | None = None,
     ) -> None:
         self.conn = conn
+        self.journal = journal
+        self._session_dir_read = -float("inf")
         self.snapshot_source = snapshot_source
         self.snapshot_max_age_s = snapshot_max_age_s
         self.tombstone_refresh_s = tombstone_refresh_s
@@ -303,7 +312,7 @@ class RayJobsBackend(JobBackend):
         sid = submission.submission_id
         self._unbury(sid)
         try:
-            return self._call(
+            submitted = self._call(
                 lambda c: c.submit_job(
                     entrypoint=submission.entrypoint,
                     submission_id=sid,
@@ -320,6 +329,25 @@ class RayJobsBackend(JobBackend):
             raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         except (ValueError, TypeError) as err:  # Ray's client-side runtime_env checks
             raise ValidationError(f"Ray refused the job: {_ray_words(str(err))}") from None
+        if self.journal is not None:
+            self.journal.observe(
+                JobRecord(
+                    submission_id=submitted,
+                    status="PENDING",
+                    entrypoint=submission.entrypoint,
+                    owner=submission.metadata.get(OWNER_KEY),
+                    metadata=dict(submission.metadata),
+                    runtime_env=redact_runtime_env(submission.runtime_env or {}),
+                    start_time_ms=int(time.time() * 1000),
+                    pool=submission.pool,
+                    entrypoint_num_cpus=submission.entrypoint_num_cpus,
+                    entrypoint_num_gpus=submission.entrypoint_num_gpus,
+                    entrypoint_memory=submission.entrypoint_memory,
+                    entrypoint_resources=dict(submission.entrypoint_resources),
+                    backend=self.name,
+                )
+            )
+        return submitted
 
     def _info(self, submission_id: str) -> Any:
         info = self._call(lambda c: c.get_job_info(submission_id))
@@ -328,9 +356,30 @@ class RayJobsBackend(JobBackend):
             raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
         return info
 
+    def _journaled(self, submission_id: str) -> JobRecord:
+        """The journal's record of a job Ray does not know (marked lost when it was unfinished).
+
+        Raises:
+            NotFoundError: The journal has no such job either.
+        """
+        journal = self.journal
+        if journal is None or submission_id not in journal:
+            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+        present = set(journal.ids()) - {submission_id}
+        journal.lost(present)
+        record = journal.get(submission_id)
+        if record is None:
+            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+        return record
+
     def get(self, submission_id: str) -> JobRecord:
-        """One job (see :meth:`JobBackend.get`)."""
-        record = self._record(self._info(submission_id))
+        """One job (see :meth:`JobBackend.get`); from the journal when Ray lost it."""
+        try:
+            record = self._record(self._info(submission_id))
+        except NotFoundError:
+            return self._journaled(submission_id)
+        if self.journal is not None and submission_id in self.journal:
+            self.journal.observe(record)
         self._explain([record])
         return record
 
@@ -376,6 +425,12 @@ class RayJobsBackend(JobBackend):
                 still_ended[sid] = record
         with self._lock:
             self._ended = still_ended
+        if self.journal is not None:
+            for record in records:
+                if record.submission_id in self.journal:
+                    self.journal.observe(record)
+            kept = self.journal.lost(set(ids))
+            records += [r for r in kept if r.submission_id not in tombstones]
         return records
 
     def stop(self, submission_id: str) -> bool:
@@ -383,7 +438,11 @@ class RayJobsBackend(JobBackend):
 
         A PENDING job whose supervisor was never placed is stopped at once (module docstring).
         """
-        info = self._info(submission_id)
+        try:
+            info = self._info(submission_id)
+        except NotFoundError:
+            self._journaled(submission_id)
+            return False  # Ray lost it: nothing of it runs under Ray any more
         if info.status.is_terminal():
             return False
         if info.status.value == "PENDING":
@@ -403,7 +462,12 @@ class RayJobsBackend(JobBackend):
 
     def delete(self, submission_id: str) -> None:
         """Delete a terminal job and its driver log, for good (see the module docstring)."""
-        info = self._info(submission_id)
+        try:
+            info = self._info(submission_id)
+        except NotFoundError:
+            self._journaled(submission_id)  # ended or lost: deletable
+            self._forget(submission_id)
+            return
         check_deletable(submission_id, info.status.value)
         path = self.log_path(submission_id)
         self._call(lambda c: c.delete_job(submission_id))
@@ -416,6 +480,13 @@ class RayJobsBackend(JobBackend):
             except NotFoundError:
                 continue
             self._rebury(submission_id, again is not None and again.status.is_terminal())
+        self._forget(submission_id, path)
+
+    def _forget(self, submission_id: str, path: str | None = None) -> None:
+        """Drop the journal's record and the driver log file."""
+        path = path or self.log_path(submission_id)
+        if self.journal is not None:
+            self.journal.forget(submission_id)
         if path:
             try:
                 os.unlink(path)
@@ -425,7 +496,11 @@ class RayJobsBackend(JobBackend):
                 log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)
 
     def _local_session_dir(self) -> str | None:
-        if self._session_dir is None:
+        # Asked again now and then (a restarted head has a new session dir); while unknown, at
+        # most once a second, so a follower polling a log never probes a down head each time.
+        now = time.monotonic()
+        if now - self._session_dir_read > (10.0 if self._session_dir else 1.0):
+            self._session_dir, self._session_dir_read = None, now
             self.conn.probe()
             self.conn.prepare_ray_client()
             try:
@@ -438,20 +513,38 @@ class RayJobsBackend(JobBackend):
         return self._session_dir
 
     def log_path(self, submission_id: str) -> str | None:
-        """The driver log on this machine (``<session_dir>/logs/job-driver-<id>.log``), if here."""
+        """The driver log on this machine (``<session_dir>/logs/job-driver-<id>.log``), if here.
+
+        A journaled job's log is found where it was last seen, also after a head restart.
+        """
+        journal = self.journal
         try:
             session_dir = self._local_session_dir()
         except RayUnavailableError:
-            return None
-        if not session_dir:
-            return None
-        path = os.path.join(session_dir, "logs", f"job-driver-{submission_id}.log")
-        return path if os.path.exists(path) else None
+            session_dir = None
+        if session_dir:
+            path = os.path.join(session_dir, "logs", f"job-driver-{submission_id}.log")
+            if os.path.exists(path):
+                if journal is not None and submission_id in journal:
+                    journal.remember_log(submission_id, path)
+                return path
+        kept = journal.log_path(submission_id) if journal is not None else None
+        return kept if kept and os.path.exists(kept) else None
 
     def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
         """A byte-offset page of the driver log: the local file, else Ray's log API."""
         limit_bytes = check_page_args(offset, limit_bytes)
-        terminal = self._info(submission_id).status.is_terminal()
+        try:
+            terminal = self._info(submission_id).status.is_terminal()
+        except NotFoundError:
+            self._journaled(submission_id)
+            page = self.follow_page(submission_id, offset, limit_bytes, True)
+            if page is None:
+                raise NotFoundError(
+                    f"Ray lost job {submission_id[:64]!r} with its head, and its log is not on "
+                    "this machine."
+                ) from None
+            return page
         page = self.follow_page(submission_id, offset, limit_bytes, terminal)
         if page is not None:
             return page
@@ -462,6 +555,8 @@ class RayJobsBackend(JobBackend):
         )
 
     def close(self) -> None:
-        """Drop the client (the connection is the caller's to close)."""
+        """Drop the client and close the journal (the connection is the caller's to close)."""
         with self._lock:
             self._client_obj = None
+        if self.journal is not None:
+            self.journal.close()

@@ -13,6 +13,7 @@ from ..connection import RayConnection
 from ..errors import RayUnavailableError, ValidationError
 from ..wire import ClusterSnapshot
 from .base import JobBackend
+from .journal import JobJournal
 
 log = logging.getLogger(__name__)
 
@@ -102,5 +103,8 @@ def select_backend(
     if preferred == "ray":
         if conn is None:
             raise ValidationError("The Ray jobs backend needs a Ray connection.")
-        return RayJobsBackend(conn, pool_config=pool_config, snapshot_source=snapshot_source)
+        journal = JobJournal(os.path.join(state_dir or default_state_dir(), "ray_jobs.sqlite"))
+        return RayJobsBackend(
+            conn, pool_config=pool_config, snapshot_source=snapshot_source, journal=journal
+        )
     return LocalProcessBackend(state_dir or default_state_dir(), conn, stop_grace_s=stop_grace_s)
