@@ -79,6 +79,7 @@ def start_jupyter(
     module: str = "jupyter_server",
     env: dict[str, str] | None = None,
     startup_timeout_s: float = 120.0,
+    python: str | None = None,
 ) -> JupyterProcess:
     """Start ``python -m <module>`` on a free loopback port and wait until iog_jupyter answers.
 
@@ -90,6 +91,8 @@ def start_jupyter(
         module: ``jupyter_server`` for a bare server, ``jupyterlab`` for the Lab.
         env: Extra environment variables (after this process's environment).
         startup_timeout_s: How long to wait for ``GET iog/api/v1/status`` to answer 200.
+        python: Another interpreter (a venv with an installed iog_jupyter); this checkout is
+            then not put on its path.
 
     Returns:
         The running server; call :meth:`JupyterProcess.stop` when done.
@@ -99,13 +102,16 @@ def start_jupyter(
     root = work / "root"
     root.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **(env or {}), "JUPYTER_TOKEN": token}
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p
-    )
+    if python is None:
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p
+        )
+    else:
+        full_env.pop("PYTHONPATH", None)
     full_env.setdefault("JUPYTER_RUNTIME_DIR", str(work / "runtime"))
     local_head.with_this_python_first(full_env)
     cmd = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         module,
         "--no-browser",

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures import server_config
+from tests.jupyter_subprocess import start_jupyter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +71,18 @@ def test_wheel_contents(wheel):
     assert "iog_jupyter/app.py" in names
 
 
-def test_installed_wheel_is_found_by_jupyter_without_node(wheel, tmp_path):
-    """Install the wheel in a fresh venv (deps borrowed from this one) and ask Jupyter."""
-    fresh = tmp_path / "venv"
+def _install(python: Path, wheel: Path, *options: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--quiet"]
+        + list(options)
+        + [str(wheel)],
+        check=True,
+        timeout=300,
+    )
+
+
+def _venv_with(wheel: Path, fresh: Path) -> Path:
+    """A fresh venv with the wheel installed; Jupyter and Ray are borrowed from this one."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True)
     python = fresh / "bin" / "python"
     site = subprocess.run(
@@ -77,23 +91,15 @@ def test_installed_wheel_is_found_by_jupyter_without_node(wheel, tmp_path):
         text=True,
         check=True,
     ).stdout.strip()
-    # Jupyter and Ray come from this venv; iog_jupyter only from the wheel.
     Path(site, "_borrowed_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--no-deps",
-            "--quiet",
-            str(wheel),
-        ],
-        check=True,
-        timeout=300,
-    )
+    _install(python, wheel)
+    return python
+
+
+def test_installed_wheel_is_found_by_jupyter_without_node(wheel, tmp_path):
+    """Install the wheel in a fresh venv (deps borrowed from this one) and ask Jupyter."""
+    fresh = tmp_path / "venv"
+    python = _venv_with(wheel, fresh)
     nodeless = tmp_path / "bin"
     nodeless.mkdir()
     env = {
@@ -176,3 +182,40 @@ def test_server_extension_loads_without_the_extras():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.split()[-1]) >= 15
+
+
+@pytest.mark.ray
+def test_jobs_and_logs_continue_across_a_server_upgrade(wheel, tmp_path, ray_head):
+    """Stop the server, `pip install -U` the package, start it: the job runs on, its log resumes."""
+    python = _venv_with(wheel, tmp_path / "venv")
+    config = server_config(
+        jobs_backend="ray", jobs_state_dir=tmp_path / "state", refresh_interval_s=0.5
+    )
+    ticker = (
+        "import time\nfor i in range(10**6):\n    print('tick', i, flush=True)\n    time.sleep(0.1)"
+    )
+    submission_id = f"upgrade-{os.urandom(3).hex()}"
+    server = start_jupyter(tmp_path / "before", config, python=str(python))
+    try:
+        server.api(
+            "POST",
+            "jobs",
+            {"submission_id": submission_id, "entrypoint": f"python -u -c {shlex.quote(ticker)}"},
+        )
+        deadline = time.monotonic() + 120
+        while "tick 3" not in (page := server.api("GET", f"jobs/{submission_id}/logs"))["text"]:
+            assert time.monotonic() < deadline, "the job never printed"
+            time.sleep(0.5)
+    finally:
+        server.stop()
+    _install(python, wheel, "--upgrade", "--force-reinstall")
+    server = start_jupyter(tmp_path / "after", config, python=str(python))
+    try:
+        assert server.api("GET", f"jobs/{submission_id}")["status"] == "RUNNING"
+        resumed = server.api("GET", f"jobs/{submission_id}/logs?offset={page['next_offset']}")
+        assert resumed["offset"] == page["next_offset"]
+        last = int(re.findall(r"tick (\d+)", page["text"])[-1])
+        assert re.match(rf"tick {last + 1}\n", resumed["text"]), resumed["text"][:80]
+        assert server.api("POST", f"jobs/{submission_id}/stop")["stopped"] is True
+    finally:
+        server.stop()
