@@ -352,3 +352,40 @@ def test_a_subscriber_may_unsubscribe_itself_from_its_callback() -> None:
     thread = refresher.thread
     assert thread is None or not thread.is_alive()
     assert refresher.num_subscribers == 0
+
+
+DRIVER_SCRIPT = """
+import sys, threading
+import ray
+from iog_jupyter.core.cluster import get_cluster_snapshot
+from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.widgets.refresher import SharedRefresher
+from tests.fixtures import NO_RAY
+
+ray.init(log_to_driver=False)
+errors, got = [], threading.Event()
+down = RayConnection(address=NO_RAY)
+refresher = SharedRefresher(lambda: lambda: get_cluster_snapshot(down))
+refresher.subscribe(lambda snapshot, error: (errors.append(error), got.set()), 0.2)
+got.wait(30)
+print("ERROR:", errors[0])
+"""
+
+
+@pytest.mark.ray
+def test_a_notebook_that_is_a_ray_driver_is_told_what_an_outage_does(ray_head) -> None:
+    import subprocess
+    import sys
+
+    from tests.fixtures import ray_env
+
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER_SCRIPT],
+        env=ray_env(ray_head),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = [x for x in done.stdout.splitlines() if x.startswith("ERROR:")]
+    assert line, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "127.0.0.1:1" in line[0] and refresher_module.DRIVER_NOTE.strip() in line[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,12 @@ RefreshCallback = Callable[[ClusterSnapshot | None, str | None], None]
 
 #: The name of the kernel's one refresher thread.
 THREAD_NAME = "iog-refresher"
+#: Added to a failed refresh's message in a kernel that is a Ray driver.
+DRIVER_NOTE = (
+    " This notebook is a Ray driver: if the head stays away for about a minute, Ray ends its "
+    "connection (its tasks, actors and objects are lost); run ray.init() again once the head "
+    "is back."
+)
 #: The shortest interval a subscriber may ask for.
 MIN_INTERVAL_S = 0.05
 
@@ -368,6 +375,8 @@ class SharedRefresher:
             error = f"Cluster refresh failed: {type(err).__name__}"
         if stop_event.is_set():
             return
+        if snapshot is None and is_ray_driver():
+            error = (error or "Cluster refresh failed") + DRIVER_NOTE
         with self._changed:
             if snapshot is not None:
                 self._state.record_success(snapshot)
@@ -395,6 +404,15 @@ class SharedRefresher:
             with self._changed:
                 self._running.remove(running)
                 self._changed.notify_all()
+
+
+def is_ray_driver() -> bool:
+    """Whether this process holds a Ray driver (``ray.init()`` ran); never imports Ray."""
+    ray = sys.modules.get("ray")
+    try:
+        return bool(ray is not None and ray.is_initialized())
+    except Exception:  # a half-imported or broken Ray is no driver
+        return False
 
 
 class Ticker:
