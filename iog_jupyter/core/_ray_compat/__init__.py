@@ -36,7 +36,13 @@ from .gcs import (
     named_actors_info,
     node_labels,
 )
-from .jobs import job_auth_errors, job_client, stop_unstarted_job, submission_job_infos
+from .jobs import (
+    job_auth_errors,
+    job_client,
+    job_infos,
+    stop_unstarted_job,
+    submission_job_infos,
+)
 from .tasks import cancel_task, list_drivers, live_tasks, quiet_infeasible_warnings, running_tasks
 
 __all__ = [
@@ -70,6 +76,7 @@ __all__ = [
     "quiet_infeasible_warnings",
     "running_tasks",
     "stop_unstarted_job",
+    "job_infos",
     "submission_job_infos",
     "use_token_auth",
 ]

@@ -105,6 +105,27 @@ def stop_unstarted_job(
     return True
 
 
+def job_infos(gcs_address: str, timeout_s: float, ids: list[str]) -> dict[str, Any]:
+    """``{id: JobInfo}`` of the named submitted jobs (one KV multi-get; missing ids left out)."""
+    import_ray()
+    from ray._private import ray_constants
+    from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
+
+    if not ids:
+        return {}
+    prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
+    values = gcs_client(gcs_address).internal_kv_multi_get(
+        [(prefix + sid).encode() for sid in ids],
+        namespace=ray_constants.KV_NAMESPACE_JOB,
+        timeout=timeout_s,
+    )
+    return {
+        key.decode()[len(prefix) :]: JobInfo.from_json(json.loads(value))
+        for key, value in values.items()
+        if value
+    }
+
+
 def submission_job_infos(
     gcs_address: str, timeout_s: float, skip: frozenset[str] | set[str] = frozenset()
 ) -> tuple[list[str], dict[str, Any]]:

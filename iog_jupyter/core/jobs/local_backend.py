@@ -35,7 +35,7 @@ from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
 from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable
 from .logfiles import check_page_args, read_file_page
-from .paging import paginate
+from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     entrypoint_resources TEXT NOT NULL
 )
 """
+#: Pages are cut in SQL, newest first, along this index: a page costs the same at any size.
+_NEWEST_INDEX = (
+    "CREATE INDEX IF NOT EXISTS jobs_newest ON jobs(COALESCE(start_time_ms, 0), submission_id)"
+)
+_NEWEST = "COALESCE(start_time_ms, 0)"
 
 
 def _alive_runner(pid: int | None) -> bool:
@@ -116,6 +121,7 @@ class LocalProcessBackend(JobBackend):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.execute(_SCHEMA)
+            self._db.execute(_NEWEST_INDEX)
         os.chmod(self.state_dir / "jobs.sqlite", 0o600)
         self._runners: list[subprocess.Popen[bytes]] = []
 
@@ -259,10 +265,29 @@ class LocalProcessBackend(JobBackend):
     def list(
         self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
     ) -> JobPage:
-        """A page of jobs, newest first (see :meth:`JobBackend.list`)."""
+        """A page of jobs, newest first (see :meth:`JobBackend.list`), cut in SQL."""
+        limit = check_list_args(statuses, limit)
         self._reap()
-        rows = [self._check_alive(row) for row in self._query("SELECT * FROM jobs")]
-        return paginate([self._record(row) for row in rows], statuses, limit, cursor)
+        for row in self._query("SELECT * FROM jobs WHERE status IN ('PENDING', 'RUNNING')"):
+            self._check_alive(row)
+        where, args = [], []
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args += sorted(statuses)
+        filtered = f"WHERE {' AND '.join(where)}" if where else ""
+        total = self._query(f"SELECT COUNT(*) FROM jobs {filtered}", tuple(args))[0][0]
+        if cursor:
+            start, after = decode_cursor(cursor)
+            where.append(f"({_NEWEST} < ? OR ({_NEWEST} = ? AND submission_id < ?))")
+            args += [start, start, after]
+        rows = self._query(
+            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY {_NEWEST} DESC, submission_id DESC LIMIT ?",
+            (*args, limit + 1),
+        )
+        page = [self._record(row) for row in rows[:limit]]
+        next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+        return JobPage(jobs=page, next_cursor=next_cursor, total=total)
 
     def stop(self, submission_id: str) -> bool:
         """Request a stop: TERM to the job's process group now, KILL after the grace period.

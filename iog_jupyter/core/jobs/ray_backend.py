@@ -35,7 +35,7 @@ from ..wire import TERMINAL_STATUSES, ClusterSnapshot, JobPage, JobRecord, LogPa
 from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
 from .journal import JobJournal
 from .logfiles import check_page_args, page_from_bytes
-from .paging import paginate
+from .paging import JobIndex
 from .placement import explain_pending, job_bundle, pool_placement
 from .validation import redact_runtime_env
 
@@ -70,6 +70,8 @@ class RayJobsBackend(JobBackend):
         snapshot_max_age_s: How old a snapshot from ``snapshot_source`` may be.
         tombstone_refresh_s: How often the tombstones other servers wrote are read again.
         journal: Where the jobs submitted through this backend are recorded durably.
+        table_refresh_s: How often ``list()`` reads the whole id list of Ray's job table (jobs
+            submitted elsewhere show within this; jobs that have not ended are read each time).
     """
 
     name = "ray"
@@ -84,6 +86,7 @@ class RayJobsBackend(JobBackend):
         snapshot_max_age_s: float = 5.0,
         tombstone_refresh_s: float = 2.0,
         journal: JobJournal | None = None,
+        table_refresh_s: float = 1.0,
     ) -> None:
         self.conn = conn
         self.journal = journal
@@ -99,7 +102,11 @@ class RayJobsBackend(JobBackend):
         self._client_obj: Any = None
         self._session_dir: str | None = None
         self._tombstones: dict[str, float] = {}  # id -> wall-clock time of the delete
-        self._ended: dict[str, JobRecord] = {}  # records of ended jobs, kept between lists
+        self._index = JobIndex()  # Ray's job table as last read (see list())
+        self._submitted: set[str] = set()  # ids submitted here, not yet read back
+        self._table_read = -float("inf")  # monotonic time of the last full read
+        self._refreshing = False
+        self.table_refresh_s = table_refresh_s
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -347,6 +354,8 @@ class RayJobsBackend(JobBackend):
                     backend=self.name,
                 )
             )
+        with self._lock:
+            self._submitted.add(submitted)
         return submitted
 
     def _info(self, submission_id: str) -> Any:
@@ -388,50 +397,104 @@ class RayJobsBackend(JobBackend):
     ) -> JobPage:
         """A page of submitted jobs, newest first (plain drivers, not submissions, left out).
 
-        Read from Ray's job table in the GCS (``_ray_compat.submission_job_infos``), not through
-        the dashboard's list, which returns every job each time; records of ended jobs are kept
-        between calls, so a long history costs one key listing. List records carry no
-        ``driver_pid`` (``get`` has it).
+        Served from an index of Ray's job table (the GCS KV store where Ray's job manager keeps
+        it, ``_ray_compat``; not the dashboard's list, which returns every job each time): each
+        call asks Ray only for the jobs that have not ended, and the whole id list at most every
+        ``table_refresh_s``, so a page costs the same at 100 jobs and at 10,000. List records
+        carry no ``driver_pid`` (``get`` has it).
         """
-        page = paginate(self._all_records(), statuses, limit, cursor)
+        stale = self._sync()
+        with self._lock:
+            page = self._index.page(statuses, limit, cursor)
+        page.jobs = [job.model_copy() for job in page.jobs]
         self._explain(page.jobs)
+        if stale:
+            self._refresh_in_background()
         return page
 
-    def _all_records(self) -> list[JobRecord]:
+    def _sync(self) -> bool:
+        """Bring the index up to date with Ray's job table (and the journal).
+
+        The jobs that have not ended are read on every call. The whole id list (jobs submitted
+        elsewhere, or deleted) is read on the first call, then, when older than
+        ``table_refresh_s``, in the background after the page is cut, so no page waits for it.
+
+        Returns:
+            Whether the id list is due for a refresh.
+        """
+        if self._table_read == -float("inf"):
+            self._merge(full=True)
+            return False
+        self._merge(full=False)
+        return time.monotonic() - self._table_read >= self.table_refresh_s
+
+    def _refresh_in_background(self) -> None:
         with self._lock:
-            ended = dict(self._ended)
+            if self._refreshing:
+                return
+            self._refreshing = True
+
+        def run() -> None:
+            try:
+                self._merge(full=True)
+            except IogError as err:
+                log.debug("Job table refresh: %s", err.message)
+            finally:
+                with self._lock:
+                    self._refreshing = False
+
+        threading.Thread(target=run, name="iog-job-table", daemon=True).start()
+
+    def _merge(self, full: bool) -> None:
+        """Read Ray's table (all ids when ``full``, else the unfinished jobs) into the index."""
+        now = time.monotonic()
+        with self._lock:
+            index = self._index
+            unfinished = index.unfinished() | self._submitted
+            known = set(index.ids())
         self.conn.prepare_ray_client()
+        address, timeout_s = self.conn.address, self.conn.request_timeout_s
         try:
-            ids, infos = _ray_compat.submission_job_infos(
-                self.conn.address, self.conn.request_timeout_s, ended.keys()
-            )
+            if full:
+                ids, infos = _ray_compat.submission_job_infos(
+                    address, timeout_s, known - unfinished
+                )
+            else:
+                ids, infos = None, _ray_compat.job_infos(address, timeout_s, sorted(unfinished))
         except Exception as err:  # noqa: BLE001 - Ray raises RpcError, GetTimeoutError, ...
             self.conn.reset()
             raise RayUnavailableError(
                 f"Ray's job table did not answer ({type(err).__name__}); retry when Ray is back."
             ) from None
         tombstones = self._load_tombstones()
-        records, still_ended = [], {}
-        for sid in ids:
-            info = infos.get(sid)
-            record = self._record(info, sid) if info is not None else ended.get(sid)
-            if record is None:
-                continue  # written between the two KV calls: the next list has it
-            if sid in tombstones:
-                self._rebury(sid, record.status in TERMINAL_STATUSES)
-                continue
-            records.append(record)
-            if record.status in TERMINAL_STATUSES:
-                still_ended[sid] = record
+        records = [self._record(info, sid) for sid, info in infos.items()]
+        journal = self.journal
         with self._lock:
-            self._ended = still_ended
-        if self.journal is not None:
+            if full:
+                self._table_read = now
             for record in records:
-                if record.submission_id in self.journal:
-                    self.journal.observe(record)
-            kept = self.journal.lost(set(ids))
-            records += [r for r in kept if r.submission_id not in tombstones]
-        return records
+                sid = record.submission_id
+                self._submitted.discard(sid)
+                # A full read only adds jobs: the per-call reads keep known ones current.
+                if sid not in tombstones and not (full and sid in index):
+                    index.put(record)
+            if ids is not None:
+                present = set(ids)
+                for sid in known - present:
+                    if journal is None or sid not in journal:
+                        index.drop(sid)
+            for sid in tombstones:
+                index.drop(sid)
+        for record in records:
+            if record.submission_id in tombstones:
+                self._rebury(record.submission_id, record.status in TERMINAL_STATUSES)
+            elif journal is not None and record.submission_id in journal:
+                journal.observe(record)
+        if journal is not None and ids is not None:
+            kept = [r for r in journal.lost(set(ids)) if r.submission_id not in tombstones]
+            with self._lock:
+                for record in kept:
+                    index.put(record)
 
     def stop(self, submission_id: str) -> bool:
         """Ask Ray to stop the job; False when it had already ended.
