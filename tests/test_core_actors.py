@@ -298,3 +298,162 @@ def test_reap_kills_expired_keeps_fresh_and_drops_stale_records(registry, ray_he
     later = registry.reap(now=actor_registry.now_ms() + 3601 * 1000)
     assert [(r.name, r.reason) for r in later if r.namespace == ns] == [("long", "expired")]
     wait_until(lambda: registry.list(namespace=ns).actors == [])
+
+
+# -- listing costs what the page costs --------------------------------------------------------
+
+
+def test_actors_fingerprint_without_a_total():
+    from iog_jupyter.core.changes import actors_fingerprint
+    from iog_jupyter.core.wire import ActorPage, ActorRecord
+
+    one = ActorRecord(namespace="n", name="a", actor_id="ab", state="ALIVE", detached=True)
+    last = ActorPage(actors=[one], next_cursor=None, total=None)
+    more = ActorPage(actors=[one], next_cursor=encode_cursor("n", "a"), total=None)
+    assert hash(actors_fingerprint(last)) is not None
+    assert actors_fingerprint(last) != actors_fingerprint(more)
+    counted = ActorPage(actors=[one], next_cursor=None, total=1)
+    assert actors_fingerprint(counted) != actors_fingerprint(last)
+
+
+PENDING = 120
+ALIVE = 3
+
+
+@pytest.fixture(scope="module")
+def crowd(ray_head) -> Iterator[str]:
+    """A fresh namespace of many named detached actors, names spread at random: ``PENDING``
+    that can never be placed (every fifth with an iog record), ``ALIVE`` alive ones (iog
+    records), and one killed (dead: its name is free, it stays in Ray's table)."""
+    ns = f"iogc-{uuid.uuid4().hex[:8]}"
+    ops: list[list[Any]] = []
+    for i in range(PENDING + ALIVE + 1):
+        name = f"c-{uuid.uuid4().hex[:10]}"
+        if i < ALIVE:
+            ops.append(["iog", name, ns, {"ttl_s": 3600}])
+        elif i % 5 == 0:
+            ops.append(["iog", name, ns, {"ttl_s": 3600, "resources": {"nope": 1}, "wait": False}])
+        else:
+            ops.append(["plain", name, ns, {"resources": {"nope": 1}, "wait": False}])
+    made = run_driver(ray_head, ops)
+    _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
+    _ray_compat.kill_actor(ray_head.address, bytes.fromhex(made[-1]["actor_id"]), 10)
+    wait_until(lambda: len(_ray_compat.list_named_actors(ray_head.address, 10, ns)) == len(ops) - 1)
+    yield ns
+    for namespace, name in _ray_compat.list_named_actors(ray_head.address, 10, ns):
+        data = _ray_compat.named_actor(ray_head.address, name, namespace, 10)
+        if data is not None:
+            _ray_compat.kill_actor(ray_head.address, data.actor_id, 10)
+
+
+def walk(registry: ActorRegistry, limit: int, **filters: Any) -> list[Any]:
+    """Every page of one listing; asserts each page's shape on the way."""
+    records, cursor, pages = [], None, 0
+    while True:
+        page = registry.list(limit=limit, cursor=cursor, **filters)
+        assert len(page.actors) <= limit
+        assert page.next_cursor is None or len(page.actors) == limit
+        records += page.actors
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            return records
+
+
+@pytest.mark.ray
+def test_filtered_pages_are_exact_and_complete_across_cursors(registry, crowd, ray_head):
+    ns = crowd
+    keys = _ray_compat.list_named_actors(ray_head.address, 10, ns)
+    infos = _ray_compat.named_actors_info(ray_head.address, keys, 10)
+    truth = {k: (bool(d.is_detached), _ray_compat.actor_state_name(d)) for k, d in infos.items()}
+    assert sum(1 for _, s in truth.values() if s == "ALIVE") == ALIVE
+    assert sum(1 for _, s in truth.values() if s == "PENDING_CREATION") == PENDING
+
+    everything = registry.list(namespace=ns, limit=500)
+    assert everything.total == len(truth) == PENDING + ALIVE  # unfiltered: exact, dead left out
+    for filters in (
+        {"detached": True},
+        {"detached": False},
+        {"states": frozenset({"ALIVE"})},
+        {"states": frozenset({"PENDING_CREATION"})},
+        {"states": frozenset({"ALIVE", "RESTARTING"}), "detached": True},
+        {"states": frozenset({"DEAD"})},
+        {},
+    ):
+        want = sorted(
+            k
+            for k, (det, state) in truth.items()
+            if ("detached" not in filters or det == filters["detached"])
+            and ("states" not in filters or state in filters["states"])
+        )
+        for limit in (1, 7, 500):
+            got = walk(registry, limit, namespace=ns, **filters)
+            assert [(a.namespace, a.name) for a in got] == want, (filters, limit)
+        page = registry.list(namespace=ns, limit=7, **filters)
+        assert page.total == (None if filters else len(want))
+    managed = [a for a in walk(registry, 9, namespace=ns, detached=True) if a.managed]
+    assert len(managed) == ALIVE + sum(1 for i in range(ALIVE, PENDING + ALIVE) if i % 5 == 0)
+    assert all(a.ttl_s == 3600.0 and a.owner for a in managed)
+
+
+@pytest.mark.ray
+def test_the_walk_also_serves_a_state_too_common_for_the_gcs_filter(registry, crowd, monkeypatch):
+    ns = crowd
+    by_gcs = walk(registry, 7, namespace=ns, states=frozenset({"PENDING_CREATION"}))
+    monkeypatch.setattr(actor_registry, "STATE_SCAN_MIN", 5)
+    monkeypatch.setattr(actor_registry, "STATE_SCAN_PER_ROW", 0)
+    by_walk = walk(registry, 7, namespace=ns, states=frozenset({"PENDING_CREATION"}))
+    assert [a.actor_id for a in by_walk] == [a.actor_id for a in by_gcs]
+    assert len(by_walk) == PENDING
+
+
+class Counting:
+    """Wraps one real ``_ray_compat`` function; counts calls and the keys they carried."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+        self.real = getattr(_ray_compat, name)
+        self.calls = self.keys = 0
+        monkeypatch.setattr(_ray_compat, name, self)
+
+    def __call__(self, gcs: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if args and isinstance(args[0], list):
+            self.keys += len(args[0])
+        return self.real(gcs, *args, **kwargs)
+
+
+@pytest.mark.ray
+def test_a_page_looks_up_about_one_page_of_actors(registry, crowd, monkeypatch):
+    ns = crowd
+    lookups = Counting(monkeypatch, "named_actors_info")
+    records = Counting(monkeypatch, "kv_multi_get")
+    scans = Counting(monkeypatch, "kv_scan")
+    by_state = Counting(monkeypatch, "list_actors")
+    names = Counting(monkeypatch, "list_named_actors")
+
+    def cost(limit: int, **filters: Any) -> tuple[int, int, int]:
+        lookups.calls = lookups.keys = records.calls = records.keys = by_state.calls = 0
+        names.calls = 0
+        page = registry.list(limit=limit, **filters)
+        assert len(page.actors) == limit and page.next_cursor
+        return lookups.keys, records.keys, by_state.calls
+
+    # Every actor here is detached: one batch of limit + 1 names, records of the page only.
+    assert cost(5, namespace=ns, detached=True) == (6, 5, 0)
+    everywhere = cost(5, detached=True)  # every namespace (other tests' actors too)
+    assert everywhere[0] <= 6 + 12 and everywhere[1:] == (5, 0)
+    first = registry.list(namespace=ns, detached=True, limit=5)
+    lookups.keys = 0
+    registry.list(namespace=ns, detached=True, limit=5, cursor=first.next_cursor)
+    assert lookups.keys == 6  # a later page does not read the earlier ones again
+    assert cost(5, namespace=ns) == (6, 5, 0)  # unfiltered: the page, and the total from names
+    # A state filter asks the GCS for that state (capped): no name list, no look-ups by name.
+    assert cost(2, namespace=ns, states=frozenset({"ALIVE"})) == (0, 2, 1)
+    assert cost(5, namespace=ns, states=frozenset({"PENDING_CREATION"})) == (0, 5, 1)
+    assert names.calls == 0
+    # Past the cap it walks: batches of 6, 12, ... until the page is full, never all 120.
+    monkeypatch.setattr(actor_registry, "STATE_SCAN_MIN", 5)
+    monkeypatch.setattr(actor_registry, "STATE_SCAN_PER_ROW", 0)
+    walked, read, _ = cost(5, namespace=ns, states=frozenset({"PENDING_CREATION"}))
+    assert 6 <= walked <= 6 + 12 and read == 5
+    assert scans.calls == 0  # iog's records are never scanned whole to list

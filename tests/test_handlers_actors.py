@@ -105,7 +105,23 @@ async def test_list_filters_and_pages(jp_fetch, made):
     assert keep["managed"] is True and keep["protected"] is False
     assert by_name["_ray_internal_y"]["protected"] is True
     code, none = await api(jp_fetch, "actors", namespace=ns, detached="false")
-    assert code == 200 and none["actors"] == [] and none["total"] == 0
+    assert code == 200 and none["actors"] == [] and none["next_cursor"] is None
+    assert none["total"] is None  # filtered: not counted (that would read every actor)
+    code, counted = await api(jp_fetch, "actors", namespace=ns)
+    assert code == 200 and counted["total"] == len(counted["actors"]) == 4
+    # Filtered pages, one actor each, walked by cursor: exactly the unfiltered list's actors.
+    walked, cursor = [], None
+    while True:
+        params = {"namespace": ns, "detached": "true", "limit": "1"}
+        code, one = await api(
+            jp_fetch, "actors", **params, **({"cursor": cursor} if cursor else {})
+        )
+        assert code == 200 and len(one["actors"]) == 1 and one["total"] is None
+        walked += one["actors"]
+        cursor = one["next_cursor"]
+        if cursor is None:
+            break
+    assert [a["name"] for a in walked] == [a["name"] for a in counted["actors"]]
     code, alive = await api(jp_fetch, "actors", namespace=ns, state="alive,restarting")
     assert code == 200 and {a["state"] for a in alive["actors"]} == {"ALIVE"}
     code, first = await api(jp_fetch, "actors", namespace=ns, limit="1")

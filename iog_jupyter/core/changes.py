@@ -192,8 +192,13 @@ def sessions_fingerprint(records: Iterable[Any]) -> Hashable:
 
 
 def actors_fingerprint(page: Any) -> Hashable:
-    """What the actors list shows that can change: names, states, expiries, the total."""
+    """What the actors list shows that can change: names, states, expiries, the total.
+
+    A filtered page (the feed asks for detached actors) has no total (None): whether a next page
+    exists stands in for it, so the page's cost stays that of one page.
+    """
     return (
         page.total,
+        page.next_cursor is not None,
         tuple((a.namespace, a.name, a.state, a.expires_ms, a.owner) for a in page.actors),
     )

@@ -71,6 +71,20 @@ def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float)
     return dict(client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s))
 
 
+def kv_multi_get(
+    gcs_address: str, keys: list[bytes], namespace: bytes, timeout_s: float
+) -> dict[bytes, bytes]:
+    """Several keys in one GCS call (every Ray from 2.40 has ``internal_kv_multi_get``).
+
+    Returns:
+        The keys that are present, with their values (absent ones are left out).
+    """
+    if not keys:
+        return {}
+    client = gcs_client(gcs_address)
+    return dict(client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s))
+
+
 def get_cluster_status(gcs_address: str, timeout_s: float) -> Any:
     """What ``ray status`` asks the GCS: nodes, usage and demands (labels where Ray has them).
 
@@ -180,16 +194,28 @@ def _actor_stub(gcs_address: str) -> Any:
 # -- the actor table -----------------------------------------------------------------------------
 
 
-def list_named_actors(gcs_address: str, timeout_s: float) -> list[tuple[str, str]]:
-    """``(namespace, name)`` of every named actor that is not dead, in all namespaces.
+def list_named_actors(
+    gcs_address: str, timeout_s: float, namespace: str | None = None
+) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of every named actor that is not dead, in all namespaces or one.
 
-    The GCS keeps these in their own map, so the call does not grow with dead actors.
+    The GCS keeps these in their own map, so the call does not grow with dead actors (one
+    reply holding every name: there is no paging in Ray's ``ListNamedActors``).
+
+    Args:
+        gcs_address: The GCS ``host:port``.
+        timeout_s: Deadline Ray is asked to honour.
+        namespace: Only this namespace's names (the GCS picks them); None: every namespace.
     """
     from ray.core.generated import gcs_service_pb2
 
-    reply = _actor_stub(gcs_address).ListNamedActors(
-        gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True), timeout=timeout_s
-    )
+    if namespace is None:
+        request = gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True)
+    else:
+        request = gcs_service_pb2.ListNamedActorsRequest(
+            all_namespaces=False, ray_namespace=namespace
+        )
+    reply = _actor_stub(gcs_address).ListNamedActors(request, timeout=timeout_s)
     check_reply(reply, "ListNamedActors")
     return [(a.ray_namespace, a.name) for a in reply.named_actors_list]
 
@@ -264,10 +290,18 @@ def list_actors(
     timeout_s: float,
     state: str | None = None,
     job_id: bytes | None = None,
+    limit: int | None = None,
 ) -> list[Any]:
     """``ActorTableData`` of the actors in one state (``ALIVE``, ...) and/or of one job.
 
     The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead.
+
+    Args:
+        gcs_address: The GCS ``host:port``.
+        timeout_s: Deadline Ray is asked to honour.
+        state: Only actors in this state.
+        job_id: Only actors of this job.
+        limit: At most this many (the GCS stops there, in no particular order); None: all.
     """
     from ray.core.generated import gcs_service_pb2
     from ray.core.generated.gcs_pb2 import ActorTableData
@@ -277,9 +311,9 @@ def list_actors(
         filters.state = ActorTableData.ActorState.Value(state)
     if job_id is not None:
         filters.job_id = job_id
-    reply = _actor_stub(gcs_address).GetAllActorInfo(
-        gcs_service_pb2.GetAllActorInfoRequest(show_dead_jobs=False, filters=filters),
-        timeout=timeout_s,
-    )
+    request = gcs_service_pb2.GetAllActorInfoRequest(show_dead_jobs=False, filters=filters)
+    if limit is not None:
+        request.limit = limit
+    reply = _actor_stub(gcs_address).GetAllActorInfo(request, timeout=timeout_s)
     check_reply(reply, "GetAllActorInfo")
     return list(reply.actor_table_data)

@@ -1,10 +1,15 @@
 """The detached-actor registry: list, kill, touch and reap named actors through the GCS.
 
 Nothing here is a Ray driver: every call goes to the GCS (``ListNamedActors``,
-``GetNamedActorInfo``, ``KillActorViaGcs``, the KV store) through :mod:`._ray_compat`, so the
-Jupyter server can use it, and so can a kernel. Listing asks for the *named* actors only, one
-concurrent look-up each: its cost grows with the named actors, not with the dead or pending
-ones in Ray's actor table (which is what makes ``ray.util.state.list_actors`` slow).
+``GetNamedActorInfo``, ``GetAllActorInfo``, ``KillActorViaGcs``, the KV store) through
+:mod:`._ray_compat`, so the Jupyter server can use it, and so can a kernel.
+
+Listing costs what the page costs, not what Ray's actor table holds: one ``ListNamedActors``
+(names only, one reply: Ray has no paging there), then look-ups of the names after the cursor
+in bounded concurrent batches that stop as soon as the page is full, and iog's records of the
+page's actors only (one KV multi-get). A state filter first asks the GCS for the actors in
+those states (it filters them itself), capped near the page size, and then needs no names;
+only when a state holds more actors than that does it walk the names instead.
 
 The functions take a GCS address and a deadline; :class:`.actor_service.ActorRegistry` binds
 them to a :class:`~.connection.RayConnection` for the server and the CLI.
@@ -12,8 +17,10 @@ them to a :class:`~.connection.RayConnection` for the server and the CLI.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +30,7 @@ from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .records import (
     ACTOR_KEY_PREFIX,
     IOG_KV_NAMESPACE,
+    RAY_INTERNAL_PREFIX,
     ActorMeta,
     check_list_args,
     check_name,
@@ -31,6 +39,7 @@ from .records import (
     decode_cursor,
     encode_cursor,
     meta_key,
+    namespace_protection_reason,
     protection_reason,
 )
 
@@ -85,6 +94,21 @@ def read_meta(gcs: str, namespace: str, name: str, timeout_s: float) -> ActorMet
     return ActorMeta.from_bytes(raw)
 
 
+def read_metas(gcs: str, keys: list[Key], timeout_s: float) -> dict[Key, ActorMeta]:
+    """The records iog holds of these actors (one KV multi-get); those without one are left out."""
+    if not keys:
+        return {}
+    wanted = {meta_key(*key): key for key in keys}
+    found: dict[Key, ActorMeta] = {}
+    raws = _ray_compat.kv_multi_get(gcs, list(wanted), IOG_KV_NAMESPACE, timeout_s)
+    for raw_key, raw in raws.items():
+        key = wanted.get(bytes(raw_key))
+        meta = ActorMeta.from_bytes(raw)
+        if key is not None and meta is not None:
+            found[key] = meta
+    return found
+
+
 def scan_meta(gcs: str, timeout_s: float) -> dict[Key, tuple[ActorMeta, bytes]]:
     """Every record iog holds, by ``(namespace, name)``, with its stored bytes."""
     found: dict[Key, tuple[ActorMeta, bytes]] = {}
@@ -126,6 +150,75 @@ def _live(gcs: str, namespace: str, name: str, timeout_s: float) -> Any:
 # -- verbs --------------------------------------------------------------------------------------
 
 
+#: Names looked up per batch at most while a filtered list walks the names.
+WALK_BATCH_MAX = 256
+#: A state filter asks the GCS for at most this many actors per state per requested page
+#: row (and at least :data:`STATE_SCAN_MIN`); past that it walks the names instead.
+STATE_SCAN_PER_ROW = 4
+STATE_SCAN_MIN = 200
+#: States whose actors have no name any more (their names are free): never listed.
+_NAMELESS_STATES = frozenset({"DEAD"})
+
+
+def _walk(
+    gcs: str,
+    keys: list[Key],
+    wanted: int,
+    matches: Callable[[Any], bool],
+    timeout_s: float,
+) -> list[tuple[Key, Any]]:
+    """The first ``wanted`` of ``keys`` (in sorted order) whose live actor ``matches``.
+
+    Names are looked up in concurrent batches, the first of ``wanted`` and each next one twice
+    as big (at most :data:`WALK_BATCH_MAX`), so a dense filter reads about one page and a
+    sparse one reads no further than it must. Only the first batch is picked from the unsorted
+    ``keys`` (a partial sort); the rest are sorted only if the walk goes past it.
+    """
+    found: list[tuple[Key, Any]] = []
+    if len(keys) > 4 * wanted:
+        order, whole = heapq.nsmallest(wanted, keys), False
+    else:
+        order, whole = sorted(keys), True
+    start, batch = 0, wanted
+    while len(found) < wanted:
+        if start >= len(order) and not whole:
+            order, whole = sorted(keys), True
+        chunk = order[start : start + batch]
+        if not chunk:
+            break
+        start += len(chunk)
+        infos = _ray_compat.named_actors_info(gcs, chunk, timeout_s)
+        for key in chunk:
+            data = infos.get(key)
+            if data is not None and matches(data):
+                found.append((key, data))
+                if len(found) == wanted:
+                    break
+        batch = min(batch * 2, WALK_BATCH_MAX)
+    return found
+
+
+def _by_state(
+    gcs: str, states: frozenset[str], cap: int, timeout_s: float
+) -> dict[Key, Any] | None:
+    """Every named actor in ``states``, by key, from the GCS's own state filter.
+
+    No dead actor is among them, so each holds its name: no name list is needed.
+
+    Returns:
+        None when some state holds more than ``cap`` actors (walk the names instead).
+    """
+    found: dict[Key, Any] = {}
+    for state in sorted(states - _NAMELESS_STATES):
+        datas = _ray_compat.list_actors(gcs, timeout_s, state=state, limit=cap + 1)
+        if len(datas) > cap:
+            return None
+        for data in datas:
+            if data.name:
+                found[(data.ray_namespace, data.name)] = data
+    return found
+
+
 def list_actors(
     gcs: str,
     timeout_s: float,
@@ -140,7 +233,9 @@ def list_actors(
     """One page of named actors, by namespace then name, with iog's owner and TTL.
 
     Protected actors (Ray's internal ones, system and protected namespaces) are left out unless
-    ``namespace`` names theirs.
+    ``namespace`` names theirs. The cost follows the page, not Ray's actor table: see the
+    module's docstring. Without ``detached`` and ``states`` the page's ``total`` is the exact
+    count (from the names); with either it is None, since counting would read every actor.
 
     Args:
         gcs: The GCS address.
@@ -160,35 +255,41 @@ def list_actors(
     if namespace is not None:
         check_name(namespace, "namespace")
 
-    def visible(key: Key) -> bool:
+    def visible(keys: Any) -> list[Key]:
+        """``keys`` that are listed, unsorted (the namespaces are judged once each)."""
         if namespace is not None:
-            return key[0] == namespace
-        return protection_reason(*key, protected) is None
+            return [k for k in keys if k[0] == namespace]
+        hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
+        return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
 
-    keys = sorted(k for k in set(_ray_compat.list_named_actors(gcs, timeout_s)) if visible(k))
-    filtered = detached is not None or bool(states)
-    # Without filters the total is known from the names, so only one page is looked up.
-    wanted = keys if filtered else [k for k in keys if after is None or k > after][: limit + 1]
-    infos = _ray_compat.named_actors_info(gcs, wanted, timeout_s) if wanted else {}
-    metas = scan_meta(gcs, timeout_s) if infos else {}
-    records = []
-    for key in wanted:
-        data = infos.get(key)
-        if data is None:
-            continue
-        record = to_record(data, metas.get(key, (None, b""))[0], protected)
-        if detached is not None and record.detached != detached:
-            continue
-        if states and record.state not in states:
-            continue
-        records.append(record)
-    total = len(records) if filtered else len(keys)
-    if after is not None and filtered:
-        records = [r for r in records if (r.namespace, r.name) > after]
-    page = records[:limit]
-    more = len(records) > limit
-    next_cursor = encode_cursor(page[-1].namespace, page[-1].name) if more and page else None
-    return ActorPage(actors=page, next_cursor=next_cursor, total=total)
+    def matches(data: Any) -> bool:
+        if detached is not None and bool(data.is_detached) != detached:
+            return False
+        return not states or _ray_compat.actor_state_name(data) in states
+
+    wanted = limit + 1
+    total = None
+    by_state = None
+    if states:
+        cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
+        by_state = _by_state(gcs, states, cap, timeout_s)
+    if by_state is not None:
+        keys = [k for k in visible(by_state) if after is None or k > after]
+        hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
+        found = [(k, by_state[k]) for k in hits]
+    else:
+        keys = visible(_ray_compat.list_named_actors(gcs, timeout_s, namespace))
+        if detached is None and not states:
+            total = len(keys)  # exact: every name listed here is a live actor's
+        if after is not None:
+            keys = [k for k in keys if k > after]
+        found = _walk(gcs, keys, wanted, matches, timeout_s)
+    page = found[:limit]
+    metas = read_metas(gcs, [key for key, _ in page], timeout_s)
+    records = [to_record(data, metas.get(key), protected) for key, data in page]
+    more = len(found) > limit
+    next_cursor = encode_cursor(*page[-1][0]) if more and page else None
+    return ActorPage(actors=records, next_cursor=next_cursor, total=total)
 
 
 def kill_actor(

@@ -62,7 +62,16 @@ def protection_reason(
         name: The actor's name.
         protected_namespaces: Namespaces protected by configuration, on top of the system ones.
     """
-    if name.startswith(RAY_INTERNAL_PREFIX) or namespace.startswith(RAY_INTERNAL_PREFIX):
+    if name.startswith(RAY_INTERNAL_PREFIX):
+        return "it is one of Ray's internal actors"
+    return namespace_protection_reason(namespace, protected_namespaces)
+
+
+def namespace_protection_reason(
+    namespace: str, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
+) -> str | None:
+    """Why iog must not touch any actor of this namespace, or None (names aside)."""
+    if namespace.startswith(RAY_INTERNAL_PREFIX):
         return "it is one of Ray's internal actors"
     if namespace in SYSTEM_NAMESPACES:
         return f"namespace {namespace!r} belongs to Ray or iog_jupyter"

@@ -61,7 +61,13 @@ class ActorPage(WireModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
-    total: int = Field(description="Actors matching the filters.")
+    total: int | None = Field(
+        description=(
+            "Named actors in the list without `detached` and `state` filters (exact, from the "
+            "names). null when `detached` or `state` is set: counting those would read every "
+            "actor, so a filtered page reads only as far as it needs (walk `next_cursor`)."
+        )
+    )
 
 
 class ActorKillReply(WireModel):

@@ -1346,9 +1346,9 @@ export interface components {
             next_cursor: string | null;
             /**
              * Total
-             * @description Actors matching the filters.
+             * @description Named actors in the list without `detached` and `state` filters (exact, from the names). null when `detached` or `state` is set: counting those would read every actor, so a filtered page reads only as far as it needs (walk `next_cursor`).
              */
-            total: number;
+            total: number | null;
         };
         /**
          * ActorRecord
