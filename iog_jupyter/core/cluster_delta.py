@@ -45,7 +45,10 @@ def _same_node(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 
 def _keyed_changes(
-    old_keys: Sequence[K], new_keys: Sequence[K], same: Callable[[K, int], bool]
+    old_keys: Sequence[K],
+    new_keys: Sequence[K],
+    same: Callable[[K, int], bool],
+    limit: int | None = None,
 ) -> tuple[list[K], list[int], list[int]] | None:
     """Removed keys, indexes (in new) of added and of changed items; None when not expressible.
 
@@ -53,6 +56,7 @@ def _keyed_changes(
         old_keys: The keys of the old list, in order.
         new_keys: The keys of the new list, in order.
         same: ``same(key, new_index)``: whether the item is unchanged (called for kept keys).
+        limit: Give up (None) once more items than this are added or changed.
 
     Returns:
         ``(removed, added, changed)``, or None when a key repeats or the unchanged items are not
@@ -73,6 +77,8 @@ def _keyed_changes(
             kept_new.append(key)
         else:
             changed.append(index)
+        if limit is not None and len(added) + len(changed) > limit:
+            return None
     touched = set(removed).union(new_keys[i] for i in changed)
     if [key for key in old_keys if key not in touched] != kept_new:
         return None
@@ -102,12 +108,11 @@ def compute_delta(
         [node["node_id"] for node in old_nodes],
         [node["node_id"] for node in new_nodes],
         lambda key, i: _same_node(old_by_id[key], new_nodes[i]),
+        limit=len(new_nodes) // 2,
     )
     if nodes is None:
         return None
     removed, added, changed = nodes
-    if 2 * (len(added) + len(changed)) > len(new_nodes):
-        return None
 
     old_pools = {pool["name"]: pool for pool in old["pools"]}
     new_pools = new["pools"]
