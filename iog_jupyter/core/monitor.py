@@ -4,6 +4,10 @@ However many browser tabs, websockets and CLI watchers there are, Ray is asked o
 interval. Subscribers are told only when the snapshot changed, the history ring buffer is
 bounded, and while Ray is unreachable the poller backs off exponentially and recovers by itself.
 
+Each change gets the next sequence number (``seq``). Subscribers that asked for deltas get one
+``delta`` message per change, computed once for all of them (``cluster_delta``), and the whole
+snapshot only when a delta would not be smaller; the others get the whole snapshot every time.
+
 :class:`PollState` and the defaults below are shared with the kernel's widget refresher
 (``iog_jupyter.widgets.refresher``), so the server and the widgets keep the same history and back
 off by the same rule.
@@ -21,13 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status, fetch_node_usage
+from .cluster_delta import compute_delta
 from .connection import RayConnection
 from .errors import IogError
 from .wire import ClusterSnapshot, HistoryPoint, NodeUsage, StatusMessage, iso_from_ms
 
 log = logging.getLogger(__name__)
 
-#: A subscriber gets ``(kind, message_json)``: kind is ``"snapshot"`` or ``"status"``.
+#: A subscriber gets ``(kind, message_json)``: kind is ``"snapshot"`` or ``"status"``, and for
+#: subscribers that asked for deltas also ``"delta"``.
 Listener = Callable[[str, str], None]
 
 #: Seconds between two polls while Ray answers (the server's and the widgets' default).
@@ -112,12 +118,26 @@ class PollState:
 
 
 @dataclass
+class _Published:
+    """What the last published snapshot was: its number, ``model_dump()`` and change key."""
+
+    seq: int
+    data: dict[str, Any]
+    key: dict[str, Any]
+
+
+@dataclass
 class _Polled:
     """One poll's results, all computed off the event loop."""
 
     snapshot: ClusterSnapshot
     key: dict[str, Any]
     text: str
+    data: dict[str, Any]
+    #: The ``delta`` message from the snapshot published before, numbered ``delta_seq``; None
+    #: when nobody asked for deltas, nothing changed, or the whole snapshot is no larger.
+    delta_text: str | None = None
+    delta_seq: int | None = None
 
 
 class ClusterMonitor(PollState):
@@ -167,6 +187,13 @@ class ClusterMonitor(PollState):
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
         self.ray_calls = 0
         self._listeners: list[Listener] = []
+        self._delta_listeners: list[Listener] = []
+        #: The number of the latest published change (0 before the first snapshot).
+        self.seq = 0
+        self._published: _Published | None = None
+        #: Per change with delta subscribers: a delta went to them, or the whole snapshot.
+        self.deltas_sent = 0
+        self.delta_fallbacks = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._in_flight: asyncio.Future[ClusterSnapshot] | None = None
@@ -204,20 +231,27 @@ class ClusterMonitor(PollState):
 
     # -- subscribers -----------------------------------------------------------------------
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Register a listener; returns the function that removes it."""
-        self._listeners.append(listener)
+    def subscribe(self, listener: Listener, deltas: bool = False) -> Callable[[], None]:
+        """Register a listener; returns the function that removes it.
+
+        Args:
+            listener: Called with ``(kind, message_json)`` on every change and status change.
+            deltas: Send it ``delta`` messages (kind ``"delta"``) instead of whole snapshots,
+                except when a delta would not be smaller (then a ``snapshot``, with its seq).
+        """
+        listeners = self._delta_listeners if deltas else self._listeners
+        listeners.append(listener)
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            if listener in listeners:
+                listeners.remove(listener)
 
         return unsubscribe
 
     @property
     def num_subscribers(self) -> int:
         """How many listeners are registered."""
-        return len(self._listeners)
+        return len(self._listeners) + len(self._delta_listeners)
 
     def status_message(self) -> str:
         """The ``status`` message sent to subscribers: connected or not, and why."""
@@ -227,14 +261,19 @@ class ClusterMonitor(PollState):
             last_update=iso_from_ms(self.last_update_ms),
         ).model_dump_json()
 
-    def _notify(self, kind: str, message: str) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(kind, message)
-            except Exception:  # one broken subscriber must not stop the others
-                log.exception("iog_jupyter: a cluster subscriber failed; removing it")
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+    def _notify(self, kind: str, message: str, deltas: bool | None = None) -> None:
+        """Call the listeners (None: all of them; else those that did or did not ask deltas)."""
+        groups = [self._listeners, self._delta_listeners]
+        if deltas is not None:
+            groups = [groups[deltas]]
+        for listeners in groups:
+            for listener in list(listeners):
+                try:
+                    listener(kind, message)
+                except Exception:  # one broken subscriber must not stop the others
+                    log.exception("iog_jupyter: a cluster subscriber failed; removing it")
+                    if listener in listeners:
+                        listeners.remove(listener)
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -309,8 +348,33 @@ class ClusterMonitor(PollState):
     def _take(self) -> _Polled:
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
         status = fetch_cluster_status(self.connection)
-        snapshot = build_snapshot(status, self._usage, self.pool_config)
-        return _Polled(snapshot, change_key(snapshot.model_dump()), snapshot.model_dump_json())
+        return self._prepare(build_snapshot(status, self._usage, self.pool_config))
+
+    def _prepare(self, snapshot: ClusterSnapshot) -> _Polled:
+        """Serialize and key a snapshot, and compute its delta when someone wants deltas.
+
+        Runs off the loop, between two publishes (polls never overlap), so the last published
+        snapshot it compares with is the one the delta will follow.
+        """
+        data = snapshot.model_dump()
+        key = change_key(data)
+        text = snapshot.model_dump_json()
+        polled = _Polled(snapshot, key, text, data)
+        published = self._published
+        if self._delta_listeners and published is not None and key != published.key:
+            delta = compute_delta(published.data, data, published.seq + 1)
+            if delta is not None:
+                delta_text = delta.model_dump_json()
+                if len(delta_text) < len(text):
+                    polled.delta_text, polled.delta_seq = delta_text, delta.seq
+        return polled
+
+    def publish(self, snapshot: ClusterSnapshot) -> None:
+        """Publish a snapshot taken elsewhere as if a poll had returned it (tests, benchmarks).
+
+        It is serialized and diffed on the calling thread: the event loop's, here.
+        """
+        self._publish(self._prepare(snapshot))
 
     async def _run_usage(self) -> None:
         """Refresh per-node usage on its own schedule; failures only leave it stale."""
@@ -359,11 +423,22 @@ class ClusterMonitor(PollState):
             self._notify("status", self.status_message())
         if polled.key != self._key:
             self._key = polled.key
-            self._notify("snapshot", self.snapshot_message())
+            self.seq += 1
+            self._published = _Published(self.seq, polled.data, polled.key)
+            full = self.snapshot_message()
+            self._notify("snapshot", full, deltas=False)
+            if self._delta_listeners:
+                if polled.delta_text is not None and polled.delta_seq == self.seq:
+                    self.deltas_sent += 1
+                    self._notify("delta", polled.delta_text, deltas=True)
+                else:
+                    self.delta_fallbacks += 1
+                    self._notify("snapshot", full, deltas=True)
 
     def snapshot_message(self) -> str:
-        """The ``snapshot`` message for subscribers (the same JSON for all of them)."""
-        return '{"type":"snapshot","data":' + (self.snapshot_json or "null") + "}"
+        """The ``snapshot`` message for subscribers (the same JSON for all), with its seq."""
+        data = self.snapshot_json or "null"
+        return f'{{"type":"snapshot","seq":{self.seq},"data":{data}}}'
 
     async def _run(self) -> None:
         while True:

@@ -76,22 +76,37 @@ class ClusterHistoryHandler(IogAPIHandler):
 
 
 class ClusterSubscribeHandler(IogWebSocketHandler):
-    """``WS cluster/subscribe``: the snapshot on connect, then one message per change.
+    """``WS cluster/subscribe[?deltas=1]``: the snapshot on connect, then one message per change.
 
-    Messages are JSON: ``{"type": "snapshot", "data": {...}}`` or
-    ``{"type": "status", "connected": bool, "message": str|null, "last_update": iso|null}``.
-    A slow client never makes the server queue more than one pending message for it: newer
-    snapshots replace a queued one (only the latest picture matters).
+    Messages are JSON: ``{"type": "snapshot", "seq": n, "data": {...}}``,
+    ``{"type": "status", "connected": bool, "message": str|null, "last_update": iso|null}``
+    and, with ``?deltas=1`` only, ``{"type": "delta", "seq": n, ...}`` (what changed since the
+    snapshot numbered ``n - 1``; see ``ClusterDeltaMessage``). Without ``deltas`` a client gets
+    the whole snapshot on every change, as before deltas existed.
+
+    Clients may send ``{"type": "refresh"}`` (poll Ray now) and ``{"type": "resync"}`` (send me
+    the whole snapshot now: a delta client saw a gap in seq, or a delta that did not fit).
+
+    A slow client never makes the server queue more than one data message and one status for
+    it: a newer snapshot replaces a queued one, and a delta arriving while another data message
+    is queued replaces it with the whole current snapshot (a delta must never be skipped).
     """
 
     auth_description = "the cluster"
 
     _writing = False
-    _queued: str | None = None
+    _deltas = False
+    _queued: dict[str, str]
+
+    async def pre_get(self) -> None:
+        """Check the query (``deltas``) and authorize ``read`` on the cluster."""
+        await super().pre_get()
+        self._deltas = bool(self.query().deltas)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Send what is known now (after a first poll, if none ran yet) and subscribe."""
         super().open(*args, **kwargs)
+        self._queued = {}
         monitor = self.iog.monitor
         monitor.start()
         if monitor.connected is None:
@@ -99,17 +114,26 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
         if monitor.connected and monitor.snapshot_json is not None:
             self._send(monitor.snapshot_message())
         else:
-            self._send(monitor.status_message())
-        self._unsubscribe = monitor.subscribe(self._on_update)
+            self._send(monitor.status_message(), "status")
+        # Nothing is awaited between the message above and this: no change can fall between.
+        self._unsubscribe = monitor.subscribe(self._on_update, deltas=self._deltas)
 
     def _on_update(self, kind: str, message: str) -> None:
+        if kind == "status":
+            self._send(message, "status")
+            return
+        if kind == "delta" and self._writing and "data" in self._queued:
+            # Two data messages would wait: the current snapshot stands for both.
+            message = self.iog.monitor.snapshot_message()
         self._send(message)
 
-    def _send(self, message: str) -> None:
+    def _send(self, message: str, slot: str = "data") -> None:
+        """Write ``message`` now, or queue it in its slot (``data`` or ``status``)."""
         if self.ws_connection is None or self.ws_connection.is_closing():
             return
         if self._writing:
-            self._queued = message
+            self._queued.pop(slot, None)
+            self._queued[slot] = message
             return
         self._writing = True
         try:
@@ -121,17 +145,24 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
 
     def _written(self, future: Any) -> None:
         self._writing = False
-        if future.exception() is not None:
+        if future.exception() is not None or not self._queued:
             return
-        queued, self._queued = self._queued, None
-        if queued is not None:
-            self._send(queued)
+        slot = next(iter(self._queued))
+        self._send(self._queued.pop(slot), slot)
 
     def on_message(self, message: str | bytes) -> None:
-        """Clients may send ``{"type": "refresh"}`` to ask for an immediate poll."""
+        """``{"type": "refresh"}``: poll now; ``{"type": "resync"}``: send the whole snapshot."""
         try:
             data = json.loads(message)
         except (ValueError, TypeError):
             return
-        if isinstance(data, dict) and data.get("type") == "refresh":
-            self.iog.monitor.wake()
+        if not isinstance(data, dict):
+            return
+        monitor = self.iog.monitor
+        if data.get("type") == "refresh":
+            monitor.wake()
+        elif data.get("type") == "resync":
+            if monitor.snapshot_json is not None:
+                self._send(monitor.snapshot_message())
+            else:
+                self._send(monitor.status_message(), "status")

@@ -63,8 +63,13 @@ ROUTES: list[Route] = [
         wire.ClusterHistory, query=wire.HistoryQuery)}),
     Route("/cluster/subscribe", ClusterSubscribeHandler, "iog:cluster", {"get": Operation(
         "WebSocket: the snapshot on connect, then one message per change (a snapshot, or the "
-        'connection status). Clients may send {"type": "refresh"} to ask for a poll now.',
-        status=_UPGRADE, messages=(wire.SnapshotMessage, wire.StatusMessage))}),
+        "connection status). With deltas=1 a change is a delta (nodes added, removed or changed "
+        "by id, and the top-level fields that changed) numbered seq, applying to the snapshot "
+        "or delta numbered seq - 1; a snapshot is still sent when it is no larger. Clients may "
+        'send {"type": "refresh"} to ask for a poll now, and {"type": "resync"} (after a gap '
+        "in seq, or a delta that does not fit) to get the whole snapshot.",
+        status=_UPGRADE, query=wire.ClusterSubscribeQuery,
+        messages=(wire.SnapshotMessage, wire.StatusMessage, wire.ClusterDeltaMessage))}),
     Route("/events/subscribe", EventsSubscribeHandler, "iog:jobs", {"get": Operation(
         "WebSocket: a changed message when the first page of a topic (jobs, sessions, actors) "
         "changed; clients re-fetch that page. Needs read on each topic's resource (iog:jobs, "

@@ -171,11 +171,92 @@ class Status(WireModel):
     subscribers: int = Field(description="Clients following cluster/subscribe.")
 
 
+class ClusterSubscribeQuery(WireModel):
+    """Query of ``WS cluster/subscribe``."""
+
+    deltas: bool = Field(
+        False,
+        description="Send a delta message per change instead of the whole snapshot (after the "
+        'full snapshot on connect); the client answers a gap in seq with {"type": "resync"}.',
+    )
+
+
 class SnapshotMessage(WireModel):
-    """``WS cluster/subscribe``: the latest snapshot."""
+    """``WS cluster/subscribe``: the latest snapshot, whole."""
 
     type: Literal["snapshot"] = "snapshot"
+    seq: int = Field(
+        0,
+        description="The server's sequence number of this snapshot: the next delta has seq + 1. "
+        "It grows by one per change, the same for every subscriber of the server.",
+    )
     data: ClusterSnapshot
+
+
+class PlacedNode(WireModel):
+    """A node of a delta, with its position in the new snapshot's ``nodes``."""
+
+    index: int = Field(ge=0, description="Its index in the new snapshot's nodes.")
+    node: NodeRecord
+
+
+class PlacedNodeId(WireModel):
+    """A node id added to a pool's ``node_ids``, with its position there."""
+
+    index: int = Field(ge=0, description="Its index in the pool's new node_ids.")
+    node_id: str
+
+
+class PoolChange(WireModel):
+    """A pool that is new or changed: its new sums, and how its ``node_ids`` changed."""
+
+    name: str
+    index: int = Field(ge=0, description="Its index in the new snapshot's pools.")
+    num_nodes: int
+    totals: ResourceMap
+    available: ResourceMap
+    node_ids_removed: list[str] = Field(
+        default_factory=list, description="Ids that left node_ids (dropped first)."
+    )
+    node_ids_added: list[PlacedNodeId] = Field(
+        default_factory=list, description="Ids that joined node_ids, placed at their index."
+    )
+
+
+class ClusterDeltaMessage(WireModel):
+    """``WS cluster/subscribe?deltas=1``: what changed since the snapshot numbered ``seq - 1``.
+
+    To apply it to the snapshot numbered ``seq - 1``: drop ``nodes_removed`` and the nodes of
+    ``nodes_changed``, then place every node of ``nodes_added`` and ``nodes_changed`` at its
+    ``index`` (in increasing index order); the other nodes keep their order. Pools are patched
+    the same way by name (and each pool's ``node_ids`` by id). A top-level field that is null
+    did not change. ``idle_ms`` of a node that is not in the delta is as of the last message
+    that carried the node (its ticking alone is never pushed). A client whose last seq is not
+    ``seq - 1``, or whose result does not have ``num_nodes`` nodes, sends
+    ``{"type": "resync"}`` and gets a snapshot message.
+    """
+
+    type: Literal["delta"] = "delta"
+    seq: int = Field(description="This change's sequence number: it applies to seq - 1.")
+    timestamp_ms: int
+    num_nodes: int = Field(description="len(nodes) once applied: a check.")
+    nodes_removed: list[str] = Field(default_factory=list, description="Node ids that left.")
+    nodes_added: list[PlacedNode] = Field(default_factory=list)
+    nodes_changed: list[PlacedNode] = Field(
+        default_factory=list, description="Nodes whose record changed (idle_ms aside), whole."
+    )
+    totals: ResourceMap | None = Field(None, description="The new totals; null: unchanged.")
+    available: ResourceMap | None = Field(None, description="The new available; null: unchanged.")
+    pending_demands: list[ResourceDemand] | None = Field(None, description="null: unchanged.")
+    infeasible_demands: list[ResourceDemand] | None = Field(None, description="null: unchanged.")
+    pools_removed: list[str] = Field(default_factory=list, description="Names of pools that left.")
+    pools_changed: list[PoolChange] = Field(default_factory=list, description="New or changed.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def timestamp(self) -> IsoTime:
+        """The new snapshot's time as ISO-8601 UTC."""
+        return iso_from_ms(self.timestamp_ms)
 
 
 class StatusMessage(WireModel):

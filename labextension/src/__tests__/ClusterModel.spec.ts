@@ -16,8 +16,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import { requestAPI } from '../api/request';
 import { IogSocket } from '../api/socket';
 import { StatusService } from '../api/services';
-import type { ClusterSnapshot } from '../api/types';
-import { ClusterModel } from '../models/ClusterModel';
+import type { ClusterDelta, ClusterSnapshot } from '../api/types';
+import { applyClusterDelta, ClusterModel } from '../models/ClusterModel';
 import { SERVER_UNREACHABLE_MESSAGE } from '../models/connection';
 import {
   FakeWebSocket,
@@ -39,6 +39,88 @@ function snapshot(gpuFree = 1): ClusterSnapshot {
     available: { CPU: 6, GPU: gpuFree },
     nodes: [],
     pools: []
+  });
+}
+
+type NodeRecord = ClusterSnapshot['nodes'][number];
+
+function node(id: string, pool: string, cpuFree: number): NodeRecord {
+  return wire<NodeRecord>({
+    node_id: id,
+    node_name: id,
+    state: cpuFree < 4 ? 'ACTIVE' : 'IDLE',
+    pool,
+    resources_total: { CPU: 4 },
+    resources_available: { CPU: cpuFree },
+    idle_ms: null
+  });
+}
+
+/** Three nodes in two pools; node `b` has `bFree` CPUs free. */
+function cluster(bFree = 4, timestampMs = 1000): ClusterSnapshot {
+  const nodes = [
+    node('a', 'cpu', 4),
+    node('b', 'cpu', bFree),
+    node('c', 'gpu', 4)
+  ];
+  return wire<ClusterSnapshot>({
+    timestamp: null,
+    timestamp_ms: timestampMs,
+    totals: { CPU: 12 },
+    available: { CPU: 8 + bFree },
+    nodes,
+    pending_demands: [],
+    infeasible_demands: [],
+    pools: [
+      {
+        name: 'cpu',
+        num_nodes: 2,
+        node_ids: ['a', 'b'],
+        totals: { CPU: 8 },
+        available: { CPU: 4 + bFree }
+      },
+      {
+        name: 'gpu',
+        num_nodes: 1,
+        node_ids: ['c'],
+        totals: { CPU: 4 },
+        available: { CPU: 4 }
+      }
+    ]
+  });
+}
+
+/** The delta (numbered `seq`) in which node `b` gets `bFree` CPUs free. */
+function bDelta(
+  seq: number,
+  bFree: number,
+  timestampMs = 1000 + seq
+): ClusterDelta {
+  return wire<ClusterDelta>({
+    type: 'delta',
+    seq,
+    timestamp_ms: timestampMs,
+    timestamp: null,
+    num_nodes: 3,
+    nodes_removed: [],
+    nodes_added: [],
+    nodes_changed: [{ index: 1, node: node('b', 'cpu', bFree) }],
+    totals: null,
+    available: { CPU: 8 + bFree },
+    pending_demands: null,
+    infeasible_demands: null,
+    pools_removed: [],
+    pools_changed: [
+      {
+        name: 'cpu',
+        index: 0,
+        num_nodes: 2,
+        totals: { CPU: 8 },
+        available: { CPU: 4 + bFree },
+        node_ids_removed: [],
+        node_ids_added: []
+      }
+    ]
   });
 }
 
@@ -80,7 +162,7 @@ describe('ClusterModel', () => {
     });
     model = new ClusterModel({ service });
     expect(sockets[sockets.length - 1].url).toBe(
-      'ws://localhost:8888/iog/api/v1/cluster/subscribe'
+      'ws://localhost:8888/iog/api/v1/cluster/subscribe?deltas=1'
     );
     model.dispose();
     expect(sockets[sockets.length - 1].closed).toBe(true);
@@ -205,5 +287,148 @@ describe('ClusterModel', () => {
     expect(socket.closed).toBe(true);
     expect(model.isDisposed).toBe(true);
     expect(model.isPolling).toBe(false);
+  });
+});
+
+describe('applyClusterDelta', () => {
+  it('applies a changed node, its pool and the changed totals', () => {
+    const base = cluster(4);
+    const next = applyClusterDelta(base, bDelta(2, 1, 1002));
+    expect(next).toEqual({ ...cluster(1, 1002), timestamp: null });
+    expect(base).toEqual(cluster(4)); // left as it was
+  });
+
+  it('adds and removes nodes and pools, each at its place', () => {
+    const base = cluster(4);
+    const delta = wire<ClusterDelta>({
+      ...bDelta(2, 4),
+      num_nodes: 3,
+      nodes_removed: ['a'],
+      nodes_added: [{ index: 2, node: node('d', 'tpu', 4) }],
+      nodes_changed: [],
+      available: null,
+      pools_removed: ['gpu'],
+      pools_changed: [
+        {
+          name: 'cpu',
+          index: 0,
+          num_nodes: 1,
+          totals: { CPU: 4 },
+          available: { CPU: 4 },
+          node_ids_removed: ['a'],
+          node_ids_added: []
+        },
+        {
+          name: 'tpu',
+          index: 1,
+          num_nodes: 1,
+          totals: { CPU: 4 },
+          available: { CPU: 4 },
+          node_ids_removed: [],
+          node_ids_added: [{ index: 0, node_id: 'd' }]
+        }
+      ]
+    });
+    const next = applyClusterDelta(base, delta);
+    expect(next.nodes.map(n => n.node_id)).toEqual(['b', 'c', 'd']);
+    expect(next.pools.map(p => [p.name, p.node_ids])).toEqual([
+      ['cpu', ['b']],
+      ['tpu', ['d']]
+    ]);
+    expect(next.available).toBe(base.available);
+  });
+
+  it('refuses a delta that does not fit', () => {
+    const base = cluster(4);
+    const unknown = bDelta(2, 1);
+    unknown.nodes_changed = [{ index: 1, node: node('zz', 'cpu', 1) }];
+    expect(() => applyClusterDelta(base, unknown)).toThrow();
+    expect(() =>
+      applyClusterDelta(base, { ...bDelta(2, 1), num_nodes: 4 })
+    ).toThrow();
+    const twice = bDelta(2, 1);
+    twice.nodes_added = [{ index: 0, node: node('a', 'cpu', 1) }];
+    expect(() => applyClusterDelta(base, twice)).toThrow();
+  });
+});
+
+describe('ClusterModel deltas', () => {
+  it('applies deltas in sequence', () => {
+    const { model, socket } = makeModel();
+    socket.open();
+    socket.receive({ type: 'snapshot', seq: 5, data: cluster(4) });
+    expect(model.sequence).toBe(5);
+    let changes = 0;
+    model.changed.connect(() => changes++);
+
+    socket.receive(bDelta(6, 2));
+    socket.receive(bDelta(7, 1));
+    expect(model.sequence).toBe(7);
+    expect(model.snapshot?.nodes[1].resources_available.CPU).toBe(1);
+    expect(model.snapshot?.available.CPU).toBe(9);
+    expect(model.snapshot?.pools[0].available.CPU).toBe(5);
+    expect(changes).toBe(2);
+    expect(socket.sent).toEqual([]);
+    expect(model.resyncs).toBe(0);
+  });
+
+  it('asks for a resync on a gap, and waits for the snapshot', () => {
+    const { model, socket } = makeModel();
+    socket.open();
+    socket.receive({ type: 'snapshot', seq: 5, data: cluster(4) });
+
+    socket.receive(bDelta(7, 1)); // 6 was lost
+    expect(socket.sent).toEqual([{ type: 'resync' }]);
+    expect(model.snapshot?.nodes[1].resources_available.CPU).toBe(4);
+    socket.receive(bDelta(8, 0)); // ignored until the snapshot
+    expect(socket.sent).toHaveLength(1);
+    expect(model.sequence).toBe(5);
+
+    socket.receive({ type: 'snapshot', seq: 8, data: cluster(0) });
+    expect(model.sequence).toBe(8);
+    socket.receive(bDelta(9, 3));
+    expect(model.snapshot?.nodes[1].resources_available.CPU).toBe(3);
+    expect(model.resyncs).toBe(1);
+  });
+
+  it('resyncs on a delta that does not fit, and on a delta before any snapshot', () => {
+    const { model, socket } = makeModel();
+    socket.open();
+    socket.receive(bDelta(1, 1));
+    expect(socket.sent).toEqual([{ type: 'resync' }]);
+    socket.receive({ type: 'snapshot', seq: 1, data: cluster(4) });
+
+    socket.receive({ ...bDelta(2, 1), num_nodes: 7 });
+    expect(socket.sent).toHaveLength(2);
+    expect(model.sequence).toBe(1);
+    expect(model.snapshot?.nodes[1].resources_available.CPU).toBe(4);
+    socket.receive({ type: 'delta', seq: 2, nodes_added: 'nope' });
+    expect(socket.sent).toHaveLength(2); // already waiting
+    expect(model.resyncs).toBe(2);
+  });
+
+  it('starts over after a reconnect: a delta needs the new snapshot', () => {
+    const { model, socket } = makeModel();
+    socket.open();
+    socket.receive({ type: 'snapshot', seq: 3, data: cluster(4) });
+    socket.drop();
+    socketOf(model).reconnect();
+    const reopened = sockets[sockets.length - 1];
+    reopened.open();
+    expect(model.sequence).toBeNull();
+    reopened.receive(bDelta(4, 1));
+    expect(reopened.sent).toEqual([{ type: 'resync' }]);
+    reopened.receive({ type: 'snapshot', seq: 4, data: cluster(1) });
+    expect(model.sequence).toBe(4);
+  });
+
+  it('takes snapshots without seq (an older server) and then resyncs deltas', () => {
+    const { model, socket } = makeModel();
+    socket.open();
+    socket.receive({ type: 'snapshot', data: cluster(4) });
+    expect(model.sequence).toBeNull();
+    expect(model.snapshot?.nodes).toHaveLength(3);
+    socket.receive(bDelta(2, 1));
+    expect(socket.sent).toEqual([{ type: 'resync' }]);
   });
 });

@@ -282,10 +282,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** WebSocket: the snapshot on connect, then one message per change (a snapshot, or the connection status). Clients may send {"type": "refresh"} to ask for a poll now. */
+        /** WebSocket: the snapshot on connect, then one message per change (a snapshot, or the connection status). With deltas=1 a change is a delta (nodes added, removed or changed by id, and the top-level fields that changed) numbered seq, applying to the snapshot or delta numbered seq - 1; a snapshot is still sent when it is no larger. Clients may send {"type": "refresh"} to ask for a poll now, and {"type": "resync"} (after a gap in seq, or a delta that does not fit) to get the whole snapshot. */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Send a delta message per change instead of the whole snapshot (after the full snapshot on connect); the client answers a gap in seq with {"type": "resync"}. */
+                    deltas?: boolean;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1490,6 +1493,95 @@ export interface components {
             status: "ok" | "warn" | "fail";
         };
         /**
+         * ClusterDeltaMessage
+         * @description ``WS cluster/subscribe?deltas=1``: what changed since the snapshot numbered ``seq - 1``.
+         *
+         *     To apply it to the snapshot numbered ``seq - 1``: drop ``nodes_removed`` and the nodes of
+         *     ``nodes_changed``, then place every node of ``nodes_added`` and ``nodes_changed`` at its
+         *     ``index`` (in increasing index order); the other nodes keep their order. Pools are patched
+         *     the same way by name (and each pool's ``node_ids`` by id). A top-level field that is null
+         *     did not change. ``idle_ms`` of a node that is not in the delta is as of the last message
+         *     that carried the node (its ticking alone is never pushed). A client whose last seq is not
+         *     ``seq - 1``, or whose result does not have ``num_nodes`` nodes, sends
+         *     ``{"type": "resync"}`` and gets a snapshot message.
+         */
+        ClusterDeltaMessage: {
+            /**
+             * Available
+             * @description The new available; null: unchanged.
+             * @default null
+             */
+            available: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Infeasible Demands
+             * @description null: unchanged.
+             * @default null
+             */
+            infeasible_demands: components["schemas"]["ResourceDemand"][] | null;
+            /** Nodes Added */
+            nodes_added: components["schemas"]["PlacedNode"][];
+            /**
+             * Nodes Changed
+             * @description Nodes whose record changed (idle_ms aside), whole.
+             */
+            nodes_changed: components["schemas"]["PlacedNode"][];
+            /**
+             * Nodes Removed
+             * @description Node ids that left.
+             */
+            nodes_removed: string[];
+            /**
+             * Num Nodes
+             * @description len(nodes) once applied: a check.
+             */
+            num_nodes: number;
+            /**
+             * Pending Demands
+             * @description null: unchanged.
+             * @default null
+             */
+            pending_demands: components["schemas"]["ResourceDemand"][] | null;
+            /**
+             * Pools Changed
+             * @description New or changed.
+             */
+            pools_changed: components["schemas"]["PoolChange"][];
+            /**
+             * Pools Removed
+             * @description Names of pools that left.
+             */
+            pools_removed: string[];
+            /**
+             * Seq
+             * @description This change's sequence number: it applies to seq - 1.
+             */
+            seq: number;
+            /**
+             * Timestamp
+             * Format: date-time
+             * @description The new snapshot's time as ISO-8601 UTC.
+             */
+            readonly timestamp: string | null;
+            /** Timestamp Ms */
+            timestamp_ms: number;
+            /**
+             * Totals
+             * @description The new totals; null: unchanged.
+             * @default null
+             */
+            totals: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Type
+             * @default delta
+             * @constant
+             */
+            type: "delta";
+        };
+        /**
          * ClusterHistory
          * @description ``GET cluster/history``: points oldest first, from a bounded ring buffer.
          */
@@ -1946,6 +2038,64 @@ export interface components {
             uri: string;
         };
         /**
+         * PlacedNode
+         * @description A node of a delta, with its position in the new snapshot's ``nodes``.
+         */
+        PlacedNode: {
+            /**
+             * Index
+             * @description Its index in the new snapshot's nodes.
+             */
+            index: number;
+            node: components["schemas"]["NodeRecord"];
+        };
+        /**
+         * PlacedNodeId
+         * @description A node id added to a pool's ``node_ids``, with its position there.
+         */
+        PlacedNodeId: {
+            /**
+             * Index
+             * @description Its index in the pool's new node_ids.
+             */
+            index: number;
+            /** Node Id */
+            node_id: string;
+        };
+        /**
+         * PoolChange
+         * @description A pool that is new or changed: its new sums, and how its ``node_ids`` changed.
+         */
+        PoolChange: {
+            /** Available */
+            available: {
+                [key: string]: number;
+            };
+            /**
+             * Index
+             * @description Its index in the new snapshot's pools.
+             */
+            index: number;
+            /** Name */
+            name: string;
+            /**
+             * Node Ids Added
+             * @description Ids that joined node_ids, placed at their index.
+             */
+            node_ids_added: components["schemas"]["PlacedNodeId"][];
+            /**
+             * Node Ids Removed
+             * @description Ids that left node_ids (dropped first).
+             */
+            node_ids_removed: string[];
+            /** Num Nodes */
+            num_nodes: number;
+            /** Totals */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /**
          * PoolSummary
          * @description A set of nodes sharing a pool label or pool resource, with their summed resources.
          */
@@ -2272,10 +2422,16 @@ export interface components {
         };
         /**
          * SnapshotMessage
-         * @description ``WS cluster/subscribe``: the latest snapshot.
+         * @description ``WS cluster/subscribe``: the latest snapshot, whole.
          */
         SnapshotMessage: {
             data: components["schemas"]["ClusterSnapshot"];
+            /**
+             * Seq
+             * @description The server's sequence number of this snapshot: the next delta has seq + 1. It grows by one per change, the same for every subscriber of the server.
+             * @default 0
+             */
+            seq: number;
             /**
              * Type
              * @default snapshot

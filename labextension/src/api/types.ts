@@ -26,6 +26,12 @@ export type Status = Schemas['Status'];
  */
 export type ClusterSnapshot = Schemas['ClusterSnapshot'];
 
+/**
+ * A `delta` message of `cluster/subscribe?deltas=1`: what changed since the
+ * snapshot numbered `seq - 1` (nodes and pools by key, changed fields whole).
+ */
+export type ClusterDelta = Schemas['ClusterDeltaMessage'];
+
 /** The resources of one node pool. */
 export type Pool = Schemas['PoolSummary'];
 
