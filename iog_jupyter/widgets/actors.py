@@ -108,7 +108,11 @@ class ActorsWidget(ListWidget):
 
     def _render(self) -> None:
         actors, total = (self.page.actors, self.page.total) if self.page else ([], 0)
-        shown = f"{len(actors)} of {total}" if total > len(actors) else str(total)
+        if total is None:  # a filtered page (detached only) is not counted
+            more = self.page is not None and self.page.next_cursor is not None
+            shown = f"{len(actors)}+" if more else str(len(actors))
+        else:
+            shown = f"{len(actors)} of {total}" if total > len(actors) else str(total)
         self.count_label.value = f"{shown} actor(s)"
 
     def _options(self) -> list[tuple[str, Any]]:
