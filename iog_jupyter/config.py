@@ -190,6 +190,14 @@ class LimitsConfig(HasTraits):
     max_submits_per_minute = _int(
         0, "Job submissions one user may make in any 60 s; more answer 429. 0: no limit."
     )
+    websocket_max_buffer_bytes = _int(
+        4 * MIB,
+        "Most bytes a websocket (cluster, events, log tail) may have written but not yet sent "
+        "to its client; a client that falls further behind (reads nothing) is closed with code "
+        "1008 and a reason, so it never grows the server. One message larger than this is "
+        "still sent on an otherwise empty buffer.",
+        min=1,
+    )
     log_tail_max_clients_per_user = _int(
         32, "Most log-tail websockets one user may hold open at once; more answer 429.", min=1
     )

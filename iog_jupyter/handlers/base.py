@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -282,6 +283,64 @@ class IogWebSocketHandler(
     #: Undoes the subscription ``open`` made (to the monitor, to the change feed), if any.
     _unsubscribe: Callable[[], None] | None = None
 
+    #: Bytes given to :meth:`write_message` that tornado has not yet handed to the socket.
+    unsent_bytes = 0
+    #: The most :attr:`unsent_bytes` this socket ever held (for tests and benchmarks).
+    max_unsent_bytes = 0
+
+    def write_message(
+        self, message: bytes | str | dict[str, Any], binary: bool = False
+    ) -> asyncio.Future[None]:
+        """Send one message, unless the client has fallen too far behind: then close it.
+
+        Every iog websocket sends through here. Bytes count as unsent from this call until
+        tornado has written them to the socket (the returned future resolves). When the socket
+        already holds unsent bytes and this message would take it over
+        ``IogJupyterApp.websocket_max_buffer_bytes``, the connection is closed with code 1008
+        and a reason saying why, and :class:`~tornado.websocket.WebSocketClosedError` is raised
+        as for any closed socket; so a client that reads nothing costs the server at most the
+        bound plus one message, never more. One message larger than the bound still goes out
+        on an empty buffer (a big cluster's snapshot).
+
+        Raises:
+            tornado.websocket.WebSocketClosedError: The socket is closed, or was closed now.
+        """
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            raise websocket.WebSocketClosedError()
+        if isinstance(message, dict):
+            message = json.dumps(message)
+        data = message.encode() if isinstance(message, str) else message
+        # Counted as a frame: the payload and its (unmasked) header, what the stream buffers.
+        size = len(data) + _frame_header_bytes(len(data))
+        limit = self.iog.websocket_max_buffer_bytes
+        if self.unsent_bytes and self.unsent_bytes + size > limit:
+            self._cut_off(limit)
+            raise websocket.WebSocketClosedError()
+        future = super().write_message(data, binary=binary)
+        self.unsent_bytes += size
+        self.max_unsent_bytes = max(self.max_unsent_bytes, self.unsent_bytes)
+        future.add_done_callback(lambda done: self._sent(size, done))
+        return future
+
+    def _sent(self, size: int, future: asyncio.Future[None]) -> None:
+        self.unsent_bytes -= size
+        if not future.cancelled():
+            future.exception()  # retrieved: a caller that does not await it logs nothing
+
+    def _cut_off(self, limit: int) -> None:
+        """Close a client that does not read, saying why (a close reason has 123 bytes at most)."""
+        reason = (
+            f"Client too slow: {self.unsent_bytes} bytes unsent, over the "
+            f"{limit}-byte limit (IogJupyterApp.websocket_max_buffer_bytes)"
+        )
+        self.log.warning(
+            "iog_jupyter: closed %s for %s: %s",
+            self.request.path,
+            self.request.remote_ip,
+            reason,
+        )
+        self.close(1008, reason.encode()[:123].decode(errors="ignore"))
+
     def on_message(self, message: str | bytes) -> None:
         """Clients send nothing; messages are ignored (a route that takes some overrides this)."""
 
@@ -324,6 +383,13 @@ class IogWebSocketHandler(
     def query(self) -> Any:
         """The query, validated against the route's model before the upgrade (400 if bad)."""
         return parse_query(self.route.ops["get"].query, self.request.query_arguments)
+
+
+def _frame_header_bytes(payload: int) -> int:
+    """Size of a server's (unmasked) websocket frame header for a payload of ``payload`` bytes."""
+    if payload < 126:
+        return 2
+    return 4 if payload < 1 << 16 else 10
 
 
 def capped(name: str, value: int, maximum: int) -> int:
