@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 from typing import Any
 
@@ -262,8 +263,16 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.handlers.extend(all_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Import Ray off the loop, then start the cluster monitor, once the event loop runs."""
+        """Import Ray off the loop, then start the cluster monitor, once the event loop runs.
+
+        The objects that exist once Ray and Jupyter are imported (modules, classes: hundreds of
+        thousands) live as long as the server; ``gc.freeze()`` takes them out of the cyclic
+        collector's full passes, which otherwise stall the event loop for 100-200 ms each under
+        load (benchmarks/load.py).
+        """
         await self.calls.run("other", import_ray, needs_ray=False)
+        gc.collect()
+        gc.freeze()
         self.monitor.start()
         self.actor_reaper.start()
         self.sessions.start()

@@ -44,6 +44,7 @@ class ChangeFeed:
         self._fingerprints: dict[str, Hashable] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._baselines: dict[str, asyncio.Future[Hashable]] = {}
 
     @property
     def topics(self) -> frozenset[str]:
@@ -78,8 +79,10 @@ class ChangeFeed:
         self._next_id += 1
         self._listeners[key] = (wanted, listener)
         self._ensure_running()
-        # Fingerprints of newly watched topics are taken on the next round, not compared.
-        self.wake()
+        # A topic nobody watched yet gets its first fingerprint (recorded, not compared) now;
+        # subscribers to topics already watched cost no extra round.
+        if wanted - set(self._fingerprints):
+            self.wake()
 
         def unsubscribe() -> None:
             self._listeners.pop(key, None)
@@ -95,8 +98,19 @@ class ChangeFeed:
         before the baseline is in what it fetches, one made after it is reported.
         """
         for topic in sorted(set(topics)):
-            if topic not in self._fingerprints:
-                self._fingerprints[topic] = await self._fingerprint(topic)
+            if topic in self._fingerprints:
+                continue
+            # Subscribers arriving together share one fingerprint per topic.
+            task = self._baselines.get(topic)
+            if task is None:
+                task = asyncio.ensure_future(self._fingerprint(topic))
+                self._baselines[topic] = task
+            try:
+                fingerprint = await asyncio.shield(task)
+            finally:
+                if self._baselines.get(topic) is task and task.done():
+                    del self._baselines[topic]
+            self._fingerprints.setdefault(topic, fingerprint)
 
     def wake(self) -> None:
         """Run the next round now (after a change made through this server, say)."""
