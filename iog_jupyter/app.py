@@ -43,7 +43,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     load_other_extensions = True
 
     _jobs: JobService | None = None
-    _jobs_lock: asyncio.Lock | None = None
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
@@ -57,7 +56,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         )
         self.pool_config = PoolConfig(self.pool_label, self.pool_resource_prefix)
         self._jobs = None
-        self._jobs_lock = None
+        self._jobs_lock = asyncio.Lock()  # binds to the event loop on first use
         self._init_jobs()
         self._init_actors()
         self._init_sessions()
@@ -202,8 +201,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         """
         if self._jobs is not None:
             return self._jobs
-        if self._jobs_lock is None:
-            self._jobs_lock = asyncio.Lock()
         async with self._jobs_lock:
             if self._jobs is None:
                 select = functools.partial(

@@ -100,6 +100,22 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
             self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
         )
 
+    def query(self) -> Any:
+        """This verb's query, validated against its model in the route table.
+
+        Raises:
+            ValidationError: An unknown parameter or a bad value (400, naming what to send).
+        """
+        op = self.route.ops[self.request.method.lower()]
+        return parse_query(op.query, self.request.query_arguments)
+
+    async def is_authorized(self, action: str, resource: str) -> bool:
+        """Whether Jupyter's Authorizer grants the current user ``action`` on ``resource``."""
+        authorizer = self.authorizer  # type: ignore[attr-defined]
+        return bool(
+            await ensure_async(authorizer.is_authorized(self, self.current_user, action, resource))
+        )
+
 
 class JsonErrorsMixin(web.RequestHandler):
     """Errors leave as ``{"message", "reason"}`` JSON: REST verbs and refused websocket upgrades.
@@ -120,22 +136,17 @@ class JsonErrorsMixin(web.RequestHandler):
         """Write ``{"message", "reason"}``: what went wrong and what to do, nothing more."""
         self.set_header("Content-Type", "application/json")
         reason = self._reason
-        reply: dict[str, Any] = {
-            "message": "Internal error; see the Jupyter server log.",
-            "reason": "internal",
-        }
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
+        message, tag = "Internal error; see the Jupyter server log.", "internal"
+        error = kwargs["exc_info"][1] if kwargs.get("exc_info") else None
         if isinstance(error, IogError):
-            reply = {"message": error.message, "reason": error.reason}
+            message, tag = error.message, error.reason
         elif isinstance(error, web.HTTPError):
-            reply = {
-                "message": error.log_message or reason,
-                "reason": (error.reason or reason or "").lower().replace(" ", "_"),
-            }
+            message, tag = error.log_message or reason, error.reason or reason or ""
         elif status_code < 500:
-            reply = {"message": reason, "reason": reason.lower().replace(" ", "_")}
-        self.finish(json.dumps(reply))
+            message, tag = reason, reason
+        if not isinstance(error, IogError):
+            tag = tag.lower().replace(" ", "_")
+        self.finish(json.dumps({"message": message, "reason": tag}))
 
 
 class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
@@ -147,15 +158,6 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
     Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
     token.
     """
-
-    def query(self) -> Any:
-        """This verb's query, validated against its model in the route table.
-
-        Raises:
-            ValidationError: An unknown parameter or a bad value (400, naming what to send).
-        """
-        op = self.route.ops[self.request.method.lower()]
-        return parse_query(op.query, self.request.query_arguments)
 
     async def prepare(self) -> None:  # type: ignore[override]
         """Start the shared monitor; refuse changes on an insecure server (module docstring).
@@ -215,10 +217,7 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         """
         if owner and owner == self.username:
             return
-        granted = await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, "write", ADMIN_RESOURCE)
-        )
-        if not granted:
+        if not await self.is_authorized("write", ADMIN_RESOURCE):
             belongs = f"belongs to {owner!r}" if owner else "has no recorded owner"
             raise ForbiddenError(
                 f"{what} {belongs}; only its owner or an admin (write on {ADMIN_RESOURCE}) may "
@@ -245,15 +244,13 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         state: dict[str, Any] = {"target": target}
         try:
             yield state
-        except IogError as error:
-            status = error.http_status
+        except (IogError, web.HTTPError) as error:
+            if isinstance(error, IogError):
+                status, detail = error.http_status, f"{error.reason}: {error.message}"
+            else:
+                status, detail = error.status_code, str(error.reason)
             outcome = "refused" if status < 500 else "failed"
-            detail = f"{status} {error.reason}: {error.message}"
-            self.audit(action, state["target"], outcome, detail)
-            raise
-        except web.HTTPError as error:
-            outcome = "refused" if error.status_code < 500 else "failed"
-            self.audit(action, state["target"], outcome, f"{error.status_code} {error.reason}")
+            self.audit(action, state["target"], outcome, f"{status} {detail}")
             raise
         except BaseException as error:
             self.audit(action, state["target"], "failed", type(error).__name__)
@@ -352,10 +349,7 @@ class IogWebSocketHandler(
 
     async def authorize(self, action: str = "read") -> None:
         """Ask Jupyter's Authorizer for ``action`` on ``auth_resource``; 403 when refused."""
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, action, self.auth_resource)
-        )
-        if not allowed:
+        if not await self.is_authorized(action, self.auth_resource):
             raise web.HTTPError(
                 403, f"You may not {action} {self.auth_description} ({self.auth_resource})."
             )
@@ -379,10 +373,6 @@ class IogWebSocketHandler(
 
     def on_refused(self) -> None:
         """Called when the upgrade did not happen (a refusal, or a client that went away)."""
-
-    def query(self) -> Any:
-        """The query, validated against the route's model before the upgrade (400 if bad)."""
-        return parse_query(self.route.ops["get"].query, self.request.query_arguments)
 
 
 def _frame_header_bytes(payload: int) -> int:

@@ -111,12 +111,17 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
         monitor.start()
         if monitor.connected is None:
             await monitor.poll_once()
-        if monitor.connected and monitor.snapshot_json is not None:
+        self._send_current(bool(monitor.connected))
+        # Nothing is awaited between the message above and this: no change can fall between.
+        self._unsubscribe = monitor.subscribe(self._on_update, deltas=self._deltas)
+
+    def _send_current(self, connected: bool = True) -> None:
+        """The whole snapshot when there is one (and Ray answers), else the status."""
+        monitor = self.iog.monitor
+        if connected and monitor.snapshot_json is not None:
             self._send(monitor.snapshot_message())
         else:
             self._send(monitor.status_message(), "status")
-        # Nothing is awaited between the message above and this: no change can fall between.
-        self._unsubscribe = monitor.subscribe(self._on_update, deltas=self._deltas)
 
     def _on_update(self, kind: str, message: str) -> None:
         if kind == "status":
@@ -158,11 +163,7 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             return
         if not isinstance(data, dict):
             return
-        monitor = self.iog.monitor
         if data.get("type") == "refresh":
-            monitor.wake()
+            self.iog.monitor.wake()
         elif data.get("type") == "resync":
-            if monitor.snapshot_json is not None:
-                self._send(monitor.snapshot_message())
-            else:
-                self._send(monitor.status_message(), "status")
+            self._send_current()

@@ -216,11 +216,11 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         username = getattr(self.current_user, "username", None) or "user"
         iog = self.iog
         grant = mint_grant(iog.dashboard_grant_secret, username, iog.dashboard_grant_ttl_s)
-        query = [(k, v) for k, v in parse_qsl(self.request.query, True) if k not in STRIPPED_QUERY]
+        query = self._query_without_credentials()
         location = f"{self.base_url}{DASHBOARD_PREFIX}/v/{grant}/{proxied_path}"
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
-        self.redirect(location + (f"?{urlencode(query)}" if query else ""))
+        self.redirect(location + (f"?{query}" if query else ""))
 
     @web.authenticated
     def _refuse(self, *args: Any) -> None:
@@ -233,18 +233,23 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         headers = self.request.headers.copy()
         for name in STRIPPED_HEADERS:
             headers.pop(name, None)
-        headers.update(_ray_auth(self.iog.connection))
+        ray_token = self.iog.connection.auth_headers().get("Authorization")
+        if ray_token:
+            headers["X-Ray-Authorization"] = ray_token
         return headers
 
     def get_client_uri(self, protocol: str, host: str, port: int, proxied_path: str) -> str:
         """The dashboard URL, without Jupyter's ``token``/``_xsrf`` query parameters."""
-        query = [(k, v) for k, v in parse_qsl(self.request.query, True) if k not in STRIPPED_QUERY]
         saved = self.request.query
-        self.request.query = urlencode(query)
+        self.request.query = self._query_without_credentials()
         try:
             return super().get_client_uri(protocol, host, port, proxied_path)
         finally:
             self.request.query = saved
+
+    def _query_without_credentials(self) -> str:
+        pairs = parse_qsl(self.request.query, keep_blank_values=True)
+        return urlencode([(k, v) for k, v in pairs if k not in STRIPPED_QUERY])
 
     def _record_activity(self) -> None:
         """Viewing the dashboard is not Jupyter activity (it must not keep servers alive)."""
@@ -307,20 +312,13 @@ class DashboardGrantHandler(DashboardProxyHandler):
 
 
 def _add_sandbox_headers(response: Any) -> None:
-    for name, value in SANDBOX_HEADERS.items():
-        response.headers[name] = value
+    response.headers.update(SANDBOX_HEADERS)
 
 
 def _allow_any_origin(response: Any) -> None:
     # The sandboxed page's origin is opaque ("null"); the grant in the URL is the credential,
     # so no cookie is involved and "*" exposes nothing to a page that lacks the grant.
     response.headers["Access-Control-Allow-Origin"] = "*"
-
-
-def _ray_auth(conn: Any) -> dict[str, str]:
-    headers = conn.auth_headers()
-    value = headers.get("Authorization")
-    return {"X-Ray-Authorization": value} if value else {}
 
 
 def _drop_set_cookie(response: Any) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from typing import IO, TYPE_CHECKING, Any
 
-from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -36,16 +36,20 @@ class JobsAPIHandler(IogAPIHandler):
     #: Which audit action a refused body (413) of this handler is recorded as.
     audit_action: str | None = None
 
-    async def check_job_owner(self, jobs: JobService, submission_id: str) -> None:
-        """Let only the job's owner, or an admin, change it (see ``check_owner``).
+    async def change_job(self, action: str, submission_id: str, method: str) -> Any:
+        """``jobs.<method>(submission_id)``, audited as ``action``, for its owner or an admin.
 
         Raises:
-            ValidationError: A malformed id.
+            ValidationError: A malformed id or query.
             NotFoundError: No job has this id.
-            ForbiddenError: Another user's job, and no ``iog:admin`` grant.
+            ForbiddenError: Another user's job, and no ``iog:admin`` grant (``check_owner``).
         """
-        record = await self.run_blocking(jobs.get, submission_id)
-        await self.check_owner(record.owner, f"Job {submission_id!r}")
+        with self.audited(action, submission_id[:70]):
+            self.query()
+            jobs = await self.jobs()
+            record = await self.run_blocking(jobs.get, submission_id)
+            await self.check_owner(record.owner, f"Job {submission_id!r}")
+            return await self.run_blocking(getattr(jobs, method), submission_id)
 
     _body_bytes = 0
     #: Whether the body was refused (413 already sent): the verb then does nothing.
@@ -89,10 +93,7 @@ class JobsAPIHandler(IogAPIHandler):
             return
         if self.current_user is None:
             raise web.HTTPError(403, "Log in to change jobs.")
-        allowed = await ensure_async(
-            self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource)
-        )
-        if not allowed:
+        if not await self.is_authorized("write", self.auth_resource):
             raise web.HTTPError(403, "You may not change jobs (iog:jobs write).")
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > self.body_limit_bytes():
@@ -239,11 +240,7 @@ class JobHandler(JobsAPIHandler):
         """Delete a terminal job's record and logs for good; 409 while it runs."""
         if self.body_refused:
             return
-        with self.audited("job.delete", submission_id[:70]):
-            self.query()
-            jobs = await self.jobs()
-            await self.check_job_owner(jobs, submission_id)
-            await self.run_blocking(jobs.delete, submission_id)
+        await self.change_job("job.delete", submission_id, "delete")
         self.write_json(DeleteReply(submission_id=submission_id, deleted=True).model_dump_json())
 
 
@@ -259,11 +256,7 @@ class JobStopHandler(JobsAPIHandler):
         """Ask the job to stop; ``stopped`` is false when it had already ended."""
         if self.body_refused:
             return
-        with self.audited("job.stop", submission_id[:70]):
-            self.query()
-            jobs = await self.jobs()
-            await self.check_job_owner(jobs, submission_id)
-            stopped = await self.run_blocking(jobs.stop, submission_id)
+        stopped = await self.change_job("job.stop", submission_id, "stop")
         reply = StopReply(submission_id=submission_id, stopped=bool(stopped))
         self.write_json(reply.model_dump_json())
 
@@ -318,10 +311,8 @@ class PackagesHandler(JobsAPIHandler):
             self._spool.close()
             self._spool = None
         if self._spool_path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._spool_path)
-            except FileNotFoundError:
-                pass
             self._spool_path = None
 
     def on_finish(self) -> None:

@@ -8,6 +8,7 @@ drives query validation (``IogAPIHandler.query``) and is the OpenAPI document
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -30,19 +31,18 @@ from .streams import JobLogsWebSocketHandler
 class OpenAPIHandler(IogAPIHandler):
     """``GET openapi.json``: the contract, for clients, docs and fuzzers."""
 
-    #: The document per base_url, built once (it depends on nothing else).
-    documents: dict[str, str] = {}
-
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Return the OpenAPI document, for this server's base_url."""
         self.query()
-        text = self.documents.get(self.base_url)
-        if text is None:
-            text = json.dumps(openapi_document(ROUTES, self.base_url))
-            self.documents[self.base_url] = text
-        self.write_json(text)
+        self.write_json(_document_text(self.base_url))
+
+
+@functools.cache
+def _document_text(base_url: str) -> str:
+    """The document for one base_url, built once (it depends on nothing else)."""
+    return json.dumps(openapi_document(ROUTES, base_url))
 
 
 _UNAVAILABLE = {503: "Ray is unreachable; retry later."}

@@ -36,11 +36,8 @@ class ActorsWidget(ListWidget):
             :meth:`close` closes its connection).
         namespace: Show only this namespace (the filter box can change it).
         detached_only: Only detached actors (False: every named actor).
-        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
-        autostart: Start refreshing at once; with False only :meth:`refresh` updates it.
+        refresh_interval_s, autostart, refresher, **kwargs: As for :class:`.ListWidget`.
         page_size: Most actors shown.
-        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
-        **kwargs: Passed to ``ipywidgets.VBox``.
 
     Example:
         >>> from iog_jupyter.widgets import ActorsWidget  # doctest: +SKIP

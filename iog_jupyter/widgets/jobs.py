@@ -36,11 +36,8 @@ class JobsWidget(ListWidget):
         backend: A jobs backend or a :class:`~iog_jupyter.core.jobs.JobService`; when None,
             ``JobService.open`` picks Ray or the local backend (and :meth:`close` closes it).
         page_size: Jobs per page.
-        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
-        autostart: Start refreshing at once; with False only :meth:`refresh` updates the table.
+        refresh_interval_s, autostart, refresher, **kwargs: As for :class:`.ListWidget`.
         working_dir_roots: Directories a job's working dir may be under; the cwd when None.
-        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
-        **kwargs: Passed to ``ipywidgets.VBox``.
 
     Stop and Delete act on the selected job and need two clicks: the first arms the button
     ("Confirm stop?"), the second acts; any other action disarms it.

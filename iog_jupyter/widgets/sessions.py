@@ -122,10 +122,7 @@ class SessionsWidget(ListWidget):
     Args:
         source: Where sessions come from; :func:`default_source` when None (and :meth:`close`
             closes it).
-        refresh_interval_s: How often the kernel's shared refresher refreshes the table.
-        autostart: Start refreshing at once; with False only :meth:`refresh` updates it.
-        refresher: The refresher that calls :meth:`refresh`; the kernel's shared one when None.
-        **kwargs: Passed to ``ipywidgets.VBox``.
+        refresh_interval_s, autostart, refresher, **kwargs: As for :class:`.ListWidget`.
 
     Release acts on the selected session and needs two clicks: the first arms the button
     ("Confirm release?"), the second releases; any other action disarms it.
