@@ -1,5 +1,3 @@
-import { IPoll } from '@lumino/polling';
-
 import type { StatusService } from '../api/services';
 import { IogSocket } from '../api/socket';
 import type { ClusterDelta, ClusterSnapshot, Pool } from '../api/types';
@@ -104,17 +102,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
    */
   protected fetch(): Promise<ClusterSnapshot> {
     return this.service.getCluster();
-  }
-
-  /**
-   * The fallback poll's frequency: the interval, with backoff up to a
-   * minute (or the interval, when longer).
-   *
-   * @returns The frequency.
-   */
-  protected pollFrequency(): IPoll.Frequency {
-    const interval = this.refreshIntervalMs;
-    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {

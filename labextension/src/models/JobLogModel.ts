@@ -1,7 +1,6 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { IAnsiSegment } from '../ansi';
 import type { LogsService } from '../api/services';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
@@ -29,41 +28,32 @@ export class JobLogModel implements IDisposable {
     this.submissionId = options.submissionId;
     this._service = options.service;
     this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
-    this._tail = new LogTail(options);
-    this._tail.received.connect(this._onReceived, this);
-    this._tail.changed.connect(this._onTailChanged, this);
-    this._window = new LogWindow({ maxLines: options.maxLines });
+    this.tail = new LogTail(options);
+    this.tail.received.connect(this._onReceived, this);
+    this.tail.changed.connect(this._onTailChanged, this);
+    this.window = new LogWindow({ maxLines: options.maxLines });
   }
 
   /** The job this log belongs to. */
   readonly submissionId: string;
+
+  /**
+   * The live tail: where it stands (`phase`, the job's final `status`,
+   * `exitCode`, `message`) and the byte offset it resumes from.
+   */
+  readonly tail: LogTail;
+
+  /** The window of kept lines. */
+  readonly window: LogWindow;
 
   /** A signal emitted after the lines, the phase or the status changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
-  /**
-   * The live tail: where it stands (`phase`, the job's final `status`,
-   * `exitCode`, `message`) and the byte offset it resumes from.
-   */
-  get tail(): LogTail {
-    return this._tail;
-  }
-
-  /** The window of kept lines. */
-  get window(): LogWindow {
-    return this._window;
-  }
-
-  /** The partial last line's segments while the window is attached, or null. */
-  get partial(): IAnsiSegment[] | null {
-    return this._window.partial;
-  }
-
   /** Whether the log has bytes before the oldest kept line. */
   get hasEarlier(): boolean {
-    return this._window.firstOffset > 0;
+    return this.window.firstOffset > 0;
   }
 
   /**
@@ -86,7 +76,7 @@ export class JobLogModel implements IDisposable {
 
   /** Open the live tail from the next offset (0 at first). */
   start(): void {
-    this._tail.start();
+    this.tail.start();
   }
 
   /**
@@ -99,7 +89,7 @@ export class JobLogModel implements IDisposable {
    *   message) when the page cannot be fetched.
    */
   async loadEarlier(): Promise<number> {
-    const window = this._window;
+    const window = this.window;
     const end = window.firstOffset;
     const generation = window.generation;
     if (end <= 0 || this._isDisposed || this._busy) {
@@ -137,20 +127,20 @@ export class JobLogModel implements IDisposable {
     if (!this._detached || this._isDisposed || this._busy) {
       return;
     }
-    const end = this._tail.nextOffset;
+    const end = this.tail.nextOffset;
     const lines = await this._withBusy(() => this._linesBefore(end));
     if (this._isDisposed || !this._detached) {
       return;
     }
-    this._window.reset(lines.offset);
-    this._window.append(lines.text);
+    this.window.reset(lines.offset);
+    this.window.append(lines.text);
     this._detached = false;
-    if (this._tail.nextOffset !== lines.nextOffset) {
+    if (this.tail.nextOffset !== lines.nextOffset) {
       // The tail ran on while the page was fetched: resume at the page's end.
-      this._tail.resumeFrom(lines.nextOffset);
+      this.tail.resumeFrom(lines.nextOffset);
     }
-    if (this._tail.phase === 'ended') {
-      this._window.finish();
+    if (this.tail.phase === 'ended') {
+      this.window.finish();
     }
     this._changed.emit();
   }
@@ -161,7 +151,7 @@ export class JobLogModel implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    this._tail.dispose();
+    this.tail.dispose();
     Signal.clearData(this);
   }
 
@@ -223,22 +213,20 @@ export class JobLogModel implements IDisposable {
 
   private _onReceived(_: LogTail, text: string): void {
     if (!this._detached) {
-      this._window.append(text);
+      this.window.append(text);
       this._changed.emit();
     }
   }
 
   private _onTailChanged(tail: LogTail): void {
     if ((tail.phase === 'ended' || tail.phase === 'error') && !this._detached) {
-      this._window.finish();
+      this.window.finish();
     }
     this._changed.emit();
   }
 
   private _service: LogsService;
   private _pageBytes: number;
-  private _tail: LogTail;
-  private _window: LogWindow;
   private _detached = false;
   private _busy = false;
   private _isDisposed = false;

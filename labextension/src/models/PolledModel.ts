@@ -39,7 +39,7 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
-      frequency: this.pollFrequency(),
+      frequency: this._frequency(),
       name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
@@ -82,7 +82,7 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
       return;
     }
     this._intervalMs = interval;
-    this.poll.frequency = this.pollFrequency();
+    this.poll.frequency = this._frequency();
   }
 
   /** The current poll frequency (for tests and diagnostics). */
@@ -195,17 +195,12 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
   }
 
   /**
-   * The poll's frequency: the interval, with backoff while fetches fail.
-   *
-   * @returns The frequency.
+   * The poll's frequency: the interval, with backoff while fetches fail up
+   * to a minute (or the interval, when longer; it is at most a day).
    */
-  protected pollFrequency(): IPoll.Frequency {
+  private _frequency(): IPoll.Frequency {
     const interval = this._intervalMs;
-    return {
-      interval,
-      backoff: true,
-      max: Math.min(Math.max(interval, 60000), Poll.MAX_INTERVAL)
-    };
+    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private async _tick(): Promise<void> {

@@ -183,27 +183,23 @@ export class JobLogPanel extends Widget {
       container.firstChild.remove();
       this._firstSeq += 1;
     }
-    if (this._firstSeq > first) {
+    // The nodes of the window's lines `[from, to)`.
+    const lines = (from: number, to: number): DocumentFragment => {
       const fragment = document.createDocumentFragment();
-      for (let seq = first; seq < this._firstSeq; seq++) {
+      for (let seq = from; seq < to; seq++) {
         fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
       }
-      container.insertBefore(fragment, container.firstChild);
-      this._firstSeq = first;
-    }
+      return fragment;
+    };
+    container.prepend(lines(first, this._firstSeq));
+    this._firstSeq = Math.min(this._firstSeq, first);
     if (!this._follow) {
       // Keep the lines the reader looks at in place.
       container.scrollTop += container.scrollHeight - anchor;
     }
-    if (this._lastSeq < last) {
-      const fragment = document.createDocumentFragment();
-      for (let seq = this._lastSeq; seq < last; seq++) {
-        fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
-      }
-      container.append(fragment);
-      this._lastSeq = last;
-    }
-    const partial = model.partial;
+    container.append(lines(this._lastSeq, last));
+    this._lastSeq = Math.max(this._lastSeq, last);
+    const partial = window.partial;
     if (partial) {
       this._partialNode = Private.lineNode(partial);
       this._partialNode.classList.add('iog-mod-partial');

@@ -27,7 +27,11 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       label: 'Jobs',
       className: 'iog-JobsSection',
       noun: 'jobs',
+      items: model => model.jobs,
+      rowKey: job => job.submission_id,
       keyAttr: 'data-submission-id',
+      emptyText: ({ statusFilter: filter }) =>
+        filter ? `No ${filter} jobs.` : 'No jobs yet.',
       columns: [
         ['Name', 'name'],
         ['Status', 'status'],
@@ -70,19 +74,6 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       this._filter.value = filter;
     }
     super.render();
-  }
-
-  protected items(): ReadonlyArray<JobRecord> {
-    return this.model.jobs;
-  }
-
-  protected rowKey(job: JobRecord): string {
-    return job.submission_id;
-  }
-
-  protected emptyText(): string {
-    const filter = this.model.statusFilter;
-    return filter ? `No ${filter} jobs.` : 'No jobs yet.';
   }
 
   protected updateRow(row: HTMLTableRowElement, job: JobRecord): void {
