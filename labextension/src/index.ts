@@ -40,10 +40,7 @@ import {
   PLUGIN_ID,
   SIDEBAR_ID
 } from './tokens';
-import {
-  stopJobWithConfirmation,
-  submitJobWithDialog
-} from './widgets/actions';
+import { confirmJobAction, submitJobWithDialog } from './widgets/actions';
 import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
@@ -174,7 +171,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           'Next'
         );
         return submissionId
-          ? stopJobWithConfirmation(jobs, submissionId)
+          ? confirmJobAction(jobs, 'stop', submissionId)
           : false;
       }
     });

@@ -177,16 +177,14 @@ export class LogTail implements IDisposable {
       this._attemptOpened = true;
       this._setPhase('following', null);
     } else if (state === 'closed') {
-      if (this._attemptOpened) {
-        this._setPhase(
-          'reconnecting',
-          'The log connection dropped; resuming where it stopped.'
-        );
-      } else {
-        this._setPhase(
-          'reconnecting',
-          'The server refused the log stream; retrying.'
-        );
+      const opened = this._attemptOpened;
+      this._setPhase(
+        'reconnecting',
+        opened
+          ? 'The log connection dropped; resuming where it stopped.'
+          : 'The server refused the log stream; retrying.'
+      );
+      if (!opened) {
         void this._diagnose();
       }
     } else if (state === 'connecting' && this._phase !== 'reconnecting') {
@@ -236,13 +234,9 @@ export class LogTail implements IDisposable {
   }
 
   private _closeSocket(): void {
-    const socket = this._socket;
+    // Disposing it clears its signals; its `disposed` state changes nothing.
+    this._socket?.dispose();
     this._socket = null;
-    if (socket) {
-      socket.messageReceived.disconnect(this._onMessage, this);
-      socket.stateChanged.disconnect(this._onState, this);
-      socket.dispose();
-    }
   }
 
   private _service: LogsService;

@@ -35,7 +35,6 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
       options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
       MIN_REFRESH_INTERVAL_MS
     );
-    this._feed = options.feed ?? null;
     this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
@@ -43,10 +42,9 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
       name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
-    if (this._feed) {
-      this._feed.changed.connect(this._onFeedChanged, this);
-      this._feed.openChanged.connect(this._onFeedOpen, this);
-    }
+    // Signal.clearData(this) in dispose() disconnects these.
+    options.feed?.changed.connect(this._onFeedChanged, this);
+    options.feed?.openChanged.connect(this._onFeedOpen, this);
   }
 
   /** The service the model fetches through. */
@@ -122,10 +120,6 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     // Poll.dispose() leaves its pending timer; stopping first clears it.
     void this.poll.stop();
     this.poll.dispose();
-    if (this._feed && !this._feed.isDisposed) {
-      this._feed.changed.disconnect(this._onFeedChanged, this);
-      this._feed.openChanged.disconnect(this._onFeedOpen, this);
-    }
     Signal.clearData(this);
   }
 
@@ -237,7 +231,6 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
 
   private _topic: EventTopic | null;
   private _intervalMs: number;
-  private _feed: ChangeFeed | null;
   private _data: T | null = null;
   private _generation = 0;
   private _state: ConnectionState = 'connecting';
