@@ -113,9 +113,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       disposeWithSidebar: [...models, feed]
     });
     app.shell.add(sidebar, 'left', { rank: 200 });
-    if (restorer) {
-      restorer.add(sidebar, SIDEBAR_ID);
-    }
+    restorer?.add(sidebar, SIDEBAR_ID);
 
     app.commands.addCommand(CommandIDs.showStatus, {
       label: 'Show Ray Status',
@@ -182,16 +180,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => cluster.refresh()
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openSidebar,
-        CommandIDs.submitJob,
-        CommandIDs.stopJob,
-        CommandIDs.refreshCluster,
-        CommandIDs.showStatus
-      ]) {
-        palette.addItem({ command, category: COMMAND_CATEGORY });
-      }
+    for (const command of [
+      CommandIDs.openSidebar,
+      CommandIDs.submitJob,
+      CommandIDs.stopJob,
+      CommandIDs.refreshCluster,
+      CommandIDs.showStatus
+    ]) {
+      palette?.addItem({ command, category: COMMAND_CATEGORY });
     }
 
     if (statusBar) {

@@ -245,9 +245,7 @@ export namespace JobsService {
    * @returns True for `STOPPED`, `SUCCEEDED` and `FAILED`.
    */
   export function isTerminal(status: string): boolean {
-    return (
-      status === 'STOPPED' || status === 'SUCCEEDED' || status === 'FAILED'
-    );
+    return ['STOPPED', 'SUCCEEDED', 'FAILED'].includes(status);
   }
 }
 

@@ -87,12 +87,10 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     }
   }
 
-  /** Close the socket, stop polling and clear the signals. */
-  dispose(): void {
-    if (!this.isDisposed) {
-      super.dispose();
-      this._socket.dispose();
-    }
+  /** Stop polling and close the socket. */
+  protected onDispose(): void {
+    super.onDispose();
+    this._socket.dispose();
   }
 
   /**

@@ -1,7 +1,7 @@
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { LogsService } from '../api/services';
+import { Disposable } from './Disposable';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
 
@@ -18,13 +18,14 @@ import { LogWindow } from './LogWindow';
  * `jumpToEnd()` rebuilds the window from the last page and resumes the
  * tail from there, so nothing is lost or doubled either way.
  */
-export class JobLogModel implements IDisposable {
+export class JobLogModel extends Disposable {
   /**
    * Create a model; call `start()` to open the tail.
    *
    * @param options The model options.
    */
   constructor(options: JobLogModel.IOptions) {
+    super();
     this.submissionId = options.submissionId;
     this._service = options.service;
     this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
@@ -69,11 +70,6 @@ export class JobLogModel implements IDisposable {
     return this._busy;
   }
 
-  /** Whether the model is disposed. */
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
   /** Open the live tail from the next offset (0 at first). */
   start(): void {
     this.tail.start();
@@ -92,7 +88,7 @@ export class JobLogModel implements IDisposable {
     const window = this.window;
     const end = window.firstOffset;
     const generation = window.generation;
-    if (end <= 0 || this._isDisposed || this._busy) {
+    if (end <= 0 || this.isDisposed || this._busy) {
       return 0;
     }
     if (!this._detached && window.isFull) {
@@ -103,7 +99,7 @@ export class JobLogModel implements IDisposable {
     }
     const { text, offset } = await this._withBusy(() => this._linesBefore(end));
     if (
-      this._isDisposed ||
+      this.isDisposed ||
       window.generation !== generation ||
       window.firstOffset !== end
     ) {
@@ -124,12 +120,12 @@ export class JobLogModel implements IDisposable {
    * @throws The service's error when the page cannot be fetched.
    */
   async jumpToEnd(): Promise<void> {
-    if (!this._detached || this._isDisposed || this._busy) {
+    if (!this._detached || this.isDisposed || this._busy) {
       return;
     }
     const end = this.tail.nextOffset;
     const lines = await this._withBusy(() => this._linesBefore(end));
-    if (this._isDisposed || !this._detached) {
+    if (this.isDisposed || !this._detached) {
       return;
     }
     this.window.reset(lines.offset);
@@ -146,13 +142,8 @@ export class JobLogModel implements IDisposable {
   }
 
   /** Close the tail. */
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
+  protected onDispose(): void {
     this.tail.dispose();
-    Signal.clearData(this);
   }
 
   private async _withBusy<T>(task: () => Promise<T>): Promise<T> {
@@ -162,7 +153,7 @@ export class JobLogModel implements IDisposable {
       return await task();
     } finally {
       this._busy = false;
-      if (!this._isDisposed) {
+      if (!this.isDisposed) {
         this._changed.emit();
       }
     }
@@ -229,7 +220,6 @@ export class JobLogModel implements IDisposable {
   private _pageBytes: number;
   private _detached = false;
   private _busy = false;
-  private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
 

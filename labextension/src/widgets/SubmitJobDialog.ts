@@ -167,16 +167,13 @@ export class SubmitJobDialog
       const shown = this._touched.has(field) ? problem : '';
       input.classList.toggle('jp-mod-error', !!shown);
       input.setAttribute('aria-invalid', shown ? 'true' : 'false');
-      const error = this._errors[field];
-      if (error) {
-        error.textContent = shown;
-        error.hidden = !shown;
-      }
+      this._errors[field].textContent = shown;
+      this._errors[field].hidden = !shown;
     }
   }
 
   private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
-  private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
+  private _errors = {} as Record<SubmitJobDialog.Field, HTMLDivElement>;
   private _touched = new Set<SubmitJobDialog.Field>();
 }
 
