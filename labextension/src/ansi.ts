@@ -61,14 +61,18 @@ export function defaultStyle(): IAnsiStyle {
  * A carriage return keeps only what follows it (progress bars redraw the
  * line), unless nothing follows.
  *
- * @param line One line of log text, without its newline.
+ * @param line One line of log text (or the unfinished end of one), without
+ *   its newline.
  * @param style The style in force where the line starts; not modified.
- * @returns The segments and the style in force where the line ends.
+ * @returns The segments, the style in force where the line ends, and where
+ *   the last redraw starts: the index of the last carriage return that
+ *   printable text follows (one inside an OSC sequence does not count), or
+ *   -1. What is before it is hidden; only the SGR style it leaves matters.
  */
 export function parseAnsiLine(
   line: string,
   style: IAnsiStyle = defaultStyle()
-): { segments: IAnsiSegment[]; style: IAnsiStyle } {
+): { segments: IAnsiSegment[]; style: IAnsiStyle; redraw: number } {
   const current: IAnsiStyle = { ...style };
   const segments: IAnsiSegment[] = [];
   let text = '';
@@ -85,16 +89,18 @@ export function parseAnsiLine(
     }
   };
   // A carriage return clears the line once printable text follows it.
-  let redraw = false;
+  let pending = -1;
+  let redraw = -1;
   let i = 0;
   const n = line.length;
   while (i < n) {
     const ch = line.charCodeAt(i);
     if (Private.isPrintable(ch)) {
-      if (redraw) {
+      if (pending >= 0) {
         text = '';
         segments.length = 0;
-        redraw = false;
+        redraw = pending;
+        pending = -1;
       }
       // A run of printable characters (tab included) goes in as one slice.
       let j = i + 1;
@@ -129,46 +135,13 @@ export function parseAnsiLine(
       continue;
     }
     if (ch === 0x0d) {
-      redraw = true;
+      pending = i;
     }
     // Every other control character is dropped.
     i += 1;
   }
   flush();
-  return { segments, style: current };
-}
-
-/**
- * Where the last redraw of a line starts: the last carriage return that
- * printable text follows (one inside an OSC sequence does not count).
- * Everything before it is hidden when the line is shown; only the SGR
- * style it leaves matters.
- *
- * @param line A line, or the unfinished end of one.
- * @returns The index of that carriage return, or -1.
- */
-export function lastRedraw(line: string): number {
-  let found = -1;
-  let pending = -1;
-  let i = 0;
-  const n = line.length;
-  while (i < n) {
-    const ch = line.charCodeAt(i);
-    if (Private.isPrintable(ch)) {
-      found = pending >= 0 ? pending : found;
-      pending = -1;
-      i += 1;
-    } else if (ch === 0x1b && line[i + 1] === '[') {
-      const end = Private.csiEnd(line, i + 2);
-      i = end < 0 ? n : end + 1;
-    } else if (ch === 0x1b && line[i + 1] === ']') {
-      i = Private.oscEnd(line, i + 2);
-    } else {
-      pending = ch === 0x0d ? i : pending;
-      i += ch === 0x1b ? 2 : 1;
-    }
-  }
-  return found;
+  return { segments, style: current, redraw };
 }
 
 /**

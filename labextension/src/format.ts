@@ -61,10 +61,7 @@ export function formatCount(
  * @returns For instance `3.2 GiB`.
  */
 export function formatGiB(bytes: number | null | undefined): string {
-  const value =
-    bytes === null || bytes === undefined || !Number.isFinite(bytes)
-      ? 0
-      : bytes;
+  const value = Number.isFinite(bytes) ? Number(bytes) : 0;
   return `${(value / GIB).toFixed(1)} GiB`;
 }
 
@@ -164,13 +161,11 @@ export function formatTime(
   epochMs: number | null | undefined,
   iso?: string | null
 ): string {
-  let date: Date | null = null;
-  if (typeof epochMs === 'number' && Number.isFinite(epochMs)) {
-    date = new Date(epochMs);
-  } else if (iso) {
-    date = new Date(iso);
-  }
-  if (!date || Number.isNaN(date.getTime())) {
+  // Without either (or with an empty `iso`), the date is invalid.
+  const date = new Date(
+    Number.isFinite(epochMs) ? Number(epochMs) : iso || NaN
+  );
+  if (Number.isNaN(date.getTime())) {
     return '—';
   }
   return date.toLocaleString(undefined, {

@@ -40,10 +40,7 @@ import {
   PLUGIN_ID,
   SIDEBAR_ID
 } from './tokens';
-import {
-  stopJobWithConfirmation,
-  submitJobWithDialog
-} from './widgets/actions';
+import { confirmJobAction, submitJobWithDialog } from './widgets/actions';
 import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
@@ -116,9 +113,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       disposeWithSidebar: [...models, feed]
     });
     app.shell.add(sidebar, 'left', { rank: 200 });
-    if (restorer) {
-      restorer.add(sidebar, SIDEBAR_ID);
-    }
+    restorer?.add(sidebar, SIDEBAR_ID);
 
     app.commands.addCommand(CommandIDs.showStatus, {
       label: 'Show Ray Status',
@@ -174,7 +169,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           'Next'
         );
         return submissionId
-          ? stopJobWithConfirmation(jobs, submissionId)
+          ? confirmJobAction(jobs, 'stop', submissionId)
           : false;
       }
     });
@@ -185,16 +180,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => cluster.refresh()
     });
 
-    if (palette) {
-      for (const command of [
-        CommandIDs.openSidebar,
-        CommandIDs.submitJob,
-        CommandIDs.stopJob,
-        CommandIDs.refreshCluster,
-        CommandIDs.showStatus
-      ]) {
-        palette.addItem({ command, category: COMMAND_CATEGORY });
-      }
+    for (const command of [
+      CommandIDs.openSidebar,
+      CommandIDs.submitJob,
+      CommandIDs.stopJob,
+      CommandIDs.refreshCluster,
+      CommandIDs.showStatus
+    ]) {
+      palette?.addItem({ command, category: COMMAND_CATEGORY });
     }
 
     if (statusBar) {

@@ -139,22 +139,18 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
         })
     });
 
-    if (palette) {
-      for (const command of [CommandIDs.openJobLog, CommandIDs.openDashboard]) {
-        palette.addItem({ command, category: COMMAND_CATEGORY });
-      }
+    for (const command of [CommandIDs.openJobLog, CommandIDs.openDashboard]) {
+      palette?.addItem({ command, category: COMMAND_CATEGORY });
     }
-    if (restorer) {
-      void restorer.restore(tracker, {
-        command: CommandIDs.openJobLog,
-        args: widget => ({ submissionId: widget.content.model.submissionId }),
-        name: widget => widget.content.model.submissionId
-      });
-      void restorer.restore(dashboards, {
-        command: CommandIDs.openDashboard,
-        name: () => 'dashboard'
-      });
-    }
+    void restorer?.restore(tracker, {
+      command: CommandIDs.openJobLog,
+      args: widget => ({ submissionId: widget.content.model.submissionId }),
+      name: widget => widget.content.model.submissionId
+    });
+    void restorer?.restore(dashboards, {
+      command: CommandIDs.openDashboard,
+      name: () => 'dashboard'
+    });
   }
 };
 

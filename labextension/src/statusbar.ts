@@ -57,22 +57,19 @@ export class RayStatusItem extends Widget {
 
   /** Render the models' current state into the label. */
   render(): void {
-    const snapshot = this._cluster.snapshot;
-    if (this._cluster.state === 'disconnected') {
-      this._label.textContent = DISCONNECTED_TEXT;
-      this.node.title = this._cluster.message || DISCONNECTED_TEXT;
-      this.addClass('iog-mod-disconnected');
-      return;
-    }
-    this.removeClass('iog-mod-disconnected');
-    if (!snapshot) {
-      this._label.textContent = CONNECTING_TEXT;
-      this.node.title = 'Connecting to the Ray cluster';
-      return;
-    }
-    const running = this._jobs ? this._jobs.runningCount : null;
-    this._label.textContent = formatStatusText(snapshot, running);
-    this.node.title = `${formatClusterSummary(snapshot)} — open the Ray sidebar`;
+    const { snapshot, state, message } = this._cluster;
+    const disconnected = state === 'disconnected';
+    this.toggleClass('iog-mod-disconnected', disconnected);
+    const [text, title] = disconnected
+      ? [DISCONNECTED_TEXT, message || DISCONNECTED_TEXT]
+      : !snapshot
+        ? [CONNECTING_TEXT, 'Connecting to the Ray cluster']
+        : [
+            formatStatusText(snapshot, this._jobs?.runningCount ?? null),
+            `${formatClusterSummary(snapshot)} — open the Ray sidebar`
+          ];
+    this._label.textContent = text;
+    this.node.title = title;
   }
 
   private _cluster: ClusterModel;

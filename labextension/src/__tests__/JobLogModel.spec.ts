@@ -142,10 +142,10 @@ describe('JobLogModel', () => {
     expect(model.tail.phase).toBe('following');
     let offset = log(ws, 0, 'first li');
     expect(texts(model)).toEqual([]);
-    expect(model.partial?.map(s => s.text).join('')).toBe('first li');
+    expect(model.window.partial?.map(s => s.text).join('')).toBe('first li');
     offset = log(ws, offset, 'ne\nsecond é\nthi');
     expect(texts(model)).toEqual(['first line', 'second é']);
-    expect(model.partial?.map(s => s.text).join('')).toBe('thi');
+    expect(model.window.partial?.map(s => s.text).join('')).toBe('thi');
     offset = log(ws, offset, 'rd');
     ws.receive({
       type: 'status',
@@ -154,7 +154,7 @@ describe('JobLogModel', () => {
       message: 'Job finished successfully.'
     });
     expect(texts(model)).toEqual(['first line', 'second é', 'third']);
-    expect(model.partial).toBeNull();
+    expect(model.window.partial).toBeNull();
     expect(model.tail.phase).toBe('ended');
     expect(model.tail.status).toBe('SUCCEEDED');
     expect(model.tail.exitCode).toBe(0);
@@ -171,7 +171,7 @@ describe('JobLogModel', () => {
     ws.open();
     let offset = log(ws, 0, 'a\x1b[3');
     // The unfinished sequence is never shown as text.
-    expect(model.partial?.map(s => s.text).join('')).toBe('a');
+    expect(model.window.partial?.map(s => s.text).join('')).toBe('a');
     offset = log(ws, offset, '1mrouge 🙂 ');
     offset = log(ws, offset, 'ü\x1b[0m\n');
     const line = model.window.lineAt(0);
@@ -264,7 +264,7 @@ describe('JobLogModel', () => {
     expect(model.hasEarlier).toBe(true);
     log(ws, offset, 'l5');
     expect(texts(model)).toEqual(['l3', 'l4']);
-    expect(model.partial?.[0].text).toBe('l5');
+    expect(model.window.partial?.[0].text).toBe('l5');
   });
 
   it('loads the page before the kept lines, making room at the end', async () => {
@@ -356,7 +356,7 @@ describe('JobLogModel', () => {
     first.open();
     let offset = log(first, 0, full + 'line 2');
     expect(texts(model)).toEqual(['line 16', 'line 17', 'line 18', 'line 19']);
-    expect(model.partial?.[0].text).toBe('line 2');
+    expect(model.window.partial?.[0].text).toBe('line 2');
     // The window is full: loading earlier stops following first.
     await expect(model.loadEarlier()).resolves.toBe(2);
     expect(model.detached).toBe(true);
@@ -367,7 +367,7 @@ describe('JobLogModel', () => {
       'line 17',
       'line 18'
     ]);
-    expect(model.partial).toBeNull();
+    expect(model.window.partial).toBeNull();
     // One byte more than a page: the newline before 'line 14' comes too.
     expect(seen[0].query).toEqual({ offset: '111', limit_bytes: '17' });
     // While detached the tail runs on, but its text is not kept.

@@ -3,7 +3,7 @@
  * (OSC-8 links included) is dropped, text stays text.
  */
 
-import { defaultStyle, lastRedraw, parseAnsiLine } from '../ansi';
+import { defaultStyle, parseAnsiLine } from '../ansi';
 
 /**
  * The text of a line with every escape sequence and control character
@@ -103,7 +103,9 @@ describe('parseAnsiLine, more', () => {
   });
 });
 
-describe('lastRedraw', () => {
+describe('parseAnsiLine: where the last redraw starts', () => {
+  const lastRedraw = (line: string): number => parseAnsiLine(line).redraw;
+
   it('finds the last carriage return that printable text follows', () => {
     expect(lastRedraw('a\rb\rc')).toBe(3);
     expect(lastRedraw('a\rb\r')).toBe(1);

@@ -119,40 +119,6 @@ export function routePath(
 }
 
 /**
- * Call one operation of the API through `requestAPI`, typed by the
- * generated `paths`: its path parameters are encoded, unset query
- * parameters left out, and a body sent as JSON.
- *
- * @param settings The server settings.
- * @param method The method.
- * @param route The route.
- * @param args The path parameters, query and body.
- * @returns The success answer.
- * @throws {IogResponseError} When the server answers with an error.
- * @throws {ServerConnection.NetworkError} When it cannot be reached.
- */
-export function callAPI<R extends Route, M extends MethodOf<R>>(
-  settings: ServerConnection.ISettings,
-  method: M,
-  route: R,
-  args: CallArgs<Operation<R, M>> = {}
-): Promise<Reply<Operation<R, M>>> {
-  const { path, query, body } = args as {
-    path?: Record<string, string>;
-    query?: QueryParams;
-    body?: unknown;
-  };
-  const init: RequestInit =
-    method === 'get' ? {} : { method: method.toUpperCase() };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { 'Content-Type': 'application/json' };
-  }
-  const endPoint = routePath(route, path) + queryString(query ?? {});
-  return requestAPI(endPoint, init, settings);
-}
-
-/**
  * Base of the REST clients: the server settings they call with. Every
  * method rejects with an `IogResponseError` (carrying the server's message)
  * when the server answers with an error, or with a
@@ -172,13 +138,29 @@ export class ApiService {
   /** The server settings used for every request and socket. */
   readonly serverSettings: ServerConnection.ISettings;
 
-  /** Call one operation with the service's settings (see `callAPI`). */
+  /**
+   * Call one operation of the API through `requestAPI`, typed by the
+   * generated `paths`: its path parameters are encoded, unset query
+   * parameters left out, and a body sent as JSON.
+   */
   protected call<R extends Route, M extends MethodOf<R>>(
     method: M,
     route: R,
-    args?: CallArgs<Operation<R, M>>
+    args: CallArgs<Operation<R, M>> = {}
   ): Promise<Reply<Operation<R, M>>> {
-    return callAPI(this.serverSettings, method, route, args);
+    const { path, query, body } = args as {
+      path?: Record<string, string>;
+      query?: QueryParams;
+      body?: unknown;
+    };
+    const init: RequestInit =
+      method === 'get' ? {} : { method: method.toUpperCase() };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    const endPoint = routePath(route, path) + queryString(query ?? {});
+    return requestAPI(endPoint, init, this.serverSettings);
   }
 }
 
@@ -263,9 +245,7 @@ export namespace JobsService {
    * @returns True for `STOPPED`, `SUCCEEDED` and `FAILED`.
    */
   export function isTerminal(status: string): boolean {
-    return (
-      status === 'STOPPED' || status === 'SUCCEEDED' || status === 'FAILED'
-    );
+    return ['STOPPED', 'SUCCEEDED', 'FAILED'].includes(status);
   }
 }
 

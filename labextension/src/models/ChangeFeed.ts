@@ -1,9 +1,9 @@
 import { ServerConnection } from '@jupyterlab/services';
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IogSocket } from '../api/socket';
 import type { EventTopic } from '../api/types';
+import { Disposable } from './Disposable';
 
 /**
  * The push channel of the list models: a websocket on
@@ -18,13 +18,14 @@ import type { EventTopic } from '../api/types';
  * A server without this route simply never opens the socket, and the
  * models keep polling at their normal rate.
  */
-export class ChangeFeed implements IDisposable {
+export class ChangeFeed extends Disposable {
   /**
    * Create the feed and start connecting.
    *
    * @param options The feed options.
    */
   constructor(options: ChangeFeed.IOptions = {}) {
+    super();
     this.topics = options.topics ?? ['jobs', 'sessions', 'actors'];
     const topics = this.topics.join(',');
     this._socket =
@@ -57,19 +58,9 @@ export class ChangeFeed implements IDisposable {
     return this._wasOpen;
   }
 
-  /** Whether the feed is disposed. */
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
   /** Close the socket and stop reconnecting. */
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
+  protected onDispose(): void {
     this._socket.dispose();
-    Signal.clearData(this);
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {
@@ -98,7 +89,6 @@ export class ChangeFeed implements IDisposable {
 
   private _socket: IogSocket;
   private _wasOpen = false;
-  private _isDisposed = false;
   private _changed = new Signal<this, EventTopic>(this);
   private _openChanged = new Signal<this, boolean>(this);
 }

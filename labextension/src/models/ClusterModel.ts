@@ -1,5 +1,3 @@
-import { IPoll } from '@lumino/polling';
-
 import type { StatusService } from '../api/services';
 import { IogSocket } from '../api/socket';
 import type { ClusterDelta, ClusterSnapshot, Pool } from '../api/types';
@@ -89,12 +87,10 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     }
   }
 
-  /** Close the socket, stop polling and clear the signals. */
-  dispose(): void {
-    if (!this.isDisposed) {
-      super.dispose();
-      this._socket.dispose();
-    }
+  /** Stop polling and close the socket. */
+  protected onDispose(): void {
+    super.onDispose();
+    this._socket.dispose();
   }
 
   /**
@@ -104,17 +100,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
    */
   protected fetch(): Promise<ClusterSnapshot> {
     return this.service.getCluster();
-  }
-
-  /**
-   * The fallback poll's frequency: the interval, with backoff up to a
-   * minute (or the interval, when longer).
-   *
-   * @returns The frequency.
-   */
-  protected pollFrequency(): IPoll.Frequency {
-    const interval = this.refreshIntervalMs;
-    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private _onMessage(_: IogSocket, message: unknown): void {

@@ -1,8 +1,7 @@
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { IAnsiSegment } from '../ansi';
 import type { LogsService } from '../api/services';
+import { Disposable } from './Disposable';
 import { LogTail } from './LogTail';
 import { LogWindow } from './LogWindow';
 
@@ -19,51 +18,43 @@ import { LogWindow } from './LogWindow';
  * `jumpToEnd()` rebuilds the window from the last page and resumes the
  * tail from there, so nothing is lost or doubled either way.
  */
-export class JobLogModel implements IDisposable {
+export class JobLogModel extends Disposable {
   /**
    * Create a model; call `start()` to open the tail.
    *
    * @param options The model options.
    */
   constructor(options: JobLogModel.IOptions) {
+    super();
     this.submissionId = options.submissionId;
     this._service = options.service;
     this._pageBytes = Math.max(4, options.pageBytes ?? 128 * 1024);
-    this._tail = new LogTail(options);
-    this._tail.received.connect(this._onReceived, this);
-    this._tail.changed.connect(this._onTailChanged, this);
-    this._window = new LogWindow({ maxLines: options.maxLines });
+    this.tail = new LogTail(options);
+    this.tail.received.connect(this._onReceived, this);
+    this.tail.changed.connect(this._onTailChanged, this);
+    this.window = new LogWindow({ maxLines: options.maxLines });
   }
 
   /** The job this log belongs to. */
   readonly submissionId: string;
+
+  /**
+   * The live tail: where it stands (`phase`, the job's final `status`,
+   * `exitCode`, `message`) and the byte offset it resumes from.
+   */
+  readonly tail: LogTail;
+
+  /** The window of kept lines. */
+  readonly window: LogWindow;
 
   /** A signal emitted after the lines, the phase or the status changed. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
-  /**
-   * The live tail: where it stands (`phase`, the job's final `status`,
-   * `exitCode`, `message`) and the byte offset it resumes from.
-   */
-  get tail(): LogTail {
-    return this._tail;
-  }
-
-  /** The window of kept lines. */
-  get window(): LogWindow {
-    return this._window;
-  }
-
-  /** The partial last line's segments while the window is attached, or null. */
-  get partial(): IAnsiSegment[] | null {
-    return this._window.partial;
-  }
-
   /** Whether the log has bytes before the oldest kept line. */
   get hasEarlier(): boolean {
-    return this._window.firstOffset > 0;
+    return this.window.firstOffset > 0;
   }
 
   /**
@@ -79,14 +70,9 @@ export class JobLogModel implements IDisposable {
     return this._busy;
   }
 
-  /** Whether the model is disposed. */
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
   /** Open the live tail from the next offset (0 at first). */
   start(): void {
-    this._tail.start();
+    this.tail.start();
   }
 
   /**
@@ -99,10 +85,10 @@ export class JobLogModel implements IDisposable {
    *   message) when the page cannot be fetched.
    */
   async loadEarlier(): Promise<number> {
-    const window = this._window;
+    const window = this.window;
     const end = window.firstOffset;
     const generation = window.generation;
-    if (end <= 0 || this._isDisposed || this._busy) {
+    if (end <= 0 || this.isDisposed || this._busy) {
       return 0;
     }
     if (!this._detached && window.isFull) {
@@ -113,7 +99,7 @@ export class JobLogModel implements IDisposable {
     }
     const { text, offset } = await this._withBusy(() => this._linesBefore(end));
     if (
-      this._isDisposed ||
+      this.isDisposed ||
       window.generation !== generation ||
       window.firstOffset !== end
     ) {
@@ -134,35 +120,30 @@ export class JobLogModel implements IDisposable {
    * @throws The service's error when the page cannot be fetched.
    */
   async jumpToEnd(): Promise<void> {
-    if (!this._detached || this._isDisposed || this._busy) {
+    if (!this._detached || this.isDisposed || this._busy) {
       return;
     }
-    const end = this._tail.nextOffset;
+    const end = this.tail.nextOffset;
     const lines = await this._withBusy(() => this._linesBefore(end));
-    if (this._isDisposed || !this._detached) {
+    if (this.isDisposed || !this._detached) {
       return;
     }
-    this._window.reset(lines.offset);
-    this._window.append(lines.text);
+    this.window.reset(lines.offset);
+    this.window.append(lines.text);
     this._detached = false;
-    if (this._tail.nextOffset !== lines.nextOffset) {
+    if (this.tail.nextOffset !== lines.nextOffset) {
       // The tail ran on while the page was fetched: resume at the page's end.
-      this._tail.resumeFrom(lines.nextOffset);
+      this.tail.resumeFrom(lines.nextOffset);
     }
-    if (this._tail.phase === 'ended') {
-      this._window.finish();
+    if (this.tail.phase === 'ended') {
+      this.window.finish();
     }
     this._changed.emit();
   }
 
   /** Close the tail. */
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    this._tail.dispose();
-    Signal.clearData(this);
+  protected onDispose(): void {
+    this.tail.dispose();
   }
 
   private async _withBusy<T>(task: () => Promise<T>): Promise<T> {
@@ -172,7 +153,7 @@ export class JobLogModel implements IDisposable {
       return await task();
     } finally {
       this._busy = false;
-      if (!this._isDisposed) {
+      if (!this.isDisposed) {
         this._changed.emit();
       }
     }
@@ -223,25 +204,22 @@ export class JobLogModel implements IDisposable {
 
   private _onReceived(_: LogTail, text: string): void {
     if (!this._detached) {
-      this._window.append(text);
+      this.window.append(text);
       this._changed.emit();
     }
   }
 
   private _onTailChanged(tail: LogTail): void {
     if ((tail.phase === 'ended' || tail.phase === 'error') && !this._detached) {
-      this._window.finish();
+      this.window.finish();
     }
     this._changed.emit();
   }
 
   private _service: LogsService;
   private _pageBytes: number;
-  private _tail: LogTail;
-  private _window: LogWindow;
   private _detached = false;
   private _busy = false;
-  private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
 

@@ -1,10 +1,10 @@
-import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { JobsService, LogsService } from '../api/services';
 import { IogResponseError } from '../api/request';
 import type { IogSocket } from '../api/socket';
 import type { LogTailMessage } from '../api/types';
+import { Disposable } from './Disposable';
 
 /**
  * The live tail of one job's log (`WS jobs/{id}/logs/tail`): it passes the
@@ -19,13 +19,14 @@ import type { LogTailMessage } from '../api/types';
  * exists: a job that is gone ends it with an error, anything else is
  * retried with the socket's backoff.
  */
-export class LogTail implements IDisposable {
+export class LogTail extends Disposable {
   /**
    * Create a tail; call `start()` to open it.
    *
    * @param options The tail options.
    */
   constructor(options: LogTail.IOptions) {
+    super();
     this.submissionId = options.submissionId;
     this._service = options.service;
     this._jobs = options.jobs ?? null;
@@ -78,14 +79,9 @@ export class LogTail implements IDisposable {
     return this._message;
   }
 
-  /** Whether the tail is disposed. */
-  get isDisposed(): boolean {
-    return this._isDisposed;
-  }
-
   /** Open the socket, unless it is open or the tail ended. */
   start(): void {
-    if (this._socket || this._isDisposed || this._phase === 'ended') {
+    if (this._socket || this.isDisposed || this._phase === 'ended') {
       return;
     }
     const socket = this._service.tail(this.submissionId, () => {
@@ -114,13 +110,8 @@ export class LogTail implements IDisposable {
   }
 
   /** Close the socket. */
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
+  protected onDispose(): void {
     this._closeSocket();
-    Signal.clearData(this);
   }
 
   /**
@@ -177,16 +168,14 @@ export class LogTail implements IDisposable {
       this._attemptOpened = true;
       this._setPhase('following', null);
     } else if (state === 'closed') {
-      if (this._attemptOpened) {
-        this._setPhase(
-          'reconnecting',
-          'The log connection dropped; resuming where it stopped.'
-        );
-      } else {
-        this._setPhase(
-          'reconnecting',
-          'The server refused the log stream; retrying.'
-        );
+      const opened = this._attemptOpened;
+      this._setPhase(
+        'reconnecting',
+        opened
+          ? 'The log connection dropped; resuming where it stopped.'
+          : 'The server refused the log stream; retrying.'
+      );
+      if (!opened) {
         void this._diagnose();
       }
     } else if (state === 'connecting' && this._phase !== 'reconnecting') {
@@ -210,7 +199,7 @@ export class LogTail implements IDisposable {
       if (
         error instanceof IogResponseError &&
         error.status === 404 &&
-        !this._isDisposed &&
+        !this.isDisposed &&
         this._phase !== 'ended'
       ) {
         this._message = error.message;
@@ -236,13 +225,9 @@ export class LogTail implements IDisposable {
   }
 
   private _closeSocket(): void {
-    const socket = this._socket;
+    // Disposing it clears its signals; its `disposed` state changes nothing.
+    this._socket?.dispose();
     this._socket = null;
-    if (socket) {
-      socket.messageReceived.disconnect(this._onMessage, this);
-      socket.stateChanged.disconnect(this._onState, this);
-      socket.dispose();
-    }
   }
 
   private _service: LogsService;
@@ -255,7 +240,6 @@ export class LogTail implements IDisposable {
   private _status: string | null = null;
   private _exitCode: number | null = null;
   private _message: string | null = null;
-  private _isDisposed = false;
   private _received = new Signal<this, string>(this);
   private _changed = new Signal<this, void>(this);
 }

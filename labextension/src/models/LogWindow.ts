@@ -1,10 +1,4 @@
-import {
-  defaultStyle,
-  IAnsiSegment,
-  IAnsiStyle,
-  lastRedraw,
-  parseAnsiLine
-} from '../ansi';
+import { defaultStyle, IAnsiSegment, IAnsiStyle, parseAnsiLine } from '../ansi';
 
 /**
  * A bounded window onto a log: parsed lines with the byte range they cover.
@@ -249,7 +243,7 @@ export class LogWindow {
    */
   private _compactPartial(): void {
     const partial = this._partial;
-    const cut = lastRedraw(partial);
+    const cut = parseAnsiLine(partial).redraw;
     if (cut > 0) {
       const hidden = partial.slice(0, cut);
       this._style = parseAnsiLine(hidden, this._style).style;

@@ -1,4 +1,3 @@
-import { IDisposable } from '@lumino/disposable';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -8,6 +7,7 @@ import {
   MIN_REFRESH_INTERVAL_MS
 } from '../tokens';
 import type { ChangeFeed } from './ChangeFeed';
+import { Disposable } from './Disposable';
 import { clampInterval, ConnectionState, describeError } from './connection';
 
 /**
@@ -22,31 +22,30 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * model keeps its last data and becomes `connected` again with the next
  * successful fetch.
  */
-export abstract class PolledModel<T, S = unknown> implements IDisposable {
+export abstract class PolledModel<T, S = unknown> extends Disposable {
   /**
    * Create the model and start polling.
    *
    * @param options The model options.
    */
   constructor(options: PolledModel.IOptions<S>) {
+    super();
     this.service = options.service;
     this._topic = options.topic ?? null;
     this._intervalMs = clampInterval(
       options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
       MIN_REFRESH_INTERVAL_MS
     );
-    this._feed = options.feed ?? null;
     this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
-      frequency: this.pollFrequency(),
+      frequency: this._frequency(),
       name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
-    if (this._feed) {
-      this._feed.changed.connect(this._onFeedChanged, this);
-      this._feed.openChanged.connect(this._onFeedOpen, this);
-    }
+    // Signal.clearData(this) in dispose() disconnects these.
+    options.feed?.changed.connect(this._onFeedChanged, this);
+    options.feed?.openChanged.connect(this._onFeedOpen, this);
   }
 
   /** The service the model fetches through. */
@@ -77,22 +76,14 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     return this._intervalMs;
   }
   set refreshIntervalMs(value: number) {
-    const interval = clampInterval(value, MIN_REFRESH_INTERVAL_MS);
-    if (interval === this._intervalMs) {
-      return;
-    }
-    this._intervalMs = interval;
-    this.poll.frequency = this.pollFrequency();
+    this._intervalMs = clampInterval(value, MIN_REFRESH_INTERVAL_MS);
+    // The poll ignores a frequency equal to its own.
+    this.poll.frequency = this._frequency();
   }
 
   /** The current poll frequency (for tests and diagnostics). */
   get frequency(): IPoll.Frequency {
     return this.poll.frequency;
-  }
-
-  /** Whether the model is disposed. */
-  get isDisposed(): boolean {
-    return this._isDisposed;
   }
 
   /**
@@ -102,7 +93,7 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
    * It never rejects: a failure shows as the `disconnected` state.
    */
   async refresh(): Promise<void> {
-    if (this._isDisposed) {
+    if (this.isDisposed) {
       return;
     }
     this.supersede();
@@ -113,19 +104,11 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     await this.poll.tick.catch(() => undefined);
   }
 
-  /** Stop polling, leave the feed and clear the signals. */
-  dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
+  /** Stop polling (clearing the signals leaves the feed). */
+  protected onDispose(): void {
     // Poll.dispose() leaves its pending timer; stopping first clears it.
     void this.poll.stop();
     this.poll.dispose();
-    if (this._feed && !this._feed.isDisposed) {
-      this._feed.changed.disconnect(this._onFeedChanged, this);
-      this._feed.openChanged.disconnect(this._onFeedOpen, this);
-    }
     Signal.clearData(this);
   }
 
@@ -177,7 +160,7 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
 
   /** Emit `changed` (for subclasses whose own state changed). */
   protected emitChanged(): void {
-    if (!this._isDisposed) {
+    if (!this.isDisposed) {
       this._changed.emit(undefined);
     }
   }
@@ -195,17 +178,12 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
   }
 
   /**
-   * The poll's frequency: the interval, with backoff while fetches fail.
-   *
-   * @returns The frequency.
+   * The poll's frequency: the interval, with backoff while fetches fail up
+   * to a minute (or the interval, when longer; it is at most a day).
    */
-  protected pollFrequency(): IPoll.Frequency {
+  private _frequency(): IPoll.Frequency {
     const interval = this._intervalMs;
-    return {
-      interval,
-      backoff: true,
-      max: Math.min(Math.max(interval, 60000), Poll.MAX_INTERVAL)
-    };
+    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private async _tick(): Promise<void> {
@@ -214,19 +192,19 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     try {
       data = await this.fetch();
     } catch (error) {
-      if (generation === this._generation && !this._isDisposed) {
+      if (generation === this._generation && !this.isDisposed) {
         this.setState('disconnected', describeError(error));
       }
       // Rejecting makes the poll back off while the server is unavailable.
       throw error;
     }
-    if (generation === this._generation && !this._isDisposed) {
+    if (generation === this._generation && !this.isDisposed) {
       this.setData(data);
     }
   }
 
   private _onFeedChanged(_: ChangeFeed, topic: EventTopic): void {
-    if (topic === this._topic && !this._isDisposed) {
+    if (topic === this._topic && !this.isDisposed) {
       void this.poll.refresh();
     }
   }
@@ -235,19 +213,17 @@ export abstract class PolledModel<T, S = unknown> implements IDisposable {
     // Subscribed: the server holds its baseline now, so a fetch from here on
     // sees every change it will not push (made while the socket was down, or
     // between the last fetch and the baseline).
-    if (open && !this._isDisposed) {
+    if (open && !this.isDisposed) {
       void this.poll.refresh();
     }
   }
 
   private _topic: EventTopic | null;
   private _intervalMs: number;
-  private _feed: ChangeFeed | null;
   private _data: T | null = null;
   private _generation = 0;
   private _state: ConnectionState = 'connecting';
   private _message: string | null = null;
-  private _isDisposed = false;
   private _changed = new Signal<this, void>(this);
 }
 

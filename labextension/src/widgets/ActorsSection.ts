@@ -22,7 +22,13 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
       label: 'Actors',
       className: 'iog-ActorsSection',
       noun: 'actors',
+      items: model => model.actors,
+      rowKey: ActorsSection.actorKey,
       keyAttr: 'data-actor',
+      emptyText: ({ namespace }) =>
+        namespace
+          ? `No detached actors in ${namespace}.`
+          : 'No detached actors.',
       columns: [
         ['Name', 'name'],
         ['Namespace', 'namespaceCell'],
@@ -62,21 +68,6 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
       el('div', { className: 'iog-ActorsSection-controls' }, [this._namespace])
     );
     this.render();
-  }
-
-  protected items(): ReadonlyArray<ActorRecord> {
-    return this.model.actors;
-  }
-
-  protected rowKey(actor: ActorRecord): string {
-    return ActorsSection.actorKey(actor);
-  }
-
-  protected emptyText(): string {
-    const namespace = this.model.namespace;
-    return namespace
-      ? `No detached actors in ${namespace}.`
-      : 'No detached actors.';
   }
 
   protected createRow(actor: ActorRecord): HTMLTableRowElement {

@@ -47,13 +47,13 @@ export class ClusterSection extends SidebarSection {
     });
     this.toolbarNode.appendChild(this._dashboardButton);
 
-    this._summary = el('div', { className: 'iog-ClusterSection-summary' });
+    const summary = el('div', { className: 'iog-ClusterSection-summary' });
     this._nodes = el('span', { className: 'iog-ClusterSection-nodes' });
     this._nodesDetail = el('span', {
       className: 'iog-ClusterSection-nodesDetail'
     });
     this._updated = el('span', { className: 'iog-ClusterSection-updated' });
-    this._summary.append(this._nodes, this._nodesDetail, this._updated);
+    summary.append(this._nodes, this._nodesDetail, this._updated);
 
     this._resources = el('tbody');
     const table = el('table', {
@@ -68,7 +68,7 @@ export class ClusterSection extends SidebarSection {
     });
     this.contentNode.append(
       this._empty,
-      this._summary,
+      summary,
       table,
       ...this._groups.map(group => group.node)
     );
@@ -124,13 +124,10 @@ export class ClusterSection extends SidebarSection {
     const pending = count('PENDING');
     const dead = count('DEAD');
     setText(this._nodes, pluralize(alive, 'node'));
-    const extra: string[] = [];
-    if (pending) {
-      extra.push(`${pending} pending`);
-    }
-    if (dead) {
-      extra.push(`${dead} dead`);
-    }
+    const extra = [
+      pending && `${pending} pending`,
+      dead && `${dead} dead`
+    ].filter(Boolean);
     setText(this._nodesDetail, extra.length ? ` (${extra.join(', ')})` : '');
     const when = formatTime(snapshot.timestamp_ms, String(snapshot.timestamp));
     setText(this._updated, when === '—' ? '' : ` · updated ${when}`);
@@ -151,7 +148,6 @@ export class ClusterSection extends SidebarSection {
   private _model: ClusterModel;
   private _commands: CommandRegistry | null;
   private _dashboardButton: HTMLButtonElement;
-  private _summary: HTMLDivElement;
   private _nodes: HTMLSpanElement;
   private _nodesDetail: HTMLSpanElement;
   private _updated: HTMLSpanElement;
@@ -285,17 +281,14 @@ namespace Private {
    * @returns For instance `2 × 1 CPU, 1 GPU (task) in pool train: reason`.
    */
   export function demandEntry(demand: ResourceDemand): IEntry {
-    let text = `${demand.count ?? 1} × ${formatBundle(demand.bundle)}`;
-    if (demand.kind) {
-      text += ` (${demand.kind})`;
-    }
-    if (demand.pool) {
-      text += ` in pool ${demand.pool}`;
-    }
-    if (demand.reason) {
-      text += `: ${demand.reason}`;
-    }
-    return { text };
+    const { kind, pool, reason } = demand;
+    return {
+      text:
+        `${demand.count ?? 1} × ${formatBundle(demand.bundle)}` +
+        (kind ? ` (${kind})` : '') +
+        (pool ? ` in pool ${pool}` : '') +
+        (reason ? `: ${reason}` : '')
+    };
   }
 
   /**

@@ -34,18 +34,13 @@ export class ConnectionBanner extends Widget {
 
   /** Render the model's connection state. */
   render(): void {
-    const state = this._model.state;
-    let text: string;
-    if (state === 'disconnected') {
-      const message = this._model.message;
-      text = `Disconnected: ${message ?? ClusterModel.RAY_UNREACHABLE_MESSAGE}`;
-    } else if (state === 'connected') {
-      text = this._model.isPushed
-        ? 'Connected to Ray'
-        : 'Connected to Ray (polling)';
-    } else {
-      text = 'Connecting to Ray…';
-    }
+    const { state, message, isPushed } = this._model;
+    const text =
+      state === 'disconnected'
+        ? `Disconnected: ${message ?? ClusterModel.RAY_UNREACHABLE_MESSAGE}`
+        : state === 'connected'
+          ? `Connected to Ray${isPushed ? '' : ' (polling)'}`
+          : 'Connecting to Ray…';
     if (this.node.dataset.state !== state) {
       this.node.dataset.state = state;
     }

@@ -49,7 +49,7 @@ export class JobLogPanel extends Widget {
       'Load earlier',
       () => this._run(() => this.model.loadEarlier(), false)
     );
-    this._linesNode = el('div', {
+    this.linesNode = el('div', {
       className: 'iog-JobLogPanel-lines',
       attrs: {
         role: 'log',
@@ -58,15 +58,15 @@ export class JobLogPanel extends Widget {
         'aria-label': `Log of job ${this.model.submissionId}`
       }
     });
-    this._linesNode.tabIndex = 0;
-    this._linesNode.addEventListener('scroll', () => {
-      const node = this._linesNode;
+    this.linesNode.tabIndex = 0;
+    this.linesNode.addEventListener('scroll', () => {
+      const node = this.linesNode;
       this._follow =
         node.scrollHeight - node.scrollTop - node.clientHeight <
         Private.FOLLOW_SLACK_PX;
     });
 
-    this.node.append(header, this._earlierButton, this._linesNode);
+    this.node.append(header, this._earlierButton, this.linesNode);
     this.model.changed.connect(this._schedule, this);
     this._render();
     this.model.start();
@@ -76,9 +76,7 @@ export class JobLogPanel extends Widget {
   readonly model: JobLogModel;
 
   /** The element holding the line elements. */
-  get linesNode(): HTMLElement {
-    return this._linesNode;
-  }
+  readonly linesNode: HTMLDivElement;
 
   /**
    * Apply pending model changes to the DOM now instead of at the next
@@ -157,7 +155,7 @@ export class JobLogPanel extends Widget {
     const window = model.window;
     const first = window.firstSeq;
     const last = first + window.length; // exclusive
-    const container = this._linesNode;
+    const container = this.linesNode;
     if (this._partialNode) {
       this._partialNode.remove();
       this._partialNode = null;
@@ -183,27 +181,23 @@ export class JobLogPanel extends Widget {
       container.firstChild.remove();
       this._firstSeq += 1;
     }
-    if (this._firstSeq > first) {
+    // The nodes of the window's lines `[from, to)`.
+    const lines = (from: number, to: number): DocumentFragment => {
       const fragment = document.createDocumentFragment();
-      for (let seq = first; seq < this._firstSeq; seq++) {
+      for (let seq = from; seq < to; seq++) {
         fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
       }
-      container.insertBefore(fragment, container.firstChild);
-      this._firstSeq = first;
-    }
+      return fragment;
+    };
+    container.prepend(lines(first, this._firstSeq));
+    this._firstSeq = Math.min(this._firstSeq, first);
     if (!this._follow) {
       // Keep the lines the reader looks at in place.
       container.scrollTop += container.scrollHeight - anchor;
     }
-    if (this._lastSeq < last) {
-      const fragment = document.createDocumentFragment();
-      for (let seq = this._lastSeq; seq < last; seq++) {
-        fragment.append(Private.lineNode(window.lineAt(seq - first).segments));
-      }
-      container.append(fragment);
-      this._lastSeq = last;
-    }
-    const partial = model.partial;
+    container.append(lines(this._lastSeq, last));
+    this._lastSeq = Math.max(this._lastSeq, last);
+    const partial = window.partial;
     if (partial) {
       this._partialNode = Private.lineNode(partial);
       this._partialNode.classList.add('iog-mod-partial');
@@ -254,7 +248,6 @@ export class JobLogPanel extends Widget {
   private _noticeNode: HTMLDivElement;
   private _earlierButton: HTMLButtonElement;
   private _endButton: HTMLButtonElement;
-  private _linesNode: HTMLDivElement;
   private _partialNode: HTMLElement | null = null;
   private _generation = -1;
   private _firstSeq = 0;

@@ -5,7 +5,7 @@ import type { JobRecord } from '../api/types';
 import { formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
-import { deleteJobWithConfirmation, stopJobWithConfirmation } from './actions';
+import { confirmJobAction } from './actions';
 import { button, el, setText } from './dom';
 import { ListSection } from './ListSection';
 
@@ -27,7 +27,11 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       label: 'Jobs',
       className: 'iog-JobsSection',
       noun: 'jobs',
+      items: model => model.jobs,
+      rowKey: job => job.submission_id,
       keyAttr: 'data-submission-id',
+      emptyText: ({ statusFilter: filter }) =>
+        filter ? `No ${filter} jobs.` : 'No jobs yet.',
       columns: [
         ['Name', 'name'],
         ['Status', 'status'],
@@ -41,8 +45,9 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       }
     });
     this._commands = options.commands;
+    const submitJob = CommandIDs.submitJob;
     this.toolbarNode.prepend(
-      button('Submit job', this._onSubmit, {
+      button('Submit job', () => void options.commands.execute(submitJob), {
         className: 'iog-JobsSection-submit iog-mod-primary'
       })
     );
@@ -70,19 +75,6 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       this._filter.value = filter;
     }
     super.render();
-  }
-
-  protected items(): ReadonlyArray<JobRecord> {
-    return this.model.jobs;
-  }
-
-  protected rowKey(job: JobRecord): string {
-    return job.submission_id;
-  }
-
-  protected emptyText(): string {
-    const filter = this.model.statusFilter;
-    return filter ? `No ${filter} jobs.` : 'No jobs yet.';
   }
 
   protected updateRow(row: HTMLTableRowElement, job: JobRecord): void {
@@ -117,32 +109,30 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     id: string,
     terminal: boolean
   ): void {
-    const logs = button('Logs', () => this._showLogs(id), {
-      className: 'iog-JobsSection-logs',
-      attrs: { 'aria-label': `Show logs of ${id}` },
-      title: `Show the log of ${id}`
-    });
-    const end = terminal
-      ? button('Delete', () => void deleteJobWithConfirmation(this.model, id), {
-          className: 'iog-JobsSection-delete',
-          attrs: { 'aria-label': `Delete ${id}` },
-          title: `Delete the record and log of ${id}`
-        })
-      : button('Stop', () => void stopJobWithConfirmation(this.model, id), {
-          className: 'iog-JobsSection-stop',
-          attrs: { 'aria-label': `Stop ${id}` },
-          title: `Stop ${id}`
-        });
+    const open = { submissionId: id };
+    const logs = button(
+      'Logs',
+      () => void this._commands.execute(CommandIDs.openJobLog, open),
+      {
+        className: 'iog-JobsSection-logs',
+        attrs: { 'aria-label': `Show logs of ${id}` },
+        title: `Show the log of ${id}`
+      }
+    );
+    const [label, action, title] = terminal
+      ? (['Delete', 'delete', `Delete the record and log of ${id}`] as const)
+      : (['Stop', 'stop', `Stop ${id}`] as const);
+    const end = button(
+      label,
+      () => void confirmJobAction(this.model, action, id),
+      {
+        className: `iog-JobsSection-${action}`,
+        attrs: { 'aria-label': `${label} ${id}` },
+        title
+      }
+    );
     cell.replaceChildren(logs, end);
   }
-
-  private _showLogs(submissionId: string): void {
-    void this._commands.execute(CommandIDs.openJobLog, { submissionId });
-  }
-
-  private _onSubmit = (): void => {
-    void this._commands.execute(CommandIDs.submitJob);
-  };
 
   private _onFilter = (): void => {
     const value = this._filter.value;

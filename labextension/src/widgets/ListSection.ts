@@ -28,7 +28,7 @@ export abstract class ListSection<
    *
    * @param options The section options.
    */
-  constructor(options: ListSection.IOptions<M>) {
+  constructor(options: ListSection.IOptions<T, M>) {
     super(options);
     const { className: block, noun, pager } = options;
     const model = (this.model = options.model);
@@ -89,11 +89,11 @@ export abstract class ListSection<
         ? `Could not load the ${noun}: ${model.message ?? 'unknown error'}`
         : null
     );
-    const items = this.items();
+    const items = options.items(model);
     syncRows(
       this._rows,
       items,
-      item => this.rowKey(item),
+      options.rowKey,
       item => this.createRow(item),
       (row, item) => this.updateRow(row, item)
     );
@@ -101,7 +101,7 @@ export abstract class ListSection<
     setText(
       this._empty,
       model.loaded
-        ? this.emptyText()
+        ? options.emptyText(model)
         : model.state === 'disconnected'
           ? `No ${noun} to show.`
           : `Loading ${noun}…`
@@ -109,17 +109,8 @@ export abstract class ListSection<
     this._renderPager?.(items.length);
   }
 
-  /** The items to list, in display order. */
-  protected abstract items(): ReadonlyArray<T>;
-
-  /** The key of an item's row (also set as the row's `keyAttr`). */
-  protected abstract rowKey(item: T): string;
-
   /** Refresh the cells of an item's row. */
   protected abstract updateRow(row: HTMLTableRowElement, item: T): void;
-
-  /** The empty-state text once the model has loaded. */
-  protected abstract emptyText(): string;
 
   /**
    * Build an item's row: `tr.<block>-row` with one `td.<block>-<cell>` per
@@ -129,17 +120,17 @@ export abstract class ListSection<
    * @returns The row.
    */
   protected createRow(item: T): HTMLTableRowElement {
-    const { className: block, keyAttr, columns } = this._options;
+    const { className: block, keyAttr, columns, rowKey } = this._options;
     return el(
       'tr',
-      { className: `${block}-row`, attrs: { [keyAttr]: this.rowKey(item) } },
+      { className: `${block}-row`, attrs: { [keyAttr]: rowKey(item) } },
       columns.map(([, cell, className]) =>
         el('td', { className: `${block}-${cell} ${className ?? ''}`.trim() })
       )
     );
   }
 
-  private _options: ListSection.IOptions<M>;
+  private _options: ListSection.IOptions<T, M>;
   private _rows = el('tbody');
   private _empty = el('div', { className: 'iog-SidebarSection-empty' });
   private _renderPager: ((count: number) => void) | null = null;
@@ -162,7 +153,7 @@ export namespace ListSection {
   }
 
   /** Options to create a list section. */
-  export interface IOptions<M>
+  export interface IOptions<T, M>
     extends SidebarSection.IOptions, ISectionOptions<M> {
     /**
      * What the items are called (`jobs`), in the refresh button and the
@@ -171,8 +162,14 @@ export namespace ListSection {
     noun: string;
     /** The table's columns. */
     columns: ReadonlyArray<Column>;
+    /** The items to list, in display order. */
+    items: (model: M) => ReadonlyArray<T>;
+    /** The key of an item's row (also set as the row's `keyAttr`). */
+    rowKey: (item: T) => string;
     /** The row attribute that holds an item's key (`data-submission-id`). */
     keyAttr: string;
+    /** The empty-state text once the model has loaded. */
+    emptyText: (model: M) => string;
     /**
      * The pager of a `PagedModel`: its newer and older buttons, and whether
      * to hide it while there is one page only.

@@ -1,5 +1,6 @@
 import type { LabIcon } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
+import { DisposableSet, IDisposable } from '@lumino/disposable';
 import { Panel } from '@lumino/widgets';
 
 import type { ActorsModel } from '../models/ActorsModel';
@@ -47,7 +48,7 @@ export class RaySidebar extends Panel {
       this.addWidget(section);
     }
     this.setExpandedSections(options.expanded ?? SidebarSection.KEYS);
-    this._owned = options.disposeWithSidebar ?? [];
+    this._owned = DisposableSet.from(options.disposeWithSidebar ?? []);
   }
 
   /** The cluster, jobs, sessions and actors sections, in display order. */
@@ -69,17 +70,11 @@ export class RaySidebar extends Panel {
    * `disposeWithSidebar` (the models, their sockets and polls).
    */
   dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
     super.dispose();
-    for (const item of this._owned) {
-      item.dispose();
-    }
-    this._owned = [];
+    this._owned.dispose();
   }
 
-  private _owned: ReadonlyArray<{ dispose(): void }>;
+  private _owned: DisposableSet;
 }
 
 /** A namespace for `RaySidebar` statics. */
@@ -104,6 +99,6 @@ export namespace RaySidebar {
      */
     expanded?: ReadonlyArray<string>;
     /** Objects disposed of with the sidebar (models, the change feed). */
-    disposeWithSidebar?: ReadonlyArray<{ dispose(): void }>;
+    disposeWithSidebar?: ReadonlyArray<IDisposable>;
   }
 }

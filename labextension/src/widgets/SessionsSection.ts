@@ -25,7 +25,10 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
       label: 'Sessions',
       className: 'iog-SessionsSection',
       noun: 'sessions',
+      items: model => model.sessions,
+      rowKey: session => session.session_id,
       keyAttr: 'data-session-id',
+      emptyText: () => 'No notebook is connected to Ray.',
       columns: [
         ['Notebook', 'notebook'],
         ['Held', 'held'],
@@ -53,18 +56,6 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
     setText(this._policy, policyText);
     this._policy.hidden = !policyText;
     super.render();
-  }
-
-  protected items(): ReadonlyArray<SessionRecord> {
-    return this.model.sessions;
-  }
-
-  protected rowKey(session: SessionRecord): string {
-    return session.session_id;
-  }
-
-  protected emptyText(): string {
-    return 'No notebook is connected to Ray.';
   }
 
   protected createRow(session: SessionRecord): HTMLTableRowElement {

@@ -90,16 +90,11 @@ export class SidebarSection extends Widget {
 
 /** A namespace for `SidebarSection` statics. */
 export namespace SidebarSection {
-  /** A section's key, as the `defaultSections` setting names it. */
-  export type Key = 'cluster' | 'jobs' | 'sessions' | 'actors';
-
   /** Every section key, in display order. */
-  export const KEYS: ReadonlyArray<Key> = [
-    'cluster',
-    'jobs',
-    'sessions',
-    'actors'
-  ];
+  export const KEYS = ['cluster', 'jobs', 'sessions', 'actors'] as const;
+
+  /** A section's key, as the `defaultSections` setting names it. */
+  export type Key = (typeof KEYS)[number];
 
   /** Options to create a section. */
   export interface IOptions {

@@ -31,6 +31,8 @@ export class SubmitJobDialog
     this.node.addEventListener('submit', event => event.preventDefault());
 
     const values = { ...SubmitForm.EMPTY, ...(options.values ?? {}) };
+    // Reopened with a problem: show every field's own at once.
+    this._touched = new Set(options.error ? SubmitForm.FIELDS : []);
     const poolsId = uniqueId('iog-SubmitJobDialog-pools');
     for (const field of SubmitForm.FIELDS) {
       const spec: SubmitForm.IFieldSpec = SubmitForm.FIELD_SPECS[field];
@@ -82,11 +84,6 @@ export class SubmitJobDialog
     });
     banner.hidden = !options.error;
     this.node.append(datalist, banner);
-    if (options.error) {
-      for (const field of SubmitForm.FIELDS) {
-        this._touched.add(field);
-      }
-    }
     this._check();
   }
 
@@ -167,17 +164,14 @@ export class SubmitJobDialog
       const shown = this._touched.has(field) ? problem : '';
       input.classList.toggle('jp-mod-error', !!shown);
       input.setAttribute('aria-invalid', shown ? 'true' : 'false');
-      const error = this._errors[field];
-      if (error) {
-        error.textContent = shown;
-        error.hidden = !shown;
-      }
+      this._errors[field].textContent = shown;
+      this._errors[field].hidden = !shown;
     }
   }
 
   private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
-  private _errors: Partial<Record<SubmitJobDialog.Field, HTMLDivElement>> = {};
-  private _touched = new Set<SubmitJobDialog.Field>();
+  private _errors = {} as Record<SubmitJobDialog.Field, HTMLDivElement>;
+  private _touched: Set<SubmitJobDialog.Field>;
 }
 
 /** A namespace for `SubmitJobDialog` statics. */

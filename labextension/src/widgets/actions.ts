@@ -124,49 +124,43 @@ export async function confirmAction<T>(
 }
 
 /**
- * Ask for confirmation, then stop a job.
+ * Ask for confirmation, then stop a job, or delete an ended job's record and
+ * logs.
  *
- * @param model The jobs model that stops it.
+ * @param model The jobs model that does it.
+ * @param action What to do.
  * @param submissionId The job's submission id.
- * @returns Whether the stop was requested.
+ * @returns Whether it was done (for a stop: requested).
  */
-export async function stopJobWithConfirmation(
+export async function confirmJobAction(
   model: JobsModel,
+  action: 'stop' | 'delete',
   submissionId: string
 ): Promise<boolean> {
-  const body =
-    `Stop job ${submissionId}? Ray ends its driver and everything it ` +
-    'started; the log is kept.';
-  const reply = await confirmAction(
-    { title: 'Stop job', body, failure: 'Stopping the job failed' },
-    () => model.stop(submissionId)
-  );
-  return reply !== null;
-}
-
-/**
- * Ask for confirmation, then delete an ended job's record and logs.
- *
- * @param model The jobs model that deletes it.
- * @param submissionId The job's submission id.
- * @returns Whether it was deleted.
- */
-export async function deleteJobWithConfirmation(
-  model: JobsModel,
-  submissionId: string
-): Promise<boolean> {
-  const body =
-    `Delete job ${submissionId}? Its record and its log are removed for ` +
-    'good.';
-  const reply = await confirmAction(
-    { title: 'Delete job', body, failure: 'Deleting the job failed' },
-    () => model.delete(submissionId)
+  const texts = Private.JOB_ACTIONS[action];
+  const body = `${texts.title} ${submissionId}? ${texts.body}`;
+  const reply = await confirmAction<unknown>({ ...texts, body }, () =>
+    model[action](submissionId)
   );
   return reply !== null;
 }
 
 /** Module-private state. */
 namespace Private {
+  /** What the job actions' dialogs say (the body follows the question). */
+  export const JOB_ACTIONS = {
+    stop: {
+      title: 'Stop job',
+      body: 'Ray ends its driver and everything it started; the log is kept.',
+      failure: 'Stopping the job failed'
+    },
+    delete: {
+      title: 'Delete job',
+      body: 'Its record and its log are removed for good.',
+      failure: 'Deleting the job failed'
+    }
+  };
+
   /** The values of the last refused submission, offered again next time. */
   export const state: { draft: Partial<SubmitJobDialog.IValues> | null } = {
     draft: null

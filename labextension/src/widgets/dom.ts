@@ -44,9 +44,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   for (const [name, value] of Object.entries(options.attrs ?? {})) {
     node.setAttribute(name, value);
   }
-  for (const child of children) {
-    node.appendChild(child);
-  }
+  node.append(...children);
   return node;
 }
 

@@ -99,36 +99,23 @@ export function validateValues(
  * @returns The submission.
  */
 export function toRequest(values: IValues): SubmitRequest {
-  const request: SubmitRequest = { entrypoint: values.entrypoint.trim() };
   const id = values.submissionId.trim();
-  if (id) {
-    request.submission_id = id;
-  }
   const name = values.name.trim();
-  if (name) {
-    request.metadata = { name };
-  }
-  const cpus = parseCount(values.cpus.trim());
-  if (cpus !== null) {
-    request.entrypoint_num_cpus = cpus;
-  }
-  const gpus = parseCount(values.gpus.trim());
-  if (gpus !== null) {
-    request.entrypoint_num_gpus = gpus;
-  }
-  const memory = values.memory.trim() ? parseBytes(values.memory) : null;
-  if (memory !== null) {
-    request.entrypoint_memory = memory;
-  }
   const pool = values.pool.trim();
-  if (pool) {
-    request.pool = pool;
-  }
+  const cpus = parseCount(values.cpus.trim());
+  const gpus = parseCount(values.gpus.trim());
+  const memory = parseBytes(values.memory);
   const pip = parsePackages(values.pip);
-  if (pip.length) {
-    request.runtime_env = { pip };
-  }
-  return request;
+  return {
+    entrypoint: values.entrypoint.trim(),
+    ...(id ? { submission_id: id } : {}),
+    ...(name ? { metadata: { name } } : {}),
+    ...(cpus === null ? {} : { entrypoint_num_cpus: cpus }),
+    ...(gpus === null ? {} : { entrypoint_num_gpus: gpus }),
+    ...(memory === null ? {} : { entrypoint_memory: memory }),
+    ...(pool ? { pool } : {}),
+    ...(pip.length ? { runtime_env: { pip } } : {})
+  };
 }
 
 /**
