@@ -141,32 +141,23 @@ def _demands(
         for demand in demands:
             for by_count in demand.bundles_by_count:
                 bundle = {k: float(v) for k, v in by_count.bundle.items() if not _is_implicit(k)}
-                pool = None
-                if config.resource_prefix:
-                    pool = next(
-                        (
-                            k[len(config.resource_prefix) :]
-                            for k in bundle
-                            if k.startswith(config.resource_prefix)
-                        ),
-                        None,
-                    )
+                prefix = config.resource_prefix
+                pools = (k[len(prefix) :] for k in bundle if prefix and k.startswith(prefix))
+                pool = next(pools, None)
                 shape = ", ".join(f"{v:g} {k}" for k, v in sorted(bundle.items()))
                 where = f"pool {pool!r}" if pool else "the cluster"
-                if any(_fits(bundle, totals) for totals in alive_totals):
-                    reason = f"waiting: no node of {where} has {shape} free right now"
-                    target = pending
-                    is_infeasible = False
-                else:
-                    reason = f"infeasible: no node of {where} has {shape} in total"
-                    target = infeasible
-                    is_infeasible = True
-                target.append(
+                fits = any(_fits(bundle, totals) for totals in alive_totals)
+                reason = (
+                    f"waiting: no node of {where} has {shape} free right now"
+                    if fits
+                    else f"infeasible: no node of {where} has {shape} in total"
+                )
+                (pending if fits else infeasible).append(
                     ResourceDemand(
                         bundle=bundle,
                         count=int(by_count.count),
                         kind=kind,
-                        infeasible=is_infeasible,
+                        infeasible=not fits,
                         pool=pool,
                         reason=reason,
                     )

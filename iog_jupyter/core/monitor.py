@@ -16,6 +16,7 @@ off by the same rule.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -182,7 +183,6 @@ class ClusterMonitor(PollState):
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self._owns_executor = executor is None
         self.snapshot_json: str | None = None
-        self._key: dict[str, Any] | None = None
         self.connected: bool | None = None
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
         self.ray_calls = 0
@@ -421,8 +421,7 @@ class ClusterMonitor(PollState):
             if was_connected is False:
                 log.info("iog_jupyter: Ray reachable again at %s", self.connection.address)
             self._notify("status", self.status_message())
-        if polled.key != self._key:
-            self._key = polled.key
+        if self._published is None or polled.key != self._published.key:
             self.seq += 1
             self._published = _Published(self.seq, polled.data, polled.key)
             full = self.snapshot_message()
@@ -446,7 +445,5 @@ class ClusterMonitor(PollState):
             await self.poll_once()
             delay = max(0.0, self.next_delay_s() - (time.monotonic() - started))
             self._wake.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass

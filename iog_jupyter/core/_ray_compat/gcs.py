@@ -20,17 +20,7 @@ def gcs_client(gcs_address: str) -> Any:
 
 
 def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> bytes | None:
-    """Read one key of Ray's internal KV store without becoming a driver.
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        key: The key, for example ``b"dashboard"``.
-        namespace: The KV namespace, for example ``b"dashboard"``.
-        timeout_s: Deadline Ray is asked to honour.
-
-    Returns:
-        The stored bytes, or None when the key is absent.
-    """
+    """Read one key of Ray's internal KV store (None when absent) without becoming a driver."""
     return gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
 
 
@@ -200,21 +190,14 @@ def list_named_actors(
     """``(namespace, name)`` of every named actor that is not dead, in all namespaces or one.
 
     The GCS keeps these in their own map, so the call does not grow with dead actors (one
-    reply holding every name: there is no paging in Ray's ``ListNamedActors``).
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        timeout_s: Deadline Ray is asked to honour.
-        namespace: Only this namespace's names (the GCS picks them); None: every namespace.
+    reply holding every name: there is no paging in Ray's ``ListNamedActors``). ``namespace``:
+    only its names (the GCS picks them); None: every namespace.
     """
     from ray.core.generated import gcs_service_pb2
 
-    if namespace is None:
-        request = gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True)
-    else:
-        request = gcs_service_pb2.ListNamedActorsRequest(
-            all_namespaces=False, ray_namespace=namespace
-        )
+    request = gcs_service_pb2.ListNamedActorsRequest(
+        all_namespaces=namespace is None, ray_namespace=namespace or ""
+    )
     reply = _actor_stub(gcs_address).ListNamedActors(request, timeout=timeout_s)
     check_reply(reply, "ListNamedActors")
     return [(a.ray_namespace, a.name) for a in reply.named_actors_list]

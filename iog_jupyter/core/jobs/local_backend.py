@@ -303,10 +303,7 @@ class LocalProcessBackend(JobBackend):
             (int(time.time() * 1000), submission_id),
         )
         if row["driver_pid"]:
-            try:
-                os.killpg(row["driver_pid"], signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
+            local_runner._killpg(row["driver_pid"], signal.SIGTERM)
         return True
 
     def delete(self, submission_id: str) -> None:
