@@ -173,14 +173,9 @@ def build_snapshot(
 ) -> ClusterSnapshot:
     """Turn Ray's cluster status (and optional physical usage) into a :class:`ClusterSnapshot`.
 
-    Args:
-        status: ``ray.autoscaler.v2.schema.ClusterStatus``, or any object shaped like it.
-        usage: Per-node physical usage keyed by node id (see :func:`usage_by_node_id`).
-        pool_config: How to group nodes into pools.
-        timestamp_ms: The snapshot time; now when None.
-
-    Returns:
-        The snapshot, nodes ordered head first, then by pool and name.
+    ``status`` is a ``ray.autoscaler.v2.schema.ClusterStatus`` or any object shaped like it;
+    ``usage`` is keyed by node id (:func:`usage_by_node_id`). Nodes come head first, then by pool
+    and name.
     """
     config = pool_config or PoolConfig()
     usage = usage or {}
@@ -294,14 +289,8 @@ def get_cluster_snapshot(
 ) -> ClusterSnapshot:
     """Take one snapshot of the cluster.
 
-    Args:
-        conn: The connection to the head node.
-        pool_config: How nodes are grouped into pools.
-        include_usage: Also ask the dashboard for physical per-node usage; skipped quietly (the
-            ``usage`` fields stay null) when the dashboard is off.
-
-    Returns:
-        The snapshot.
+    ``include_usage`` also asks the dashboard for physical per-node usage; skipped quietly (the
+    ``usage`` fields stay null) when the dashboard is off.
 
     Raises:
         RayUnavailableError: The GCS could not be reached.

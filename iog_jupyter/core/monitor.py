@@ -57,16 +57,7 @@ def change_key(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> float:
-    """The wait before the next poll: the interval, doubled per consecutive failure, capped.
-
-    Args:
-        interval_s: The refresh interval while Ray answers.
-        failures: How many polls in a row failed.
-        max_backoff_s: The longest wait between polls while Ray is unreachable.
-
-    Returns:
-        Seconds to wait.
-    """
+    """Seconds before the next poll: ``interval_s``, doubled per failure in a row, capped."""
     if failures <= 0:
         return interval_s
     return min(max_backoff_s, max(interval_s, interval_s * 2.0 ** min(failures, 32)))

@@ -385,14 +385,8 @@ def reap_actors(
     Each record is read again just before its actor is killed, so a ``touch`` that landed in
     between wins. Protected actors are never killed (their records are dropped).
 
-    Args:
-        gcs: The GCS address.
-        timeout_s: Deadline of each GCS call.
-        now: The time to judge expiry by (epoch ms); the current time when None.
-        protected: Namespaces protected by configuration.
-
-    Returns:
-        One entry per killed actor or dropped record.
+    Expiry is judged by ``now`` (epoch ms; the current time when None). Returns one entry per
+    killed actor or dropped record.
     """
     now = now_ms() if now is None else now
     metas = scan_meta(gcs, timeout_s)

@@ -19,6 +19,7 @@ such a job, which would stay PENDING for Ray's 15-minute start timeout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -180,24 +181,17 @@ class RayJobsBackend(JobBackend):
             raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         except (ValueError, TypeError) as err:  # Ray's client-side runtime_env checks
             raise ValidationError(f"Ray refused the job: {ray_words(str(err))}") from None
-        if self.journal is not None:
-            self.journal.observe(
-                JobRecord(
-                    submission_id=submitted,
-                    status="PENDING",
-                    entrypoint=submission.entrypoint,
-                    owner=submission.metadata.get(OWNER_KEY),
-                    metadata=dict(submission.metadata),
-                    runtime_env=redact_runtime_env(submission.runtime_env or {}),
-                    start_time_ms=int(time.time() * 1000),
-                    pool=submission.pool,
-                    entrypoint_num_cpus=submission.entrypoint_num_cpus,
-                    entrypoint_num_gpus=submission.entrypoint_num_gpus,
-                    entrypoint_memory=submission.entrypoint_memory,
-                    entrypoint_resources=dict(submission.entrypoint_resources),
-                    backend=self.name,
-                )
+        if self.journal is not None:  # the submission's own fields, as Ray will report them
+            fields = dataclasses.asdict(submission)
+            fields.update(
+                submission_id=submitted,
+                status="PENDING",
+                owner=submission.metadata.get(OWNER_KEY),
+                runtime_env=redact_runtime_env(submission.runtime_env or {}),
+                start_time_ms=int(time.time() * 1000),
+                backend=self.name,
             )
+            self.journal.observe(JobRecord(**fields))
         self._table.submitted(submitted)
         return submitted
 

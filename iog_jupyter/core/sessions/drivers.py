@@ -163,13 +163,8 @@ def list_sessions(
 ) -> list[SessionRecord]:
     """Every live Ray driver, attributed to its notebook where possible, oldest first.
 
-    Args:
-        conn: The connection to the cluster.
-        kernels: The Jupyter server's kernels (none in a kernel or the CLI's local mode).
-        now_ms: The time idle seconds are counted to (now when None).
-
-    Returns:
-        One record per live driver.
+    ``kernels`` are the Jupyter server's (none in a kernel or the CLI's local mode); idle seconds
+    are counted to ``now_ms`` (now when None).
 
     Raises:
         RayUnavailableError: The GCS did not answer.
@@ -190,14 +185,8 @@ def release_session(
 ) -> ReleaseResult:
     """Kill a session's non-detached actors and cancel its running tasks. Never detached ones.
 
-    Args:
-        conn: The connection to the cluster.
-        session_id: The driver's Ray job id (hex).
-        resources: Only actors and tasks holding one of these (``["GPU"]``, what the idle
-            policy releases); all of them when None.
-
-    Returns:
-        What was killed, cancelled and kept.
+    ``session_id`` is the driver's Ray job id (hex). With ``resources``, only actors and tasks
+    holding one of them are released (``["GPU"]``, what the idle policy releases).
 
     Raises:
         NotFoundError: No live driver has this job id.
