@@ -73,12 +73,8 @@ class Lanes:
     ) -> T:
         """Run ``fn(*args)`` on ``lane``'s pool under a deadline that counts queueing.
 
-        Args:
-            lane: The pool (created on first use).
-            fn: The blocking call.
-            *args: Its arguments.
-            timeout_s: A longer deadline for calls that may wait on Ray's own work (a submit).
-            needs_ray: Whether the call talks to Ray (then it is refused while Ray is down).
+        ``timeout_s`` is a longer deadline for calls that may wait on Ray's own work (a submit);
+        a call that ``needs_ray`` is refused while Ray is down.
 
         Raises:
             RayUnavailableError: Ray is known to be down (``ray_unavailable``), the call ran

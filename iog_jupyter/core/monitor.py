@@ -67,11 +67,8 @@ class PollState:
     """What a cluster poller knows: the latest snapshot, the failure streak, the history.
 
     The server's :class:`ClusterMonitor` is one; the kernel's widget refresher keeps one. Not
-    thread-safe: a poller that runs on a thread guards it with its own lock.
-
-    Args:
-        history_length: How many history points to keep (oldest dropped first).
-        max_backoff_s: The longest wait between polls while Ray is unreachable.
+    thread-safe: a poller that runs on a thread guards it with its own lock. The history keeps
+    the newest ``history_length`` points.
     """
 
     def __init__(

@@ -219,15 +219,9 @@ def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -
 def named_actors_info(
     gcs_address: str, keys: list[tuple[str, str]], timeout_s: float
 ) -> dict[tuple[str, str], Any | None]:
-    """``ActorTableData`` of many named actors, asked all at once (one RPC each, concurrently).
+    """``ActorTableData`` of many ``(namespace, name)`` keys, one concurrent RPC each.
 
-    Args:
-        gcs_address: The GCS ``host:port``.
-        keys: ``(namespace, name)`` pairs, for example from :func:`list_named_actors`.
-        timeout_s: Deadline of each call (they run concurrently).
-
-    Returns:
-        Each key mapped to its actor's table data, or None when no live actor has the name.
+    Each key maps to its actor's table data, or None when no live actor has the name.
     """
     from ray.core.generated import gcs_service_pb2
 
@@ -277,14 +271,8 @@ def list_actors(
 ) -> list[Any]:
     """``ActorTableData`` of the actors in one state (``ALIVE``, ...) and/or of one job.
 
-    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead.
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        timeout_s: Deadline Ray is asked to honour.
-        state: Only actors in this state.
-        job_id: Only actors of this job.
-        limit: At most this many (the GCS stops there, in no particular order); None: all.
+    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead;
+    with ``limit`` it stops there, in no particular order.
     """
     from ray.core.generated import gcs_service_pb2
     from ray.core.generated.gcs_pb2 import ActorTableData

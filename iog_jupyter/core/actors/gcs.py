@@ -236,16 +236,8 @@ def list_actors(
     ``namespace`` names theirs. The cost follows the page, not Ray's actor table: see the
     module's docstring. Without ``detached`` and ``states`` the page's ``total`` is the exact
     count (from the names); with either it is None, since counting would read every actor.
-
-    Args:
-        gcs: The GCS address.
-        timeout_s: Deadline of each GCS call.
-        detached: Only detached actors (True), only non-detached ones (False), or both (None).
-        namespace: Only this namespace.
-        states: Only these states (``ALIVE``, ``PENDING_CREATION``, ...).
-        limit: Page size, 1 … ``MAX_LIMIT``.
-        cursor: The previous page's ``next_cursor``.
-        protected: Namespaces protected by configuration.
+    ``detached``: only detached actors (True), only the others (False) or both (None);
+    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``protected``: configuration's namespaces.
 
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
@@ -295,10 +287,7 @@ def list_actors(
 def kill_actor(
     gcs: str, namespace: str, name: str, timeout_s: float, protected: Protected = ()
 ) -> ActorRecord:
-    """Kill a named actor through the GCS (no restart) and forget iog's record of it.
-
-    Returns:
-        The actor as it was just before the kill.
+    """Kill a named actor through the GCS (no restart), forget iog's record; returns it as it was.
 
     Raises:
         ValidationError: A malformed name or namespace.
@@ -326,10 +315,7 @@ def touch_actor(
     """Push an actor's expiry to ``ttl_s`` (or its recorded TTL) from now.
 
     An actor iog holds no record of (made with plain Ray) is adopted when ``ttl_s`` is given;
-    ``template`` supplies the owner and kernel to record then.
-
-    Returns:
-        The updated record.
+    ``template`` supplies the owner and kernel to record then. Returns the updated record.
 
     Raises:
         ValidationError: A bad ``ttl_s``, or no TTL recorded and none given.
