@@ -30,11 +30,9 @@ Listener = Callable[[str], None]
 
 
 class ChangeFeed:
-    """Poll fingerprints of the watched topics; notify their subscribers on change.
+    """Poll fingerprints of the watched topics (``sources``, by topic name) every ``interval_s``.
 
-    Args:
-        sources: One fingerprint source per topic name.
-        interval_s: Seconds between two rounds while anyone subscribes.
+    Subscribers of a topic are told when its fingerprint changed.
     """
 
     def __init__(self, sources: dict[str, Source], interval_s: float) -> None:

@@ -317,21 +317,17 @@ class ClusterMonitor(PollState):
                 asyncio.shield(self._in_flight), timeout=self.call_timeout_s
             )
         except asyncio.TimeoutError:
-            self._record_failure(
-                self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
-            )
-            return None
+            error = self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
         except IogError as err:
-            self._record_failure(err)
-            return None
+            error = err
         except Exception as err:  # the poller must survive anything Ray throws
             log.warning("iog_jupyter: cluster poll failed: %s", err)
-            self._record_failure(
-                self.connection.unavailable(f"{type(err).__name__} while reading the status")
-            )
-            return None
-        self._publish(polled)
-        return polled.snapshot
+            error = self.connection.unavailable(f"{type(err).__name__} while reading the status")
+        else:
+            self._publish(polled)
+            return polled.snapshot
+        self._record_failure(error)
+        return None
 
     def _take(self) -> _Polled:
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""

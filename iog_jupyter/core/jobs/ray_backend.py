@@ -208,12 +208,10 @@ class RayJobsBackend(JobBackend):
         Raises:
             NotFoundError: The journal has no such job either.
         """
-        journal = self.journal
-        if journal is None or submission_id not in journal:
-            raise _no_job(submission_id)
-        present = set(journal.ids()) - {submission_id}
-        journal.lost(present)
-        record = journal.get(submission_id)
+        journal, record = self.journal, None
+        if journal is not None and submission_id in journal:
+            journal.lost(set(journal.ids()) - {submission_id})  # only this one may be lost
+            record = journal.get(submission_id)
         if record is None:
             raise _no_job(submission_id)
         return record

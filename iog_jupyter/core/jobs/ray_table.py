@@ -25,14 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class JobTable:
-    """Ray's job table as last read, merged with the journal, tombstoned ids left out.
+    """Ray's job table as last read, merged with the journal, ``tombstones`` left out.
 
-    Args:
-        conn: The connection to the head node.
-        tombstones: The deleted ids to hide.
-        journal: The jobs submitted here, kept when Ray forgets them.
-        rebury: Called with ``(id, ended)`` for a deleted job Ray wrote back.
-        refresh_s: How often the whole id list is read (jobs submitted elsewhere show within this).
+    ``rebury(id, ended)`` is called for a deleted job Ray wrote back.
     """
 
     def __init__(

@@ -26,10 +26,7 @@ _PREFIX = b"deleted_job:"
 class Tombstones:
     """The deleted job ids on the cluster, by wall-clock time of the delete.
 
-    Args:
-        conn: The connection to the head node (the GCS's KV store).
-        ttl_s: How long deleted ids stay hidden and re-deleted if they reappear.
-        refresh_s: How often the tombstones other servers wrote are read again.
+    Deleted ids stay hidden (and re-deleted if they reappear) for ``ttl_s``.
     """
 
     def __init__(self, conn: RayConnection, ttl_s: float, refresh_s: float) -> None:
