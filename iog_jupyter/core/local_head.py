@@ -204,9 +204,6 @@ def start_head(
         node_ip_address: The address the head advertises to other nodes; keep 127.0.0.1 unless
             workers on other machines must join (multi-node only).
 
-    Returns:
-        The running head.
-
     Raises:
         IogError: ``ray start`` failed; the message carries the end of its output.
     """

@@ -132,18 +132,11 @@ class _Polled:
 class ClusterMonitor(PollState):
     """Poll the cluster on a schedule and hand the latest snapshot to every subscriber.
 
-    Args:
-        connection: How to reach Ray.
-        refresh_interval_s: Seconds between polls while Ray answers.
-        history_length: How many history points to keep (oldest dropped first).
-        max_backoff_s: Longest wait between polls while Ray is unreachable.
-        call_timeout_s: Our own deadline for one poll; Ray's clients ignore theirs.
-        pool_config: How nodes are grouped into pools.
-        include_usage: Also fetch per-node physical usage from the dashboard.
-        usage_refresh_interval_s: Seconds between two fetches of per-node usage. It runs on its
-            own schedule and thread because the dashboard's node summary grows with the number
-            of workers (seconds to decode at 100k actors); each snapshot merges the latest one.
-        executor: Where the blocking Ray calls run; a private one-thread pool when None.
+    ``call_timeout_s`` is our own deadline for one poll (Ray's clients ignore theirs). Per-node
+    physical usage (``include_usage``) is fetched every ``usage_refresh_interval_s`` on its own
+    schedule and thread, because the dashboard's node summary grows with the number of workers
+    (seconds to decode at 100k actors); each snapshot merges the latest one. The blocking Ray
+    calls run on ``executor`` (a private one-thread pool when None).
     """
 
     def __init__(
@@ -293,9 +286,7 @@ class ClusterMonitor(PollState):
         """Take one snapshot off the event loop, under our own deadline, and publish it.
 
         Callers that arrive while a poll is under way share that poll instead of starting one.
-
-        Returns:
-            The new snapshot, or None when Ray could not be reached.
+        None when Ray could not be reached.
         """
         if self._poll_task is None or self._poll_task.done():
             self._poll_task = asyncio.get_running_loop().create_task(self._poll())

@@ -36,8 +36,7 @@ def kv_put_if_absent(
 ) -> bool:
     """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
 
-    Returns:
-        True when this call wrote the value; False when the key already held one (kept).
+    True when this call wrote the value; False when the key already held one (kept).
     """
     added = gcs_client(gcs_address).internal_kv_put(
         key, value, False, namespace=namespace, timeout=timeout_s
@@ -64,11 +63,7 @@ def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float)
 def kv_multi_get(
     gcs_address: str, keys: list[bytes], namespace: bytes, timeout_s: float
 ) -> dict[bytes, bytes]:
-    """Several keys in one GCS call (every Ray from 2.40 has ``internal_kv_multi_get``).
-
-    Returns:
-        The keys that are present, with their values (absent ones are left out).
-    """
+    """The present ones of ``keys`` with their values, in one GCS call (Ray 2.40 has it)."""
     if not keys:
         return {}
     client = gcs_client(gcs_address)
@@ -76,11 +71,7 @@ def kv_multi_get(
 
 
 def get_cluster_status(gcs_address: str, timeout_s: float) -> Any:
-    """What ``ray status`` asks the GCS: nodes, usage and demands (labels where Ray has them).
-
-    Returns:
-        Ray's ``ray.autoscaler.v2.schema.ClusterStatus``.
-    """
+    """What ``ray status`` asks the GCS: Ray's ``ClusterStatus`` (labels where Ray has them)."""
     import_ray()
     from ray.autoscaler.v2.sdk import get_cluster_status as _get_cluster_status
 
@@ -105,9 +96,7 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
 
     Newer Rays keep it in the head's ``GcsNodeInfo.session_dir`` (how a ``ray start`` on a
     worker finds it); older ones in the KV store. Job driver logs live in ``<session_dir>/logs/``.
-
-    Returns:
-        The path as the head node sees it, or None when no live head is registered.
+    The path is as the head node sees it; None when no live head is registered.
     """
     caps = capabilities()
     if not caps.node_session_dir:

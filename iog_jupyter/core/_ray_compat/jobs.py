@@ -63,11 +63,8 @@ def stop_unstarted_job(
     resources (an infeasible ``entrypoint_num_gpus``, say) the call is never delivered and the
     job stays PENDING until ``RAY_JOB_START_TIMEOUT_SECONDS`` (15 min). This records the job
     as STOPPED in Ray's job table first, then kills the unplaced supervisor through the GCS;
-    Ray's job monitor then finds a terminal job whose actor died, which it expects.
-
-    Returns:
-        True when the job was stopped here; False when its supervisor is running (so Ray's own
-        ``stop_job`` reaches it) or gone.
+    Ray's job monitor then finds a terminal job whose actor died, which it expects. False when
+    the supervisor is running (so Ray's own ``stop_job`` reaches it) or gone.
     """
     from ray.dashboard.modules.job.common import (
         JOB_ACTOR_NAME_TEMPLATE,
@@ -145,10 +142,8 @@ def submission_job_infos(
 
     Much cheaper than the dashboard's ``GET /api/jobs/`` (which also walks every driver in the
     GCS job table and serializes all of it): two KV calls, and ``skip`` (ids whose records the
-    caller already holds, say terminal ones) are not even fetched.
-
-    Returns:
-        Every submission id in the table, and ``{id: JobInfo}`` for those not in ``skip``.
+    caller already holds, say terminal ones) are not even fetched. Returns every submission id
+    in the table, and ``{id: JobInfo}`` for those not in ``skip``.
     """
     prefix, namespace = _job_table()
     client = gcs_client(gcs_address)

@@ -123,9 +123,7 @@ def record_actor(gcs: str, meta: ActorMeta, timeout_s: float) -> ActorMeta:
     """Store ``meta`` unless a record of the same actor instance is there (first writer wins).
 
     A record left by an earlier actor of the same name (another ``actor_id``) is replaced.
-
-    Returns:
-        The record now stored.
+    Returns the record now stored.
     """
     key = meta_key(meta.namespace, meta.name)
     if _ray_compat.kv_put_if_absent(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s):
@@ -203,10 +201,8 @@ def _by_state(
 ) -> dict[Key, Any] | None:
     """Every named actor in ``states``, by key, from the GCS's own state filter.
 
-    No dead actor is among them, so each holds its name: no name list is needed.
-
-    Returns:
-        None when some state holds more than ``cap`` actors (walk the names instead).
+    No dead actor is among them, so each holds its name: no name list is needed. None when some
+    state holds more than ``cap`` actors (walk the names instead).
     """
     found: dict[Key, Any] = {}
     for state in sorted(states - _NAMELESS_STATES):

@@ -104,14 +104,10 @@ class ActorRegistry:
 
 
 class ActorReaper:
-    """Reap expired detached actors every ``interval_s`` on the running event loop.
+    """Reap expired detached actors every ``interval_s`` (0: never) on the running event loop.
 
-    Args:
-        registry: The registry to reap through.
-        interval_s: Seconds between two passes; 0 turns the reaper off.
-        executor: Where the blocking pass runs (never on the event loop).
-        on_reaped: Called on the loop with each non-empty pass's results (audit them there).
-        timeout_s: Deadline of one pass.
+    Each pass runs on ``executor``, never on the loop, within ``timeout_s``; ``on_reaped`` is
+    called on the loop with each non-empty pass's results (audit them there).
     """
 
     def __init__(

@@ -93,12 +93,10 @@ def _copy_working_dir(src: str, dest: Path) -> None:
 
 
 class LocalProcessBackend(JobBackend):
-    """Jobs as detached local process groups, with records in SQLite.
+    """Jobs as detached local process groups, with records in SQLite under ``state_dir``.
 
-    Args:
-        state_dir: Where records, logs and job directories live (created 0700).
-        conn: The Ray connection whose address and token path jobs get; None runs them bare.
-        stop_grace_s: Seconds between TERM and KILL when a job is stopped.
+    Jobs get ``conn``'s address and token path (None runs them bare); a stop sends TERM, then KILL
+    after ``stop_grace_s``.
     """
 
     name = "local"
