@@ -149,9 +149,6 @@ def get_or_create(
         kwargs: Keyword arguments of the class's constructor.
         **options: Ray actor options (``num_gpus=1``, ``resources=...``, ...).
 
-    Returns:
-        A Ray actor handle.
-
     Raises:
         RayUnavailableError: Ray is not initialized in this kernel.
         ValidationError: A bad name, namespace, TTL or option.

@@ -28,10 +28,8 @@ T = TypeVar("T")
 class ActorRegistry:
     """The detached-actor registry bound to one Ray connection.
 
-    Args:
-        conn: The connection to the head.
-        protected_namespaces: Namespaces nobody may kill actors in, on top of the system ones
-            (Ray's job supervisors, iog's own, names starting ``_ray_internal``).
+    Nobody may kill actors in ``protected_namespaces``, on top of the system ones (Ray's job
+    supervisors, iog's own, names starting ``_ray_internal``).
 
     Example:
         >>> registry = ActorRegistry(RayConnection(), ["serve"])  # doctest: +SKIP

@@ -6,7 +6,8 @@ until ``settle_s`` after the job's end and deletes it again if it came back; del
 kept as tombstones in Ray's KV store (``tombstones``, ``tombstone_ttl_s``), so every Jupyter
 server on the cluster hides them and re-deletes them when Ray writes them back later. A new
 submit with the same id lifts the tombstone. ``list()`` is served from an index of Ray's job
-table (``ray_table``); Ray's errors are mapped to iog's by ``ray_client``.
+table (``ray_table``); Ray's errors are mapped to iog's by ``ray_client``; driver logs are
+found by ``driver_logs``.
 
 Jobs submitted through this backend are also kept in a :class:`~.journal.JobJournal` (when one
 is given): Ray forgets every job when its head restarts, and the journal keeps their history,
@@ -22,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +33,7 @@ from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ClusterSnapshot, JobPage, JobRecord, LogPage
 from .base import OWNER_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
+from .driver_logs import DriverLogs
 from .journal import JobJournal
 from .logfiles import check_page_args, page_from_bytes
 from .placement import explain_pending, job_bundle, pool_placement
@@ -92,15 +93,13 @@ class RayJobsBackend(JobBackend):
         self._call = RayJobClient(conn)
         self._tombstones = Tombstones(conn, tombstone_ttl_s, tombstone_refresh_s)
         self._table = JobTable(conn, self._tombstones, journal, self._rebury, table_refresh_s)
-        self._session_dir: str | None = None
-        self._session_dir_read = -float("inf")
+        self._logs = DriverLogs(conn, journal)
 
     def _snapshot(self) -> ClusterSnapshot:
         if self.snapshot_source is not None:
             latest = self.snapshot_source()
-            if latest is not None and time.time() - latest.timestamp_ms / 1000 <= (
-                self.snapshot_max_age_s
-            ):
+            age_s = None if latest is None else time.time() - latest.timestamp_ms / 1000
+            if age_s is not None and age_s <= self.snapshot_max_age_s:
                 return latest
         return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
 
@@ -115,16 +114,10 @@ class RayJobsBackend(JobBackend):
             return
         prefix = self.pool_config.resource_prefix
         for record in pending:
-            bundle = job_bundle(
-                record.entrypoint_num_cpus,
-                record.entrypoint_num_gpus,
-                record.entrypoint_memory,
-                {
-                    k: v
-                    for k, v in record.entrypoint_resources.items()
-                    if not (prefix and k.startswith(prefix))
-                },
-            )
+            resources = record.entrypoint_resources
+            own = {k: v for k, v in resources.items() if not (prefix and k.startswith(prefix))}
+            cpus, gpus = record.entrypoint_num_cpus, record.entrypoint_num_gpus
+            bundle = job_bundle(cpus, gpus, record.entrypoint_memory, own)
             record.pending_reason = explain_pending(snapshot, bundle, record.pool)
 
     def _rebury(self, submission_id: str, ended: bool) -> None:
@@ -255,14 +248,11 @@ class RayJobsBackend(JobBackend):
         if info.status.is_terminal():
             return False
         if info.status.value == "PENDING":
-            self.conn.prepare_ray_client()
+            conn = self.conn
+            conn.prepare_ray_client()
             try:
-                if _ray_compat.stop_unstarted_job(
-                    self.conn.address,
-                    submission_id,
-                    _UNSTARTED_STOP_MESSAGE,
-                    self.conn.request_timeout_s,
-                ):
+                message, timeout_s = _UNSTARTED_STOP_MESSAGE, conn.request_timeout_s
+                if _ray_compat.stop_unstarted_job(conn.address, submission_id, message, timeout_s):
                     return True
             except Exception as err:  # noqa: BLE001 - fall back to Ray's own stop below
                 log.warning("Stopping unstarted job %s: %s", submission_id, err)
@@ -275,7 +265,7 @@ class RayJobsBackend(JobBackend):
             info = self._info(submission_id)
         except NotFoundError:
             self._journaled(submission_id)  # ended or lost: deletable
-            self._forget(submission_id)
+            self._logs.forget(submission_id)
             return
         check_deletable(submission_id, info.status.value)
         path = self.log_path(submission_id)
@@ -289,56 +279,11 @@ class RayJobsBackend(JobBackend):
             except NotFoundError:
                 continue
             self._rebury(submission_id, again is not None and again.status.is_terminal())
-        self._forget(submission_id, path)
-
-    def _forget(self, submission_id: str, path: str | None = None) -> None:
-        """Drop the journal's record and the driver log file."""
-        path = path or self.log_path(submission_id)
-        if self.journal is not None:
-            self.journal.forget(submission_id)
-        if path:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)
-
-    def _local_session_dir(self) -> str | None:
-        # Asked again now and then (a restarted head has a new session dir); while unknown, at
-        # most once a second, so a follower polling a log never probes a down head each time.
-        now = time.monotonic()
-        if now - self._session_dir_read > (10.0 if self._session_dir else 1.0):
-            self._session_dir, self._session_dir_read = None, now
-            self.conn.probe()
-            self.conn.prepare_ray_client()
-            try:
-                found = _ray_compat.head_session_dir(self.conn.address, self.conn.request_timeout_s)
-            except Exception as err:  # noqa: BLE001 - Ray raises RpcError, ConnectionError, ...
-                log.debug("Head session dir unknown: %s", type(err).__name__)
-                return None
-            if found and os.path.isdir(os.path.join(found, "logs")):
-                self._session_dir = found
-        return self._session_dir
+        self._logs.forget(submission_id, path)
 
     def log_path(self, submission_id: str) -> str | None:
-        """The driver log on this machine (``<session_dir>/logs/job-driver-<id>.log``), if here.
-
-        A journaled job's log is found where it was last seen, also after a head restart.
-        """
-        journal = self.journal
-        try:
-            session_dir = self._local_session_dir()
-        except RayUnavailableError:
-            session_dir = None
-        if session_dir:
-            path = os.path.join(session_dir, "logs", f"job-driver-{submission_id}.log")
-            if os.path.exists(path):
-                if journal is not None and submission_id in journal:
-                    journal.remember_log(submission_id, path)
-                return path
-        kept = journal.log_path(submission_id) if journal is not None else None
-        return kept if kept and os.path.exists(kept) else None
+        """The driver log on this machine, if it is here (see ``driver_logs``)."""
+        return self._logs.path(submission_id)
 
     def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
         """A byte-offset page of the driver log: the local file, else Ray's log API."""

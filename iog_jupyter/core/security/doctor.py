@@ -33,17 +33,12 @@ _PROBE_TIMEOUT_S = 2.0
 class JupyterFacts:
     """What the running Jupyter server is configured to do (read from its ServerApp).
 
-    Attributes:
-        auth_enabled: The identity provider requires a token or password.
-        xsrf_enabled: XSRF checks are on (``disable_check_xsrf`` is False).
-        allow_origin: ``ServerApp.allow_origin``.
-        allow_origin_pat: ``ServerApp.allow_origin_pat``.
-        allow_unauthenticated_access: ``ServerApp.allow_unauthenticated_access``.
-        tls: The server has a certificate (``certfile``).
-        ip: The address it listens on.
-        proxy_enabled: jupyter-server-proxy is loaded as a server extension.
-        jobs_backend: The jobs backend in use (None before the first job call).
-        jobs_backend_change: Set when jobs ran on another backend before this server started.
+    ``allow_origin``, ``allow_origin_pat``, ``allow_unauthenticated_access`` and ``ip`` are the
+    ServerApp's settings; ``auth_enabled``: the identity provider requires a token or password;
+    ``xsrf_enabled``: ``disable_check_xsrf`` is False; ``tls``: it has a ``certfile``;
+    ``proxy_enabled``: jupyter-server-proxy is loaded as a server extension; ``jobs_backend``:
+    the one in use (None before the first job call); ``jobs_backend_change``: set when jobs ran
+    on another backend before this server started.
     """
 
     auth_enabled: bool
