@@ -23,13 +23,11 @@ T = TypeVar("T")
 
 
 class Lanes:
-    """The server's blocking-call pools, created on first use, one per lane name.
+    """The server's blocking-call pools of ``workers`` threads, created on first use, one per lane.
 
-    Args:
-        workers: Threads per lane (``IogJupyterApp.executor_max_workers``).
-        timeout_s: The default deadline of one call, queueing included.
-        ray_down: Why Ray is known to be unreachable right now, or None when it is not known to
-            be (the cluster monitor's view); calls that need Ray are refused with that sentence.
+    ``timeout_s`` is the default deadline of one call, queueing included. ``ray_down`` says why
+    Ray is known to be unreachable right now (the cluster monitor's view), or None; calls that
+    need Ray are then refused with that sentence.
     """
 
     def __init__(
@@ -73,12 +71,8 @@ class Lanes:
     ) -> T:
         """Run ``fn(*args)`` on ``lane``'s pool under a deadline that counts queueing.
 
-        Args:
-            lane: The pool (created on first use).
-            fn: The blocking call.
-            *args: Its arguments.
-            timeout_s: A longer deadline for calls that may wait on Ray's own work (a submit).
-            needs_ray: Whether the call talks to Ray (then it is refused while Ray is down).
+        ``timeout_s`` is a longer deadline for calls that may wait on Ray's own work (a submit);
+        a call that ``needs_ray`` is refused while Ray is down.
 
         Raises:
             RayUnavailableError: Ray is known to be down (``ray_unavailable``), the call ran

@@ -14,6 +14,7 @@ polling fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
@@ -29,11 +30,9 @@ Listener = Callable[[str], None]
 
 
 class ChangeFeed:
-    """Poll fingerprints of the watched topics; notify their subscribers on change.
+    """Poll fingerprints of the watched topics (``sources``, by topic name) every ``interval_s``.
 
-    Args:
-        sources: One fingerprint source per topic name.
-        interval_s: Seconds between two rounds while anyone subscribes.
+    Subscribers of a topic are told when its fingerprint changed.
     """
 
     def __init__(self, sources: dict[str, Source], interval_s: float) -> None:
@@ -58,10 +57,7 @@ class ChangeFeed:
 
     def watched(self) -> frozenset[str]:
         """The topics somebody subscribes to."""
-        out: set[str] = set()
-        for topics, _ in self._listeners.values():
-            out |= topics
-        return frozenset(out)
+        return frozenset().union(*(topics for topics, _ in self._listeners.values()))
 
     def subscribe(self, topics: Iterable[str], listener: Listener) -> Callable[[], None]:
         """Call ``listener(topic)`` whenever one of ``topics`` changes; returns the unsubscriber.
@@ -144,10 +140,8 @@ class ChangeFeed:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
 
     async def _fingerprint(self, topic: str) -> Hashable:
         try:
@@ -169,10 +163,8 @@ class ChangeFeed:
         while self._listeners:
             await self.check_once()
             self._wake.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
-            except asyncio.TimeoutError:
-                pass
         self._fingerprints.clear()
 
 

@@ -141,32 +141,23 @@ def _demands(
         for demand in demands:
             for by_count in demand.bundles_by_count:
                 bundle = {k: float(v) for k, v in by_count.bundle.items() if not _is_implicit(k)}
-                pool = None
-                if config.resource_prefix:
-                    pool = next(
-                        (
-                            k[len(config.resource_prefix) :]
-                            for k in bundle
-                            if k.startswith(config.resource_prefix)
-                        ),
-                        None,
-                    )
+                prefix = config.resource_prefix
+                pools = (k[len(prefix) :] for k in bundle if prefix and k.startswith(prefix))
+                pool = next(pools, None)
                 shape = ", ".join(f"{v:g} {k}" for k, v in sorted(bundle.items()))
                 where = f"pool {pool!r}" if pool else "the cluster"
-                if any(_fits(bundle, totals) for totals in alive_totals):
-                    reason = f"waiting: no node of {where} has {shape} free right now"
-                    target = pending
-                    is_infeasible = False
-                else:
-                    reason = f"infeasible: no node of {where} has {shape} in total"
-                    target = infeasible
-                    is_infeasible = True
-                target.append(
+                fits = any(_fits(bundle, totals) for totals in alive_totals)
+                reason = (
+                    f"waiting: no node of {where} has {shape} free right now"
+                    if fits
+                    else f"infeasible: no node of {where} has {shape} in total"
+                )
+                (pending if fits else infeasible).append(
                     ResourceDemand(
                         bundle=bundle,
                         count=int(by_count.count),
                         kind=kind,
-                        infeasible=is_infeasible,
+                        infeasible=not fits,
                         pool=pool,
                         reason=reason,
                     )
@@ -182,14 +173,9 @@ def build_snapshot(
 ) -> ClusterSnapshot:
     """Turn Ray's cluster status (and optional physical usage) into a :class:`ClusterSnapshot`.
 
-    Args:
-        status: ``ray.autoscaler.v2.schema.ClusterStatus``, or any object shaped like it.
-        usage: Per-node physical usage keyed by node id (see :func:`usage_by_node_id`).
-        pool_config: How to group nodes into pools.
-        timestamp_ms: The snapshot time; now when None.
-
-    Returns:
-        The snapshot, nodes ordered head first, then by pool and name.
+    ``status`` is a ``ray.autoscaler.v2.schema.ClusterStatus`` or any object shaped like it;
+    ``usage`` is keyed by node id (:func:`usage_by_node_id`). Nodes come head first, then by pool
+    and name.
     """
     config = pool_config or PoolConfig()
     usage = usage or {}
@@ -303,14 +289,8 @@ def get_cluster_snapshot(
 ) -> ClusterSnapshot:
     """Take one snapshot of the cluster.
 
-    Args:
-        conn: The connection to the head node.
-        pool_config: How nodes are grouped into pools.
-        include_usage: Also ask the dashboard for physical per-node usage; skipped quietly (the
-            ``usage`` fields stay null) when the dashboard is off.
-
-    Returns:
-        The snapshot.
+    ``include_usage`` also asks the dashboard for physical per-node usage; skipped quietly (the
+    ``usage`` fields stay null) when the dashboard is off.
 
     Raises:
         RayUnavailableError: The GCS could not be reached.

@@ -88,17 +88,11 @@ def _keyed_changes(
 def compute_delta(
     old: Mapping[str, Any], new: Mapping[str, Any], seq: int
 ) -> ClusterDeltaMessage | None:
-    """The delta from snapshot ``old`` to ``new`` (both ``ClusterSnapshot.model_dump()``).
+    """The delta from snapshot ``old`` (numbered ``seq - 1``) to ``new`` (numbered ``seq``).
 
-    Args:
-        old: The snapshot numbered ``seq - 1``.
-        new: The snapshot numbered ``seq``.
-        seq: The new snapshot's sequence number.
-
-    Returns:
-        The delta; None when a whole snapshot says it better: an unknown top-level field (one
-        added to ``ClusterSnapshot`` that this module does not know), repeated ids, an order the
-        apply rule cannot rebuild, or more than half the nodes added or changed.
+    Both are ``ClusterSnapshot.model_dump()``. None when a whole snapshot says it better: an
+    unknown top-level field (one added to ``ClusterSnapshot`` that this module does not know),
+    repeated ids, an order the apply rule cannot rebuild, or over half the nodes added or changed.
     """
     if set(new) - set(WHOLE_FIELDS) - set(OTHER_FIELDS):
         return None

@@ -58,13 +58,9 @@ def _warn_once(message: str) -> None:
 
 
 def find_ray_token(token_path: str | None = None) -> TokenInfo:
-    """Find the Ray auth token in Ray's own places, in Ray's order.
+    """Find the Ray auth token in Ray's own places, in Ray's order (``token_path`` first).
 
-    Args:
-        token_path: An explicit token file, tried first.
-
-    Returns:
-        The token and where it came from; ``token`` is None when there is none.
+    ``token`` is None in the answer when there is none.
     """
     candidates: list[tuple[str, str]] = []
     if token_path:
@@ -301,14 +297,9 @@ class RayConnection:
         return {"Authorization": f"Bearer {self._token_info.token}"}
 
     def dashboard_get(self, path: str, timeout_s: float | None = None) -> Any:
-        """GET a dashboard JSON endpoint with the token, within a deadline.
+        """GET a dashboard JSON endpoint (``/nodes?view=summary``) with the token; decoded JSON.
 
-        Args:
-            path: Path and query, for example ``/nodes?view=summary``.
-            timeout_s: Read deadline; ``request_timeout_s`` when None.
-
-        Returns:
-            The decoded JSON body.
+        ``timeout_s`` is the read deadline (``request_timeout_s`` when None).
 
         Raises:
             RayUnavailableError: The dashboard did not answer, refused the token, or sent junk.

@@ -7,6 +7,7 @@ Ray on the same machine (``ray stop`` would kill every Ray process of the user).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -147,10 +148,8 @@ def _ray_executable() -> str:
 
 def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("RAY_ADDRESS", None)
-    env.pop("RAY_AUTH_TOKEN", None)
-    env.pop("RAY_AUTH_MODE", None)
-    env.pop("RAY_AUTH_TOKEN_PATH", None)
+    for name in ("RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(name, None)
     if ray_has_token_auth():
         env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     env["RAY_USAGE_STATS_ENABLED"] = "0"
@@ -204,9 +203,6 @@ def start_head(
         start_timeout_s: How long to wait for the head.
         node_ip_address: The address the head advertises to other nodes; keep 127.0.0.1 unless
             workers on other machines must join (multi-node only).
-
-    Returns:
-        The running head.
 
     Raises:
         IogError: ``ray start`` failed; the message carries the end of its output.
@@ -293,13 +289,12 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _parent_pid(pid: int) -> int | None:
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...)."""
     try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
-        return None
-    fields = stat_line.rpartition(")")[2].split()
-    return int(fields[1]) if len(fields) > 1 else None
+        return []
 
 
 def _has_file_under(pid: int, prefix: str) -> bool:
@@ -350,7 +345,8 @@ def processes_under(temp_dir: str | Path) -> list[int]:
         cmdline = _cmdline(pid)
         if cmdline:
             cmdlines[pid] = cmdline
-            parents[pid] = _parent_pid(pid)
+            fields = _stat(pid)
+            parents[pid] = int(fields[1]) if len(fields) > 1 else None
     found = {pid for pid, cmdline in cmdlines.items() if _mentions(cmdline, marker)}
     renamed = [pid for pid, cmdline in cmdlines.items() if cmdline.startswith(b"ray::")]
     changed = True
@@ -374,10 +370,8 @@ def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
     """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         end = time.monotonic() + (grace_s if sig == signal.SIGTERM else 5.0)
         while time.monotonic() < end and any(is_alive(p) for p in pids):
             _reap(pids)
@@ -389,19 +383,14 @@ def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
 
 def is_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie awaiting its parent's wait() does not count)."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat_line.rpartition(")")[2].split()[0] != "Z"
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def _reap(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
 
 def stop_head(temp_dir: str | Path, grace_s: float = 10.0) -> int:

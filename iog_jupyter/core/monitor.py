@@ -16,6 +16,7 @@ off by the same rule.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -56,16 +57,7 @@ def change_key(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def backoff_delay_s(interval_s: float, failures: int, max_backoff_s: float) -> float:
-    """The wait before the next poll: the interval, doubled per consecutive failure, capped.
-
-    Args:
-        interval_s: The refresh interval while Ray answers.
-        failures: How many polls in a row failed.
-        max_backoff_s: The longest wait between polls while Ray is unreachable.
-
-    Returns:
-        Seconds to wait.
-    """
+    """Seconds before the next poll: ``interval_s``, doubled per failure in a row, capped."""
     if failures <= 0:
         return interval_s
     return min(max_backoff_s, max(interval_s, interval_s * 2.0 ** min(failures, 32)))
@@ -75,11 +67,8 @@ class PollState:
     """What a cluster poller knows: the latest snapshot, the failure streak, the history.
 
     The server's :class:`ClusterMonitor` is one; the kernel's widget refresher keeps one. Not
-    thread-safe: a poller that runs on a thread guards it with its own lock.
-
-    Args:
-        history_length: How many history points to keep (oldest dropped first).
-        max_backoff_s: The longest wait between polls while Ray is unreachable.
+    thread-safe: a poller that runs on a thread guards it with its own lock. The history keeps
+    the newest ``history_length`` points.
     """
 
     def __init__(
@@ -143,18 +132,11 @@ class _Polled:
 class ClusterMonitor(PollState):
     """Poll the cluster on a schedule and hand the latest snapshot to every subscriber.
 
-    Args:
-        connection: How to reach Ray.
-        refresh_interval_s: Seconds between polls while Ray answers.
-        history_length: How many history points to keep (oldest dropped first).
-        max_backoff_s: Longest wait between polls while Ray is unreachable.
-        call_timeout_s: Our own deadline for one poll; Ray's clients ignore theirs.
-        pool_config: How nodes are grouped into pools.
-        include_usage: Also fetch per-node physical usage from the dashboard.
-        usage_refresh_interval_s: Seconds between two fetches of per-node usage. It runs on its
-            own schedule and thread because the dashboard's node summary grows with the number
-            of workers (seconds to decode at 100k actors); each snapshot merges the latest one.
-        executor: Where the blocking Ray calls run; a private one-thread pool when None.
+    ``call_timeout_s`` is our own deadline for one poll (Ray's clients ignore theirs). Per-node
+    physical usage (``include_usage``) is fetched every ``usage_refresh_interval_s`` on its own
+    schedule and thread, because the dashboard's node summary grows with the number of workers
+    (seconds to decode at 100k actors); each snapshot merges the latest one. The blocking Ray
+    calls run on ``executor`` (a private one-thread pool when None).
     """
 
     def __init__(
@@ -182,7 +164,6 @@ class ClusterMonitor(PollState):
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self._owns_executor = executor is None
         self.snapshot_json: str | None = None
-        self._key: dict[str, Any] | None = None
         self.connected: bool | None = None
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
         self.ray_calls = 0
@@ -305,9 +286,7 @@ class ClusterMonitor(PollState):
         """Take one snapshot off the event loop, under our own deadline, and publish it.
 
         Callers that arrive while a poll is under way share that poll instead of starting one.
-
-        Returns:
-            The new snapshot, or None when Ray could not be reached.
+        None when Ray could not be reached.
         """
         if self._poll_task is None or self._poll_task.done():
             self._poll_task = asyncio.get_running_loop().create_task(self._poll())
@@ -329,21 +308,17 @@ class ClusterMonitor(PollState):
                 asyncio.shield(self._in_flight), timeout=self.call_timeout_s
             )
         except asyncio.TimeoutError:
-            self._record_failure(
-                self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
-            )
-            return None
+            error = self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
         except IogError as err:
-            self._record_failure(err)
-            return None
+            error = err
         except Exception as err:  # the poller must survive anything Ray throws
             log.warning("iog_jupyter: cluster poll failed: %s", err)
-            self._record_failure(
-                self.connection.unavailable(f"{type(err).__name__} while reading the status")
-            )
-            return None
-        self._publish(polled)
-        return polled.snapshot
+            error = self.connection.unavailable(f"{type(err).__name__} while reading the status")
+        else:
+            self._publish(polled)
+            return polled.snapshot
+        self._record_failure(error)
+        return None
 
     def _take(self) -> _Polled:
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
@@ -421,8 +396,7 @@ class ClusterMonitor(PollState):
             if was_connected is False:
                 log.info("iog_jupyter: Ray reachable again at %s", self.connection.address)
             self._notify("status", self.status_message())
-        if polled.key != self._key:
-            self._key = polled.key
+        if self._published is None or polled.key != self._published.key:
             self.seq += 1
             self._published = _Published(self.seq, polled.data, polled.key)
             full = self.snapshot_message()
@@ -446,7 +420,5 @@ class ClusterMonitor(PollState):
             await self.poll_once()
             delay = max(0.0, self.next_delay_s() - (time.monotonic() - started))
             self._wake.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass

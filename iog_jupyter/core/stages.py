@@ -207,11 +207,8 @@ class Stage:
         env_vars.update({ENV_STAGE: self.name, ENV_NAMESPACE: self.namespace})
         if self.pool is not None:
             env_vars[ENV_POOL] = self.pool
-        runtime_env["env_vars"] = env_vars
-        body["runtime_env"] = runtime_env
-        metadata = dict(body.get("metadata") or {})
-        metadata.setdefault("stage", self.name)
-        body["metadata"] = metadata
+        body["runtime_env"] = {**runtime_env, "env_vars": env_vars}
+        body["metadata"] = {"stage": self.name, **(body.get("metadata") or {})}
         return body
 
     @contextmanager

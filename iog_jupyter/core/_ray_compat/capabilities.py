@@ -91,14 +91,8 @@ def _detect() -> RayCapabilities:
     from ray.dashboard.modules.job.common import JobInfoStorageClient
     from ray.job_submission import JobSubmissionClient
 
-    cancel = next(
-        (
-            name
-            for name in ("RequestOwnerToCancelTask", "RemoteCancelTask")
-            if hasattr(core_worker_pb2, f"{name}Request")
-        ),
-        None,
-    )
+    rpcs = ("RequestOwnerToCancelTask", "RemoteCancelTask")
+    cancel = next((name for name in rpcs if hasattr(core_worker_pb2, f"{name}Request")), None)
     caps = RayCapabilities(
         version=str(ray.__version__),
         token_auth=hasattr(raylet, "AuthenticationTokenLoader"),

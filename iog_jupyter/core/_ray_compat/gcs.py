@@ -20,17 +20,7 @@ def gcs_client(gcs_address: str) -> Any:
 
 
 def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> bytes | None:
-    """Read one key of Ray's internal KV store without becoming a driver.
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        key: The key, for example ``b"dashboard"``.
-        namespace: The KV namespace, for example ``b"dashboard"``.
-        timeout_s: Deadline Ray is asked to honour.
-
-    Returns:
-        The stored bytes, or None when the key is absent.
-    """
+    """Read one key of Ray's internal KV store (None when absent) without becoming a driver."""
     return gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
 
 
@@ -46,8 +36,7 @@ def kv_put_if_absent(
 ) -> bool:
     """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
 
-    Returns:
-        True when this call wrote the value; False when the key already held one (kept).
+    True when this call wrote the value; False when the key already held one (kept).
     """
     added = gcs_client(gcs_address).internal_kv_put(
         key, value, False, namespace=namespace, timeout=timeout_s
@@ -74,11 +63,7 @@ def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float)
 def kv_multi_get(
     gcs_address: str, keys: list[bytes], namespace: bytes, timeout_s: float
 ) -> dict[bytes, bytes]:
-    """Several keys in one GCS call (every Ray from 2.40 has ``internal_kv_multi_get``).
-
-    Returns:
-        The keys that are present, with their values (absent ones are left out).
-    """
+    """The present ones of ``keys`` with their values, in one GCS call (Ray 2.40 has it)."""
     if not keys:
         return {}
     client = gcs_client(gcs_address)
@@ -86,11 +71,7 @@ def kv_multi_get(
 
 
 def get_cluster_status(gcs_address: str, timeout_s: float) -> Any:
-    """What ``ray status`` asks the GCS: nodes, usage and demands (labels where Ray has them).
-
-    Returns:
-        Ray's ``ray.autoscaler.v2.schema.ClusterStatus``.
-    """
+    """What ``ray status`` asks the GCS: Ray's ``ClusterStatus`` (labels where Ray has them)."""
     import_ray()
     from ray.autoscaler.v2.sdk import get_cluster_status as _get_cluster_status
 
@@ -115,9 +96,7 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
 
     Newer Rays keep it in the head's ``GcsNodeInfo.session_dir`` (how a ``ray start`` on a
     worker finds it); older ones in the KV store. Job driver logs live in ``<session_dir>/logs/``.
-
-    Returns:
-        The path as the head node sees it, or None when no live head is registered.
+    The path is as the head node sees it; None when no live head is registered.
     """
     caps = capabilities()
     if not caps.node_session_dir:
@@ -200,21 +179,14 @@ def list_named_actors(
     """``(namespace, name)`` of every named actor that is not dead, in all namespaces or one.
 
     The GCS keeps these in their own map, so the call does not grow with dead actors (one
-    reply holding every name: there is no paging in Ray's ``ListNamedActors``).
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        timeout_s: Deadline Ray is asked to honour.
-        namespace: Only this namespace's names (the GCS picks them); None: every namespace.
+    reply holding every name: there is no paging in Ray's ``ListNamedActors``). ``namespace``:
+    only its names (the GCS picks them); None: every namespace.
     """
     from ray.core.generated import gcs_service_pb2
 
-    if namespace is None:
-        request = gcs_service_pb2.ListNamedActorsRequest(all_namespaces=True)
-    else:
-        request = gcs_service_pb2.ListNamedActorsRequest(
-            all_namespaces=False, ray_namespace=namespace
-        )
+    request = gcs_service_pb2.ListNamedActorsRequest(
+        all_namespaces=namespace is None, ray_namespace=namespace or ""
+    )
     reply = _actor_stub(gcs_address).ListNamedActors(request, timeout=timeout_s)
     check_reply(reply, "ListNamedActors")
     return [(a.ray_namespace, a.name) for a in reply.named_actors_list]
@@ -236,15 +208,9 @@ def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -
 def named_actors_info(
     gcs_address: str, keys: list[tuple[str, str]], timeout_s: float
 ) -> dict[tuple[str, str], Any | None]:
-    """``ActorTableData`` of many named actors, asked all at once (one RPC each, concurrently).
+    """``ActorTableData`` of many ``(namespace, name)`` keys, one concurrent RPC each.
 
-    Args:
-        gcs_address: The GCS ``host:port``.
-        keys: ``(namespace, name)`` pairs, for example from :func:`list_named_actors`.
-        timeout_s: Deadline of each call (they run concurrently).
-
-    Returns:
-        Each key mapped to its actor's table data, or None when no live actor has the name.
+    Each key maps to its actor's table data, or None when no live actor has the name.
     """
     from ray.core.generated import gcs_service_pb2
 
@@ -294,14 +260,8 @@ def list_actors(
 ) -> list[Any]:
     """``ActorTableData`` of the actors in one state (``ALIVE``, ...) and/or of one job.
 
-    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead.
-
-    Args:
-        gcs_address: The GCS ``host:port``.
-        timeout_s: Deadline Ray is asked to honour.
-        state: Only actors in this state.
-        job_id: Only actors of this job.
-        limit: At most this many (the GCS stops there, in no particular order); None: all.
+    The GCS filters before replying, so asking for ``ALIVE`` actors does not carry the dead;
+    with ``limit`` it stops there, in no particular order.
     """
     from ray.core.generated import gcs_service_pb2
     from ray.core.generated.gcs_pb2 import ActorTableData

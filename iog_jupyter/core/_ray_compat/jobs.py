@@ -63,11 +63,8 @@ def stop_unstarted_job(
     resources (an infeasible ``entrypoint_num_gpus``, say) the call is never delivered and the
     job stays PENDING until ``RAY_JOB_START_TIMEOUT_SECONDS`` (15 min). This records the job
     as STOPPED in Ray's job table first, then kills the unplaced supervisor through the GCS;
-    Ray's job monitor then finds a terminal job whose actor died, which it expects.
-
-    Returns:
-        True when the job was stopped here; False when its supervisor is running (so Ray's own
-        ``stop_job`` reaches it) or gone.
+    Ray's job monitor then finds a terminal job whose actor died, which it expects. False when
+    the supervisor is running (so Ray's own ``stop_job`` reaches it) or gone.
     """
     from ray.dashboard.modules.job.common import (
         JOB_ACTOR_NAME_TEMPLATE,
@@ -105,25 +102,37 @@ def stop_unstarted_job(
     return True
 
 
-def job_infos(gcs_address: str, timeout_s: float, ids: list[str]) -> dict[str, Any]:
-    """``{id: JobInfo}`` of the named submitted jobs (one KV multi-get; missing ids left out)."""
+def _job_table() -> tuple[str, bytes]:
+    """The key prefix and the KV namespace of Ray's submitted-job table."""
     import_ray()
     from ray._private import ray_constants
-    from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
+    from ray.dashboard.modules.job.common import JobInfoStorageClient
 
-    if not ids:
+    return JobInfoStorageClient.JOB_DATA_KEY_PREFIX, ray_constants.KV_NAMESPACE_JOB
+
+
+def _read_infos(client: Any, keys: list[bytes], timeout_s: float) -> dict[str, Any]:
+    """``{id: JobInfo}`` of these job-table keys (one KV multi-get; missing ones left out)."""
+    from ray.dashboard.modules.job.common import JobInfo
+
+    if not keys:
         return {}
-    prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
-    values = gcs_client(gcs_address).internal_kv_multi_get(
-        [(prefix + sid).encode() for sid in ids],
-        namespace=ray_constants.KV_NAMESPACE_JOB,
-        timeout=timeout_s,
-    )
+    prefix, namespace = _job_table()
+    values = client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s)
     return {
         key.decode()[len(prefix) :]: JobInfo.from_json(json.loads(value))
         for key, value in values.items()
         if value
     }
+
+
+def job_infos(gcs_address: str, timeout_s: float, ids: list[str]) -> dict[str, Any]:
+    """``{id: JobInfo}`` of the named submitted jobs (one KV multi-get; missing ids left out)."""
+    if not ids:
+        return {}
+    prefix, _ = _job_table()
+    keys = [(prefix + sid).encode() for sid in ids]
+    return _read_infos(gcs_client(gcs_address), keys, timeout_s)
 
 
 def submission_job_infos(
@@ -133,29 +142,12 @@ def submission_job_infos(
 
     Much cheaper than the dashboard's ``GET /api/jobs/`` (which also walks every driver in the
     GCS job table and serializes all of it): two KV calls, and ``skip`` (ids whose records the
-    caller already holds, say terminal ones) are not even fetched.
-
-    Returns:
-        Every submission id in the table, and ``{id: JobInfo}`` for those not in ``skip``.
+    caller already holds, say terminal ones) are not even fetched. Returns every submission id
+    in the table, and ``{id: JobInfo}`` for those not in ``skip``.
     """
-    import_ray()
-    from ray._private import ray_constants
-    from ray.dashboard.modules.job.common import JobInfo, JobInfoStorageClient
-
-    prefix = JobInfoStorageClient.JOB_DATA_KEY_PREFIX
+    prefix, namespace = _job_table()
     client = gcs_client(gcs_address)
-    namespace = ray_constants.KV_NAMESPACE_JOB
     keys = client.internal_kv_keys(prefix.encode(), namespace=namespace, timeout=timeout_s)
     ids = [key.decode()[len(prefix) :] for key in keys]
     wanted = [key for key, sid in zip(keys, ids, strict=True) if sid not in skip]
-    values = (
-        client.internal_kv_multi_get(wanted, namespace=namespace, timeout=timeout_s)
-        if wanted
-        else {}
-    )
-    infos = {
-        key.decode()[len(prefix) :]: JobInfo.from_json(json.loads(value))
-        for key, value in values.items()
-        if value
-    }
-    return ids, infos
+    return ids, _read_infos(client, wanted, timeout_s)

@@ -96,12 +96,8 @@ def cancel_task(driver_address: Any, task_id: bytes, timeout_s: float) -> None:
 
     This is what ``ray.cancel(ref, force=True, recursive=True)`` in the driver does, asked over
     the driver's core-worker gRPC server (``RequestOwnerToCancelTask``, ``RemoteCancelTask`` in
-    older Rays) with the Ray token where Ray has one.
-
-    Args:
-        driver_address: The driver's ``Address`` (``JobTableData.driver_address``).
-        task_id: The task's id.
-        timeout_s: Deadline of the call.
+    older Rays) with the Ray token where Ray has one; ``driver_address`` is the driver's
+    ``Address`` (``JobTableData.driver_address``).
 
     Raises:
         RuntimeError: The installed Ray has neither RPC.
@@ -136,10 +132,8 @@ def quiet_infeasible_warnings(on_first: Any) -> bool:
     Ray's driver prints each autoscaler event forwarded by the log monitor, every few seconds
     while a request stays infeasible. This wraps the driver's log printer: those lines are
     dropped, and ``on_first(line)`` is called with the first one so it can be said once, in
-    words. Other log lines pass unchanged. Call after ``ray.init``; idempotent.
-
-    Returns:
-        True when the printer was wrapped now or before; False when the driver prints no logs.
+    words. Other log lines pass unchanged. Call after ``ray.init``; idempotent. False when the
+    driver prints no logs.
     """
     from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
 

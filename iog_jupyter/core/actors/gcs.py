@@ -123,9 +123,7 @@ def record_actor(gcs: str, meta: ActorMeta, timeout_s: float) -> ActorMeta:
     """Store ``meta`` unless a record of the same actor instance is there (first writer wins).
 
     A record left by an earlier actor of the same name (another ``actor_id``) is replaced.
-
-    Returns:
-        The record now stored.
+    Returns the record now stored.
     """
     key = meta_key(meta.namespace, meta.name)
     if _ray_compat.kv_put_if_absent(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s):
@@ -203,10 +201,8 @@ def _by_state(
 ) -> dict[Key, Any] | None:
     """Every named actor in ``states``, by key, from the GCS's own state filter.
 
-    No dead actor is among them, so each holds its name: no name list is needed.
-
-    Returns:
-        None when some state holds more than ``cap`` actors (walk the names instead).
+    No dead actor is among them, so each holds its name: no name list is needed. None when some
+    state holds more than ``cap`` actors (walk the names instead).
     """
     found: dict[Key, Any] = {}
     for state in sorted(states - _NAMELESS_STATES):
@@ -236,16 +232,8 @@ def list_actors(
     ``namespace`` names theirs. The cost follows the page, not Ray's actor table: see the
     module's docstring. Without ``detached`` and ``states`` the page's ``total`` is the exact
     count (from the names); with either it is None, since counting would read every actor.
-
-    Args:
-        gcs: The GCS address.
-        timeout_s: Deadline of each GCS call.
-        detached: Only detached actors (True), only non-detached ones (False), or both (None).
-        namespace: Only this namespace.
-        states: Only these states (``ALIVE``, ``PENDING_CREATION``, ...).
-        limit: Page size, 1 … ``MAX_LIMIT``.
-        cursor: The previous page's ``next_cursor``.
-        protected: Namespaces protected by configuration.
+    ``detached``: only detached actors (True), only the others (False) or both (None);
+    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``protected``: configuration's namespaces.
 
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
@@ -295,10 +283,7 @@ def list_actors(
 def kill_actor(
     gcs: str, namespace: str, name: str, timeout_s: float, protected: Protected = ()
 ) -> ActorRecord:
-    """Kill a named actor through the GCS (no restart) and forget iog's record of it.
-
-    Returns:
-        The actor as it was just before the kill.
+    """Kill a named actor through the GCS (no restart), forget iog's record; returns it as it was.
 
     Raises:
         ValidationError: A malformed name or namespace.
@@ -326,10 +311,7 @@ def touch_actor(
     """Push an actor's expiry to ``ttl_s`` (or its recorded TTL) from now.
 
     An actor iog holds no record of (made with plain Ray) is adopted when ``ttl_s`` is given;
-    ``template`` supplies the owner and kernel to record then.
-
-    Returns:
-        The updated record.
+    ``template`` supplies the owner and kernel to record then. Returns the updated record.
 
     Raises:
         ValidationError: A bad ``ttl_s``, or no TTL recorded and none given.
@@ -385,14 +367,8 @@ def reap_actors(
     Each record is read again just before its actor is killed, so a ``touch`` that landed in
     between wins. Protected actors are never killed (their records are dropped).
 
-    Args:
-        gcs: The GCS address.
-        timeout_s: Deadline of each GCS call.
-        now: The time to judge expiry by (epoch ms); the current time when None.
-        protected: Namespaces protected by configuration.
-
-    Returns:
-        One entry per killed actor or dropped record.
+    Expiry is judged by ``now`` (epoch ms; the current time when None). Returns one entry per
+    killed actor or dropped record.
     """
     now = now_ms() if now is None else now
     metas = scan_meta(gcs, timeout_s)

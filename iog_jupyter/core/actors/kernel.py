@@ -149,9 +149,6 @@ def get_or_create(
         kwargs: Keyword arguments of the class's constructor.
         **options: Ray actor options (``num_gpus=1``, ``resources=...``, ...).
 
-    Returns:
-        A Ray actor handle.
-
     Raises:
         RayUnavailableError: Ray is not initialized in this kernel.
         ValidationError: A bad name, namespace, TTL or option.
@@ -226,10 +223,7 @@ def list_detached(namespace: str | None = None) -> list[ActorRecord]:
 
 
 def kill(name: str, namespace: str | None = None) -> ActorRecord:
-    """Kill a named actor (no restart) and drop iog's record of it.
-
-    Returns:
-        The actor as it was before the kill.
+    """Kill a named actor (no restart) and drop iog's record of it; returns it as it was.
 
     Raises:
         ForbiddenError: The actor is Ray's or iog's own.
@@ -243,9 +237,7 @@ def touch(name: str, namespace: str | None = None, ttl_s: float | None = None) -
     """Extend an actor's life: it now expires ``ttl_s`` (default: its own TTL) from now.
 
     An actor made without iog (plain Ray) gets a record, owned by you, when ``ttl_s`` is given.
-
-    Returns:
-        The updated record (``expires_ms`` is the new expiry).
+    Returns the updated record (``expires_ms`` is the new expiry).
 
     Raises:
         ValidationError: No TTL recorded and none given, or a bad ``ttl_s``.

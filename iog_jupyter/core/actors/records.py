@@ -55,13 +55,7 @@ def check_name(value: Any, what: str) -> str:
 def protection_reason(
     namespace: str, name: str, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
 ) -> str | None:
-    """Why iog must not touch this actor, or None when it may.
-
-    Args:
-        namespace: The actor's namespace.
-        name: The actor's name.
-        protected_namespaces: Namespaces protected by configuration, on top of the system ones.
-    """
+    """Why iog must not touch this actor, or None (``protected_namespaces``: configuration's)."""
     if name.startswith(RAY_INTERNAL_PREFIX):
         return "it is one of Ray's internal actors"
     return namespace_protection_reason(namespace, protected_namespaces)

@@ -28,10 +28,8 @@ T = TypeVar("T")
 class ActorRegistry:
     """The detached-actor registry bound to one Ray connection.
 
-    Args:
-        conn: The connection to the head.
-        protected_namespaces: Namespaces nobody may kill actors in, on top of the system ones
-            (Ray's job supervisors, iog's own, names starting ``_ray_internal``).
+    Nobody may kill actors in ``protected_namespaces``, on top of the system ones (Ray's job
+    supervisors, iog's own, names starting ``_ray_internal``).
 
     Example:
         >>> registry = ActorRegistry(RayConnection(), ["serve"])  # doctest: +SKIP
@@ -104,14 +102,10 @@ class ActorRegistry:
 
 
 class ActorReaper:
-    """Reap expired detached actors every ``interval_s`` on the running event loop.
+    """Reap expired detached actors every ``interval_s`` (0: never) on the running event loop.
 
-    Args:
-        registry: The registry to reap through.
-        interval_s: Seconds between two passes; 0 turns the reaper off.
-        executor: Where the blocking pass runs (never on the event loop).
-        on_reaped: Called on the loop with each non-empty pass's results (audit them there).
-        timeout_s: Deadline of one pass.
+    Each pass runs on ``executor``, never on the loop, within ``timeout_s``; ``on_reaped`` is
+    called on the loop with each non-empty pass's results (audit them there).
     """
 
     def __init__(

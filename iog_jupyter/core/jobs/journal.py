@@ -53,11 +53,9 @@ def lost_message(record: JobRecord) -> str:
 
 
 class JobJournal:
-    """Durable records of the jobs this server submitted (see the module docstring).
+    """Durable records of the jobs this server submitted, the newest ``max_records`` kept.
 
-    Args:
-        path: The SQLite file (its directory is created, mode 0700).
-        max_records: How many records to keep, newest first.
+    ``path`` is the SQLite file (its directory is created, mode 0700); see the module docstring.
     """
 
     def __init__(self, path: str, max_records: int = 10_000) -> None:

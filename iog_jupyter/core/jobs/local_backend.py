@@ -16,6 +16,7 @@ starts is what claims cluster resources.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -92,12 +93,10 @@ def _copy_working_dir(src: str, dest: Path) -> None:
 
 
 class LocalProcessBackend(JobBackend):
-    """Jobs as detached local process groups, with records in SQLite.
+    """Jobs as detached local process groups, with records in SQLite under ``state_dir``.
 
-    Args:
-        state_dir: Where records, logs and job directories live (created 0700).
-        conn: The Ray connection whose address and token path jobs get; None runs them bare.
-        stop_grace_s: Seconds between TERM and KILL when a job is stopped.
+    Jobs get ``conn``'s address and token path (None runs them bare); a stop sends TERM, then KILL
+    after ``stop_grace_s``.
     """
 
     name = "local"
@@ -125,7 +124,7 @@ class LocalProcessBackend(JobBackend):
         os.chmod(self.state_dir / "jobs.sqlite", 0o600)
         self._runners: list[subprocess.Popen[bytes]] = []
 
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             self._db.row_factory = sqlite3.Row
             return self._db.execute(sql, args).fetchall()
@@ -155,26 +154,16 @@ class LocalProcessBackend(JobBackend):
         return self._query("SELECT * FROM jobs WHERE submission_id = ?", (row["submission_id"],))[0]
 
     def _record(self, row: sqlite3.Row) -> JobRecord:
+        fields = {key: row[key] for key in row.keys() if key in JobRecord.model_fields}
         metadata = json.loads(row["metadata"])
-        return JobRecord(
-            submission_id=row["submission_id"],
-            status=row["status"],
-            entrypoint=row["entrypoint"],
-            message=row["message"],
+        fields.update(
             owner=metadata.get(OWNER_KEY),
             metadata=metadata,
             runtime_env=redact_runtime_env(json.loads(row["runtime_env"])),
-            start_time_ms=row["start_time_ms"],
-            end_time_ms=row["end_time_ms"],
-            exit_code=row["exit_code"],
-            driver_pid=row["driver_pid"],
-            pool=row["pool"],
-            entrypoint_num_cpus=row["entrypoint_num_cpus"],
-            entrypoint_num_gpus=row["entrypoint_num_gpus"],
-            entrypoint_memory=row["entrypoint_memory"],
             entrypoint_resources=json.loads(row["entrypoint_resources"]),
             backend=self.name,
         )
+        return JobRecord(**fields)
 
     def _reap(self) -> None:
         self._runners = [p for p in self._runners if p.poll() is None]
@@ -214,31 +203,21 @@ class LocalProcessBackend(JobBackend):
             cwd.mkdir(mode=0o700)
         log_path = self.state_dir / "logs" / f"{sid}.log"
         log_path.unlink(missing_ok=True)
-        stored_env = redact_runtime_env(submission.runtime_env)
+        row = dataclasses.asdict(submission)  # the columns named as the submission's fields
+        row.update(
+            message="Job has not started yet.",
+            metadata=json.dumps(submission.metadata),
+            runtime_env=json.dumps(redact_runtime_env(submission.runtime_env)),
+            cwd=str(cwd),
+            log_path=str(log_path),
+            start_time_ms=int(time.time() * 1000),
+            stop_grace_s=self.stop_grace_s,
+            entrypoint_resources=json.dumps(submission.entrypoint_resources),
+        )
+        columns = ", ".join(row)
+        values = ", ".join(f":{column}" for column in row)
         try:
-            self._query(
-                "INSERT INTO jobs (submission_id, status, entrypoint, message, metadata, "
-                "runtime_env, cwd, log_path, start_time_ms, stop_grace_s, pool, "
-                "entrypoint_num_cpus, entrypoint_num_gpus, entrypoint_memory, "
-                "entrypoint_resources) "
-                "VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sid,
-                    submission.entrypoint,
-                    "Job has not started yet.",
-                    json.dumps(submission.metadata),
-                    json.dumps(stored_env),
-                    str(cwd),
-                    str(log_path),
-                    int(time.time() * 1000),
-                    self.stop_grace_s,
-                    submission.pool,
-                    submission.entrypoint_num_cpus,
-                    submission.entrypoint_num_gpus,
-                    submission.entrypoint_memory,
-                    json.dumps(submission.entrypoint_resources),
-                ),
-            )
+            self._query(f"INSERT INTO jobs (status, {columns}) VALUES ('PENDING', {values})", row)
         except sqlite3.IntegrityError:
             raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         runner = subprocess.Popen(
@@ -303,10 +282,7 @@ class LocalProcessBackend(JobBackend):
             (int(time.time() * 1000), submission_id),
         )
         if row["driver_pid"]:
-            try:
-                os.killpg(row["driver_pid"], signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                pass
+            local_runner._killpg(row["driver_pid"], signal.SIGTERM)
         return True
 
     def delete(self, submission_id: str) -> None:

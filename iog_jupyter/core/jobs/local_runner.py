@@ -11,6 +11,7 @@ Standard library only, and run by file path, so it works whatever the server's i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -39,10 +40,8 @@ def _update(db: sqlite3.Connection, submission_id: str, **fields: object) -> Non
 
 
 def _killpg(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run(state_dir: str, submission_id: str) -> int:
@@ -84,11 +83,9 @@ def run(state_dir: str, submission_id: str) -> int:
     killed = False
     stop_requested = False
     while True:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=POLL_S)
             break
-        except subprocess.TimeoutExpired:
-            pass
         requested = db.execute(
             "SELECT stop_requested_ms FROM jobs WHERE submission_id = ?", (submission_id,)
         ).fetchone()

@@ -40,17 +40,8 @@ def complete_utf8_prefix(chunk: bytes) -> int:
         steps += 1
     if i < 0:
         return end
-    lead = chunk[i]
-    if lead < 0x80:
-        return end
-    if lead >= 0xF0:
-        need = 4
-    elif lead >= 0xE0:
-        need = 3
-    elif lead >= 0xC0:
-        need = 2
-    else:
-        return end
+    lead = chunk[i]  # the bytes its character needs (0: ASCII or a stray continuation byte)
+    need = 4 if lead >= 0xF0 else 3 if lead >= 0xE0 else 2 if lead >= 0xC0 else 0
     return i if end - i < need else end
 
 
@@ -59,12 +50,8 @@ def page_from_bytes(
 ) -> LogPage:
     """Build a page from ``chunk`` read at ``offset``, trimming a split final character.
 
-    Args:
-        submission_id: The job.
-        chunk: The bytes read from ``offset`` (up to the page limit).
-        offset: Where ``chunk`` starts.
-        at_end: Whether ``chunk`` reaches the current end of the log.
-        terminal: Whether the job had ended *before* the log was read.
+    ``at_end``: ``chunk`` reaches the current end of the log; ``terminal``: the job had ended
+    *before* the log was read (then that end is eof).
     """
     keep = complete_utf8_prefix(chunk)
     if keep == 0 and chunk and len(chunk) >= 4:
@@ -80,30 +67,15 @@ def page_from_bytes(
 def read_file_page(
     path: str, submission_id: str, offset: int, limit_bytes: int, terminal: bool
 ) -> LogPage:
-    """A page of a log file; a missing file reads as an empty log.
+    """A page of a log file (``limit_bytes`` already clamped); a missing file is an empty log.
 
-    Args:
-        path: The log file.
-        submission_id: The job.
-        offset: First byte.
-        limit_bytes: Most bytes (already clamped).
-        terminal: Whether the job had ended before this call (then the end of file is eof).
+    ``terminal``: the job had ended before this call (then the end of file is eof).
     """
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            if offset >= size:
-                return LogPage(
-                    submission_id=submission_id,
-                    text="",
-                    offset=offset,
-                    next_offset=offset,
-                    eof=terminal and offset >= size,
-                )
             handle.seek(offset)
             chunk = handle.read(limit_bytes)
     except FileNotFoundError:
-        return LogPage(
-            submission_id=submission_id, text="", offset=offset, next_offset=offset, eof=terminal
-        )
+        size, chunk = 0, b""
     return page_from_bytes(submission_id, chunk, offset, offset + len(chunk) >= size, terminal)

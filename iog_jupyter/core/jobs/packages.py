@@ -62,11 +62,7 @@ def _check_entry(info: zipfile.ZipInfo) -> None:
 
 
 class PackageStore:
-    """Validated ``working_dir`` uploads kept as directories under ``root``.
-
-    Args:
-        root: Directory that holds one subdirectory per package (created 0700).
-    """
+    """Validated ``working_dir`` uploads, one directory each under ``root`` (created 0700)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -82,16 +78,9 @@ class PackageStore:
         """Validate a zip whole, keep its contents, and return the URI that names them.
 
         Memory stays bounded (the zip is copied to a temp file in chunks) and so does time (the
-        entry count and the bytes written are capped). Nothing is kept when any check fails.
-
-        Args:
-            data: The zip, as bytes or a binary file object.
-            max_bytes: Largest zip accepted.
-            max_entries: Most entries accepted.
-            max_expanded_bytes: Largest total size once extracted (zip bombs).
-
-        Returns:
-            ``iog-package://<sha256>``, usable as ``runtime_env.working_dir``.
+        entry count and the bytes written are capped; ``max_expanded_bytes`` stops zip bombs).
+        Nothing is kept when any check fails. The URI, ``iog-package://<sha256>``, is usable as
+        ``runtime_env.working_dir``.
 
         Raises:
             ValidationError: The zip is too large, malformed, or has a refused entry.

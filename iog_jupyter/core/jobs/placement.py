@@ -26,15 +26,9 @@ def pool_placement(
 ) -> dict[str, Any]:
     """The ``submit_job`` keyword arguments that pin the entrypoint to ``pool``'s nodes.
 
-    Args:
-        snapshot: The live cluster.
-        config: How pools are named.
-        pool: The pool a submission asked for.
-        by_label: Ray can place by node label (``RayCapabilities.job_label_selector``); when
-            False only the pool's custom resource pins it.
-
-    Returns:
-        ``{"entrypoint_label_selector": {...}}`` or ``{"entrypoint_resources": {...}}``.
+    ``{"entrypoint_label_selector": {...}}`` where a live node carries the pool's label and Ray
+    can place by label (``by_label``: ``RayCapabilities.job_label_selector``), else
+    ``{"entrypoint_resources": {...}}``.
 
     Raises:
         ValidationError: No live node belongs to the pool.
@@ -52,13 +46,10 @@ def pool_placement(
 
 
 def _shape(bundle: Mapping[str, float]) -> str:
-    parts = []
-    for name, amount in sorted(bundle.items()):
-        if name == "memory":
-            parts.append(f"{amount / 2**30:.3g} GiB memory")
-        else:
-            parts.append(f"{amount:g} {name}")
-    return ", ".join(parts)
+    return ", ".join(
+        f"{amount / 2**30:.3g} GiB memory" if name == "memory" else f"{amount:g} {name}"
+        for name, amount in sorted(bundle.items())
+    )
 
 
 def job_bundle(
@@ -68,17 +59,9 @@ def job_bundle(
     resources: Mapping[str, float] | None,
 ) -> dict[str, float]:
     """The resources a job's entrypoint asks for, in Ray's resource names."""
-    bundle: dict[str, float] = {}
-    if num_cpus:
-        bundle["CPU"] = float(num_cpus)
-    if num_gpus:
-        bundle["GPU"] = float(num_gpus)
-    if memory:
-        bundle["memory"] = float(memory)
-    for name, amount in (resources or {}).items():
-        if amount:
-            bundle[name] = float(amount)
-    return bundle
+    bundle: dict[str, Any] = {"CPU": num_cpus, "GPU": num_gpus, "memory": memory}
+    bundle.update({name: amount for name, amount in (resources or {}).items() if amount})
+    return {name: float(amount) for name, amount in bundle.items() if amount}
 
 
 def _fits(bundle: Mapping[str, float], have: Mapping[str, float]) -> bool:
@@ -91,17 +74,10 @@ def explain_pending(
     pool: str | None,
     label_selector: Mapping[str, str] | None = None,
 ) -> str:
-    """Say why a job with this resource request has not started.
+    """Say why a job asking for ``bundle`` (:func:`job_bundle`) has not started.
 
-    Args:
-        snapshot: The live cluster.
-        bundle: What the entrypoint asks for (:func:`job_bundle`).
-        pool: The pool the job targets, if any.
-        label_selector: Node labels the entrypoint requires, if any.
-
-    Returns:
-        ``"infeasible: …"`` when no live node could ever run it, ``"waiting: …"`` when the
-        resources exist but are busy, else a ``"starting: …"`` phrase.
+    ``"infeasible: …"`` when no live node could ever run it, ``"waiting: …"`` when the
+    resources exist but are busy, else a ``"starting: …"`` phrase.
     """
     nodes: list[NodeRecord] = [n for n in snapshot.nodes if n.state != "DEAD"]
     where = "the cluster"

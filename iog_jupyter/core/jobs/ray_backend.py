@@ -3,9 +3,11 @@
 Deleted jobs stay deleted (DESIGN §5): on Ray 2.60 a job deleted right after it ended can be
 written back as FAILED ~1.5 s later, when its supervisor's death is recorded. ``delete()`` waits
 until ``settle_s`` after the job's end and deletes it again if it came back; deleted ids are also
-kept as tombstones in Ray's KV store (namespace ``iog_jupyter``, ``tombstone_ttl_s``), so every
-Jupyter server on the cluster, and this one after a restart, hides them from ``get``/``list`` and
-re-deletes them when Ray writes them back later. A new submit with the same id lifts the tombstone.
+kept as tombstones in Ray's KV store (``tombstones``, ``tombstone_ttl_s``), so every Jupyter
+server on the cluster hides them and re-deletes them when Ray writes them back later. A new
+submit with the same id lifts the tombstone. ``list()`` is served from an index of Ray's job
+table (``ray_table``); Ray's errors are mapped to iog's by ``ray_client``; driver logs are
+found by ``driver_logs``.
 
 Jobs submitted through this backend are also kept in a :class:`~.journal.JobJournal` (when one
 is given): Ray forgets every job when its head restarts, and the journal keeps their history,
@@ -18,42 +20,36 @@ such a job, which would stay PENDING for Ray's 15-minute start timeout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-import os
-import re
-import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import _ray_compat
 from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
-from ..wire import TERMINAL_STATUSES, ClusterSnapshot, JobPage, JobRecord, LogPage
-from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
+from ..wire import ClusterSnapshot, JobPage, JobRecord, LogPage
+from .base import OWNER_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
+from .driver_logs import DriverLogs
 from .journal import JobJournal
 from .logfiles import check_page_args, page_from_bytes
-from .paging import JobIndex
 from .placement import explain_pending, job_bundle, pool_placement
+from .ray_client import RayJobClient, job_record, ray_words
+from .ray_table import JobTable
+from .tombstones import Tombstones
 from .validation import redact_runtime_env
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-_PATH_RE = re.compile(r"(/[^\s'\"]+)+")
-_TOMBSTONE_NS = b"iog_jupyter"
-_TOMBSTONE_PREFIX = b"deleted_job:"
 _UNSTARTED_STOP_MESSAGE = (
     "Stopped before it started: it was still waiting for the resources it asked for."
 )
 
 
-def _ray_words(text: str) -> str:
-    """The last line of a Ray error (its message, not the traceback), without file paths."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
-    return _PATH_RE.sub("…", last)[:300]
+def _no_job(submission_id: str) -> NotFoundError:
+    return NotFoundError(f"No job has the id {submission_id[:64]!r}.")
 
 
 class RayJobsBackend(JobBackend):
@@ -90,118 +86,22 @@ class RayJobsBackend(JobBackend):
     ) -> None:
         self.conn = conn
         self.journal = journal
-        self._session_dir_read = -float("inf")
         self.snapshot_source = snapshot_source
         self.snapshot_max_age_s = snapshot_max_age_s
-        self.tombstone_refresh_s = tombstone_refresh_s
-        self._tombstones_read = -float("inf")  # monotonic time of the last full read
         self.pool_config = pool_config or PoolConfig()
         self.settle_s = settle_s
-        self.tombstone_ttl_s = tombstone_ttl_s
-        self._lock = threading.Lock()
-        self._client_obj: Any = None
-        self._session_dir: str | None = None
-        self._tombstones: dict[str, float] = {}  # id -> wall-clock time of the delete
-        self._index = JobIndex()  # Ray's job table as last read (see list())
-        self._submitted: set[str] = set()  # ids submitted here, not yet read back
-        self._table_read = -float("inf")  # monotonic time of the last full read
-        self._refreshing = False
-        self.table_refresh_s = table_refresh_s
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        with self._lock:
-            if self._client_obj is not None:
-                return self._client_obj
-        url = self.conn.dashboard_url
-        try:
-            client = _ray_compat.job_client(url, self.conn.auth_headers())
-        except (OSError, RuntimeError) as err:
-            self.conn.reset()
-            raise RayUnavailableError(
-                f"Ray's job API at {url} did not answer ({type(err).__name__}); is the "
-                "dashboard running with its job agent?"
-            ) from None
-        with self._lock:
-            self._client_obj = client
-        return client
-
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one client call, mapping Ray's errors to ours."""
-        client = self._client()
-        try:
-            return fn(client, *args, **kwargs)
-        except _ray_compat.job_auth_errors():
-            raise RayUnavailableError(
-                "Ray's dashboard refused iog_jupyter's token; check that the Ray token "
-                f"({self.conn.token_info.source}) is the cluster's."
-            ) from None
-        except OSError as err:  # requests' and the builtin connection errors
-            with self._lock:
-                self._client_obj = None
-            self.conn.reset()
-            raise RayUnavailableError(
-                f"Ray's job API did not answer ({type(err).__name__}); retry when Ray is back."
-            ) from None
-        except RuntimeError as err:
-            text = str(err)
-            if "status code 404" in text:
-                raise NotFoundError("No job has this id.") from None
-            if "already exists" in text:
-                raise ConflictError("A job with this submission_id already exists.") from None
-            if "No available agent" in text:
-                raise RayUnavailableError(
-                    "Ray's job agent on the head node is not running, so Ray cannot start "
-                    "jobs; see dashboard_agent.log in the Ray session's logs (a port conflict "
-                    "is the usual cause)."
-                ) from None
-            raise IogError(f"Ray's job API failed: {_ray_words(text)}", "ray_error") from None
-        except _ray_compat.gcs_errors() as err:  # Ray's RpcError or GetTimeoutError (the GCS)
-            self.conn.reset()
-            raise RayUnavailableError(
-                f"Ray's GCS did not answer the job API ({type(err).__name__}); check "
-                f"RAY_ADDRESS ({self.conn.address}) and retry when Ray is back."
-            ) from None
+        self._call = RayJobClient(conn)
+        self._tombstones = Tombstones(conn, tombstone_ttl_s, tombstone_refresh_s)
+        self._table = JobTable(conn, self._tombstones, journal, self._rebury, table_refresh_s)
+        self._logs = DriverLogs(conn, journal)
 
     def _snapshot(self) -> ClusterSnapshot:
         if self.snapshot_source is not None:
             latest = self.snapshot_source()
-            if latest is not None and time.time() - latest.timestamp_ms / 1000 <= (
-                self.snapshot_max_age_s
-            ):
+            age_s = None if latest is None else time.time() - latest.timestamp_ms / 1000
+            if age_s is not None and age_s <= self.snapshot_max_age_s:
                 return latest
         return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
-
-    def _record(self, info: Any, submission_id: str | None = None) -> JobRecord:
-        metadata = dict(info.metadata or {})
-        try:
-            request = json.loads(metadata.pop(REQUEST_KEY, "{}"))
-        except ValueError:
-            request = {}
-        if not isinstance(request, dict):
-            request = {}
-        driver = getattr(info, "driver_info", None)
-        pid = getattr(driver, "pid", None) if driver is not None else None
-        return JobRecord(
-            submission_id=submission_id or info.submission_id,
-            status=str(getattr(info.status, "value", info.status)),
-            entrypoint=info.entrypoint,
-            message=info.message,
-            owner=metadata.get(OWNER_KEY),
-            metadata=metadata,
-            runtime_env=redact_runtime_env(info.runtime_env or {}),
-            start_time_ms=info.start_time,
-            end_time_ms=info.end_time,
-            exit_code=info.driver_exit_code,
-            driver_pid=int(pid) if pid and str(pid).isdigit() else None,
-            pool=metadata.get(POOL_KEY),
-            entrypoint_num_cpus=request.get("num_cpus"),
-            entrypoint_num_gpus=request.get("num_gpus"),
-            entrypoint_memory=request.get("memory"),
-            entrypoint_resources=dict(request.get("resources") or {}),
-            backend=self.name,
-        )
 
     def _explain(self, records: list[JobRecord]) -> None:
         pending = [r for r in records if r.status == "PENDING"]
@@ -214,73 +114,11 @@ class RayJobsBackend(JobBackend):
             return
         prefix = self.pool_config.resource_prefix
         for record in pending:
-            bundle = job_bundle(
-                record.entrypoint_num_cpus,
-                record.entrypoint_num_gpus,
-                record.entrypoint_memory,
-                {
-                    k: v
-                    for k, v in record.entrypoint_resources.items()
-                    if not (prefix and k.startswith(prefix))
-                },
-            )
+            resources = record.entrypoint_resources
+            own = {k: v for k, v in resources.items() if not (prefix and k.startswith(prefix))}
+            cpus, gpus = record.entrypoint_num_cpus, record.entrypoint_num_gpus
+            bundle = job_bundle(cpus, gpus, record.entrypoint_memory, own)
             record.pending_reason = explain_pending(snapshot, bundle, record.pool)
-
-    # -- tombstones (kept in Ray's KV store, cached here) ----------------------------------
-
-    def _kv(self, fn: Callable[..., T], *args: Any) -> T | None:
-        """One KV call on the GCS; None (logged) when the GCS does not answer."""
-        try:
-            self.conn.prepare_ray_client()
-            return fn(self.conn.address, *args, _TOMBSTONE_NS, self.conn.request_timeout_s)
-        except Exception as err:  # noqa: BLE001 - Ray raises RpcError, ConnectionError, ...
-            log.warning("Ray's KV store did not answer (%s); tombstones cached only", err)
-            return None
-
-    def _bury(self, submission_id: str) -> None:
-        now = time.time()
-        with self._lock:
-            self._tombstones[submission_id] = now
-        value = json.dumps({"deleted_at": now}).encode()
-        self._kv(_ray_compat.kv_put, _TOMBSTONE_PREFIX + submission_id.encode(), value)
-
-    def _unbury(self, submission_id: str) -> None:
-        with self._lock:
-            known = self._tombstones.pop(submission_id, None) is not None
-        if known or self._kv(_ray_compat.kv_get, _TOMBSTONE_PREFIX + submission_id.encode()):
-            self._kv(_ray_compat.kv_del, _TOMBSTONE_PREFIX + submission_id.encode())
-
-    def _load_tombstones(self) -> dict[str, float]:
-        """All tombstones on the cluster (expired ones dropped), merged into the cache.
-
-        Read from Ray at most every ``tombstone_refresh_s``; this server's own are cached at once.
-        """
-        if time.monotonic() - self._tombstones_read < self.tombstone_refresh_s:
-            with self._lock:
-                return dict(self._tombstones)
-        found = self._kv(_ray_compat.kv_scan, _TOMBSTONE_PREFIX) or {}
-        self._tombstones_read = time.monotonic()
-        now = time.time()
-        with self._lock:
-            for key, value in found.items():
-                try:
-                    when = float(json.loads(value)["deleted_at"])
-                except (ValueError, KeyError, TypeError):
-                    when = now
-                sid = key[len(_TOMBSTONE_PREFIX) :].decode(errors="replace")
-                self._tombstones[sid] = max(when, self._tombstones.get(sid, 0.0))
-            expired = [k for k, t in self._tombstones.items() if now - t > self.tombstone_ttl_s]
-            for key in expired:
-                del self._tombstones[key]
-            tombstones = dict(self._tombstones)
-        for key in expired:
-            if _TOMBSTONE_PREFIX + key.encode() in found:
-                self._kv(_ray_compat.kv_del, _TOMBSTONE_PREFIX + key.encode())
-        return tombstones
-
-    def _is_buried(self, submission_id: str) -> bool:
-        when = self._load_tombstones().get(submission_id)
-        return when is not None and time.time() - when <= self.tombstone_ttl_s
 
     def _rebury(self, submission_id: str, ended: bool) -> None:
         """Ray wrote a deleted job back: delete it again (once it has ``ended``)."""
@@ -317,7 +155,7 @@ class RayJobsBackend(JobBackend):
         metadata = dict(submission.metadata)
         metadata[REQUEST_KEY] = json.dumps(request, separators=(",", ":"))
         sid = submission.submission_id
-        self._unbury(sid)
+        self._tombstones.unbury(sid)
         try:
             submitted = self._call(
                 lambda c: c.submit_job(
@@ -335,34 +173,26 @@ class RayJobsBackend(JobBackend):
         except ConflictError:
             raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         except (ValueError, TypeError) as err:  # Ray's client-side runtime_env checks
-            raise ValidationError(f"Ray refused the job: {_ray_words(str(err))}") from None
-        if self.journal is not None:
-            self.journal.observe(
-                JobRecord(
-                    submission_id=submitted,
-                    status="PENDING",
-                    entrypoint=submission.entrypoint,
-                    owner=submission.metadata.get(OWNER_KEY),
-                    metadata=dict(submission.metadata),
-                    runtime_env=redact_runtime_env(submission.runtime_env or {}),
-                    start_time_ms=int(time.time() * 1000),
-                    pool=submission.pool,
-                    entrypoint_num_cpus=submission.entrypoint_num_cpus,
-                    entrypoint_num_gpus=submission.entrypoint_num_gpus,
-                    entrypoint_memory=submission.entrypoint_memory,
-                    entrypoint_resources=dict(submission.entrypoint_resources),
-                    backend=self.name,
-                )
+            raise ValidationError(f"Ray refused the job: {ray_words(str(err))}") from None
+        if self.journal is not None:  # the submission's own fields, as Ray will report them
+            fields = dataclasses.asdict(submission)
+            fields.update(
+                submission_id=submitted,
+                status="PENDING",
+                owner=submission.metadata.get(OWNER_KEY),
+                runtime_env=redact_runtime_env(submission.runtime_env or {}),
+                start_time_ms=int(time.time() * 1000),
+                backend=self.name,
             )
-        with self._lock:
-            self._submitted.add(submitted)
+            self.journal.observe(JobRecord(**fields))
+        self._table.submitted(submitted)
         return submitted
 
     def _info(self, submission_id: str) -> Any:
         info = self._call(lambda c: c.get_job_info(submission_id))
-        if self._is_buried(submission_id):
+        if submission_id in self._tombstones:
             self._rebury(submission_id, info is not None and info.status.is_terminal())
-            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+            raise _no_job(submission_id)
         return info
 
     def _journaled(self, submission_id: str) -> JobRecord:
@@ -371,20 +201,18 @@ class RayJobsBackend(JobBackend):
         Raises:
             NotFoundError: The journal has no such job either.
         """
-        journal = self.journal
-        if journal is None or submission_id not in journal:
-            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
-        present = set(journal.ids()) - {submission_id}
-        journal.lost(present)
-        record = journal.get(submission_id)
+        journal, record = self.journal, None
+        if journal is not None and submission_id in journal:
+            journal.lost(set(journal.ids()) - {submission_id})  # only this one may be lost
+            record = journal.get(submission_id)
         if record is None:
-            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+            raise _no_job(submission_id)
         return record
 
     def get(self, submission_id: str) -> JobRecord:
         """One job (see :meth:`JobBackend.get`); from the journal when Ray lost it."""
         try:
-            record = self._record(self._info(submission_id))
+            record = job_record(self._info(submission_id), self.name)
         except NotFoundError:
             return self._journaled(submission_id)
         if self.journal is not None and submission_id in self.journal:
@@ -397,104 +225,15 @@ class RayJobsBackend(JobBackend):
     ) -> JobPage:
         """A page of submitted jobs, newest first (plain drivers, not submissions, left out).
 
-        Served from an index of Ray's job table (the GCS KV store where Ray's job manager keeps
-        it, ``_ray_compat``; not the dashboard's list, which returns every job each time): each
-        call asks Ray only for the jobs that have not ended, and the whole id list at most every
-        ``table_refresh_s``, so a page costs the same at 100 jobs and at 10,000. List records
-        carry no ``driver_pid`` (``get`` has it).
+        Served from an index of Ray's job table (``ray_table``), so a page costs the same at 100
+        jobs and at 10,000. List records carry no ``driver_pid`` (``get`` has it).
         """
-        stale = self._sync()
-        with self._lock:
-            page = self._index.page(statuses, limit, cursor)
-        page.jobs = [job.model_copy() for job in page.jobs]
+        stale = self._table.sync()
+        page = self._table.page(statuses, limit, cursor)
         self._explain(page.jobs)
         if stale:
-            self._refresh_in_background()
+            self._table.refresh_in_background()
         return page
-
-    def _sync(self) -> bool:
-        """Bring the index up to date with Ray's job table (and the journal).
-
-        The jobs that have not ended are read on every call. The whole id list (jobs submitted
-        elsewhere, or deleted) is read on the first call, then, when older than
-        ``table_refresh_s``, in the background after the page is cut, so no page waits for it.
-
-        Returns:
-            Whether the id list is due for a refresh.
-        """
-        if self._table_read == -float("inf"):
-            self._merge(full=True)
-            return False
-        self._merge(full=False)
-        return time.monotonic() - self._table_read >= self.table_refresh_s
-
-    def _refresh_in_background(self) -> None:
-        with self._lock:
-            if self._refreshing:
-                return
-            self._refreshing = True
-
-        def run() -> None:
-            try:
-                self._merge(full=True)
-            except IogError as err:
-                log.debug("Job table refresh: %s", err.message)
-            finally:
-                with self._lock:
-                    self._refreshing = False
-
-        threading.Thread(target=run, name="iog-job-table", daemon=True).start()
-
-    def _merge(self, full: bool) -> None:
-        """Read Ray's table (all ids when ``full``, else the unfinished jobs) into the index."""
-        now = time.monotonic()
-        with self._lock:
-            index = self._index
-            unfinished = index.unfinished() | self._submitted
-            known = set(index.ids())
-        self.conn.prepare_ray_client()
-        address, timeout_s = self.conn.address, self.conn.request_timeout_s
-        try:
-            if full:
-                ids, infos = _ray_compat.submission_job_infos(
-                    address, timeout_s, known - unfinished
-                )
-            else:
-                ids, infos = None, _ray_compat.job_infos(address, timeout_s, sorted(unfinished))
-        except Exception as err:  # noqa: BLE001 - Ray raises RpcError, GetTimeoutError, ...
-            self.conn.reset()
-            raise RayUnavailableError(
-                f"Ray's job table did not answer ({type(err).__name__}); retry when Ray is back."
-            ) from None
-        tombstones = self._load_tombstones()
-        records = [self._record(info, sid) for sid, info in infos.items()]
-        journal = self.journal
-        with self._lock:
-            if full:
-                self._table_read = now
-            for record in records:
-                sid = record.submission_id
-                self._submitted.discard(sid)
-                # A full read only adds jobs: the per-call reads keep known ones current.
-                if sid not in tombstones and not (full and sid in index):
-                    index.put(record)
-            if ids is not None:
-                present = set(ids)
-                for sid in known - present:
-                    if journal is None or sid not in journal:
-                        index.drop(sid)
-            for sid in tombstones:
-                index.drop(sid)
-        for record in records:
-            if record.submission_id in tombstones:
-                self._rebury(record.submission_id, record.status in TERMINAL_STATUSES)
-            elif journal is not None and record.submission_id in journal:
-                journal.observe(record)
-        if journal is not None and ids is not None:
-            kept = [r for r in journal.lost(set(ids)) if r.submission_id not in tombstones]
-            with self._lock:
-                for record in kept:
-                    index.put(record)
 
     def stop(self, submission_id: str) -> bool:
         """Ask Ray to stop the job; False when it had already ended.
@@ -509,14 +248,11 @@ class RayJobsBackend(JobBackend):
         if info.status.is_terminal():
             return False
         if info.status.value == "PENDING":
-            self.conn.prepare_ray_client()
+            conn = self.conn
+            conn.prepare_ray_client()
             try:
-                if _ray_compat.stop_unstarted_job(
-                    self.conn.address,
-                    submission_id,
-                    _UNSTARTED_STOP_MESSAGE,
-                    self.conn.request_timeout_s,
-                ):
+                message, timeout_s = _UNSTARTED_STOP_MESSAGE, conn.request_timeout_s
+                if _ray_compat.stop_unstarted_job(conn.address, submission_id, message, timeout_s):
                     return True
             except Exception as err:  # noqa: BLE001 - fall back to Ray's own stop below
                 log.warning("Stopping unstarted job %s: %s", submission_id, err)
@@ -529,12 +265,12 @@ class RayJobsBackend(JobBackend):
             info = self._info(submission_id)
         except NotFoundError:
             self._journaled(submission_id)  # ended or lost: deletable
-            self._forget(submission_id)
+            self._logs.forget(submission_id)
             return
         check_deletable(submission_id, info.status.value)
         path = self.log_path(submission_id)
         self._call(lambda c: c.delete_job(submission_id))
-        self._bury(submission_id)
+        self._tombstones.bury(submission_id)
         settle_until = (info.end_time or 0) / 1000 + self.settle_s
         while time.time() < settle_until:
             time.sleep(0.25)
@@ -543,56 +279,11 @@ class RayJobsBackend(JobBackend):
             except NotFoundError:
                 continue
             self._rebury(submission_id, again is not None and again.status.is_terminal())
-        self._forget(submission_id, path)
-
-    def _forget(self, submission_id: str, path: str | None = None) -> None:
-        """Drop the journal's record and the driver log file."""
-        path = path or self.log_path(submission_id)
-        if self.journal is not None:
-            self.journal.forget(submission_id)
-        if path:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)
-
-    def _local_session_dir(self) -> str | None:
-        # Asked again now and then (a restarted head has a new session dir); while unknown, at
-        # most once a second, so a follower polling a log never probes a down head each time.
-        now = time.monotonic()
-        if now - self._session_dir_read > (10.0 if self._session_dir else 1.0):
-            self._session_dir, self._session_dir_read = None, now
-            self.conn.probe()
-            self.conn.prepare_ray_client()
-            try:
-                found = _ray_compat.head_session_dir(self.conn.address, self.conn.request_timeout_s)
-            except Exception as err:  # noqa: BLE001 - Ray raises RpcError, ConnectionError, ...
-                log.debug("Head session dir unknown: %s", type(err).__name__)
-                return None
-            if found and os.path.isdir(os.path.join(found, "logs")):
-                self._session_dir = found
-        return self._session_dir
+        self._logs.forget(submission_id, path)
 
     def log_path(self, submission_id: str) -> str | None:
-        """The driver log on this machine (``<session_dir>/logs/job-driver-<id>.log``), if here.
-
-        A journaled job's log is found where it was last seen, also after a head restart.
-        """
-        journal = self.journal
-        try:
-            session_dir = self._local_session_dir()
-        except RayUnavailableError:
-            session_dir = None
-        if session_dir:
-            path = os.path.join(session_dir, "logs", f"job-driver-{submission_id}.log")
-            if os.path.exists(path):
-                if journal is not None and submission_id in journal:
-                    journal.remember_log(submission_id, path)
-                return path
-        kept = journal.log_path(submission_id) if journal is not None else None
-        return kept if kept and os.path.exists(kept) else None
+        """The driver log on this machine, if it is here (see ``driver_logs``)."""
+        return self._logs.path(submission_id)
 
     def read_logs(self, submission_id: str, offset: int = 0, limit_bytes: int = 65536) -> LogPage:
         """A byte-offset page of the driver log: the local file, else Ray's log API."""
@@ -619,7 +310,6 @@ class RayJobsBackend(JobBackend):
 
     def close(self) -> None:
         """Drop the client and close the journal (the connection is the caller's to close)."""
-        with self._lock:
-            self._client_obj = None
+        self._call.reset()
         if self.journal is not None:
             self.journal.close()

@@ -65,7 +65,7 @@ def select_backend(
     pool_config: PoolConfig | None = None,
     snapshot_source: Callable[[], ClusterSnapshot | None] | None = None,
 ) -> JobBackend:
-    """Build the jobs backend to use.
+    """Build the jobs backend to use: a ``RayJobsBackend`` or a ``LocalProcessBackend``.
 
     Args:
         conn: The connection to the head node; None forces the local backend's bare mode.
@@ -77,9 +77,6 @@ def select_backend(
         stop_grace_s: The local backend's TERM → KILL grace period.
         pool_config: How pools are named (the server's traits), for the Ray backend.
         snapshot_source: The server monitor's latest snapshot, for the Ray backend.
-
-    Returns:
-        A ``RayJobsBackend`` or a ``LocalProcessBackend``.
 
     Raises:
         ValidationError: ``preferred`` is not one of ``auto``, ``ray``, ``local``, or ``ray``

@@ -175,13 +175,10 @@ class JobService:
     def open(
         cls, preferred: str = "auto", conn: RayConnection | None = None, **fields: Any
     ) -> JobService:
-        """A service on the backend ``select_backend`` picks, in the default state dir.
+        """A service on the backend ``select_backend`` picks (``preferred``), default state dir.
 
-        Args:
-            preferred: ``auto``, ``ray`` or ``local``.
-            conn: The Ray connection, closed with the service; None connects as the environment
-                says, or runs the local backend without Ray when that fails.
-            **fields: More :class:`JobService` fields.
+        ``conn`` is closed with the service; None connects as the environment says, or runs the
+        local backend without Ray when that fails. ``fields`` are more :class:`JobService` fields.
         """
         from ..connection import RayConnection
         from .selection import default_state_dir, select_backend

@@ -94,6 +94,11 @@ def _number(name: str, value: Any, cap: float) -> float:
     return float(value)
 
 
+def _optional_number(body: dict, name: str, cap: float, kind: type = float) -> Any:
+    value = body.get(name)
+    return None if value is None else kind(_number(name, value, cap))
+
+
 def _str_map(name: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be an object of strings to strings.")
@@ -324,25 +329,17 @@ def validate_submission(
                 "entrypoint_num_gpus or entrypoint_memory."
             )
         resources[name] = _number(f"entrypoint_resources[{name[:64]!r}]", amount, MAX_RESOURCE)
-    cpus = body.get("entrypoint_num_cpus")
-    gpus = body.get("entrypoint_num_gpus")
     memory = body.get("entrypoint_memory")
-    if memory is not None and (isinstance(memory, float) and not memory.is_integer()):
+    if isinstance(memory, float) and not memory.is_integer():
         raise ValidationError("entrypoint_memory must be a whole number of bytes.")
     return JobSubmission(
         entrypoint=entrypoint,
         submission_id=submission_id,
         runtime_env=_runtime_env(body.get("runtime_env"), allowed_working_dir_roots, package_store),
         metadata=_metadata(body.get("metadata"), owner, pool),
-        entrypoint_num_cpus=None
-        if cpus is None
-        else _number("entrypoint_num_cpus", cpus, MAX_CPUS),
-        entrypoint_num_gpus=None
-        if gpus is None
-        else _number("entrypoint_num_gpus", gpus, MAX_GPUS),
-        entrypoint_memory=None
-        if memory is None
-        else int(_number("entrypoint_memory", memory, MAX_MEMORY)),
+        entrypoint_num_cpus=_optional_number(body, "entrypoint_num_cpus", MAX_CPUS),
+        entrypoint_num_gpus=_optional_number(body, "entrypoint_num_gpus", MAX_GPUS),
+        entrypoint_memory=_optional_number(body, "entrypoint_memory", MAX_MEMORY, int),
         entrypoint_resources=resources,
         pool=pool,
     )

@@ -28,10 +28,7 @@ def _short(value: object, limit: int = MAX_FIELD) -> str | None:
 
 
 class AuditLog:
-    """An append-only JSON-lines audit file, safe to share between threads.
-
-    Args:
-        path: The file; its directory is created (0700) when missing.
+    """An append-only JSON-lines audit file at ``path`` (its directory made 0700), thread-safe.
 
     Example:
         >>> audit = AuditLog("/tmp/iog-audit.jsonl")  # doctest: +SKIP

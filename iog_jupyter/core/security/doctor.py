@@ -8,6 +8,7 @@ handler (``GET doctor``) or the CLI (``iog doctor``) collects.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -32,17 +33,12 @@ _PROBE_TIMEOUT_S = 2.0
 class JupyterFacts:
     """What the running Jupyter server is configured to do (read from its ServerApp).
 
-    Attributes:
-        auth_enabled: The identity provider requires a token or password.
-        xsrf_enabled: XSRF checks are on (``disable_check_xsrf`` is False).
-        allow_origin: ``ServerApp.allow_origin``.
-        allow_origin_pat: ``ServerApp.allow_origin_pat``.
-        allow_unauthenticated_access: ``ServerApp.allow_unauthenticated_access``.
-        tls: The server has a certificate (``certfile``).
-        ip: The address it listens on.
-        proxy_enabled: jupyter-server-proxy is loaded as a server extension.
-        jobs_backend: The jobs backend in use (None before the first job call).
-        jobs_backend_change: Set when jobs ran on another backend before this server started.
+    ``allow_origin``, ``allow_origin_pat``, ``allow_unauthenticated_access`` and ``ip`` are the
+    ServerApp's settings; ``auth_enabled``: the identity provider requires a token or password;
+    ``xsrf_enabled``: ``disable_check_xsrf`` is False; ``tls``: it has a ``certfile``;
+    ``proxy_enabled``: jupyter-server-proxy is loaded as a server extension; ``jobs_backend``:
+    the one in use (None before the first job call); ``jobs_backend_change``: set when jobs ran
+    on another backend before this server started.
     """
 
     auth_enabled: bool
@@ -105,53 +101,45 @@ def _is_loopback(host: str) -> bool:
 def check_token_file(conn: RayConnection, fix: bool = False) -> Check:
     """The Ray token file must be readable by its owner only (Ray writes it 0644); fix: chmod."""
     info = conn.token_info
+    check = functools.partial(Check, "ray_token_file")
     caps = _ray_compat.capabilities()
     if not caps.token_auth:
         if info.token is not None:
             where = info.path or info.source
-            return Check(
-                "ray_token_file",
+            return check(
                 WARN,
                 f"A Ray token ({where}) is present, but Ray {caps.version} has no token "
                 "authentication and ignores it: it guards nothing.",
                 f"Remove the stale token ({where}), or upgrade Ray to "
                 f">= {_ray_compat.TOKEN_AUTH_SINCE} and start it with RAY_AUTH_MODE=token.",
             )
-        return Check(
-            "ray_token_file",
-            OK,
-            f"Ray {caps.version} has no token authentication, so no token file applies.",
+        return check(
+            OK, f"Ray {caps.version} has no token authentication, so no token file applies."
         )
     if info.token is None:
-        return Check(
-            "ray_token_file",
+        return check(
             FAIL,
             "No Ray token was found, so iog cannot authenticate to Ray (or Ray runs without one).",
             "Start Ray with RAY_AUTH_MODE=token (`iog up` does) and point RAY_AUTH_TOKEN_PATH at "
             "its token file.",
         )
     if not info.path:
-        return Check("ray_token_file", OK, f"The Ray token comes from {info.source}, not a file.")
+        return check(OK, f"The Ray token comes from {info.source}, not a file.")
     try:
         mode = stat.S_IMODE(os.stat(info.path).st_mode)
     except OSError as err:
-        return Check("ray_token_file", WARN, f"Cannot stat the token file: {err.strerror}.")
+        return check(WARN, f"Cannot stat the token file: {err.strerror}.")
     if mode & 0o077:
         if fix:
             os.chmod(info.path, 0o600)
-            return Check(
-                "ray_token_file",
-                OK,
-                f"The Ray token file {info.path} was mode {mode:o}; it is now 600.",
-            )
-        return Check(
-            "ray_token_file",
+            return check(OK, f"The Ray token file {info.path} was mode {mode:o}; it is now 600.")
+        return check(
             FAIL,
             f"The Ray token file {info.path} is mode {mode:o}: other users of this machine can "
             "read the token and run code on the cluster.",
             f"chmod 600 {info.path}   (or `iog doctor --fix`)",
         )
-    return Check("ray_token_file", OK, f"The Ray token file {info.path} is mode {mode:o}.")
+    return check(OK, f"The Ray token file {info.path} is mode {mode:o}.")
 
 
 def _grpc_answers_without_token(address: str) -> bool | None:
@@ -191,9 +179,9 @@ def check_ray_auth(conn: RayConnection) -> Check:
     its ports run code for anyone who reaches them, the local machine's other users included.
     """
     caps = _ray_compat.capabilities()
+    check = functools.partial(Check, "ray_auth_mode")
     if not caps.token_auth:
-        return Check(
-            "ray_auth_mode",
+        return check(
             FAIL,
             f"{_ray_compat.no_token_auth(caps.version)}: its GCS, dashboard and Jobs API run "
             "code for anyone who can reach their ports (CVE-2023-48022).",
@@ -211,8 +199,7 @@ def check_ray_auth(conn: RayConnection) -> Check:
         where = " and ".join(
             name for name, open_ in (("the GCS", gcs), ("the dashboard", dashboard)) if open_
         )
-        return Check(
-            "ray_auth_mode",
+        return check(
             FAIL,
             f"Ray answers without a token ({where}): anyone who reaches it can run code "
             "(CVE-2023-48022).",
@@ -220,10 +207,8 @@ def check_ray_auth(conn: RayConnection) -> Check:
             "`iog up` does.",
         )
     if gcs is None and dashboard is None:
-        return Check(
-            "ray_auth_mode", WARN, f"Ray did not answer at {conn.address}; auth not verified."
-        )
-    return Check("ray_auth_mode", OK, "Ray refuses callers without the token (token auth on).")
+        return check(WARN, f"Ray did not answer at {conn.address}; auth not verified.")
+    return check(OK, "Ray refuses callers without the token (token auth on).")
 
 
 def _ray_listeners(gcs_port: str) -> list[tuple[str, int, str]]:
@@ -257,15 +242,14 @@ def _ray_listeners(gcs_port: str) -> list[tuple[str, int, str]]:
 
 def check_ray_ports(conn: RayConnection) -> Check:
     """Which Ray ports on this host listen beyond loopback, and whether they demand the token."""
+    check = functools.partial(Check, "ray_ports")
     try:
         listeners = _ray_listeners(conn.address.rsplit(":", 1)[-1])
     except Exception as err:  # noqa: BLE001 - psutil needs permissions some hosts withhold
-        return Check("ray_ports", WARN, f"Could not list Ray's listening ports ({err}).")
+        return check(WARN, f"Could not list Ray's listening ports ({err}).")
     exposed = [(ip, port, name) for ip, port, name in listeners if not _is_loopback(ip)]
     if not exposed:
-        return Check(
-            "ray_ports", OK, f"All {len(listeners)} listening Ray ports on this host are loopback."
-        )
+        return check(OK, f"All {len(listeners)} listening Ray ports on this host are loopback.")
     open_ports, http_open, guarded = [], [], []
     for ip, port, name in exposed:
         host = "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
@@ -278,8 +262,7 @@ def check_ray_ports(conn: RayConnection) -> Check:
         else:
             guarded.append(label)
     if open_ports:
-        return Check(
-            "ray_ports",
+        return check(
             FAIL,
             "Ray ports beyond loopback answer without a token: " + ", ".join(open_ports) + ".",
             "Enable token auth, and firewall these ports to the cluster's own nodes.",
@@ -293,8 +276,7 @@ def check_ray_ports(conn: RayConnection) -> Check:
         parts.append(
             "these serve HTTP without a token (metrics or status): " + ", ".join(http_open)
         )
-    return Check(
-        "ray_ports",
+    return check(
         WARN,
         "; ".join(parts) + ".",
         "Multi-node Ray needs some of these; firewall them to the cluster's nodes. A single-node "
@@ -305,8 +287,7 @@ def check_ray_ports(conn: RayConnection) -> Check:
 def check_ray_version() -> Check:
     """The installed Ray's version, and what degrades on it (a warning for each lack)."""
     caps = _ray_compat.capabilities()
-    notes = caps.notes
-    lacks = [n for n in notes if "token authentication" not in n]  # ray_auth_mode says that
+    lacks = [n for n in caps.notes if "token authentication" not in n]  # ray_auth_mode says that
     if not lacks:
         return Check("ray_version", OK, f"Ray {caps.version}: every iog_jupyter feature is on.")
     return Check(

@@ -35,11 +35,9 @@ class QuotaLimits:
 
 
 class Quotas:
-    """Counts per user and refuses what goes over :class:`QuotaLimits` (thread-safe).
+    """Counts per user and refuses what goes over ``limits`` (thread-safe).
 
-    Args:
-        limits: The limits.
-        clock: Monotonic seconds (a parameter so the window can be tested without sleeping).
+    ``clock`` gives monotonic seconds (a parameter so the window can be tested without sleeping).
     """
 
     WINDOW_S = 60.0
@@ -53,9 +51,7 @@ class Quotas:
     def check_submit(self, user: str, active_jobs: Callable[[], int]) -> None:
         """Refuse a submission over either job quota; else count it in the rate window.
 
-        Args:
-            user: The Jupyter user submitting.
-            active_jobs: Counts the user's PENDING/RUNNING jobs (called only when limited).
+        ``active_jobs`` counts the user's PENDING/RUNNING jobs (called only when limited).
 
         Raises:
             QuotaExceededError: Too many active jobs, or too many submissions this minute.

@@ -125,11 +125,11 @@ def default_namespace(user: str) -> str:
 def driver_metadata() -> dict[str, str]:
     """The ``JobConfig.metadata`` ``connect()`` gives the driver (strings only)."""
     path, client = notebook_path()
-    meta = {META_KIND: "notebook" if in_kernel() or path else "script"}
-    meta[META_USER] = current_user()
-    meta[META_CLIENT] = client
-    if kernel_id():
-        meta[META_KERNEL_ID] = str(kernel_id())
+    kind = "notebook" if in_kernel() or path else "script"
+    meta = {META_KIND: kind, META_USER: current_user(), META_CLIENT: client}
+    kid = kernel_id()
+    if kid:
+        meta[META_KERNEL_ID] = kid
     if path:
         meta[META_NOTEBOOK_PATH] = path[:1024]
     return meta

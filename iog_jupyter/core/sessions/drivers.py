@@ -163,13 +163,8 @@ def list_sessions(
 ) -> list[SessionRecord]:
     """Every live Ray driver, attributed to its notebook where possible, oldest first.
 
-    Args:
-        conn: The connection to the cluster.
-        kernels: The Jupyter server's kernels (none in a kernel or the CLI's local mode).
-        now_ms: The time idle seconds are counted to (now when None).
-
-    Returns:
-        One record per live driver.
+    ``kernels`` are the Jupyter server's (none in a kernel or the CLI's local mode); idle seconds
+    are counted to ``now_ms`` (now when None).
 
     Raises:
         RayUnavailableError: The GCS did not answer.
@@ -185,19 +180,24 @@ def _holds_any(resources: Any, names: Sequence[str] | None) -> bool:
     return any(float(held.get(name, 0)) > 0 for name in names)
 
 
+def _attempt(result: ReleaseResult, kind: str, ray_id: bytes, where: Any, timeout_s: float) -> bool:
+    """Kill an actor or cancel a task (``kind``); False, with the error noted, when it failed."""
+    act = _ray_compat.kill_actor if kind == "actor" else _ray_compat.cancel_task
+    try:
+        act(where, ray_id, timeout_s)
+    except _ray_compat.gcs_errors() as err:
+        result.errors.append(f"{kind} {ray_id.hex()}: {type(err).__name__}")
+        return False
+    return True
+
+
 def release_session(
     conn: RayConnection, session_id: str, resources: Sequence[str] | None = None
 ) -> ReleaseResult:
     """Kill a session's non-detached actors and cancel its running tasks. Never detached ones.
 
-    Args:
-        conn: The connection to the cluster.
-        session_id: The driver's Ray job id (hex).
-        resources: Only actors and tasks holding one of these (``["GPU"]``, what the idle
-            policy releases); all of them when None.
-
-    Returns:
-        What was killed, cancelled and kept.
+    ``session_id`` is the driver's Ray job id (hex). With ``resources``, only actors and tasks
+    holding one of them are released (``["GPU"]``, what the idle policy releases).
 
     Raises:
         NotFoundError: No live driver has this job id.
@@ -223,23 +223,14 @@ def release_session(
             continue
         if not _holds_any(actor.required_resources, resources):
             result.kept_other_actors += 1
-            continue
-        try:
-            _ray_compat.kill_actor(conn.address, actor.actor_id, conn.request_timeout_s)
-        except _ray_compat.gcs_errors() as err:
-            result.errors.append(f"actor {actor.actor_id.hex()}: {type(err).__name__}")
-            continue
-        result.killed_actors.append(actor.actor_id.hex())
+        elif _attempt(result, "actor", actor.actor_id, conn.address, conn.request_timeout_s):
+            result.killed_actors.append(actor.actor_id.hex())
     # Running and queued tasks alike: a queued one would take the resources later.
     for task in _gcs_call(conn, _ray_compat.live_tasks):
         if bytes(task.job_id) != job_id or not _holds_any(task.required_resources, resources):
             continue
-        try:
-            _ray_compat.cancel_task(driver.driver_address, task.task_id, conn.request_timeout_s)
-        except _ray_compat.gcs_errors() as err:
-            result.errors.append(f"task {task.task_id.hex()}: {type(err).__name__}")
-            continue
-        result.cancelled_tasks += 1
+        if _attempt(result, "task", task.task_id, driver.driver_address, conn.request_timeout_s):
+            result.cancelled_tasks += 1
     if result.errors and not (result.killed_actors or result.cancelled_tasks):
         raise RayUnavailableError(
             f"Releasing session {session_id} failed: {'; '.join(result.errors[:3])}."

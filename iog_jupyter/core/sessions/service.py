@@ -63,15 +63,10 @@ def _keep_alive_until(raw: bytes | None, cap_s: float) -> int | None:
 class SessionService:
     """The server's sessions: one list for REST and the policy, releases, and the idle loop.
 
-    Args:
-        conn: The connection to the cluster (never a driver).
-        kernels: Coroutine function returning the Jupyter server's kernels.
-        policy: The idle policy.
-        calls: Where blocking GCS calls run (the ``sessions`` lane).
-        audit: The audit log the policy's warnings and releases go to.
-        call_timeout_s: Deadline of one off-loop call.
-        release_foreign: Whether a person may release drivers that are not kernels of this
-            server (other users' notebooks, scripts, jobs).
+    ``kernels`` is a coroutine function returning the Jupyter server's kernels; blocking GCS
+    calls run in the ``sessions`` lane of ``calls``; the policy's warnings and releases go to
+    ``audit``. ``release_foreign`` lets a person release drivers that are not kernels of this
+    server (other users' notebooks, scripts, jobs).
     """
 
     def __init__(

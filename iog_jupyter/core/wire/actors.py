@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, computed_field
+from pydantic import Field
 
-from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+from .base import ResourceMap, WireModel, iso_field
 
 #: Ray's actor states, in lifecycle order (a newer Ray may report others; they pass through).
 ACTOR_STATES = ("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE", "RESTARTING", "DEAD")
@@ -41,17 +41,8 @@ class ActorRecord(WireModel):
     managed: bool = Field(False, description="iog holds a record of it.")
     protected: bool = Field(False, description="iog refuses to kill it.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def created(self) -> IsoTime:
-        """``created_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.created_ms or None)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def expires(self) -> IsoTime:
-        """``expires_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.expires_ms or None)
+    created = iso_field("created_ms", "``created_ms`` as ISO-8601 UTC.")
+    expires = iso_field("expires_ms", "``expires_ms`` as ISO-8601 UTC.")
 
 
 class ActorPage(WireModel):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 #: A map of resource name to amount (``{"CPU": 4, "GPU": 1}``).
 ResourceMap = dict[str, float]
@@ -30,6 +30,16 @@ def iso_from_ms(timestamp_ms: int | None) -> str | None:
         return None
     moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_field(ms_field: str, description: str, zero_is_null: bool = True) -> Any:
+    """A computed field: the ``*_ms`` field ``ms_field`` as ISO-8601 UTC (see :data:`IsoTime`)."""
+
+    def iso(self: BaseModel) -> str | None:
+        ms = getattr(self, ms_field)
+        return iso_from_ms((ms or None) if zero_is_null else ms)
+
+    return computed_field(property(iso), return_type=IsoTime, description=description)
 
 
 class Error(WireModel):

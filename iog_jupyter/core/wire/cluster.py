@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field
 
-from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+from .base import IsoTime, ResourceMap, WireModel, iso_field
 
 #: Resources every snapshot reports, even when the cluster has none of them (GPU on a laptop).
 STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
@@ -94,11 +94,7 @@ class ClusterSnapshot(WireModel):
     infeasible_demands: list[ResourceDemand] = Field(default_factory=list)
     pools: list[PoolSummary] = Field(default_factory=list)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def timestamp(self) -> IsoTime:
-        """The snapshot time as ISO-8601 UTC."""
-        return iso_from_ms(self.timestamp_ms)
+    timestamp = iso_field("timestamp_ms", "The snapshot time as ISO-8601 UTC.", zero_is_null=False)
 
     def history_point(self) -> HistoryPoint:
         """The compact entry the history ring buffer keeps for this snapshot."""
@@ -252,11 +248,9 @@ class ClusterDeltaMessage(WireModel):
     pools_removed: list[str] = Field(default_factory=list, description="Names of pools that left.")
     pools_changed: list[PoolChange] = Field(default_factory=list, description="New or changed.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def timestamp(self) -> IsoTime:
-        """The new snapshot's time as ISO-8601 UTC."""
-        return iso_from_ms(self.timestamp_ms)
+    timestamp = iso_field(
+        "timestamp_ms", "The new snapshot's time as ISO-8601 UTC.", zero_is_null=False
+    )
 
 
 class StatusMessage(WireModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field
 
-from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+from .base import ResourceMap, WireModel, iso_field
 
 #: Ray's job statuses (``ray.job_submission.JobStatus``), in Ray's words.
 JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
@@ -65,17 +65,8 @@ class JobRecord(WireModel):
     pending_reason: str | None = None
     backend: str = Field("", description="ray or local: the backend that ran it.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def start_time(self) -> IsoTime:
-        """``start_time_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.start_time_ms or None)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def end_time(self) -> IsoTime:
-        """``end_time_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.end_time_ms or None)
+    start_time = iso_field("start_time_ms", "``start_time_ms`` as ISO-8601 UTC.")
+    end_time = iso_field("end_time_ms", "``end_time_ms`` as ISO-8601 UTC.")
 
     @property
     def is_terminal(self) -> bool:

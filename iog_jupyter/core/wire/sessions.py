@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field, field_serializer
 
-from .base import IsoTime, ResourceMap, WireModel, iso_from_ms
+from .base import ResourceMap, WireModel, iso_field
 
 PolicyState = Literal["off", "not_applicable", "active", "warned", "due", "released", "exempt"]
 
@@ -58,17 +58,8 @@ class SessionRecord(WireModel):
         """The Ray job id (the same as ``session_id``)."""
         return self.session_id
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def last_activity(self) -> IsoTime:
-        """``last_activity_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.last_activity_ms or None)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def start_time(self) -> IsoTime:
-        """``start_time_ms`` as ISO-8601 UTC."""
-        return iso_from_ms(self.start_time_ms or None)
+    last_activity = iso_field("last_activity_ms", "``last_activity_ms`` as ISO-8601 UTC.")
+    start_time = iso_field("start_time_ms", "``start_time_ms`` as ISO-8601 UTC.")
 
     @field_serializer("idle_s")
     def _round_idle(self, idle_s: float | None) -> float | None:
