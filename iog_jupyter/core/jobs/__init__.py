@@ -10,22 +10,33 @@ for clusters whose operator switched the dashboard and Jobs API off. ``select_ba
 
 from __future__ import annotations
 
-from ..wire import TERMINAL_STATUSES as TERMINAL_STATUSES
-from ..wire import JobPage as JobPage
-from ..wire import JobRecord as JobRecord
-from ..wire import LogPage as LogPage
-from .base import OWNER_KEY as OWNER_KEY
-from .base import POOL_KEY as POOL_KEY
-from .base import JobBackend as JobBackend
-from .base import JobSubmission as JobSubmission
-from .local_backend import LocalProcessBackend as LocalProcessBackend
-from .packages import PackageStore as PackageStore
-from .ray_backend import RayJobsBackend as RayJobsBackend
-from .selection import default_state_dir as default_state_dir
-from .selection import select_backend as select_backend
-from .service import JobsAPI as JobsAPI
-from .service import JobService as JobService
-from .service import LogFollower as LogFollower
-from .service import follow_logs as follow_logs
-from .validation import redact_runtime_env as redact_runtime_env
-from .validation import validate_submission as validate_submission
+from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
+from .base import OWNER_KEY, POOL_KEY, JobBackend, JobSubmission
+from .local_backend import LocalProcessBackend
+from .packages import PackageStore
+from .ray_backend import RayJobsBackend
+from .selection import default_state_dir, select_backend
+from .service import JobsAPI, JobService, LogFollower, follow_logs
+from .validation import redact_runtime_env, validate_submission
+
+__all__ = [
+    "OWNER_KEY",
+    "POOL_KEY",
+    "TERMINAL_STATUSES",
+    "JobBackend",
+    "JobPage",
+    "JobRecord",
+    "JobService",
+    "JobsAPI",
+    "JobSubmission",
+    "LocalProcessBackend",
+    "LogFollower",
+    "LogPage",
+    "PackageStore",
+    "RayJobsBackend",
+    "default_state_dir",
+    "follow_logs",
+    "redact_runtime_env",
+    "select_backend",
+    "validate_submission",
+]

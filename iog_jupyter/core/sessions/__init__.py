@@ -4,5 +4,6 @@
 releases them, and ``service`` is the server's session service with its idle policy.
 """
 
-from .drivers import list_sessions as list_sessions
-from .drivers import release_session as release_session
+from .drivers import list_sessions, release_session
+
+__all__ = ["list_sessions", "release_session"]
