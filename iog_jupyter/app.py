@@ -113,7 +113,9 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def _init_actors(self) -> None:
         """Build the actor registry and its TTL reaper (started with the event loop)."""
-        self.actor_registry = ActorRegistry(self.connection, self.protected_actor_namespaces)
+        self.actor_registry = ActorRegistry(
+            self.connection, self.protected_actor_namespaces, cache_names=True
+        )
         self.actor_reaper = ActorReaper(
             self.actor_registry,
             self.actor_reap_interval_s,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run all of them: lint, jest, pytest (which starts its
 # own Ray head and Jupyter servers) on the newest Ray, then the Ray-backed tests and tutorials
-# again on the oldest supported Ray (scripts/test-oldest-ray.sh). This is what CI runs.
+# again on the oldest supported Ray, less the slow fault tests (scripts/test-oldest-ray.sh).
+# This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Browser tests (tests/ui) drive Debian's Chromium through Playwright; never download a browser.
@@ -25,7 +26,7 @@ if [ "${IOG_SKIP_UI:-0}" != 1 ] && [ ! -x "$IOG_CHROMIUM" ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 status=0
-python -m pytest "$@" || status=$?
+python -m pytest --durations=15 "$@" || status=$?
 if [ "${IOG_SKIP_OLDEST_RAY:-0}" != 1 ]; then
   echo "== pytest on the oldest supported Ray: the Ray-backed tests and the tutorials"
   bash scripts/test-oldest-ray.sh || status=$?

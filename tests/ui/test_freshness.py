@@ -145,6 +145,11 @@ def test_sessions_and_actors_appear_and_go_within_one_interval(page, lab, ray_he
             "actors?detached=true&limit=500",
             lambda a: any(f"{x['namespace']}/{x['name']}" == actor for x in a["actors"]),
         )
+        # Each change is timed on its own: let the row show (or its bound pass) before the kill.
+        page.wait_for_function(
+            f"() => window.__iogRows[{'actor:' + actor!r}] !== undefined",
+            timeout=int(BOUND_S * 1000) + 2000,
+        )
         lab.api("DELETE", f"actors/sessions-test/{quote(f'keep-{tag}')}")
         server["actor removed"] = _when_server(
             lab,

@@ -17,7 +17,7 @@ them to a :class:`~.connection.RayConnection` for the server and the CLI.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import logging
 import time
 from collections.abc import Callable
@@ -165,25 +165,16 @@ def _walk(
     matches: Callable[[Any], bool],
     timeout_s: float,
 ) -> list[tuple[Key, Any]]:
-    """The first ``wanted`` of ``keys`` (in sorted order) whose live actor ``matches``.
+    """The first ``wanted`` of the sorted ``keys`` whose live actor ``matches``.
 
     Names are looked up in concurrent batches, the first of ``wanted`` and each next one twice
     as big (at most :data:`WALK_BATCH_MAX`), so a dense filter reads about one page and a
-    sparse one reads no further than it must. Only the first batch is picked from the unsorted
-    ``keys`` (a partial sort); the rest are sorted only if the walk goes past it.
+    sparse one reads no further than it must.
     """
     found: list[tuple[Key, Any]] = []
-    if len(keys) > 4 * wanted:
-        order, whole = heapq.nsmallest(wanted, keys), False
-    else:
-        order, whole = sorted(keys), True
     start, batch = 0, wanted
-    while len(found) < wanted:
-        if start >= len(order) and not whole:
-            order, whole = sorted(keys), True
-        chunk = order[start : start + batch]
-        if not chunk:
-            break
+    while len(found) < wanted and start < len(keys):
+        chunk = keys[start : start + batch]
         start += len(chunk)
         infos = _ray_compat.named_actors_info(gcs, chunk, timeout_s)
         for key in chunk:
@@ -194,6 +185,23 @@ def _walk(
                     break
         batch = min(batch * 2, WALK_BATCH_MAX)
     return found
+
+
+def listed_names(
+    gcs: str, timeout_s: float, namespace: str | None = None, protected: Protected = ()
+) -> list[Key]:
+    """The named actors a list shows, sorted: ``namespace``'s, or every unprotected one.
+
+    One ``ListNamedActors`` call; its cost grows with the named actors (see
+    :class:`~.registry.NameCache` for the server's cached copy).
+    """
+    keys = _ray_compat.list_named_actors(gcs, timeout_s, namespace)
+    if namespace is not None:
+        return sorted(k for k in keys if k[0] == namespace)
+    hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
+    return sorted(
+        k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)
+    )
 
 
 def _by_state(
@@ -225,6 +233,7 @@ def list_actors(
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
     protected: Protected = (),
+    names: Callable[[], list[Key]] | None = None,
 ) -> ActorPage:
     """One page of named actors, by namespace then name, with iog's owner and TTL.
 
@@ -233,7 +242,8 @@ def list_actors(
     module's docstring. Without ``detached`` and ``states`` the page's ``total`` is the exact
     count (from the names); with either it is None, since counting would read every actor.
     ``detached``: only detached actors (True), only the others (False) or both (None);
-    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``protected``: configuration's namespaces.
+    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``protected``: configuration's namespaces;
+    ``names``: where the sorted listed names come from (:func:`listed_names` when None).
 
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
@@ -266,11 +276,11 @@ def list_actors(
         hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
         found = [(k, by_state[k]) for k in hits]
     else:
-        keys = visible(_ray_compat.list_named_actors(gcs, timeout_s, namespace))
+        keys = names() if names is not None else listed_names(gcs, timeout_s, namespace, protected)
         if detached is None and not states:
             total = len(keys)  # exact: every name listed here is a live actor's
         if after is not None:
-            keys = [k for k in keys if k > after]
+            keys = keys[bisect.bisect_right(keys, after) :]
         found = _walk(gcs, keys, wanted, matches, timeout_s)
     page = found[:limit]
     metas = read_metas(gcs, [key for key, _ in page], timeout_s)
