@@ -14,6 +14,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -25,6 +26,10 @@ from ._version import __version__
 from .core.wire import JobPage, JobRecord, LogPage
 
 log = logging.getLogger(__name__)
+#: How long a log follow waits for an unavailable server or Ray before it gives up.
+RESUME_FOR_S = 600.0
+#: Seconds between two attempts to resume a log follow.
+RESUME_EVERY_S = 2.0
 
 API_PREFIX = "iog/api/v1/"
 
@@ -309,9 +314,40 @@ class JobsClient:
     ) -> Iterator[LogPage]:
         """``WS jobs/{id}/logs/tail``: the live log from ``offset`` until the job has ended.
 
-        Raises IogClientError when the tail is refused, breaks off, or the server ends it with
-        an error (the job was deleted).
+        While the server or its Ray is unavailable (a 503, or the tail breaks off) it waits and
+        resumes from the last byte it yielded, for up to :data:`RESUME_FOR_S` (a warning says
+        so once per outage). Raises IogClientError when the tail is refused otherwise, the wait
+        runs out, or the server ends the tail with an error (the job was deleted).
         """
+        waiting_since: float | None = None
+        while True:
+            try:
+                for page in self._tail(submission_id, offset, stop):
+                    waiting_since, offset = None, page.next_offset
+                    yield page
+                return
+            except IogClientError as err:
+                if err.kind != "unavailable":
+                    raise
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    log.warning(
+                        "iog: %s Resuming the log at byte %d once it answers (Ctrl-C to stop).",
+                        err.message,
+                        offset,
+                    )
+                elif now - waiting_since > RESUME_FOR_S:
+                    raise
+            if stop is not None and stop.wait(RESUME_EVERY_S):
+                return
+            if stop is None:
+                time.sleep(RESUME_EVERY_S)
+
+    def _tail(
+        self, submission_id: str, offset: int, stop: threading.Event | None
+    ) -> Iterator[LogPage]:
+        """One ``WS jobs/{id}/logs/tail`` connection (see :meth:`follow`)."""
         client = self.client
         parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -324,9 +360,17 @@ class JobsClient:
                 url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
             )
         except websocket.WebSocketBadStatusException as err:
+            try:  # the server's {"message", "reason"}, as REST answers carry
+                body = json.loads(getattr(err, "resp_body", None) or b"{}")
+            except ValueError:
+                body = {}
+            text = f"The log tail was refused ({err.status_code})"
+            if isinstance(body, dict) and body.get("message"):
+                text += f": {body['message']}"
             raise IogClientError(
-                client._scrub(f"The log tail was refused ({err.status_code})."),
+                client._scrub(text if text.endswith(".") else text + "."),
                 status=err.status_code,
+                reason=str(body.get("reason", "error")) if isinstance(body, dict) else "error",
             ) from None
         except (OSError, websocket.WebSocketException) as err:
             raise IogClientError(

@@ -3,7 +3,8 @@
 While it is gone every REST route answers within 2 s (data it has, or a clear
 ``ray_unavailable``); a log follower keeps what it has; after the head returns the server
 recovers by itself, the job history is still there (Ray's own table is empty again), and the job
-that was running is FAILED with the reason, its follower ended with that status.
+that was running is FAILED with the reason, its followers (a websocket, the CLI) ended with
+that status.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import json
 import os
 import shlex
 import signal
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +28,8 @@ from tests.fixtures import head_traits, server_config
 from .routes import concrete_path
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
 
 INTERVAL_S = 0.5
 TICKER = (
@@ -67,8 +72,28 @@ async def _job(jp_fetch, submission_id: str) -> dict:
     return (await _api(jp_fetch, f"jobs/{submission_id}"))[1]
 
 
+async def _cli_follower(server_url: str, token: str, submission_id: str, tmp_path):
+    """``iog jobs logs -f ID --url URL`` in a child process (the CLI's follower)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "IOG_"))}
+    env.update(PYTHONPATH=str(REPO), IOG_HOME=str(tmp_path / "iog-home"), IOG_TOKEN=token)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "iog_jupyter.cli",
+        "jobs",
+        "logs",
+        "-f",
+        submission_id,
+        "--url",
+        server_url,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_a_head_killed_under_a_running_job_loses_nothing(
-    jp_fetch, jp_ws_fetch, restartable_head
+    jp_fetch, jp_ws_fetch, jp_serverapp, server_url, restartable_head, tmp_path
 ):
     head = restartable_head
     await _until("connected", lambda: _connected(jp_fetch), 60)
@@ -102,6 +127,9 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
 
     follower = asyncio.ensure_future(follow())
     await _until("ticks followed", lambda: _has_ticks(messages), 60)
+    token = jp_serverapp.identity_provider.token
+    cli = await _cli_follower(server_url, token, ticker, tmp_path)
+    cli_output = asyncio.ensure_future(cli.communicate())
 
     try:
         # SIGKILL every process of the head at once (GCS, raylet, dashboard, workers).
@@ -127,6 +155,7 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
             if code == 503:
                 assert "iog up" in body["message"], (path, body)
         assert not follower.done(), "the follower must wait for the head, not end"
+        assert not cli_output.done(), "so must the CLI's"
 
         # Back on the same ports: the server sees it by itself (no request needed).
         stop_head(head.temp_dir, grace_s=1)
@@ -154,6 +183,9 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
         await asyncio.wait_for(follower, timeout=30)
         assert messages[-1]["type"] == "status" and messages[-1]["status"] == "FAILED"
         assert "Ray lost this job" in messages[-1]["message"]
+        out, err = await asyncio.wait_for(cli_output, timeout=60)
+        assert cli.returncode == 1, err.decode()
+        assert "tick" in out.decode() and f"job {ticker} FAILED" in err.decode()
         # A lost job can be deleted like any ended one.
         code, _ = await _api(jp_fetch, f"jobs/{ticker}", method="DELETE")
         assert code == 200
@@ -161,6 +193,8 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
     finally:
         follower.cancel()
         tail.close()
+        if cli.returncode is None:
+            cli.kill()
         if driver_pid and is_alive(driver_pid):
             os.kill(driver_pid, signal.SIGKILL)
 
