@@ -119,7 +119,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.actor_reaper = ActorReaper(
             self.actor_registry,
             self.actor_reap_interval_s,
-            self.calls.executor("reaper"),
+            self.calls,
             self._audit_reaped,
             timeout_s=max(30.0, 3 * self.request_timeout_s),
         )

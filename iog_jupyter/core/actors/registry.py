@@ -2,8 +2,8 @@
 
 :class:`ActorRegistry` is what handlers and the CLI call (validation first, then a GCS probe,
 Ray's errors mapped to :class:`~.errors.RayUnavailableError`). :class:`ActorReaper` runs one
-reaper pass every ``interval_s`` on an executor, off the event loop, and hands what it killed to
-a callback (the app writes the audit records).
+reaper pass every ``interval_s`` in the ``reaper`` lane of :mod:`..calls`, off the event loop,
+and hands what it killed to a callback (the app writes the audit records).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from .. import _ray_compat
+from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import IogError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
@@ -194,21 +194,22 @@ class ActorRegistry:
 class ActorReaper:
     """Reap expired detached actors every ``interval_s`` (0: never) on the running event loop.
 
-    Each pass runs on ``executor``, never on the loop, within ``timeout_s``; ``on_reaped`` is
-    called on the loop with each non-empty pass's results (audit them there).
+    Each pass runs in the ``reaper`` lane of ``calls``, never on the loop, within ``timeout_s``
+    (refused at once while Ray is known to be down); ``on_reaped`` is called on the loop with
+    each non-empty pass's results (audit them there).
     """
 
     def __init__(
         self,
         registry: ActorRegistry,
         interval_s: float,
-        executor: Executor,
+        calls: Lanes,
         on_reaped: Callable[[list[ReapedActor]], None],
         timeout_s: float = 30.0,
     ) -> None:
         self.registry = registry
         self.interval_s = interval_s
-        self.executor = executor
+        self.calls = calls
         self.on_reaped = on_reaped
         self.timeout_s = timeout_s
         self.last_error: str | None = None
@@ -230,11 +231,7 @@ class ActorReaper:
         Raises:
             IogError: Ray was unreachable or the pass ran past ``timeout_s``.
         """
-        future = asyncio.get_running_loop().run_in_executor(self.executor, self.registry.reap)
-        try:
-            reaped = await asyncio.wait_for(future, timeout=self.timeout_s)
-        except asyncio.TimeoutError:
-            raise IogError(f"A reaper pass took longer than {self.timeout_s:g} s.") from None
+        reaped = await self.calls.run("reaper", self.registry.reap, timeout_s=self.timeout_s)
         if reaped:
             self.on_reaped(reaped)
         return reaped
