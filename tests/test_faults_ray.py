@@ -4,7 +4,8 @@ While it is gone every REST route answers within 2 s (data it has, or a clear
 ``ray_unavailable``); a log follower keeps what it has; after the head returns the server
 recovers by itself, the job history is still there (Ray's own table is empty again), and the job
 that was running is FAILED with the reason, its followers (a websocket, the CLI) ended with
-that status.
+that status. A cluster widget in a notebook's kernel (not a Ray driver) shows the outage within
+the refresh interval + 1 s and recovers within interval + 5 s of the head's return, by itself.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ import pytest
 from iog_jupyter.core.jobs.journal import LOST_AFTER_S
 from iog_jupyter.core.local_head import is_alive, processes_under, start_head, stop_head
 from iog_jupyter.handlers.routes import ROUTES
-from tests.fixtures import head_traits, server_config
+from tests.fixtures import REPO, head_traits, server_config
+from tests.test_handlers_sessions import run, start_notebook
 
 from .routes import concrete_path
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[1]
 
 INTERVAL_S = 0.5
 TICKER = (
@@ -37,8 +37,31 @@ TICKER = (
 )
 
 
+#: In a notebook's kernel: a cluster widget, and a thread that writes each change of its state.
+WIDGET = """
+import json, threading, time
+from iog_jupyter.widgets import ClusterWidget
+widget = ClusterWidget(refresh_interval_s=%(interval)r, dashboard_base_url="")
+def _watch(path=%(path)r):
+    last = None
+    while True:
+        state = (widget.connected, widget.banner.value)
+        if state != last:
+            with open(path, "a") as out:
+                out.write(json.dumps({"t": time.time(), "connected": state[0], "banner": state[1]}))
+                out.write("\\n")
+            last = state
+        time.sleep(0.05)
+threading.Thread(target=_watch, daemon=True).start()
+print("WATCHING")
+"""
+
+
 @pytest.fixture
-def jp_server_config(restartable_head, tmp_path):
+def jp_server_config(restartable_head, tmp_path, monkeypatch):
+    # Kernels the server starts find this head (and this checkout) in their environment.
+    for name, value in {**restartable_head.env(), "PYTHONPATH": str(REPO)}.items():
+        monkeypatch.setenv(name, value)
     return server_config(
         refresh_interval_s=INTERVAL_S,
         jobs_backend="ray",
@@ -130,6 +153,11 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
     token = jp_serverapp.identity_provider.token
     cli = await _cli_follower(server_url, token, ticker, tmp_path)
     cli_output = asyncio.ensure_future(cli.communicate())
+    widget_log = tmp_path / "widget.jsonl"
+    kernel = await start_notebook(jp_fetch, "widget.ipynb")
+    code = WIDGET % {"interval": INTERVAL_S, "path": str(widget_log)}
+    assert "WATCHING" in await run(jp_serverapp, kernel, code)
+    await _until("widget connected", lambda: _widget_since(widget_log, 0, True), 60)
 
     try:
         # SIGKILL every process of the head at once (GCS, raylet, dashboard, workers).
@@ -138,9 +166,14 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        killed = time.monotonic()
+        killed, killed_at = time.monotonic(), time.time()
         await _until("disconnected", lambda: _disconnected(jp_fetch), INTERVAL_S + 1 + 1)
         assert time.monotonic() - killed <= INTERVAL_S + 2
+        gone = await _until(
+            "widget disconnected", lambda: _widget_since(widget_log, killed_at, False), 10
+        )
+        assert gone["t"] - killed_at <= INTERVAL_S + 1, gone
+        assert "iog-ClusterWidget-banner" in gone["banner"], gone
 
         # Every route answers within 2 s: its data, or ray_unavailable saying what to do.
         for route in ROUTES:
@@ -162,9 +195,14 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
         await asyncio.to_thread(
             start_head, head.temp_dir, head.token_path, head.gcs_port, head.dashboard_port, 1
         )
-        back = time.monotonic()
+        back, back_at = time.monotonic(), time.time()
         await _until("reconnected", lambda: _connected(jp_fetch), INTERVAL_S + 5)
         assert time.monotonic() - back <= INTERVAL_S + 5
+        # It may see the head before start_head returns (that waits for the dashboard too).
+        seen = await _until(
+            "widget reconnected", lambda: _widget_since(widget_log, gone["t"], True), 15
+        )
+        assert seen["t"] - back_at <= INTERVAL_S + 5 and not seen["banner"], seen
 
         # History is the server's: the ended job and its log, the lost one FAILED with why.
         lost = await _until(
@@ -197,6 +235,13 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
             cli.kill()
         if driver_pid and is_alive(driver_pid):
             os.kill(driver_pid, signal.SIGKILL)
+
+
+async def _widget_since(path: Path, since: float, connected: bool) -> dict | None:
+    """The widget's first state change at or after ``since`` to ``connected``, if any."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    changes = [json.loads(line) for line in lines]
+    return next((c for c in changes if c["t"] >= since and c["connected"] is connected), None)
 
 
 async def _connected(jp_fetch):
