@@ -82,8 +82,7 @@ export class IogSocket implements IDisposable {
     if (this.isDisposed) {
       return;
     }
-    this._closeSocket();
-    this._clearTimer();
+    this._stop();
     this._open();
   }
 
@@ -92,8 +91,7 @@ export class IogSocket implements IDisposable {
     if (this.isDisposed) {
       return;
     }
-    this._clearTimer();
-    this._closeSocket();
+    this._stop();
     this._setState('disposed');
     Signal.clearData(this);
   }
@@ -155,7 +153,6 @@ export class IogSocket implements IDisposable {
     const doublings = Math.min(this._failures, 30);
     const delay = Math.min(this._maxDelayMs, 500 * 2 ** doublings);
     this._failures += 1;
-    this._clearTimer();
     this._timer = setTimeout(() => {
       this._timer = null;
       if (!this.isDisposed) {
@@ -164,7 +161,8 @@ export class IogSocket implements IDisposable {
     }, delay);
   }
 
-  private _closeSocket(): void {
+  /** Close the socket, if any, and cancel a scheduled attempt. */
+  private _stop(): void {
     const socket = this._socket;
     this._socket = null;
     if (socket) {
@@ -173,9 +171,6 @@ export class IogSocket implements IDisposable {
       socket.onclose = null;
       socket.close();
     }
-  }
-
-  private _clearTimer(): void {
     if (this._timer !== null) {
       clearTimeout(this._timer);
       this._timer = null;

@@ -305,32 +305,13 @@ export namespace LogWindow {
   }
 
   /**
-   * The UTF-8 size of a string, without encoding it.
+   * The UTF-8 size of a string, as the server counts it.
    *
    * @param text The string.
    * @returns Its size in bytes (a lone surrogate counts as U+FFFD, 3 bytes).
    */
   export function utf8Length(text: string): number {
-    let bytes = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code < 0x80) {
-        bytes += 1;
-      } else if (code < 0x800) {
-        bytes += 2;
-      } else if (
-        code >= 0xd800 &&
-        code <= 0xdbff &&
-        i + 1 < text.length &&
-        (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-      ) {
-        bytes += 4;
-        i += 1;
-      } else {
-        bytes += 3;
-      }
-    }
-    return bytes;
+    return Private.ENCODER.encode(text).length;
   }
 }
 
@@ -347,4 +328,7 @@ namespace Private {
 
   /** What a dropped slot of the ring holds until it is compacted away. */
   export const DROPPED: LogWindow.ILine = { segments: [], bytes: 0 };
+
+  /** Encodes text as the server counts it. */
+  export const ENCODER = new TextEncoder();
 }

@@ -5,7 +5,7 @@ import type { IAnsiSegment } from '../ansi';
 import { describeError } from '../models/connection';
 import { JobLogModel } from '../models/JobLogModel';
 import { LogTail } from '../models/LogTail';
-import { el, setText } from './dom';
+import { button, el, setText } from './dom';
 
 /**
  * The live log of one job: a status line, "Load earlier" / "Jump to end"
@@ -36,18 +36,22 @@ export class JobLogPanel extends Widget {
       attrs: { role: 'status' }
     });
     this._noticeNode = el('div', { className: 'iog-JobLogPanel-notice' });
-    this._endButton = Private.button('iog-JobLogPanel-end', 'Jump to end', () =>
-      this._run(() => this.model.jumpToEnd(), true)
+    this._endButton = button(
+      'Jump to end',
+      () => void this._run(() => this.model.jumpToEnd(), true),
+      { className: 'iog-JobLogPanel-end' },
+      'jp-Button'
     );
     const header = el('div', { className: 'iog-JobLogPanel-header' }, [
       this._statusNode,
       this._noticeNode,
       this._endButton
     ]);
-    this._earlierButton = Private.button(
-      'iog-JobLogPanel-earlier',
+    this._earlierButton = button(
       'Load earlier',
-      () => this._run(() => this.model.loadEarlier(), false)
+      () => void this._run(() => this.model.loadEarlier(), false),
+      { className: 'iog-JobLogPanel-earlier' },
+      'jp-Button'
     );
     this.linesNode = el('div', {
       className: 'iog-JobLogPanel-lines',
@@ -277,28 +281,6 @@ namespace Private {
     following: 'Following…',
     reconnecting: 'Reconnecting…'
   };
-
-  /**
-   * Build a `jp-Button` that runs an action.
-   *
-   * @param className Its classes besides `jp-Button`.
-   * @param label Its text.
-   * @param onClick The action.
-   * @returns The button.
-   */
-  export function button(
-    className: string,
-    label: string,
-    onClick: () => Promise<void>
-  ): HTMLButtonElement {
-    const node = el('button', {
-      className: `jp-Button ${className}`,
-      text: label,
-      attrs: { type: 'button' }
-    });
-    node.addEventListener('click', () => void onClick());
-    return node;
-  }
 
   /**
    * Build one line's element from its segments (text nodes only).

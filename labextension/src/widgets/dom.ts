@@ -54,17 +54,19 @@ export function el<K extends keyof HTMLElementTagNameMap>(
  * @param text The visible label.
  * @param onClick Called on click.
  * @param options Classes, attributes (e.g. `aria-label`) and title.
+ * @param base The button's base class, in front of `options.className`.
  * @returns The button.
  */
 export function button(
   text: string,
   onClick: (event: MouseEvent) => void,
-  options: IElementOptions = {}
+  options: IElementOptions = {},
+  base = 'iog-Button'
 ): HTMLButtonElement {
   const node = el('button', {
     ...options,
     text,
-    className: `iog-Button ${options.className ?? ''}`.trim(),
+    className: `${base} ${options.className ?? ''}`.trim(),
     attrs: { type: 'button', ...(options.attrs ?? {}) }
   });
   node.addEventListener('click', onClick);
