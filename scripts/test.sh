@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export IOG_CHROMIUM="${IOG_CHROMIUM:-/usr/bin/chromium}"
 bash scripts/bootstrap.sh test
+# A test run must leave the checkout as it found it (screenshots go to build/, ignored).
+tracked_before="$(git status --porcelain 2>/dev/null || true)"
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== lint"
 ruff check iog_jupyter tests benchmarks
@@ -30,5 +32,11 @@ python -m pytest --durations=15 "$@" || status=$?
 if [ "${IOG_SKIP_OLDEST_RAY:-0}" != 1 ]; then
   echo "== pytest on the oldest supported Ray: the Ray-backed tests and the tutorials"
   bash scripts/test-oldest-ray.sh || status=$?
+fi
+tracked_after="$(git status --porcelain 2>/dev/null || true)"
+if [ "$tracked_before" != "$tracked_after" ]; then
+  echo "== the test run changed the checkout (git status before vs after):"
+  diff <(echo "$tracked_before") <(echo "$tracked_after") || true
+  status=1
 fi
 exit "$status"
