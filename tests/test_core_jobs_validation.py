@@ -72,7 +72,7 @@ def test_valid_submission_sets_owner_pool_and_id():
         ({"entrypoint": "x", "entrypoint_resources": {"node:1.2.3.4": 1}}, "'node:' resources"),
         ({"entrypoint": "x", "entrypoint_resources": {"GPU": 1}}, "use entrypoint_num_cpus"),
         ({"entrypoint": "x", "entrypoint_resources": {"r": float("inf")}}, "finite"),
-        ({"entrypoint": "x", "pool": "a/b"}, "pool must be 1 to 64 letters"),
+        ({"entrypoint": "x", "pool": "a/b"}, "pool must be 1-64 letters"),
         ({"entrypoint": "x", "runtime_env": []}, "runtime_env must be an object"),
         ({"entrypoint": "x", "runtime_env": {"container": {}}}, "container images"),
         ({"entrypoint": "x", "runtime_env": {"image_uri": "x"}}, "container images"),

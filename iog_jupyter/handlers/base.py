@@ -159,15 +159,20 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
     token.
     """
 
+    #: The app's background services a request starts (``start()`` is idempotent): the shared
+    #: monitor, and a route's own (the server starts them too; this covers embedded servers).
+    services: tuple[str, ...] = ("monitor",)
+
     async def prepare(self) -> None:  # type: ignore[override]
-        """Start the shared monitor; refuse changes on an insecure server (module docstring).
+        """Start the :attr:`services`; refuse changes on an insecure server (module docstring).
 
         Raises:
             ForbiddenError: A mutating verb on a server without auth or XSRF checks, or with
                 ``allow_origin='*'``, unless ``IogJupyterApp.allow_insecure`` is set.
         """
         await super().prepare()
-        self.iog.monitor.start()
+        for service in self.services:
+            getattr(self.iog, service).start()
         reasons = getattr(self.iog, "insecure_reasons", [])
         if self.request.method not in SAFE_METHODS and reasons and not self.iog.allow_insecure:
             raise ForbiddenError(

@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 #: A submission id (and a pool or stage name): what Ray and the URL paths accept.
 SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: The same, in the words of a refusal.
-SUBMISSION_ID_RULE = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+SUBMISSION_ID_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
 #: What a value of each pydantic type error should have been (see :func:`refusal`).
 _EXPECTED = {
     "int_parsing": "an integer",
