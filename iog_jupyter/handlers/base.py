@@ -100,6 +100,14 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
             self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
         )
 
+    async def polled_monitor(self) -> ClusterMonitor:
+        """The started cluster monitor, after its first poll (a fresh server answers with data)."""
+        monitor = self.iog.monitor
+        monitor.start()
+        if monitor.connected is None:
+            await monitor.poll_once()
+        return monitor
+
     def query(self) -> Any:
         """This verb's query, validated against its model in the route table.
 
@@ -189,13 +197,6 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
             changes = getattr(self.iog, "changes", None)
             if changes is not None:
                 changes.wake()
-
-    async def polled_monitor(self) -> ClusterMonitor:
-        """The cluster monitor, after its first poll (a fresh server answers with real data)."""
-        monitor = self.iog.monitor
-        if monitor.connected is None:
-            await monitor.poll_once()
-        return monitor
 
     @property
     def username(self) -> str:

@@ -16,11 +16,9 @@ SUBMISSION_ID_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a let
 _EXPECTED = {
     "int_parsing": "an integer",
     "int_type": "an integer",
-    "float_parsing": "a number",
     "float_type": "a number",
     "finite_number": "a finite number",
     "bool_parsing": "true or false",
-    "bool_type": "true or false",
     "string_type": "a string",
     "dict_type": "an object",
 }
