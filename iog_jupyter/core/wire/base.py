@@ -86,8 +86,9 @@ def refusal(model: type[BaseModel], error: PydanticValidationError, label: str =
         return f"{where} is required."
     if kind == "string_pattern_mismatch" and ctx["pattern"] == SUBMISSION_ID_PATTERN:
         return f"{where} must be {SUBMISSION_ID_RULE}, not {sent!r:.40}."
-    if kind in _EXPECTED:
-        return f"{where} must be {_EXPECTED[kind]}, not {sent!r:.40}."
+    if kind in _EXPECTED:  # an object's content is not echoed (runtime_env may hold secrets)
+        shown = type(sent).__name__ if kind == "dict_type" else f"{sent!r:.40}"
+        return f"{where} must be {_EXPECTED[kind]}, not {shown}."
     if kind in ("greater_than_equal", "less_than_equal"):
         schema = model.model_json_schema()["properties"][name]
         bounds = schema.get("anyOf", [schema])[0]
