@@ -36,6 +36,7 @@ from .jobs.base import JobBackend
 from .jobs.placement import pool_placement
 from .jobs.service import JobsAPI, JobService, follow_logs
 from .wire import SUBMISSION_ID_RE, JobRecord, LogPage
+from .wire.base import SUBMISSION_ID_RULE
 
 _NAME_RE = SUBMISSION_ID_RE
 #: Namespaces a stage may not use: Ray's own and iog's.
@@ -47,10 +48,7 @@ ENV_POOL = "IOG_STAGE_POOL"
 
 def _check_name(what: str, value: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ValidationError(
-            f"{what} {value!r} must be 1-64 letters, digits, '_', '.' or '-', starting with a "
-            "letter or digit."
-        )
+        raise ValidationError(f"{what} {value!r} must be {SUBMISSION_ID_RULE}.")
     return value
 
 

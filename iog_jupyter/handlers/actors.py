@@ -9,17 +9,10 @@ from ..core.wire import ActorKillReply
 from .base import IogAPIHandler
 
 
-class ActorsAPIHandler(IogAPIHandler):
-    """Base of the actor handlers (resource ``iog:actors``)."""
-
-    async def prepare(self) -> None:  # type: ignore[override]
-        """Make sure the TTL reaper runs (the server starts it; this covers embedded servers)."""
-        await super().prepare()
-        self.iog.actor_reaper.start()
-
-
-class ActorsHandler(ActorsAPIHandler):
+class ActorsHandler(IogAPIHandler):
     """``GET actors?detached=&namespace=&state=&limit=&cursor=``: named actors, one page."""
+
+    services = ("monitor", "actor_reaper")
 
     @web.authenticated
     @authorized
@@ -48,8 +41,10 @@ def _states(raw: str | None) -> frozenset[str] | None:
     return wanted or None
 
 
-class ActorHandler(ActorsAPIHandler):
+class ActorHandler(IogAPIHandler):
     """``DELETE actors/{namespace}/{name}``: kill one actor (no restart). Audited."""
+
+    services = ActorsHandler.services
 
     @web.authenticated
     @authorized

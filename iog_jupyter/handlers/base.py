@@ -100,6 +100,14 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
             self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
         )
 
+    async def polled_monitor(self) -> ClusterMonitor:
+        """The started cluster monitor, after its first poll (a fresh server answers with data)."""
+        monitor = self.iog.monitor
+        monitor.start()
+        if monitor.connected is None:
+            await monitor.poll_once()
+        return monitor
+
     def query(self) -> Any:
         """This verb's query, validated against its model in the route table.
 
@@ -159,15 +167,20 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
     token.
     """
 
+    #: The app's background services a request starts (``start()`` is idempotent): the shared
+    #: monitor, and a route's own (the server starts them too; this covers embedded servers).
+    services: tuple[str, ...] = ("monitor",)
+
     async def prepare(self) -> None:  # type: ignore[override]
-        """Start the shared monitor; refuse changes on an insecure server (module docstring).
+        """Start the :attr:`services`; refuse changes on an insecure server (module docstring).
 
         Raises:
             ForbiddenError: A mutating verb on a server without auth or XSRF checks, or with
                 ``allow_origin='*'``, unless ``IogJupyterApp.allow_insecure`` is set.
         """
         await super().prepare()
-        self.iog.monitor.start()
+        for service in self.services:
+            getattr(self.iog, service).start()
         reasons = getattr(self.iog, "insecure_reasons", [])
         if self.request.method not in SAFE_METHODS and reasons and not self.iog.allow_insecure:
             raise ForbiddenError(
@@ -184,13 +197,6 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
             changes = getattr(self.iog, "changes", None)
             if changes is not None:
                 changes.wake()
-
-    async def polled_monitor(self) -> ClusterMonitor:
-        """The cluster monitor, after its first poll (a fresh server answers with real data)."""
-        monitor = self.iog.monitor
-        if monitor.connected is None:
-            await monitor.poll_once()
-        return monitor
 
     @property
     def username(self) -> str:

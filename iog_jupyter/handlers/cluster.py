@@ -107,10 +107,7 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
         """Send what is known now (after a first poll, if none ran yet) and subscribe."""
         super().open(*args, **kwargs)
         self._queued = {}
-        monitor = self.iog.monitor
-        monitor.start()
-        if monitor.connected is None:
-            await monitor.poll_once()
+        monitor = await self.polled_monitor()
         self._send_current(bool(monitor.connected))
         # Nothing is awaited between the message above and this: no change can fall between.
         self._unsubscribe = monitor.subscribe(self._on_update, deltas=self._deltas)

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 from .._version import __version__
 from ..core.errors import ValidationError
 from ..core.wire import Error, WireModel
+from ..core.wire.base import refusal
 
 #: The REST prefix, below the server's base_url. The frontend's tokens.ts has the same string.
 API_PREFIX = "iog/api/v1"
@@ -99,31 +100,7 @@ def parse_query(model: type[WireModel] | None, arguments: Mapping[str, list[byte
     try:
         return model.model_validate(values)
     except PydanticValidationError as error:
-        raise ValidationError(_query_message(model, error, values)) from None
-
-
-def _query_message(
-    model: type[WireModel], error: PydanticValidationError, values: Mapping[str, str]
-) -> str:
-    """One sentence for the first problem: the parameter, what was sent, what is accepted."""
-    problem = error.errors()[0]
-    name = str(problem["loc"][0]) if problem["loc"] else "?"
-    raw = values.get(name, "")[:40]
-    kind = problem["type"]
-    if kind == "int_parsing":
-        return f"Query parameter {name!r} must be an integer, not {raw!r}."
-    if kind == "bool_parsing":
-        return f"Query parameter {name!r} must be true or false, not {raw!r}."
-    if kind in ("greater_than_equal", "less_than_equal"):
-        schema = model.model_json_schema()["properties"][name]
-        bounds = schema.get("anyOf", [schema])[0]
-        low, high = bounds.get("minimum"), bounds.get("maximum")
-        span = f"from {low} to {high}" if high is not None else f"at least {low}"
-        return f"Query parameter {name!r} must be {span}, not {raw}."
-    if kind in ("string_too_long", "string_too_short"):
-        return f"Query parameter {name!r} has the wrong length: {problem['msg'].lower()}."
-    detail = str(problem.get("ctx", {}).get("error") or problem["msg"])
-    return f"Query parameter {name!r}: {detail}"
+        raise ValidationError(refusal(model, error, "Query parameter {!r}")) from None
 
 
 def _reference(name: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ its resource (``iog:jobs``, ``iog:sessions``, ``iog:actors``).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from tornado import websocket
@@ -66,9 +67,5 @@ class EventsSubscribeHandler(IogWebSocketHandler):
         self._send(ChangedMessage(topic=topic))
 
     def _send(self, message: WireModel) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
-            return
-        try:
+        with contextlib.suppress(websocket.WebSocketClosedError):  # a closed socket gets nothing
             self.write_message(message.model_dump_json())
-        except websocket.WebSocketClosedError:
-            pass

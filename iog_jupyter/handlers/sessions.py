@@ -54,17 +54,10 @@ async def jupyter_kernels(serverapp: Any) -> list[KernelInfo]:
     return kernels
 
 
-class SessionsAPIHandler(IogAPIHandler):
-    """Base of the session handlers: makes sure the idle loop runs (when configured)."""
-
-    async def prepare(self) -> None:  # type: ignore[override]
-        """Start the idle policy's loop with the first request, as the monitor starts."""
-        await super().prepare()
-        self.iog.sessions.start()
-
-
-class SessionsHandler(SessionsAPIHandler):
+class SessionsHandler(IogAPIHandler):
     """``GET sessions``: every live Ray driver, attributed to its notebook where possible."""
+
+    services = ("monitor", "sessions")  # the idle policy's loop, when configured
 
     @web.authenticated
     @authorized
@@ -76,8 +69,10 @@ class SessionsHandler(SessionsAPIHandler):
         self.write_json(SessionList(sessions=sessions, policy=service.policy).model_dump_json())
 
 
-class SessionReleaseHandler(SessionsAPIHandler):
+class SessionReleaseHandler(IogAPIHandler):
     """``POST sessions/{session_id}/release``: release a session's non-detached actors, tasks."""
+
+    services = SessionsHandler.services
 
     @web.authenticated
     @authorized

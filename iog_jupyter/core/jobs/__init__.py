@@ -10,33 +10,24 @@ for clusters whose operator switched the dashboard and Jobs API off. ``select_ba
 
 from __future__ import annotations
 
-from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
 from .base import OWNER_KEY, POOL_KEY, JobBackend, JobSubmission
 from .local_backend import LocalProcessBackend
 from .packages import PackageStore
 from .ray_backend import RayJobsBackend
-from .selection import default_state_dir, select_backend
-from .service import JobsAPI, JobService, LogFollower, follow_logs
-from .validation import redact_runtime_env, validate_submission
+from .selection import select_backend
+from .service import JobService, follow_logs
+from .validation import validate_submission
 
 __all__ = [
     "OWNER_KEY",
     "POOL_KEY",
-    "TERMINAL_STATUSES",
     "JobBackend",
-    "JobPage",
-    "JobRecord",
     "JobService",
-    "JobsAPI",
     "JobSubmission",
     "LocalProcessBackend",
-    "LogFollower",
-    "LogPage",
     "PackageStore",
     "RayJobsBackend",
-    "default_state_dir",
     "follow_logs",
-    "redact_runtime_env",
     "select_backend",
     "validate_submission",
 ]

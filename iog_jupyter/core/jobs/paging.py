@@ -66,10 +66,6 @@ class JobIndex:
     def __contains__(self, submission_id: str) -> bool:
         return submission_id in self._jobs
 
-    def get(self, submission_id: str) -> JobRecord | None:
-        """The record of a job, if indexed."""
-        return self._jobs.get(submission_id)
-
     def ids(self) -> list[str]:
         """Every indexed id."""
         return list(self._jobs)

@@ -72,7 +72,6 @@ def explain_pending(
     snapshot: ClusterSnapshot,
     bundle: Mapping[str, float],
     pool: str | None,
-    label_selector: Mapping[str, str] | None = None,
 ) -> str:
     """Say why a job asking for ``bundle`` (:func:`job_bundle`) has not started.
 
@@ -84,8 +83,6 @@ def explain_pending(
     if pool:
         nodes = [n for n in nodes if n.pool == pool]
         where = f"pool {pool!r}"
-    if label_selector:
-        nodes = [n for n in nodes if all(n.labels.get(k) == v for k, v in label_selector.items())]
     if not nodes:
         return f"infeasible: {where} has no live node"
     if not bundle:

@@ -18,7 +18,6 @@ Decisions (DESIGN §5):
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
@@ -26,19 +25,20 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from ..cluster import PoolConfig
 from ..errors import ValidationError
 from ..wire import SUBMISSION_ID_RE, SubmitRequest
+from ..wire.base import SUBMISSION_ID_RULE, refusal
+from ..wire.jobs import MAX_KEY_CHARS
 from .base import OWNER_KEY, POOL_KEY, JobSubmission
 from .packages import URI_SCHEME, PackageStore
 
-ID_RE = POOL_RE = SUBMISSION_ID_RE
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 SERVER_KEY_PREFIX = "iog."
 REDACTED = "<redacted>"
 
-#: The fields of a submit request: ``SubmitRequest`` declares them (types, bounds, docs).
-KNOWN_KEYS = frozenset(SubmitRequest.model_fields)
 RUNTIME_ENV_KEYS = frozenset(
     {"env_vars", "working_dir", "py_modules", "pip", "uv", "excludes", "config"}
 )
@@ -53,19 +53,12 @@ REFUSED_RUNTIME_ENV = {
 PROTECTED_ENV = frozenset({"RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"})
 
 MAX_ENTRYPOINT_BYTES = 10 * 1024
-MAX_METADATA_KEYS = 32
-MAX_METADATA_KEY = 128
 MAX_METADATA_VALUE = 1024
 MAX_METADATA_TOTAL = 16 * 1024
 MAX_ENV_VARS = 128
 MAX_ENV_VALUE = 32 * 1024
 MAX_LIST_ITEMS = 64
 MAX_REQUIREMENT = 256
-MAX_CPUS = 65_536.0
-MAX_GPUS = 1024.0
-MAX_MEMORY = 1 << 50
-MAX_RESOURCE = 1e9
-MAX_RESOURCES = 32
 
 
 def new_submission_id() -> str:
@@ -75,28 +68,12 @@ def new_submission_id() -> str:
 
 def check_submission_id(submission_id: str) -> str:
     """Return ``submission_id`` if it has the allowed shape; no other id reaches a backend."""
-    if not isinstance(submission_id, str) or not ID_RE.match(submission_id):
+    if not isinstance(submission_id, str) or not SUBMISSION_ID_RE.match(submission_id):
         raise ValidationError(
-            f"Bad submission id {str(submission_id)[:70]!r}: use 1-64 letters, digits, '_', '.' "
-            "or '-', starting with a letter or digit.",
+            f"Bad submission id {str(submission_id)[:70]!r}: use {SUBMISSION_ID_RULE}.",
             reason="bad_submission_id",
         )
     return submission_id
-
-
-def _number(name: str, value: Any, cap: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a number, not {type(value).__name__}.")
-    if not math.isfinite(value) or value < 0:
-        raise ValidationError(f"{name} must be a finite number ≥ 0; got {value!r}.")
-    if value > cap:
-        raise ValidationError(f"{name} is {value:g}; at most {cap:g} is accepted.")
-    return float(value)
-
-
-def _optional_number(body: dict, name: str, cap: float, kind: type = float) -> Any:
-    value = body.get(name)
-    return None if value is None else kind(_number(name, value, cap))
 
 
 def _str_map(name: str, value: Any) -> dict[str, str]:
@@ -119,14 +96,9 @@ def _str_list(name: str, value: Any, max_len: int = MAX_REQUIREMENT) -> list[str
     return list(value)
 
 
-def _metadata(raw: Any, owner: str, pool: str | None) -> dict[str, str]:
-    meta = _str_map("metadata", {} if raw is None else raw)
-    if len(meta) > MAX_METADATA_KEYS:
-        raise ValidationError(f"metadata has {len(meta)} keys; at most {MAX_METADATA_KEYS}.")
+def _metadata(meta: dict[str, str], owner: str, pool: str | None) -> dict[str, str]:
     total = 0
     for key, value in meta.items():
-        if not key or len(key) > MAX_METADATA_KEY:
-            raise ValidationError(f"metadata keys must be 1 to {MAX_METADATA_KEY} characters.")
         if key.startswith(SERVER_KEY_PREFIX):
             raise ValidationError(
                 f"metadata key {key[:64]!r} is reserved: keys starting with 'iog.' are set by "
@@ -139,7 +111,7 @@ def _metadata(raw: Any, owner: str, pool: str | None) -> dict[str, str]:
         total += len(key.encode()) + len(value.encode())
     if total > MAX_METADATA_TOTAL:
         raise ValidationError(f"metadata is {total} bytes in all; at most {MAX_METADATA_TOTAL}.")
-    meta[OWNER_KEY] = owner[:MAX_METADATA_KEY] if owner else "unknown"
+    meta[OWNER_KEY] = owner[:MAX_KEY_CHARS] if owner else "unknown"
     if pool:
         meta[POOL_KEY] = pool
     return meta
@@ -180,12 +152,8 @@ def resolve_directory(
 
 
 def _runtime_env(
-    raw: Any, roots: Sequence[str], package_store: PackageStore | None
+    raw: dict[str, Any], roots: Sequence[str], package_store: PackageStore | None
 ) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ValidationError("runtime_env must be an object.")
     env: dict[str, Any] = {}
     for key, value in raw.items():
         if key in REFUSED_RUNTIME_ENV:
@@ -284,40 +252,19 @@ def validate_submission(
     del pool_config  # the pool is mapped against the live cluster by the backend
     if not isinstance(body, dict):
         raise ValidationError("The job must be a JSON object.")
-    unknown = sorted(str(k)[:64] for k in body if k not in KNOWN_KEYS)
-    if unknown:
-        raise ValidationError(
-            f"Unknown field(s): {', '.join(unknown)}. Known fields: "
-            + ", ".join(sorted(KNOWN_KEYS))
-            + "."
-        )
-    entrypoint = body.get("entrypoint")
-    if not isinstance(entrypoint, str) or not entrypoint.strip():
+    try:
+        request = SubmitRequest.model_validate(body)
+    except PydanticValidationError as error:
+        raise ValidationError(refusal(SubmitRequest, error)) from None
+    entrypoint = request.entrypoint
+    if not entrypoint.strip():
         raise ValidationError("entrypoint is required: the shell command that starts the job.")
     if len(entrypoint.encode()) > MAX_ENTRYPOINT_BYTES:
         raise ValidationError("entrypoint is longer than 10 KiB; put the command in a script.")
     if "\x00" in entrypoint:
         raise ValidationError("entrypoint contains a NUL character.")
-    submission_id = body.get("submission_id")
-    if submission_id is None:
-        submission_id = new_submission_id()
-    elif not isinstance(submission_id, str) or not ID_RE.match(submission_id):
-        raise ValidationError(
-            "submission_id must be 1 to 64 characters: letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit."
-        )
-    pool = body.get("pool")
-    if pool is not None and (not isinstance(pool, str) or not POOL_RE.match(pool)):
-        raise ValidationError("pool must be a pool name: 1 to 64 letters, digits, '_', '.' or '-'.")
-    resources_raw = body.get("entrypoint_resources") or {}
-    if not isinstance(resources_raw, dict):
-        raise ValidationError("entrypoint_resources must be an object of names to numbers.")
-    if len(resources_raw) > MAX_RESOURCES:
-        raise ValidationError(f"entrypoint_resources has more than {MAX_RESOURCES} entries.")
-    resources: dict[str, float] = {}
-    for name, amount in resources_raw.items():
-        if not isinstance(name, str) or not name or len(name) > 128:
-            raise ValidationError("entrypoint_resources names must be 1 to 128 characters.")
+    resources = request.entrypoint_resources or {}
+    for name in resources:
         if name.startswith("node:"):
             raise ValidationError(
                 f"entrypoint_resources {name[:64]!r} is refused: 'node:' resources are Ray's "
@@ -328,20 +275,18 @@ def validate_submission(
                 f"entrypoint_resources may not name {name}; use entrypoint_num_cpus, "
                 "entrypoint_num_gpus or entrypoint_memory."
             )
-        resources[name] = _number(f"entrypoint_resources[{name[:64]!r}]", amount, MAX_RESOURCE)
-    memory = body.get("entrypoint_memory")
-    if isinstance(memory, float) and not memory.is_integer():
-        raise ValidationError("entrypoint_memory must be a whole number of bytes.")
     return JobSubmission(
         entrypoint=entrypoint,
-        submission_id=submission_id,
-        runtime_env=_runtime_env(body.get("runtime_env"), allowed_working_dir_roots, package_store),
-        metadata=_metadata(body.get("metadata"), owner, pool),
-        entrypoint_num_cpus=_optional_number(body, "entrypoint_num_cpus", MAX_CPUS),
-        entrypoint_num_gpus=_optional_number(body, "entrypoint_num_gpus", MAX_GPUS),
-        entrypoint_memory=_optional_number(body, "entrypoint_memory", MAX_MEMORY, int),
+        submission_id=request.submission_id or new_submission_id(),
+        runtime_env=_runtime_env(
+            request.runtime_env or {}, allowed_working_dir_roots, package_store
+        ),
+        metadata=_metadata(request.metadata or {}, owner, request.pool),
+        entrypoint_num_cpus=request.entrypoint_num_cpus,
+        entrypoint_num_gpus=request.entrypoint_num_gpus,
+        entrypoint_memory=request.entrypoint_memory,
         entrypoint_resources=resources,
-        pool=pool,
+        pool=request.pool,
     )
 
 

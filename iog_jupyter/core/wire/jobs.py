@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
-from .base import ResourceMap, WireModel, iso_field
+from .base import SUBMISSION_ID_PATTERN, ResourceMap, WireModel, iso_field
 
 #: Ray's job statuses (``ray.job_submission.JobStatus``), in Ray's words.
 JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
 STATUSES: tuple[str, ...] = JobStatus.__args__  # type: ignore[attr-defined]
 TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
-#: A submission id (and a pool or stage name): what Ray and the URL paths accept.
-SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SUBMISSION_ID_RE = re.compile(SUBMISSION_ID_PATTERN)
+
+MAX_CPUS = 65_536
+MAX_GPUS = 1024
+MAX_MEMORY = 1 << 50
+MAX_RESOURCE = 10**9
+MAX_RESOURCES = 32
+MAX_METADATA_KEYS = 32
+MAX_KEY_CHARS = 128
+#: A key of ``metadata`` or ``entrypoint_resources``.
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_CHARS)]
+#: A resource amount: a finite number (not a bool) from 0 to ``MAX_RESOURCE``.
+Amount = Annotated[float, Field(ge=0, le=MAX_RESOURCE, strict=True, allow_inf_nan=False)]
 
 
 class SubmitRequest(WireModel):
     """``POST jobs``: what a client may send (checked whole by ``jobs.validation``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     entrypoint: str = Field(description="Shell command run as the driver.")
     submission_id: str | None = Field(None, pattern=SUBMISSION_ID_PATTERN)
@@ -31,14 +43,24 @@ class SubmitRequest(WireModel):
             "py_executable, worker_process_setup_hook, remote URIs."
         ),
     )
-    metadata: dict[str, str] | None = None
-    entrypoint_num_cpus: float | None = Field(None, ge=0)
-    entrypoint_num_gpus: float | None = Field(None, ge=0)
-    entrypoint_memory: int | None = Field(None, ge=0)
-    entrypoint_resources: ResourceMap | None = None
+    metadata: dict[Key, str] | None = Field(None, max_length=MAX_METADATA_KEYS)
+    entrypoint_num_cpus: float | None = Field(
+        None, ge=0, le=MAX_CPUS, strict=True, allow_inf_nan=False
+    )
+    entrypoint_num_gpus: float | None = Field(
+        None, ge=0, le=MAX_GPUS, strict=True, allow_inf_nan=False
+    )
+    entrypoint_memory: int | None = Field(None, ge=0, le=MAX_MEMORY, strict=True)
+    entrypoint_resources: dict[Key, Amount] | None = Field(None, max_length=MAX_RESOURCES)
     pool: str | None = Field(
         None, pattern=SUBMISSION_ID_PATTERN, description="The node pool to run the driver in."
     )
+
+    @field_validator("entrypoint_memory", mode="before")
+    @classmethod
+    def _whole_float(cls, value: Any) -> Any:
+        """A float without a fraction (JSON's ``1e9``) is a whole number of bytes."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class JobRecord(WireModel):
