@@ -349,7 +349,8 @@ class JobsClient:
     ) -> Iterator[LogPage]:
         """One ``WS jobs/{id}/logs/tail`` connection (see :meth:`follow`)."""
         client = self.client
-        parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
+        shown = client.url + API_PREFIX + _job_path(submission_id, "logs/tail")
+        parts = urlsplit(shown)
         scheme = "wss" if parts.scheme == "https" else "ws"
         url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
         headers = [f"Authorization: token {client._token}"] if client._token else []
@@ -363,15 +364,8 @@ class JobsClient:
             try:  # the server's {"message", "reason"}, as REST answers carry
                 body = json.loads(getattr(err, "resp_body", None) or b"{}")
             except ValueError:
-                body = {}
-            text = f"The log tail was refused ({err.status_code})"
-            if isinstance(body, dict) and body.get("message"):
-                text += f": {body['message']}"
-            raise IogClientError(
-                client._scrub(text if text.endswith(".") else text + "."),
-                status=err.status_code,
-                reason=str(body.get("reason", "error")) if isinstance(body, dict) else "error",
-            ) from None
+                body = None
+            raise client._error(err.status_code, body, shown) from None
         except (OSError, websocket.WebSocketException) as err:
             raise IogClientError(
                 f"Could not open the log tail at {client.url} ({type(err).__name__}).",
