@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core.wire import ClusterSnapshot, NodeRecord, ResourceDemand
-from .figures import GIB, esc
-from .markup import TABLE, row_html, table_html
+from .figures import GIB
+from .markup import TABLE, esc, row_html, table_html
 
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")
 
