@@ -303,26 +303,20 @@ def cmd_up(args: argparse.Namespace) -> int:
             raise err if isinstance(err, CliError) else CliError(err.message) from None
     assert state.head is not None and state.jupyter is not None
     url = _url_with_token(state.jupyter, token)
+    started = [n for n, did in (("ray_head", head_started), ("jupyter", jupyter_started)) if did]
     if args.json:
-        print(
-            to_json(
-                {
-                    "url": url,
-                    "ray_address": state.head.address,
-                    "single_node": state.head.single_node,
-                    "ray_token_auth": local_head.ray_has_token_auth(),
-                    "jupyter_pid": state.jupyter.pid,
-                    "state_dir": str(directory),
-                    "started": [
-                        name
-                        for name, did in (("ray_head", head_started), ("jupyter", jupyter_started))
-                        if did
-                    ],
-                }
-            )
-        )
+        reply = {
+            "url": url,
+            "ray_address": state.head.address,
+            "single_node": state.head.single_node,
+            "ray_token_auth": local_head.ray_has_token_auth(),
+            "jupyter_pid": state.jupyter.pid,
+            "state_dir": str(directory),
+            "started": started,
+        }
+        print(to_json(reply))
     else:
-        if not head_started and not jupyter_started:
+        if not started:
             print("Already up.")
         mode = "multi-node"
         if state.head.single_node:
