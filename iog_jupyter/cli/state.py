@@ -120,9 +120,7 @@ def load_state(directory: Path) -> UpState | None:
 
 def save_state(directory: Path, state: UpState) -> None:
     """Write ``state.json`` (0600)."""
-    write_private(
-        directory / STATE_FILE, json.dumps(state.model_dump(mode="json"), indent=2) + "\n"
-    )
+    write_private(directory / STATE_FILE, state.model_dump_json(indent=2) + "\n")
 
 
 def clear_state(directory: Path) -> None:

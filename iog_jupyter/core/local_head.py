@@ -67,8 +67,22 @@ class LocalHead(BaseModel):
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def env(self) -> dict[str, str]:
-        """Environment for clients of this head (see :func:`client_env`)."""
-        return client_env(self.address, self.token_path, self.single_node)
+        """Environment for clients of this head: address, auth mode and the token's path.
+
+        The auth variables are left out where the installed Ray has no token authentication
+        (before 2.52): such a Ray ignores them, and setting them would claim a guard that is not
+        there.
+
+        A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients
+        (``ray status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to
+        the host's address, where a single-node head does not listen.
+        """
+        env = {"RAY_ADDRESS": self.address}
+        if ray_has_token_auth():
+            env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": self.token_path})
+        if self.single_node:
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        return env
 
 
 def ray_has_token_auth() -> bool:
@@ -76,24 +90,6 @@ def ray_has_token_auth() -> bool:
     from . import _ray_compat
 
     return _ray_compat.capabilities().token_auth
-
-
-def client_env(address: str, token_path: str, single_node: bool) -> dict[str, str]:
-    """Environment for clients of a local head: address, auth mode and the token's path.
-
-    The auth variables are left out where the installed Ray has no token authentication (before
-    2.52): such a Ray ignores them, and setting them would claim a guard that is not there.
-
-    A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients (``ray
-    status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to the host's
-    address, where a single-node head does not listen.
-    """
-    env = {"RAY_ADDRESS": address}
-    if ray_has_token_auth():
-        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
-    if single_node:
-        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    return env
 
 
 def with_this_python_first(env: dict[str, str]) -> dict[str, str]:
