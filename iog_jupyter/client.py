@@ -130,7 +130,6 @@ class IogClient:
         self.request_timeout_s = request_timeout_s
         self._session = requests.Session()
         self._session.verify = verify_tls
-        self._session.trust_env = True
         self._session.headers["User-Agent"] = f"iog-cli/{__version__}"
         self._session.headers["Accept"] = "application/json"
         if token:

@@ -23,9 +23,9 @@ STATE_HEADINGS = (
 )
 
 
-def clean(text: Any) -> str:
-    """Make untrusted text safe for a terminal: control characters become ``?``."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+def clean(text: Any, keep: str = "") -> str:
+    """Make untrusted text safe for a terminal: control characters not in ``keep`` become ``?``."""
+    return "".join(ch if ch.isprintable() or ch in keep else "?" for ch in str(text))
 
 
 def format_amount(name: str, value: float) -> str:
@@ -224,11 +224,6 @@ def collect(
         page = fetch(page["next_cursor"])
         items.extend(page.get(key) or [])
     return items, page
-
-
-def clean_block(text: Any) -> str:
-    """Like :func:`clean`, but keeps newlines and tabs (log text, multi-line messages)."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
 
 
 def when(iso: Any) -> str:
