@@ -354,7 +354,11 @@ class JobsClient:
         url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
         headers = [f"Authorization: token {client._token}"] if client._token else []
         verify = client._session.verify
-        sslopt = {} if verify is True else _sslopt(verify)
+        sslopt: dict[str, Any] = {}
+        if verify is False:
+            sslopt = {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+        elif verify is not True:
+            sslopt = {"ca_certs": verify}
         try:
             ws = websocket.create_connection(
                 url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
@@ -402,9 +406,3 @@ class JobsClient:
 def _job_path(submission_id: str, suffix: str = "") -> str:
     path = "jobs/" + quote(submission_id, safe="")
     return f"{path}/{suffix}" if suffix else path
-
-
-def _sslopt(verify: bool | str) -> dict[str, Any]:
-    if verify is False:
-        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-    return {"ca_certs": verify}

@@ -27,10 +27,6 @@ from .state import JupyterState
 _DROPPED_ENV = ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "RAY_AUTH_TOKEN", "IOG_TOKEN", "IOG_URL")
 
 
-def _package_parent() -> str:
-    return str(Path(__file__).resolve().parents[2])
-
-
 def jupyter_env(head: local_head.LocalHead, token_path: str) -> dict[str, str]:
     """The environment of the Jupyter server: the head's address and token path, no secrets."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
@@ -39,7 +35,7 @@ def jupyter_env(head: local_head.LocalHead, token_path: str) -> dict[str, str]:
     env["JUPYTER_TOKEN_FILE"] = token_path
     local_head.with_this_python_first(env)
     # A source checkout (not pip-installed) must stay importable by the server.
-    parent = _package_parent()
+    parent = str(Path(__file__).resolve().parents[2])
     if "site-packages" not in parent and "dist-packages" not in parent:
         paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         if parent not in paths:

@@ -28,7 +28,6 @@ from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .options import command
 from .output import to_json
 from .state import (
-    JupyterState,
     UpState,
     load_state,
     new_token_file,
@@ -302,7 +301,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                 stop_all(directory, state)
             raise err if isinstance(err, CliError) else CliError(err.message) from None
     assert state.head is not None and state.jupyter is not None
-    url = _url_with_token(state.jupyter, token)
+    page = "lab" if state.jupyter.app == "lab" else "tree"
+    url = f"{state.jupyter.url}{page}?token={token}"
     started = [n for n, did in (("ray_head", head_started), ("jupyter", jupyter_started)) if did]
     if args.json:
         reply = {
@@ -333,11 +333,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.foreground:
         return _attend(directory)
     return EXIT_OK
-
-
-def _url_with_token(jupyter: JupyterState, token: str) -> str:
-    page = "lab" if jupyter.app == "lab" else "tree"
-    return f"{jupyter.url}{page}?token={token}"
 
 
 def _note(text: str) -> None:
