@@ -6,6 +6,7 @@ import asyncio
 import functools
 import gc
 import os
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -233,10 +234,9 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def _remember_backend(self, name: str) -> None:
         """Keep the chosen backend in the state dir; say so when it differs from the last one."""
-        path = os.path.join(self.jobs_state_dir, "jobs_backend")
+        path = Path(self.jobs_state_dir, "jobs_backend")
         try:
-            with open(path) as handle:
-                previous = handle.read().strip()
+            previous = path.read_text().strip()
         except OSError:
             previous = ""
         if previous and previous != name:
@@ -247,8 +247,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             )
             self.log.warning("iog_jupyter: %s", self.jobs_backend_change)
         try:
-            with open(path, "w") as handle:
-                handle.write(name)
+            path.write_text(name)
         except OSError:
             self.log.exception("iog_jupyter: could not record the jobs backend")
 

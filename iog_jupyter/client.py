@@ -130,7 +130,6 @@ class IogClient:
         self.request_timeout_s = request_timeout_s
         self._session = requests.Session()
         self._session.verify = verify_tls
-        self._session.trust_env = True
         self._session.headers["User-Agent"] = f"iog-cli/{__version__}"
         self._session.headers["Accept"] = "application/json"
         if token:
@@ -349,12 +348,17 @@ class JobsClient:
     ) -> Iterator[LogPage]:
         """One ``WS jobs/{id}/logs/tail`` connection (see :meth:`follow`)."""
         client = self.client
-        parts = urlsplit(client.url + API_PREFIX + _job_path(submission_id, "logs/tail"))
+        shown = client.url + API_PREFIX + _job_path(submission_id, "logs/tail")
+        parts = urlsplit(shown)
         scheme = "wss" if parts.scheme == "https" else "ws"
         url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
         headers = [f"Authorization: token {client._token}"] if client._token else []
         verify = client._session.verify
-        sslopt = {} if verify is True else _sslopt(verify)
+        sslopt: dict[str, Any] = {}
+        if verify is False:
+            sslopt = {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+        elif verify is not True:
+            sslopt = {"ca_certs": verify}
         try:
             ws = websocket.create_connection(
                 url, header=headers, suppress_origin=True, sslopt=sslopt, timeout=60
@@ -363,15 +367,8 @@ class JobsClient:
             try:  # the server's {"message", "reason"}, as REST answers carry
                 body = json.loads(getattr(err, "resp_body", None) or b"{}")
             except ValueError:
-                body = {}
-            text = f"The log tail was refused ({err.status_code})"
-            if isinstance(body, dict) and body.get("message"):
-                text += f": {body['message']}"
-            raise IogClientError(
-                client._scrub(text if text.endswith(".") else text + "."),
-                status=err.status_code,
-                reason=str(body.get("reason", "error")) if isinstance(body, dict) else "error",
-            ) from None
+                body = None
+            raise client._error(err.status_code, body, shown) from None
         except (OSError, websocket.WebSocketException) as err:
             raise IogClientError(
                 f"Could not open the log tail at {client.url} ({type(err).__name__}).",
@@ -409,9 +406,3 @@ class JobsClient:
 def _job_path(submission_id: str, suffix: str = "") -> str:
     path = "jobs/" + quote(submission_id, safe="")
     return f"{path}/{suffix}" if suffix else path
-
-
-def _sslopt(verify: bool | str) -> dict[str, Any]:
-    if verify is False:
-        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-    return {"ca_certs": verify}

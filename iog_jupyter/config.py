@@ -37,6 +37,11 @@ def _conf(kind: type[TraitType]) -> Callable[..., Any]:
 _float, _int, _bool, _text = _conf(Float), _conf(Int), _conf(Bool), _conf(Unicode)
 
 
+def _texts(default: list[str], help: str) -> List:
+    """A list-of-strings trait set as ``c.IogJupyterApp.<name>``."""
+    return List(Unicode(), default, config=True, help=help)
+
+
 class RayConnectionConfig(HasTraits):
     """How the server reaches Ray: where, with which token, within which deadlines."""
 
@@ -128,13 +133,10 @@ class JobsConfig(HasTraits):
         "Directory for local job records and logs (jobs/), uploaded packages (packages/) "
         "and the audit log. Default: <jupyter data dir>/iog_jupyter.",
     )
-    jobs_working_dir_roots = List(
-        Unicode(),
-        config=True,
-        help=(
-            "Directories under which a job's runtime_env.working_dir may name an existing "
-            "directory on this machine. Empty: the Jupyter server's root_dir."
-        ),
+    jobs_working_dir_roots = _texts(
+        [],
+        "Directories under which a job's runtime_env.working_dir may name an existing "
+        "directory on this machine. Empty: the Jupyter server's root_dir.",
     )
     jobs_stop_grace_s = _float(
         10.0, "Seconds the local jobs backend waits between TERM and KILL when stopping a job."
@@ -226,11 +228,8 @@ class SessionsConfig(HasTraits):
         "sessions are never touched, and keep_alive() exempts a session. Audited. 0: never.",
         min=0.0,
     )
-    idle_release_resources = List(
-        Unicode(),
-        ["GPU"],
-        config=True,
-        help="Resources whose holders the idle policy warns about and releases.",
+    idle_release_resources = _texts(
+        ["GPU"], "Resources whose holders the idle policy warns about and releases."
     )
     idle_check_interval_s = _float(
         30.0,
@@ -259,15 +258,11 @@ class ActorsConfig(HasTraits):
         "Seconds between two passes of the detached-actor reaper, which kills actors whose "
         "TTL ran out (audited) and drops records of actors that are gone. 0 turns it off.",
     )
-    protected_actor_namespaces = List(
-        Unicode(),
+    protected_actor_namespaces = _texts(
         list(DEFAULT_PROTECTED_NAMESPACES),
-        config=True,
-        help=(
-            "Namespaces whose actors `GET actors` hides (unless asked by name) and that "
-            "`DELETE actors/...` and the reaper never kill, on top of Ray's job supervisors, "
-            "iog_jupyter's own namespace and names starting with _ray_internal."
-        ),
+        "Namespaces whose actors `GET actors` hides (unless asked by name) and that "
+        "`DELETE actors/...` and the reaper never kill, on top of Ray's job supervisors, "
+        "iog_jupyter's own namespace and names starting with _ray_internal.",
     )
 
 

@@ -72,11 +72,6 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
     )
 
 
-def _ttl(actor: Mapping[str, Any]) -> str:
-    ttl = actor.get("ttl_s")
-    return "-" if ttl is None else f"{ttl:g}s"
-
-
 def format_actors_table(actors: Iterable[Mapping[str, Any]]) -> str:
     """The ``iog actors list`` table; every value is cleaned of control characters."""
     rows = [("NAMESPACE", "NAME", "STATE", "CLASS", "OWNER", "CREATED", "TTL", "EXPIRES")]
@@ -89,7 +84,7 @@ def format_actors_table(actors: Iterable[Mapping[str, Any]]) -> str:
                 clean(a.get("class_name") or ""),
                 clean(a.get("owner") or "-"),
                 when(a.get("created")),
-                _ttl(a),
+                "-" if a.get("ttl_s") is None else f"{a['ttl_s']:g}s",
                 when(a.get("expires")),
             )
         )

@@ -25,7 +25,7 @@ from ..core.wire import LogPage
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 from .modes import local_connection, make_client
 from .options import command, group
-from .output import clean, clean_block, collect, emit, format_job, format_jobs_table, to_json
+from .output import clean, collect, emit, format_job, format_jobs_table, to_json
 
 #: Directories never packed into a ``working_dir`` upload.
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints", ".venv"})
@@ -192,7 +192,7 @@ def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int
             message = {"offset": page.offset, "next_offset": page.next_offset, "text": page.text}
             print(json.dumps({"type": "log", **message}), flush=True)
         else:
-            sys.stdout.write(clean_block(page.text))
+            sys.stdout.write(clean(page.text, "\n\t"))
             sys.stdout.flush()
 
     try:
@@ -290,7 +290,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             page = api.logs(args.submission_id, offset)
             text.append(page.text)
             if not args.json:
-                sys.stdout.write(clean_block(page.text))
+                sys.stdout.write(clean(page.text, "\n\t"))
             if page.eof or page.next_offset <= offset:
                 break
             offset = page.next_offset

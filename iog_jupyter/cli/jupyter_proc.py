@@ -21,25 +21,21 @@ import requests
 
 from ..core import local_head
 from .errors import CliError
-from .state import HeadState, JupyterState
+from .state import JupyterState
 
 #: Environment variables a child Jupyter must not inherit from ``iog up``'s environment.
 _DROPPED_ENV = ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "RAY_AUTH_TOKEN", "IOG_TOKEN", "IOG_URL")
 
 
-def _package_parent() -> str:
-    return str(Path(__file__).resolve().parents[2])
-
-
-def jupyter_env(head: HeadState, token_path: str) -> dict[str, str]:
+def jupyter_env(head: local_head.LocalHead, token_path: str) -> dict[str, str]:
     """The environment of the Jupyter server: the head's address and token path, no secrets."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
     env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
-    env.update(local_head.client_env(head.address, head.token_path, head.single_node))
+    env.update(head.env())
     env["JUPYTER_TOKEN_FILE"] = token_path
     local_head.with_this_python_first(env)
     # A source checkout (not pip-installed) must stay importable by the server.
-    parent = _package_parent()
+    parent = str(Path(__file__).resolve().parents[2])
     if "site-packages" not in parent and "dist-packages" not in parent:
         paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         if parent not in paths:
@@ -70,7 +66,7 @@ def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple
 
 
 def start_jupyter(
-    head: HeadState,
+    head: local_head.LocalHead,
     port: int,
     root_dir: str,
     token_path: str,
@@ -124,11 +120,7 @@ def is_running(state: JupyterState) -> bool:
     """Whether the recorded pid is still our Jupyter (alive, and its argv names our port)."""
     if not local_head.is_alive(state.pid):
         return False
-    try:
-        cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return f"--ServerApp.port={state.port}".encode() in cmdline
+    return f"--ServerApp.port={state.port}".encode() in local_head.read_cmdline(state.pid)
 
 
 def answers(state: JupyterState, token: str, request_timeout_s: float = 2.0) -> bool:
@@ -150,7 +142,7 @@ def wait_until_ready(state: JupyterState, token: str, deadline_s: float = 120.0)
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if not local_head.is_alive(state.pid):
-            _reap(state.pid)
+            local_head.reap([state.pid])
             raise CliError(
                 f"Jupyter exited during startup; see {state.log_path}: {log_tail(state, token)}"
             )
@@ -182,22 +174,12 @@ def stop_jupyter(state: JupyterState, grace_s: float = 15.0) -> bool:
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(state.pid, signal.SIGTERM)
-    end = time.monotonic() + grace_s
-    while time.monotonic() < end and local_head.is_alive(state.pid):
-        _reap(state.pid)
-        time.sleep(0.1)
-    if local_head.is_alive(state.pid):
+    if not local_head.wait_gone([state.pid], grace_s):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             # The server leads its own session and process group (start_new_session=True).
             if os.getpgid(state.pid) == state.pid:
                 os.killpg(state.pid, signal.SIGKILL)
             else:
                 os.kill(state.pid, signal.SIGKILL)
-    _reap(state.pid)
+    local_head.reap([state.pid])
     return True
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status when the server is our own child (``iog up --foreground``)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)

@@ -89,7 +89,3 @@ def _fail(message: str) -> None:
     first, *rest = [line.strip() for line in message.strip().splitlines() if line.strip()] or [""]
     text = first if not rest else f"{first} ({rest[-1]})"
     print(f"iog: error: {text}", file=sys.stderr, flush=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,23 +23,17 @@ STATE_HEADINGS = (
 )
 
 
-def clean(text: Any) -> str:
-    """Make untrusted text safe for a terminal: control characters become ``?``."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
-
-
-def format_amount(name: str, value: float) -> str:
-    """A resource amount with its unit: GiB for memory resources, a plain number otherwise."""
-    if name in BYTE_RESOURCES:
-        return f"{value / GIB:.2f}"
-    return f"{value:g}"
+def clean(text: Any, keep: str = "") -> str:
+    """Make untrusted text safe for a terminal: control characters not in ``keep`` become ``?``."""
+    return "".join(ch if ch.isprintable() or ch in keep else "?" for ch in str(text))
 
 
 def format_used_total(name: str, total: float, available: float) -> str:
-    """``used/total name`` with units, as ``ray status`` prints a usage line."""
+    """``used/total name`` with units (GiB for memory), as ``ray status`` prints a usage line."""
     used = max(total - available, 0.0)
-    unit = "GiB " if name in BYTE_RESOURCES else ""
-    return f"{format_amount(name, used)}/{format_amount(name, total)} {unit}{clean(name)}"
+    if name in BYTE_RESOURCES:
+        return f"{used / GIB:.2f}/{total / GIB:.2f} GiB {clean(name)}"
+    return f"{used:g}/{total:g} {clean(name)}"
 
 
 def _resource_names(totals: Mapping[str, float]) -> list[str]:
@@ -224,11 +218,6 @@ def collect(
         page = fetch(page["next_cursor"])
         items.extend(page.get(key) or [])
     return items, page
-
-
-def clean_block(text: Any) -> str:
-    """Like :func:`clean`, but keeps newlines and tabs (log text, multi-line messages)."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
 
 
 def when(iso: Any) -> str:

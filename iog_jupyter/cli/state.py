@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ..core.local_head import LocalHead
 from .errors import CliError
 
 STATE_VERSION = 1
@@ -61,38 +62,6 @@ def new_token_file(path: Path) -> str:
     return token
 
 
-class HeadState(BaseModel):
-    """The Ray head ``iog up`` started.
-
-    Attributes:
-        temp_dir: Ray's temp dir; every process of this head mentions it on its command line.
-        gcs_port: The GCS port on 127.0.0.1.
-        dashboard_port: The dashboard port on 127.0.0.1.
-        token_path: The Ray token file (0600).
-        single_node: Whether every Ray port stays on loopback.
-        num_cpus, num_gpus, resources: The ``--num-cpus``, ``--num-gpus`` and ``--resources``
-            (JSON) given, if any.
-        node_ip_address: The address the head advertises to other nodes.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    temp_dir: str
-    gcs_port: int
-    dashboard_port: int
-    token_path: str
-    single_node: bool = True
-    num_cpus: int | None = None
-    num_gpus: int | None = None
-    resources: str | None = None
-    node_ip_address: str = "127.0.0.1"
-
-    @property
-    def address(self) -> str:
-        """The GCS address local clients use."""
-        return f"127.0.0.1:{self.gcs_port}"
-
-
 class JupyterState(BaseModel):
     """The JupyterLab server ``iog up`` started.
 
@@ -128,7 +97,7 @@ class UpState(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     version: int = STATE_VERSION
-    head: HeadState | None = None
+    head: LocalHead | None = None
     jupyter: JupyterState | None = None
 
 
@@ -151,9 +120,7 @@ def load_state(directory: Path) -> UpState | None:
 
 def save_state(directory: Path, state: UpState) -> None:
     """Write ``state.json`` (0600)."""
-    write_private(
-        directory / STATE_FILE, json.dumps(state.model_dump(mode="json"), indent=2) + "\n"
-    )
+    write_private(directory / STATE_FILE, state.model_dump_json(indent=2) + "\n")
 
 
 def clear_state(directory: Path) -> None:

@@ -28,8 +28,6 @@ from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .options import command
 from .output import to_json
 from .state import (
-    HeadState,
-    JupyterState,
     UpState,
     load_state,
     new_token_file,
@@ -43,6 +41,8 @@ log = logging.getLogger(__name__)
 RAY_TOKEN_FILE = "ray_token"
 JUPYTER_TOKEN_FILE = "jupyter_token"
 JUPYTER_LOG_FILE = "jupyter.log"
+#: The head's settings a restart keeps unless given again.
+_KEPT = ("num_cpus", "num_gpus", "resources")
 
 
 def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
@@ -137,16 +137,11 @@ def _detect_node_ip() -> str:
             return "127.0.0.1"
 
 
-def head_running(head: HeadState) -> bool:
+def head_running(head: local_head.LocalHead) -> bool:
     """Whether the recorded head is whole: its GCS and raylet run and the GCS port answers."""
     if not Path(head.temp_dir).is_dir():
         return False
-    cmdlines = []
-    for pid in local_head.processes_under(head.temp_dir):
-        try:
-            cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
-        except OSError:
-            continue
+    cmdlines = [local_head.read_cmdline(pid) for pid in local_head.processes_under(head.temp_dir)]
     if not any(b"gcs_server" in c for c in cmdlines) or not any(b"raylet" in c for c in cmdlines):
         return False
     return local_head.wait_for_port(head.gcs_port, 2.0)
@@ -155,10 +150,9 @@ def head_running(head: HeadState) -> bool:
 def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> bool:
     """Start the head unless the recorded one runs. Returns True when it was (re)started."""
     old = state.head
+    given = {k: getattr(args, k) for k in _KEPT if getattr(args, k) is not None}
     if old is not None and head_running(old):
-        wanted = (args.num_cpus, args.num_gpus, args.resources)
-        had = (old.num_cpus, old.num_gpus, old.resources)
-        if any(w is not None and w != h for w, h in zip(wanted, had, strict=True)) or (
+        if any(v != getattr(old, k) for k, v in given.items()) or (
             args.multi_node and old.single_node
         ):
             _note("The running head keeps its settings; run `iog down` first to change them.")
@@ -188,15 +182,13 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     if multi_node:
         node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
         node_ip = node_ip or _detect_node_ip()
-    head = HeadState(
+    head = local_head.LocalHead(
         temp_dir=temp_dir,
         gcs_port=gcs_port,
         dashboard_port=dash_port,
         token_path=str(directory / RAY_TOKEN_FILE),
         single_node=not multi_node,
-        num_cpus=args.num_cpus if args.num_cpus is not None else (old.num_cpus if old else None),
-        num_gpus=args.num_gpus if args.num_gpus is not None else (old.num_gpus if old else None),
-        resources=args.resources or (old.resources if old else None),
+        **((old.model_dump(include=set(_KEPT)) if old else {}) | given),
         node_ip_address=node_ip,
     )
     if multi_node:
@@ -214,7 +206,7 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     state.head = head
     save_state(directory, state)
     try:
-        local_head.start_head(**head.model_dump())  # HeadState records start_head's arguments
+        local_head.start_head(**head.model_dump())  # the arguments it records
     except IogError:
         stop_all(directory, state)  # start_head stopped its processes; drop the rest too.
         raise
@@ -309,27 +301,22 @@ def cmd_up(args: argparse.Namespace) -> int:
                 stop_all(directory, state)
             raise err if isinstance(err, CliError) else CliError(err.message) from None
     assert state.head is not None and state.jupyter is not None
-    url = _url_with_token(state.jupyter, token)
+    page = "lab" if state.jupyter.app == "lab" else "tree"
+    url = f"{state.jupyter.url}{page}?token={token}"
+    started = [n for n, did in (("ray_head", head_started), ("jupyter", jupyter_started)) if did]
     if args.json:
-        print(
-            to_json(
-                {
-                    "url": url,
-                    "ray_address": state.head.address,
-                    "single_node": state.head.single_node,
-                    "ray_token_auth": local_head.ray_has_token_auth(),
-                    "jupyter_pid": state.jupyter.pid,
-                    "state_dir": str(directory),
-                    "started": [
-                        name
-                        for name, did in (("ray_head", head_started), ("jupyter", jupyter_started))
-                        if did
-                    ],
-                }
-            )
-        )
+        reply = {
+            "url": url,
+            "ray_address": state.head.address,
+            "single_node": state.head.single_node,
+            "ray_token_auth": local_head.ray_has_token_auth(),
+            "jupyter_pid": state.jupyter.pid,
+            "state_dir": str(directory),
+            "started": started,
+        }
+        print(to_json(reply))
     else:
-        if not head_started and not jupyter_started:
+        if not started:
             print("Already up.")
         mode = "multi-node"
         if state.head.single_node:
@@ -346,11 +333,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.foreground:
         return _attend(directory)
     return EXIT_OK
-
-
-def _url_with_token(jupyter: JupyterState, token: str) -> str:
-    page = "lab" if jupyter.app == "lab" else "tree"
-    return f"{jupyter.url}{page}?token={token}"
 
 
 def _note(text: str) -> None:

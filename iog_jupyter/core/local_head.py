@@ -18,8 +18,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 
 from .errors import IogError
 
@@ -29,15 +30,31 @@ log = logging.getLogger(__name__)
 START_ATTEMPTS = 2
 
 
-@dataclass
-class LocalHead:
-    """Where a local head lives: its GCS and dashboard ports, its temp dir and its token file."""
+class LocalHead(BaseModel):
+    """A local head: where it lives and what it was started with (``iog up`` records it).
 
+    Attributes:
+        temp_dir: Ray's temp dir; every process of this head mentions it on its command line.
+        gcs_port: The GCS port on 127.0.0.1.
+        dashboard_port: The dashboard port on 127.0.0.1.
+        token_path: The Ray token file (0600).
+        single_node: Whether every Ray port stays on loopback.
+        num_cpus, num_gpus, resources: The ``--num-cpus``, ``--num-gpus`` and ``--resources``
+            (JSON) given, if any.
+        node_ip_address: The address the head advertises to other nodes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    temp_dir: str
     gcs_port: int
     dashboard_port: int
-    temp_dir: str
     token_path: str
     single_node: bool = True
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    resources: str | None = None
+    node_ip_address: str = "127.0.0.1"
 
     @property
     def address(self) -> str:
@@ -50,8 +67,22 @@ class LocalHead:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def env(self) -> dict[str, str]:
-        """Environment for clients of this head (see :func:`client_env`)."""
-        return client_env(self.address, self.token_path, self.single_node)
+        """Environment for clients of this head: address, auth mode and the token's path.
+
+        The auth variables are left out where the installed Ray has no token authentication
+        (before 2.52): such a Ray ignores them, and setting them would claim a guard that is not
+        there.
+
+        A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients
+        (``ray status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to
+        the host's address, where a single-node head does not listen.
+        """
+        env = {"RAY_ADDRESS": self.address}
+        if ray_has_token_auth():
+            env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": self.token_path})
+        if self.single_node:
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        return env
 
 
 def ray_has_token_auth() -> bool:
@@ -59,24 +90,6 @@ def ray_has_token_auth() -> bool:
     from . import _ray_compat
 
     return _ray_compat.capabilities().token_auth
-
-
-def client_env(address: str, token_path: str, single_node: bool) -> dict[str, str]:
-    """Environment for clients of a local head: address, auth mode and the token's path.
-
-    The auth variables are left out where the installed Ray has no token authentication (before
-    2.52): such a Ray ignores them, and setting them would claim a guard that is not there.
-
-    A single-node head also needs ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` in its clients (``ray
-    status``, ``ray.init()``, the job client): without it they rewrite 127.0.0.1 to the host's
-    address, where a single-node head does not listen.
-    """
-    env = {"RAY_ADDRESS": address}
-    if ray_has_token_auth():
-        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
-    if single_node:
-        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    return env
 
 
 def with_this_python_first(env: dict[str, str]) -> dict[str, str]:
@@ -217,6 +230,10 @@ def start_head(
         temp_dir=str(temp),
         token_path=str(token),
         single_node=single_node,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        resources=resources,
+        node_ip_address=node_ip_address,
     )
     cmd = [
         _ray_executable(),
@@ -282,7 +299,8 @@ def _run_ray(cmd: list[str], env: dict[str, str], timeout_s: float) -> None:
         raise IogError(f"`ray start` failed (exit {done.returncode}):\n{tail}")
 
 
-def _cmdline(pid: int) -> bytes:
+def read_cmdline(pid: int) -> bytes:
+    """The command line of ``pid`` (NUL-separated), or ``b""`` when it is gone or hidden."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -342,9 +360,9 @@ def processes_under(temp_dir: str | Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         pid = int(entry.name)
-        cmdline = _cmdline(pid)
-        if cmdline:
-            cmdlines[pid] = cmdline
+        line = read_cmdline(pid)
+        if line:
+            cmdlines[pid] = line
             fields = _stat(pid)
             parents[pid] = int(fields[1]) if len(fields) > 1 else None
     found = {pid for pid, cmdline in cmdlines.items() if _mentions(cmdline, marker)}
@@ -368,17 +386,27 @@ def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
     Returns:
         How many pids there were.
     """
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-        end = time.monotonic() + (grace_s if sig == signal.SIGTERM else 5.0)
-        while time.monotonic() < end and any(is_alive(p) for p in pids):
-            _reap(pids)
-            time.sleep(0.1)
-        if not any(is_alive(p) for p in pids):
+        if wait_gone(pids, wait_s):
             break
     return len(pids)
+
+
+def wait_gone(pids: list[int], timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` until none of ``pids`` runs; whether none does.
+
+    Those that are this process's children are reaped on the way (``iog up --foreground``).
+    """
+    end = time.monotonic() + timeout_s
+    while any(is_alive(p) for p in pids):
+        reap(pids)
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def is_alive(pid: int) -> bool:
@@ -387,7 +415,8 @@ def is_alive(pid: int) -> bool:
     return bool(fields) and fields[0] != "Z"
 
 
-def _reap(pids: list[int]) -> None:
+def reap(pids: list[int]) -> None:
+    """Collect the exit status of those of ``pids`` that are this process's children."""
     for pid in pids:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)

@@ -43,13 +43,6 @@ def dashboard_link_html(base_url: str | None) -> str:
     )
 
 
-def _parent_base_url() -> str | None:
-    from .sessions import parent_server_info
-
-    info = parent_server_info()
-    return str(info.get("base_url") or "/") if info else None
-
-
 class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
     """Cluster totals, per-node bars, usage history, a node table and waiting demands, live.
 
@@ -93,8 +86,11 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
         **kwargs: Any,
     ) -> None:
         self.header = widgets.HTML(value="<i>Waiting for the first cluster snapshot…</i>")
-        if dashboard_base_url is None:
-            dashboard_base_url = _parent_base_url()
+        if dashboard_base_url is None:  # the server that started this kernel, if any
+            from .sessions import parent_server_info
+
+            info = parent_server_info()
+            dashboard_base_url = str(info.get("base_url") or "/") if info else None
         self.dashboard_link = widgets.HTML(value=dashboard_link_html(dashboard_base_url))
         self.banner = widgets.HTML(value="")
         self.figure = dashboard_figure(_EMPTY, [], widget=True)

@@ -2,14 +2,13 @@
 
 Plotly renders trace text, hover text and tick labels as pseudo-HTML (``<b>``, ``<br>``,
 ``<a href>``), so every string that comes from the cluster (node names, IPs, pools, GPU names)
-goes through :func:`html.escape` before it reaches a figure. Everything here is a pure function
-of its arguments: the widget builds a figure once and updates it in place with
+goes through :func:`html.escape` (:func:`.markup.esc`) before it reaches a figure. Everything here
+is a pure function of its arguments: the widget builds a figure once and updates it in place with
 :func:`update_dashboard_figure`, which keeps the number and order of traces fixed.
 """
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -19,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..core.wire import ClusterSnapshot, HistoryPoint, NodeRecord, iso_from_ms
+from .markup import esc
 
 GIB = 1024.0**3
 
@@ -44,11 +44,6 @@ _BAR_HOVER = (
     "%{customdata[3]}: %{customdata[4]:.3g} of %{customdata[5]:.3g} %{customdata[6]}"
     "<extra></extra>"
 )
-
-
-def esc(value: Any) -> str:
-    """Escape untrusted text for plotly's pseudo-HTML labels (and for real HTML)."""
-    return html.escape(str(value), quote=True)
 
 
 def node_labels(nodes: Sequence[NodeRecord]) -> list[str]:

@@ -149,9 +149,7 @@ class SharedRefresher:
         The callback runs on the refresher thread after every poll, and at once (on the caller's
         thread) with the latest result when there already is one.
         """
-        sub = Subscription(
-            next(self._ids), callback, max(MIN_INTERVAL_S, float(refresh_interval_s))
-        )
+        sub = Subscription(next(self._ids), callback, float(refresh_interval_s))
         with self._lock:
             snapshot, error = self._state.snapshot, self._state.last_error
             self._add_locked(sub)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from ..core.wire import ClusterSnapshot, NodeRecord, ResourceDemand
-from .figures import GIB, esc
-from .markup import TABLE, row_html, table_html
+from .figures import GIB
+from .markup import TABLE, esc, row_html, table_html
 
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")
 
@@ -40,18 +40,13 @@ _SHOWN = (
 )
 
 
-def used_of(
-    totals: dict[str, float], available: dict[str, float], name: str
-) -> tuple[float, float]:
-    """The used and total amount of one resource."""
-    total = float(totals.get(name, 0.0))
-    return max(0.0, total - float(available.get(name, 0.0))), total
-
-
 def used_totals(totals: dict[str, float], available: dict[str, float]) -> list[str]:
     """``used / total`` of CPU, GPU, memory and object store (the last two in GiB, no unit)."""
-    amounts = [(used_of(totals, available, name), fmt) for name, fmt in _SHOWN]
-    return [f"{fmt(used)} / {fmt(total)}" for (used, total), fmt in amounts]
+    shown = []
+    for name, fmt in _SHOWN:
+        total = float(totals.get(name, 0.0))
+        shown.append(f"{fmt(max(0.0, total - float(available.get(name, 0.0))))} / {fmt(total)}")
+    return shown
 
 
 def totals_summary(snapshot: ClusterSnapshot) -> dict[str, str]:

@@ -21,11 +21,11 @@ from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketHandler
 
 from iog_jupyter.cli.jupyter_proc import jupyter_env
-from iog_jupyter.cli.state import HeadState
 from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.cluster import get_cluster_snapshot
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.jobs import select_backend, validate_submission
+from iog_jupyter.core.local_head import LocalHead
 from iog_jupyter.core.sessions import connect as driver
 from iog_jupyter.widgets import ActorsWidget, ClusterWidget, JobsWidget, SessionsWidget
 from iog_jupyter.widgets.sessions import ServerSessions
@@ -253,7 +253,7 @@ def test_kernel_environments_name_the_token_file_not_the_token(
     # iog up: the Jupyter server's environment, which every kernel inherits.
     monkeypatch.setenv("RAY_AUTH_TOKEN", ray_token)
     monkeypatch.setenv("JUPYTER_TOKEN", "jupyter-" + ray_token[:8])
-    head = HeadState(
+    head = LocalHead(
         temp_dir=ray_head.temp_dir,
         gcs_port=ray_head.gcs_port,
         dashboard_port=ray_head.dashboard_port,
