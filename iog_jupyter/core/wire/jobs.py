@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator
 
 from .base import SUBMISSION_ID_PATTERN, ResourceMap, WireModel, iso_field
 
@@ -14,6 +15,11 @@ JobStatus = Literal["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"]
 STATUSES: tuple[str, ...] = JobStatus.__args__  # type: ignore[attr-defined]
 TERMINAL_STATUSES = frozenset({"STOPPED", "SUCCEEDED", "FAILED"})
 SUBMISSION_ID_RE = re.compile(SUBMISSION_ID_PATTERN)
+
+#: Metadata keys that name a job (ours, then Ray's dashboard's), first present wins.
+NAME_KEYS = ("name", "job_name")
+#: A word shown bare (no quotes) in a command: plain characters, or a shell operator alone.
+_BARE = re.compile(r"^([\w@%+=:,./~-]+|&&|\|\||[|;&<>]|>>|2>&1)$")
 
 MAX_CPUS = 65_536
 MAX_GPUS = 1024
@@ -63,6 +69,28 @@ class SubmitRequest(WireModel):
         return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def display_command(entrypoint: str) -> str:
+    """An entrypoint as a person would type it: ``python -c "print('hi')"``.
+
+    Shell quoting made by a program (``shlex.join`` writes ``'print('"'"'hi'"'"')'``) is
+    re-quoted word by word: bare where nothing needs quoting, in double quotes where that is
+    enough, in single quotes otherwise. Text the shell cannot split is shown as it is.
+    """
+    try:
+        words = shlex.split(entrypoint)
+    except ValueError:
+        return entrypoint.strip()
+    shown = []
+    for word in words:
+        if _BARE.match(word):
+            shown.append(word)
+        elif not any(c in word for c in '"$`\\!'):
+            shown.append(f'"{word}"')
+        else:
+            shown.append(shlex.quote(word))
+    return " ".join(shown)
+
+
 class JobRecord(WireModel):
     """One job as every surface shows it. ``runtime_env`` env var values are always redacted."""
 
@@ -89,6 +117,20 @@ class JobRecord(WireModel):
 
     start_time = iso_field("start_time_ms", "``start_time_ms`` as ISO-8601 UTC.")
     end_time = iso_field("end_time_ms", "``end_time_ms`` as ISO-8601 UTC.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def name(self) -> str:
+        """What to call the job: its metadata ``name`` (or ``job_name``), else its id."""
+        return next((self.metadata[k] for k in NAME_KEYS if self.metadata.get(k)), None) or (
+            self.submission_id
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def command(self) -> str:
+        """The entrypoint as a person would type it (see :func:`display_command`)."""
+        return display_command(self.entrypoint)
 
     @property
     def is_terminal(self) -> bool:

@@ -8,6 +8,9 @@ from pydantic import Field, computed_field, field_serializer
 
 from .base import ResourceMap, WireModel, iso_field
 
+#: Namespaces of Ray's own drivers (the dashboard's, the job manager's): hidden, never released.
+INTERNAL_NAMESPACE_PREFIX = "_ray_internal"
+
 PolicyState = Literal["off", "not_applicable", "active", "warned", "due", "released", "exempt"]
 
 
@@ -37,6 +40,7 @@ class SessionRecord(WireModel):
     owner: str | None = Field(None, description="The user connect() recorded.")
     kernel_id: str | None = None
     notebook_path: str | None = None
+    submission_id: str | None = Field(None, description="The Ray job's id, for kind ``job``.")
     attributed_by: list[Literal["metadata", "pid"]] = Field(default_factory=list)
     local_kernel: bool = Field(False, description="The driver is a kernel of this server.")
     execution_state: str | None = None
@@ -57,6 +61,23 @@ class SessionRecord(WireModel):
     def job_id(self) -> str:
         """The Ray job id (the same as ``session_id``)."""
         return self.session_id
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``."""
+        if self.kind == "notebook":
+            name = (self.notebook_path or "").rstrip("/").rpartition("/")[2]
+            return name or f"notebook (kernel {(self.kernel_id or '?')[:8]})"
+        if self.kind == "job" and self.submission_id:
+            return f"job {self.submission_id}"
+        return f"{self.kind} (pid {self.driver_pid})"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def internal(self) -> bool:
+        """A driver of Ray's own (its namespace starts ``_ray_internal``): never released."""
+        return self.namespace.startswith(INTERNAL_NAMESPACE_PREFIX)
 
     last_activity = iso_field("last_activity_ms", "``last_activity_ms`` as ISO-8601 UTC.")
     start_time = iso_field("start_time_ms", "``start_time_ms`` as ISO-8601 UTC.")

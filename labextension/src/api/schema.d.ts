@@ -1779,6 +1779,11 @@ export interface components {
              */
             backend: string;
             /**
+             * Command
+             * @description The entrypoint as a person would type it (see :func:`display_command`).
+             */
+            readonly command: string;
+            /**
              * Driver Pid
              * @default null
              */
@@ -1829,6 +1834,11 @@ export interface components {
             metadata: {
                 [key: string]: string;
             };
+            /**
+             * Name
+             * @description What to call the job: its metadata ``name`` (or ``job_name``), else its id.
+             */
+            readonly name: string;
             /**
              * Owner
              * @default null
@@ -2346,6 +2356,11 @@ export interface components {
              */
             idle_s: number | null;
             /**
+             * Internal
+             * @description A driver of Ray's own (its namespace starts ``_ray_internal``): never released.
+             */
+            readonly internal: boolean;
+            /**
              * Job Id
              * @description The Ray job id (the same as ``session_id``).
              */
@@ -2360,6 +2375,11 @@ export interface components {
              * @enum {string}
              */
             kind: "notebook" | "job" | "script";
+            /**
+             * Label
+             * @description What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``.
+             */
+            readonly label: string;
             /**
              * Last Activity
              * Format: date-time
@@ -2419,6 +2439,12 @@ export interface components {
              * @default null
              */
             start_time_ms: number | null;
+            /**
+             * Submission Id
+             * @description The Ray job's id, for kind ``job``.
+             * @default null
+             */
+            submission_id: string | null;
         };
         /**
          * SnapshotMessage
