@@ -14,9 +14,10 @@ import os
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -25,6 +26,7 @@ from .errors import RayUnavailableError, ValidationError
 from .wire import RayInfo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_GCS_ADDRESS = "127.0.0.1:6379"
 DEFAULT_RAY_TMPDIR = "/tmp/ray"
@@ -253,6 +255,21 @@ class RayConnection:
         except OSError as err:
             raise self.unavailable(err.strerror or type(err).__name__) from None
 
+    def gcs_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(address, *args, **kwargs)``: a GCS call after the probe, with our token.
+
+        Raises:
+            RayUnavailableError: Nothing listens at the GCS address, or the call failed.
+        """
+        from . import _ray_compat
+
+        self.probe()
+        self.prepare_ray_client()
+        try:
+            return fn(self.address, *args, **kwargs)
+        except _ray_compat.gcs_errors() as err:
+            raise self.unavailable(f"the GCS call failed ({type(err).__name__})") from None
+
     @property
     def dashboard_url(self) -> str:
         """The dashboard's base URL, asked of the GCS once and cached until ``reset()``.
@@ -267,10 +284,8 @@ class RayConnection:
         if not url:
             from . import _ray_compat
 
-            self.probe()
-            self.prepare_ray_client()
-            hostport = _ray_compat.kv_get(
-                self.address, b"dashboard", b"dashboard", self.request_timeout_s
+            hostport = self.gcs_call(
+                _ray_compat.kv_get, b"dashboard", b"dashboard", self.request_timeout_s
             )
             if not hostport:
                 raise RayUnavailableError(

@@ -14,9 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
 
-from .. import _ray_compat
 from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import IogError
@@ -25,7 +23,6 @@ from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_a
 from .records import check_list_args, check_name, check_not_protected, decode_cursor
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class NameCache:
@@ -118,19 +115,10 @@ class ActorRegistry:
         self.names: NameCache | None = None
         if cache_names:
             self.names = NameCache(
-                lambda namespace: self._call(
+                lambda namespace: self.conn.gcs_call(
                     listed_names, self.conn.request_timeout_s, namespace, self.protected
                 )
             )
-
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Probe the GCS, point Ray's clients at our token, and map Ray's errors to ours."""
-        self.conn.probe()
-        self.conn.prepare_ray_client()
-        try:
-            return fn(self.conn.address, *args, **kwargs)
-        except _ray_compat.gcs_errors() as err:
-            raise self.conn.unavailable(f"the GCS call failed ({type(err).__name__})") from None
 
     def list(
         self,
@@ -153,7 +141,7 @@ class ActorRegistry:
         if cursor:
             decode_cursor(cursor)
         cache = self.names
-        return self._call(
+        return self.conn.gcs_call(
             list_actors,
             self.conn.request_timeout_s,
             detached=detached,
@@ -179,7 +167,7 @@ class ActorRegistry:
         check_name(namespace, "namespace")
         check_name(name, "name")
         check_not_protected(namespace, name, self.protected)
-        record = self._call(
+        record = self.conn.gcs_call(
             kill_actor, namespace, name, self.conn.request_timeout_s, self.protected
         )
         if self.names is not None:
@@ -188,7 +176,7 @@ class ActorRegistry:
 
     def reap(self, now: int | None = None) -> list[ReapedActor]:
         """One reaper pass (see :func:`.actor_registry.reap_actors`)."""
-        return self._call(reap_actors, self.conn.request_timeout_s, now, self.protected)
+        return self.conn.gcs_call(reap_actors, self.conn.request_timeout_s, now, self.protected)
 
 
 class ActorReaper:

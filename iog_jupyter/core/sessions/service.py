@@ -96,14 +96,9 @@ class SessionService:
 
     def _read(self) -> tuple[Any, dict[bytes, bytes]]:
         cluster = read_cluster(self.conn)
-        try:
-            kv = _ray_compat.kv_scan(
-                self.conn.address, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
-            )
-        except _ray_compat.gcs_errors() as err:
-            raise self.conn.unavailable(
-                f"reading keep-alives failed ({type(err).__name__})"
-            ) from None
+        kv = self.conn.gcs_call(
+            _ray_compat.kv_scan, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
+        )
         return cluster, kv
 
     async def list(self) -> list[SessionRecord]:
