@@ -107,15 +107,6 @@ class PollState:
 
 
 @dataclass
-class _Published:
-    """What the last published snapshot was: its number, ``model_dump()`` and change key."""
-
-    seq: int
-    data: dict[str, Any]
-    key: dict[str, Any]
-
-
-@dataclass
 class _Polled:
     """One poll's results, all computed off the event loop."""
 
@@ -171,7 +162,8 @@ class ClusterMonitor(PollState):
         self._delta_listeners: list[Listener] = []
         #: The number of the latest published change (0 before the first snapshot).
         self.seq = 0
-        self._published: _Published | None = None
+        #: The poll whose snapshot is the latest published change (number ``seq``).
+        self._published: _Polled | None = None
         #: Per change with delta subscribers: a delta went to them, or the whole snapshot.
         self.deltas_sent = 0
         self.delta_fallbacks = 0
@@ -337,7 +329,7 @@ class ClusterMonitor(PollState):
         polled = _Polled(snapshot, key, text, data)
         published = self._published
         if self._delta_listeners and published is not None and key != published.key:
-            delta = compute_delta(published.data, data, published.seq + 1)
+            delta = compute_delta(published.data, data, self.seq + 1)
             if delta is not None:
                 delta_text = delta.model_dump_json()
                 if len(delta_text) < len(text):
@@ -398,7 +390,7 @@ class ClusterMonitor(PollState):
             self._notify("status", self.status_message())
         if self._published is None or polled.key != self._published.key:
             self.seq += 1
-            self._published = _Published(self.seq, polled.data, polled.key)
+            self._published = polled
             full = self.snapshot_message()
             self._notify("snapshot", full, deltas=False)
             if self._delta_listeners:

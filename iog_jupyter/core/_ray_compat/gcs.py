@@ -194,15 +194,7 @@ def list_named_actors(
 
 def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -> Any | None:
     """The GCS's ``ActorTableData`` of a named actor, or None when no live one has the name."""
-    from ray.core.generated import gcs_service_pb2
-
-    reply = _actor_stub(gcs_address).GetNamedActorInfo(
-        gcs_service_pb2.GetNamedActorInfoRequest(name=name, ray_namespace=namespace),
-        timeout=timeout_s,
-    )
-    if reply.status.code != 0:  # NotFound
-        return None
-    return reply.actor_table_data
+    return named_actors_info(gcs_address, [(namespace, name)], timeout_s)[(namespace, name)]
 
 
 def named_actors_info(
@@ -225,7 +217,7 @@ def named_actors_info(
     found: dict[tuple[str, str], Any | None] = {}
     for key, future in futures.items():
         reply = future.result()
-        found[key] = reply.actor_table_data if reply.status.code == 0 else None
+        found[key] = reply.actor_table_data if reply.status.code == 0 else None  # else NotFound
     return found
 
 

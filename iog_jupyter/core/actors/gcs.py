@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +187,17 @@ def _walk(
     return found
 
 
+def _visible(keys: Collection[Key], namespace: str | None, protected: Protected) -> list[Key]:
+    """The ``keys`` a list shows, unsorted: ``namespace``'s, or every unprotected one.
+
+    The namespaces are judged once each.
+    """
+    if namespace is not None:
+        return [k for k in keys if k[0] == namespace]
+    hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
+    return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
+
+
 def listed_names(
     gcs: str, timeout_s: float, namespace: str | None = None, protected: Protected = ()
 ) -> list[Key]:
@@ -196,12 +207,7 @@ def listed_names(
     :class:`~.registry.NameCache` for the server's cached copy).
     """
     keys = _ray_compat.list_named_actors(gcs, timeout_s, namespace)
-    if namespace is not None:
-        return sorted(k for k in keys if k[0] == namespace)
-    hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
-    return sorted(
-        k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)
-    )
+    return sorted(_visible(keys, namespace, protected))
 
 
 def _by_state(
@@ -253,13 +259,6 @@ def list_actors(
     if namespace is not None:
         check_name(namespace, "namespace")
 
-    def visible(keys: Any) -> list[Key]:
-        """``keys`` that are listed, unsorted (the namespaces are judged once each)."""
-        if namespace is not None:
-            return [k for k in keys if k[0] == namespace]
-        hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
-        return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
-
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:
             return False
@@ -272,7 +271,8 @@ def list_actors(
         cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
         by_state = _by_state(gcs, states, cap, timeout_s)
     if by_state is not None:
-        keys = [k for k in visible(by_state) if after is None or k > after]
+        visible = _visible(by_state, namespace, protected)
+        keys = [k for k in visible if after is None or k > after]
         hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
         found = [(k, by_state[k]) for k in hits]
     else:
