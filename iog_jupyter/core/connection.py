@@ -348,8 +348,3 @@ class RayConnection:
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self._http.close()
-
-
-def discover_connection(**kwargs: Any) -> RayConnection:
-    """Build a :class:`RayConnection` from the environment; keyword arguments override it."""
-    return RayConnection(**kwargs)
