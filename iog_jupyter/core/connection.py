@@ -8,6 +8,7 @@ loopback, with the Ray token added server-side.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -49,14 +50,10 @@ class TokenInfo:
     world_readable: bool = False
 
 
-_warned: set[str] = set()
-
-
+@functools.cache
 def _warn_once(message: str) -> None:
     """Log a warning once per process (each connection would otherwise repeat it)."""
-    if message not in _warned:
-        _warned.add(message)
-        log.warning("iog_jupyter: %s", message)
+    log.warning("iog_jupyter: %s", message)
 
 
 def find_ray_token(token_path: str | None = None) -> TokenInfo:
@@ -206,11 +203,6 @@ class RayConnection:
     def token_info(self) -> TokenInfo:
         """Where the token came from (the token itself stays out of ``repr``)."""
         return self._token_info
-
-    @property
-    def has_token(self) -> bool:
-        """Whether a Ray token was found."""
-        return self._token_info.token is not None
 
     def describe(self, connected: bool = False) -> RayInfo:
         """Connection facts safe to show anyone who may read the cluster: never the token.

@@ -24,22 +24,21 @@ def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> 
     return gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
 
 
-def kv_put(gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float) -> None:
-    """Write (overwrite) one key of Ray's internal KV store."""
-    gcs_client(gcs_address).internal_kv_put(
-        key, value, True, namespace=namespace, timeout=timeout_s
-    )
-
-
-def kv_put_if_absent(
-    gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float
+def kv_put(
+    gcs_address: str,
+    key: bytes,
+    value: bytes,
+    namespace: bytes,
+    timeout_s: float,
+    overwrite: bool = True,
 ) -> bool:
-    """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
+    """Write one key of Ray's internal KV store; True when the key was absent.
 
-    True when this call wrote the value; False when the key already held one (kept).
+    With ``overwrite=False`` a value already there is kept (first writer wins, atomically in
+    the GCS): False then says this call wrote nothing.
     """
     added = gcs_client(gcs_address).internal_kv_put(
-        key, value, False, namespace=namespace, timeout=timeout_s
+        key, value, overwrite, namespace=namespace, timeout=timeout_s
     )
     return int(added) == 1
 

@@ -126,7 +126,7 @@ def record_actor(gcs: str, meta: ActorMeta, timeout_s: float) -> ActorMeta:
     Returns the record now stored.
     """
     key = meta_key(meta.namespace, meta.name)
-    if _ray_compat.kv_put_if_absent(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s):
+    if _ray_compat.kv_put(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s, overwrite=False):
         return meta
     kept = read_meta(gcs, meta.namespace, meta.name, timeout_s)
     if kept is not None and kept.actor_id == meta.actor_id:
