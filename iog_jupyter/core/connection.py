@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from . import _ray_compat
 from .errors import RayUnavailableError, ValidationError
 from .wire import RayInfo
 
@@ -179,8 +180,6 @@ class RayConnection:
         return self._auth_mode
 
     def _detect_auth_mode(self) -> str:
-        from . import _ray_compat
-
         env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
         caps = _ray_compat.capabilities()
         if not caps.token_auth:
@@ -195,8 +194,6 @@ class RayConnection:
     def prepare_ray_client(self) -> None:
         """Point this process's Ray clients at our token; call before each GCS call."""
         if self.auth_mode == "token":
-            from . import _ray_compat
-
             _ray_compat.use_token_auth(self._token_info.source, self._token_info.path)
 
     @property
@@ -210,8 +207,6 @@ class RayConnection:
         ``version`` and ``capabilities`` are the installed Ray's (the cluster's own, on its head
         node), with a sentence for each feature that Ray lacks.
         """
-        from . import _ray_compat
-
         caps = _ray_compat.capabilities()
         return RayInfo(
             connected=connected,
@@ -253,8 +248,6 @@ class RayConnection:
         Raises:
             RayUnavailableError: Nothing listens at the GCS address, or the call failed.
         """
-        from . import _ray_compat
-
         self.probe()
         self.prepare_ray_client()
         try:
@@ -274,8 +267,6 @@ class RayConnection:
                 return self._dashboard_url
         url = self._configured_dashboard_url
         if not url:
-            from . import _ray_compat
-
             hostport = self.gcs_call(
                 _ray_compat.kv_get, b"dashboard", b"dashboard", self.request_timeout_s
             )

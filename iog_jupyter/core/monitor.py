@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +127,7 @@ class ClusterMonitor(PollState):
     physical usage (``include_usage``) is fetched every ``usage_refresh_interval_s`` on its own
     schedule and thread, because the dashboard's node summary grows with the number of workers
     (seconds to decode at 100k actors); each snapshot merges the latest one. The blocking Ray
-    calls run on ``executor`` (a private one-thread pool when None).
+    calls run on a private one-thread pool.
     """
 
     def __init__(
@@ -140,7 +140,6 @@ class ClusterMonitor(PollState):
         pool_config: PoolConfig | None = None,
         include_usage: bool = True,
         usage_refresh_interval_s: float = 5.0,
-        executor: Executor | None = None,
     ) -> None:
         super().__init__(history_length, max_backoff_s)
         self.connection = connection
@@ -152,8 +151,7 @@ class ClusterMonitor(PollState):
         self._usage: dict[str, NodeUsage] = {}
         self._usage_executor = ThreadPoolExecutor(1, thread_name_prefix="iog-usage")
         self._usage_task: asyncio.Task[None] | None = None
-        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
-        self._owns_executor = executor is None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self.snapshot_json: str | None = None
         self.connected: bool | None = None
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
@@ -199,8 +197,7 @@ class ClusterMonitor(PollState):
                 log.warning("iog_jupyter: %d monitor task(s) did not stop in time", len(pending))
         self._task = self._poll_task = self._usage_task = None
         self._usage_executor.shutdown(wait=False, cancel_futures=True)
-        if self._owns_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- subscribers -----------------------------------------------------------------------
 

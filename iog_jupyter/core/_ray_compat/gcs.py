@@ -227,16 +227,12 @@ def actor_state_name(data: Any) -> str:
     return ActorTableData.ActorState.Name(data.state)
 
 
-def kill_actor(
-    gcs_address: str, actor_id: bytes, timeout_s: float, no_restart: bool = True
-) -> None:
-    """Kill an actor through the GCS (what ``ray.kill`` asks), pending ones included."""
+def kill_actor(gcs_address: str, actor_id: bytes, timeout_s: float) -> None:
+    """Kill an actor through the GCS, no restart (what ``ray.kill`` asks), pending ones included."""
     from ray.core.generated import gcs_service_pb2
 
     reply = _actor_stub(gcs_address).KillActorViaGcs(
-        gcs_service_pb2.KillActorViaGcsRequest(
-            actor_id=actor_id, force_kill=True, no_restart=no_restart
-        ),
+        gcs_service_pb2.KillActorViaGcsRequest(actor_id=actor_id, force_kill=True, no_restart=True),
         timeout=timeout_s,
     )
     check_reply(reply, "KillActorViaGcs")

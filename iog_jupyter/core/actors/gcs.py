@@ -36,7 +36,6 @@ from .records import (
     check_name,
     check_not_protected,
     check_ttl,
-    decode_cursor,
     encode_cursor,
     meta_key,
     namespace_protection_reason,
@@ -254,10 +253,7 @@ def list_actors(
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
     """
-    limit = check_list_args(states, limit)
-    after = decode_cursor(cursor) if cursor else None
-    if namespace is not None:
-        check_name(namespace, "namespace")
+    limit, after = check_list_args(states, limit, namespace, cursor)
 
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:

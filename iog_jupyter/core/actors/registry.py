@@ -20,7 +20,7 @@ from ..connection import RayConnection
 from ..errors import IogError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_actors
-from .records import check_list_args, check_name, check_not_protected, decode_cursor
+from .records import check_list_args, check_name, check_not_protected
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +135,7 @@ class ActorRegistry:
             ValidationError: A bad state, limit, namespace or cursor (before Ray is asked).
             RayUnavailableError: The GCS did not answer.
         """
-        check_list_args(states, limit)
-        if namespace is not None:
-            check_name(namespace, "namespace")
-        if cursor:
-            decode_cursor(cursor)
+        check_list_args(states, limit, namespace, cursor)
         cache = self.names
         return self.conn.gcs_call(
             list_actors,
