@@ -199,14 +199,9 @@ class ActorReaper:
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the reaper's loop is running."""
-        return self._task is not None and not self._task.done()
-
     def start(self) -> None:
         """Start reaping on the running loop (idempotent; a no-op when ``interval_s`` is 0)."""
-        if self.interval_s > 0 and not self.running:
+        if self.interval_s > 0 and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def reap_once(self) -> list[ReapedActor]:
