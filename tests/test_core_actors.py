@@ -154,8 +154,8 @@ def registry(ray_head) -> Iterator[ActorRegistry]:
 def test_kv_put_if_absent_first_writer_wins(ray_head):
     _ray_compat.use_token_auth("RAY_AUTH_TOKEN_PATH", ray_head.token_path)
     key, ns = f"first:{uuid.uuid4().hex}".encode(), b"iog_jupyter_test"
-    assert _ray_compat.kv_put_if_absent(ray_head.address, key, b"one", ns, 5) is True
-    assert _ray_compat.kv_put_if_absent(ray_head.address, key, b"two", ns, 5) is False
+    assert _ray_compat.kv_put(ray_head.address, key, b"one", ns, 5, overwrite=False) is True
+    assert _ray_compat.kv_put(ray_head.address, key, b"two", ns, 5, overwrite=False) is False
     assert _ray_compat.kv_get(ray_head.address, key, ns, 5) == b"one"
     assert _ray_compat.kv_del(ray_head.address, key, ns, 5) == 1
 

@@ -62,7 +62,7 @@ def test_a_ray_without_token_auth_ignores_a_stale_token(ray_head):
     assert dict(os.environ) == before
     conn = RayConnection()
     try:
-        assert conn.has_token and conn.auth_mode == "none"
+        assert conn.token_info.token is not None and conn.auth_mode == "none"
         assert conn.auth_headers() == {}
         assert conn.describe().capabilities.token_auth is False
     finally:

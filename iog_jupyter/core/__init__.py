@@ -7,7 +7,7 @@ extension, the kernel-side widgets and the `iog` command.
 from __future__ import annotations
 
 from ._ray_compat import TOKEN_AUTH_SINCE, capabilities, import_ray, no_token_auth
-from .connection import RayConnection, discover_connection
+from .connection import RayConnection
 from .errors import (
     IogError,
     NotFoundError,
@@ -29,5 +29,4 @@ __all__ = [
     "RayUnavailableError",
     "ResourceDemand",
     "ValidationError",
-    "discover_connection",
 ]

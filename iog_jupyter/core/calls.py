@@ -51,16 +51,6 @@ class Lanes:
                 self._pools[lane] = pool
             return pool
 
-    def refuse_if_ray_down(self) -> None:
-        """Raise at once when Ray is known to be unreachable.
-
-        Raises:
-            RayUnavailableError: With the monitor's sentence (where it looked, what to do).
-        """
-        down = self.ray_down() if self.ray_down is not None else None
-        if down:
-            raise RayUnavailableError(down)
-
     async def run(
         self,
         lane: str,
@@ -75,12 +65,13 @@ class Lanes:
         a call that ``needs_ray`` is refused while Ray is down.
 
         Raises:
-            RayUnavailableError: Ray is known to be down (``ray_unavailable``), the call ran
-                past its deadline inside Ray (``ray_unavailable``), or it waited its whole
-                deadline for a thread (``server_busy``).
+            RayUnavailableError: Ray is known to be down (``ray_unavailable``, with the monitor's
+                sentence), the call ran past its deadline inside Ray (``ray_unavailable``), or it
+                waited its whole deadline for a thread (``server_busy``).
         """
-        if needs_ray:
-            self.refuse_if_ray_down()
+        down = self.ray_down() if needs_ray and self.ray_down is not None else None
+        if down:
+            raise RayUnavailableError(down)
         started = threading.Event()
 
         def call() -> T:

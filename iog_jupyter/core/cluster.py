@@ -57,6 +57,17 @@ def _with_standard(resources: dict[str, float]) -> dict[str, float]:
     return resources
 
 
+def _amounts(usage: Iterable[Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """Totals and available amounts of Ray's ``ResourceUsage`` items, bookkeeping left out."""
+    total: dict[str, float] = {}
+    available: dict[str, float] = {}
+    for item in usage:
+        if not _is_implicit(item.resource_name):
+            total[item.resource_name] = float(item.total)
+            available[item.resource_name] = float(item.total) - float(item.used)
+    return total, available
+
+
 def _pool_of(labels: Mapping[str, str], totals: Mapping[str, float], config: PoolConfig) -> str:
     value = labels.get(config.label) if config.label else None
     if value:
@@ -188,20 +199,10 @@ def build_snapshot(
     )
     for state, infos in buckets:
         for info in infos:
-            total: dict[str, float] = {}
-            available: dict[str, float] = {}
-            is_head = False
-            idle_ms = None
-            if info.resource_usage is not None:
-                idle_ms = info.resource_usage.idle_time_ms
-                for item in info.resource_usage.usage:
-                    name = item.resource_name
-                    if name == HEAD_RESOURCE:
-                        is_head = True
-                    if _is_implicit(name):
-                        continue
-                    total[name] = float(item.total)
-                    available[name] = float(item.total) - float(item.used)
+            usage_items = info.resource_usage.usage if info.resource_usage is not None else []
+            idle_ms = info.resource_usage.idle_time_ms if info.resource_usage is not None else None
+            is_head = any(item.resource_name == HEAD_RESOURCE for item in usage_items)
+            total, available = _amounts(usage_items)
             labels = _ray_compat.node_labels(info)
             node_id = info.node_id or info.instance_id or ""
             nodes.append(
@@ -221,14 +222,7 @@ def build_snapshot(
             )
     nodes.sort(key=lambda n: (not n.is_head, n.state == "DEAD", n.pool, n.node_name, n.node_id))
 
-    totals: dict[str, float] = {}
-    available_all: dict[str, float] = {}
-    for item in status.cluster_resource_usage:
-        if _is_implicit(item.resource_name):
-            continue
-        totals[item.resource_name] = float(item.total)
-        available_all[item.resource_name] = float(item.total) - float(item.used)
-
+    totals, available_all = _amounts(status.cluster_resource_usage)
     pools: dict[str, PoolSummary] = {}
     for node in nodes:
         if node.state == "DEAD":

@@ -8,23 +8,27 @@ loopback, with the Ray token added server-side.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
+from . import _ray_compat
 from .errors import RayUnavailableError, ValidationError
 from .wire import RayInfo
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_GCS_ADDRESS = "127.0.0.1:6379"
 DEFAULT_RAY_TMPDIR = "/tmp/ray"
@@ -47,14 +51,10 @@ class TokenInfo:
     world_readable: bool = False
 
 
-_warned: set[str] = set()
-
-
+@functools.cache
 def _warn_once(message: str) -> None:
     """Log a warning once per process (each connection would otherwise repeat it)."""
-    if message not in _warned:
-        _warned.add(message)
-        log.warning("iog_jupyter: %s", message)
+    log.warning("iog_jupyter: %s", message)
 
 
 def find_ray_token(token_path: str | None = None) -> TokenInfo:
@@ -180,8 +180,6 @@ class RayConnection:
         return self._auth_mode
 
     def _detect_auth_mode(self) -> str:
-        from . import _ray_compat
-
         env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
         caps = _ray_compat.capabilities()
         if not caps.token_auth:
@@ -196,8 +194,6 @@ class RayConnection:
     def prepare_ray_client(self) -> None:
         """Point this process's Ray clients at our token; call before each GCS call."""
         if self.auth_mode == "token":
-            from . import _ray_compat
-
             _ray_compat.use_token_auth(self._token_info.source, self._token_info.path)
 
     @property
@@ -205,19 +201,12 @@ class RayConnection:
         """Where the token came from (the token itself stays out of ``repr``)."""
         return self._token_info
 
-    @property
-    def has_token(self) -> bool:
-        """Whether a Ray token was found."""
-        return self._token_info.token is not None
-
     def describe(self, connected: bool = False) -> RayInfo:
         """Connection facts safe to show anyone who may read the cluster: never the token.
 
         ``version`` and ``capabilities`` are the installed Ray's (the cluster's own, on its head
         node), with a sentence for each feature that Ray lacks.
         """
-        from . import _ray_compat
-
         caps = _ray_compat.capabilities()
         return RayInfo(
             connected=connected,
@@ -253,6 +242,19 @@ class RayConnection:
         except OSError as err:
             raise self.unavailable(err.strerror or type(err).__name__) from None
 
+    def gcs_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(address, *args, **kwargs)``: a GCS call after the probe, with our token.
+
+        Raises:
+            RayUnavailableError: Nothing listens at the GCS address, or the call failed.
+        """
+        self.probe()
+        self.prepare_ray_client()
+        try:
+            return fn(self.address, *args, **kwargs)
+        except _ray_compat.gcs_errors() as err:
+            raise self.unavailable(f"the GCS call failed ({type(err).__name__})") from None
+
     @property
     def dashboard_url(self) -> str:
         """The dashboard's base URL, asked of the GCS once and cached until ``reset()``.
@@ -265,12 +267,8 @@ class RayConnection:
                 return self._dashboard_url
         url = self._configured_dashboard_url
         if not url:
-            from . import _ray_compat
-
-            self.probe()
-            self.prepare_ray_client()
-            hostport = _ray_compat.kv_get(
-                self.address, b"dashboard", b"dashboard", self.request_timeout_s
+            hostport = self.gcs_call(
+                _ray_compat.kv_get, b"dashboard", b"dashboard", self.request_timeout_s
             )
             if not hostport:
                 raise RayUnavailableError(
@@ -333,8 +331,3 @@ class RayConnection:
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self._http.close()
-
-
-def discover_connection(**kwargs: Any) -> RayConnection:
-    """Build a :class:`RayConnection` from the environment; keyword arguments override it."""
-    return RayConnection(**kwargs)

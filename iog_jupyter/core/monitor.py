@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,15 +107,6 @@ class PollState:
 
 
 @dataclass
-class _Published:
-    """What the last published snapshot was: its number, ``model_dump()`` and change key."""
-
-    seq: int
-    data: dict[str, Any]
-    key: dict[str, Any]
-
-
-@dataclass
 class _Polled:
     """One poll's results, all computed off the event loop."""
 
@@ -136,7 +127,7 @@ class ClusterMonitor(PollState):
     physical usage (``include_usage``) is fetched every ``usage_refresh_interval_s`` on its own
     schedule and thread, because the dashboard's node summary grows with the number of workers
     (seconds to decode at 100k actors); each snapshot merges the latest one. The blocking Ray
-    calls run on ``executor`` (a private one-thread pool when None).
+    calls run on a private one-thread pool.
     """
 
     def __init__(
@@ -149,7 +140,6 @@ class ClusterMonitor(PollState):
         pool_config: PoolConfig | None = None,
         include_usage: bool = True,
         usage_refresh_interval_s: float = 5.0,
-        executor: Executor | None = None,
     ) -> None:
         super().__init__(history_length, max_backoff_s)
         self.connection = connection
@@ -161,8 +151,7 @@ class ClusterMonitor(PollState):
         self._usage: dict[str, NodeUsage] = {}
         self._usage_executor = ThreadPoolExecutor(1, thread_name_prefix="iog-usage")
         self._usage_task: asyncio.Task[None] | None = None
-        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
-        self._owns_executor = executor is None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="iog-monitor")
         self.snapshot_json: str | None = None
         self.connected: bool | None = None
         #: How many times Ray was asked for a snapshot (benchmarks compare it across loads).
@@ -171,7 +160,8 @@ class ClusterMonitor(PollState):
         self._delta_listeners: list[Listener] = []
         #: The number of the latest published change (0 before the first snapshot).
         self.seq = 0
-        self._published: _Published | None = None
+        #: The poll whose snapshot is the latest published change (number ``seq``).
+        self._published: _Polled | None = None
         #: Per change with delta subscribers: a delta went to them, or the whole snapshot.
         self.deltas_sent = 0
         self.delta_fallbacks = 0
@@ -207,8 +197,7 @@ class ClusterMonitor(PollState):
                 log.warning("iog_jupyter: %d monitor task(s) did not stop in time", len(pending))
         self._task = self._poll_task = self._usage_task = None
         self._usage_executor.shutdown(wait=False, cancel_futures=True)
-        if self._owns_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- subscribers -----------------------------------------------------------------------
 
@@ -337,7 +326,7 @@ class ClusterMonitor(PollState):
         polled = _Polled(snapshot, key, text, data)
         published = self._published
         if self._delta_listeners and published is not None and key != published.key:
-            delta = compute_delta(published.data, data, published.seq + 1)
+            delta = compute_delta(published.data, data, self.seq + 1)
             if delta is not None:
                 delta_text = delta.model_dump_json()
                 if len(delta_text) < len(text):
@@ -398,7 +387,7 @@ class ClusterMonitor(PollState):
             self._notify("status", self.status_message())
         if self._published is None or polled.key != self._published.key:
             self.seq += 1
-            self._published = _Published(self.seq, polled.data, polled.key)
+            self._published = polled
             full = self.snapshot_message()
             self._notify("snapshot", full, deltas=False)
             if self._delta_listeners:

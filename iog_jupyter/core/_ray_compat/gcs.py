@@ -24,22 +24,21 @@ def kv_get(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> 
     return gcs_client(gcs_address).internal_kv_get(key, namespace=namespace, timeout=timeout_s)
 
 
-def kv_put(gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float) -> None:
-    """Write (overwrite) one key of Ray's internal KV store."""
-    gcs_client(gcs_address).internal_kv_put(
-        key, value, True, namespace=namespace, timeout=timeout_s
-    )
-
-
-def kv_put_if_absent(
-    gcs_address: str, key: bytes, value: bytes, namespace: bytes, timeout_s: float
+def kv_put(
+    gcs_address: str,
+    key: bytes,
+    value: bytes,
+    namespace: bytes,
+    timeout_s: float,
+    overwrite: bool = True,
 ) -> bool:
-    """Write one KV key only if it is absent (first writer wins, atomically in the GCS).
+    """Write one key of Ray's internal KV store; True when the key was absent.
 
-    True when this call wrote the value; False when the key already held one (kept).
+    With ``overwrite=False`` a value already there is kept (first writer wins, atomically in
+    the GCS): False then says this call wrote nothing.
     """
     added = gcs_client(gcs_address).internal_kv_put(
-        key, value, False, namespace=namespace, timeout=timeout_s
+        key, value, overwrite, namespace=namespace, timeout=timeout_s
     )
     return int(added) == 1
 
@@ -194,15 +193,7 @@ def list_named_actors(
 
 def named_actor(gcs_address: str, name: str, namespace: str, timeout_s: float) -> Any | None:
     """The GCS's ``ActorTableData`` of a named actor, or None when no live one has the name."""
-    from ray.core.generated import gcs_service_pb2
-
-    reply = _actor_stub(gcs_address).GetNamedActorInfo(
-        gcs_service_pb2.GetNamedActorInfoRequest(name=name, ray_namespace=namespace),
-        timeout=timeout_s,
-    )
-    if reply.status.code != 0:  # NotFound
-        return None
-    return reply.actor_table_data
+    return named_actors_info(gcs_address, [(namespace, name)], timeout_s)[(namespace, name)]
 
 
 def named_actors_info(
@@ -225,7 +216,7 @@ def named_actors_info(
     found: dict[tuple[str, str], Any | None] = {}
     for key, future in futures.items():
         reply = future.result()
-        found[key] = reply.actor_table_data if reply.status.code == 0 else None
+        found[key] = reply.actor_table_data if reply.status.code == 0 else None  # else NotFound
     return found
 
 
@@ -236,16 +227,12 @@ def actor_state_name(data: Any) -> str:
     return ActorTableData.ActorState.Name(data.state)
 
 
-def kill_actor(
-    gcs_address: str, actor_id: bytes, timeout_s: float, no_restart: bool = True
-) -> None:
-    """Kill an actor through the GCS (what ``ray.kill`` asks), pending ones included."""
+def kill_actor(gcs_address: str, actor_id: bytes, timeout_s: float) -> None:
+    """Kill an actor through the GCS, no restart (what ``ray.kill`` asks), pending ones included."""
     from ray.core.generated import gcs_service_pb2
 
     reply = _actor_stub(gcs_address).KillActorViaGcs(
-        gcs_service_pb2.KillActorViaGcsRequest(
-            actor_id=actor_id, force_kill=True, no_restart=no_restart
-        ),
+        gcs_service_pb2.KillActorViaGcsRequest(actor_id=actor_id, force_kill=True, no_restart=True),
         timeout=timeout_s,
     )
     check_reply(reply, "KillActorViaGcs")

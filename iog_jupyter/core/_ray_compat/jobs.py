@@ -50,10 +50,6 @@ def job_client(dashboard_url: str, headers: dict[str, str]) -> Any:
     return _JobClient()
 
 
-def _storage_kwargs(timeout_s: float) -> dict[str, Any]:
-    return {"timeout": int(timeout_s) or 1} if capabilities().job_storage_timeout else {}
-
-
 def stop_unstarted_job(
     gcs_address: str, submission_id: str, message: str, timeout_s: float
 ) -> bool:
@@ -81,7 +77,7 @@ def stop_unstarted_job(
     )
     if actor is None or actor_state_name(actor) in ("ALIVE", "DEAD"):
         return False
-    kwargs = _storage_kwargs(timeout_s)
+    kwargs = {"timeout": int(timeout_s) or 1} if capabilities().job_storage_timeout else {}
 
     async def _mark() -> bool:
         if capabilities().job_storage_aio:  # made inside the loop that uses it

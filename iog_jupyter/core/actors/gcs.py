@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,6 @@ from .records import (
     check_name,
     check_not_protected,
     check_ttl,
-    decode_cursor,
     encode_cursor,
     meta_key,
     namespace_protection_reason,
@@ -126,7 +125,7 @@ def record_actor(gcs: str, meta: ActorMeta, timeout_s: float) -> ActorMeta:
     Returns the record now stored.
     """
     key = meta_key(meta.namespace, meta.name)
-    if _ray_compat.kv_put_if_absent(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s):
+    if _ray_compat.kv_put(gcs, key, meta.to_bytes(), IOG_KV_NAMESPACE, timeout_s, overwrite=False):
         return meta
     kept = read_meta(gcs, meta.namespace, meta.name, timeout_s)
     if kept is not None and kept.actor_id == meta.actor_id:
@@ -187,6 +186,17 @@ def _walk(
     return found
 
 
+def _visible(keys: Collection[Key], namespace: str | None, protected: Protected) -> list[Key]:
+    """The ``keys`` a list shows, unsorted: ``namespace``'s, or every unprotected one.
+
+    The namespaces are judged once each.
+    """
+    if namespace is not None:
+        return [k for k in keys if k[0] == namespace]
+    hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
+    return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
+
+
 def listed_names(
     gcs: str, timeout_s: float, namespace: str | None = None, protected: Protected = ()
 ) -> list[Key]:
@@ -196,12 +206,7 @@ def listed_names(
     :class:`~.registry.NameCache` for the server's cached copy).
     """
     keys = _ray_compat.list_named_actors(gcs, timeout_s, namespace)
-    if namespace is not None:
-        return sorted(k for k in keys if k[0] == namespace)
-    hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
-    return sorted(
-        k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)
-    )
+    return sorted(_visible(keys, namespace, protected))
 
 
 def _by_state(
@@ -248,17 +253,7 @@ def list_actors(
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
     """
-    limit = check_list_args(states, limit)
-    after = decode_cursor(cursor) if cursor else None
-    if namespace is not None:
-        check_name(namespace, "namespace")
-
-    def visible(keys: Any) -> list[Key]:
-        """``keys`` that are listed, unsorted (the namespaces are judged once each)."""
-        if namespace is not None:
-            return [k for k in keys if k[0] == namespace]
-        hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
-        return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
+    limit, after = check_list_args(states, limit, namespace, cursor)
 
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:
@@ -272,7 +267,8 @@ def list_actors(
         cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
         by_state = _by_state(gcs, states, cap, timeout_s)
     if by_state is not None:
-        keys = [k for k in visible(by_state) if after is None or k > after]
+        visible = _visible(by_state, namespace, protected)
+        keys = [k for k in visible if after is None or k > after]
         hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
         found = [(k, by_state[k]) for k in hits]
     else:

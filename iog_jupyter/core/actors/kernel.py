@@ -14,13 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import getpass
-import os
 import uuid
 from typing import Any
 
 from .. import _ray_compat
 from ..errors import NotFoundError, RayUnavailableError, ValidationError
+from ..sessions.connect import current_user, kernel_id, notebook_path
 from ..wire import ActorRecord
 from .gcs import (
     kill_actor,
@@ -87,36 +86,17 @@ def _gcs_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         ) from None
 
 
-def current_owner() -> str:
-    """The Jupyter user (``JUPYTERHUB_USER``), else the OS user."""
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
-
-
-def current_kernel() -> tuple[str | None, str | None]:
-    """``(kernel_id, notebook)`` of the kernel this runs in, each None when unknown."""
-    kernel_id = None
-    try:
-        from ipykernel import get_connection_file
-
-        base = os.path.basename(get_connection_file())
-        if base.startswith("kernel-") and base.endswith(".json"):
-            kernel_id = base[len("kernel-") : -len(".json")]
-    except (ImportError, RuntimeError, AttributeError):
-        kernel_id = None  # not in an IPython kernel
-    return kernel_id, os.environ.get("JPY_SESSION_NAME") or None
-
-
 def _template(class_name: str = "", ttl_s: float | None = None) -> ActorMeta:
-    kernel_id, notebook = current_kernel()
+    """The record of an actor this kernel makes or adopts: its user, kernel and notebook."""
     created = now_ms()
     return ActorMeta(
         namespace="",
         name="",
         actor_id="",
         class_name=class_name,
-        owner=current_owner(),
-        kernel_id=kernel_id,
-        notebook=notebook,
+        owner=current_user(),
+        kernel_id=kernel_id(),
+        notebook=notebook_path()[0],
         created_ms=created,
         ttl_s=ttl_s,
         expires_ms=None if ttl_s is None else created + int(ttl_s * 1000),

@@ -175,12 +175,17 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     return namespace, name
 
 
-def check_list_args(states: frozenset[str] | None, limit: Any) -> int:
-    """Validate list arguments; returns ``limit``.
+def check_list_args(
+    states: frozenset[str] | None,
+    limit: Any,
+    namespace: str | None = None,
+    cursor: str | None = None,
+) -> tuple[int, tuple[str, str] | None]:
+    """Validate list arguments; returns ``limit`` and the position ``cursor`` names (or None).
 
     Raises:
-        ValidationError: An unknown state, or a limit that is not a whole number in
-            1 … :data:`MAX_LIMIT`.
+        ValidationError: An unknown state, a limit that is not a whole number in
+            1 … :data:`MAX_LIMIT`, a bad namespace, or a cursor :func:`encode_cursor` did not make.
     """
     for state in states or ():
         if state not in ACTOR_STATES:
@@ -191,4 +196,6 @@ def check_list_args(states: frozenset[str] | None, limit: Any) -> int:
             )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
-    return limit
+    if namespace is not None:
+        check_name(namespace, "namespace")
+    return limit, decode_cursor(cursor) if cursor else None

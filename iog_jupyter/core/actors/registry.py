@@ -14,18 +14,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
 
-from .. import _ray_compat
 from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import IogError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_actors
-from .records import check_list_args, check_name, check_not_protected, decode_cursor
+from .records import check_list_args, check_name, check_not_protected
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class NameCache:
@@ -118,19 +115,10 @@ class ActorRegistry:
         self.names: NameCache | None = None
         if cache_names:
             self.names = NameCache(
-                lambda namespace: self._call(
+                lambda namespace: self.conn.gcs_call(
                     listed_names, self.conn.request_timeout_s, namespace, self.protected
                 )
             )
-
-    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Probe the GCS, point Ray's clients at our token, and map Ray's errors to ours."""
-        self.conn.probe()
-        self.conn.prepare_ray_client()
-        try:
-            return fn(self.conn.address, *args, **kwargs)
-        except _ray_compat.gcs_errors() as err:
-            raise self.conn.unavailable(f"the GCS call failed ({type(err).__name__})") from None
 
     def list(
         self,
@@ -147,13 +135,9 @@ class ActorRegistry:
             ValidationError: A bad state, limit, namespace or cursor (before Ray is asked).
             RayUnavailableError: The GCS did not answer.
         """
-        check_list_args(states, limit)
-        if namespace is not None:
-            check_name(namespace, "namespace")
-        if cursor:
-            decode_cursor(cursor)
+        check_list_args(states, limit, namespace, cursor)
         cache = self.names
-        return self._call(
+        return self.conn.gcs_call(
             list_actors,
             self.conn.request_timeout_s,
             detached=detached,
@@ -179,7 +163,7 @@ class ActorRegistry:
         check_name(namespace, "namespace")
         check_name(name, "name")
         check_not_protected(namespace, name, self.protected)
-        record = self._call(
+        record = self.conn.gcs_call(
             kill_actor, namespace, name, self.conn.request_timeout_s, self.protected
         )
         if self.names is not None:
@@ -188,7 +172,7 @@ class ActorRegistry:
 
     def reap(self, now: int | None = None) -> list[ReapedActor]:
         """One reaper pass (see :func:`.actor_registry.reap_actors`)."""
-        return self._call(reap_actors, self.conn.request_timeout_s, now, self.protected)
+        return self.conn.gcs_call(reap_actors, self.conn.request_timeout_s, now, self.protected)
 
 
 class ActorReaper:
@@ -215,14 +199,9 @@ class ActorReaper:
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the reaper's loop is running."""
-        return self._task is not None and not self._task.done()
-
     def start(self) -> None:
         """Start reaping on the running loop (idempotent; a no-op when ``interval_s`` is 0)."""
-        if self.interval_s > 0 and not self.running:
+        if self.interval_s > 0 and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def reap_once(self) -> list[ReapedActor]:

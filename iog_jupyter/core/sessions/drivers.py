@@ -71,10 +71,7 @@ def _kind(meta: dict[str, str], kernel: KernelInfo | None) -> str:
 
 
 def _gcs_call(conn: RayConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(conn.address, conn.request_timeout_s, *args, **kwargs)
-    except _ray_compat.gcs_errors() as err:
-        raise conn.unavailable(f"the GCS call failed ({type(err).__name__})") from None
+    return conn.gcs_call(fn, conn.request_timeout_s, *args, **kwargs)
 
 
 def read_cluster(conn: RayConnection) -> tuple[list[Any], list[Any], list[Any]]:
@@ -83,8 +80,6 @@ def read_cluster(conn: RayConnection) -> tuple[list[Any], list[Any], list[Any]]:
     Raises:
         RayUnavailableError: The GCS did not answer.
     """
-    conn.probe()
-    conn.prepare_ray_client()
     drivers = [d for d in _gcs_call(conn, _ray_compat.list_drivers) if not d.is_dead]
     actors: list[Any] = []
     for state in LIVE_ACTOR_STATES:
@@ -204,8 +199,6 @@ def release_session(
         RayUnavailableError: The GCS did not answer.
     """
     session_id = check_session_id(session_id)
-    conn.probe()
-    conn.prepare_ray_client()
     drivers = [d for d in _gcs_call(conn, _ray_compat.list_drivers) if not d.is_dead]
     driver = next((d for d in drivers if d.job_id.hex() == session_id), None)
     if driver is None:

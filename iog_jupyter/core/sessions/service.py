@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 POLICY_USER = "iog-idle-policy"
 
 
-def _fmt_s(seconds: float) -> str:
+def fmt_seconds(seconds: float) -> str:
+    """Seconds as ``42 s``, ``12 min`` or ``3.5 h``."""
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
     if seconds >= 60:
@@ -96,14 +97,9 @@ class SessionService:
 
     def _read(self) -> tuple[Any, dict[bytes, bytes]]:
         cluster = read_cluster(self.conn)
-        try:
-            kv = _ray_compat.kv_scan(
-                self.conn.address, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
-            )
-        except _ray_compat.gcs_errors() as err:
-            raise self.conn.unavailable(
-                f"reading keep-alives failed ({type(err).__name__})"
-            ) from None
+        kv = self.conn.gcs_call(
+            _ray_compat.kv_scan, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
+        )
         return cluster, kv
 
     async def list(self) -> list[SessionRecord]:
@@ -162,12 +158,12 @@ class SessionService:
                 what = ", ".join(f"{k} {v:g}" for k, v in held.items() if v)
                 when = (
                     f"; its non-detached actors and tasks holding them will be released in "
-                    f"{_fmt_s(max(0, (release_at - now) / 1000))}"
+                    f"{fmt_seconds(max(0, (release_at - now) / 1000))}"
                     if release_at
                     else ""
                 )
                 message = (
-                    f"Idle for {_fmt_s(idle)} while holding {what}{when}. Run "
+                    f"Idle for {fmt_seconds(idle)} while holding {what}{when}. Run "
                     "iog_jupyter.keep_alive(hours=...) in the notebook to keep them."
                 )
         record.policy = SessionPolicyState(
