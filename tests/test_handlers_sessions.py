@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures import REPO, api, server_config, start_session_driver
+from tests.fixtures import REPO, api, server_config, session_driver, start_session_driver
 
 pytestmark = pytest.mark.ray
 
@@ -162,6 +162,39 @@ async def test_bad_input_is_refused_and_changes_nothing(jp_fetch, jp_serverapp, 
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+async def test_rays_own_drivers_are_hidden_and_never_released(jp_fetch, ray_head, tmp_path):
+    from iog_jupyter.core.connection import RayConnection
+    from iog_jupyter.core.errors import ForbiddenError
+    from iog_jupyter.core.sessions.drivers import list_sessions, release_session
+
+    namespace = "_ray_internal_iogtest"  # as Ray's dashboard driver's `_ray_internal_dashboard`
+    with session_driver(
+        ray_head, "internal", "--plain", "--actors", "1", "--namespace", namespace
+    ) as (
+        _,
+        job,
+    ):
+        assert job not in await sessions(jp_fetch)
+        status, body = await api(jp_fetch, "sessions", internal="true")
+        shown = {s["session_id"]: s for s in body["sessions"]}
+        assert status == 200 and shown[job]["internal"] is True
+        assert shown[job]["label"] == f"script (pid {shown[job]['driver_pid']})"
+        status, body = await api(jp_fetch, "sessions", job, "release", method="POST")
+        assert status == 403 and body["reason"] == "internal_driver", body
+        assert namespace in body["message"] and "never released" in body["message"]
+        # The CLI's and the widgets' local path refuses it the same way.
+        conn = RayConnection(address=ray_head.address, token_path=ray_head.token_path)
+        assert job not in {s.session_id for s in list_sessions(conn)}
+        assert job in {s.session_id for s in list_sessions(conn, internal=True)}
+        with pytest.raises(ForbiddenError) as refused:
+            release_session(conn, job)
+        assert refused.value.reason == "internal_driver"
+        status, body = await api(jp_fetch, "sessions", internal="true")
+        assert {s["session_id"]: s for s in body["sessions"]}[job]["actors"] == 1  # untouched
+        outcomes = [r["outcome"] for r in audit_lines(tmp_path) if r["action"] == "session.release"]
+        assert outcomes == ["refused"]
 
 
 @pytest.mark.parametrize("idle_policy", [TINY_POLICY], indirect=True)

@@ -131,14 +131,15 @@ ROUTES: list[Route] = [
     Route("/sessions", SessionsHandler, "iog:sessions", {"get": Operation(
         "Live Ray drivers joined with this server's kernels: notebook, kernel state, resources "
         "held, actors, running tasks, idle seconds and idle-policy state.",
-        wire.SessionList, errors=_UNAVAILABLE)}),
+        wire.SessionList, query=wire.SessionListQuery, errors=_UNAVAILABLE)}),
     Route("/sessions/{session_id}/release", SessionReleaseHandler, "iog:sessions", params={
         "session_id": "The session's Ray job id (8 hex digits) or its kernel id (a UUID)."},
         ops={"post": Operation(
             "Kill the session's non-detached actors and cancel its running tasks; detached "
             "actors and other sessions are never touched. Audited.",
             wire.ReleaseResult, errors={
-                403: "Not authorized; another user's session (reason not_owner); or a driver "
+                403: "Not authorized; Ray's own driver (reason internal_driver, never "
+                "released); another user's session (reason not_owner); or a driver "
                 "that is not a kernel of this server (reason foreign_session, unless "
                 "IogJupyterApp.sessions_release_foreign). Nothing is released.",
                 404: "No live session has this id.", **_UNAVAILABLE})}),

@@ -8,7 +8,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.sessions.drivers import KernelInfo, check_session_id
+from ..core.sessions.drivers import KernelInfo, check_session_id, refuse_internal
 from ..core.wire import SessionList
 from .base import IogAPIHandler
 
@@ -63,9 +63,9 @@ class SessionsHandler(IogAPIHandler):
     @authorized
     async def get(self) -> None:
         """Return ``{sessions, policy}``: what each session holds, idle time, policy state."""
-        self.query()
+        query = self.query()
         service = self.iog.sessions
-        sessions = await service.list()
+        sessions = await service.list(internal=query.internal)
         self.write_json(SessionList(sessions=sessions, policy=service.policy).model_dump_json())
 
 
@@ -95,6 +95,7 @@ class SessionReleaseHandler(IogAPIHandler):
                 f"{record.session_id} {record.notebook_path or record.kernel_id or record.kind}"
                 f" (owner {record.owner or 'unknown'})"
             )
+            refuse_internal(record.session_id, record.namespace)
             await self.check_owner(record.owner, f"Session {record.session_id}")
             result = await service.release(record)
         self.write_json(result.model_dump_json())

@@ -6,7 +6,8 @@ Usage: ``python session_driver.py TAG [--plain] [--actors N] [--detached] [--tas
 - ``--actors N``: N actors holding 0.1 CPU each;
 - ``--detached``: one detached actor (namespace ``sessions-test``, name ``keep-<TAG>``);
 - ``--task``: one task holding 0.1 CPU that sleeps for 10 minutes;
-- ``--queued``: one task that waits for a resource no node has (it never starts).
+- ``--queued``: one task that waits for a resource no node has (it never starts);
+- ``--namespace NS``: the driver's Ray namespace (``sessions-test`` by default).
 
 Prints ``READY <job id hex>`` once everything is placed.
 """
@@ -24,14 +25,15 @@ parser.add_argument("--actors", type=int, default=0)
 parser.add_argument("--detached", action="store_true")
 parser.add_argument("--task", action="store_true")
 parser.add_argument("--queued", action="store_true")
+parser.add_argument("--namespace", default="sessions-test")
 args = parser.parse_args()
 
 if args.plain:
-    ray.init(namespace="sessions-test", log_to_driver=False)
+    ray.init(namespace=args.namespace, log_to_driver=False)
 else:
     import iog_jupyter.core.sessions.connect as driver
 
-    driver.connect(namespace="sessions-test", log_to_driver=False)
+    driver.connect(namespace=args.namespace, log_to_driver=False)
 
 
 @ray.remote(num_cpus=0.1)

@@ -19,8 +19,9 @@ from typing import Any
 
 from .. import _ray_compat
 from ..connection import RayConnection
-from ..errors import NotFoundError, RayUnavailableError, ValidationError
+from ..errors import ForbiddenError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ReleaseResult, SessionRecord
+from ..wire.sessions import INTERNAL_NAMESPACE_PREFIX
 from .connect import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{8}$")
@@ -43,6 +44,20 @@ def check_session_id(session_id: str) -> str:
             reason="bad_session_id",
         )
     return value
+
+
+def refuse_internal(session_id: str, namespace: str) -> None:
+    """Refuse to release a driver of Ray's own (the dashboard's, the job manager's).
+
+    Raises:
+        ForbiddenError: ``namespace`` is one of Ray's internal ones (reason ``internal_driver``).
+    """
+    if namespace.startswith(INTERNAL_NAMESPACE_PREFIX):
+        raise ForbiddenError(
+            f"Session {session_id} is Ray's own driver (namespace {namespace[:64]}); Ray needs "
+            "it, so it is never released. Release a notebook's or a job's session instead.",
+            reason="internal_driver",
+        )
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ def build_sessions(
             kernel_id=kernel.kernel_id if kernel else meta.get(META_KERNEL_ID),
             notebook_path=(kernel.notebook_path if kernel else None)
             or meta.get(META_NOTEBOOK_PATH),
+            submission_id=meta.get("job_submission_id"),
             attributed_by=attributed,
             local_kernel=kernel is not None,
             execution_state=kernel.execution_state if kernel else None,
@@ -154,18 +170,22 @@ def build_sessions(
 
 
 def list_sessions(
-    conn: RayConnection, kernels: Sequence[KernelInfo] = (), now_ms: int | None = None
+    conn: RayConnection,
+    kernels: Sequence[KernelInfo] = (),
+    now_ms: int | None = None,
+    internal: bool = False,
 ) -> list[SessionRecord]:
     """Every live Ray driver, attributed to its notebook where possible, oldest first.
 
     ``kernels`` are the Jupyter server's (none in a kernel or the CLI's local mode); idle seconds
-    are counted to ``now_ms`` (now when None).
+    are counted to ``now_ms`` (now when None). Ray's own drivers only with ``internal``.
 
     Raises:
         RayUnavailableError: The GCS did not answer.
     """
     drivers, actors, tasks = read_cluster(conn)
-    return build_sessions(drivers, actors, tasks, kernels, now_ms)
+    sessions = build_sessions(drivers, actors, tasks, kernels, now_ms)
+    return [s for s in sessions if internal or not s.internal]
 
 
 def _holds_any(resources: Any, names: Sequence[str] | None) -> bool:
@@ -196,6 +216,7 @@ def release_session(
 
     Raises:
         NotFoundError: No live driver has this job id.
+        ForbiddenError: It is Ray's own driver (see :func:`refuse_internal`).
         RayUnavailableError: The GCS did not answer.
     """
     session_id = check_session_id(session_id)
@@ -206,6 +227,7 @@ def release_session(
             f"No live Ray driver has the job id {session_id}; list sessions with `GET sessions`.",
             reason="session_not_found",
         )
+    refuse_internal(session_id, str(driver.config.ray_namespace))
     result = ReleaseResult(session_id=session_id)
     job_id = bytes(driver.job_id)
     for actor in _gcs_call(conn, _ray_compat.list_actors, job_id=job_id):

@@ -32,6 +32,7 @@ from .drivers import (
     build_sessions,
     check_session_id,
     read_cluster,
+    refuse_internal,
     release_session,
 )
 
@@ -102,8 +103,11 @@ class SessionService:
         )
         return cluster, kv
 
-    async def list(self) -> list[SessionRecord]:
+    async def list(self, internal: bool = False) -> list[SessionRecord]:
         """Every live driver, with idle time and the policy's view of each.
+
+        Ray's own drivers (``SessionRecord.internal``) only with ``internal``: they are never
+        shown by default, nor seen by the idle policy.
 
         Raises:
             RayUnavailableError: The GCS did not answer.
@@ -121,7 +125,7 @@ class SessionService:
         for memory in (self._last_busy_ms, self._warned, self._released):
             for sid in set(memory) - live:
                 del memory[sid]
-        return sessions
+        return [s for s in sessions if internal or not s.internal]
 
     def _apply(self, record: SessionRecord, now: int, exempt_until: int | None) -> None:
         """Count idle time from the last moment seen busy, and fill ``record.policy``."""
@@ -183,7 +187,7 @@ class SessionService:
             NotFoundError: No live driver has it.
         """
         wanted = check_session_id(session_id)
-        for record in await self.list():
+        for record in await self.list(internal=True):
             if wanted in (record.session_id, record.kernel_id):
                 return record
         raise NotFoundError(
@@ -196,9 +200,10 @@ class SessionService:
         """Release a person asked for: all its non-detached actors and its tasks.
 
         Raises:
-            ForbiddenError: The driver is not a kernel of this server and
+            ForbiddenError: The driver is Ray's own, or not a kernel of this server and
                 ``release_foreign`` is off.
         """
+        refuse_internal(record.session_id, record.namespace)
         if not record.local_kernel and not self.release_foreign:
             raise ForbiddenError(
                 f"Session {record.session_id} ({record.kind}, owner "

@@ -60,7 +60,14 @@ from .jobs import (
     SubmitRequest,
     TailQuery,
 )
-from .sessions import IdlePolicy, ReleaseResult, SessionList, SessionPolicyState, SessionRecord
+from .sessions import (
+    IdlePolicy,
+    ReleaseResult,
+    SessionList,
+    SessionListQuery,
+    SessionPolicyState,
+    SessionRecord,
+)
 
 __all__ = [
     "ACTOR_STATES",
@@ -114,6 +121,7 @@ __all__ = [
     "ResourceDemand",
     "SessionList",
     "SessionPolicyState",
+    "SessionListQuery",
     "SessionRecord",
     "SnapshotMessage",
     "Status",

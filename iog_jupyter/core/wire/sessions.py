@@ -107,6 +107,12 @@ class IdlePolicy(WireModel, frozen=True):
         return seconds or None
 
 
+class SessionListQuery(WireModel):
+    """``GET sessions`` query."""
+
+    internal: bool = Field(False, description="Also list Ray's own drivers (never released).")
+
+
 class SessionList(WireModel):
     """``GET sessions``: every live driver and the policy that applies to them."""
 

@@ -1135,7 +1135,10 @@ export interface paths {
         /** Live Ray drivers joined with this server's kernels: notebook, kernel state, resources held, actors, running tasks, idle seconds and idle-policy state. */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Also list Ray's own drivers (never released). */
+                    internal?: boolean;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1228,7 +1231,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Not authorized; another user's session (reason not_owner); or a driver that is not a kernel of this server (reason foreign_session, unless IogJupyterApp.sessions_release_foreign). Nothing is released. */
+                /** @description Not authorized; Ray's own driver (reason internal_driver, never released); another user's session (reason not_owner); or a driver that is not a kernel of this server (reason foreign_session, unless IogJupyterApp.sessions_release_foreign). Nothing is released. */
                 403: {
                     headers: {
                         [name: string]: unknown;
