@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +66,35 @@ def make_client(url: str) -> IogClient:
     return client
 
 
+@contextlib.contextmanager
+def native_logs_hidden(verbose: bool = False) -> Iterator[None]:
+    """Keep Ray's C++ client logs out of the CLI's output (``-v`` shows them).
+
+    Ray's client writes them (``gcs_client.cc:210 …``) straight to file descriptor 2; Python's
+    own stderr still reaches the terminal.
+    """
+    try:
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a captured stream (tests): nothing to do
+        python_on_fd2 = False
+    if verbose or not python_on_fd2:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    python_stderr, sys.stderr = sys.stderr, os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        yield
+    finally:
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run(
     args: argparse.Namespace,
     remote: Callable[[IogClient], Any],
@@ -78,6 +107,6 @@ def run(
     if args.url:
         with contextlib.closing(make_client(args.url)) as client:
             return remote(client)
-    with contextlib.closing(local_connection()) as conn:
+    with native_logs_hidden(args.verbose), contextlib.closing(local_connection()) as conn:
         result = local(conn)
     return result.model_dump(mode="json") if isinstance(result, BaseModel) else result

@@ -19,7 +19,7 @@ from ..client import IogClient, IogClientError
 from ..core.cluster import get_cluster_snapshot
 from ..core.errors import IogError
 from .errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, exit_code_of
-from .modes import local_connection, make_client
+from .modes import local_connection, make_client, native_logs_hidden
 from .options import command
 from .output import format_status, to_json
 
@@ -44,15 +44,22 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     )
 
 
-def report(client: IogClient | None) -> dict[str, Any]:
+def report(client: IogClient | None, verbose: bool = False) -> dict[str, Any]:
     """``{"status": ..., "cluster": ...}`` from a Jupyter server's REST API, or from Ray.
 
     Raises IogClientError (from a server) or RayUnavailableError (exit 3, from Ray).
     """
     if client is not None:
         return {"status": client.get_status(), "cluster": client.get_cluster()}
-    with contextlib.closing(local_connection()) as conn:
+    with native_logs_hidden(verbose), contextlib.closing(local_connection()) as conn:
         snapshot = get_cluster_snapshot(conn)
+        theirs, ours = conn.cluster_version(), conn.describe().version
+        if theirs and theirs != ours:
+            print(
+                f"warning: the cluster runs Ray {theirs}, this Python has Ray {ours}; use Ray "
+                f"{theirs} here if anything fails.",
+                file=sys.stderr,
+            )
         status = {
             "version": __version__,
             "mode": "local",
@@ -69,7 +76,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     try:
         while True:
             try:
-                result = report(client)
+                result = report(client, args.verbose)
             except (CliError, IogClientError, IogError) as err:
                 if args.watch is None or exit_code_of(err) != EXIT_UNAVAILABLE:
                     raise

@@ -264,7 +264,7 @@ def fetch_cluster_status(conn: RayConnection) -> Any:
     except RayUnavailableError:
         raise
     except Exception as err:  # Ray raises RpcError, RaySystemError, ConnectionError, ...
-        raise conn.unavailable(f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
+        raise conn.failure(err) from None
 
 
 def fetch_node_usage(conn: RayConnection) -> dict[str, NodeUsage]:

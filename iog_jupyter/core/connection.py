@@ -24,7 +24,12 @@ from urllib.parse import urlsplit
 import requests
 
 from . import _ray_compat
-from .errors import RayUnavailableError, ValidationError
+from .errors import (
+    RayTokenRefusedError,
+    RayUnavailableError,
+    RayVersionMismatchError,
+    ValidationError,
+)
 from .wire import RayInfo
 
 log = logging.getLogger(__name__)
@@ -219,12 +224,57 @@ class RayConnection:
             capabilities=caps,
         )
 
+    @property
+    def where(self) -> str:
+        """The address and where it came from, in words (the default address says so)."""
+        if self.address_source == "default":
+            return (
+                f"{self.address} (Ray's default address: no RAY_ADDRESS, no `iog up` head and no "
+                "Ray address file named another)"
+            )
+        return f"{self.address} (from {self.address_source})"
+
     def unavailable(self, detail: str) -> RayUnavailableError:
         """Build the error for an unreachable Ray: where we looked and how to start Ray."""
         return RayUnavailableError(
-            f"Ray is not reachable at {self.address} (from {self.address_source}): {detail}. "
-            + HOW_TO_START_RAY
+            f"Ray is not reachable at {self.where}: {detail}. " + HOW_TO_START_RAY
         )
+
+    def failure(self, err: BaseException) -> RayUnavailableError:
+        """What a failed Ray call means, in words: refused, another version, or unreachable.
+
+        Ray answering with an authentication error is not "unreachable": the token is wrong,
+        or this is somebody else's Ray (likely at the default address).
+        """
+        text = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+        if "Authentication" in text or "InvalidAuthToken" in text or "Unauthenticated" in text:
+            advice = (
+                "This may be another user's Ray: start your own with `iog up`, or set RAY_ADDRESS."
+                if self.address_source == "default"
+                else "Give iog this cluster's token (RAY_AUTH_TOKEN_PATH or "
+                "IogJupyterApp.ray_token_path)."
+            )
+            return RayTokenRefusedError(
+                f"Ray at {self.where} answered but refused the token "
+                f"(token from {self._token_info.source}). {advice}"
+            )
+        theirs = self.cluster_version()
+        ours = _ray_compat.capabilities().version
+        if theirs and theirs != ours:
+            return RayVersionMismatchError(
+                f"Ray at {self.where} runs Ray {theirs}, but this Python has Ray {ours}; a client "
+                f"must match its cluster. Use Ray {theirs} here (pip install 'ray[default]=="
+                f"{theirs}'), or run iog on the cluster's head node. ({text})"
+            )
+        return self.unavailable(text)
+
+    def cluster_version(self) -> str | None:
+        """The Ray version the cluster recorded at start (None when it cannot be read)."""
+        try:
+            raw = _ray_compat.kv_get(self.address, b"CLUSTER_METADATA", b"cluster", 2.0)
+            return str(json.loads(raw or b"{}").get("ray_version") or "") or None
+        except Exception:  # noqa: BLE001 - a best-effort hint for an error already being raised
+            return None
 
     def probe(self) -> None:
         """Check that the GCS port accepts connections, within ``connect_timeout_s``.
@@ -253,7 +303,7 @@ class RayConnection:
         try:
             return fn(self.address, *args, **kwargs)
         except _ray_compat.gcs_errors() as err:
-            raise self.unavailable(f"the GCS call failed ({type(err).__name__})") from None
+            raise self.failure(err) from None
 
     @property
     def dashboard_url(self) -> str:

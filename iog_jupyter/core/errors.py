@@ -52,5 +52,13 @@ class RayUnavailableError(IogError, reason="ray_unavailable", http_status=503):
     """Ray could not be reached, or did not answer in time."""
 
 
+class RayTokenRefusedError(RayUnavailableError, reason="ray_token_refused"):
+    """Ray answered but refused the token (a wrong token, or somebody else's Ray)."""
+
+
+class RayVersionMismatchError(RayUnavailableError, reason="ray_version_mismatch"):
+    """Ray answered, but runs another Ray version than the one installed here."""
+
+
 class QuotaExceededError(IogError, reason="quota_exceeded", http_status=429):
     """The user is over one of the server's quotas."""
