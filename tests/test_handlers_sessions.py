@@ -149,6 +149,7 @@ async def test_bad_input_is_refused_and_changes_nothing(jp_fetch, jp_serverapp, 
             assert status == 400 and "job id" in body["message"], (bad, body)
         status, body = await api(jp_fetch, "sessions", "7fffff00", "release", method="POST")
         assert status == 404 and body["reason"] == "session_not_found"
+        assert "7fffff00" in body["message"] and "iog sessions list" in body["message"]
         status, body = await api(jp_fetch, "sessions", limit="3")
         assert status == 400 and "limit" in body["message"]
         # A script's driver is not a kernel of this server: refused, its actor untouched.

@@ -138,7 +138,8 @@ def _live(gcs: str, namespace: str, name: str, timeout_s: float) -> Any:
     data = _ray_compat.named_actor(gcs, name, namespace, timeout_s)
     if data is None or _ray_compat.actor_state_name(data) == "DEAD":
         raise NotFoundError(
-            f"No live actor is named {name[:80]!r} in namespace {namespace[:80]!r}.",
+            f"No live actor is named {name[:80]!r} in namespace {namespace[:80]!r}; "
+            "`iog actors list` (GET actors) shows the named actors.",
             reason="actor_not_found",
         )
     return data

@@ -224,7 +224,8 @@ def release_session(
     driver = next((d for d in drivers if d.job_id.hex() == session_id), None)
     if driver is None:
         raise NotFoundError(
-            f"No live Ray driver has the job id {session_id}; list sessions with `GET sessions`.",
+            f"No live Ray driver has the job id {session_id}; `iog sessions list` (GET sessions) "
+            "shows the live ones.",
             reason="session_not_found",
         )
     refuse_internal(session_id, str(driver.config.ray_namespace))

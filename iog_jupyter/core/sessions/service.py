@@ -191,8 +191,8 @@ class SessionService:
             if wanted in (record.session_id, record.kernel_id):
                 return record
         raise NotFoundError(
-            f"No live session has the id {wanted}; list them with `GET sessions` "
-            "(a kernel that never started Ray is not a session).",
+            f"No live session has the id {wanted}; `iog sessions list` (GET sessions) shows "
+            "them (a kernel that never started Ray is not a session).",
             reason="session_not_found",
         )
 
