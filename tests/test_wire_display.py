@@ -67,3 +67,12 @@ def test_a_session_is_called_by_what_it_is_and_rays_own_drivers_are_internal() -
     assert [s.internal for s in (notebook, job, script, dashboard)] == [False] * 3 + [True]
     wire = dashboard.model_dump(mode="json")
     assert wire["internal"] is True and wire["label"] == "script (pid 42)"
+
+
+def test_a_demand_says_who_waits_in_words() -> None:
+    from iog_jupyter.core.wire import ResourceDemand
+
+    two = ResourceDemand(bundle={"GPU": 1}, count=2, kind="task_actor", infeasible=True, reason="")
+    one = two.model_copy(update={"count": 1, "kind": "placement_group"})
+    assert two.model_dump(mode="json")["waiting"] == "2 tasks, actors or job drivers"
+    assert one.waiting == "1 placement group"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from .base import IsoTime, ResourceMap, WireModel, iso_field
 
@@ -53,6 +53,14 @@ class NodeRecord(WireModel):
     usage: NodeUsage | None = None
 
 
+#: What waits behind each demand kind, in words (Ray's job drivers are tasks/actors to it).
+DEMAND_WAITERS = {
+    "task_actor": ("task, actor or job driver", "tasks, actors or job drivers"),
+    "placement_group": ("placement group", "placement groups"),
+    "cluster_constraint": ("requested minimum", "requested minimums"),
+}
+
+
 class ResourceDemand(WireModel):
     """Resource shapes that tasks, actors or placement groups wait for."""
 
@@ -62,6 +70,13 @@ class ResourceDemand(WireModel):
     infeasible: bool = Field(description="No live node of the cluster could ever fit it.")
     pool: str | None = Field(None, description="The pool it is pinned to, if any.")
     reason: str = Field(description="Why it waits, in words a person can act on.")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def waiting(self) -> str:
+        """Who waits, in words: ``2 tasks, actors or job drivers``."""
+        one, many = DEMAND_WAITERS.get(self.kind, (self.kind, self.kind))
+        return f"{self.count} {one if self.count == 1 else many}"
 
 
 class PoolSummary(WireModel):

@@ -2274,6 +2274,11 @@ export interface components {
              * @description Why it waits, in words a person can act on.
              */
             reason: string;
+            /**
+             * Waiting
+             * @description Who waits, in words: ``2 tasks, actors or job drivers``.
+             */
+            readonly waiting: string;
         };
         /**
          * SessionList
