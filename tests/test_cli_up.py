@@ -307,3 +307,13 @@ def test_a_head_never_opens_the_ray_client_and_leaves_no_listener(tmp_path):
         shutil.rmtree(temp_dir, ignore_errors=True)
     assert _naming_port(head.gcs_port) == [] and not any(is_alive(p) for p in pids)
     assert not set(ports) & {p for _, p in _listening_sockets().values()}
+
+
+def test_jupyter_is_allowed_root_when_iog_runs_as_root(monkeypatch):
+    """Jupyter refuses root unless told; `iog up` tells it whenever it runs as root itself."""
+    from iog_jupyter.cli import jupyter_proc
+
+    for euid, allowed in ((0, True), (1000, False)):
+        monkeypatch.setattr(jupyter_proc.os, "geteuid", lambda euid=euid: euid)
+        assert ("--allow-root" in jupyter_proc.jupyter_command(8888, "/srv")[0]) is allowed
+    assert "--allow-root" in jupyter_proc.jupyter_command(8888, "/srv", allow_root=True)[0]
