@@ -5,29 +5,41 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from iog_jupyter.core.local_head import is_alive, processes_under, wait_for_port
+from iog_jupyter.core.local_head import (
+    is_alive,
+    processes_under,
+    read_cmdline,
+    start_head,
+    stop_head,
+    wait_for_port,
+)
 from tests.ray_versions import CAPS
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/lab\?token=([0-9a-f]+)")
+CLIENT_SERVER = b"ray.util.client.server"  # the Ray Client server's module, on its command line
 LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
 
 
 def _iog(*args: str, env: dict[str, str], timeout_s: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "iog_jupyter.cli", *args],
+        cwd=REPO,  # as scripts/up.sh runs it: from the checkout
         env=env,
         capture_output=True,
         text=True,
@@ -65,6 +77,20 @@ def _socket_inodes(pid: int) -> set[int]:
     return inodes
 
 
+def _listening_ports(pids: list[int]) -> dict[int, str]:
+    """port -> local address (hex) of the listening TCP sockets the pids hold."""
+    listening = _listening_sockets()
+    owned = set().union(*(_socket_inodes(pid) for pid in pids)) & set(listening)
+    return {listening[inode][1]: listening[inode][0] for inode in owned}
+
+
+def _naming_port(port: int) -> list[bytes]:
+    """Command lines of the processes that name ``port`` (``:PORT`` or ``=PORT``)."""
+    pattern = re.compile(rb"[:=]%d(?![0-9])" % port)
+    lines = [read_cmdline(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [line for line in lines if pattern.search(line)]
+
+
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -87,21 +113,38 @@ def test_up_status_down(ray_head, tmp_path):
     home = tmp_path / "iog-home"
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
+    user_home = tmp_path / "user"  # the user's ~, where ~/iog-notebooks goes
+    user_home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "IOG_", "JUPYTER_"))}
-    env.update({"PYTHONPATH": REPO, "IOG_HOME": str(home)})
+    env.update({"PYTHONPATH": REPO, "IOG_HOME": str(home), "HOME": str(user_home)})
     state_file = home / "state.json"
     try:
-        root = ["--allow-root"] if os.geteuid() == 0 else []
         if not CAPS.token_auth:
             # A Ray without token auth never gets ports beyond loopback from `iog up`.
-            multi = _iog("up", "--multi-node", "--notebook-dir", str(notebooks), *root, env=env)
+            multi = _iog("up", "--multi-node", "--notebook-dir", str(notebooks), env=env)
             assert multi.returncode == 2, multi.stdout + multi.stderr
             assert "has no token authentication" in multi.stderr and "--multi-node" in multi.stderr
             assert not (home / "state.json").exists() or '"jupyter": null' in (
                 home / "state.json"
             ).read_text().replace(" ", "")
-        first = _iog("up", "--num-cpus", "1", "--notebook-dir", str(notebooks), *root, env=env)
+
+        # An `up` that fails after starting the head (Jupyter's port is taken) leaves nothing.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = str(taken.getsockname()[1])
+            failed = _iog("up", "--port", busy, "--notebook-dir", str(notebooks), env=env)
+        assert failed.returncode == 2 and f"Port {busy}" in failed.stderr, failed.stderr
+        gcs = re.search(r"Ray head on 127\.0\.0\.1:(\d+)", failed.stderr)
+        assert gcs, failed.stderr
+        assert _naming_port(int(gcs.group(1))) == [], "a process of the failed head is left"
+
+        # No --notebook-dir, no --allow-root, run from the checkout: JupyterLab starts in
+        # ~/iog-notebooks (made with the tutorials), even as root.
+        first = _iog("up", "--num-cpus", "1", env=env)
         assert first.returncode == 0, first.stderr
+        if os.geteuid() == 0:
+            assert "Running as root: JupyterLab gets --allow-root" in first.stderr
         match = URL_RE.search(first.stdout)
         assert match, first.stdout
         port, token = int(match.group(1)), match.group(2)
@@ -141,31 +184,39 @@ def test_up_status_down(ray_head, tmp_path):
         jpid = jupyter["pid"]
         assert token.encode() not in Path(f"/proc/{jpid}/cmdline").read_bytes()
         assert token.encode() not in Path(f"/proc/{jpid}/environ").read_bytes()
-        assert Path(jupyter["root_dir"]) == notebooks.resolve()
+        tutorials = sorted(p.name for p in Path(REPO, "notebooks").glob("*.ipynb"))
+        mine = user_home / "iog-notebooks"
+        assert Path(jupyter["root_dir"]) == mine.resolve() != Path(REPO).resolve()
+        assert tutorials and sorted(p.name for p in mine.iterdir()) == tutorials
+        assert f"Made {mine} for your notebooks" in first.stderr
+        (mine / tutorials[0]).write_text("{}")  # the user's edit, and a deletion
+        (mine / tutorials[1]).unlink()
         assert token not in Path(jupyter["log_path"]).read_text()
         assert _mode(Path(jupyter["log_path"])) == 0o600
 
-        # Single-node: every listening socket of the head and of Jupyter is on loopback.
+        # Single-node: every listening socket of the head and of Jupyter is on loopback; the
+        # Ray Client server (which `ray start` always starts) is already gone.
         head_pids = processes_under(head["temp_dir"])
         assert head_pids
-        listening = _listening_sockets()
-        owned = set()
-        for pid in [*head_pids, jpid]:
-            owned |= _socket_inodes(pid) & set(listening)
-        ports = {listening[inode][1]: listening[inode][0] for inode in owned}
+        ports = _listening_ports([*head_pids, jpid])
         assert head["gcs_port"] in ports and port in ports
+        assert not [c for c in _naming_port(head["gcs_port"]) if CLIENT_SERVER in c]
         beyond = {p: a for p, a in ports.items() if a not in LOOPBACK_HEX}
         assert not beyond, f"ports bound beyond loopback: {beyond}"
 
-        # `iog doctor` through this server finds no failure (Ray's side and Jupyter's).
+        # `iog doctor` through this server finds no failure (Ray's side and Jupyter's), and
+        # agrees with local `iog doctor` on this default install (jupyter-server-proxy loaded).
         doctor = _iog(
             "doctor", "--json", "--url", base_url, env={**env, "IOG_TOKEN": token}, timeout_s=120
         )
         report = json.loads(doctor.stdout)
         checks = {c["id"]: c["status"] for c in report["checks"]}
+        local = json.loads(_iog("doctor", "--json", env=env, timeout_s=120).stdout)
+        assert report["status"] == local["status"], (report, local)
+        assert checks["server_proxy"] == "ok", report
         if CAPS.token_auth:
             assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-            assert report["status"] != "fail", report
+            assert report["status"] == ("warn" if CAPS.notes else "ok"), report
             assert checks["ray_auth_mode"] == "ok", report
         else:
             # Without token auth Ray's ports are open to every local user: a failure, said.
@@ -195,7 +246,7 @@ def test_up_status_down(ray_head, tmp_path):
         end = time.monotonic() + 10
         while is_alive(jpid) and time.monotonic() < end:
             time.sleep(0.1)
-        revived = _iog("up", "--json", *root, env=env, timeout_s=180)
+        revived = _iog("up", "--json", env=env, timeout_s=180)
         assert revived.returncode == 0, revived.stderr
         reply = json.loads(revived.stdout)
         assert reply["started"] == ["jupyter"] and reply["jupyter_pid"] != jpid
@@ -203,6 +254,7 @@ def test_up_status_down(ray_head, tmp_path):
         assert core <= set(processes_under(head["temp_dir"]))
         assert requests.get(base_url + "api/status", headers=auth, timeout=10).status_code == 200
         jpid = reply["jupyter_pid"]
+        assert (mine / tutorials[0]).read_text() == "{}" and not (mine / tutorials[1]).exists()
 
         # `down` stops exactly that, and leaves the session's head alone.
         down = _iog("down", env=env, timeout_s=120)
@@ -210,6 +262,9 @@ def test_up_status_down(ray_head, tmp_path):
         assert "Stopped" in down.stdout
         assert processes_under(head["temp_dir"]) == []
         assert not is_alive(jpid)
+        # Nothing of the head is left, listening or not (Ray's client server included).
+        assert _naming_port(head["gcs_port"]) == []
+        assert not set(ports) & {p for _, p in _listening_sockets().values()}
         assert not state_file.exists()
         assert not Path(head["temp_dir"]).exists()
         assert not Path(jupyter["token_path"]).exists()
@@ -232,3 +287,33 @@ def test_free_ports_are_distinct_and_skip_the_excluded():
     first = free_ports(3)
     ports = free_ports(60, exclude=first)
     assert len(set(ports)) == 60 and not set(first) & set(ports)
+
+
+def test_a_head_never_opens_the_ray_client_and_leaves_no_listener(tmp_path):
+    """start_head/stop_head (as `iog up`/`down` and the fixtures use them): the Ray Client server
+    that `ray start` always starts is stopped at once, every port stays on loopback for a
+    single-node head, and nothing of the head is left listening after it stops."""
+    temp_dir = tempfile.mkdtemp(prefix="iogc", dir="/tmp")
+    head = start_head(temp_dir, tmp_path / "token", num_cpus=1, single_node=True)
+    try:
+        pids = processes_under(temp_dir)
+        assert not [c for c in _naming_port(head.gcs_port) if CLIENT_SERVER in c]
+        ports = _listening_ports(pids)
+        assert head.gcs_port in ports and head.dashboard_port in ports
+        beyond = {p: a for p, a in ports.items() if a not in LOOPBACK_HEX}
+        assert not beyond, f"ports bound beyond loopback: {beyond}"
+    finally:
+        stop_head(temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert _naming_port(head.gcs_port) == [] and not any(is_alive(p) for p in pids)
+    assert not set(ports) & {p for _, p in _listening_sockets().values()}
+
+
+def test_jupyter_is_allowed_root_when_iog_runs_as_root(monkeypatch):
+    """Jupyter refuses root unless told; `iog up` tells it whenever it runs as root itself."""
+    from iog_jupyter.cli import jupyter_proc
+
+    for euid, allowed in ((0, True), (1000, False)):
+        monkeypatch.setattr(jupyter_proc.os, "geteuid", lambda euid=euid: euid)
+        assert ("--allow-root" in jupyter_proc.jupyter_command(8888, "/srv")[0]) is allowed
+    assert "--allow-root" in jupyter_proc.jupyter_command(8888, "/srv", allow_root=True)[0]

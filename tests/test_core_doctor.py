@@ -36,6 +36,7 @@ def test_a_secure_jupyter_passes_and_each_weakness_is_reported_with_a_fix():
         allow_origin="*",
         ip="0.0.0.0",
         proxy_enabled=True,
+        proxy_hosts=("localhost", "10.0.0.5"),
         jobs_backend="ray",
     )
     checks = _by_id(jupyter_checks(weak))
@@ -45,7 +46,8 @@ def test_a_secure_jupyter_passes_and_each_weakness_is_reported_with_a_fix():
     )
     assert checks["jupyter_origin"].status == FAIL
     assert checks["jupyter_tls"].status == WARN and "HTTPS" in checks["jupyter_tls"].fix
-    assert checks["server_proxy"].status == WARN and "host_allowlist" in checks["server_proxy"].fix
+    proxy = checks["server_proxy"]
+    assert proxy.status == WARN and "10.0.0.5" in proxy.message and "host_allowlist" in proxy.fix
     assert "ray" in checks["jobs_backend"].message
     assert weak.insecure_reasons() == [
         "Jupyter authentication is disabled",
@@ -53,6 +55,28 @@ def test_a_secure_jupyter_passes_and_each_weakness_is_reported_with_a_fix():
         "allow_origin is '*'",
     ]
     assert SECURE.insecure_reasons() == []
+
+
+def test_jupyter_server_proxy_as_installed_is_ok_and_a_wider_allowlist_warns():
+    """The default install loads jupyter-server-proxy; its allowlist keeps it on this host."""
+    from jupyter_server.serverapp import ServerApp
+    from traitlets.config import Config
+
+    from iog_jupyter.core.security.doctor import _proxy_hosts
+
+    default = _proxy_hosts(ServerApp())
+    assert default == ("localhost", "127.0.0.1")
+    facts = JupyterFacts(auth_enabled=True, xsrf_enabled=True, proxy_enabled=True)
+    checks = _by_id(jupyter_checks(JupyterFacts(**{**vars(facts), "proxy_hosts": default})))
+    assert checks["server_proxy"].status == OK, checks["server_proxy"].message
+    assert "this host's own ports only" in checks["server_proxy"].message
+    wide = ServerApp(config=Config({"ServerProxy": {"host_allowlist": ["localhost", "db.lan"]}}))
+    widened = JupyterFacts(**{**vars(facts), "proxy_hosts": _proxy_hosts(wide)})
+    check = _by_id(jupyter_checks(widened))["server_proxy"]
+    assert check.status == WARN and "db.lan" in check.message and "host_allowlist" in check.fix
+    by_function = JupyterFacts(**{**vars(facts), "proxy_hosts": None})
+    check = _by_id(jupyter_checks(by_function))["server_proxy"]
+    assert check.status == WARN and "decided by a function" in check.message
 
 
 @pytest.mark.ray

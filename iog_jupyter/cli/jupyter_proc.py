@@ -44,7 +44,11 @@ def jupyter_env(head: local_head.LocalHead, token_path: str) -> dict[str, str]:
 
 
 def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple[list[str], str]:
-    """The argv of the server and ``"lab"`` (JupyterLab, when installed) or ``"server"``."""
+    """The argv of the server and ``"lab"`` (JupyterLab, when installed) or ``"server"``.
+
+    As root (containers, cloud head nodes) the server gets ``--allow-root`` whatever
+    ``allow_root`` says: without it Jupyter exits at once.
+    """
     app = "lab" if importlib.util.find_spec("jupyterlab") else "server"
     module = "jupyterlab" if app == "lab" else "jupyter_server"
     cmd = [
@@ -60,7 +64,7 @@ def jupyter_command(port: int, root_dir: str, allow_root: bool = False) -> tuple
         # Every request must authenticate, whatever an extension forgets to declare.
         "--ServerApp.allow_unauthenticated_access=False",
     ]
-    if allow_root:
+    if allow_root or os.geteuid() == 0:
         cmd.append("--allow-root")
     return cmd, app
 
@@ -104,7 +108,7 @@ def start_jupyter(
         log_path=log_path,
         root_dir=root_dir,
         app=app,
-        allow_root=allow_root,
+        allow_root="--allow-root" in cmd,
     )
 
 

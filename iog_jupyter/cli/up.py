@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -43,6 +44,9 @@ JUPYTER_TOKEN_FILE = "jupyter_token"
 JUPYTER_LOG_FILE = "jupyter.log"
 #: The head's settings a restart keeps unless given again.
 _KEPT = ("num_cpus", "num_gpus", "resources")
+#: JupyterLab's folder unless --notebook-dir names one: the user's, never the current directory,
+#: which for `scripts/up.sh` is the source checkout (saved notebooks would land in the source tree).
+NOTEBOOKS_DIR = "~/iog-notebooks"
 
 
 def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
@@ -72,11 +76,14 @@ def add_parser(subparsers: Any, local: argparse.ArgumentParser) -> None:
         help="with --multi-node: the address workers reach the head at (default: detected)",
     )
     up.add_argument("--port", type=_port, help="JupyterLab's port (default: a free one)")
-    up.add_argument("--notebook-dir", help="the directory JupyterLab serves (default: cwd)")
+    up.add_argument(
+        "--notebook-dir",
+        help=f"the directory JupyterLab serves (default: {NOTEBOOKS_DIR}, made with the tutorials)",
+    )
     up.add_argument(
         "--allow-root",
         action="store_true",
-        help="let JupyterLab run as root (it refuses to by default)",
+        help="let JupyterLab run as root (implied when iog runs as root)",
     )
     up.add_argument(
         "--foreground",
@@ -215,6 +222,21 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     return True
 
 
+def _notebooks_dir() -> str:
+    """:data:`NOTEBOOKS_DIR`, made on first use with copies of the tutorial notebooks.
+
+    Only then: the user's edits and deletions stay.
+    """
+    folder = Path(NOTEBOOKS_DIR).expanduser()
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        # The tutorials are in a source checkout's notebooks/ (a wheel does not carry them).
+        for tutorial in sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb")):
+            shutil.copyfile(tutorial, folder / tutorial.name)
+        _note(f"Made {folder} for your notebooks, with copies of the tutorials.")
+    return str(folder)
+
+
 def no_token_sentence() -> str:
     """What a Ray without token authentication means, in one sentence, with what to do."""
     caps = capabilities()
@@ -250,7 +272,7 @@ def _ensure_jupyter(
     if args.port is not None and not _port_free(args.port):
         raise CliError(f"Port {args.port} on 127.0.0.1 is in use; pick another --port.", EXIT_USAGE)
     port = args.port or _same_or_free_port(old.port if old else None)
-    root_dir = args.notebook_dir or (old.root_dir if old else None) or os.getcwd()
+    root_dir = args.notebook_dir or (old.root_dir if old else None) or _notebooks_dir()
     root = Path(root_dir).expanduser().resolve()
     if not root.is_dir():
         raise CliError(f"--notebook-dir {root} is not a directory.", EXIT_USAGE)
@@ -263,6 +285,8 @@ def _ensure_jupyter(
     if not token:
         token = new_token_file(token_path)
     _note(f"Starting JupyterLab on 127.0.0.1:{port} (log {directory / JUPYTER_LOG_FILE})...")
+    if os.geteuid() == 0:
+        _note("Running as root: JupyterLab gets --allow-root (it refuses root otherwise).")
     jupyter = jupyter_proc.start_jupyter(
         state.head,
         port,

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: How often ``start_head`` tries ``ray start`` when Ray's own startup deadline is missed.
 START_ATTEMPTS = 2
+#: The Ray Client server's module, as its command line names it.
+CLIENT_SERVER = b"ray.util.client.server"
 
 
 class LocalHead(BaseModel):
@@ -260,6 +262,12 @@ def start_head(
             _run_ray(cmd, _ray_env(head.token_path, single_node), start_timeout_s)
             if not wait_for_port(head.gcs_port, 30):
                 raise IogError(f"Ray's GCS did not open port {head.gcs_port}; see {head.temp_dir}.")
+            # `ray start --head` always starts the Ray Client server (port 0 is refused), and on a
+            # multi-node head it listens beyond loopback. Ray Client stays shut on an iog head:
+            # stop it now, before anyone can connect; nothing in Ray restarts it.
+            stop_processes(
+                [p for p in processes_under(temp) if CLIENT_SERVER in read_cmdline(p)], grace_s=5.0
+            )
             return head
         except IogError as err:
             # A failed start can leave a GCS or raylet behind; stop what lives under the temp dir.
@@ -341,14 +349,29 @@ def _mentions(cmdline: bytes, marker: bytes) -> bool:
     return False
 
 
+def _ray_own(cmdline: bytes) -> bool:
+    """Whether a command line is one of Ray's own processes that need not name the temp dir.
+
+    Renamed workers and agents (``ray::IDLE``), the dashboard's module processes
+    (``ray-dashboard-JobHead-0``) and their fork server, and Ray modules run with ``-m`` (the
+    Ray Client server, ``python -m ray.util.client.server``).
+    """
+    return (
+        cmdline.startswith((b"ray::", b"ray-dashboard-"))
+        or b"\0-m\0ray." in cmdline
+        or b"'ray.dashboard.subprocesses.module'" in cmdline
+    )
+
+
 def processes_under(temp_dir: str | Path) -> list[int]:
     """Pids of the processes of one head: everything that lives under ``temp_dir``.
 
     That is every process whose command line names ``temp_dir`` (GCS, raylet, dashboard,
-    monitors), plus Ray's own renamed processes (``ray::DashboardAgent``, ``ray::IDLE`` workers)
-    that descend from one of those or hold a file under ``temp_dir`` (an agent orphaned when its
-    raylet died). Drivers of other programs are never included: their command lines do not start
-    with ``ray::``.
+    monitors), plus Ray's own processes that do not (:func:`_ray_own`: workers, agents, the
+    dashboard's modules, the Ray Client server) when they descend from one of those or hold a file
+    under ``temp_dir`` (an agent orphaned when its raylet died; the client server, whose parent
+    ``ray start`` has exited, holds its logs there). Drivers of other programs are never
+    included, though they may hold Ray's log files: they are none of Ray's own.
     """
     resolved = str(Path(temp_dir).resolve())
     marker = resolved.encode()
@@ -366,17 +389,15 @@ def processes_under(temp_dir: str | Path) -> list[int]:
             fields = _stat(pid)
             parents[pid] = int(fields[1]) if len(fields) > 1 else None
     found = {pid for pid, cmdline in cmdlines.items() if _mentions(cmdline, marker)}
-    renamed = [pid for pid, cmdline in cmdlines.items() if cmdline.startswith(b"ray::")]
+    own = [pid for pid, cmdline in cmdlines.items() if pid not in found and _ray_own(cmdline)]
+    found |= {pid for pid in own if _has_file_under(pid, prefix)}
     changed = True
     while changed:
         changed = False
-        for pid in renamed:
+        for pid in own:
             if pid not in found and parents.get(pid) in found:
                 found.add(pid)
                 changed = True
-    for pid in renamed:
-        if pid not in found and _has_file_under(pid, prefix):
-            found.add(pid)
     return sorted(found)
 
 

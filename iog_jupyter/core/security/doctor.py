@@ -36,7 +36,9 @@ class JupyterFacts:
     ``allow_origin``, ``allow_origin_pat``, ``allow_unauthenticated_access`` and ``ip`` are the
     ServerApp's settings; ``auth_enabled``: the identity provider requires a token or password;
     ``xsrf_enabled``: ``disable_check_xsrf`` is False; ``tls``: it has a ``certfile``;
-    ``proxy_enabled``: jupyter-server-proxy is loaded as a server extension; ``jobs_backend``:
+    ``proxy_enabled``: jupyter-server-proxy is loaded as a server extension; ``proxy_hosts``: its
+    ``host_allowlist``, the hosts ``/proxy/<host>:<port>`` may reach (None: a function decides);
+    ``jobs_backend``:
     the one in use (None before the first job call); ``jobs_backend_change``: set when jobs ran
     on another backend before this server started.
     """
@@ -49,6 +51,7 @@ class JupyterFacts:
     tls: bool = False
     ip: str = "127.0.0.1"
     proxy_enabled: bool = False
+    proxy_hosts: tuple[str, ...] | None = ("localhost", "127.0.0.1")
     jobs_backend: str | None = None
     jobs_backend_change: str | None = None
 
@@ -69,6 +72,7 @@ class JupyterFacts:
             tls=bool(getattr(serverapp, "certfile", "")),
             ip=str(getattr(serverapp, "ip", "") or ""),
             proxy_enabled=bool(proxy is not None and getattr(proxy, "enabled", True)),
+            proxy_hosts=_proxy_hosts(serverapp),
             jobs_backend=jobs_backend,
         )
 
@@ -82,6 +86,17 @@ class JupyterFacts:
         if self.allow_origin == "*":
             reasons.append("allow_origin is '*'")
         return reasons
+
+
+def _proxy_hosts(serverapp: Any) -> tuple[str, ...] | None:
+    """jupyter-server-proxy's ``host_allowlist`` as this server configures it (None: a function)."""
+    try:
+        from jupyter_server_proxy.config import ServerProxy
+
+        allowlist = ServerProxy(parent=serverapp).host_allowlist
+    except Exception:  # noqa: BLE001 - not installed, or a version without the setting
+        return ()
+    return None if callable(allowlist) else tuple(allowlist)
 
 
 def _is_loopback(host: str) -> bool:
@@ -363,16 +378,7 @@ def jupyter_checks(facts: JupyterFacts) -> list[Check]:
             "cross the network in clear.",
             "Serve it behind HTTPS (a TLS proxy, or c.ServerApp.certfile/keyfile).",
         ),
-        _either(
-            "server_proxy",
-            not facts.proxy_enabled,
-            "jupyter-server-proxy's /proxy/ route is off.",
-            WARN,
-            "jupyter-server-proxy's /proxy/<port> route is on: any Jupyter user can reach "
-            "Ray's local ports through it (Ray's token still guards them).",
-            "Restrict c.ServerProxy.host_allowlist, and use iog's read-only dashboard at "
-            "iog/dashboard/ instead of /proxy/<dashboard port>/.",
-        ),
+        _proxy_check(facts),
         Check(
             "jobs_backend",
             WARN if facts.jobs_backend_change else OK,
@@ -380,6 +386,35 @@ def jupyter_checks(facts: JupyterFacts) -> list[Check]:
             + (f" {facts.jobs_backend_change}" if facts.jobs_backend_change else ""),
         ),
     ]
+
+
+def _proxy_check(facts: JupyterFacts) -> Check:
+    """jupyter-server-proxy: fine while it reaches only this host (its default allowlist).
+
+    A Jupyter user reaches this host's ports from a terminal or kernel anyway, so ``/proxy/<port>``
+    adds nothing there (Ray's token still guards Ray's); other hosts in the allowlist would make
+    this server a door into the cluster's network.
+    """
+    hosts = facts.proxy_hosts
+    if not facts.proxy_enabled:
+        return Check("server_proxy", OK, "jupyter-server-proxy's /proxy/ route is off.")
+    if hosts is not None and all(_is_loopback(host) for host in hosts):
+        return Check(
+            "server_proxy",
+            OK,
+            "jupyter-server-proxy's /proxy/<port> route reaches this host's own ports only "
+            f"(host_allowlist {', '.join(hosts) or 'empty'}), as a Jupyter terminal does; Ray's "
+            "token still guards Ray's.",
+        )
+    allowed = "decided by a function" if hosts is None else ", ".join(hosts)
+    return Check(
+        "server_proxy",
+        WARN,
+        f"jupyter-server-proxy's /proxy/<host>:<port> route reaches other hosts (host_allowlist "
+        f"{allowed}): any Jupyter user can reach their ports through this server.",
+        "Keep c.ServerProxy.host_allowlist to localhost and 127.0.0.1 (its default), and use "
+        "iog's read-only dashboard at iog/dashboard/ instead of /proxy/<dashboard port>/.",
+    )
 
 
 def run_doctor(
