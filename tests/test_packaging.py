@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import server_config
+from tests.fixtures import REPO, server_config
 from tests.jupyter_subprocess import start_jupyter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +65,9 @@ def test_wheel_contents(wheel):
         )
     )
     assert config["ServerApp"]["jpserver_extensions"]["iog_jupyter"] is True
+    # `iog up` copies the tutorials from here into ~/iog-notebooks on a pip install.
+    tutorials = {n.rpartition("/")[2] for n in names if "/share/iog-jupyter/notebooks/" in n}
+    assert {p.name for p in (REPO / "notebooks").glob("*.ipynb")} <= tutorials
     # The production bundle ships, not sources, tests or a development build.
     assert not any(n.startswith("labextension/") or n.startswith("tests/") for n in names)
     assert "iog_jupyter/py.typed" in names

@@ -230,8 +230,10 @@ def _notebooks_dir() -> str:
     folder = Path(NOTEBOOKS_DIR).expanduser()
     if not folder.exists():
         folder.mkdir(parents=True)
-        # The tutorials are in a source checkout's notebooks/ (a wheel does not carry them).
-        for tutorial in sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb")):
+        # The tutorials: a source checkout's notebooks/, else what the wheel installed.
+        sources = [Path(__file__).parents[2], Path(sys.prefix) / "share" / "iog-jupyter"]
+        found = next((p / "notebooks" for p in sources if (p / "notebooks").is_dir()), None)
+        for tutorial in sorted(found.glob("*.ipynb")) if found else ():
             shutil.copyfile(tutorial, folder / tutorial.name)
         _note(f"Made {folder} for your notebooks, with copies of the tutorials.")
     return str(folder)
