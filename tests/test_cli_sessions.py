@@ -97,6 +97,7 @@ def test_local_list_says_what_each_column_means_and_ray_s_own_drivers_are_kept(
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
     # A job on Ray's job manager starts Ray's own (dashboard) driver, in a _ray_internal namespace.
     assert main(["jobs", "submit", "--backend", "ray", "--", "true"]) == 0
+    capsys.readouterr()
     assert main(["sessions", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["SESSION", "ID", "KIND", "OWNER"]
