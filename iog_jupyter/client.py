@@ -32,6 +32,8 @@ RESUME_FOR_S = 600.0
 RESUME_EVERY_S = 2.0
 
 API_PREFIX = "iog/api/v1/"
+#: Reasons of a 403 that refuse the target, not the credentials: errors, not ``auth``.
+TARGET_REFUSALS = frozenset({"protected_actor", "internal_driver", "foreign_session"})
 
 
 class IogClientError(Exception):
@@ -54,14 +56,14 @@ class IogClientError(Exception):
         """What failed, for a caller's handling: ``usage``, ``auth``, ``unavailable`` or ``error``.
 
         ``usage``: the request or URL was bad (400, 413, a malformed URL); ``auth``: the server
-        refused the credentials (401/403, but not a refused protected actor); ``unavailable``:
-        no reply, or the server or Ray is down (502-504, ``ray_unavailable``).
+        refused the credentials (401/403, but not a refused target: :data:`TARGET_REFUSALS`);
+        ``unavailable``: no reply, or the server or Ray is down (502-504, ``ray_unavailable``).
         """
         if self.reason == "tail_error":  # the server said why the log tail ended
             return "error"
         if self.reason == "bad_url" or self.status in (400, 413):
             return "usage"
-        if self.status in (401, 403) and self.reason != "protected_actor":
+        if self.status in (401, 403) and self.reason not in TARGET_REFUSALS:
             return "auth"
         if self.status is None or self.status in (502, 503, 504):
             return "unavailable"
@@ -246,7 +248,7 @@ class IogClient:
     def _error(self, status: int, body: Any, shown: str) -> IogClientError:
         message = body.get("message") if isinstance(body, dict) else None
         reason = body.get("reason") if isinstance(body, dict) else None
-        if status in (401, 403) and reason != "protected_actor":
+        if status in (401, 403) and reason not in TARGET_REFUSALS:
             hint = (
                 "the token in IOG_TOKEN was refused"
                 if self._token

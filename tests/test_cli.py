@@ -365,6 +365,12 @@ def test_client_error_carries_status_and_exit_code():
     assert down.kind == "unavailable" and exit_code_of(down) == EXIT_UNAVAILABLE
     assert exit_code_of(IogClientError("bad", status=400)) == EXIT_USAGE
     assert exit_code_of(IogClientError("no", status=403, reason="protected_actor")) == 1
+    # Ray's own driver refused (403 internal_driver): the server's words, no token talk, exit 1.
+    client = IogClient("http://127.0.0.1:1/", "tok")
+    body = {"message": "Session 01000000 is Ray's own driver.", "reason": "internal_driver"}
+    internal = client._error(403, body, "sessions/01000000/release")
+    assert internal.message == body["message"] and exit_code_of(internal) == 1
+    client.close()
     # The client knows nothing of the CLI: its error is not a CLI error.
     assert not isinstance(err, CliError)
 

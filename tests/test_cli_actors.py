@@ -68,7 +68,9 @@ def test_local_list_kill_and_reap(made, capsys):
     code, _, err = run(capsys, "actors", "kill", f"svc-{ns}", "-n", "serve")
     assert code == EXIT_ERROR and "will not touch" in err and "Traceback" not in err
     code, _, err = run(capsys, "actors", "kill", "nobody", "-n", ns)
-    assert code == EXIT_ERROR and "No live actor" in err
+    # A typo'd name is named back, with where to look.
+    assert code == EXIT_ERROR and f"No live actor is named 'nobody' in namespace '{ns}'" in err
+    assert "`iog actors list --named`" in err
     code, out, err = run(capsys, "actors", "kill", "victim", "-n", ns)
     assert code == EXIT_OK and "Killed actor victim" in out, err
 
@@ -140,6 +142,8 @@ async def test_remote_list_and_kill(made, jp_serverapp, server_url):
     code, _, err = await iog(url, token, "kill", f"svc-{ns}", "-n", "serve")
     # A protected actor is the server's refusal, not a credentials problem.
     assert code == EXIT_ERROR and "will not touch" in err and "token" not in err
+    code, _, err = await iog(url, token, "kill", "nobody", "-n", ns)
+    assert code == EXIT_ERROR and "'nobody'" in err and "`iog actors list --named`" in err
     code, out, err = await iog(url, token, "kill", "remote", "-n", ns, "--json")
     assert code == EXIT_OK, err
     assert json.loads(out)["killed"] is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sys
 import uuid
 
@@ -84,7 +85,7 @@ async def test_remote_job_lifecycle(cli, jp_serverapp):
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith(sid))
     assert "SUCCEEDED" in row and "python" in row
-    assert out.splitlines()[0].split()[:4] == ["ID", "STATUS", "OWNER", "STARTED"]
+    assert out.splitlines()[0].split() == ["NAME", "STATUS", "OWNER", "STARTED", "COMMAND"]
 
     code, out, err = await cli("list", "--json", "--status", "SUCCEEDED,FAILED", "--all")
     assert code == 0, err
@@ -107,7 +108,8 @@ async def test_remote_job_lifecycle(cli, jp_serverapp):
     code, out, err = await cli("get", sid)
     assert code == EXIT_ERROR
     assert out == ""
-    assert "not found" in err.lower() or "no job" in err.lower()
+    # The server's 404 names the id that was asked for and what lists the jobs.
+    assert f"No job has the id '{sid}'" in err and "`iog jobs list`" in err
     assert len(err.strip().splitlines()) == 1
     assert jp_serverapp.identity_provider.token not in out + err
 
@@ -218,9 +220,81 @@ async def test_ctrl_c_while_following_leaves_the_job_running(cli):
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 130
     text = err.decode()
-    assert "still running" in text and f"iog jobs stop {sid}" in text
+    assert f"job {sid} is still RUNNING" in text and f"iog jobs stop {sid}" in text
     assert "Traceback" not in text
     code, out, err = await cli("get", sid, "--json")
     assert json.loads(out)["status"] == "RUNNING"
     code, out, err = await cli("stop", sid)
     assert code == 0, err
+
+
+async def test_pending_job_says_why_it_waits_and_ctrl_c_says_it_is_pending(cli):
+    """A job asking for more GPUs than the head has (2) stays PENDING: the CLI says why, once."""
+    import signal
+
+    sid = new_id()
+    argv = ["submit", "--url", cli.url, "--submission-id", sid, "--num-gpus", "64", "--"]
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "iog_jupyter.cli", "jobs", *argv, "python", "-c", "print(1)"],
+        env=cli.env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in the test above
+    )
+    seen = []
+
+    async def until_reason() -> None:
+        while not any("is PENDING" in line for line in seen):
+            line = (await proc.stderr.readline()).decode()
+            assert line, f"iog exited {await proc.wait()} early: {seen}"
+            seen.append(line)
+
+    try:
+        await asyncio.wait_for(until_reason(), 90)
+        await asyncio.sleep(3)  # several more looks at the job: the reason is not repeated
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    text = "".join(seen) + err.decode()
+    assert f"job {sid} is PENDING: infeasible: no node of the cluster has 64 GPU" in text
+    assert text.count("is PENDING") == 1, text
+    assert proc.returncode == 130
+    assert f"job {sid} is still PENDING (infeasible: no node of the cluster has 64 GPU)" in text
+    assert f"iog jobs stop {sid}" in text and f"iog jobs logs -f {sid}" in text
+    assert "still running" not in text and "Traceback" not in text
+    code, out, err = await cli("get", sid)
+    assert code == 0 and "pending_reason: infeasible" in out
+    code, out, err = await cli("stop", sid)
+    assert code == 0, err
+
+
+def test_list_and_get_show_the_name_and_the_command_as_typed(
+    ray_head, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    monkeypatch.setenv("IOG_HOME", str(tmp_path / "iog-home"))
+    monkeypatch.delenv("IOG_URL", raising=False)
+    typed = "python -c \"print('hi')\""  # not shlex.join's 'print('"'"'hi'"'"')'
+    sid = new_id()
+    argv = ["jobs", "submit", "--backend", "local", "--submission-id", sid]
+    argv += ["--metadata", "name=my-train", "--", "python", "-c", "print('hi')"]
+    assert main(argv) == 0
+    assert "hi" in capsys.readouterr().out
+    assert main(["jobs", "list", "--backend", "local"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if sid in line)
+    assert row.startswith(f"my-train ({sid})") and row.endswith(typed)
+    assert main(["jobs", "get", "--backend", "local", sid]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"name: my-train\nsubmission_id: {sid}\n")
+    assert f"command: {typed}\n" in out
+    assert "'\"'\"'" not in out and "entrypoint:" not in out
+    assert main(["jobs", "get", "--backend", "local", sid, "--json"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["entrypoint"] == shlex.join(["python", "-c", "print('hi')"])
+    assert job["name"] == "my-train"
+    assert main(["jobs", "get", "--backend", "local", "iog_typo_x"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "No job has the id 'iog_typo_x'. `iog jobs list`" in err

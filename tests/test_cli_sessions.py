@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from iog_jupyter.cli.errors import EXIT_AUTH, EXIT_USAGE
+from iog_jupyter.cli.errors import EXIT_ERROR, EXIT_USAGE
 from iog_jupyter.cli.main import main
 from tests.fixtures import server_config, session_driver
 
@@ -57,14 +57,19 @@ async def test_remote_list_and_a_refused_release(jp_serverapp, server_url, scrip
     token = jp_serverapp.identity_provider.token
     code, out, err = await iog(url, token, "list")
     assert code == 0, err
-    assert out.splitlines()[0].split()[:3] == ["SESSION", "KIND", "OWNER"]
-    row = next(line for line in out.splitlines() if line.startswith(script_driver))
-    assert " script " in row and "CPU 0.1" in row
+    assert out.splitlines()[0].split()[:4] == ["SESSION", "ID", "KIND", "OWNER"]
+    row = next(line for line in out.splitlines() if f" {script_driver} " in line)
+    assert row.startswith("script (pid ") and " script " in row and "CPU 0.1" in row
     code, out, err = await iog(url, token, "list", "--json")
     assert code == 0 and json.loads(out)["policy"]["enabled"] is False
-    # A script is not a kernel of this server: 403, exit 4, one line, actor kept.
+    # A script is not a kernel of this server: 403, exit 1 (not a credentials problem), one
+    # line, actor kept.
     code, out, err = await iog(url, token, "release", script_driver, "--yes")
-    assert code == EXIT_AUTH and "sessions_release_foreign" in err and "Traceback" not in err
+    assert code == EXIT_ERROR and "sessions_release_foreign" in err and "Traceback" not in err
+    assert "token" not in err
+    code, out, err = await iog(url, token, "release", "0a0b0c0d", "--yes")
+    assert code == EXIT_ERROR and "No live session has the id '0a0b0c0d'" in err
+    assert "`iog sessions list`" in err
     code, out, err = await iog(url, token, "list", "--json")
     held = {s["session_id"]: s["actors"] for s in json.loads(out)["sessions"]}
     assert held[script_driver] == 1
@@ -84,3 +89,26 @@ def test_local_mode_lists_and_releases(script_driver, capsys, monkeypatch):
     assert main(["sessions", "list", "--json"]) == 0
     sessions = json.loads(capsys.readouterr().out)["sessions"]
     assert next(s for s in sessions if s["session_id"] == script_driver)["actors"] == 0
+
+
+def test_local_list_says_what_each_column_means_and_ray_s_own_drivers_are_kept(
+    script_driver, capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+    # A job on Ray's job manager starts Ray's own (dashboard) driver, in a _ray_internal namespace.
+    assert main(["jobs", "submit", "--backend", "ray", "--", "true"]) == 0
+    capsys.readouterr()
+    assert main(["sessions", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["SESSION", "ID", "KIND", "OWNER"]
+    row = next(line for line in lines if f" {script_driver} " in line)
+    assert row.startswith("script (pid ") and " 1 + 0 detached " in row
+    assert main(["sessions", "list", "--json"]) == 0
+    sessions = json.loads(capsys.readouterr().out)["sessions"]
+    internal = next(s["session_id"] for s in sessions if s["internal"])
+    assert main(["sessions", "release", internal, "--yes"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"Session {internal} is Ray's own driver" in err and "never releases" in err
+    assert main(["sessions", "release", "0a0b0c0d", "--yes"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "No live session has the id '0a0b0c0d'. `iog sessions list`" in err

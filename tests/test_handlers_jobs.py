@@ -179,6 +179,9 @@ async def test_job_lifecycle(jp_fetch, jp_serverapp, ray_head, jobs_backend, aud
     assert code == 200 and deleted["deleted"] is True
     code, gone, _ = await api(jp_fetch, "jobs", submission_id)
     assert code == 404 and gone["reason"] == "not_found"
+    assert gone["message"] == (
+        f"No job has the id {submission_id!r}. `iog jobs list` (or GET jobs) shows the jobs."
+    )
     code, again, _ = await api(jp_fetch, "jobs", submission_id, method="DELETE")
     assert code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections.abc import Callable, Iterator
 
@@ -63,10 +64,29 @@ def test_ansi_drops_osc8_links_and_other_sequences() -> None:
 
 
 def test_table_and_env_parsing() -> None:
-    job = JobRecord(submission_id="a<b", status="RUNNING", entrypoint=XSS, owner="<o>")
+    entry = f"echo {shlex.quote(XSS)}"
+    job = JobRecord(submission_id="a<b", status="RUNNING", entrypoint=entry, owner="<o>")
     out = jobs_table_html([job], error="<err>")
     assert "<img" not in out and XSS_ESCAPED in out and "a&lt;b" in out and "&lt;o&gt;" in out
     assert "iog-job-RUNNING" in out and "&lt;err&gt;" in out
+
+
+def test_rows_show_name_command_and_why_a_job_is_pending() -> None:
+    job = JobRecord(
+        submission_id="iog_1",
+        status="PENDING",
+        entrypoint=shlex.join(["python", "-c", "print('hi')"]),
+        metadata={"name": XSS},
+        pending_reason=f"infeasible: no node of the cluster has 64 GPU {XSS}",
+    )
+    out = jobs_table_html([job])
+    assert "<img" not in out and ">Name</th>" in out and ">Command</th>" in out
+    name, status, *_, command = out.split("<td")[1:]
+    assert XSS_ESCAPED in name and "<code>iog_1</code>" in name
+    assert "iog-job-PENDING" in status and "infeasible: no node of the cluster has 64 GPU" in status
+    assert (
+        "python -c &quot;print(&#x27;hi&#x27;)&quot;" in command and "&#x27;&quot;&#x27;" not in out
+    )
     assert "No jobs." in jobs_table_html([])
     assert parse_env_vars("A=1\n\n# c\nB = x=y\n") == {"A": "1", "B": " x=y"}
     with pytest.raises(Exception, match="line 1 is not KEY=VALUE"):

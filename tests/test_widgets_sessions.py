@@ -30,6 +30,9 @@ def test_table_escapes_everything_that_comes_from_ray_or_jupyter():
     }
     html = sessions_table_html([session], error=EVIL, own_kernel_id="k", source=EVIL)
     assert "<img" not in html and "&lt;img src=x" in html
+    labelled = sessions_table_html([{**session, "label": f"{EVIL}.ipynb"}])
+    first_cell = labelled.split("<td")[1].split(">", 1)[1]  # the label first, then the id
+    assert first_cell.startswith("&lt;img src=x onerror=") and "<code>01000000</code>" in first_cell
     assert "(this notebook)" in html and "2 min" in html
     assert "GPU 1" in html and "memory 2.0 GiB" in html
     assert "iog-SessionsWidget-warning" in html and "idle, warned" in html
@@ -62,6 +65,14 @@ def test_ray_source_lists_and_releases_own_sessions_after_confirmation(foreign_d
         assert not widget.armed and "killed 1 actor(s)" in widget.notice_line.value
         mine = next(s for s in widget.sessions if s["session_id"] == foreign_driver)
         assert mine["actors"] == 0
+        # Ray's own driver is listed, marked, and never offered for release.
+        labels = dict((v, k) for k, v in widget.session_select.options)
+        assert labels[foreign_driver].startswith("script (pid ")
+        internal = {**mine, "session_id": "0f000000", "internal": True}
+        widget.sessions = [mine, internal]
+        widget._sync_options()
+        assert "0f000000" not in [v for _, v in widget.session_select.options]
+        assert "never released" in widget._html()
         # Someone else's session is refused in this mode, with nothing killed.
         other = {**mine, "owner": "somebody-else", "kernel_id": None}
         widget.sessions = [other]

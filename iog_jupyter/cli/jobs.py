@@ -5,7 +5,8 @@ Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) uses the server's
 backend directly (``--backend``: Ray's job manager when it answers, else local processes), as the
 local user. ``submit`` follows the job's log until it ends unless given ``--no-wait``; ``submit``
 and ``logs --follow`` then exit with the job's exit code (0 when it SUCCEEDED, 1 when it ended
-without one). Ctrl-C while following leaves the job running and says how to stop it.
+without one). While the job is PENDING it says why (again whenever the reason changes). Ctrl-C
+while following leaves the job as it is and says its status and how to stop it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import shlex
 import sys
+import time
 import zipfile
 from typing import Any
 
@@ -29,6 +31,8 @@ from .output import clean, collect, emit, format_job, format_jobs_table, to_json
 
 #: Directories never packed into a ``working_dir`` upload.
 SKIPPED_DIRS = frozenset({".git", "__pycache__", ".ipynb_checkpoints", ".venv"})
+#: Seconds between two looks at a PENDING job that is followed.
+PENDING_POLL_S = 1.0
 
 
 def _key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
@@ -184,6 +188,44 @@ def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json: bool) -> int:
+    """While the job is PENDING: print its log and, each time it changes, why it waits.
+
+    Returns the offset to follow the log from once the job has left PENDING.
+    """
+    said = None
+    while (job := api.get(sid)).status == "PENDING":
+        reason = job.pending_reason or "waiting for Ray to start it"
+        if reason != said:
+            said = reason
+            if as_json:
+                print(json.dumps({"type": "pending", "pending_reason": reason}), flush=True)
+            else:
+                print(f"iog: job {clean(sid)} is PENDING: {clean(reason)}", file=sys.stderr)
+        page = api.logs(sid, offset)
+        if page.next_offset > offset:
+            show(page)
+            offset = page.next_offset
+        time.sleep(PENDING_POLL_S)
+    return offset
+
+
+def _interrupted(api: JobsAPI, submission_id: str) -> str:
+    """What to say on Ctrl-C: the job's status now and how to follow or stop it."""
+    sid = clean(submission_id)
+    try:
+        job = api.get(submission_id)
+    except Exception:  # noqa: BLE001 - Ctrl-C must answer even when the server does not
+        return f"\niog: stopped following job {sid}; `iog jobs get {sid}` shows its status."
+    if job.is_terminal:
+        return f"\niog: stopped following; job {sid} has ended: {clean(job.status)}."
+    why = f" ({clean(job.pending_reason)})" if job.pending_reason else ""
+    return (
+        f"\niog: stopped following; job {sid} is still {clean(job.status)}{why}. "
+        f"Follow it again with `iog jobs logs -f {sid}`, stop it with `iog jobs stop {sid}`."
+    )
+
+
 def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int:
     """Print the log until the job ends; exit with the job's code (module docstring)."""
 
@@ -196,14 +238,10 @@ def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int
             sys.stdout.flush()
 
     try:
+        offset = _wait_while_pending(api, submission_id, offset, show, as_json)
         job = follow_logs(api, submission_id, offset, show)
     except KeyboardInterrupt:
-        sid = clean(submission_id)
-        print(
-            f"\niog: stopped following; job {sid} is still running. "
-            f"Follow it again with `iog jobs logs -f {sid}`, stop it with `iog jobs stop {sid}`.",
-            file=sys.stderr,
-        )
+        print(_interrupted(api, submission_id), file=sys.stderr)
         return 130
     assert job is not None
     if as_json:

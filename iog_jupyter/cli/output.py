@@ -238,31 +238,41 @@ def format_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def _cut(text: Any, width: int) -> str:
+    text = clean(text)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def format_jobs_table(jobs: Iterable[Mapping[str, Any]], width: int = 48) -> str:
-    """The ``iog jobs list`` table: id, status, owner, start time and a truncated entrypoint."""
-    rows = [("ID", "STATUS", "OWNER", "STARTED", "ENTRYPOINT")]
+    """The ``iog jobs list`` table: name (and id), status, owner, start time, command.
+
+    A job's name is followed by its id when they differ; the command is truncated to ``width``.
+    """
+    rows = [("NAME", "STATUS", "OWNER", "STARTED", "COMMAND")]
     for job in jobs:
-        entry = clean(job.get("entrypoint") or "")
-        if len(entry) > width:
-            entry = entry[: width - 3] + "..."
+        sid = clean(job.get("submission_id") or "")
+        name = clean(job.get("name") or sid)
         rows.append(
             (
-                clean(job.get("submission_id") or ""),
+                sid if name == sid else f"{_cut(name, 40)} ({sid})",
                 clean(job.get("status") or ""),
                 clean(job.get("owner") or "-"),
                 when(job.get("start_time")),
-                entry,
+                _cut(job.get("command") or job.get("entrypoint") or "", width),
             )
         )
     return format_table(rows)
 
 
+#: The fields ``iog jobs get`` shows, in order (the raw ``entrypoint`` only with ``--json``).
 JOB_FIELDS = (
+    "name",
     "submission_id",
     "status",
+    "pending_reason",
     "message",
     "owner",
-    "entrypoint",
+    "command",
     "start_time",
     "end_time",
     "exit_code",
@@ -271,7 +281,6 @@ JOB_FIELDS = (
     "entrypoint_num_gpus",
     "entrypoint_memory",
     "entrypoint_resources",
-    "pending_reason",
     "backend",
     "metadata",
     "runtime_env",
@@ -285,6 +294,8 @@ def format_job(job: Mapping[str, Any]) -> str:
         value = job.get(name)
         if value is None or value == {} or value == "":
             continue
+        if name == "name" and value == job.get("submission_id"):
+            continue  # a job without a name is called by its id, the next line
         shown = json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
         lines.append(f"{name}: {clean(shown)}")
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) asks the Jupyter server, which
 joins its kernels with Ray's drivers (notebook path, kernel state, idle time, idle policy) and
 audits releases. Local mode reads Ray's drivers directly: no kernel state or idle time, and a
-release acts as the local user with the local Ray token.
+release acts as the local user with the local Ray token. Ray's own drivers (``internal``) are
+never released, in either mode.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import argparse
 import sys
 from typing import Any
 
-from ..client import IogClient
-from ..core.errors import IogError
+from ..client import IogClient, IogClientError
+from ..core.connection import RayConnection
+from ..core.errors import ForbiddenError, IogError
 from ..core.sessions.drivers import check_session_id, list_sessions, release_session
-from ..core.wire import SessionList
+from ..core.wire import ReleaseResult, SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import run
 from .options import command, group
@@ -40,8 +42,8 @@ def _amount(name: str, value: float) -> str:
 
 
 def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
-    """The ``iog sessions list`` table: one line per session."""
-    rows = [("SESSION", "KIND", "OWNER", "STATE", "IDLE", "ACTORS", "TASKS", "HOLDS", "NOTEBOOK")]
+    """The ``iog sessions list`` table: one line per session, its label first, then its id."""
+    rows = [("SESSION", "ID", "KIND", "OWNER", "STATE", "IDLE", "ACTORS", "TASKS", "HOLDS")]
     for s in sessions:
         held = ", ".join(_amount(k, v) for k, v in sorted((s.get("resources") or {}).items()) if v)
         idle = s.get("idle_s")
@@ -49,17 +51,18 @@ def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
         state = clean(s.get("execution_state") or "-")
         if policy not in (None, "off", "not_applicable", "active"):
             state += f" ({clean(policy)})"
+        kind = clean(s.get("kind")) + (" (Ray's own)" if s.get("internal") else "")
         rows.append(
             (
+                clean(s.get("label") or s.get("session_id")),
                 clean(s.get("session_id")),
-                clean(s.get("kind")),
+                kind,
                 clean(s.get("owner") or "-"),
                 state,
                 "-" if idle is None else f"{idle:.0f}s",
-                f"{s.get('actors', 0)}+{s.get('detached_actors', 0)}d",
+                f"{s.get('actors', 0)} + {s.get('detached_actors', 0)} detached",
                 str(s.get("running_tasks", 0)),
                 clean(held or "-"),
-                clean(s.get("notebook_path") or "-"),
             )
         )
     return format_table(rows)
@@ -77,9 +80,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     for s in sessions:
         message = (s.get("policy") or {}).get("message")
         if message:
-            lines.append(f"{clean(s.get('session_id'))}: {clean(message)}")
+            lines.append(f"{clean(s.get('label') or s.get('session_id'))}: {clean(message)}")
     emit(args.json, reply, "\n".join(lines))
     return EXIT_OK
+
+
+def _release_here(conn: RayConnection, session_id: str) -> ReleaseResult:
+    """Release in local mode; Ray's own drivers are refused, as a server refuses them."""
+    for record in list_sessions(conn):
+        if record.internal and session_id == record.session_id:
+            raise ForbiddenError(
+                f"Session {session_id} is Ray's own driver (namespace {record.namespace[:80]!r}); "
+                "iog never releases it.",
+                reason="internal_driver",
+            )
+    return release_session(conn, session_id)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -95,11 +110,18 @@ def cmd_release(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing released.")
             return EXIT_OK
-    reply = run(
-        args,
-        lambda client: client.release_session(session_id),
-        lambda conn: release_session(conn, session_id),
-    )
+    try:
+        reply = run(
+            args,
+            lambda client: client.release_session(session_id),
+            lambda conn: _release_here(conn, session_id),
+        )
+    except (IogError, IogClientError) as err:
+        if err.reason != "session_not_found":
+            raise
+        raise CliError(
+            f"No live session has the id {session_id!r}. `iog sessions list` shows the sessions."
+        ) from None
     if args.json:
         print(to_json(reply))
     else:

@@ -2,8 +2,8 @@
 
 Like :class:`~iog_jupyter.widgets.ClusterWidget` it needs no Jupyter server: it drives a
 :class:`~iog_jupyter.core.jobs.JobService` in the kernel, so it works in VS Code and any kernel.
-Every value that comes from a job (ids, entrypoints, owners, logs, error messages) is escaped;
-logs keep their ANSI colours through :func:`.ansi.log_html`.
+Every value that comes from a job (names, ids, commands, owners, pending reasons, logs, error
+messages) is escaped; logs keep their ANSI colours through :func:`.ansi.log_html`.
 """
 
 from __future__ import annotations
@@ -132,10 +132,14 @@ class JobsWidget(ListWidget):
         self.page_label.value = f"page {self._page_index + 1} · {total} job(s)"
 
     def _options(self) -> list[tuple[str, Any]]:
-        ids = [job.submission_id for job in self.page.jobs] if self.page else []
+        names = {job.submission_id: job.name for job in self.page.jobs} if self.page else {}
         # The selected job stays offered when it leaves the page (its log keeps following).
-        ids += [self.job_select.value, self._extra_option]
-        return [("—", None)] + [(sid, sid) for sid in dict.fromkeys(ids) if sid is not None]
+        ids = [*names, self.job_select.value, self._extra_option]
+        return [("—", None)] + [
+            (sid if names.get(sid, sid) == sid else f"{names[sid][:60]} · {sid}", sid)
+            for sid in dict.fromkeys(ids)
+            if sid is not None
+        ]
 
     def _turn(self, step: int) -> None:
         self._disarm()

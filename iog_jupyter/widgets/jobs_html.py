@@ -18,21 +18,31 @@ STATUS_STYLES = {
     "FAILED": "color:#d93025;font-weight:bold",
     "STOPPED": "color:#5f6368",
 }
-_COLUMNS = ("ID", "Status", "Owner", "Start", "End", "Entrypoint")
+_COLUMNS = ("Name", "Status", "Owner", "Start", "End", "Command")
+_NOTE = '<div class="iog-job-{}" style="font-size:11px;color:#5f6368">{}</div>'
 
 
 def jobs_table_html(jobs: Sequence[JobRecord], error: str | None = None) -> str:
-    """One page of jobs as an HTML table (every value escaped), ``error`` above it."""
+    """One page of jobs as an HTML table (every value escaped), ``error`` above it.
+
+    A named job shows its id under its name; a PENDING one, why it waits under its status.
+    """
     rows = []
     for job in jobs:
-        entry = job.entrypoint if len(job.entrypoint) <= 120 else job.entrypoint[:119] + "…"
+        command = job.command if len(job.command) <= 120 else job.command[:119] + "…"
+        name = esc(job.name)
+        if job.name != job.submission_id:
+            name += _NOTE.format("id", f"<code>{esc(job.submission_id)}</code>")
+        status = badge("job", "status", job.status, STATUS_STYLES)
+        if job.status == "PENDING" and job.pending_reason:
+            status += _NOTE.format("pending-reason", esc(job.pending_reason))
         cells = [
-            f"<code>{esc(job.submission_id)}</code>",
-            badge("job", "status", job.status, STATUS_STYLES),
+            name,
+            status,
             esc(job.owner),
             fmt_time(job.start_time_ms),
             fmt_time(job.end_time_ms),
-            f"<code>{esc(entry)}</code>",
+            f"<code>{esc(command)}</code>",
         ]
         rows.append(row_html(cells))
     return error_banner(error) + table_html("iog-jobs", _COLUMNS, rows, "No jobs.")

@@ -125,7 +125,8 @@ class SessionsWidget(ListWidget):
         refresh_interval_s, autostart, refresher, **kwargs: As for :class:`.ListWidget`.
 
     Release acts on the selected session and needs two clicks: the first arms the button
-    ("Confirm release?"), the second releases; any other action disarms it.
+    ("Confirm release?"), the second releases; any other action disarms it. Ray's own drivers
+    (``internal``) are listed but never offered.
     """
 
     noun, plural = "a session", "sessions"
@@ -179,8 +180,9 @@ class SessionsWidget(ListWidget):
     def _options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, str | None]] = [("—", None)]
         for s in self.sessions:
-            label = f"{s['session_id']} · {s.get('notebook_path') or s.get('kind')}"
-            options.append((label[:80], s["session_id"]))
+            if not s.get("internal"):  # Ray's own drivers are never offered for release
+                label = f"{s.get('label') or s.get('kind')} · {s['session_id']}"
+                options.append((label[:80], s["session_id"]))
         return options
 
     @property

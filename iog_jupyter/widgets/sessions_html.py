@@ -12,6 +12,7 @@ from .markup import CELL, error_banner, esc, row_html, table_html
 
 _COLUMNS = ("Session", "Notebook / kind", "Owner", "Kernel", "Idle", "Actors", "Tasks", "Holds")
 _WARN = "color:#8a6d00;font-weight:bold"
+_ID = "font-size:11px;color:#5f6368"
 _STATE_STYLES = {"warned": _WARN, "due": _WARN, "released": "color:#5f6368", "exempt": ""}
 
 
@@ -60,11 +61,14 @@ def sessions_table_html(
         where = s.get("notebook_path") or s.get("kind")
         if own_kernel_id and s.get("kernel_id") == own_kernel_id:
             where = f"{where} (this notebook)"
+        if s.get("internal"):
+            where = f"{where} (Ray's own driver: never released)"
         kernel = s.get("execution_state") or ("-" if s.get("kind") != "notebook" else "?")
         if state in _STATE_STYLES:
             kernel = f"{kernel}, {state}"
         cells = [
-            f"<code>{esc(s.get('session_id'))}</code>",
+            f'{esc(s.get("label") or s.get("session_id"))}<div style="{_ID}">'
+            f"<code>{esc(s.get('session_id'))}</code></div>",
             esc(where),
             esc(s.get("owner") or "-"),
             f'<span style="{_STATE_STYLES.get(state, "")}">{esc(kernel)}</span>',

@@ -6,7 +6,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConflictError
+from ..errors import ConflictError, NotFoundError
 from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
 
 #: Metadata keys the server sets itself; a client can never set them.
@@ -32,6 +32,15 @@ class JobSubmission:
     entrypoint_memory: int | None = None
     entrypoint_resources: dict[str, float] = field(default_factory=dict)
     pool: str | None = None
+
+
+#: Where to look for the jobs that exist: said by every "no such job" error.
+JOBS_HINT = "`iog jobs list` (or GET jobs) shows the jobs."
+
+
+def no_job(submission_id: str) -> NotFoundError:
+    """The error for an id no job has: it names the id (quoted, truncated) and where to look."""
+    return NotFoundError(f"No job has the id {submission_id[:64]!r}. {JOBS_HINT}")
 
 
 def check_deletable(submission_id: str, status: str) -> None:

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from ..connection import RayConnection
-from ..errors import ConflictError, NotFoundError, ValidationError
+from ..errors import ConflictError, ValidationError
 from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
-from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable
+from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable, no_job
 from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
@@ -132,7 +132,7 @@ class LocalProcessBackend(JobBackend):
     def _row(self, submission_id: str) -> sqlite3.Row:
         rows = self._query("SELECT * FROM jobs WHERE submission_id = ?", (submission_id,))
         if not rows:
-            raise NotFoundError(f"No job has the id {submission_id[:64]!r}.")
+            raise no_job(submission_id)
         return self._check_alive(rows[0])
 
     def _check_alive(self, row: sqlite3.Row) -> sqlite3.Row:

@@ -32,7 +32,7 @@ from ..cluster import PoolConfig, build_snapshot, fetch_cluster_status
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ClusterSnapshot, JobPage, JobRecord, LogPage
-from .base import OWNER_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable
+from .base import OWNER_KEY, REQUEST_KEY, JobBackend, JobSubmission, check_deletable, no_job
 from .driver_logs import DriverLogs
 from .journal import JobJournal
 from .logfiles import check_page_args, page_from_bytes
@@ -46,10 +46,6 @@ log = logging.getLogger(__name__)
 _UNSTARTED_STOP_MESSAGE = (
     "Stopped before it started: it was still waiting for the resources it asked for."
 )
-
-
-def _no_job(submission_id: str) -> NotFoundError:
-    return NotFoundError(f"No job has the id {submission_id[:64]!r}.")
 
 
 class RayJobsBackend(JobBackend):
@@ -192,7 +188,7 @@ class RayJobsBackend(JobBackend):
         info = self._call(lambda c: c.get_job_info(submission_id))
         if submission_id in self._tombstones:
             self._rebury(submission_id, info is not None and info.status.is_terminal())
-            raise _no_job(submission_id)
+            raise no_job(submission_id)
         return info
 
     def _journaled(self, submission_id: str) -> JobRecord:
@@ -206,7 +202,7 @@ class RayJobsBackend(JobBackend):
             journal.lost(set(journal.ids()) - {submission_id})  # only this one may be lost
             record = journal.get(submission_id)
         if record is None:
-            raise _no_job(submission_id)
+            raise no_job(submission_id)
         return record
 
     def get(self, submission_id: str) -> JobRecord:

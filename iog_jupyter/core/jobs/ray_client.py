@@ -12,7 +12,7 @@ from .. import _ray_compat
 from ..connection import RayConnection
 from ..errors import ConflictError, IogError, NotFoundError, RayUnavailableError
 from ..wire import JobRecord
-from .base import OWNER_KEY, POOL_KEY, REQUEST_KEY
+from .base import JOBS_HINT, OWNER_KEY, POOL_KEY, REQUEST_KEY
 from .validation import redact_runtime_env
 
 T = TypeVar("T")
@@ -105,7 +105,7 @@ class RayJobClient:
         except RuntimeError as err:
             text = str(err)
             if "status code 404" in text:
-                raise NotFoundError("No job has this id.") from None
+                raise NotFoundError(f"Ray has no job with this id. {JOBS_HINT}") from None
             if "already exists" in text:
                 raise ConflictError("A job with this submission_id already exists.") from None
             if "No available agent" in text:
