@@ -158,9 +158,9 @@ class IogClient:
         """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
         return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
 
-    def list_sessions(self) -> dict[str, Any]:
-        """``GET sessions``: ``{sessions, policy}``."""
-        return self._request("GET", "sessions")
+    def list_sessions(self, internal: bool = False) -> dict[str, Any]:
+        """``GET sessions``: ``{sessions, policy}`` (Ray's own drivers with ``internal``)."""
+        return self._request("GET", "sessions", params={"internal": "true"} if internal else None)
 
     def release_session(self, session_id: str) -> dict[str, Any]:
         """``POST sessions/{id}/release``: what was killed, cancelled and kept."""

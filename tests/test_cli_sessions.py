@@ -68,7 +68,7 @@ async def test_remote_list_and_a_refused_release(jp_serverapp, server_url, scrip
     assert code == EXIT_ERROR and "sessions_release_foreign" in err and "Traceback" not in err
     assert "token" not in err
     code, out, err = await iog(url, token, "release", "0a0b0c0d", "--yes")
-    assert code == EXIT_ERROR and "No live session has the id '0a0b0c0d'" in err
+    assert code == EXIT_ERROR and "No live session has the id 0a0b0c0d" in err
     assert "`iog sessions list`" in err
     code, out, err = await iog(url, token, "list", "--json")
     held = {s["session_id"]: s["actors"] for s in json.loads(out)["sessions"]}
@@ -91,7 +91,7 @@ def test_local_mode_lists_and_releases(script_driver, capsys, monkeypatch):
     assert next(s for s in sessions if s["session_id"] == script_driver)["actors"] == 0
 
 
-def test_local_list_says_what_each_column_means_and_ray_s_own_drivers_are_kept(
+def test_local_list_says_what_each_column_means_and_hides_ray_s_own_drivers(
     script_driver, capsys, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
@@ -104,11 +104,15 @@ def test_local_list_says_what_each_column_means_and_ray_s_own_drivers_are_kept(
     row = next(line for line in lines if f" {script_driver} " in line)
     assert row.startswith("script (pid ") and " 1 + 0 detached " in row
     assert main(["sessions", "list", "--json"]) == 0
+    assert not any(s["internal"] for s in json.loads(capsys.readouterr().out)["sessions"])
+    assert main(["sessions", "list", "--all", "--json"]) == 0
     sessions = json.loads(capsys.readouterr().out)["sessions"]
     internal = next(s["session_id"] for s in sessions if s["internal"])
+    assert main(["sessions", "list", "--all"]) == 0
+    assert "(Ray's own)" in capsys.readouterr().out
     assert main(["sessions", "release", internal, "--yes"]) == EXIT_ERROR
     err = capsys.readouterr().err
-    assert f"Session {internal} is Ray's own driver" in err and "never releases" in err
+    assert f"Session {internal} is Ray's own driver" in err and "never released" in err
     assert main(["sessions", "release", "0a0b0c0d", "--yes"]) == EXIT_ERROR
     err = capsys.readouterr().err
-    assert "No live session has the id '0a0b0c0d'. `iog sessions list`" in err
+    assert "0a0b0c0d" in err and "`iog sessions list`" in err

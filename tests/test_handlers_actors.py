@@ -173,7 +173,7 @@ async def test_refused_kills_are_403_audited_and_change_nothing(jp_fetch, made, 
         assert body["reason"] == "protected_actor" and "will not touch" in body["message"]
     code, body = await api(jp_fetch, "actors", ns, "never-made", method="DELETE")
     assert code == 404 and body["reason"] == "actor_not_found"
-    assert "'never-made'" in body["message"] and "iog actors list" in body["message"]
+    assert "'never-made'" in body["message"] and "iog actors list --named" in body["message"]
     code, body = await api(jp_fetch, "actors", ns, "keep", method="DELETE", force="1")
     assert code == 400 and "force" in body["message"]
     assert {"keep", "_ray_internal_y"} <= await names_in(jp_fetch, ns)

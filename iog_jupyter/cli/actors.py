@@ -14,11 +14,9 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..client import IogClientError
 from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actors.registry import ActorRegistry
 from ..core.connection import RayConnection
-from ..core.errors import IogError
 from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import local_connection, run
@@ -106,24 +104,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_kill(args: argparse.Namespace) -> int:
     """``iog actors kill NAME -n NS``."""
-    try:
-        reply = run(
-            args,
-            lambda client: client.kill_actor(args.namespace, args.name),
-            lambda conn: {
-                "namespace": args.namespace,
-                "name": args.name,
-                "killed": True,
-                "actor": _registry(conn).kill(args.namespace, args.name).model_dump(mode="json"),
-            },
-        )
-    except (IogError, IogClientError) as err:
-        if err.reason != "actor_not_found":
-            raise
-        raise CliError(
-            f"No live actor is named {args.name[:80]!r} in namespace {args.namespace[:80]!r}. "
-            "`iog actors list --named` shows the named actors."
-        ) from None
+    reply = run(
+        args,
+        lambda client: client.kill_actor(args.namespace, args.name),
+        lambda conn: {
+            "namespace": args.namespace,
+            "name": args.name,
+            "killed": True,
+            "actor": _registry(conn).kill(args.namespace, args.name).model_dump(mode="json"),
+        },
+    )
     emit(args.json, reply, f"Killed actor {clean(args.name)} in namespace {clean(args.namespace)}.")
     return EXIT_OK
 

@@ -13,11 +13,9 @@ import argparse
 import sys
 from typing import Any
 
-from ..client import IogClient, IogClientError
-from ..core.connection import RayConnection
-from ..core.errors import ForbiddenError, IogError
+from ..core.errors import IogError
 from ..core.sessions.drivers import check_session_id, list_sessions, release_session
-from ..core.wire import ReleaseResult, SessionList
+from ..core.wire import SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import run
 from .options import command, group
@@ -28,7 +26,10 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
     """Register ``sessions`` and its subcommands on the main parser's subparsers."""
     text = "list Ray drivers (notebooks, scripts, jobs) and release what one holds"
     sub = group(subparsers, "sessions", remote, text, __doc__)
-    command(sub, "list", remote, cmd_list, "list live sessions, oldest first")
+    listing = command(sub, "list", remote, cmd_list, "list live sessions, oldest first")
+    listing.add_argument(
+        "--all", action="store_true", help="also Ray's own drivers (never released)"
+    )
     text = "kill a session's non-detached actors and cancel its tasks"
     release = command(sub, "release", remote, cmd_release, text)
     release.add_argument("session_id", metavar="ID", help="the Ray job id or the kernel id")
@@ -72,8 +73,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     """``iog sessions list``."""
     reply = run(
         args,
-        IogClient.list_sessions,
-        lambda conn: SessionList(sessions=list_sessions(conn), policy=None),
+        lambda client: client.list_sessions(internal=args.all),
+        lambda conn: SessionList(sessions=list_sessions(conn, internal=args.all), policy=None),
     )
     sessions = list(reply.get("sessions") or [])
     lines = [format_sessions_table(sessions)] if sessions else ["No Ray drivers are running."]
@@ -83,18 +84,6 @@ def cmd_list(args: argparse.Namespace) -> int:
             lines.append(f"{clean(s.get('label') or s.get('session_id'))}: {clean(message)}")
     emit(args.json, reply, "\n".join(lines))
     return EXIT_OK
-
-
-def _release_here(conn: RayConnection, session_id: str) -> ReleaseResult:
-    """Release in local mode; Ray's own drivers are refused, as a server refuses them."""
-    for record in list_sessions(conn):
-        if record.internal and session_id == record.session_id:
-            raise ForbiddenError(
-                f"Session {session_id} is Ray's own driver (namespace {record.namespace[:80]!r}); "
-                "iog never releases it.",
-                reason="internal_driver",
-            )
-    return release_session(conn, session_id)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -110,18 +99,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing released.")
             return EXIT_OK
-    try:
-        reply = run(
-            args,
-            lambda client: client.release_session(session_id),
-            lambda conn: _release_here(conn, session_id),
-        )
-    except (IogError, IogClientError) as err:
-        if err.reason != "session_not_found":
-            raise
-        raise CliError(
-            f"No live session has the id {session_id!r}. `iog sessions list` shows the sessions."
-        ) from None
+    reply = run(
+        args,
+        lambda client: client.release_session(session_id),
+        lambda conn: release_session(conn, session_id),
+    )
     if args.json:
         print(to_json(reply))
     else:

@@ -47,7 +47,10 @@ def _document_text(base_url: str) -> str:
 
 _UNAVAILABLE = {503: "Ray is unreachable; retry later."}
 _JOB_ID = {"submission_id": "The job's submission id."}
-_NO_JOB = {404: "No job has this submission id.", **_UNAVAILABLE}
+_NO_JOB = {
+    404: "No job has this submission id; the message names it and `GET jobs`.",
+    **_UNAVAILABLE,
+}
 _TOO_LARGE = {413: "The request body is over the configured cap; not read."}
 _UPGRADE = 101
 

@@ -139,7 +139,7 @@ def _live(gcs: str, namespace: str, name: str, timeout_s: float) -> Any:
     if data is None or _ray_compat.actor_state_name(data) == "DEAD":
         raise NotFoundError(
             f"No live actor is named {name[:80]!r} in namespace {namespace[:80]!r}; "
-            "`iog actors list` (GET actors) shows the named actors.",
+            "`iog actors list --named` (GET actors) shows the named actors.",
             reason="actor_not_found",
         )
     return data

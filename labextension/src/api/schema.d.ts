@@ -643,7 +643,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No job has this submission id. */
+                /** @description No job has this submission id; the message names it and `GET jobs`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -705,7 +705,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No job has this submission id. */
+                /** @description No job has this submission id; the message names it and `GET jobs`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -791,7 +791,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No job has this submission id. */
+                /** @description No job has this submission id; the message names it and `GET jobs`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -867,7 +867,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No job has this submission id. */
+                /** @description No job has this submission id; the message names it and `GET jobs`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -953,7 +953,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No job has this submission id. */
+                /** @description No job has this submission id; the message names it and `GET jobs`. */
                 404: {
                     headers: {
                         [name: string]: unknown;
