@@ -67,6 +67,7 @@ SNAPSHOT = {
             "infeasible": False,
             "pool": None,
             "reason": "waiting: no node of the cluster has 4 CPU free right now",
+            "waiting": "2 tasks, actors or job drivers",
         }
     ],
     "infeasible_demands": [
@@ -77,6 +78,7 @@ SNAPSHOT = {
             "infeasible": True,
             "pool": None,
             "reason": "infeasible: no node of the cluster has 8 GPU in total",
+            "waiting": "1 task, actor or job driver",
         }
     ],
     "pools": [
@@ -96,6 +98,7 @@ SNAPSHOT = {
         },
     ],
 }
+
 STATUS = {
     "version": "0.1.0",
     "ray": {"address": "127.0.0.1:6379", "address_source": "RAY_ADDRESS", "auth_mode": "token"},
@@ -114,8 +117,8 @@ def test_format_status_sections():
     assert " 0/1 pool:train" in lines
     assert any("GPU 0 A100: 73% util, 10.0/40.0 GiB" in line for line in lines)
     assert any("train (1 node): 4/8 CPU, 2/2 GPU" in line for line in lines)
-    assert any('{"CPU": 4.0} * 2 (task_actor): waiting' in line for line in lines)
-    assert any('{"GPU": 8.0} * 1 (task_actor): infeasible' in line for line in lines)
+    assert any('{"CPU": 4.0} for 2 tasks, actors or job drivers: waiting' in line for line in lines)
+    assert any('{"GPU": 8.0} for 1 task, actor or job driver: infeasible' in line for line in lines)
     assert "Recent failures:" in lines
 
 

@@ -153,10 +153,9 @@ def format_demands(snapshot: Mapping[str, Any]) -> list[str]:
             continue
         lines.append(f" {heading}:")
         for demand in demands:
-            count = demand.get("count", 1)
-            kind = clean(demand.get("kind") or "")
+            waiting = clean(demand.get("waiting") or f"{demand.get('count', 1)}")
             lines.append(
-                f"  {_bundle(demand.get('bundle') or {})} * {count} ({kind}): "
+                f"  {_bundle(demand.get('bundle') or {})} for {waiting}: "
                 f"{clean(demand.get('reason') or '')}"
             )
     return lines

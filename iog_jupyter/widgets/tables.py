@@ -140,8 +140,7 @@ def _demand_row(demand: ResourceDemand) -> list[str]:
     bundle = ", ".join(f"{fmt_amount(v)} {k}" for k, v in sorted(demand.bundle.items()))
     return [
         esc(bundle),
-        str(int(demand.count)),
-        esc(demand.kind),
+        esc(demand.waiting),
         esc(demand.pool or ""),
         esc(demand.reason),
     ]
@@ -150,7 +149,7 @@ def _demand_row(demand: ResourceDemand) -> list[str]:
 def demands_html(snapshot: ClusterSnapshot) -> str:
     """Pending and infeasible resource demands with their reasons ("" when there are none)."""
     parts = []
-    columns = ("Bundle", "Count", "Kind", "Pool", "Reason")
+    columns = ("Bundle", "Waiting", "Pool", "Reason")
     if snapshot.pending_demands:
         rows = [_demand_row(d) for d in snapshot.pending_demands]
         parts.append("<b>Pending demands</b>" + _table(columns, rows, "iog-ClusterWidget-pending"))
