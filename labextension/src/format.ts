@@ -177,6 +177,33 @@ export function formatTime(
 }
 
 /**
+ * How long ago a point in time was, in words: `just now`, `45 s ago`,
+ * `2 min ago`, `3 h ago`, `2 d ago`.
+ *
+ * @param epochMs The time in epoch milliseconds, if known.
+ * @param now The current time in epoch milliseconds.
+ * @returns The age in words, or `—` when the time is unknown.
+ */
+export function formatAge(
+  epochMs: number | null | undefined,
+  now = Date.now()
+): string {
+  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs)) {
+    return '—';
+  }
+  const s = Math.max(0, Math.floor((now - epochMs) / 1000));
+  const [value, unit] =
+    s < 60
+      ? [s, 's']
+      : s < 3600
+        ? [Math.floor(s / 60), 'min']
+        : s < 86400
+          ? [Math.floor(s / 3600), 'h']
+          : [Math.floor(s / 86400), 'd'];
+  return s < 5 ? 'just now' : `${value} ${unit} ago`;
+}
+
+/**
  * The label of one page of a list: `11–20 of 42`.
  *
  * @param pageIndex The page's index, 0 for the first.

@@ -72,8 +72,16 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       });
       const content = new JobLogPanel({ model });
       const widget = new MainAreaWidget({ content });
-      widget.title.label = `Log: ${submissionId}`;
-      widget.title.caption = `Live log of Ray job ${submissionId}`;
+      // Named by the job's name once known (the id until then).
+      const name = (text: string): void => {
+        widget.title.label = `Log: ${text}`;
+        widget.title.caption = `Live log of Ray job ${text} (${submissionId})`;
+      };
+      name(submissionId);
+      jobs
+        .getJob(submissionId)
+        .then(job => !widget.isDisposed && name(job.name))
+        .catch(() => undefined); // The panel says what is wrong with the job.
       const stop = new ToolbarButton({
         icon: stopIcon,
         label: 'Stop job',

@@ -176,7 +176,15 @@ def page_errors() -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def page(browser, lab: JupyterProcess, page_errors: dict[str, list[str]]) -> Iterator[Any]:
+def viewport() -> dict[str, int]:
+    """The page's window size (a test module overrides this for another one)."""
+    return VIEWPORT
+
+
+@pytest.fixture
+def page(
+    browser, lab: JupyterProcess, page_errors: dict[str, list[str]], viewport: dict[str, int]
+) -> Iterator[Any]:
     """A fresh browser context on a fresh Lab workspace, with the Lab shell ready.
 
     Uncaught page errors fail the test at teardown; console errors mentioning iog are collected
@@ -184,7 +192,7 @@ def page(browser, lab: JupyterProcess, page_errors: dict[str, list[str]]) -> Ite
     """
     from playwright.sync_api import Error as PlaywrightError
 
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     try:
         tab = context.new_page()

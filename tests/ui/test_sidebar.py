@@ -110,7 +110,7 @@ def test_submit_follow_and_stop_job(page, lab, page_errors):
         expect(status).to_have_text("Following…", timeout=UI_TIMEOUT_MS)
         row = job_row(page, submission_id)
         expect(row).to_be_visible(timeout=UI_TIMEOUT_MS)
-        expect(row.locator("td.iog-JobsSection-name")).to_have_text("ui hello")
+        expect(row.locator(".iog-JobsSection-jobName")).to_have_text("ui hello")
         expect(row.locator("td.iog-JobsSection-status")).to_have_text(
             "RUNNING", timeout=JOB_TIMEOUT_MS
         )

@@ -122,12 +122,14 @@ const SNAPSHOT = wire<ClusterSnapshot>({
     {
       bundle: { GPU: 1, CPU: 1 },
       count: 2,
-      kind: 'task',
+      kind: 'task_actor',
       pool: 'train',
       reason: HOSTILE
     }
   ],
-  infeasible_demands: [{ bundle: { GPU: 8 }, count: 1, kind: 'actor' }]
+  infeasible_demands: [
+    { bundle: { GPU: 8 }, count: 1, kind: 'placement_group' }
+  ]
 });
 
 let model: ClusterModel;
@@ -215,11 +217,16 @@ describe('ClusterSection', () => {
     );
     expect(pending).toHaveLength(1);
     expect(pending[0].textContent).toBe(
-      `2 × 1 CPU, 1 GPU (task) in pool train: ${HOSTILE}`
+      '2 waiting for 1 CPU, 1 GPU each (jobs, tasks or actors) in pool ' +
+        `train: ${HOSTILE}`
     );
-    expect(
-      section.node.querySelectorAll('ul.iog-ClusterSection-infeasible > li')
-    ).toHaveLength(1);
+    const infeasible = section.node.querySelectorAll(
+      'ul.iog-ClusterSection-infeasible > li'
+    );
+    expect(infeasible).toHaveLength(1);
+    expect(infeasible[0].textContent).toBe(
+      '1 waiting for 8 GPU (placement group bundles)'
+    );
     expect(section.node.querySelector('img')).toBeNull();
     section.dispose();
   });
@@ -307,7 +314,7 @@ describe('RaySidebar', () => {
 
     expect(sidebar.id).toBe('iog-sidebar');
     expect(sidebar.hasClass('iog-Sidebar')).toBe(true);
-    expect(sidebar.title.caption).toBe('Ray');
+    expect(sidebar.title.caption).toBe('Ray cluster');
     const node = sidebar.node;
     expect(
       node.firstElementChild?.classList.contains('iog-ConnectionBanner')

@@ -43,9 +43,13 @@ const mockShowError = showErrorMessage as unknown as jest.Mock;
 
 const HOSTILE = '<img src=x onerror="window.pwned=1">';
 
+// `name` and `command` as the server computes them (metadata name, else the
+// id; the entrypoint).
 const JOBS = wire<JobRecord[]>([
   {
     submission_id: 'job-running',
+    name: HOSTILE,
+    command: 'python train.py',
     status: 'RUNNING',
     entrypoint: 'python train.py',
     metadata: { name: HOSTILE },
@@ -54,16 +58,28 @@ const JOBS = wire<JobRecord[]>([
   },
   {
     submission_id: 'job-pending',
+    name: 'job-pending',
+    command: 'python wait.py',
     status: 'PENDING',
     entrypoint: 'python wait.py',
     pending_reason: 'Waiting for 1 GPU'
   },
   {
     submission_id: 'job-done',
+    name: 'echo hi',
+    command: `echo ${HOSTILE}`,
     status: 'SUCCEEDED',
-    entrypoint: `echo ${HOSTILE}`
+    entrypoint: `echo ${HOSTILE}`,
+    start_time_ms: 1714557600000,
+    end_time_ms: 1714557600000 + 185_000
   },
-  { submission_id: 'job-failed', status: 'FAILED', entrypoint: 'false' }
+  {
+    submission_id: 'job-failed',
+    name: 'echo hi',
+    command: 'false',
+    status: 'FAILED',
+    entrypoint: 'false'
+  }
 ]);
 
 let section: JobsSection;
@@ -154,18 +170,60 @@ describe('JobsSection', () => {
         ?.classList.contains('iog-mod-running')
     ).toBe(true);
     expect(running.cells[2].textContent).toBe('alice');
-    expect(running.cells[3].textContent).not.toBe('—');
-    // The entrypoint stands in for a missing name.
-    expect(
-      row('job-failed').querySelector('td.iog-JobsSection-name')?.textContent
-    ).toBe('false');
+    expect(running.cells[3].textContent).toMatch(/^\d+ d ago$/);
+    expect(running.cells[3].title).toMatch(/^started \S/);
     expect(row('job-pending').cells[1].title).toBe('Waiting for 1 GPU');
   });
 
+  it("names a row by the job's name, with its command and id as details", () => {
+    const names = ['job-done', 'job-failed'].map(id => {
+      const cell = row(id).cells[0];
+      expect(cell.querySelector('.iog-JobsSection-jobName')?.textContent).toBe(
+        'echo hi'
+      );
+      return cell;
+    });
+    // Two jobs of the same name differ by their commands and ids.
+    expect(
+      names.map(c => c.querySelector('.iog-JobsSection-command')?.textContent)
+    ).toEqual([`echo ${HOSTILE}`, 'false']);
+    expect(names[1].title.split('\n').slice(0, 3)).toEqual([
+      'echo hi',
+      'false',
+      'id job-failed · owner —'
+    ]);
+    // An ended job: its age, how long it ran, and the exact times as tooltip.
+    const done = row('job-done').cells[3];
+    expect(done.textContent).toMatch(/^\d+ d ago · ran 3m 5s$/);
+    expect(done.title).toMatch(/^started .+\nended .+ after 3m 5s$/);
+    expect(names[0].title).toMatch(/ · ended .+ after 3m 5s$/);
+    // A running job has no duration yet.
+    expect(row('job-running').cells[3].textContent).not.toContain('ran');
+  });
+
+  it('words the age of a job and, once ended, how long it ran', () => {
+    const start = 1_000_000;
+    const job = (fields: Partial<JobRecord>): JobRecord =>
+      wire<JobRecord>({ status: 'RUNNING', start_time_ms: start, ...fields });
+    expect(JobsSection.ageText(job({}), start + 2_000)).toBe('just now');
+    expect(JobsSection.ageText(job({}), start + 150_000)).toBe('2 min ago');
+    expect(JobsSection.ageText(job({ start_time_ms: null }))).toBe('—');
+    const ended = job({ status: 'FAILED', end_time_ms: start + 45_000 });
+    expect(JobsSection.ageText(ended, start + 7_200_000)).toBe(
+      '2 h ago · ran 45s'
+    );
+    expect(JobsSection.endedText(ended)).toMatch(/^ended .+ after 45s$/);
+    // A stopped job without an end time, and a running one: no duration.
+    expect(JobsSection.endedText(job({ status: 'STOPPED' }))).toBe('');
+    expect(JobsSection.endedText(job({ end_time_ms: start + 1 }))).toBe('');
+  });
+
   it('shows hostile names as text, never as markup', () => {
-    const name = row('job-running').querySelector('td.iog-JobsSection-name');
+    const name = row('job-running').querySelector('.iog-JobsSection-jobName');
     expect(name?.textContent).toBe(HOSTILE);
-    expect(row('job-done').cells[0].textContent).toBe(`echo ${HOSTILE}`);
+    expect(
+      row('job-done').querySelector('.iog-JobsSection-command')?.textContent
+    ).toBe(`echo ${HOSTILE}`);
     expect(section.node.querySelector('img')).toBeNull();
     expect(document.querySelector('img')).toBeNull();
   });

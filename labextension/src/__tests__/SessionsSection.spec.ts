@@ -48,8 +48,12 @@ const LIST = wire<SessionList>({
       kind: 'notebook',
       driver_pid: 10,
       notebook_path: `work/${HOSTILE}`,
+      label: HOSTILE,
+      namespace: 'ns',
+      internal: false,
       resources: { CPU: 2, GPU: 1 },
       actors: 3,
+      detached_actors: 1,
       idle_s: 2000,
       policy: { state: 'warned', message: 'Idle for 33m; released in 27m.' }
     },
@@ -58,8 +62,24 @@ const LIST = wire<SessionList>({
       kind: 'script',
       driver_pid: 11,
       owner: 'bob',
+      label: 'script (pid 11)',
+      namespace: 'ns',
+      internal: false,
       resources: {},
       actors: 0,
+      idle_s: null,
+      policy: { state: 'not_applicable' }
+    },
+    {
+      // Ray's dashboard driver, as the server lists it with ?internal=true.
+      session_id: '03000000',
+      kind: 'script',
+      driver_pid: 12,
+      label: 'script (pid 12)',
+      namespace: '_ray_internal_dashboard',
+      internal: true,
+      resources: {},
+      actors: 1,
       idle_s: null,
       policy: { state: 'not_applicable' }
     }
@@ -109,27 +129,47 @@ describe('SessionsSection', () => {
     expect(section.node.getAttribute('aria-label')).toBe('Sessions');
     expect(
       section.node.querySelectorAll('tr.iog-SessionsSection-row')
-    ).toHaveLength(2);
+    ).toHaveLength(3);
     const first = row('01000000');
     expect(first.querySelector('.iog-SessionsSection-path')?.textContent).toBe(
-      `work/${HOSTILE}`
+      HOSTILE
     );
+    expect(first.cells[0].title.split('\n').slice(0, 3)).toEqual([
+      HOSTILE,
+      `work/${HOSTILE}`,
+      'session 01000000'
+    ]);
     expect(
       first.querySelector('td.iog-SessionsSection-held')?.textContent
     ).toBe('2 CPU · 1 GPU');
     expect(
       first.querySelector('td.iog-SessionsSection-actors')?.textContent
-    ).toBe('3');
+    ).toBe('3 actors · 1 detached');
+    expect(
+      row('03000000').querySelector('td.iog-SessionsSection-actors')
+        ?.textContent
+    ).toBe('1 actor');
     expect(
       first.querySelector('td.iog-SessionsSection-idle')?.textContent
     ).toBe('33m 20s');
     expect(
       row('02000000').querySelector('.iog-SessionsSection-path')?.textContent
-    ).toBe('script 02000000 (bob)');
+    ).toBe('script (pid 11)');
     expect(section.node.querySelector('img')).toBeNull();
     expect(
       section.node.querySelector('.iog-SessionsSection-policy')?.textContent
     ).toBe('Idle policy: warns after 30m 0s idle, releases after 1h 0m.');
+  });
+
+  it("never offers Release for Ray's own drivers", () => {
+    expect(row('02000000').querySelector('button')?.textContent).toBe(
+      'Release'
+    );
+    const internal = row('03000000');
+    expect(internal.querySelector('button')).toBeNull();
+    expect(internal.cells[0].title).toContain(
+      'namespace _ray_internal_dashboard'
+    );
   });
 
   it('flags idle sessions with a warning', () => {

@@ -101,6 +101,25 @@ describe('SubmitJobDialog', () => {
     dialog.dispose();
   });
 
+  it('says why Submit is disabled, and nothing once it is not', () => {
+    const dialog = new SubmitJobDialog();
+    const hint = dialog.node.querySelector(
+      '.iog-SubmitJobDialog-hint'
+    ) as HTMLElement;
+    // Untouched: no field shows an error yet, but the hint says what to do.
+    expect(hint.hidden).toBe(false);
+    expect(hint.textContent).toBe('Enter the command to run to enable Submit.');
+    type(dialog, 'entrypoint', 'python x.py');
+    expect(hint.hidden).toBe(true);
+    type(dialog, 'cpus', '-1');
+    expect(hint.textContent).toBe(
+      'Correct the fields marked in red to enable Submit.'
+    );
+    type(dialog, 'cpus', '1');
+    expect(hint.hidden).toBe(true);
+    dialog.dispose();
+  });
+
   it('refuses an empty entrypoint, negative numbers and bad ids', () => {
     const dialog = new SubmitJobDialog();
     expect(dialog.validate().entrypoint).toBe('Entrypoint is required.');

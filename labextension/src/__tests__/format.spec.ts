@@ -3,6 +3,7 @@
  */
 
 import {
+  formatAge,
   formatBundle,
   formatCount,
   formatDuration,
@@ -16,6 +17,20 @@ import type { ClusterSnapshot } from '../api/types';
 import { wire } from './fakes';
 
 describe('format', () => {
+  it('words how long ago a time was', () => {
+    const now = 1_700_000_000_000;
+    expect(formatAge(now, now)).toBe('just now');
+    expect(formatAge(now - 4_999, now)).toBe('just now');
+    expect(formatAge(now - 45_000, now)).toBe('45 s ago');
+    expect(formatAge(now - 150_000, now)).toBe('2 min ago');
+    expect(formatAge(now - 3 * 3600_000 - 1, now)).toBe('3 h ago');
+    expect(formatAge(now - 50 * 3600_000, now)).toBe('2 d ago');
+    // A clock a little ahead of the browser's: not "in the future".
+    expect(formatAge(now + 3_000, now)).toBe('just now');
+    expect(formatAge(null, now)).toBe('—');
+    expect(formatAge(Number.NaN, now)).toBe('—');
+  });
+
   it('formats counts with at most one decimal and no trailing .0', () => {
     expect(formatCount(2)).toBe('2');
     expect(formatCount(2.0)).toBe('2');

@@ -78,7 +78,8 @@ import logsPlugin, { LOGS_PLUGIN_ID } from '../logs';
 import { CommandIDs, PLUGIN_ID } from '../tokens';
 import { DashboardPanel } from '../widgets/DashboardPanel';
 import { JobLogPanel } from '../widgets/JobLogPanel';
-import { makeSettings, sockets } from './fakes';
+import { requestAPI } from '../api/request';
+import { flush, makeSettings, sockets } from './fakes';
 
 type LogWidget = MainAreaWidget<JobLogPanel> & {
   toolbar: { items: Map<string, Widget & { props: { onClick(): void } }> };
@@ -132,6 +133,8 @@ function activate(): {
 
 beforeEach(() => {
   sockets.length = 0;
+  // No job record: the tab keeps the id as its name.
+  (requestAPI as jest.Mock).mockRejectedValue(new Error('no such job'));
 });
 
 describe('logs plugin', () => {
@@ -152,11 +155,17 @@ describe('logs plugin', () => {
   it('opens one log panel per job, with the settings bound and Stop job', async () => {
     const { commands, added, stopped, loaded } = activate();
     await loaded;
+    const getJob = requestAPI as jest.Mock;
+    getJob.mockResolvedValueOnce({ submission_id: 'job-1.a_b', name: 'train' });
     const widget = (await commands.execute(CommandIDs.openJobLog, {
       submissionId: 'job-1.a_b'
     })) as LogWidget;
     expect(widget.id).toBe('iog-job-log-job-1.a_b');
-    expect(widget.title.label).toBe('Log: job-1.a_b');
+    // Named by the job's name once known; the id stays in the caption.
+    await flush();
+    expect(getJob.mock.calls[0][0]).toBe('jobs/job-1.a_b');
+    expect(widget.title.label).toBe('Log: train');
+    expect(widget.title.caption).toBe('Live log of Ray job train (job-1.a_b)');
     expect(widget.content.node.classList).toContain('iog-JobLogPanel');
     expect(widget.content.model.window.maxLines).toBe(250);
     expect(sockets[0].url).toBe(
@@ -191,6 +200,8 @@ describe('logs plugin', () => {
     getText.mockResolvedValueOnce({ button: { accept: true }, value: ' j2 ' });
     const widget = (await commands.execute(CommandIDs.openJobLog)) as Widget;
     expect(widget.id).toBe('iog-job-log-j2');
+    await flush();
+    expect(widget.title.label).toBe('Log: j2');
     expect(added).toEqual([widget]);
   });
 

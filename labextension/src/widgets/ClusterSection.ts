@@ -275,17 +275,31 @@ namespace Private {
   }
 
   /**
+   * What asks for a demand, by Ray's kind of demand: Ray does not tell a
+   * job's entrypoint from a task or an actor (all are `task_actor`).
+   */
+  const DEMAND_SOURCES: Record<string, string> = {
+    task_actor: 'jobs, tasks or actors',
+    placement_group: 'placement group bundles',
+    cluster_constraint: 'request_resources()'
+  };
+
+  /**
    * The entry of one demand.
    *
    * @param demand The demand.
-   * @returns For instance `2 × 1 CPU, 1 GPU (task) in pool train: reason`.
+   * @returns For instance `2 waiting for 1 GPU each (jobs, tasks or actors)
+   *   in pool train: reason`.
    */
   export function demandEntry(demand: ResourceDemand): IEntry {
     const { kind, pool, reason } = demand;
+    const count = demand.count ?? 1;
+    const source = kind ? (DEMAND_SOURCES[kind] ?? kind) : '';
     return {
       text:
-        `${demand.count ?? 1} × ${formatBundle(demand.bundle)}` +
-        (kind ? ` (${kind})` : '') +
+        `${count} waiting for ${formatBundle(demand.bundle)}` +
+        (count === 1 ? '' : ' each') +
+        (source ? ` (${source})` : '') +
         (pool ? ` in pool ${pool}` : '') +
         (reason ? `: ${reason}` : '')
     };

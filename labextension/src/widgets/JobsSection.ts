@@ -2,7 +2,7 @@ import type { CommandRegistry } from '@lumino/commands';
 
 import { JobsService } from '../api/services';
 import type { JobRecord } from '../api/types';
-import { formatTime } from '../format';
+import { formatAge, formatDuration, formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
 import { confirmJobAction } from './actions';
@@ -11,7 +11,7 @@ import { ListSection } from './ListSection';
 
 /**
  * The jobs section of the Ray sidebar: a submit button, a status filter,
- * one page of jobs (name, status, owner, start time) with log, stop and
+ * one page of jobs (name and command, status, owner, age) with log, stop and
  * delete buttons, and Newer / Older paging.
  */
 export class JobsSection extends ListSection<JobRecord, JobsModel> {
@@ -77,14 +77,32 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     super.render();
   }
 
+  /** Stop re-rendering the ages. */
+  dispose(): void {
+    window.clearInterval(this._ticker);
+    super.dispose();
+  }
+
+  protected createRow(job: JobRecord): HTMLTableRowElement {
+    const row = super.createRow(job);
+    row.cells[0].append(
+      el('span', { className: 'iog-JobsSection-jobName' }),
+      el('div', { className: 'iog-JobsSection-command' })
+    );
+    return row;
+  }
+
   protected updateRow(row: HTMLTableRowElement, job: JobRecord): void {
     const cells = row.cells;
-    const name = job.metadata?.name || job.entrypoint;
-    setText(cells[0], name);
+    const [name, command] = Array.from(cells[0].children);
+    setText(name, job.name);
+    setText(command, job.command);
     const started = formatTime(job.start_time_ms, job.start_time);
+    const ended = JobsSection.endedText(job);
     cells[0].title =
-      `${job.submission_id}: ${job.entrypoint}\n` +
-      `owner ${job.owner ?? '—'} · started ${started}`;
+      `${job.name}\n${job.command}\n` +
+      `id ${job.submission_id} · owner ${job.owner ?? '—'}\n` +
+      `started ${started}${ended ? ` · ${ended}` : ''}`;
 
     const status = cells[1];
     setText(status, job.status);
@@ -93,20 +111,20 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     status.title = detail ?? '';
 
     setText(cells[2], job.owner ?? '—');
-    setText(cells[3], started);
-    cells[3].title = job.start_time ?? '';
+    setText(cells[3], JobsSection.ageText(job));
+    cells[3].title = `started ${started}${ended ? `\n${ended}` : ''}`;
 
     const terminal = JobsService.isTerminal(job.status) ? 'true' : 'false';
     if (row.dataset.terminal !== terminal) {
       row.dataset.terminal = terminal;
-      this._renderActions(cells[4], job.submission_id, terminal === 'true');
+      this._renderActions(cells[4], job, terminal === 'true');
     }
     row.classList.toggle('iog-mod-terminal', terminal === 'true');
   }
 
   private _renderActions(
     cell: HTMLTableCellElement,
-    id: string,
+    { submission_id: id, name }: JobRecord,
     terminal: boolean
   ): void {
     const open = { submissionId: id };
@@ -116,12 +134,12 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       {
         className: 'iog-JobsSection-logs',
         attrs: { 'aria-label': `Show logs of ${id}` },
-        title: `Show the log of ${id}`
+        title: `Show the log of ${name}`
       }
     );
     const [label, action, title] = terminal
-      ? (['Delete', 'delete', `Delete the record and log of ${id}`] as const)
-      : (['Stop', 'stop', `Stop ${id}`] as const);
+      ? (['Delete', 'delete', `Delete the record and log of ${name}`] as const)
+      : (['Stop', 'stop', `Stop ${name}`] as const);
     const end = button(
       label,
       () => void confirmJobAction(this.model, action, id),
@@ -142,6 +160,8 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
 
   private _commands: CommandRegistry;
   private _filter: HTMLSelectElement;
+  // The ages ("2 min ago") age without any change of the jobs.
+  private _ticker = window.setInterval(() => this.render(), 30_000);
 }
 
 /** A namespace for `JobsSection` statics. */
@@ -153,5 +173,41 @@ export namespace JobsSection {
      * are run through them.
      */
     commands: CommandRegistry;
+  }
+
+  /**
+   * The start of a job in words and, once it ended, how long it ran.
+   *
+   * @param job The job.
+   * @param now The current time in epoch milliseconds.
+   * @returns For instance `2 min ago` or `1 h ago · ran 3m 5s`.
+   */
+  export function ageText(job: JobRecord, now = Date.now()): string {
+    const age = formatAge(job.start_time_ms, now);
+    const ran = runSeconds(job);
+    return ran === null ? age : `${age} · ran ${formatDuration(ran)}`;
+  }
+
+  /**
+   * When an ended job ended, and how long it ran, for tooltips.
+   *
+   * @param job The job.
+   * @returns For instance `ended May 1, 10:03 AM after 3m 5s`; `''` while
+   *   it has not ended.
+   */
+  export function endedText(job: JobRecord): string {
+    const ran = runSeconds(job);
+    return ran === null
+      ? ''
+      : `ended ${formatTime(job.end_time_ms, job.end_time)} after ${formatDuration(ran)}`;
+  }
+
+  function runSeconds(job: JobRecord): number | null {
+    const { start_time_ms: start, end_time_ms: end } = job;
+    return JobsService.isTerminal(job.status) &&
+      Number.isFinite(start) &&
+      Number.isFinite(end)
+      ? (Number(end) - Number(start)) / 1000
+      : null;
   }
 }

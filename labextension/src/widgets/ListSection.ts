@@ -44,7 +44,7 @@ export abstract class ListSection<
       options.columns.map(([text, , className = '']) => ({ text, className }))
     );
     this.contentNode.append(
-      el('table', { className: `${block}-table iog-Table` }, [
+      el('table', { className: `${block}-table iog-Table iog-ListTable` }, [
         head,
         this._rows
       ]),

@@ -32,7 +32,8 @@ export class RaySidebar extends Panel {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('iog-Sidebar');
-    this.title.caption = 'Ray';
+    // Lab's left bar shows an icon only; its caption is the tab's tooltip.
+    this.title.caption = 'Ray cluster';
     if (options.icon) {
       this.title.icon = options.icon;
     }

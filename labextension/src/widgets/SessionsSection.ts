@@ -1,7 +1,7 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
 
 import type { SessionRecord } from '../api/types';
-import { formatCount, formatDuration, formatGiB } from '../format';
+import { formatCount, formatDuration, formatGiB, pluralize } from '../format';
 import { SessionsModel } from '../models/SessionsModel';
 import { confirmAction } from './actions';
 import { button, el, setText } from './dom';
@@ -60,7 +60,6 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
 
   protected createRow(session: SessionRecord): HTMLTableRowElement {
     const row = super.createRow(session);
-    const id = session.session_id;
     row.cells[0].append(
       el('span', { className: 'iog-SessionsSection-path' }),
       el('div', {
@@ -68,13 +67,18 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
         attrs: { role: 'note' }
       })
     );
-    row.cells[4].append(
-      button('Release', () => void this._release(id), {
-        className: 'iog-SessionsSection-release',
-        attrs: { 'aria-label': `Release ${id}` },
-        title: 'Kill its actors and cancel its running tasks'
-      })
-    );
+    // Ray's own drivers (e.g. the dashboard's, `internal` for good) are never
+    // released.
+    if (!session.internal) {
+      const id = session.session_id;
+      row.cells[4].append(
+        button('Release', () => void this._release(id), {
+          className: 'iog-SessionsSection-release',
+          attrs: { 'aria-label': `Release ${id}` },
+          title: `Kill the actors of ${session.label} and cancel its running tasks`
+        })
+      );
+    }
     return row;
   }
 
@@ -84,21 +88,22 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
     const warning = cells[0].querySelector<HTMLElement>(
       '.iog-SessionsSection-warning'
     );
-    const label =
-      session.notebook_path ||
-      `${session.kind} ${session.session_id}` +
-        (session.owner ? ` (${session.owner})` : '');
     if (path) {
-      setText(path, label);
+      setText(path, session.label);
     }
     cells[0].title = [
+      session.label,
       session.notebook_path ?? '',
-      `job ${session.session_id}`,
+      `session ${session.session_id}`,
+      session.submission_id ? `job ${session.submission_id}` : '',
       session.kernel_id ? `kernel ${session.kernel_id}` : '',
-      session.owner ? `owner ${session.owner}` : ''
+      session.owner ? `owner ${session.owner}` : '',
+      session.internal
+        ? `Ray's own driver (namespace ${session.namespace})`
+        : ''
     ]
       .filter(Boolean)
-      .join(' · ');
+      .join('\n');
     const flagged = SessionsModel.isIdleFlagged(session);
     row.classList.toggle('iog-mod-idle', flagged);
     if (warning) {
@@ -112,10 +117,10 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
       warning.hidden = !flagged;
     }
     setText(cells[1], SessionsSection.heldText(session));
-    const detached = session.detached_actors
-      ? ` (+${session.detached_actors} detached)`
-      : '';
-    setText(cells[2], `${session.actors ?? 0}${detached}`);
+    setText(cells[2], SessionsSection.actorsText(session));
+    cells[2].title =
+      `${pluralize(session.actors ?? 0, 'actor')} released with the session; ` +
+      `${session.detached_actors ?? 0} detached (kept)`;
     setText(cells[3], formatDuration(session.idle_s));
     cells[3].title =
       typeof session.running_tasks === 'number'
@@ -125,7 +130,7 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
 
   private async _release(id: string): Promise<void> {
     const session = this.model.sessions.find(s => s.session_id === id);
-    const what = session?.notebook_path || `session ${id}`;
+    const what = session?.label || `session ${id}`;
     const reply = await confirmAction(
       {
         title: 'Release session',
@@ -172,5 +177,19 @@ export namespace SessionsSection {
       parts.push(formatGiB(resources.memory));
     }
     return parts.length ? parts.join(' · ') : '—';
+  }
+
+  /**
+   * The actors of a session, in words.
+   *
+   * @param session The session.
+   * @returns For instance `1 actor · 1 detached`, or `0 actors`.
+   */
+  export function actorsText(session: SessionRecord): string {
+    const detached = session.detached_actors ?? 0;
+    return (
+      pluralize(session.actors ?? 0, 'actor') +
+      (detached ? ` · ${detached} detached` : '')
+    );
   }
 }

@@ -83,7 +83,7 @@ export class SubmitJobDialog
       attrs: { role: 'alert' }
     });
     banner.hidden = !options.error;
-    this.node.append(datalist, banner);
+    this.node.append(datalist, banner, this._hint);
     this._check();
   }
 
@@ -167,7 +167,20 @@ export class SubmitJobDialog
       this._errors[field].textContent = shown;
       this._errors[field].hidden = !shown;
     }
+    // Why Submit is disabled, right above it.
+    const hint = problems.entrypoint
+      ? 'Enter the command to run to enable Submit.'
+      : Object.keys(problems).length
+        ? 'Correct the fields marked in red to enable Submit.'
+        : '';
+    this._hint.textContent = hint;
+    this._hint.hidden = !hint;
   }
+
+  private _hint = el('div', {
+    className: 'iog-SubmitJobDialog-hint',
+    attrs: { role: 'status' }
+  });
 
   private _inputs = {} as Record<SubmitJobDialog.Field, HTMLInputElement>;
   private _errors = {} as Record<SubmitJobDialog.Field, HTMLDivElement>;
