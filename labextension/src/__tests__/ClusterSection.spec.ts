@@ -123,12 +123,18 @@ const SNAPSHOT = wire<ClusterSnapshot>({
       bundle: { GPU: 1, CPU: 1 },
       count: 2,
       kind: 'task_actor',
+      waiting: '2 tasks, actors or job drivers',
       pool: 'train',
       reason: HOSTILE
     }
   ],
   infeasible_demands: [
-    { bundle: { GPU: 8 }, count: 1, kind: 'placement_group' }
+    {
+      bundle: { GPU: 8 },
+      count: 1,
+      kind: 'placement_group',
+      waiting: '1 placement group'
+    }
   ]
 });
 
@@ -217,15 +223,15 @@ describe('ClusterSection', () => {
     );
     expect(pending).toHaveLength(1);
     expect(pending[0].textContent).toBe(
-      '2 waiting for 1 CPU, 1 GPU each (jobs, tasks or actors) in pool ' +
-        `train: ${HOSTILE}`
+      '2 tasks, actors or job drivers waiting for 1 CPU, 1 GPU each in ' +
+        `pool train: ${HOSTILE}`
     );
     const infeasible = section.node.querySelectorAll(
       'ul.iog-ClusterSection-infeasible > li'
     );
     expect(infeasible).toHaveLength(1);
     expect(infeasible[0].textContent).toBe(
-      '1 waiting for 8 GPU (placement group bundles)'
+      '1 placement group waiting for 8 GPU'
     );
     expect(section.node.querySelector('img')).toBeNull();
     section.dispose();

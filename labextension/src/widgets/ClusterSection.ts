@@ -275,31 +275,19 @@ namespace Private {
   }
 
   /**
-   * What asks for a demand, by Ray's kind of demand: Ray does not tell a
-   * job's entrypoint from a task or an actor (all are `task_actor`).
-   */
-  const DEMAND_SOURCES: Record<string, string> = {
-    task_actor: 'jobs, tasks or actors',
-    placement_group: 'placement group bundles',
-    cluster_constraint: 'request_resources()'
-  };
-
-  /**
-   * The entry of one demand.
+   * The entry of one demand: who waits (the server's words), for what,
+   * where, and why.
    *
    * @param demand The demand.
-   * @returns For instance `2 waiting for 1 GPU each (jobs, tasks or actors)
-   *   in pool train: reason`.
+   * @returns For instance `2 tasks, actors or job drivers waiting for 1 GPU
+   *   each in pool train: <reason>`.
    */
   export function demandEntry(demand: ResourceDemand): IEntry {
-    const { kind, pool, reason } = demand;
-    const count = demand.count ?? 1;
-    const source = kind ? (DEMAND_SOURCES[kind] ?? kind) : '';
+    const { pool, reason, waiting } = demand;
     return {
       text:
-        `${count} waiting for ${formatBundle(demand.bundle)}` +
-        (count === 1 ? '' : ' each') +
-        (source ? ` (${source})` : '') +
+        `${waiting} waiting for ${formatBundle(demand.bundle)}` +
+        ((demand.count ?? 1) === 1 ? '' : ' each') +
         (pool ? ` in pool ${pool}` : '') +
         (reason ? `: ${reason}` : '')
     };
