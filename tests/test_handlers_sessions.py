@@ -181,7 +181,7 @@ async def test_rays_own_drivers_are_hidden_and_never_released(jp_fetch, ray_head
         status, body = await api(jp_fetch, "sessions", internal="true")
         shown = {s["session_id"]: s for s in body["sessions"]}
         assert status == 200 and shown[job]["internal"] is True
-        assert shown[job]["label"] == f"script (pid {shown[job]['driver_pid']})"
+        assert shown[job]["label"] == "Ray's own driver (iogtest)"
         status, body = await api(jp_fetch, "sessions", job, "release", method="POST")
         assert status == 403 and body["reason"] == "internal_driver", body
         assert namespace in body["message"] and "never released" in body["message"]

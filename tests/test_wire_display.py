@@ -66,7 +66,7 @@ def test_a_session_is_called_by_what_it_is_and_rays_own_drivers_are_internal() -
     ]
     assert [s.internal for s in (notebook, job, script, dashboard)] == [False] * 3 + [True]
     wire = dashboard.model_dump(mode="json")
-    assert wire["internal"] is True and wire["label"] == "script (pid 42)"
+    assert wire["internal"] is True and wire["label"] == "Ray's own driver (dashboard)"
 
 
 def test_a_demand_says_who_waits_in_words() -> None:

@@ -66,6 +66,8 @@ class SessionRecord(WireModel):
     @property
     def label(self) -> str:
         """What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``."""
+        if self.internal:
+            return f"Ray's own driver ({self.namespace.removeprefix('_ray_internal_')})"
         if self.kind == "notebook":
             name = (self.notebook_path or "").rstrip("/").rpartition("/")[2]
             return name or f"notebook (kernel {(self.kernel_id or '?')[:8]})"
