@@ -23,6 +23,7 @@ from .lab import (
     expect,
     job_row,
     open_sidebar,
+    screenshot,
     section,
 )
 from .test_sidebar import stop_quietly
@@ -110,6 +111,7 @@ def test_jobs_fit_and_say_names(page, lab):
         expect(row.locator("td.iog-JobsSection-start")).to_have_text(
             re.compile(r"^(just now|\d+ s ago)$")
         )
+        screenshot(page, "sidebar-jobs")  # the README's: jobs as cards at 320 px
 
         # Wide: a table again, each header in full.
         for width in (420, 640):
