@@ -124,6 +124,18 @@ async def test_list_filters_and_pages(jp_fetch, made):
     assert [a["name"] for a in walked] == [a["name"] for a in counted["actors"]]
     code, alive = await api(jp_fetch, "actors", namespace=ns, state="alive,restarting")
     assert code == 200 and {a["state"] for a in alive["actors"]} == {"ALIVE"}
+    # A name prefix: with and without a namespace, counted when unfiltered otherwise.
+    code, kept = await api(jp_fetch, "actors", namespace=ns, prefix="kee")
+    assert code == 200 and [a["name"] for a in kept["actors"]] == ["keep"] and kept["total"] == 1
+    code, anywhere = await api(jp_fetch, "actors", prefix=f"svc-{ns}", limit="500")
+    assert code == 200 and anywhere["actors"] == []  # `serve` is protected unless named
+    code, slashed = await api(jp_fetch, "actors", prefix="a/b <", limit="500")
+    assert code == 200 and (ns, "a/b <x>") in {
+        (a["namespace"], a["name"]) for a in slashed["actors"]
+    }
+    assert all(a["name"].startswith("a/b <") for a in slashed["actors"])
+    code, alive_keep = await api(jp_fetch, "actors", namespace=ns, prefix="k", state="ALIVE")
+    assert code == 200 and [a["name"] for a in alive_keep["actors"]] == ["keep"]
     code, first = await api(jp_fetch, "actors", namespace=ns, limit="1")
     assert code == 200 and len(first["actors"]) == 1 and first["next_cursor"]
     code, second = await api(

@@ -32,6 +32,7 @@ def add_parser(
     listing = command(sub, "list", remote, cmd_list, "list detached actors")
     listing.add_argument("--namespace", "-n", metavar="NS", help="only this namespace")
     listing.add_argument("--state", metavar="S[,S]", help="only these states (ALIVE, ...)")
+    listing.add_argument("--prefix", metavar="P", help="only names starting with P")
     listing.add_argument(
         "--named", action="store_true", help="every named actor, not only detached ones"
     )
@@ -59,6 +60,7 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
             detached="" if detached is None else "true",
             namespace=args.namespace,
             state=args.state,
+            prefix=args.prefix,
             limit=args.limit,
             cursor=cursor,
         ),
@@ -68,6 +70,7 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
             states=states or None,
             limit=args.limit or DEFAULT_LIMIT,
             cursor=cursor,
+            prefix=args.prefix,
         ),
     )
 

@@ -31,6 +31,7 @@ class ActorsHandler(IogAPIHandler):
                 states=states,
                 limit=query.limit,
                 cursor=query.cursor,
+                prefix=query.prefix,
             )
         )
         self.write_json(page.model_dump_json())

@@ -240,6 +240,7 @@ def list_actors(
     cursor: str | None = None,
     protected: Protected = (),
     names: Callable[[], list[Key]] | None = None,
+    prefix: str | None = None,
 ) -> ActorPage:
     """One page of named actors, by namespace then name, with iog's owner and TTL.
 
@@ -248,13 +249,17 @@ def list_actors(
     module's docstring. Without ``detached`` and ``states`` the page's ``total`` is the exact
     count (from the names); with either it is None, since counting would read every actor.
     ``detached``: only detached actors (True), only the others (False) or both (None);
-    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``protected``: configuration's namespaces;
-    ``names``: where the sorted listed names come from (:func:`listed_names` when None).
+    ``states``: ``ALIVE``, ``PENDING_CREATION``, ...; ``prefix``: only names that start so;
+    ``protected``: configuration's namespaces; ``names``: where the sorted listed names come
+    from (:func:`listed_names` when None).
 
     Raises:
         ValidationError: A bad state, limit or cursor (checked before Ray is asked).
     """
     limit, after = check_list_args(states, limit, namespace, cursor)
+
+    def named(keys: list[Key]) -> list[Key]:  # the prefix cut, on names held in memory
+        return keys if not prefix else [k for k in keys if k[1].startswith(prefix)]
 
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:
@@ -268,12 +273,13 @@ def list_actors(
         cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
         by_state = _by_state(gcs, states, cap, timeout_s)
     if by_state is not None:
-        visible = _visible(by_state, namespace, protected)
+        visible = named(_visible(by_state, namespace, protected))
         keys = [k for k in visible if after is None or k > after]
         hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
         found = [(k, by_state[k]) for k in hits]
     else:
         keys = names() if names is not None else listed_names(gcs, timeout_s, namespace, protected)
+        keys = named(keys)
         if detached is None and not states:
             total = len(keys)  # exact: every name listed here is a live actor's
         if after is not None:

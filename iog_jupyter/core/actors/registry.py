@@ -128,6 +128,7 @@ class ActorRegistry:
         states: frozenset[str] | None = None,
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
+        prefix: str | None = None,
     ) -> ActorPage:
         """One page of named actors (see :func:`.actor_registry.list_actors`).
 
@@ -145,6 +146,7 @@ class ActorRegistry:
             states=states,
             limit=limit,
             cursor=cursor,
+            prefix=prefix,
             protected=self.protected,
             names=None if cache is None else lambda: cache.get(namespace),
         )

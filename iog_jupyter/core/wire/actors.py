@@ -82,6 +82,9 @@ class ActorListQuery(WireModel):
     state: str | None = Field(
         None, description=f"Comma-separated states to keep ({', '.join(ACTOR_STATES)})."
     )
+    prefix: str | None = Field(
+        None, min_length=1, max_length=MAX_NAME_CHARS, description="Only names starting so."
+    )
     limit: int = Field(
         DEFAULT_LIMIT,
         ge=1,

@@ -21,6 +21,8 @@ export interface paths {
                     namespace?: string | null;
                     /** @description Comma-separated states to keep (DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE, RESTARTING, DEAD). */
                     state?: string | null;
+                    /** @description Only names starting so. */
+                    prefix?: string | null;
                     /** @description Actors per page (default 100, at most 500). */
                     limit?: number;
                     /** @description next_cursor of the previous page. */
