@@ -118,6 +118,10 @@ def test_query_refusals_name_the_parameter_and_what_to_send():
         "Query parameter 'detached' must be true or false, not 'maybe'."
     )
     assert "'cursor'" in _refusal(wire.JobListQuery, cursor="c" * 600)
+    # A whole sentence with the bound, never one cut off at "between 0".
+    assert _refusal(wire.LogsQuery, offset="-1") == (
+        "Query parameter 'offset' must be at least 0, not -1."
+    )
 
 
 def test_queries_take_jupyters_own_parameters_and_treat_empty_as_absent():

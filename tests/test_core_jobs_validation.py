@@ -44,6 +44,7 @@ def test_valid_submission_sets_owner_pool_and_id():
         ([], "must be a JSON object"),
         ({"entrypoint": "x", "bogus": 1}, "Unknown field(s): bogus"),
         ({}, "entrypoint is required"),
+        ({"entrypoint": 123}, "entrypoint must be a string, not 123"),  # there, of a wrong type
         ({"entrypoint": "  "}, "entrypoint is required"),
         ({"entrypoint": "x" * 10241}, "longer than 10 KiB"),
         ({"entrypoint": "x", "submission_id": "a/b"}, "submission_id must be"),
