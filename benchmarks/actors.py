@@ -17,11 +17,12 @@ with iog_jupyter, stops exactly those processes at the end, and prints a markdow
    the pending ones go to a second namespace, ``bench-other``.
 2. First 20 named actors (10 alive, 8 pending, 2 dead), then the same driver grows them to
    10,000 (1,000 with ``--quick``): 10 alive, a tenth dead, the rest pending.
-3. At each size, interleaved rounds time three pages through Jupyter,
-   ``GET actors?detached=true&limit=20``, ``?state=ALIVE&limit=20`` and
-   ``?namespace=bench-actors&limit=20``, against what a user would run with
-   ``ray.util.state.list_actors`` for the same question (the dashboard cannot filter on
-   ``is_detached``, so that one reads the whole table and sifts it), and one bare
+3. At each size, interleaved rounds time four pages through Jupyter,
+   ``GET actors?detached=true&limit=20``, ``?state=ALIVE&limit=20``,
+   ``?namespace=bench-actors&limit=20`` and ``?prefix=actor-&limit=20``, against what a user
+   would run with ``ray.util.state.list_actors`` for the same question (the dashboard cannot
+   filter on ``is_detached`` or a name prefix, so those read the whole table and sift it), and
+   one bare
    ``ListNamedActors`` RPC (the names the listing starts from).
 
 The bar (issue 15): each ``GET actors`` page p50 at most 1.5× from 20 to 10,000 named actors.
@@ -172,10 +173,15 @@ def wait_for_table(head: local_head.LocalHead, pending: int, dead: int) -> dict[
         time.sleep(2)
 
 
+#: A name prefix every benchmark name has (``actor-<12 random hex digits>``): a full page at
+#: both sizes (a rarer prefix would fill only a page of one at 20 actors), and the prefix cut's
+#: worst case, since it keeps every name.
+PREFIX = "actor-"
 QUERIES = {
     "detached": {"detached": "true"},
     "alive": {"state": "ALIVE"},
     "namespace": {"namespace": NAMESPACE},
+    "prefix": {"prefix": PREFIX},
 }
 
 
@@ -220,6 +226,10 @@ def measure(
         )
         assert len(found) >= ALIVE
 
+    def ray_prefix() -> None:  # Ray's filters match names exactly: sift the whole table
+        found = list_actors(address=head.dashboard_url, limit=10_000, raise_on_missing_output=False)
+        assert isinstance([a for a in found if (a.name or "").startswith(PREFIX)][:PAGE], list)
+
     def names_rpc() -> None:
         _ray_compat.list_named_actors(head.address, 60)
 
@@ -227,9 +237,11 @@ def measure(
         "iog_detached": ours(QUERIES["detached"], ALIVE),
         "iog_alive": ours(QUERIES["alive"], ALIVE),
         "iog_namespace": ours(QUERIES["namespace"], ALIVE),
+        "iog_prefix": ours(QUERIES["prefix"], 0),
         "ray_detached": ray_detached,
         "ray_alive": ray_alive,
         "ray_namespace": ray_namespace,
+        "ray_prefix": ray_prefix,
         "list_named_actors": names_rpc,
     }
     for call in calls.values():  # warm up connections and caches
@@ -265,6 +277,8 @@ LABELS = {
     "ray_alive": '`list_actors(filters=[("state", "=", "ALIVE")], limit=20)`',
     "iog_namespace": f"`GET actors?namespace={NAMESPACE}&limit=20` (iog)",
     "ray_namespace": f'`list_actors(filters=[("ray_namespace", "=", "{NAMESPACE}")], limit=20)`',
+    "iog_prefix": f"`GET actors?prefix={PREFIX}&limit=20` (iog)",
+    "ray_prefix": "`list_actors(limit=10_000)`, sifted for the name prefix",
     "list_named_actors": "one `ListNamedActors` RPC (gRPC, in-process)",
 }
 

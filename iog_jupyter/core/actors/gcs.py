@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -198,6 +199,22 @@ def _visible(keys: Collection[Key], namespace: str | None, protected: Protected)
     return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
 
 
+def _with_prefix(keys: list[Key], prefix: str) -> list[Key]:
+    """The sorted ``keys`` whose name starts with ``prefix``: one bisected run per namespace."""
+    if ord(prefix[-1]) == sys.maxunicode:  # no string sorts just after these names: sift
+        return [k for k in keys if k[1].startswith(prefix)]
+    past = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string after every match
+    found: list[Key] = []
+    start = 0
+    while start < len(keys):
+        namespace = keys[start][0]
+        end = bisect.bisect_left(keys, (namespace + "\0",), start)  # the next namespace's first
+        low = bisect.bisect_left(keys, (namespace, prefix), start, end)
+        found += keys[low : bisect.bisect_left(keys, (namespace, past), low, end)]
+        start = end
+    return found
+
+
 def listed_names(
     gcs: str, timeout_s: float, namespace: str | None = None, protected: Protected = ()
 ) -> list[Key]:
@@ -258,8 +275,8 @@ def list_actors(
     """
     limit, after = check_list_args(states, limit, namespace, cursor)
 
-    def named(keys: list[Key]) -> list[Key]:  # the prefix cut, on names held in memory
-        return keys if not prefix else [k for k in keys if k[1].startswith(prefix)]
+    def named(keys: list[Key]) -> list[Key]:  # the prefix cut: O(namespaces × log n)
+        return keys if not prefix else _with_prefix(keys, prefix)
 
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:

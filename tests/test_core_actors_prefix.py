@@ -1,0 +1,24 @@
+"""The name-prefix cut of actor lists: bisected per namespace, the same as sifting every name."""
+
+from __future__ import annotations
+
+import random
+
+from iog_jupyter.core.actors.gcs import _with_prefix
+
+
+def test_the_prefix_cut_equals_sifting_every_name() -> None:
+    rng = random.Random(15)
+    alphabet = "ab\0é\U0010ffff"  # NUL and the last code point are the edges of the bisection
+    for _ in range(500):
+        keys = sorted(
+            {
+                (
+                    "".join(rng.choice("xy") for _ in range(rng.randint(0, 2))),
+                    "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))),
+                )
+                for _ in range(rng.randint(0, 40))
+            }
+        )
+        prefix = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
+        assert _with_prefix(keys, prefix) == [k for k in keys if k[1].startswith(prefix)]
