@@ -158,8 +158,10 @@ def test_sessions_show_labels_and_actor_counts(page, lab, ray_head):
 
 def test_submit_dialog_says_why_submit_is_disabled(page):
     open_sidebar(page)
-    # The left bar's Ray tab says what it is.
+    # The left bar's Ray tab says what it is: a visible label beside its icon, and a tooltip.
     expect(page.locator(SIDEBAR_TAB)).to_have_attribute("title", "Ray cluster")
+    expect(page.locator(SIDEBAR_TAB).locator(".lm-TabBar-tabLabel")).to_have_text("Ray")
+    expect(page.locator(SIDEBAR_TAB).locator(".lm-TabBar-tabLabel")).to_be_visible()
     section(page, "Jobs").get_by_role("button", name="Submit job", exact=True).click()
     box = dialog(page)
     submit_button = box.get_by_role("button", name="Submit", exact=True)

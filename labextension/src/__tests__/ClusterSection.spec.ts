@@ -321,6 +321,7 @@ describe('RaySidebar', () => {
     expect(sidebar.id).toBe('iog-sidebar');
     expect(sidebar.hasClass('iog-Sidebar')).toBe(true);
     expect(sidebar.title.caption).toBe('Ray cluster');
+    expect(sidebar.title.label).toBe('Ray');
     const node = sidebar.node;
     expect(
       node.firstElementChild?.classList.contains('iog-ConnectionBanner')

@@ -32,7 +32,8 @@ export class RaySidebar extends Panel {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('iog-Sidebar');
-    // Lab's left bar shows an icon only; its caption is the tab's tooltip.
+    // A label in the left bar beside the icon (Lab shows a tab's label there), and a tooltip.
+    this.title.label = 'Ray';
     this.title.caption = 'Ray cluster';
     if (options.icon) {
       this.title.icon = options.icon;
