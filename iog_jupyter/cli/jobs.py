@@ -22,6 +22,8 @@ import time
 import zipfile
 from typing import Any
 
+from ..client import IogClientError
+from ..core.errors import IogError
 from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
 from ..core.wire import LogPage
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
@@ -191,22 +193,27 @@ def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
 def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json: bool) -> int:
     """While the job is PENDING: print its log and, each time it changes, why it waits.
 
-    Returns the offset to follow the log from once the job has left PENDING.
+    Returns the offset to follow the log from once the job has left PENDING, or as soon as a
+    call fails: the follow that comes next waits through an unavailable server or Ray (and
+    reports any other error), resuming from that offset.
     """
     said = None
-    while (job := api.get(sid)).status == "PENDING":
-        reason = job.pending_reason or "waiting for Ray to start it"
-        if reason != said:
-            said = reason
-            if as_json:
-                print(json.dumps({"type": "pending", "pending_reason": reason}), flush=True)
-            else:
-                print(f"iog: job {clean(sid)} is PENDING: {clean(reason)}", file=sys.stderr)
-        page = api.logs(sid, offset)
-        if page.next_offset > offset:
-            show(page)
-            offset = page.next_offset
-        time.sleep(PENDING_POLL_S)
+    try:
+        while (job := api.get(sid)).status == "PENDING":
+            reason = job.pending_reason or "waiting for Ray to start it"
+            if reason != said:
+                said = reason
+                if as_json:
+                    print(json.dumps({"type": "pending", "pending_reason": reason}), flush=True)
+                else:
+                    print(f"iog: job {clean(sid)} is PENDING: {clean(reason)}", file=sys.stderr)
+            page = api.logs(sid, offset)
+            if page.next_offset > offset:
+                show(page)
+                offset = page.next_offset
+            time.sleep(PENDING_POLL_S)
+    except (IogClientError, IogError):
+        pass
     return offset
 
 
