@@ -258,6 +258,8 @@ class RayConnection:
                 f"Ray at {self.where} answered but refused the token "
                 f"(token from {self._token_info.source}). {advice}"
             )
+        if isinstance(err, TimeoutError) or "imeout" in text or "DEADLINE" in text:
+            return self.unavailable(text)  # a slow GCS: asking it once more would only wait again
         theirs = self.cluster_version()
         ours = _ray_compat.capabilities().version
         if theirs and theirs != ours:
