@@ -290,7 +290,7 @@ def list_actors(
         cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
         by_state = _by_state(gcs, states, cap, timeout_s)
     if by_state is not None:
-        visible = named(_visible(by_state, namespace, protected))
+        visible = named(sorted(_visible(by_state, namespace, protected)))  # bisect needs order
         keys = [k for k in visible if after is None or k > after]
         hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
         found = [(k, by_state[k]) for k in hits]
