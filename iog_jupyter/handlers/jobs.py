@@ -352,3 +352,28 @@ class PackagesHandler(JobsAPIHandler):
             uri = await self.run_blocking(self._store, self._spool, needs_ray=False)
             audit["target"] = uri
         self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)
+
+
+@web.stream_request_body
+class NotebookJobsHandler(JobsAPIHandler):
+    """``POST notebook-jobs``: run a notebook under the Jupyter root as a Ray job (papermill)."""
+
+    audit_action = "job.submit"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Validate and submit; 201 ``{submission_id, notebook, output}``, Location: the job."""
+        if self.body_refused:
+            return
+        self.query()
+        with self.audited("job.submit", "-") as audit:
+            body = self.json_body()
+            notebooks = await self.iog.get_notebook_jobs()
+            reply = await self.run_blocking(
+                notebooks.submit, body, self.username, timeout_s=self.iog.submit_timeout_s
+            )
+            audit["target"] = reply.submission_id
+        jobs_url = self.request.path.rstrip("/").rpartition("/")[0]
+        self.set_header("Location", f"{jobs_url}/jobs/{reply.submission_id}")
+        self.write_json(reply.model_dump_json(), status=201)

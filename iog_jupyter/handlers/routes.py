@@ -23,9 +23,17 @@ from .contract import API_PREFIX, Operation, Route, openapi_document
 from .dashboard import dashboard_handlers
 from .doctor import DoctorHandler
 from .events import EventsSubscribeHandler
-from .jobs import JobHandler, JobLogsHandler, JobsHandler, JobStopHandler, PackagesHandler
+from .jobs import (
+    JobHandler,
+    JobLogsHandler,
+    JobsHandler,
+    JobStopHandler,
+    NotebookJobsHandler,
+    PackagesHandler,
+)
 from .sessions import SessionReleaseHandler, SessionsHandler
 from .streams import JobLogsWebSocketHandler
+from .usage import UsageHandler
 
 
 class OpenAPIHandler(IogAPIHandler):
@@ -113,6 +121,20 @@ ROUTES: list[Route] = [
             status=_UPGRADE, query=wire.TailQuery,
             messages=(wire.LogMessage, wire.JobStatusMessage, wire.ErrorMessage),
             errors={**_NO_JOB, 429: "Too many open tails for this user."})}),
+    Route("/notebook-jobs", NotebookJobsHandler, "iog:jobs", {"post": Operation(
+        "Run a notebook under the Jupyter root as a Ray job (papermill, parameters by the cell "
+        "tagged `parameters`), its folder as working_dir; the executed copy is written next to "
+        "it as <stem>.<submission_id>.ipynb when the job ends. Audited.",
+        wire.NotebookSubmitReply, status=201, body=wire.NotebookSubmitRequest, errors={
+            403: "The path is outside the Jupyter root.",
+            404: "No notebook at this path.",
+            409: "A job with this submission_id exists.", **_TOO_LARGE,
+            415: "The body was not sent as Content-Type: application/json.",
+            429: "Over the user's job quota.", **_UNAVAILABLE})}),
+    Route("/usage", UsageHandler, "iog:sessions", {"get": Operation(
+        "GPU-, CPU- and memory-seconds held per user, session or job in a window, and GPU "
+        "utilisation while held, integrated from the samples the server already takes.",
+        wire.UsageReport, query=wire.UsageQuery)}),
     Route("/packages", PackagesHandler, "iog:jobs", {"post": Operation(
         "Upload a working_dir zip (checked whole: no '..', absolute paths, symlinks, setuid "
         "bits, too many entries or zip bombs). Audited.",

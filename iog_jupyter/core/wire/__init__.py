@@ -2,7 +2,7 @@
 
 The OpenAPI document (``iog_jupyter.openapi``) and the frontend's TypeScript types
 (``labextension/src/api/schema.d.ts``) are generated from these models; ``model_dump(mode="json")``
-is the JSON on the wire. Grouped by area: cluster, jobs, sessions, actors, doctor, events.
+is the JSON on the wire. Grouped by area: cluster, jobs, sessions, actors, doctor, events, usage.
 """
 
 from .actors import (
@@ -54,6 +54,8 @@ from .jobs import (
     LogMessage,
     LogPage,
     LogsQuery,
+    NotebookSubmitReply,
+    NotebookSubmitRequest,
     PackageReply,
     StopReply,
     SubmitReply,
@@ -68,6 +70,7 @@ from .sessions import (
     SessionPolicyState,
     SessionRecord,
 )
+from .usage import USAGE_GROUPS, UsageGroup, UsageQuery, UsageReport, UsageRow
 
 __all__ = [
     "ACTOR_STATES",
@@ -81,6 +84,7 @@ __all__ = [
     "SUBMISSION_ID_PATTERN",
     "SUBMISSION_ID_RE",
     "TERMINAL_STATUSES",
+    "USAGE_GROUPS",
     "WARN",
     "ActorKillReply",
     "ActorListQuery",
@@ -110,6 +114,8 @@ __all__ = [
     "LogsQuery",
     "NodeRecord",
     "NodeUsage",
+    "NotebookSubmitReply",
+    "NotebookSubmitRequest",
     "PackageReply",
     "PlacedNode",
     "PlacedNodeId",
@@ -131,6 +137,10 @@ __all__ = [
     "SubmitRequest",
     "SubscribedMessage",
     "TailQuery",
+    "UsageGroup",
+    "UsageQuery",
+    "UsageReport",
+    "UsageRow",
     "WireModel",
     "iso_from_ms",
 ]

@@ -28,18 +28,22 @@ MAX_RESOURCE = 10**9
 MAX_RESOURCES = 32
 MAX_METADATA_KEYS = 32
 MAX_KEY_CHARS = 128
+MAX_PATH_CHARS = 4096
+MAX_PARAMETERS = 64
+#: Metadata a notebook job carries (``iog.`` keys are the server's own; users cannot set them).
+NOTEBOOK_KEY = "iog.notebook"
+NOTEBOOK_OUTPUT_KEY = "iog.notebook_output"
 #: A key of ``metadata`` or ``entrypoint_resources``.
 Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY_CHARS)]
 #: A resource amount: a finite number (not a bool) from 0 to ``MAX_RESOURCE``.
 Amount = Annotated[float, Field(ge=0, le=MAX_RESOURCE, strict=True, allow_inf_nan=False)]
 
 
-class SubmitRequest(WireModel):
-    """``POST jobs``: what a client may send (checked whole by ``jobs.validation``)."""
+class JobOptions(WireModel):
+    """What every submit body may give besides what to run (``SubmitRequest``, notebooks)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    entrypoint: str = Field(description="Shell command run as the driver.")
     submission_id: str | None = Field(None, pattern=SUBMISSION_ID_PATTERN)
     runtime_env: dict[str, Any] | None = Field(
         None,
@@ -67,6 +71,42 @@ class SubmitRequest(WireModel):
     def _whole_float(cls, value: Any) -> Any:
         """A float without a fraction (JSON's ``1e9``) is a whole number of bytes."""
         return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class SubmitRequest(JobOptions):
+    """``POST jobs``: what a client may send (checked whole by ``jobs.validation``)."""
+
+    entrypoint: str = Field(description="Shell command run as the driver.")
+
+
+class NotebookSubmitRequest(JobOptions):
+    """``POST notebook-jobs``: run a notebook top to bottom as a Ray job (papermill).
+
+    The notebook's folder is the job's ``working_dir``; the executed copy comes back next to
+    the input as ``<stem>.<submission_id>.ipynb`` when the job ends.
+    """
+
+    path: str = Field(
+        min_length=1,
+        max_length=MAX_PATH_CHARS,
+        description="The .ipynb file, relative to the Jupyter root (as the file browser shows it).",
+    )
+    parameters: dict[Key, Any] = Field(
+        default_factory=dict,
+        max_length=MAX_PARAMETERS,
+        description="Values for the cell tagged `parameters` (papermill), as JSON values.",
+    )
+    kernel_name: str | None = Field(
+        None, max_length=MAX_KEY_CHARS, description="Kernel to run it with (default: its own)."
+    )
+
+
+class NotebookSubmitReply(WireModel):
+    """``POST notebook-jobs``: the job's id and where its executed copy will be written."""
+
+    submission_id: str
+    notebook: str = Field(description="The input, relative to the Jupyter root.")
+    output: str = Field(description="The executed copy's path, relative to the Jupyter root.")
 
 
 def display_command(entrypoint: str) -> str:
@@ -131,6 +171,18 @@ class JobRecord(WireModel):
     def command(self) -> str:
         """The entrypoint as a person would type it (see :func:`display_command`)."""
         return display_command(self.entrypoint)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def notebook(self) -> str | None:
+        """For a notebook job: the input notebook, relative to the Jupyter root."""
+        return self.metadata.get(NOTEBOOK_KEY) or None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def notebook_output(self) -> str | None:
+        """For a notebook job: where its executed copy is (or will be) written."""
+        return self.metadata.get(NOTEBOOK_OUTPUT_KEY) or None
 
     @property
     def is_terminal(self) -> bool:

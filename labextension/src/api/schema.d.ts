@@ -999,6 +999,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notebook-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a notebook under the Jupyter root as a Ray job (papermill, parameters by the cell tagged `parameters`), its folder as working_dir; the executed copy is written next to it as <stem>.<submission_id>.ipynb when the job ends. Audited. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NotebookSubmitRequest"];
+                };
+            };
+            responses: {
+                /** @description Success. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotebookSubmitReply"];
+                    };
+                };
+                /** @description Bad input: the message says what to change. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The path is outside the Jupyter root. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No notebook at this path. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A job with this submission_id exists. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the configured cap; not read. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body was not sent as Content-Type: application/json. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Over the user's job quota. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Ray is unreachable; retry later. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -1292,6 +1404,67 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Status"];
+                    };
+                };
+                /** @description Bad input: the message says what to change. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated, or not authorized for this resource. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GPU-, CPU- and memory-seconds held per user, session or job in a window, and GPU utilisation while held, integrated from the samples the server already takes. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start of the window: ISO-8601, epoch milliseconds, or a duration back from now (30m, 24h, 7d). Default: 24 h ago. */
+                    since?: string | null;
+                    /** @description End of the window, as since. Default: now. */
+                    until?: string | null;
+                    /** @description One row per user, session or job. */
+                    group_by?: "user" | "session" | "job";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageReport"];
                     };
                 };
                 /** @description Bad input: the message says what to change. */
@@ -1845,6 +2018,16 @@ export interface components {
              */
             readonly name: string;
             /**
+             * Notebook
+             * @description For a notebook job: the input notebook, relative to the Jupyter root.
+             */
+            readonly notebook: string | null;
+            /**
+             * Notebook Output
+             * @description For a notebook job: where its executed copy is (or will be) written.
+             */
+            readonly notebook_output: string | null;
+            /**
              * Owner
              * @default null
              */
@@ -2040,6 +2223,99 @@ export interface components {
              * @default null
              */
             object_store_used_bytes: number | null;
+        };
+        /**
+         * NotebookSubmitReply
+         * @description ``POST notebook-jobs``: the job's id and where its executed copy will be written.
+         */
+        NotebookSubmitReply: {
+            /**
+             * Notebook
+             * @description The input, relative to the Jupyter root.
+             */
+            notebook: string;
+            /**
+             * Output
+             * @description The executed copy's path, relative to the Jupyter root.
+             */
+            output: string;
+            /** Submission Id */
+            submission_id: string;
+        };
+        /**
+         * NotebookSubmitRequest
+         * @description ``POST notebook-jobs``: run a notebook top to bottom as a Ray job (papermill).
+         *
+         *     The notebook's folder is the job's ``working_dir``; the executed copy comes back next to
+         *     the input as ``<stem>.<submission_id>.ipynb`` when the job ends.
+         */
+        NotebookSubmitRequest: {
+            /**
+             * Entrypoint Memory
+             * @default null
+             */
+            entrypoint_memory?: number | null;
+            /**
+             * Entrypoint Num Cpus
+             * @default null
+             */
+            entrypoint_num_cpus?: number | null;
+            /**
+             * Entrypoint Num Gpus
+             * @default null
+             */
+            entrypoint_num_gpus?: number | null;
+            /**
+             * Entrypoint Resources
+             * @default null
+             */
+            entrypoint_resources?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Kernel Name
+             * @description Kernel to run it with (default: its own).
+             * @default null
+             */
+            kernel_name?: string | null;
+            /**
+             * Metadata
+             * @default null
+             */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Parameters
+             * @description Values for the cell tagged `parameters` (papermill), as JSON values.
+             */
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Path
+             * @description The .ipynb file, relative to the Jupyter root (as the file browser shows it).
+             */
+            path: string;
+            /**
+             * Pool
+             * @description The node pool to run the driver in.
+             * @default null
+             */
+            pool?: string | null;
+            /**
+             * Runtime Env
+             * @description Allowlisted keys only (working_dir from POST packages or a directory under the server's root; env_vars; pip; uv; ...). Refused: conda, container, image_uri, py_executable, worker_process_setup_hook, remote URIs.
+             * @default null
+             */
+            runtime_env?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Submission Id
+             * @default null
+             */
+            submission_id?: string | null;
         };
         /**
          * PackageReply
@@ -2631,6 +2907,141 @@ export interface components {
              * @constant
              */
             type: "subscribed";
+        };
+        /**
+         * UsageReport
+         * @description ``GET usage``: rows for the window, most GPU-seconds first, and how they were measured.
+         */
+        UsageReport: {
+            /**
+             * Group By
+             * @enum {string}
+             */
+            group_by: "user" | "session" | "job";
+            /**
+             * Kept Since Ms
+             * @description The oldest sample still stored (older ones were dropped).
+             * @default null
+             */
+            kept_since_ms: number | null;
+            /**
+             * Note
+             * @description How the figures are computed and what they cannot see.
+             */
+            note: string;
+            /** Rows */
+            rows: components["schemas"]["UsageRow"][];
+            /**
+             * Sample Interval S
+             * @description Seconds between two samples of the sessions.
+             */
+            sample_interval_s: number;
+            /**
+             * Since
+             * Format: date-time
+             * @description ``since_ms`` as ISO-8601 UTC.
+             */
+            readonly since: string | null;
+            /** Since Ms */
+            since_ms: number;
+            /**
+             * Until
+             * Format: date-time
+             * @description ``until_ms`` as ISO-8601 UTC.
+             */
+            readonly until: string | null;
+            /** Until Ms */
+            until_ms: number;
+        };
+        /**
+         * UsageRow
+         * @description What one user, session or job held in the window, integrated over the samples.
+         */
+        UsageRow: {
+            /**
+             * Cpu Seconds
+             * @description Logical CPUs held x seconds.
+             * @default 0
+             */
+            cpu_seconds: number;
+            /**
+             * First Seen
+             * Format: date-time
+             * @description ``first_seen_ms`` as ISO-8601 UTC.
+             */
+            readonly first_seen: string | null;
+            /**
+             * First Seen Ms
+             * @default null
+             */
+            first_seen_ms: number | null;
+            /**
+             * Gpu Seconds
+             * @description Logical GPUs held x seconds.
+             * @default 0
+             */
+            gpu_seconds: number;
+            /**
+             * Gpu Utilization Percent
+             * @description Mean utilisation of the GPUs of the nodes it held GPUs on, while held, where Ray reported it (null: never reported).
+             * @default null
+             */
+            gpu_utilization_percent: number | null;
+            /**
+             * Held Seconds
+             * @description Seconds during which it held any GPU.
+             * @default 0
+             */
+            held_seconds: number;
+            /**
+             * Key
+             * @description The user name, session id (Ray job id) or submission id.
+             */
+            key: string;
+            /**
+             * Kind
+             * @description notebook, job or script (null for users).
+             * @default null
+             */
+            kind: string | null;
+            /**
+             * Label
+             * @description What to call it: the notebook's name, the job's name, ...
+             */
+            label: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             * @description ``last_seen_ms`` as ISO-8601 UTC.
+             */
+            readonly last_seen: string | null;
+            /**
+             * Last Seen Ms
+             * @default null
+             */
+            last_seen_ms: number | null;
+            /**
+             * Max Gpus
+             * @description The most GPUs it held at one sample.
+             * @default 0
+             */
+            max_gpus: number;
+            /**
+             * Memory Byte Seconds
+             * @description Logical memory held (bytes) x seconds.
+             * @default 0
+             */
+            memory_byte_seconds: number;
+            /**
+             * Summary
+             * @description In words: ``held 4 GPUs for 6.0 h, used 12 %``.
+             */
+            readonly summary: string;
+            /**
+             * User
+             * @default null
+             */
+            user: string | null;
         };
     };
     responses: never;

@@ -56,6 +56,21 @@ export type SubmitRequest = Schemas['SubmitRequest'];
 /** Response of `POST jobs`. */
 export type SubmitReply = Schemas['SubmitReply'];
 
+/** Request body of `POST notebook-jobs`: run a notebook as a Ray job. */
+export type NotebookSubmitRequest = Schemas['NotebookSubmitRequest'];
+
+/** Response of `POST notebook-jobs`: the job id and the executed copy's path. */
+export type NotebookSubmitReply = Schemas['NotebookSubmitReply'];
+
+/** Response of `GET usage`: held GPU/CPU/memory-seconds per user, session or job. */
+export type UsageReport = Schemas['UsageReport'];
+
+/** One row of a usage report. */
+export type UsageRow = Schemas['UsageRow'];
+
+/** Query of `GET usage`. */
+export type UsageQuery = paths['/usage']['get']['parameters']['query'];
+
 /** Response of `POST jobs/{submission_id}/stop`. */
 export type StopReply = Schemas['StopReply'];
 
