@@ -113,7 +113,7 @@ def holdings(
         if name.startswith(JOB_ACTOR_PREFIX):
             sid = name.removeprefix(JOB_ACTOR_PREFIX)
             holding = by_submission.get(sid) or found.setdefault(
-                f"job:{sid}", Holding(sid, "job", f"job {sid}", submission_id=sid)
+                f"job:{sid}", Holding(f"job:{sid}", "job", f"job {sid}", submission_id=sid)
             )
         elif actor.is_detached:
             key = f"actor:{actor.actor_id.hex()}"

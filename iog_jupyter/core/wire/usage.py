@@ -61,7 +61,13 @@ class UsageRow(WireModel):
         held = self.held_seconds or 1.0
         gpus = self.gpu_seconds / held
         hours = held / 3600
-        span = f"{hours:.1f} h" if hours >= 1 else f"{held / 60:.0f} min"
+        span = (
+            f"{hours:.1f} h"
+            if hours >= 1
+            else f"{held / 60:.0f} min"
+            if held >= 60
+            else f"{held:.0f} s"
+        )
         text = f"held {gpus:.3g} GPU{'s' if gpus != 1 else ''} for {span}"
         if self.gpu_utilization_percent is None:
             return f"{text}, utilisation not reported"
