@@ -353,3 +353,56 @@ def test_local_mode_reads_the_store_or_says_how_to_reach_the_server(tmp_path, ca
     assert main(["usage", "--state-dir", str(tmp_path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [(r["key"], r["gpu_seconds"]) for r in rows] == [("a", pytest.approx(10))]
+
+
+# -- the widget -------------------------------------------------------------------------------
+
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+def test_widget_draws_one_bar_per_row_and_escapes_a_hostile_label(tmp_path):
+    from iog_jupyter.widgets import UsageWidget
+    from iog_jupyter.widgets.usage import store_source
+
+    acc = UsageAccountant(store_at(tmp_path), sample_interval_s=10.0)
+    now = int(time.time() * 1000)
+    evil = Holding("e", "notebook", f"{EVIL}.ipynb", EVIL, resources={"GPU": 2})
+    acc.record(now - 30_000, [evil, held("a", 1, util=40)])
+    acc.record(now - 20_000, [held("a", 1, util=40)])
+    acc.record(now - 10_000, [])
+    acc.flush()
+    asked = []
+
+    def source(since, until, group_by):
+        asked.append((since, group_by))
+        return store_source(str(tmp_path))(since, until, group_by)
+
+    widget = UsageWidget(source=source, since="1h")
+    try:
+        (bar,) = widget.figure.data
+        assert len(bar.x) == 2 and list(bar.x) == pytest.approx([20 / 3600, 20 / 3600])
+        assert all("<img" not in label for label in bar.y)
+        assert any("&lt;img src=x" in label for label in bar.y)
+        assert "<img" not in widget.table.value and "&lt;img src=x" in widget.table.value
+        assert "held 1 GPU for 20 s, used 40 %" in widget.table.value
+        assert "<img" not in widget._repr_html_()
+        widget.group.value = "user"  # a picker reloads
+        assert asked[-1] == ("1h", "user")
+        assert sorted(r["key"] for r in widget.report["rows"]) == sorted(["ann", EVIL])
+        assert len(widget.figure.data[0].y) == 2
+        state = widget.table.get_state()
+        assert "&lt;img src=x" in state["value"]
+    finally:
+        widget.close()
+
+
+def test_widget_says_why_when_no_usage_is_recorded(tmp_path):
+    from iog_jupyter.widgets import UsageWidget
+    from iog_jupyter.widgets.usage import store_source
+
+    widget = UsageWidget(source=store_source(str(tmp_path / "nowhere")))
+    try:
+        assert widget.report is None and "No usage recorded" in widget.error
+        assert "No usage recorded" in widget._repr_html_()
+    finally:
+        widget.close()
