@@ -340,6 +340,27 @@ async def test_two_sessions_holding_gpus_are_billed_within_one_interval(
     assert code == 2 and "Bad since 'soon'" in err
 
 
+@pytest.mark.ray
+async def test_a_jobs_entrypoint_gpu_counts_for_that_job(jp_fetch):
+    sid = f"usage-{int(time.time() * 1000)}"
+    body = {"entrypoint": "sleep 20", "submission_id": sid, "entrypoint_num_gpus": 1}
+    status, reply = await api(jp_fetch, "jobs", method="POST", body=body)
+    assert status == 201, reply
+    try:
+        row = None
+        deadline = time.monotonic() + 60
+        while row is None or row["gpu_seconds"] < 2 * INTERVAL_S:
+            assert time.monotonic() < deadline, f"no usage for job {sid}: {row}"
+            await asyncio.sleep(INTERVAL_S)
+            status, report = await api(jp_fetch, "usage", group_by="job", since="10m")
+            row = next((r for r in report["rows"] if r["key"] == sid), None)
+        # Ray's job supervisor actor holds the entrypoint's GPU; it counts for the job.
+        assert (row["kind"], row["label"], row["max_gpus"]) == ("job", f"job {sid}", 1)
+    finally:
+        status, reply = await api(jp_fetch, "jobs", sid, "stop", method="POST")
+        assert status == 200, reply
+
+
 def test_local_mode_reads_the_store_or_says_how_to_reach_the_server(tmp_path, capsys):
     from iog_jupyter.cli.main import main
 
