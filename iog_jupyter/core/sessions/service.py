@@ -103,12 +103,19 @@ class SessionService:
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self.calls.run("sessions", fn, *args, timeout_s=self.call_timeout_s)
 
-    def _read(self) -> tuple[Any, dict[bytes, bytes]]:
-        cluster = read_cluster(self.conn)
+    def _read(
+        self, kernels: Sequence[KernelInfo]
+    ) -> tuple[list[SessionRecord], dict[bytes, bytes], int]:
+        """Read and join the sessions, and feed the sample to ``usage`` (off the event loop)."""
+        drivers, actors, tasks = read_cluster(self.conn)
         kv = self.conn.gcs_call(
             _ray_compat.kv_scan, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
         )
-        return cluster, kv
+        now = int(time.time() * 1000)
+        sessions = build_sessions(drivers, actors, tasks, kernels, now)
+        if self.usage is not None:
+            self.usage.observe(now, sessions, actors, tasks)
+        return sessions, kv, now
 
     async def list(self, internal: bool = False) -> list[SessionRecord]:
         """Every live driver, with idle time and the policy's view of each.
@@ -120,11 +127,7 @@ class SessionService:
             RayUnavailableError: The GCS did not answer.
         """
         kernels = list(await self.kernels())
-        (drivers, actors, tasks), kv = await self._off_loop(self._read)
-        now = int(time.time() * 1000)
-        sessions = build_sessions(drivers, actors, tasks, kernels, now)
-        if self.usage is not None:
-            self.usage.observe(now, sessions, actors, tasks)
+        sessions, kv, now = await self._off_loop(self._read, kernels)
         live = set()
         for record in sessions:
             live.add(record.session_id)
@@ -245,10 +248,11 @@ class SessionService:
             intervals.append(self.usage.sample_interval_s)
         next_check = 0.0
         while True:
-            due = self.policy.enabled and time.monotonic() >= next_check
+            started = time.monotonic()
+            due = self.policy.enabled and started >= next_check
             try:
                 if due:
-                    next_check = time.monotonic() + self.policy.check_interval_s
+                    next_check = started + self.policy.check_interval_s
                     await self.check_once()
                 else:
                     await self.list()
@@ -261,7 +265,8 @@ class SessionService:
                     await self.calls.run("sessions", self.usage.flush, needs_ray=False)
                 except Exception:  # a full disk must not stop the policy
                     log.exception("iog_jupyter: writing usage failed")
-            await asyncio.sleep(min(intervals))
+            # At a fixed rate: a slow read must not stretch the gap past the usage cap.
+            await asyncio.sleep(max(0.0, min(intervals) - (time.monotonic() - started)))
 
     async def check_once(self) -> list[SessionRecord]:
         """One policy pass: audit new warnings, release sessions that are due."""
