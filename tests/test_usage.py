@@ -193,6 +193,9 @@ def test_the_store_survives_a_restart_and_prunes_by_age_and_rows(tmp_path):
         ("1h", "soon", "session", "Bad until 'soon'"),
         ("1h", "2h", "session", "The window is empty"),
         ("1h", None, "team", "Bad group_by 'team'"),
+        ("9" * 400 + "d", None, "session", "Bad since '999"),
+        ("99999999999999999999999", None, "session", "Bad since '999"),
+        ("-5m", None, "session", "Bad since '-5m'"),
     ],
 )
 def test_bad_parameters_say_what_to_give(tmp_path, since, until, group_by, names):

@@ -21,8 +21,8 @@ from .store import Bucket, UsageStore, minute_of
 from .window import parse_window
 
 NOTE = (
-    "Integrated from the server's samples of the sessions (every {interval:g} s, and on every "
-    "GET sessions): a sample's holdings count until the next sample, for at most {cap:g} s, so "
+    "Integrated from the server's samples of the sessions (every {interval}, and on every "
+    "GET sessions): a sample's holdings count until the next sample, for at most {cap}, so "
     "a server that was down is not billed for the gap and each figure is within about one "
     "sample interval of the truth at each end. Resources are Ray's logical ones, as Ray "
     "schedules them, not physical use; work shorter than a sample interval may be missed. GPU "
@@ -32,6 +32,13 @@ NOTE = (
     "actor), its user known only while its creator runs. Figures are per minute, so the "
     "window is widened to whole minutes."
 )
+
+
+def _note(sample_interval_s: float) -> str:
+    """:data:`NOTE` for this interval (0: unknown to this reader, as in local mode)."""
+    if sample_interval_s <= 0:
+        return NOTE.format(interval="usage_sample_interval_s", cap="twice that")
+    return NOTE.format(interval=f"{sample_interval_s:g} s", cap=f"{2 * sample_interval_s:g} s")
 
 
 def _group_key(bucket: Bucket, group_by: str) -> str:
@@ -169,7 +176,7 @@ def build_report(
         rows=rows,
         sample_interval_s=sample_interval_s,
         kept_since_ms=store.oldest_ms(),
-        note=NOTE.format(interval=sample_interval_s, cap=2 * sample_interval_s),
+        note=_note(sample_interval_s),
     )
 
 

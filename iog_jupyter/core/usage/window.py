@@ -9,6 +9,8 @@ from ..errors import ValidationError
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+#: The latest time accepted (the end of year 9999, UTC).
+MAX_MS = 253_402_300_799_999
 #: The window when ``since`` is not given: the last 24 hours.
 DEFAULT_WINDOW_MS = 24 * 3_600_000
 #: The forms a time may take, as error messages name them.
@@ -19,28 +21,32 @@ FORMS = (
 
 
 def parse_time(value: str | None, name: str, now_ms: int, default_ms: int) -> int:
-    """``value`` as epoch milliseconds (``default_ms`` when empty).
+    """``value`` as epoch milliseconds (``default_ms`` when empty), from 1970 to 9999.
 
     Raises:
-        ValidationError: ``value`` is none of the accepted forms (reason ``bad_<name>``).
+        ValidationError: ``value`` is none of the accepted forms, or out of that range
+            (reason ``bad_<name>``).
     """
     text = (value or "").strip()
     if not text:
         return default_ms
-    if text.isdigit():
-        return int(text)
+    bad = ValidationError(f"Bad {name} {text[:40]!r}: give {FORMS}.", reason=f"bad_{name}")
     match = _DURATION_RE.match(text)
-    if match:
-        return now_ms - int(float(match[1]) * _UNIT_S[match[2].lower()] * 1000)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"Bad {name} {text[:40]!r}: give {FORMS}.", reason=f"bad_{name}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
+        if text.isdigit():
+            result = int(text)
+        elif match:
+            result = now_ms - int(float(match[1]) * _UNIT_S[match[2].lower()] * 1000)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            result = int(moment.timestamp() * 1000)
+    except (ValueError, OverflowError):
+        raise bad from None
+    if not 0 <= result <= MAX_MS:
+        raise bad
+    return result
 
 
 def parse_window(since: str | None, until: str | None, now_ms: int) -> tuple[int, int]:

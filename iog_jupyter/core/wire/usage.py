@@ -81,7 +81,12 @@ class UsageReport(WireModel):
     until_ms: int
     group_by: UsageGroup
     rows: list[UsageRow]
-    sample_interval_s: float = Field(description="Seconds between two samples of the sessions.")
+    sample_interval_s: float = Field(
+        description=(
+            "Seconds between two samples of the sessions (0: unknown to this reader, as for "
+            "`iog usage` in local mode)."
+        )
+    )
     kept_since_ms: int | None = Field(
         None, description="The oldest sample still stored (older ones were dropped)."
     )

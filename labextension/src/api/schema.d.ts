@@ -2933,7 +2933,7 @@ export interface components {
             rows: components["schemas"]["UsageRow"][];
             /**
              * Sample Interval S
-             * @description Seconds between two samples of the sessions.
+             * @description Seconds between two samples of the sessions (0: unknown to this reader, as for `iog usage` in local mode).
              */
             sample_interval_s: number;
             /**
