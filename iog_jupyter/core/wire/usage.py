@@ -30,10 +30,17 @@ class UsageQuery(WireModel):
 class UsageRow(WireModel):
     """What one user, session or job held in the window, integrated over the samples."""
 
-    key: str = Field(description="The user name, session id (Ray job id) or submission id.")
+    key: str = Field(
+        description=(
+            "The user name, session id (Ray job id), submission id, job:<submission id> (an "
+            "entrypoint without a driver) or actor:<actor id> (a detached actor)."
+        )
+    )
     label: str = Field(description="What to call it: the notebook's name, the job's name, ...")
     user: str | None = None
-    kind: str | None = Field(None, description="notebook, job or script (null for users).")
+    kind: str | None = Field(
+        None, description="notebook, job, script or actor (a detached actor); null for users."
+    )
     gpu_seconds: float = Field(0.0, description="Logical GPUs held x seconds.")
     cpu_seconds: float = Field(0.0, description="Logical CPUs held x seconds.")
     memory_byte_seconds: float = Field(0.0, description="Logical memory held (bytes) x seconds.")

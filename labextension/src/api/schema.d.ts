@@ -2995,12 +2995,12 @@ export interface components {
             held_seconds: number;
             /**
              * Key
-             * @description The user name, session id (Ray job id) or submission id.
+             * @description The user name, session id (Ray job id), submission id, job:<submission id> (an entrypoint without a driver) or actor:<actor id> (a detached actor).
              */
             key: string;
             /**
              * Kind
-             * @description notebook, job or script (null for users).
+             * @description notebook, job, script or actor (a detached actor); null for users.
              * @default null
              */
             kind: string | null;
