@@ -170,6 +170,13 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         # The job's name cell: its id, as it has no metadata name.
         assert job is not None and re.search(rf"<td[^>]*>{re.escape(job.group(1))}</td>", shown)
         assert "iog-job-SUCCEEDED" in shown and "hello from VS Code" in shown
+    if path.name == "09_gpu_usage.ipynb":
+        # The test head has 2 logical GPUs: the notebook held one, billed within a second.
+        assert "held 1 GPU for " in text and "within a second of the truth: True" in text
+        summary = r"this notebook: .* \| held 1 GPU for \d+ s, utilisation not reported"
+        assert re.search(summary, text)
+        assert 'class="iog-usage"' in text  # the widget's HTML fallback table
+        assert "cleaned up" in text
 
 
 @pytest.mark.ray
