@@ -93,8 +93,15 @@ def test_groups_sum_their_members_and_the_window_is_by_minute(tmp_path):
     acc.record(T0 + 120_000, [held("a", 1)])  # two minutes later
     acc.record(T0 + 130_000, [])
     acc.flush()
-    users = {r.key: r.gpu_seconds for r in report(acc.store, "user").rows}
-    assert users == {"ann": pytest.approx(30), "bob": pytest.approx(10)}
+    users = {r.key: r for r in report(acc.store, "user").rows}
+    assert {k: r.gpu_seconds for k, r in users.items()} == {
+        "ann": pytest.approx(30),
+        "bob": pytest.approx(10),
+    }
+    # Ann's two sessions held a GPU each over the same 10 s, then one more 10 s: 2 GPUs for 10
+    # s and 1 GPU for 10 s is 20 s of holding, not the 30 s a sum of her sessions would give.
+    assert users["ann"].held_seconds == pytest.approx(20)
+    assert users["ann"].summary == "held 1.5 GPUs for 20 s, utilisation not reported"
     late = report(acc.store, since=str(T0 + 60_000))
     assert [(r.key, r.gpu_seconds) for r in late.rows] == [("a", pytest.approx(10))]
 

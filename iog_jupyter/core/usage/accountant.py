@@ -165,9 +165,15 @@ def build_report(
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     since_ms, until_ms = parse_window(since, until, now_ms)
     groups: dict[str, list[Bucket]] = {}
+    group_of: dict[str, str] = {}
     for bucket in store.per_holder(since_ms, until_ms):
-        groups.setdefault(_group_key(bucket, group_by), []).append(bucket)
+        group_of[bucket.holder] = key = _group_key(bucket, group_by)
+        groups.setdefault(key, []).append(bucket)
     rows = [_row(key, parts, group_by) for key, parts in groups.items()]
+    if group_by != "session":  # a holder is its own group there: its sum is already right
+        held = _held_seconds(store.held_by_minute(since_ms, until_ms), group_of)
+        for row in rows:
+            row.held_seconds = held.get(row.key, 0.0)
     rows.sort(key=lambda r: (-r.gpu_seconds, -r.cpu_seconds, r.key))
     return UsageReport(
         since_ms=since_ms,
@@ -178,6 +184,24 @@ def build_report(
         kept_since_ms=store.oldest_ms(),
         note=_note(sample_interval_s),
     )
+
+
+def _held_seconds(
+    minutes: list[tuple[str, int, float]], group_of: dict[str, str]
+) -> dict[str, float]:
+    """Seconds each group held any GPU: per minute, its longest-holding member's seconds.
+
+    A user's two sessions holding one GPU each through the same hour held GPUs for an hour,
+    not two (exact when their holding overlaps within each minute, a lower bound otherwise).
+    """
+    longest: dict[tuple[str, int], float] = {}
+    for holder, minute, seconds in minutes:
+        at = (group_of.get(holder, holder), minute)
+        longest[at] = max(longest.get(at, 0.0), seconds)
+    held: dict[str, float] = {}
+    for (group, _), seconds in longest.items():
+        held[group] = held.get(group, 0.0) + seconds
+    return held
 
 
 def _row(key: str, parts: list[Bucket], group_by: str) -> UsageRow:

@@ -166,6 +166,15 @@ class UsageStore:
             rows = self._db.execute(query, window).fetchall()
         return [Bucket(*row) for row in rows]
 
+    def held_by_minute(self, since_ms: int, until_ms: int) -> list[tuple[str, int, float]]:
+        """``(holder, minute, GPU-held seconds)`` of every bucket in the window that held GPUs."""
+        query = (
+            "SELECT holder, minute, gpu_held_s FROM usage_buckets "
+            "WHERE minute >= ? AND minute * 60000 < ? AND gpu_held_s > 0"
+        )
+        with self._lock:
+            return self._db.execute(query, (minute_of(since_ms), until_ms)).fetchall()
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:
