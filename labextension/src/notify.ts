@@ -157,6 +157,9 @@ export class JobWatcher implements IDisposable {
     for (const job of jobs) {
       const id = job.submission_id;
       const before = this._seen.get(id);
+      if (before && JobsService.isTerminal(before)) {
+        continue; // told (or not news) already; an older page cannot undo an end
+      }
       const watched = id in this._watched;
       this._seen.set(id, job.status);
       if (job.owner) {
@@ -172,8 +175,7 @@ export class JobWatcher implements IDisposable {
       const ended =
         before === undefined
           ? watched // first sight: only a watched job's ending is news
-          : !JobsService.isTerminal(before) &&
-            (watched || (user !== null && job.owner === user));
+          : watched || (user !== null && job.owner === user);
       if (watched) {
         delete this._watched[id];
         changed = true;

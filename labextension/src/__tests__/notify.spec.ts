@@ -100,6 +100,8 @@ describe('JobWatcher', () => {
     expect(told).toEqual([]);
     model.show(job('a', 'SUCCEEDED'));
     model.show(job('a', 'SUCCEEDED'));
+    model.show(job('a', 'RUNNING')); // a stale page cannot make it end twice
+    model.show(job('a', 'SUCCEEDED'));
     expect(told.map(j => [j.submission_id, j.status])).toEqual([
       ['a', 'SUCCEEDED']
     ]);

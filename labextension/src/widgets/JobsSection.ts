@@ -154,7 +154,7 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
         ? []
         : [
             button(
-              'Notify',
+              '',
               () => void this._commands.execute(CommandIDs.watchJob, open),
               {
                 className: 'iog-JobsSection-watch',
