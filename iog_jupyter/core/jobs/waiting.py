@@ -76,6 +76,8 @@ def wait_for_jobs(
 ) -> list[JobRecord]:
     """Block until every job has ended (SUCCEEDED, FAILED or STOPPED).
 
+    Nothing is stopped: not on a timeout, not on Ctrl-C (``KeyboardInterrupt`` is raised as is).
+
     Args:
         api: Jobs here (``JobService``) or on a server (``IogClient.jobs``).
         submission_ids: The jobs to wait for (a repeated id is waited for once).
@@ -92,7 +94,8 @@ def wait_for_jobs(
         NotFoundError: An id names no job (``IogClientError`` with status 404 through a
             server); raised before any waiting.
         JobsWaitTimeout: ``timeout_s`` ran out first; its ``running`` says which jobs run on.
-        Ctrl-C (``KeyboardInterrupt``) leaves the jobs running.
+        RayUnavailableError: Ray (``IogClientError`` of kind ``unavailable``: the server) did
+            not answer for longer than ``outage_s``.
 
     Example:
         >>> records = wait_for_jobs(service, ["prep", "train"], timeout_s=3600)  # doctest: +SKIP
