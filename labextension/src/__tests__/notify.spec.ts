@@ -183,6 +183,13 @@ describe('JobWatcher', () => {
     expect(told).toEqual([]);
   });
 
+  it('takes any refresh interval from the settings', () => {
+    const { watcher } = make();
+    for (const ms of [10, 5_000, 600_000]) {
+      expect(() => (watcher.refreshIntervalMs = ms)).not.toThrow();
+    }
+  });
+
   it('does not watch a job already seen ended', () => {
     const { model, watcher } = make();
     model.show(job('done', 'SUCCEEDED'));
