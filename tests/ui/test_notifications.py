@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -18,10 +19,12 @@ import requests
 from .lab import (
     JOB_TIMEOUT_MS,
     UI_TIMEOUT_MS,
+    dialog,
     expect,
     job_row,
     log_panel,
     open_sidebar,
+    section,
     status_class,
 )
 from .test_sidebar import stop_quietly
@@ -119,5 +122,38 @@ def test_no_toast_with_the_setting_off(page, lab, notify_setting):
         )
         page.wait_for_timeout(3000)  # a toast would have come with the row's change
         assert toast(page, name).count() == 0  # now, not after a wait (toasts close by themselves)
+    finally:
+        stop_quietly(lab, sid)
+
+
+def test_a_job_submitted_from_the_dialog_is_told_even_if_it_ended_while_the_lab_was_closed(
+    page, lab
+):
+    sid = f"notify-{uuid.uuid4().hex[:10]}"
+    name = f"dialog {sid}"
+    open_sidebar(page)
+    try:
+        section(page, "Jobs").get_by_role("button", name="Submit job", exact=True).click()
+        box = dialog(page)
+        expect(box).to_be_visible(timeout=UI_TIMEOUT_MS)
+        box.get_by_label("Entrypoint", exact=True).fill("python -c 'import time; time.sleep(3)'")
+        box.get_by_label("Submission ID", exact=True).fill(sid)
+        box.get_by_label("Job name", exact=True).fill(name)
+        box.get_by_role("button", name="Submit", exact=True).click()
+        expect(box).to_be_hidden(timeout=UI_TIMEOUT_MS)
+        lab_url = page.url
+        page.goto("about:blank")  # the Lab is closed while the job runs and ends
+        deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+        while lab.api("GET", f"jobs/{sid}")["status"] != "SUCCEEDED":
+            assert time.monotonic() < deadline, "the job did not succeed"
+            time.sleep(0.5)
+        page.goto(lab_url)
+        page.locator("#jp-main-dock-panel").wait_for(state="visible", timeout=60_000)
+        # Ended before this page first saw it, yet told: it was watched since its submit.
+        told = toast(page, name)
+        expect(told).to_be_visible(timeout=UI_TIMEOUT_MS)
+        expect(told.locator(".jp-toast-message")).to_contain_text("SUCCEEDED")
+        page.wait_for_timeout(3000)
+        assert toast(page, name).count() == 1  # once
     finally:
         stop_quietly(lab, sid)
