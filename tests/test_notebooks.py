@@ -177,6 +177,13 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert re.search(summary, text)
         assert 'class="iog-usage"' in text  # the widget's HTML fallback table
         assert "cleaned up" in text
+    if path.name == "08_hear_when_jobs_end.ipynb":
+        # Each job is told once as it ends; the exit statuses of success, timeout and stop.
+        assert text.count("prep SUCCEEDED after ") == 1 and text.count("train SUCCEEDED") == 1
+        assert "exit status: 0\n" in text
+        assert "timed out: ['long']" in text and "exit status on a timeout: 124" in text
+        assert "long STOPPED after " in text and "exit status after the stop: 3" in text
+        assert "cleaned up 3 jobs" in text
 
 
 @pytest.mark.ray

@@ -32,6 +32,7 @@ import { ChangeFeed } from './models/ChangeFeed';
 import { ClusterModel } from './models/ClusterModel';
 import { JobsModel } from './models/JobsModel';
 import { SessionsModel } from './models/SessionsModel';
+import { IJobsModel, notifyPlugin, watchJob } from './notify';
 import { RayStatusItem } from './statusbar';
 import {
   COMMAND_CATEGORY,
@@ -71,11 +72,12 @@ export function createStatusBody(status: Status): Widget {
  * The iog-jupyter frontend plugin: the Ray sidebar (cluster, jobs,
  * sessions, actors), the status bar item, and the `Ray` palette commands.
  */
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<JobsModel> = {
   id: PLUGIN_ID,
   description:
     'Shows the Ray cluster served by iog-jupyter: sidebar, status bar and commands.',
   autoStart: true,
+  provides: IJobsModel,
   optional: [ICommandPalette, IStatusBar, ISettingRegistry, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
@@ -83,7 +85,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null
-  ): void => {
+  ): JobsModel => {
     const serverSettings = app.serviceManager.serverSettings;
     const statusService = new StatusService({ serverSettings });
     const feed = new ChangeFeed({ serverSettings });
@@ -149,6 +151,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           .map(pool => pool.name ?? '')
           .filter(Boolean);
         const submissionId = await submitJobWithDialog(jobs, { pools });
+        if (submissionId) {
+          watchJob(app.commands, submissionId);
+        }
         if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
           await app.commands.execute(CommandIDs.openJobLog, { submissionId });
         }
@@ -226,13 +231,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
         sidebar.setExpandedSections(expanded);
       }
     });
+    return jobs;
   }
 };
 
 /**
- * The plugins of this package: the sidebar, status bar and commands, and the
- * job log panels with the dashboard tab (`./logs`).
+ * The plugins of this package: the sidebar, status bar and commands, the
+ * job log panels with the dashboard tab (`./logs`), and the job-end
+ * notifications (`./notify`).
  */
-const plugins: JupyterFrontEndPlugin<void>[] = [plugin, logsPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  plugin,
+  logsPlugin,
+  notifyPlugin
+];
 
 export default plugins;

@@ -41,6 +41,9 @@ export namespace CommandIDs {
   /** Stop a job after confirmation; args `{ submissionId: string }`. */
   export const stopJob = 'iog:stop-job';
 
+  /** Notify when a job ends; args `{ submissionId: string }`. */
+  export const watchJob = 'iog:watch-job';
+
   /** Ask the server for a fresh cluster snapshot now. */
   export const refreshCluster = 'iog:refresh-cluster';
 }

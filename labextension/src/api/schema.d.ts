@@ -2786,6 +2786,12 @@ export interface components {
              * @description Clients following cluster/subscribe.
              */
             subscribers: number;
+            /**
+             * User
+             * @description Who this request acts for: the owner recorded on the jobs it submits.
+             * @default null
+             */
+            user: string | null;
             /** Version */
             version: string;
         };
