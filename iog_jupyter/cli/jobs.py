@@ -7,7 +7,7 @@ local user. ``submit`` follows the job's log until it ends unless given ``--no-w
 and ``logs --follow`` then exit with the job's exit code (0 when it SUCCEEDED, 1 when it ended
 without one). While the job is PENDING it says why (again whenever the reason changes). Ctrl-C
 while following leaves the job as it is and says its status and how to stop it. ``wait ID…``
-prints a line as each job ends and exits 0 when all SUCCEEDED, 1 when any FAILED, 3 when none
+prints a line as each job ends and exits 0 when all SUCCEEDED, 1 when any FAILED, 5 when none
 failed but some were STOPPED, 124 when ``--timeout`` ran out first (the jobs run on).
 """
 

@@ -30,7 +30,7 @@ WAIT_OK = 0
 #: Exit status when any job FAILED.
 WAIT_FAILED = 1
 #: Exit status when none FAILED but some were STOPPED.
-WAIT_STOPPED = 3
+WAIT_STOPPED = 5
 #: Exit status when the wait timed out (as coreutils ``timeout``).
 WAIT_TIMED_OUT = 124
 
@@ -143,7 +143,7 @@ def _message(err: BaseException) -> str:
 
 
 def wait_exit_status(records: Iterable[JobRecord]) -> int:
-    """The exit status of a wait: 0 all SUCCEEDED, 1 any FAILED, 3 none failed but some STOPPED.
+    """The exit status of a wait: 0 all SUCCEEDED, 1 any FAILED, 5 none failed but some STOPPED.
 
     A job that has not ended (a wait that timed out) makes it 124, as coreutils ``timeout``.
     """
