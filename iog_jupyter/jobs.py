@@ -75,6 +75,10 @@ class NotebookJob:
         """Ask the job to stop; False when it had already ended."""
         return self._notebooks.jobs.stop(self.submission_id)
 
+    def close(self) -> None:
+        """Release the job service this handle holds (the job itself runs on)."""
+        self._notebooks.close()
+
     def _repr_html_(self) -> str:
         """A one-line summary (every value escaped)."""
         try:

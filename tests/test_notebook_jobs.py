@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -267,5 +268,67 @@ def test_python_api_in_process(ray_head, tmp_path, monkeypatch):
         with pytest.raises(Exception, match="outside the Jupyter root"):
             jobs.submit_notebook("../x.ipynb", root_dir=str(root), backend="ray")
     finally:
-        job._notebooks.close()
+        job.close()
     assert json.loads(Path(job.output).read_text())["cells"]
+
+
+def test_cli_local_notebook(ray_head, tmp_path):
+    """Local mode: the root is the current directory; the copy is written when the job ends."""
+    root = tmp_path / "work"
+    write_notebook(root / "local.ipynb", "print('local', n)")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "IOG_HOME": str(tmp_path / "iog-home"),
+    }
+    argv = ["jobs", "submit", "--backend", "local", "--notebook", "local.ipynb", "-p", "n=[1, 2]"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "iog_jupyter.cli", *argv],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "local [1, 2]" in proc.stdout
+    (copy,) = root.glob("local.nb-local-*.ipynb")
+    assert "local [1, 2]" in outputs_text(nbformat.read(copy, as_version=4).cells[-1])
+    refused = subprocess.run(
+        [sys.executable, "-m", "iog_jupyter.cli", *argv[:4], "--notebook", "x.ipynb", "--", "ls"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "give no command" in refused.stderr
+
+
+def test_runner_saves_without_outputs_over_the_cap(tmp_path):
+    """Over ``--max-output-bytes`` the copy is saved without outputs, and the log says so."""
+    write_notebook(tmp_path / "big.ipynb", "print('x' * 20000)", "print('small')")
+    sink = tmp_path / "sink.ipynb"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iog_jupyter.core.jobs.notebook_run",
+            "big.ipynb",
+            "--output",
+            str(sink),
+            "--max-output-bytes",
+            "8000",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "[iog] the executed notebook is over 8000 bytes" in proc.stdout
+    nb = nbformat.read(sink, as_version=4)
+    assert all(cell.outputs == [] for cell in nb.cells)
+    assert nb.cells[-1].execution_count is not None  # executed to the end, outputs dropped

@@ -21,6 +21,7 @@ import re
 import secrets
 import shlex
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import astuple, dataclass
@@ -296,8 +297,10 @@ class NotebookJobs:
         stem = name[: -len(".ipynb")]
         sid = request.submission_id or new_notebook_id(stem)
         sink = sink_for(sid, self.jobs.backend.name, self.state_dir)
+        # A local job runs on this machine: in this Python, which has papermill and iog_jupyter.
+        python = sys.executable if self.jobs.backend.name == "local" else "python"
         command = [
-            "python", "-m", "iog_jupyter.core.jobs.notebook_run", name,
+            python, "-m", "iog_jupyter.core.jobs.notebook_run", name,
             "--output", sink, "--parameters", parameters,
             "--max-output-bytes", str(self.max_output_bytes),
         ]  # fmt: skip
