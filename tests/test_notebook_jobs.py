@@ -152,6 +152,7 @@ async def test_refusals_create_no_job(jp_fetch, jp_root_dir, tmp_path, jp_server
         ({"path": "ok.ipynb", "runtime_env": {"working_dir": "/tmp"}}, 400, "working_dir"),
         ({"path": "ok.ipynb", "metadata": {"iog.notebook": "x"}}, 400, "reserved"),
         ({"path": "ok.ipynb", "entrypoint": "echo"}, 400, "entrypoint"),
+        ({"path": "ok.ipynb", "kernel_name": "--x"}, 400, "not a kernel name"),
     ]
     for body, status, words in cases:
         code, reply = await api(jp_fetch, "notebook-jobs", method="POST", body=body)

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 #: Most bytes the ``--parameters`` JSON may have (it is part of the entrypoint).
 MAX_PARAMETERS_BYTES = 8 * 1024
 _SLUG_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+_KERNEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: ``collected`` of a job whose submit has not returned yet (the collector leaves it alone).
 _SUBMITTING = -1
 #: After this long a job still marked as submitting is collected anyway (the server stopped
@@ -226,8 +227,7 @@ class NotebookJobs:
 
         The job service is ``JobService.open(backend)`` with ``root_dir`` as its only
         working_dir root (``conn``: as ``JobService.open`` takes it); the store is
-        :func:`local_state_dir`'s (apart from any server's, whose
-        root differs). :meth:`close` closes both.
+        :func:`local_state_dir`'s, apart from any server's. :meth:`close` closes both.
         """
         from .service import JobService
 
@@ -254,7 +254,7 @@ class NotebookJobs:
         """
         if "\x00" in path:
             raise ValidationError("The notebook path contains a NUL character.")
-        real = os.path.realpath(os.path.join(self.root, os.path.expanduser(path)))
+        real = os.path.realpath(os.path.join(self.root, path))
         if not _under(real, self.root):
             raise ForbiddenError(
                 f"The notebook {path[:200]!r} is outside the Jupyter root; give a path under it "
@@ -305,6 +305,11 @@ class NotebookJobs:
             "--max-output-bytes", str(self.max_output_bytes),
         ]  # fmt: skip
         if request.kernel_name:
+            if not _KERNEL_RE.match(request.kernel_name):
+                raise ValidationError(
+                    f"kernel_name {request.kernel_name[:64]!r} is not a kernel name (letters, "
+                    "digits, '.', '_', '-'); `jupyter kernelspec list` shows them."
+                )
             command += ["--kernel-name", request.kernel_name]
         fields = request.model_dump(
             exclude={"path", "parameters", "kernel_name", "runtime_env", "metadata"},
@@ -368,6 +373,9 @@ class NotebookJobs:
                 self.collect(row, record.status if record else "gone", record and record.message)
             except RayUnavailableError:
                 break
+            except OSError as err:  # this copy only (a full disk, a read-only folder): retried
+                log.warning("notebook job %s: writing its copy failed: %s", row.submission_id, err)
+                continue
             done.append(row.submission_id)
         return done
 
