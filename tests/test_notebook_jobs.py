@@ -178,6 +178,9 @@ async def test_stopped_before_running_gets_a_note(jp_fetch, jp_root_dir):
     code, reply = await api(jp_fetch, "notebook-jobs", method="POST", body=body)
     assert code == 201, reply
     sid = reply["submission_id"]
+    again = {"path": "slow.ipynb", "submission_id": sid}
+    code, refused = await api(jp_fetch, "notebook-jobs", method="POST", body=again)
+    assert code == 409, refused  # and the first job's record is kept: its copy comes below
     code, _ = await api(jp_fetch, "jobs", sid, "stop", method="POST")
     assert code == 200
     job = await ended(jp_fetch, sid)
@@ -253,15 +256,16 @@ def test_python_api_in_process(ray_head, tmp_path, monkeypatch):
 
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
     root = tmp_path / "work"
-    write_notebook(root / "api.ipynb", "print('n * 2 =', n * 2)")
+    write_notebook(root / "api <b>'x'.ipynb", "print('n * 2 =', n * 2)")
     sid = f"nb-api-{uuid.uuid4().hex[:8]}"
     job = jobs.submit_notebook(
-        "api.ipynb", {"n": 21}, root_dir=str(root), submission_id=sid, backend="ray"
+        "api <b>'x'.ipynb", {"n": 21}, root_dir=str(root), submission_id=sid, backend="ray"
     )
     try:
         assert job.submission_id == sid
-        assert job.output == str(root.resolve() / f"api.{sid}.ipynb")
-        assert "&lt;" not in job._repr_html_() and sid in job._repr_html_()
+        assert job.output == str(root.resolve() / f"api <b>'x'.{sid}.ipynb")
+        shown = job._repr_html_()
+        assert "api &lt;b&gt;&#x27;x&#x27;." in shown and shown.count("<b>") == 1
         record = job.wait(timeout_s=120)
         assert record.status == "SUCCEEDED", record
         nb = nbformat.read(job.output, as_version=4)

@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 from pydantic import ValidationError as PydanticValidationError
 
-from ..errors import ForbiddenError, NotFoundError, RayUnavailableError, ValidationError
+from ..errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RayUnavailableError,
+    ValidationError,
+)
 from ..wire import NotebookSubmitReply, NotebookSubmitRequest
 from ..wire.base import refusal
 from ..wire.jobs import NOTEBOOK_KEY, NOTEBOOK_OUTPUT_KEY
@@ -95,12 +101,22 @@ class NotebookStore:
         os.chmod(path, 0o600)
 
     def add(self, row: NotebookJobRow) -> None:
-        """Record a job about to be submitted (not collected before :meth:`activate`)."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO notebook_jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*astuple(row), _SUBMITTING, _now_ms()),
-            )
+        """Record a job about to be submitted (not collected before :meth:`activate`).
+
+        Raises:
+            ConflictError: A notebook job with this id was submitted before.
+        """
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO notebook_jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*astuple(row), _SUBMITTING, _now_ms()),
+                )
+        except sqlite3.IntegrityError:
+            raise ConflictError(
+                f"A notebook job with the id {row.submission_id!r} was submitted before; "
+                "give another submission_id, or none to get a fresh one."
+            ) from None
 
     def activate(self, submission_id: str) -> None:
         """The job was submitted: collect it once it has ended."""
