@@ -7,6 +7,10 @@ local user. ``submit`` follows the job's log until it ends unless given ``--no-w
 and ``logs --follow`` then exit with the job's exit code (0 when it SUCCEEDED, 1 when it ended
 without one). While the job is PENDING it says why (again whenever the reason changes). Ctrl-C
 while following leaves the job as it is and says its status and how to stop it.
+
+``submit --notebook PATH -p NAME=VALUE`` runs a notebook instead (``core.jobs.notebooks``): PATH
+under the server's root in remote mode, under the current directory in local mode, where the
+executed copy is written when the follow ends (remotely the server writes it).
 """
 
 from __future__ import annotations
