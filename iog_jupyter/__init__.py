@@ -16,6 +16,7 @@ _LAZY = {
     "Stage": ("iog_jupyter.core.stages", "Stage"),
     "workspace": ("iog_jupyter.widgets.workspace", "workspace"),
     "actors": ("iog_jupyter.actors", None),
+    "jobs": ("iog_jupyter.jobs", None),
 }
 
 

@@ -19,6 +19,7 @@ from .core.calls import Lanes
 from .core.changes import ChangeFeed, actors_fingerprint, jobs_fingerprint, sessions_fingerprint
 from .core.cluster import PoolConfig
 from .core.connection import RayConnection
+from .core.jobs.notebooks import NotebookJobs, NotebookStore, store_path
 from .core.jobs.packages import PackageStore
 from .core.jobs.selection import select_backend
 from .core.jobs.service import JobService
@@ -45,6 +46,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     load_other_extensions = True
 
     _jobs: JobService | None = None
+    _notebook_jobs: NotebookJobs | None = None
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
@@ -112,6 +114,9 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.working_dir_roots: list[str] = list(self.jobs_working_dir_roots) or [
             os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
         ]
+        self.notebook_store = NotebookStore(store_path(self.jobs_state_dir))
+        self._notebook_jobs = None
+        self._notebook_collector: asyncio.Task[None] | None = None
 
     def _init_actors(self) -> None:
         """Build the actor registry and its TTL reaper (started with the event loop)."""
@@ -245,6 +250,48 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 self._remember_backend(backend.name)
         return self._jobs
 
+    async def get_notebook_jobs(self) -> NotebookJobs:
+        """Notebook jobs over :meth:`get_job_service`, rooted at the server's ``root_dir``.
+
+        Starts the collector of their executed copies when the server start did not.
+        """
+        self._start_collector()
+        if self._notebook_jobs is None:
+            jobs = await self.get_job_service()
+            if self._notebook_jobs is None:
+                self._notebook_jobs = NotebookJobs(
+                    jobs,
+                    self.serverapp.root_dir,
+                    self.jobs_state_dir,
+                    self.connection,
+                    self.notebook_output_max_bytes,
+                    self.notebook_store,
+                )
+        return self._notebook_jobs
+
+    def _start_collector(self) -> None:
+        """Start :meth:`_collect_notebooks` once (at server start, or on first use)."""
+        if self._notebook_collector is None:
+            self._notebook_collector = asyncio.create_task(self._collect_notebooks())
+
+    async def _collect_notebooks(self) -> None:
+        """Write the executed copies of ended notebook jobs, at start-up and while any is due.
+
+        The store is read first, so a server with no notebook job never chooses a backend here.
+        """
+        while True:
+            try:
+                if self.notebook_store.pending():
+                    notebooks = await self.get_notebook_jobs()
+                    await self.calls.run(
+                        "jobs", notebooks.collect_ready, timeout_s=60.0, needs_ray=False
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive a failed round; the next one retries
+                self.log.exception("iog_jupyter: collecting notebook job copies failed")
+            await asyncio.sleep(self.notebook_collect_interval_s)
+
     #: A sentence when jobs ran on another backend before this server started (else None).
     jobs_backend_change: str | None = None
 
@@ -290,6 +337,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         self.monitor.start()
         self.actor_reaper.start()
         self.sessions.start()
+        self._start_collector()
 
     async def stop_extension(self) -> None:
         """Stop the background loops and release threads and connections; never raises."""
@@ -299,6 +347,8 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             "the sessions loop": self.sessions.stop,
             "the change feed": self.changes.stop,
         }
+        if self._notebook_collector is not None:
+            self._notebook_collector.cancel()
         for what, stop in stops.items():
             try:
                 await stop()
@@ -310,6 +360,8 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             except Exception:  # shutdown must go on whatever failed
                 self.log.exception("iog_jupyter: closing the jobs backend failed")
             self._jobs = None
+        self._notebook_jobs = None
+        self.notebook_store.close()
         self.calls.shutdown()
         self.usage.store.close()
         self.connection.close()

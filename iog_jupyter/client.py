@@ -23,7 +23,7 @@ import requests
 import websocket
 
 from ._version import __version__
-from .core.wire import JobPage, JobRecord, LogPage
+from .core.wire import JobPage, JobRecord, LogPage, NotebookSubmitReply
 
 log = logging.getLogger(__name__)
 #: How long a log follow waits for an unavailable server or Ray before it gives up.
@@ -157,6 +157,11 @@ class IogClient:
     def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
         """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
         return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
+
+    def submit_notebook(self, body: dict[str, Any]) -> NotebookSubmitReply:
+        """``POST notebook-jobs``: run a notebook under the server's root as a job."""
+        reply = self._request("POST", "notebook-jobs", json_body=body)
+        return NotebookSubmitReply.model_validate(reply)
 
     def list_sessions(self, internal: bool = False) -> dict[str, Any]:
         """``GET sessions``: ``{sessions, policy}`` (Ray's own drivers with ``internal``)."""

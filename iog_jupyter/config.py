@@ -165,6 +165,18 @@ class JobsConfig(HasTraits):
         min=0.01,
         max=5.0,
     )
+    notebook_output_max_bytes = _int(
+        32 * MIB,
+        "Largest executed copy of a notebook job that comes back; a larger one comes back "
+        "without its cells' outputs (the job's log says so).",
+        min=1024,
+    )
+    notebook_collect_interval_s = _float(
+        2.0,
+        "Seconds between two looks for ended notebook jobs whose executed copy is still to be "
+        "written next to the input (only while there are any).",
+        min=0.1,
+    )
 
 
 class LimitsConfig(HasTraits):

@@ -154,6 +154,16 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
     if path.name == "05_isolated_pipeline.ipynb":
         # The session head carries the pool:preprocess/train/serve resources.
         _check_pipeline(text, pooled=True)
+    if path.name == "07_notebook_as_a_job.ipynb":
+        assert re.search(r"its copy will be runs/train\.nb-train-[0-9a-f]{8}\.ipynb", text)
+        assert "job SUCCEEDED" in text and "job FAILED" in text
+        injected = "injected cell: ['injected-parameters'] -> # Parameters; lr = 0.5; epochs = 3"
+        assert injected in text
+        assert "epoch 2: w = 3.0000" in text and "result: 3.0" in text
+        assert "error in the copy: RuntimeError - the data set is missing" in text
+        assert "last cell ran: False" in text
+        assert text.count("refused:") == 2 and "outside the Jupyter root" in text
+        assert "not a Python identifier" in text
     if path.name == "06_vscode_remote.ipynb":
         # Each widget's output carries the HTML fallback next to its widget view ...
         bundled = _html_outputs(nb, widget=True)

@@ -9,6 +9,10 @@ without one). While the job is PENDING it says why (again whenever the reason ch
 while following leaves the job as it is and says its status and how to stop it. ``wait ID…``
 prints a line as each job ends and exits 0 when all SUCCEEDED, 1 when any FAILED, 5 when none
 failed but some were STOPPED, 124 when ``--timeout`` ran out first (the jobs run on).
+
+``submit --notebook PATH -p NAME=VALUE`` runs a notebook instead (``core.jobs.notebooks``): PATH
+under the server's root in remote mode, under the current directory in local mode, where the
+executed copy is written when the follow ends (remotely the server writes it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from ..client import IogClientError
 from ..core.errors import IogError
+from ..core.jobs.notebooks import NotebookJobs
 from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
 from ..core.jobs.waiting import (
     WAIT_TIMED_OUT,
@@ -90,7 +95,19 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
         action="store_false",
         help="print the job's id and return instead of following its log",
     )
-    submit.add_argument("entrypoint", nargs="+", help="the command, after --")
+    submit.add_argument(
+        "--notebook",
+        metavar="PATH",
+        help="run this notebook (papermill) instead of a command; its folder is the working dir",
+    )
+    submit.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a --notebook parameter (repeat); VALUE is JSON when it parses, else a string",
+    )
+    submit.add_argument("entrypoint", nargs="*", help="the command, after --")
     listing = command(sub, "list", where, cmd_list, "list jobs, newest first")
     listing.add_argument("--status", metavar="S[,S]", help="only jobs in these statuses")
     listing.add_argument("--limit", type=int, metavar="N", help="at most N jobs (default 50)")
@@ -178,8 +195,62 @@ def parse_size(text: str) -> int:
     return int(value * scale)
 
 
-def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
-    body: dict[str, Any] = {"entrypoint": _entrypoint(args.entrypoint)}
+def _parameters(pairs: list[str] | None) -> dict[str, Any]:
+    """``-p NAME=VALUE`` options: VALUE as JSON when it parses, else as a string (papermill's)."""
+    parameters: dict[str, Any] = {}
+    for name, raw in _key_values(pairs, "-p/--parameter").items():
+        try:
+            parameters[name] = json.loads(raw)
+        except ValueError:
+            parameters[name] = raw
+    return parameters
+
+
+def _notebook_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``POST notebook-jobs`` body of ``submit --notebook``."""
+    if [w for w in args.entrypoint if w != "--"] or args.working_dir:
+        raise CliError(
+            "--notebook runs the notebook in its own folder: give no command and no --working-dir.",
+            EXIT_USAGE,
+        )
+    body = _submit_body(args, notebook=True)
+    body.update(path=args.notebook, parameters=_parameters(args.parameter))
+    return body
+
+
+def _submit_notebook(args: argparse.Namespace) -> int:
+    """``submit --notebook``: through the server (path under its root) or here (under cwd)."""
+    body = _notebook_body(args)
+    if args.url:
+        client = make_client(args.url)
+        owner, jobs, submit, collect = client.jobs, client.jobs, client.submit_notebook, None
+    else:
+        notebooks = NotebookJobs.open_local(os.getcwd(), args.backend, local_connection())
+        owner, jobs, submit = notebooks, notebooks.jobs, notebooks.submit
+        collect = notebooks.collect_ready
+    with contextlib.closing(owner):
+        reply = submit(body)
+        sid = reply.submission_id
+        if args.json and not args.follow:
+            print(to_json(reply.model_dump(mode="json")))
+            return EXIT_OK
+        print(
+            f"iog: submitted notebook job {clean(sid)}; its executed copy will be "
+            f"{clean(reply.output)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not args.follow:
+            print(sid)
+            return EXIT_OK
+        code = _follow(jobs, sid, 0, args.json)
+        if collect is not None:
+            collect()
+        return code
+
+
+def _submit_body(args: argparse.Namespace, notebook: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {} if notebook else {"entrypoint": _entrypoint(args.entrypoint)}
     env = _key_values(args.env, "--env")
     if env:
         body.setdefault("runtime_env", {})["env_vars"] = env
@@ -280,6 +351,10 @@ def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int
 
 def cmd_submit(args: argparse.Namespace) -> int:
     """``iog jobs submit``: submit, print the id, and optionally follow the log."""
+    if args.notebook:
+        return _submit_notebook(args)
+    if args.parameter:
+        raise CliError("-p/--parameter is for --notebook jobs.", EXIT_USAGE)
     body = _submit_body(args)
     with _open(args) as api:
         submission_id = _submit(api, body, args.working_dir)
