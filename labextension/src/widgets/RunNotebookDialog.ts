@@ -145,7 +145,10 @@ export class RunNotebookDialog
    * @returns The problems in words, parameters first; empty when valid.
    */
   validate(): string[] {
-    const problems = this._parameterProblems().filter(Boolean) as string[];
+    // Both rows of a duplicate name are marked; the problem is said once.
+    const problems = Array.from(
+      new Set(this._parameterProblems().filter(Boolean))
+    );
     const fields = this._fieldProblems();
     for (const field of SubmitForm.NOTEBOOK_FIELDS) {
       if (fields[field]) {
