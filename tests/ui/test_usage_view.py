@@ -93,6 +93,9 @@ def test_usage_view_shows_a_session_that_held_a_gpu(page, lab, ray_head):
             re.compile(r"^held 1 GPU for ")
         )
         expect(tr).to_have_class(re.compile(r"(^|\s)iog-mod-gpu(\s|$)"))
+        # At the default width: the name on its own line, wide enough not to break mid-word.
+        label_px = tr.locator("td.iog-UsageSection-label").evaluate("c => c.clientWidth")
+        assert label_px >= 150, label_px
         expect(tr).to_have_attribute("title", re.compile(rf"{re.escape(job_id)}[\s\S]*first seen "))
         expect(usage.locator(".iog-SidebarSection-empty")).to_be_hidden()
         screenshot(usage, "sidebar-usage")

@@ -45,7 +45,7 @@ export class UsageSection extends ListSection<UsageRow, UsageModel> {
       const select = el(
         'select',
         {
-          className: 'iog-UsageSection-picker jp-mod-styled',
+          className: 'iog-UsageSection-picker',
           attrs: { 'aria-label': label }
         },
         choices.map(choice =>
