@@ -96,9 +96,9 @@ def test_file_browser_runs_a_notebook_as_a_job(notebook, page, lab):
         name = box.get_by_label("Name of epochs", exact=True)
         name.fill("2epochs")
         expect(submit).to_be_disabled()
-        expect(box.locator(".iog-RunNotebookDialog-hint")).to_contain_text(
-            'Parameter "2epochs" is not a name'
-        )
+        hint = box.locator(".iog-RunNotebookDialog-hint")
+        expect(hint).to_contain_text('Parameter "2epochs" is not a name')
+        expect(hint).to_be_in_viewport()
         box.get_by_label("Name of 2epochs", exact=True).fill("epochs")
         expect(submit).to_be_enabled()
 
