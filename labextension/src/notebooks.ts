@@ -17,7 +17,7 @@ import { rayIcon } from './icons';
 import { describeError } from './models/connection';
 import { COMMAND_CATEGORY, CommandIDs } from './tokens';
 import { runNotebookWithDialog } from './widgets/actions';
-import { RunNotebookDialog } from './widgets/RunNotebookDialog';
+import { parseParameters } from './widgets/notebookParameters';
 
 /** Id of the notebook jobs plugin. */
 export const NOTEBOOKS_PLUGIN_ID = 'iog-jupyter:notebooks';
@@ -187,7 +187,7 @@ namespace Private {
       type: 'notebook',
       content: true
     });
-    return RunNotebookDialog.parseParameters(model.content);
+    return parseParameters(model.content);
   }
 
   /**

@@ -25,6 +25,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import { requestAPI } from '../api/request';
 import { NotebookJobsService } from '../api/services';
 import { runNotebookWithDialog } from '../widgets/actions';
+import {
+  parseParameters,
+  pythonLiteralToJson
+} from '../widgets/notebookParameters';
 import { RunNotebookDialog } from '../widgets/RunNotebookDialog';
 import { makeSettings, responseError, routeRequests } from './fakes';
 
@@ -67,9 +71,9 @@ function hint(dialog: RunNotebookDialog): HTMLElement {
   return dialog.node.querySelector('.iog-RunNotebookDialog-hint')!;
 }
 
-describe('RunNotebookDialog.parseParameters', () => {
+describe('parseParameters', () => {
   it('reads the simple assignments of the parameters cell as JSON', () => {
-    expect(RunNotebookDialog.parseParameters(NOTEBOOK)).toEqual({
+    expect(parseParameters(NOTEBOOK)).toEqual({
       alpha: '0.5',
       epochs: '3',
       name: '"run \'a\'"',
@@ -83,13 +87,13 @@ describe('RunNotebookDialog.parseParameters', () => {
 
   it('finds nothing without a parameters cell or cells', () => {
     const untagged = { cells: [{ metadata: {}, source: 'a = 1' }] };
-    expect(RunNotebookDialog.parseParameters(untagged)).toEqual({});
-    expect(RunNotebookDialog.parseParameters(null)).toEqual({});
-    expect(RunNotebookDialog.parseParameters({ cells: 'x' })).toEqual({});
+    expect(parseParameters(untagged)).toEqual({});
+    expect(parseParameters(null)).toEqual({});
+    expect(parseParameters({ cells: 'x' })).toEqual({});
   });
 
   it('turns Python literals into JSON, or refuses', () => {
-    const toJson = RunNotebookDialog.pythonLiteralToJson;
+    const toJson = pythonLiteralToJson;
     expect(toJson('"a # not a comment"  # a comment')).toBe(
       '"a # not a comment"'
     );
@@ -105,7 +109,7 @@ describe('RunNotebookDialog', () => {
   it('prefills one row per parameter and sends JSON values', () => {
     const dialog = new RunNotebookDialog({
       path: 'work/train.ipynb',
-      parameters: RunNotebookDialog.parseParameters(NOTEBOOK)
+      parameters: parseParameters(NOTEBOOK)
     });
     const rows = dialog.parameterInputs();
     expect(rows.map(row => [row.name.value, row.value.value])).toEqual([

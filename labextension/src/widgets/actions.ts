@@ -87,7 +87,7 @@ export async function submitJobWithDialog(
 export interface IRunNotebookOptions {
   /** The notebook, relative to the Jupyter root. */
   path: string;
-  /** Its parameters' JSON text, by name (`RunNotebookDialog.parseParameters`). */
+  /** Its parameters' JSON text, by name (`parseParameters`). */
   parameters?: Record<string, string>;
   /** Pool names offered as suggestions. */
   pools?: ReadonlyArray<string>;
