@@ -122,7 +122,12 @@ def test_file_browser_runs_a_notebook_as_a_job(notebook, page, lab):
             time.sleep(0.5)
             job = lab.api("GET", f"jobs/{sid}")
         assert job["status"] == "SUCCEEDED", job
-        executed = json.loads((notebook.parent / output).read_text())
+        # The server collects the executed copy shortly after the job ends.
+        copy = notebook.parent / output
+        while not copy.exists() and time.monotonic() < deadline + 30:
+            time.sleep(0.5)
+        expect(file_item(page, output)).to_be_visible(timeout=UI_TIMEOUT_MS)
+        executed = json.loads(copy.read_text())
         printed = "".join(
             "".join(out.get("text", ""))
             for cell in executed["cells"]
