@@ -27,6 +27,7 @@ from .core.security.audit import AuditLog
 from .core.security.doctor import JupyterFacts
 from .core.security.quotas import QuotaLimits, Quotas
 from .core.sessions.service import IdlePolicy, SessionService
+from .core.usage import UsageAccountant, UsageStore
 from .handlers import all_handlers
 from .handlers.sessions import jupyter_kernels
 
@@ -126,7 +127,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         )
 
     def _init_sessions(self) -> None:
-        """Build the session service; its idle loop starts with the event loop when configured."""
+        """Build the session service and the usage accountant its samples feed."""
 
         async def kernels() -> Any:
             return await jupyter_kernels(self.serverapp)
@@ -138,6 +139,20 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             keep_alive_max_s=self.idle_keep_alive_max_s,
             check_interval_s=self.idle_check_interval_s,
         )
+        store = UsageStore(
+            os.path.join(self.jobs_state_dir, "usage.sqlite"),
+            self.usage_retention_days,
+            self.usage_max_rows,
+        )
+        self.usage = UsageAccountant(
+            store,
+            self.usage_sample_interval_s,
+            lambda: (
+                {n.node_id: n.usage for n in self.monitor.snapshot.nodes if n.usage}
+                if self.monitor.snapshot
+                else {}
+            ),
+        )
         self.sessions = SessionService(
             self.connection,
             kernels,
@@ -146,6 +161,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             audit=self.audit_log,
             call_timeout_s=self.request_timeout_s,
             release_foreign=self.sessions_release_foreign,
+            usage=self.usage,
         )
 
     def _init_changes(self) -> None:
@@ -280,7 +296,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         stops = {
             "the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), timeout=5.0),
             "the actor reaper": self.actor_reaper.stop,
-            "the idle policy": self.sessions.stop,
+            "the sessions loop": self.sessions.stop,
             "the change feed": self.changes.stop,
         }
         for what, stop in stops.items():
@@ -295,4 +311,5 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 self.log.exception("iog_jupyter: closing the jobs backend failed")
             self._jobs = None
         self.calls.shutdown()
+        self.usage.store.close()
         self.connection.close()

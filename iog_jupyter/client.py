@@ -167,6 +167,11 @@ class IogClient:
         path = "sessions/" + quote(session_id, safe="") + "/release"
         return self._request("POST", path, data=b"")
 
+    def get_usage(self, **params: Any) -> dict[str, Any]:
+        """``GET usage``: ``{since, until, group_by, rows, note, ...}`` (params as the route's)."""
+        query = {k: v for k, v in params.items() if v is not None and v != ""}
+        return self._request("GET", "usage", params=query)
+
     def list_actors(self, **params: Any) -> dict[str, Any]:
         """``GET actors``: one page ``{actors, next_cursor, total}`` (params as the route's)."""
         query = {k: v for k, v in params.items() if v is not None and v != ""}

@@ -248,6 +248,19 @@ class SessionsConfig(HasTraits):
         "Let POST sessions/{session_id}/release release Ray drivers that are not kernels "
         "of this Jupyter server (other users' notebooks, scripts, jobs). Off: 403.",
     )
+    usage_sample_interval_s = _float(
+        10.0,
+        "Seconds between two samples of the sessions for usage accounting (GET usage); "
+        "a sample counts for at most twice this, so gaps while the server was down are not "
+        "billed.",
+        min=0.1,
+    )
+    usage_retention_days = _float(
+        90.0, "Days of usage buckets (one per minute and holder) usage.sqlite keeps.", min=0.0
+    )
+    usage_max_rows = _int(
+        1_000_000, "Most usage buckets usage.sqlite keeps; past it the oldest minutes go.", min=1
+    )
 
 
 class ActorsConfig(HasTraits):
@@ -266,6 +279,11 @@ class ActorsConfig(HasTraits):
     )
 
 
+def default_state_dir() -> str:
+    """The state dir when ``jobs_state_dir`` is unset: ``<jupyter data dir>/iog_jupyter``."""
+    return os.path.join(jupyter_data_dir(), "iog_jupyter")
+
+
 class IogJupyterConfig(
     RayConnectionConfig, ClusterConfig, JobsConfig, LimitsConfig, SessionsConfig, ActorsConfig
 ):
@@ -273,7 +291,7 @@ class IogJupyterConfig(
 
     @default("jobs_state_dir")
     def _default_jobs_state_dir(self) -> str:
-        return os.path.join(jupyter_data_dir(), "iog_jupyter")
+        return default_state_dir()
 
     @default("audit_log_path")
     def _default_audit_log_path(self) -> str:

@@ -29,7 +29,7 @@ def iog_routes(serverapp: Any) -> list[tuple[str, type]]:
 
 def api_path(pattern: str) -> str:
     """``/base/iog/api/v1/jobs/(?P<submission_id>[^/]+)`` -> ``/jobs/{submission_id}``."""
-    path = "/" + pattern.split("/iog/api/v1/", 1)[1].replace("\\.", ".")
+    path = re.sub(r"\\(.)", r"\1", "/" + pattern.split("/iog/api/v1/", 1)[1])  # unescape
     return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)
 
 

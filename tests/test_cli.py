@@ -151,6 +151,7 @@ REMOTE_COMMANDS = [
     ["jobs", "get", "raysubmit_x"],
     ["actors", "list"],
     ["sessions", "list"],
+    ["usage"],
 ]
 
 

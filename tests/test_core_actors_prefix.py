@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from iog_jupyter.core.actors.gcs import _with_prefix
+from iog_jupyter.core.actors.gcs import _visible, _with_prefix
 
 
 def test_the_prefix_cut_equals_sifting_every_name() -> None:
@@ -22,3 +22,17 @@ def test_the_prefix_cut_equals_sifting_every_name() -> None:
         )
         prefix = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
         assert _with_prefix(keys, prefix) == [k for k in keys if k[1].startswith(prefix)]
+
+
+def test_visible_keys_come_sorted_whatever_order_the_gcs_gives() -> None:
+    # The GCS answers a state filter in its own order; the prefix cut bisects, so the keys a
+    # list shows must be sorted before it (a state filter with a prefix once missed names).
+    rng = random.Random(16)
+    keys = [(rng.choice("xyz"), "".join(rng.choice("abk") for _ in range(3))) for _ in range(60)]
+    keys = list(dict.fromkeys(keys))
+    for namespace in (None, "y"):
+        shuffled = keys[:]
+        rng.shuffle(shuffled)
+        shown = _visible(shuffled, namespace, ())
+        assert shown == sorted(k for k in keys if namespace in (None, k[0]))
+        assert _with_prefix(shown, "k") == [k for k in shown if k[1].startswith("k")]

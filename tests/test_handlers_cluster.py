@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 
 import pytest
@@ -31,6 +32,8 @@ async def test_status_reports_connected_without_token(jp_fetch, ray_head):
     assert any("no token authentication" in n for n in caps["notes"]) is not CAPS.token_auth
     token = open(ray_head.token_path).read().strip()
     assert token not in json.dumps(data)
+    # Who the request acts for: the owner jobs it submits get (the server's OS user here).
+    assert data["user"] == getpass.getuser()
 
 
 async def test_cluster_snapshot_has_head_resources(jp_fetch, ray_head):

@@ -170,6 +170,20 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
         # The job's name cell: its id, as it has no metadata name.
         assert job is not None and re.search(rf"<td[^>]*>{re.escape(job.group(1))}</td>", shown)
         assert "iog-job-SUCCEEDED" in shown and "hello from VS Code" in shown
+    if path.name == "09_gpu_usage.ipynb":
+        # The test head has 2 logical GPUs: the notebook held one, billed within a second.
+        assert "held 1 GPU for " in text and "within a second of the truth: True" in text
+        summary = r"this notebook: .* \| held 1 GPU for \d+ s, utilisation not reported"
+        assert re.search(summary, text)
+        assert 'class="iog-usage"' in text  # the widget's HTML fallback table
+        assert "cleaned up" in text
+    if path.name == "08_hear_when_jobs_end.ipynb":
+        # Each job is told once as it ends; the exit statuses of success, timeout and stop.
+        assert text.count("prep SUCCEEDED after ") == 1 and text.count("train SUCCEEDED") == 1
+        assert "exit status: 0\n" in text
+        assert "timed out: ['long']" in text and "exit status on a timeout: 124" in text
+        assert "long STOPPED after " in text and "exit status after the stop: 5" in text
+        assert "cleaned up 3 jobs" in text
 
 
 @pytest.mark.ray

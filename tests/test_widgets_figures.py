@@ -239,3 +239,8 @@ def test_banner_escapes_the_error_and_says_how_to_start_ray() -> None:
     assert "Retrying every 4 s" in html
     assert tables.banner_html(None) == ""
     assert "Waiting for the first" in tables.cluster_html(None, None)
+    # A kernel that is no driver is told it keeps retrying; a driver is told what Ray does to it,
+    # and never both (they would contradict each other).
+    assert "this widget is not a driver" in html
+    driver = tables.banner_html("Ray is not reachable." + tables.DRIVER_NOTE, retry_s=4)
+    assert "This notebook is a Ray driver" in driver and "not a driver" not in driver

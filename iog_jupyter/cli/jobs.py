@@ -1,4 +1,4 @@
-"""``iog jobs submit|list|get|logs|stop|delete``: Ray jobs, locally or through a Jupyter server.
+"""``iog jobs submit|list|get|logs|stop|delete|wait``: Ray jobs, locally or through a server.
 
 Remote mode (``--url`` or ``IOG_URL``, token in ``IOG_TOKEN``) uses the server's REST API; a
 ``--working-dir`` is zipped in memory and uploaded as a package first. Local mode drives the jobs
@@ -6,7 +6,9 @@ backend directly (``--backend``: Ray's job manager when it answers, else local p
 local user. ``submit`` follows the job's log until it ends unless given ``--no-wait``; ``submit``
 and ``logs --follow`` then exit with the job's exit code (0 when it SUCCEEDED, 1 when it ended
 without one). While the job is PENDING it says why (again whenever the reason changes). Ctrl-C
-while following leaves the job as it is and says its status and how to stop it.
+while following leaves the job as it is and says its status and how to stop it. ``wait ID…``
+prints a line as each job ends and exits 0 when all SUCCEEDED, 1 when any FAILED, 5 when none
+failed but some were STOPPED, 124 when ``--timeout`` ran out first (the jobs run on).
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from typing import Any
 from ..client import IogClientError
 from ..core.errors import IogError
 from ..core.jobs.service import JobsAPI, JobService, follow_logs, parse_statuses
-from ..core.wire import LogPage
+from ..core.jobs.waiting import (
+    WAIT_TIMED_OUT,
+    JobsWaitTimeout,
+    run_time_s,
+    wait_exit_status,
+    wait_for_jobs,
+)
+from ..core.sessions.service import fmt_seconds
+from ..core.wire import JobRecord, LogPage
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 from .modes import local_connection, make_client
 from .options import command, group
@@ -96,6 +106,11 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
         if name == "logs":
             one.add_argument("--follow", "-f", action="store_true", help="until the job ends")
             one.add_argument("--offset", type=int, default=0, metavar="N", help="from byte N")
+    wait = command(sub, "wait", where, cmd_wait, "wait until jobs end; the exit status says how")
+    wait.add_argument("submission_ids", nargs="+", metavar="ID")
+    wait.add_argument(
+        "--timeout", type=float, metavar="S", help="give up after S seconds (exit 124)"
+    )
 
 
 def _open(args: argparse.Namespace) -> contextlib.closing[JobsAPI]:
@@ -348,3 +363,48 @@ def cmd_logs(args: argparse.Namespace) -> int:
         print(to_json({**reply, "text": "".join(text)}))
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _ended_line(job: JobRecord) -> str:
+    """``job X SUCCEEDED after 2 min``, with the exit code of a failed job."""
+    ran = run_time_s(job)
+    after = f" after {fmt_seconds(ran)}" if ran is not None else ""
+    code = f" (exit code {job.exit_code})" if job.exit_code else ""
+    return f"job {clean(job.submission_id)} {clean(job.status)}{after}{code}"
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    """``iog jobs wait ID…``: a line as each job ends; the exit status says how they ended."""
+    if args.timeout is not None and args.timeout < 0:
+        raise CliError("--timeout must be at least 0.", EXIT_USAGE)
+
+    def ended(job: JobRecord) -> None:
+        if args.json:
+            reply = {"type": "end", "run_time_s": run_time_s(job)}
+            print(json.dumps({**reply, **_fields(job)}), flush=True)
+        else:
+            print(_ended_line(job), flush=True)
+
+    with _open(args) as api:
+        try:
+            records = wait_for_jobs(api, args.submission_ids, args.timeout, ended)
+        except JobsWaitTimeout as err:
+            if args.json:
+                running = [_fields(r) for r in err.running]
+                print(json.dumps({"type": "timeout", "running": running}), flush=True)
+            print(f"iog: {clean(err.message)}", file=sys.stderr)
+            return WAIT_TIMED_OUT
+        except KeyboardInterrupt:
+            ids = ", ".join(clean(s) for s in args.submission_ids)
+            print(f"\niog: stopped waiting; the jobs run on ({ids}).", file=sys.stderr)
+            return 130
+    status = wait_exit_status(records)
+    if args.json:
+        print(json.dumps({"type": "done", "exit_status": status}), flush=True)
+    return status
+
+
+def _fields(job: JobRecord) -> dict[str, Any]:
+    """What ``wait --json`` says of a job."""
+    keys = ("submission_id", "name", "status", "exit_code", "message")
+    return {k: v for k, v in job.model_dump(mode="json").items() if k in keys}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..client import IogClientError
 from ..core.errors import IogError
-from . import actors, doctor, down, jobs, options, sessions, status, up
+from . import actors, doctor, down, jobs, options, sessions, status, up, usage
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, exit_code_of
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_parser(subparsers, remote)
     actors.add_parser(subparsers, remote, local)
     sessions.add_parser(subparsers, remote)
+    usage.add_parser(subparsers, remote)
     return parser
 
 

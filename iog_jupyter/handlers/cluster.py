@@ -38,6 +38,7 @@ class StatusHandler(IogAPIHandler):
             last_update=iso_from_ms(monitor.last_update_ms),
             refresh_interval_s=monitor.refresh_interval_s,
             subscribers=monitor.num_subscribers,
+            user=self.username,
         )
         self.write_json(status.model_dump_json())
 

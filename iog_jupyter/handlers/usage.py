@@ -11,12 +11,14 @@ from .base import IogAPIHandler
 class UsageHandler(IogAPIHandler):
     """``GET usage?since=&until=&group_by=``: held GPU-, CPU- and memory-seconds per group."""
 
+    services = ("monitor", "sessions")  # the sessions loop takes the samples
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
         """Return the usage report for the window (from the stored samples, no Ray call)."""
         query = self.query()
         report = await self.run_blocking(
-            self.iog.usage.report, query.since, query.until, query.group_by
+            self.iog.usage.report, query.since, query.until, query.group_by, needs_ray=False
         )
         self.write_json(report.model_dump_json())

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .jobs import JobsWidget
     from .refresher import SharedRefresher, get_refresher
     from .sessions import SessionsWidget
+    from .usage import UsageWidget
 
 __all__ = [
     "ActorsWidget",
@@ -22,6 +23,7 @@ __all__ = [
     "JobsWidget",
     "SessionsWidget",
     "SharedRefresher",
+    "UsageWidget",
     "get_refresher",
 ]
 
@@ -34,6 +36,7 @@ _MODULES = {
     "SessionsWidget": "sessions",
     "SharedRefresher": "refresher",
     "get_refresher": "refresher",
+    "UsageWidget": "usage",
 }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from ..core.errors import IogError
 from ..core.monitor import HISTORY_LENGTH, MAX_BACKOFF_S, REFRESH_INTERVAL_S, PollState
 from ..core.wire import ClusterSnapshot, HistoryPoint
+from .tables import DRIVER_NOTE
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,6 @@ RefreshCallback = Callable[[ClusterSnapshot | None, str | None], None]
 
 #: The name of the kernel's one refresher thread.
 THREAD_NAME = "iog-refresher"
-#: Added to a failed refresh's message in a kernel that is a Ray driver.
-DRIVER_NOTE = (
-    " This notebook is a Ray driver: if the head stays away for about a minute, Ray ends its "
-    "connection (its tasks, actors and objects are lost); run ray.init() again once the head "
-    "is back."
-)
 #: The shortest interval a subscriber may ask for.
 MIN_INTERVAL_S = 0.05
 

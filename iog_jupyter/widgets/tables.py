@@ -15,9 +15,16 @@ from .markup import TABLE, esc, row_html, table_html
 NODE_STATES = ("ACTIVE", "IDLE", "PENDING", "DEAD")
 
 _TABLE_STYLE = TABLE + ";margin:4px 0"
-DRIVER_NOTE = (
+#: Under the banner of a kernel that is not a Ray driver.
+NOT_DRIVER_NOTE = (
     "Kernels that are Ray drivers (they called ray.init) are terminated by Ray when the head "
     "stays unreachable for more than 60 s; this widget is not a driver and keeps retrying."
+)
+#: Added to a failed refresh's message in a kernel that is a Ray driver (the refresher adds it).
+DRIVER_NOTE = (
+    " This notebook is a Ray driver: if the head stays away for about a minute, Ray ends its "
+    "connection (its tasks, actors and objects are lost); run ray.init() again once the head "
+    "is back."
 )
 
 
@@ -167,12 +174,14 @@ def banner_html(error: str | None, retry_s: float | None = None) -> str:
     if not error:
         return ""
     retry = f" Retrying every {retry_s:.0f} s." if retry_s else ""
+    note = "" if error.endswith(DRIVER_NOTE) else NOT_DRIVER_NOTE
     return (
         '<div class="iog-ClusterWidget-banner" role="alert" style="padding:6px 8px;'
         "border-left:4px solid var(--jp-error-color1, #c00);"
         'background:var(--jp-error-color3, #fee)">'
         f"<b>Disconnected.</b> {esc(error)}{esc(retry)}"
-        f'<br><span style="opacity:0.8">{esc(DRIVER_NOTE)}</span></div>'
+        + (f'<br><span style="opacity:0.8">{esc(note)}</span>' if note else "")
+        + "</div>"
     )
 
 

@@ -35,6 +35,7 @@ import { JobsModel } from './models/JobsModel';
 import { SessionsModel } from './models/SessionsModel';
 import { UsageModel } from './models/UsageModel';
 import notebooksPlugin from './notebooks';
+import { IJobsModel, notifyPlugin, watchJob } from './notify';
 import { RayStatusItem } from './statusbar';
 import {
   COMMAND_CATEGORY,
@@ -74,11 +75,12 @@ export function createStatusBody(status: Status): Widget {
  * The iog-jupyter frontend plugin: the Ray sidebar (cluster, jobs,
  * sessions, actors), the status bar item, and the `Ray` palette commands.
  */
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<JobsModel> = {
   id: PLUGIN_ID,
   description:
     'Shows the Ray cluster served by iog-jupyter: sidebar, status bar and commands.',
   autoStart: true,
+  provides: IJobsModel,
   optional: [ICommandPalette, IStatusBar, ISettingRegistry, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
@@ -86,7 +88,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null,
     settingRegistry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null
-  ): void => {
+  ): JobsModel => {
     const serverSettings = app.serviceManager.serverSettings;
     const statusService = new StatusService({ serverSettings });
     const feed = new ChangeFeed({ serverSettings });
@@ -157,6 +159,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           .map(pool => pool.name ?? '')
           .filter(Boolean);
         const submissionId = await submitJobWithDialog(jobs, { pools });
+        if (submissionId) {
+          watchJob(app.commands, submissionId);
+        }
         if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
           await app.commands.execute(CommandIDs.openJobLog, { submissionId });
         }
@@ -234,17 +239,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
         sidebar.setExpandedSections(expanded);
       }
     });
+    return jobs;
   }
 };
 
 /**
  * The plugins of this package: the sidebar, status bar and commands, the
- * job log panels with the dashboard tab (`./logs`), and running notebooks
- * as jobs (`./notebooks`).
+ * job log panels with the dashboard tab (`./logs`), the job-end
+ * notifications (`./notify`) and running notebooks as jobs (`./notebooks`).
  */
-const plugins: JupyterFrontEndPlugin<void>[] = [
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
   plugin,
   logsPlugin,
+  notifyPlugin,
   notebooksPlugin
 ];
 

@@ -48,6 +48,9 @@ export namespace CommandIDs {
    */
   export const runNotebookAsJob = 'iog:run-notebook-as-job';
 
+  /** Notify when a job ends; args `{ submissionId: string }`. */
+  export const watchJob = 'iog:watch-job';
+
   /** Ask the server for a fresh cluster snapshot now. */
   export const refreshCluster = 'iog:refresh-cluster';
 }

@@ -33,6 +33,8 @@ def list_drivers(gcs_address: str, timeout_s: float) -> list[Any]:
 def running_tasks(gcs_address: str, timeout_s: float, limit: int = 10000) -> list[Any]:
     """``TaskInfoEntry`` of every plain task (not actor or driver tasks) now RUNNING.
 
+    Its ``node_id`` is filled from the task's state updates when Ray left it empty.
+
     One ``GetTaskEvents`` call filtered by state in the GCS. Task events reach the GCS in
     batches (about every second), so a task that just started may be missing for that long.
     """
@@ -88,6 +90,9 @@ def _plain_tasks(gcs_address: str, timeout_s: float, limit: int, running: bool) 
     ]
     if not by_gcs and not running:
         events = [event for event in events if _latest_state(event) not in _ENDED]
+    for event in events:  # where it runs is in its state updates (usage accounting wants it)
+        if not event.task_info.node_id and event.state_updates.node_id:
+            event.task_info.node_id = event.state_updates.node_id
     return [event.task_info for event in events]
 
 

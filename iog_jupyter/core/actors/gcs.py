@@ -189,14 +189,17 @@ def _walk(
 
 
 def _visible(keys: Collection[Key], namespace: str | None, protected: Protected) -> list[Key]:
-    """The ``keys`` a list shows, unsorted: ``namespace``'s, or every unprotected one.
+    """The ``keys`` a list shows, sorted: ``namespace``'s, or every unprotected one.
 
-    The namespaces are judged once each.
+    Sorted because every list pages by key and the prefix cut bisects; the namespaces are
+    judged once each.
     """
     if namespace is not None:
-        return [k for k in keys if k[0] == namespace]
+        return sorted(k for k in keys if k[0] == namespace)
     hidden = {ns for ns in {k[0] for k in keys} if namespace_protection_reason(ns, protected)}
-    return [k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)]
+    return sorted(
+        k for k in keys if k[0] not in hidden and not k[1].startswith(RAY_INTERNAL_PREFIX)
+    )
 
 
 def _with_prefix(keys: list[Key], prefix: str) -> list[Key]:
@@ -224,7 +227,7 @@ def listed_names(
     :class:`~.registry.NameCache` for the server's cached copy).
     """
     keys = _ray_compat.list_named_actors(gcs, timeout_s, namespace)
-    return sorted(_visible(keys, namespace, protected))
+    return _visible(keys, namespace, protected)
 
 
 def _by_state(
@@ -290,9 +293,9 @@ def list_actors(
         cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
         by_state = _by_state(gcs, states, cap, timeout_s)
     if by_state is not None:
-        visible = named(sorted(_visible(by_state, namespace, protected)))  # bisect needs order
+        visible = named(_visible(by_state, namespace, protected))
         keys = [k for k in visible if after is None or k > after]
-        hits = sorted(k for k in keys if matches(by_state[k]))[:wanted]
+        hits = [k for k in keys if matches(by_state[k])][:wanted]
         found = [(k, by_state[k]) for k in hits]
     else:
         keys = names() if names is not None else listed_names(gcs, timeout_s, namespace, protected)

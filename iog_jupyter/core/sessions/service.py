@@ -7,6 +7,10 @@ After ``release_after_s`` its non-detached actors and tasks holding one of
 Detached actors, other sessions, drivers that are not kernels of this server, and sessions
 with a keep-alive exemption (``keep_alive()``) are never touched.
 Off unless ``warn_after_s`` or ``release_after_s`` is set.
+
+Every read of the sessions (the loop's and ``GET sessions``') is also a usage sample: with a
+``usage`` accountant the loop runs always, every ``usage.sample_interval_s``, and the policy
+passes within it at their own interval.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import ForbiddenError, IogError, NotFoundError
 from ..security.audit import AuditLog
+from ..usage import UsageAccountant
 from ..wire import IdlePolicy, SessionPolicyState
 from .connect import KEEP_ALIVE_PREFIX, KV_NAMESPACE
 from .drivers import (
@@ -68,7 +73,7 @@ class SessionService:
     ``kernels`` is a coroutine function returning the Jupyter server's kernels; blocking GCS
     calls run in the ``sessions`` lane of ``calls``; the policy's warnings and releases go to
     ``audit``. ``release_foreign`` lets a person release drivers that are not kernels of this
-    server (other users' notebooks, scripts, jobs).
+    server (other users' notebooks, scripts, jobs). Every read is fed to ``usage``.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class SessionService:
         audit: AuditLog | None = None,
         call_timeout_s: float = 10.0,
         release_foreign: bool = False,
+        usage: UsageAccountant | None = None,
     ) -> None:
         self.conn = conn
         self.kernels = kernels
@@ -88,6 +94,7 @@ class SessionService:
         self.audit = audit
         self.call_timeout_s = call_timeout_s
         self.release_foreign = release_foreign
+        self.usage = usage
         self._last_busy_ms: dict[str, int] = {}
         self._warned: dict[str, int] = {}  # session id -> the idle period's start it warned
         self._released: dict[str, int] = {}
@@ -96,12 +103,19 @@ class SessionService:
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self.calls.run("sessions", fn, *args, timeout_s=self.call_timeout_s)
 
-    def _read(self) -> tuple[Any, dict[bytes, bytes]]:
-        cluster = read_cluster(self.conn)
+    def _read(
+        self, kernels: Sequence[KernelInfo]
+    ) -> tuple[list[SessionRecord], dict[bytes, bytes], int]:
+        """Read and join the sessions, and feed the sample to ``usage`` (off the event loop)."""
+        drivers, actors, tasks = read_cluster(self.conn)
         kv = self.conn.gcs_call(
             _ray_compat.kv_scan, KEEP_ALIVE_PREFIX.encode(), KV_NAMESPACE, self.call_timeout_s
         )
-        return cluster, kv
+        now = int(time.time() * 1000)
+        sessions = build_sessions(drivers, actors, tasks, kernels, now)
+        if self.usage is not None:
+            self.usage.observe(now, sessions, actors, tasks)
+        return sessions, kv, now
 
     async def list(self, internal: bool = False) -> list[SessionRecord]:
         """Every live driver, with idle time and the policy's view of each.
@@ -113,9 +127,7 @@ class SessionService:
             RayUnavailableError: The GCS did not answer.
         """
         kernels = list(await self.kernels())
-        (drivers, actors, tasks), kv = await self._off_loop(self._read)
-        now = int(time.time() * 1000)
-        sessions = build_sessions(drivers, actors, tasks, kernels, now)
+        sessions, kv, now = await self._off_loop(self._read, kernels)
         live = set()
         for record in sessions:
             live.add(record.session_id)
@@ -216,26 +228,45 @@ class SessionService:
     # -- the idle loop -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the idle loop when the policy is on (idempotent; needs a running loop)."""
-        if self.policy.enabled and self._task is None:
+        """Start the loop when the policy is on or usage is sampled (idempotent; needs a loop)."""
+        if (self.policy.enabled or self.usage is not None) and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
-        """Stop the idle loop."""
+        """Stop the loop; write the usage credited so far."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if self.usage is not None:
+            await self.calls.run("sessions", self.usage.flush, needs_ray=False)
 
     async def _loop(self) -> None:
+        """Sample (and write usage) every sample interval; a policy pass when one is due."""
+        intervals = [self.policy.check_interval_s] if self.policy.enabled else []
+        if self.usage is not None:
+            intervals.append(self.usage.sample_interval_s)
+        next_check = 0.0
         while True:
+            started = time.monotonic()
+            due = self.policy.enabled and started >= next_check
             try:
-                await self.check_once()
+                if due:
+                    next_check = started + self.policy.check_interval_s
+                    await self.check_once()
+                else:
+                    await self.list()
             except IogError as err:
-                log.info("iog_jupyter: idle policy check skipped: %s", err.message)
-            except Exception:  # the loop must survive anything one check hits
-                log.exception("iog_jupyter: idle policy check failed")
-            await asyncio.sleep(self.policy.check_interval_s)
+                log.info("iog_jupyter: sessions poll skipped: %s", err.message)
+            except Exception:  # the loop must survive anything one pass hits
+                log.exception("iog_jupyter: sessions poll failed")
+            if self.usage is not None:
+                try:
+                    await self.calls.run("sessions", self.usage.flush, needs_ray=False)
+                except Exception:  # a full disk must not stop the policy
+                    log.exception("iog_jupyter: writing usage failed")
+            # At a fixed rate: a slow read must not stretch the gap past the usage cap.
+            await asyncio.sleep(max(0.0, min(intervals) - (time.monotonic() - started)))
 
     async def check_once(self) -> list[SessionRecord]:
         """One policy pass: audit new warnings, release sessions that are due."""

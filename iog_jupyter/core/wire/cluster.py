@@ -180,6 +180,9 @@ class Status(WireModel):
     last_update: IsoTime = None
     refresh_interval_s: float
     subscribers: int = Field(description="Clients following cluster/subscribe.")
+    user: str | None = Field(
+        None, description="Who this request acts for: the owner recorded on the jobs it submits."
+    )
 
 
 class ClusterSubscribeQuery(WireModel):

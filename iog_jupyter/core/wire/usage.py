@@ -30,10 +30,17 @@ class UsageQuery(WireModel):
 class UsageRow(WireModel):
     """What one user, session or job held in the window, integrated over the samples."""
 
-    key: str = Field(description="The user name, session id (Ray job id) or submission id.")
+    key: str = Field(
+        description=(
+            "The user name, session id (Ray job id), submission id, job:<submission id> (an "
+            "entrypoint without a driver) or actor:<actor id> (a detached actor)."
+        )
+    )
     label: str = Field(description="What to call it: the notebook's name, the job's name, ...")
     user: str | None = None
-    kind: str | None = Field(None, description="notebook, job or script (null for users).")
+    kind: str | None = Field(
+        None, description="notebook, job, script or actor (a detached actor); null for users."
+    )
     gpu_seconds: float = Field(0.0, description="Logical GPUs held x seconds.")
     cpu_seconds: float = Field(0.0, description="Logical CPUs held x seconds.")
     memory_byte_seconds: float = Field(0.0, description="Logical memory held (bytes) x seconds.")
@@ -61,7 +68,13 @@ class UsageRow(WireModel):
         held = self.held_seconds or 1.0
         gpus = self.gpu_seconds / held
         hours = held / 3600
-        span = f"{hours:.1f} h" if hours >= 1 else f"{held / 60:.0f} min"
+        span = (
+            f"{hours:.1f} h"
+            if hours >= 1
+            else f"{held / 60:.0f} min"
+            if held >= 60
+            else f"{held:.0f} s"
+        )
         text = f"held {gpus:.3g} GPU{'s' if gpus != 1 else ''} for {span}"
         if self.gpu_utilization_percent is None:
             return f"{text}, utilisation not reported"
@@ -75,7 +88,12 @@ class UsageReport(WireModel):
     until_ms: int
     group_by: UsageGroup
     rows: list[UsageRow]
-    sample_interval_s: float = Field(description="Seconds between two samples of the sessions.")
+    sample_interval_s: float = Field(
+        description=(
+            "Seconds between two samples of the sessions (0: unknown to this reader, as for "
+            "`iog usage` in local mode)."
+        )
+    )
     kept_since_ms: int | None = Field(
         None, description="The oldest sample still stored (older ones were dropped)."
     )

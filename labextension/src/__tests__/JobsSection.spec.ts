@@ -112,7 +112,11 @@ beforeEach(async () => {
   });
   executed.length = 0;
   commands = new CommandRegistry();
-  for (const id of [CommandIDs.openJobLog, CommandIDs.submitJob]) {
+  for (const id of [
+    CommandIDs.openJobLog,
+    CommandIDs.submitJob,
+    CommandIDs.watchJob
+  ]) {
     commands.addCommand(id, {
       execute: args => {
         executed.push({ id, args });
@@ -240,6 +244,15 @@ describe('JobsSection', () => {
     for (const job of JOBS) {
       expect(buttonNamed(`Show logs of ${job.submission_id}`)).not.toBeNull();
     }
+  });
+
+  it('offers "notify when it ends" for live jobs only, through iog:watch-job', async () => {
+    expect(buttonNamed('Notify when job-done ends')).toBeNull();
+    buttonNamed('Notify when job-running ends')?.click();
+    await flush();
+    expect(executed).toEqual([
+      { id: CommandIDs.watchJob, args: { submissionId: 'job-running' } }
+    ]);
   });
 
   it('stops a job only after confirmation', async () => {

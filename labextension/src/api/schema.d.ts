@@ -2786,6 +2786,12 @@ export interface components {
              * @description Clients following cluster/subscribe.
              */
             subscribers: number;
+            /**
+             * User
+             * @description Who this request acts for: the owner recorded on the jobs it submits.
+             * @default null
+             */
+            user: string | null;
             /** Version */
             version: string;
         };
@@ -2933,7 +2939,7 @@ export interface components {
             rows: components["schemas"]["UsageRow"][];
             /**
              * Sample Interval S
-             * @description Seconds between two samples of the sessions.
+             * @description Seconds between two samples of the sessions (0: unknown to this reader, as for `iog usage` in local mode).
              */
             sample_interval_s: number;
             /**
@@ -2995,12 +3001,12 @@ export interface components {
             held_seconds: number;
             /**
              * Key
-             * @description The user name, session id (Ray job id) or submission id.
+             * @description The user name, session id (Ray job id), submission id, job:<submission id> (an entrypoint without a driver) or actor:<actor id> (a detached actor).
              */
             key: string;
             /**
              * Kind
-             * @description notebook, job or script (null for users).
+             * @description notebook, job, script or actor (a detached actor); null for users.
              * @default null
              */
             kind: string | null;

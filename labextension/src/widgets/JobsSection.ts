@@ -149,7 +149,21 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
         title
       }
     );
-    cell.replaceChildren(logs, end);
+    const watch =
+      terminal || !this._commands.hasCommand(CommandIDs.watchJob)
+        ? []
+        : [
+            button(
+              '',
+              () => void this._commands.execute(CommandIDs.watchJob, open),
+              {
+                className: 'iog-JobsSection-watch',
+                attrs: { 'aria-label': `Notify when ${id} ends` },
+                title: `Show a notification when ${name} ends`
+              }
+            )
+          ];
+    cell.replaceChildren(logs, ...watch, end);
   }
 
   private _onFilter = (): void => {

@@ -1,0 +1,181 @@
+"""Per-minute usage buckets in SQLite (``usage.sqlite`` in the server's state dir, mode 0600).
+
+One row per minute and holder: what it held integrated over that minute's samples (GPU-, CPU-
+and memory-seconds, seconds holding a GPU, GPU-seconds with a reported utilisation and that
+utilisation times them), the most GPUs it held at one sample, and when it was first and last
+seen. Bounded: buckets older than ``retention_days`` go, and past ``max_rows`` the oldest
+minutes go, both as it writes. Survives restarts; read-only readers (``iog usage`` in local
+mode) open it with ``read_only``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage_buckets (
+    minute INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    label TEXT NOT NULL,
+    user TEXT,
+    submission_id TEXT,
+    gpu_s REAL NOT NULL,
+    cpu_s REAL NOT NULL,
+    mem_byte_s REAL NOT NULL,
+    gpu_held_s REAL NOT NULL,
+    util_gpu_s REAL NOT NULL,
+    util_covered_gpu_s REAL NOT NULL,
+    max_gpus REAL NOT NULL,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    PRIMARY KEY (minute, holder)
+)
+"""
+
+_MINUTE_MS = 60_000
+
+
+@dataclass
+class Bucket:
+    """One holder's minute: the columns of ``usage_buckets``."""
+
+    minute: int
+    holder: str
+    kind: str
+    label: str
+    user: str | None
+    submission_id: str | None
+    gpu_s: float = 0.0
+    cpu_s: float = 0.0
+    mem_byte_s: float = 0.0
+    gpu_held_s: float = 0.0
+    #: Utilisation (%) x GPU-seconds, over the GPU-seconds where a node reported one.
+    util_gpu_s: float = 0.0
+    util_covered_gpu_s: float = 0.0
+    max_gpus: float = 0.0
+    first_ms: int = 0
+    last_ms: int = 0
+
+
+_COLUMNS = [f.name for f in fields(Bucket)]
+_SUMMED = ("gpu_s", "cpu_s", "mem_byte_s", "gpu_held_s", "util_gpu_s", "util_covered_gpu_s")
+_UPSERT = (
+    f"INSERT INTO usage_buckets ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+    "ON CONFLICT (minute, holder) DO UPDATE SET kind = excluded.kind, label = excluded.label, "
+    "user = coalesce(excluded.user, user), "
+    "submission_id = coalesce(excluded.submission_id, submission_id), "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMMED)
+    + ", max_gpus = max(max_gpus, excluded.max_gpus), first_ms = min(first_ms, excluded.first_ms),"
+    " last_ms = max(last_ms, excluded.last_ms)"
+)
+
+
+def minute_of(t_ms: int) -> int:
+    """The bucket (minutes since the epoch) that holds time ``t_ms``."""
+    return t_ms // _MINUTE_MS
+
+
+class UsageStore:
+    """The buckets on disk; thread-safe. ``path`` is the SQLite file (see the module docstring).
+
+    Raises:
+        sqlite3.Error: ``read_only`` and the file cannot be opened.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        retention_days: float = 90.0,
+        max_rows: int = 1_000_000,
+        read_only: bool = False,
+    ) -> None:
+        self.path = path
+        self.retention_days = retention_days
+        self.max_rows = max_rows
+        self._lock = threading.Lock()
+        self._pruned_minute: int | None = None
+        if read_only:
+            self._db = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+            return
+        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+        os.chmod(path, 0o600)
+
+    def add(self, buckets: Iterable[Bucket], now_ms: int) -> None:
+        """Add buckets to the stored ones (summing same minute and holder), then prune."""
+        rows = [astuple(b) for b in buckets]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(_UPSERT, rows)
+                self._prune(now_ms)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _prune(self, now_ms: int) -> None:
+        """Drop what retention and the row cap exclude (once a minute: counting rows scans)."""
+        if self._pruned_minute == minute_of(now_ms):
+            return
+        self._pruned_minute = minute_of(now_ms)
+        oldest = minute_of(now_ms - int(self.retention_days * 86_400_000))
+        self._db.execute("DELETE FROM usage_buckets WHERE minute < ?", (oldest,))
+        (count,) = self._db.execute("SELECT count(*) FROM usage_buckets").fetchone()
+        if count > self.max_rows:
+            self._db.execute(
+                "DELETE FROM usage_buckets WHERE rowid IN (SELECT rowid FROM usage_buckets "
+                "ORDER BY minute LIMIT ?)",
+                (count - self.max_rows,),
+            )
+
+    def oldest_ms(self) -> int | None:
+        """The start of the oldest stored minute (None when empty)."""
+        with self._lock:
+            (minute,) = self._db.execute("SELECT min(minute) FROM usage_buckets").fetchone()
+        return None if minute is None else minute * _MINUTE_MS
+
+    def per_holder(self, since_ms: int, until_ms: int) -> list[Bucket]:
+        """Each holder's buckets from the minute of ``since_ms`` to before ``until_ms``, summed.
+
+        ``kind``, ``label``, ``user`` and ``submission_id`` are the holder's newest; ``minute``
+        is its newest minute in the window.
+        """
+        sums = ", ".join(f"sum(b.{c})" for c in _SUMMED)
+        query = (
+            "SELECT w.m, b.holder, n.kind, n.label, n.user, n.submission_id, "
+            f"{sums}, max(b.max_gpus), min(b.first_ms), max(b.last_ms) "
+            "FROM usage_buckets b JOIN (SELECT holder, max(minute) AS m FROM usage_buckets "
+            "WHERE minute >= ? AND minute * 60000 < ? GROUP BY holder) w ON b.holder = w.holder "
+            "JOIN usage_buckets n ON n.holder = w.holder AND n.minute = w.m "
+            "WHERE b.minute >= ? AND b.minute * 60000 < ? GROUP BY b.holder"
+        )
+        window = (minute_of(since_ms), until_ms) * 2
+        with self._lock:
+            rows = self._db.execute(query, window).fetchall()
+        return [Bucket(*row) for row in rows]
+
+    def held_by_minute(self, since_ms: int, until_ms: int) -> list[tuple[str, int, float]]:
+        """``(holder, minute, GPU-held seconds)`` of every bucket in the window that held GPUs."""
+        query = (
+            "SELECT holder, minute, gpu_held_s FROM usage_buckets "
+            "WHERE minute >= ? AND minute * 60000 < ? AND gpu_held_s > 0"
+        )
+        with self._lock:
+            return self._db.execute(query, (minute_of(since_ms), until_ms)).fetchall()
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,434 @@
+/**
+ * Job-end notifications: a JupyterLab toast when a job the user submitted
+ * from this Lab, owns, or chose to watch ends, with its status and run time,
+ * and "Open log" / "Open notebook" actions. The `notifyOnJobEnd` setting
+ * turns the toasts off.
+ */
+
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import type { CommandRegistry } from '@lumino/commands';
+import { Token } from '@lumino/coreutils';
+import type { IDisposable } from '@lumino/disposable';
+import { IPoll, Poll } from '@lumino/polling';
+
+import { IogResponseError } from './api/request';
+import { JobsService, StatusService } from './api/services';
+import type { JobRecord, JobStatus } from './api/types';
+import { formatDuration } from './format';
+import { watchSettings } from './logs';
+import { clampInterval } from './models/connection';
+import type { JobsModel } from './models/JobsModel';
+import {
+  CommandIDs,
+  DEFAULT_REFRESH_INTERVAL_MS,
+  MIN_REFRESH_INTERVAL_MS
+} from './tokens';
+
+/** The shared jobs model of the main plugin (the sidebar's and status bar's). */
+export const IJobsModel = new Token<JobsModel>(
+  'iog-jupyter:IJobsModel',
+  'The jobs list the Ray sidebar and status bar show.'
+);
+
+/**
+ * Watches jobs and tells when they end. `watch(id)` adds a job (the
+ * `iog:watch-job` command calls it, with `{ submissionId }`).
+ *
+ * Endings are seen in the shared `JobsModel`'s page each time it changes;
+ * jobs of interest that are not on that page (an older page, another status
+ * filter, or the sidebar closed) are fetched one by one every refresh.
+ * Each ending is told once. A job that had already ended when first seen is
+ * not told, unless it is watched: those are kept (with their last status)
+ * in `storage`, so a job that ended while the Lab was closed is told when it
+ * opens again.
+ */
+export class JobWatcher implements IDisposable {
+  /**
+   * Create the watcher and start following the model.
+   *
+   * @param options The watcher options.
+   */
+  constructor(options: JobWatcher.IOptions) {
+    this._model = options.model;
+    this._service = options.service;
+    this._username = options.username;
+    this._notify = options.notify;
+    this._storage = options.storage ?? null;
+    this._storageKey = options.storageKey;
+    this._watched = Private.load(this._storage, this._storageKey);
+    this._model.changed.connect(this._onModelChanged, this);
+    this._poll = new Poll({
+      auto: options.autoStart ?? true,
+      factory: () => this.check(),
+      frequency: Private.frequency(
+        options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
+      ),
+      name: 'iog-jupyter:job-watcher',
+      standby: 'when-hidden'
+    });
+  }
+
+  /** Whether endings are told (the `notifyOnJobEnd` setting). */
+  enabled = true;
+
+  /**
+   * How often the jobs off the model's page are fetched, in milliseconds
+   * (the `refreshIntervalMs` setting; at least `MIN_REFRESH_INTERVAL_MS`).
+   */
+  set refreshIntervalMs(value: number) {
+    this._poll.frequency = Private.frequency(value);
+  }
+
+  /** Whether the watcher is disposed. */
+  get isDisposed(): boolean {
+    return this._poll.isDisposed;
+  }
+
+  /** The ids of the jobs watched explicitly (submitted here or chosen). */
+  get watched(): ReadonlyArray<string> {
+    return Object.keys(this._watched);
+  }
+
+  /**
+   * Watch a job until it ends (kept across reloads).
+   *
+   * @param submissionId The job's submission id.
+   */
+  watch(submissionId: string): void {
+    const status = this._seen.get(submissionId);
+    if (status && JobsService.isTerminal(status)) {
+      return; // it has ended: nothing more to tell
+    }
+    this._watched[submissionId] = status ?? null;
+    this._save();
+    void this._poll.refresh();
+  }
+
+  /**
+   * Look at the model's page and fetch the jobs of interest not on it.
+   *
+   * @returns A promise resolved once the fetched jobs are looked at.
+   */
+  async check(): Promise<void> {
+    const page = this._model.isDisposed ? [] : this._model.jobs;
+    this._look(page);
+    const onPage = new Set(page.map(job => job.submission_id));
+    const missing = [...this._followed()].filter(id => !onPage.has(id));
+    const fetched = await Promise.all(
+      missing.map(id =>
+        this._service.getJob(id).catch((reason: unknown) => {
+          if (reason instanceof IogResponseError && reason.status === 404) {
+            this._forget(id); // deleted: nothing will end
+          }
+          return null;
+        })
+      )
+    );
+    this._look(fetched.filter((job): job is JobRecord => job !== null));
+  }
+
+  /** Stop following the model and fetching. */
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._poll.dispose();
+    this._model.changed.disconnect(this._onModelChanged, this);
+  }
+
+  private _onModelChanged(): void {
+    this._look(this._model.jobs);
+  }
+
+  /** Jobs of interest last seen not ended. */
+  private _followed(): Set<string> {
+    const ids = new Set<string>();
+    for (const [id, status] of Object.entries(this._watched)) {
+      if (!status || !JobsService.isTerminal(status)) {
+        ids.add(id);
+      }
+    }
+    const user = this._username();
+    for (const [id, status] of this._seen) {
+      if (!JobsService.isTerminal(status) && this._owners.get(id) === user) {
+        ids.add(id);
+      }
+    }
+    return ids;
+  }
+
+  private _look(jobs: ReadonlyArray<JobRecord>): void {
+    const user = this._username();
+    let changed = false;
+    for (const job of jobs) {
+      const id = job.submission_id;
+      const before = this._seen.get(id);
+      if (before && JobsService.isTerminal(before)) {
+        continue; // told (or not news) already; an older page cannot undo an end
+      }
+      const watched = id in this._watched;
+      this._seen.set(id, job.status);
+      if (job.owner) {
+        this._owners.set(id, job.owner);
+      }
+      if (!JobsService.isTerminal(job.status)) {
+        if (watched && this._watched[id] !== job.status) {
+          this._watched[id] = job.status;
+          changed = true;
+        }
+        continue;
+      }
+      const ended =
+        before === undefined
+          ? watched // first sight: only a watched job's ending is news
+          : watched || (user !== null && job.owner === user);
+      if (watched) {
+        delete this._watched[id];
+        changed = true;
+      }
+      if (ended && this.enabled) {
+        this._notify(job);
+      }
+    }
+    if (changed) {
+      this._save();
+    }
+  }
+
+  private _forget(id: string): void {
+    this._seen.delete(id);
+    if (id in this._watched) {
+      delete this._watched[id];
+      this._save();
+    }
+  }
+
+  private _save(): void {
+    try {
+      this._storage?.setItem(this._storageKey, JSON.stringify(this._watched));
+    } catch {
+      // Storage full or refused: the watch holds for this page's life only.
+    }
+  }
+
+  private _model: JobsModel;
+  private _service: Pick<JobsService, 'getJob'>;
+  private _username: () => string | null;
+  private _notify: (job: JobRecord) => void;
+  private _storage: Storage | null;
+  private _storageKey: string;
+  private _watched: Record<string, JobStatus | null>;
+  private _seen = new Map<string, JobStatus>();
+  private _owners = new Map<string, string>();
+  private _poll: Poll;
+}
+
+/** A namespace for `JobWatcher` statics. */
+export namespace JobWatcher {
+  /** Options to create a `JobWatcher`. */
+  export interface IOptions {
+    /** The shared jobs model whose page is looked at on each change. */
+    model: JobsModel;
+    /** Fetches the jobs of interest that are not on the model's page. */
+    service: Pick<JobsService, 'getJob'>;
+    /** The name the server records as the owner of this user's jobs. */
+    username: () => string | null;
+    /** Tells one ending (`notifyJobEnd` in the plugin). */
+    notify: (job: JobRecord) => void;
+    /** Where the watched jobs are kept across reloads; none: not kept. */
+    storage?: Storage | null;
+    /** The key in `storage`. */
+    storageKey: string;
+    /** How often the jobs off the model's page are fetched. */
+    refreshIntervalMs?: number;
+    /** Whether to start fetching at once (default true). */
+    autoStart?: boolean;
+  }
+}
+
+/**
+ * Watch a job until it ends, when the notifications plugin is active (the
+ * submit dialogs call it with the id they got).
+ *
+ * @param commands The application's commands.
+ * @param submissionId The job's submission id.
+ */
+export function watchJob(
+  commands: CommandRegistry,
+  submissionId: string
+): void {
+  if (commands.hasCommand(CommandIDs.watchJob)) {
+    void commands.execute(CommandIDs.watchJob, { submissionId });
+  }
+}
+
+/**
+ * What a job-end toast says: `Job "train" SUCCEEDED after 2m 5s`.
+ *
+ * @param job The ended job.
+ * @returns Plain text (the toast shows it as text, never as HTML).
+ */
+export function jobEndMessage(job: JobRecord): string {
+  const name = job.name.length > 60 ? `${job.name.slice(0, 59)}…` : job.name;
+  const { start_time_ms: start, end_time_ms: end } = job;
+  const ran =
+    typeof start === 'number' && typeof end === 'number'
+      ? ` after ${formatDuration((end - start) / 1000)}`
+      : '';
+  const code = job.exit_code ? ` (exit code ${job.exit_code})` : '';
+  return `Job "${name}" ${job.status}${ran}${code}`;
+}
+
+/**
+ * Show a job-end toast: success, error (FAILED, kept until closed) or
+ * warning (STOPPED), with "Open log" and, for a notebook job, "Open notebook".
+ *
+ * @param job The ended job.
+ * @param commands Runs `iog:open-job-log` and `docmanager:open`.
+ * @returns The notification's id.
+ */
+export function notifyJobEnd(
+  job: JobRecord,
+  commands: CommandRegistry
+): string {
+  const submissionId = job.submission_id;
+  const actions: Notification.IAction[] = [
+    {
+      label: 'Open log',
+      caption: `Open the log of ${job.name}`,
+      callback: () => {
+        void commands.execute(CommandIDs.openJobLog, { submissionId });
+      }
+    }
+  ];
+  const path = job.notebook_output;
+  if (path) {
+    actions.push({
+      label: 'Open notebook',
+      caption: `Open ${path}`,
+      callback: () => {
+        void commands.execute('docmanager:open', { path });
+      }
+    });
+  }
+  const type =
+    job.status === 'SUCCEEDED'
+      ? 'success'
+      : job.status === 'FAILED'
+        ? 'error'
+        : 'warning';
+  const autoClose = type === 'error' ? false : 10_000;
+  return Notification.emit(jobEndMessage(job), type, { autoClose, actions });
+}
+
+/**
+ * Job-end notifications: needs the main plugin's jobs model; adds the
+ * `iog:watch-job` command and honours the `notifyOnJobEnd` setting.
+ */
+export const notifyPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'iog-jupyter:notify',
+  description: 'Tells when a Ray job you submitted, own or watch ends.',
+  autoStart: true,
+  requires: [IJobsModel],
+  optional: [ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    model: JobsModel,
+    settingRegistry: ISettingRegistry | null
+  ): void => {
+    const serverSettings = app.serviceManager.serverSettings;
+    // The server names a job's owner (its `status.user`); the Lab identity
+    // stands in until the status answers.
+    let owner: string | null = null;
+    new StatusService({ serverSettings })
+      .getStatus()
+      .then(status => {
+        owner = status.user ?? null;
+      })
+      .catch(() => undefined); // the Lab identity stays the guess
+    const watcher = new JobWatcher({
+      model,
+      service: new JobsService({ serverSettings }),
+      username: () =>
+        owner ?? app.serviceManager.user.identity?.username ?? null,
+      notify: job => void notifyJobEnd(job, app.commands),
+      storage: Private.localStorage(),
+      storageKey: `iog-jupyter:watched-jobs:${serverSettings.baseUrl}`
+    });
+    app.commands.addCommand(CommandIDs.watchJob, {
+      label: 'Notify When Ray Job Ends',
+      caption: 'Show a notification when this job ends',
+      execute: args => {
+        const id = args.submissionId;
+        if (typeof id === 'string' && id) {
+          watcher.watch(id);
+        }
+      }
+    });
+    watchSettings(settingRegistry, settings => {
+      watcher.enabled = settings.get('notifyOnJobEnd').composite !== false;
+      const interval = settings.get('refreshIntervalMs').composite;
+      if (typeof interval === 'number' && Number.isFinite(interval)) {
+        watcher.refreshIntervalMs = interval;
+      }
+    });
+  }
+};
+
+/** Module-private helpers. */
+namespace Private {
+  /**
+   * The watcher's poll frequency for a refresh interval.
+   *
+   * @param intervalMs The interval asked for (clamped to the accepted range).
+   * @returns The interval, backing off to a minute (or the interval) at most.
+   */
+  export function frequency(intervalMs: number): IPoll.Frequency {
+    const interval = clampInterval(intervalMs, MIN_REFRESH_INTERVAL_MS);
+    return { interval, backoff: true, max: Math.max(interval, 60_000) };
+  }
+
+  /**
+   * The page's local storage, or null where it is refused.
+   *
+   * @returns The storage.
+   */
+  export function localStorage(): Storage | null {
+    try {
+      return window.localStorage;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The watched jobs kept in `storage`.
+   *
+   * @param storage Where they are kept.
+   * @param key Their key.
+   * @returns Job id → last status seen (null: not seen yet).
+   */
+  export function load(
+    storage: Storage | null,
+    key: string
+  ): Record<string, JobStatus | null> {
+    try {
+      const value: unknown = JSON.parse(storage?.getItem(key) ?? '{}');
+      const kept: Record<string, JobStatus | null> = {};
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [id, status] of Object.entries(value)) {
+          const known = JobsService.STATUSES.find(s => s === status);
+          kept[id] = known ?? null;
+        }
+      }
+      return kept;
+    } catch {
+      return {};
+    }
+  }
+}
