@@ -125,6 +125,7 @@ describe('UsageSection', () => {
     expect(tooltip[0]).toBe(`${HOSTILE} (02000000)`);
     expect(tooltip).toContain('user ada');
     expect(tooltip).toContain('2.00 CPU-h, 24.00 GPU-h');
+    expect(tooltip).toContain('at most 4 GPUs at once');
     expect(tooltip.some(line => line.startsWith('first seen '))).toBe(true);
     expect(tooltip.some(line => line.startsWith('last seen '))).toBe(true);
     expect(empty.hidden).toBe(true);

@@ -1,5 +1,5 @@
 import type { UsageRow } from '../api/types';
-import { formatTime } from '../format';
+import { formatCount, formatTime } from '../format';
 import { UsageModel } from '../models/UsageModel';
 import { button, el, setText, uniqueId } from './dom';
 import { ListSection } from './ListSection';
@@ -180,7 +180,9 @@ export namespace UsageSection {
       row.user ? `user ${row.user}` : '',
       row.kind ?? '',
       `${hours(row.cpu_seconds)} CPU-h, ${hours(row.gpu_seconds)} GPU-h`,
-      row.max_gpus ? `at most ${row.max_gpus} GPU at once` : '',
+      row.max_gpus
+        ? `at most ${formatCount(row.max_gpus)} GPU${row.max_gpus === 1 ? '' : 's'} at once`
+        : '',
       `first seen ${formatTime(row.first_seen_ms, row.first_seen)}`,
       `last seen ${formatTime(row.last_seen_ms, row.last_seen)}`
     ]
