@@ -17,7 +17,8 @@ import {
   ActorsService,
   JobsService,
   SessionsService,
-  StatusService
+  StatusService,
+  UsageService
 } from './api/services';
 import type { Status } from './api/types';
 import { statusRows } from './format';
@@ -32,6 +33,8 @@ import { ChangeFeed } from './models/ChangeFeed';
 import { ClusterModel } from './models/ClusterModel';
 import { JobsModel } from './models/JobsModel';
 import { SessionsModel } from './models/SessionsModel';
+import { UsageModel } from './models/UsageModel';
+import notebooksPlugin from './notebooks';
 import { IJobsModel, notifyPlugin, watchJob } from './notify';
 import { RayStatusItem } from './statusbar';
 import {
@@ -103,16 +106,21 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       feed
     });
     const models = [cluster, jobs, sessions, actors];
+    // Polls every 30 s while its section is expanded (not at refreshIntervalMs).
+    const usage = new UsageModel({
+      service: new UsageService({ serverSettings })
+    });
 
     const sidebar = new RaySidebar({
       cluster,
       jobs,
       sessions,
       actors,
+      usage,
       commands: app.commands,
       icon: rayIcon,
       // Closing the sidebar closes both sockets and stops every poll.
-      disposeWithSidebar: [...models, feed]
+      disposeWithSidebar: [...models, usage, feed]
     });
     app.shell.add(sidebar, 'left', { rank: 200 });
     restorer?.add(sidebar, SIDEBAR_ID);
@@ -237,13 +245,14 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
 
 /**
  * The plugins of this package: the sidebar, status bar and commands, the
- * job log panels with the dashboard tab (`./logs`), and the job-end
- * notifications (`./notify`).
+ * job log panels with the dashboard tab (`./logs`), the job-end
+ * notifications (`./notify`) and running notebooks as jobs (`./notebooks`).
  */
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   plugin,
   logsPlugin,
-  notifyPlugin
+  notifyPlugin,
+  notebooksPlugin
 ];
 
 export default plugins;

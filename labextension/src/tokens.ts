@@ -41,6 +41,13 @@ export namespace CommandIDs {
   /** Stop a job after confirmation; args `{ submissionId: string }`. */
   export const stopJob = 'iog:stop-job';
 
+  /**
+   * Run a notebook as a Ray job after the `Run as Ray job` dialog; args
+   * `{ path?: string, source?: 'file-browser' }` (default: the current
+   * notebook, else the file browser's selection).
+   */
+  export const runNotebookAsJob = 'iog:run-notebook-as-job';
+
   /** Notify when a job ends; args `{ submissionId: string }`. */
   export const watchJob = 'iog:watch-job';
 

@@ -174,3 +174,26 @@ def test_submit_dialog_says_why_submit_is_disabled(page):
     expect(hint).to_be_hidden()
     box.get_by_role("button", name="Cancel", exact=True).click()
     expect(box).to_be_hidden()
+
+
+def test_usage_section_fits(page):
+    """The usage section's pickers, toggle, headers and rows fit at the default width and 320 px."""
+    open_sidebar(page)
+    usage = section(page, "Usage")
+    expect(usage.get_by_label("Window", exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+    # Loaded: the empty-state line or rows (both wrap rather than overflow).
+    expect(
+        usage.locator(".iog-SidebarSection-empty:not([hidden]), tr.iog-UsageSection-row").first
+    ).to_be_visible(timeout=UI_TIMEOUT_MS)
+    for width in (None, 320):
+        if width:
+            resize_sidebar(page, width)
+        assert_headers_fit(page)
+        overflow = usage.evaluate(
+            """s => [s, ...s.querySelectorAll('.iog-UsageSection-controls > *, td')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right >
+                        s.getBoundingClientRect().right + 1)
+                .map(e => e.className || e.tagName)"""
+        )
+        width_px = sidebar_width(page)
+        assert overflow == [], f"usage section overflows at {width_px:.0f} px: {overflow}"

@@ -15,12 +15,16 @@ import type {
   JobRecord,
   JobStatus,
   LogPage,
+  NotebookSubmitReply,
+  NotebookSubmitRequest,
   ReleaseReply,
   SessionList,
   Status,
   StopReply,
   SubmitReply,
-  SubmitRequest
+  SubmitRequest,
+  UsageQuery,
+  UsageReport
 } from './types';
 
 /**
@@ -332,5 +336,32 @@ export class ActorsService extends ApiService {
   killActor(namespace: string, name: string): Promise<ActorKillReply> {
     const path = { namespace, name };
     return this.call('delete', '/actors/{namespace}/{name}', { path });
+  }
+}
+
+/** Client of the notebook jobs endpoint. */
+export class NotebookJobsService extends ApiService {
+  /**
+   * Run a notebook as a Ray job (`POST notebook-jobs`).
+   *
+   * @param request The notebook's path, its parameters and the job options.
+   * @returns The job's submission id and where the executed copy will be
+   *   written.
+   */
+  submit(request: NotebookSubmitRequest): Promise<NotebookSubmitReply> {
+    return this.call('post', '/notebook-jobs', { body: request });
+  }
+}
+
+/** Client of the usage endpoint. */
+export class UsageService extends ApiService {
+  /**
+   * Fetch what each user, session or job held in a window (`GET usage`).
+   *
+   * @param query The window (`since`, `until`) and the grouping.
+   * @returns The report: one row per group, most GPU-seconds first.
+   */
+  get(query: UsageQuery = {}): Promise<UsageReport> {
+    return this.call('get', '/usage', { query });
   }
 }

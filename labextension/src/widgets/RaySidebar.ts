@@ -7,6 +7,7 @@ import type { ActorsModel } from '../models/ActorsModel';
 import type { ClusterModel } from '../models/ClusterModel';
 import type { JobsModel } from '../models/JobsModel';
 import type { SessionsModel } from '../models/SessionsModel';
+import type { UsageModel } from '../models/UsageModel';
 import { SIDEBAR_ID } from '../tokens';
 import { ActorsSection } from './ActorsSection';
 import { ClusterSection } from './ClusterSection';
@@ -14,10 +15,12 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { JobsSection } from './JobsSection';
 import { SessionsSection } from './SessionsSection';
 import { SidebarSection } from './SidebarSection';
+import { UsageSection } from './UsageSection';
 
 /**
  * The Ray sidebar in JupyterLab's left area: a connection banner, then the
- * cluster, jobs, sessions and actors sections, each collapsible.
+ * cluster, jobs, sessions, actors and (given a usage model) usage sections,
+ * each collapsible.
  *
  * The sidebar owns nothing but its widgets; whoever creates the models
  * disposes of them (see `dispose` for the optional hand-over).
@@ -38,12 +41,13 @@ export class RaySidebar extends Panel {
     if (options.icon) {
       this.title.icon = options.icon;
     }
-    const { cluster, jobs, sessions, actors, commands } = options;
+    const { cluster, jobs, sessions, actors, usage, commands } = options;
     this.sections = [
       new ClusterSection({ model: cluster, commands }),
       new JobsSection({ model: jobs, commands }),
       new SessionsSection({ model: sessions }),
-      new ActorsSection({ model: actors })
+      new ActorsSection({ model: actors }),
+      ...(usage ? [new UsageSection({ model: usage })] : [])
     ];
     this.addWidget(new ConnectionBanner({ model: cluster }));
     for (const section of this.sections) {
@@ -53,7 +57,7 @@ export class RaySidebar extends Panel {
     this._owned = DisposableSet.from(options.disposeWithSidebar ?? []);
   }
 
-  /** The cluster, jobs, sessions and actors sections, in display order. */
+  /** The sections, in display order. */
   readonly sections: ReadonlyArray<SidebarSection>;
 
   /**
@@ -91,6 +95,8 @@ export namespace RaySidebar {
     sessions: SessionsModel;
     /** The actors model. */
     actors: ActorsModel;
+    /** The usage model; without one the sidebar has no usage section. */
+    usage?: UsageModel;
     /** The application's commands (submit, open log, dashboard). */
     commands: CommandRegistry;
     /** The tab icon (`iog-jupyter:ray`). */

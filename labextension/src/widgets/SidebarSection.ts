@@ -7,7 +7,7 @@ import { el, setText, uniqueId } from './dom';
  * name, an `<h2>` heading whose button expands or collapses the body, a
  * toolbar, an error line and the body.
  *
- * The cluster, jobs, sessions and actors sections extend it.
+ * The cluster, jobs, sessions, actors and usage sections extend it.
  */
 export class SidebarSection extends Widget {
   /**
@@ -91,7 +91,13 @@ export class SidebarSection extends Widget {
 /** A namespace for `SidebarSection` statics. */
 export namespace SidebarSection {
   /** Every section key, in display order. */
-  export const KEYS = ['cluster', 'jobs', 'sessions', 'actors'] as const;
+  export const KEYS = [
+    'cluster',
+    'jobs',
+    'sessions',
+    'actors',
+    'usage'
+  ] as const;
 
   /** A section's key, as the `defaultSections` setting names it. */
   export type Key = (typeof KEYS)[number];

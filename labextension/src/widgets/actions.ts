@@ -1,5 +1,6 @@
 /**
- * The actions that ask the user first: submit a job (the form dialog), and
+ * The actions that ask the user first: submit a job or run a notebook as
+ * one (the form dialogs), and
  * those confirmed in a dialog (stop and delete a job, kill an actor,
  * release a session). The sidebar sections and the `iog:submit-job` /
  * `iog:stop-job` commands share them.
@@ -7,9 +8,15 @@
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
-import type { SubmitRequest } from '../api/types';
+import type { NotebookJobsService } from '../api/services';
+import type {
+  NotebookSubmitReply,
+  NotebookSubmitRequest,
+  SubmitRequest
+} from '../api/types';
 import { describeError } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
+import { RunNotebookDialog } from './RunNotebookDialog';
 import * as SubmitForm from './submitForm';
 import { SubmitJobDialog } from './SubmitJobDialog';
 
@@ -72,6 +79,70 @@ export async function submitJobWithDialog(
       Private.state.draft = values;
       await showErrorMessage('Job submission failed', describeError(reason));
       return null;
+    }
+  }
+}
+
+/** Options of `runNotebookWithDialog()`. */
+export interface IRunNotebookOptions {
+  /** The notebook, relative to the Jupyter root. */
+  path: string;
+  /** Its parameters' JSON text, by name (`parseParameters`). */
+  parameters?: Record<string, string>;
+  /** Pool names offered as suggestions. */
+  pools?: ReadonlyArray<string>;
+}
+
+/**
+ * Show the `Run as Ray job` form for a notebook and submit what the user
+ * enters (`POST notebook-jobs`).
+ *
+ * Invalid input, or a refusal by the server, reopens the form as it was,
+ * with the problem (the server's message, as text) above it.
+ *
+ * @param service The notebook jobs client.
+ * @param options The notebook, its parameters and pools to suggest.
+ * @returns The server's reply (job id, executed copy's path), or null when
+ *   cancelled.
+ */
+export async function runNotebookWithDialog(
+  service: NotebookJobsService,
+  options: IRunNotebookOptions
+): Promise<NotebookSubmitReply | null> {
+  const { path, pools } = options;
+  let parameters = options.parameters ?? {};
+  let values: Partial<RunNotebookDialog.IValues> = {};
+  let error: string | undefined;
+  for (;;) {
+    const body = new RunNotebookDialog({
+      path,
+      parameters,
+      values,
+      pools,
+      error
+    });
+    const result = await showDialog<NotebookSubmitRequest>({
+      title: `Run ${path.split('/').pop()} as a Ray job`,
+      body,
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: 'Submit', ariaLabel: 'Submit' })
+      ],
+      focusNodeSelector: 'input'
+    });
+    if (!result.button.accept) {
+      return null;
+    }
+    values = body.values;
+    parameters = body.parameterTexts;
+    error = body.validate()[0];
+    if (error) {
+      continue;
+    }
+    try {
+      return await service.submit(result.value ?? body.getValue());
+    } catch (reason) {
+      error = `The server refused the job: ${describeError(reason)}`;
     }
   }
 }

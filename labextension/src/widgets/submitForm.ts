@@ -1,10 +1,11 @@
 /**
- * The submission form's values and how they become a `POST jobs` body:
- * the fields, their checks and the parsing of sizes and package lists.
- * `SubmitJobDialog` renders them; these functions need no DOM.
+ * The submission forms' values and how they become a `POST jobs` or
+ * `POST notebook-jobs` body: the fields, their checks and the parsing of
+ * sizes, package lists and JSON objects. `SubmitJobDialog` and
+ * `RunNotebookDialog` render them; these functions need no DOM.
  */
 
-import type { SubmitRequest } from '../api/types';
+import type { NotebookSubmitRequest, SubmitRequest } from '../api/types';
 
 /**
  * How a field is shown: its label, its input's type (default `text`) and
@@ -35,20 +36,51 @@ export const FIELD_SPECS = {
   gpus: { label: 'GPUs', type: 'number', attrs: { min: '0', step: 'any' } },
   memory: { label: 'Memory', attrs: { placeholder: 'bytes, or e.g. 2GiB' } },
   pool: { label: 'Pool', attrs: {} },
-  pip: { label: 'pip packages', attrs: { placeholder: 'numpy, pandas>=2' } }
+  pip: { label: 'pip packages', attrs: { placeholder: 'numpy, pandas>=2' } },
+  resources: {
+    label: 'Custom resources',
+    attrs: { placeholder: 'JSON, e.g. {"accelerator_type:A100": 1}' }
+  },
+  runtimeEnv: {
+    label: 'runtime_env',
+    attrs: { placeholder: 'JSON, e.g. {"env_vars": {"SEED": "1"}}' }
+  },
+  kernel: { label: 'Kernel', attrs: { placeholder: "the notebook's own" } }
 } satisfies Record<string, IFieldSpec>;
 
-/** A field of the form. */
+/** A field of a form. */
 export type Field = keyof typeof FIELD_SPECS;
 
-/** Every field, in display order. */
-export const FIELDS = Object.keys(FIELD_SPECS) as ReadonlyArray<Field>;
+/** The fields of the `Submit a Ray job` form, in display order. */
+export const FIELDS: ReadonlyArray<Field> = [
+  'entrypoint',
+  'submissionId',
+  'name',
+  'cpus',
+  'gpus',
+  'memory',
+  'pool',
+  'pip'
+];
+
+/** The job options of the `Run as Ray job` form, in display order. */
+export const NOTEBOOK_FIELDS: ReadonlyArray<Field> = [
+  'submissionId',
+  'name',
+  'cpus',
+  'gpus',
+  'memory',
+  'pool',
+  'resources',
+  'runtimeEnv',
+  'kernel'
+];
 
 /** The raw text of every field. */
 export type IValues = Record<Field, string>;
 
 /** An empty form. */
-export const EMPTY = FIELDS.reduce(
+export const EMPTY = (Object.keys(FIELD_SPECS) as Field[]).reduce(
   (values, field) => ({ ...values, [field]: '' }),
   {} as IValues
 );
@@ -63,30 +95,19 @@ export const SUBMISSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * Check raw form values.
  *
  * @param values The raw values.
+ * @param fields The fields to check (default those of `Submit a Ray job`).
  * @returns The problems, by field; empty when valid.
  */
 export function validateValues(
-  values: IValues
+  values: IValues,
+  fields: ReadonlyArray<Field> = FIELDS
 ): Partial<Record<Field, string>> {
   const problems: Partial<Record<Field, string>> = {};
-  if (!values.entrypoint.trim()) {
-    problems.entrypoint = 'Entrypoint is required.';
-  }
-  const id = values.submissionId.trim();
-  if (id && !SUBMISSION_ID_PATTERN.test(id)) {
-    problems.submissionId =
-      'Use up to 64 letters, digits, "_", "." or "-", starting with a letter or digit.';
-  }
-  for (const field of ['cpus', 'gpus'] as const) {
-    const text = values[field].trim();
-    if (text && parseCount(text) === null) {
-      problems[field] = NUMBER_PROBLEM;
+  for (const field of fields) {
+    const problem = Private.CHECKS[field]?.(values[field].trim());
+    if (problem) {
+      problems[field] = problem;
     }
-  }
-  const memory = values.memory.trim();
-  if (memory && parseBytes(memory) === null) {
-    problems.memory =
-      'Enter a size of at least 0: bytes, or a number with a unit (512MiB, 2GiB, 1GB).';
   }
   return problems;
 }
@@ -99,22 +120,86 @@ export function validateValues(
  * @returns The submission.
  */
 export function toRequest(values: IValues): SubmitRequest {
+  const pip = parsePackages(values.pip);
+  return {
+    entrypoint: values.entrypoint.trim(),
+    ...jobOptions(values),
+    ...(pip.length ? { runtime_env: { pip } } : {})
+  };
+}
+
+/**
+ * Build the `POST notebook-jobs` body from raw form values and the
+ * notebook's parameters; empty and invalid fields are left out.
+ *
+ * @param path The notebook, relative to the Jupyter root.
+ * @param values The raw values of `NOTEBOOK_FIELDS`.
+ * @param parameters The parameters' values, by name.
+ * @returns The submission.
+ */
+export function toNotebookRequest(
+  path: string,
+  values: IValues,
+  parameters: Record<string, unknown>
+): NotebookSubmitRequest {
+  const resources = parseJsonObject(values.resources);
+  const runtimeEnv = parseJsonObject(values.runtimeEnv);
+  const kernel = values.kernel.trim();
+  return {
+    path,
+    parameters,
+    ...jobOptions(values),
+    ...(resources && Object.keys(resources).length
+      ? { entrypoint_resources: resources as Record<string, number> }
+      : {}),
+    ...(runtimeEnv && Object.keys(runtimeEnv).length
+      ? { runtime_env: runtimeEnv }
+      : {}),
+    ...(kernel ? { kernel_name: kernel } : {})
+  };
+}
+
+/**
+ * Parse a JSON object (`runtime_env`, custom resources).
+ *
+ * @param text The JSON text; empty means an empty object.
+ * @returns The object, or null when the text is not a JSON object.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  if (!text.trim()) {
+    return {};
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The options both forms share: submission id, job name, CPUs, GPUs,
+ * memory and pool; empty and invalid ones left out.
+ *
+ * @param values The raw values.
+ * @returns The options, as the request bodies name them.
+ */
+function jobOptions(values: IValues): Omit<SubmitRequest, 'entrypoint'> {
   const id = values.submissionId.trim();
   const name = values.name.trim();
   const pool = values.pool.trim();
   const cpus = parseCount(values.cpus.trim());
   const gpus = parseCount(values.gpus.trim());
   const memory = parseBytes(values.memory);
-  const pip = parsePackages(values.pip);
   return {
-    entrypoint: values.entrypoint.trim(),
     ...(id ? { submission_id: id } : {}),
     ...(name ? { metadata: { name } } : {}),
     ...(cpus === null ? {} : { entrypoint_num_cpus: cpus }),
     ...(gpus === null ? {} : { entrypoint_num_gpus: gpus }),
     ...(memory === null ? {} : { entrypoint_memory: memory }),
-    ...(pool ? { pool } : {}),
-    ...(pip.length ? { runtime_env: { pip } } : {})
+    ...(pool ? { pool } : {})
   };
 }
 
@@ -166,4 +251,44 @@ function parseCount(text: string): number | null {
   }
   const value = Number(text);
   return Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/** Module-private checks. */
+namespace Private {
+  /** The check of each field's trimmed text: its problem, or null. */
+  export const CHECKS: Partial<Record<Field, (text: string) => string | null>> =
+    {
+      entrypoint: text => (text ? null : 'Entrypoint is required.'),
+      submissionId: text =>
+        text && !SUBMISSION_ID_PATTERN.test(text)
+          ? 'Use up to 64 letters, digits, "_", "." or "-", starting with a letter or digit.'
+          : null,
+      cpus: countProblem,
+      gpus: countProblem,
+      memory: text =>
+        text && parseBytes(text) === null
+          ? 'Enter a size of at least 0: bytes, or a number with a unit (512MiB, 2GiB, 1GB).'
+          : null,
+      resources: text => {
+        const value = parseJsonObject(text);
+        return value &&
+          Object.values(value).every(n => typeof n === 'number' && n >= 0)
+          ? null
+          : 'Enter a JSON object of resource names and amounts of at least 0, e.g. {"A100": 1}.';
+      },
+      runtimeEnv: text =>
+        parseJsonObject(text)
+          ? null
+          : 'Enter a JSON object, e.g. {"env_vars": {"SEED": "1"}}, or leave it empty.'
+    };
+
+  /**
+   * The problem of a CPU or GPU count.
+   *
+   * @param text The count.
+   * @returns `NUMBER_PROBLEM`, or null when empty or a number of at least 0.
+   */
+  function countProblem(text: string): string | null {
+    return text && parseCount(text) === null ? NUMBER_PROBLEM : null;
+  }
 }
