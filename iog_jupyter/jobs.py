@@ -1,4 +1,6 @@
-"""Jobs from a notebook: run another notebook as a Ray job and get its executed copy back.
+"""Jobs from a notebook: run a notebook as a Ray job, get its executed copy, wait for jobs.
+
+:func:`wait` blocks until jobs end, as ``iog jobs wait`` does.
 
 The job is a normal job (``iog jobs list``, its log, stop, quotas), run by papermill with the
 notebook's folder as ``working_dir``; values in ``parameters`` go into its cell tagged
@@ -19,14 +21,16 @@ from __future__ import annotations
 
 import html
 import os
-import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .core.errors import IogError
 from .core.jobs.notebooks import NotebookJobs
+from .core.jobs.service import JobService
+from .core.jobs.waiting import JobsWaitTimeout, wait_exit_status, wait_for_jobs
 from .core.wire import JobRecord
 
-__all__ = ["NotebookJob", "submit_notebook"]
+__all__ = ["JobsWaitTimeout", "NotebookJob", "submit_notebook", "wait", "wait_exit_status"]
 
 #: Seconds between two looks at a job that :meth:`NotebookJob.wait` waits for.
 POLL_S = 0.5
@@ -58,16 +62,12 @@ class NotebookJob:
         """Wait until the job ends, write its executed copy at :attr:`output`, return the record.
 
         Raises:
-            TimeoutError: It had not ended after ``timeout_s`` seconds (it keeps running).
+            JobsWaitTimeout: It had not ended after ``timeout_s`` seconds (it keeps running);
+                a ``TimeoutError``.
         """
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not (record := self.status()).is_terminal:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"Notebook job {self.submission_id} is still {record.status} after "
-                    f"{timeout_s:g} s; it keeps running (wait again, or stop it)."
-                )
-            time.sleep(POLL_S)
+        (record,) = wait_for_jobs(
+            self._notebooks.jobs, [self.submission_id], timeout_s, poll_s=POLL_S
+        )
         self._notebooks.collect_ready()
         return record
 
@@ -149,3 +149,31 @@ def submit_notebook(
         notebooks.close()
         raise
     return NotebookJob(notebooks, reply.submission_id, reply.notebook, reply.output)
+
+
+def wait(
+    submission_ids: Iterable[str],
+    timeout_s: float | None = None,
+    on_end: Callable[[JobRecord], Any] | None = None,
+    backend: str = "auto",
+) -> list[JobRecord]:
+    """Block until the jobs have ended; their final records, in the order asked.
+
+    ``on_end`` is called once with each job's record as it ends. ``wait_exit_status(records)``
+    says how they ended as ``iog jobs wait`` exits (0 all SUCCEEDED, 1 any FAILED, 5 some
+    STOPPED). Nothing is stopped on a timeout or on an interrupt.
+
+    Raises:
+        NotFoundError: An id names no job (before any waiting).
+        JobsWaitTimeout: ``timeout_s`` ran out first (its ``running`` lists the jobs that run on).
+
+    Example:
+        >>> records = jobs.wait(["prep", "train"], timeout_s=3600)  # doctest: +SKIP
+        >>> jobs.wait_exit_status(records)  # doctest: +SKIP
+        0
+    """
+    service = JobService.open(backend)
+    try:
+        return wait_for_jobs(service, submission_ids, timeout_s, on_end)
+    finally:
+        service.close()
