@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Ray-backed integration tests and the tutorials again, on the oldest Ray iog_jupyter supports
+# The Ray-backed integration tests again, on the oldest Ray iog_jupyter supports
 # (a second venv, .venv-ray<version>, with the same checkout installed editable). Called by
 # scripts/test.sh after the main run; extra arguments go to pytest.
 #
@@ -25,9 +25,10 @@ export SKIP_JUPYTER_BUILDER=1
   "hatch-jupyter-builder>=0.9" "jupyter-builder>=1.3"
 "$venv/bin/python" -m pip install --quiet -c "$constraints" -e ".[test]"
 "$venv/bin/python" -c "import ray, sys; v = ray.__version__; print('Ray', v); sys.exit(v != '${version}')"
-# The tests marked `slow` (head restarts and kills, worker nodes joining) run on the newest Ray
-# only: they exercise iog's fault handling more than Ray's API, and keep the CI run short.
-cmd=("$venv/bin/python" -m pytest -m "ray and not slow" --ignore=tests/ui -p no:cacheprovider \
+# The tests marked `slow` (head restarts and kills, worker nodes joining) and `tutorial` (the
+# notebooks, whose Ray calls the integration tests make too) run on the newest Ray only: they
+# exercise iog more than Ray's API, and keep the CI run short.
+cmd=("$venv/bin/python" -m pytest -m "ray and not slow and not tutorial" --ignore=tests/ui -p no:cacheprovider \
   --durations=10 "$@")
 if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then
   echo "== (in a network namespace of its own: loopback only)"

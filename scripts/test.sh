@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run all of them: lint, jest, pytest (which starts its
-# own Ray head and Jupyter servers) on the newest Ray, then the Ray-backed tests and tutorials
-# again on the oldest supported Ray, less the slow fault tests (scripts/test-oldest-ray.sh).
+# own Ray head and Jupyter servers) on the newest Ray, then the Ray-backed tests again on the
+# oldest supported Ray, less the slow fault tests (scripts/test-oldest-ray.sh).
 # This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ fi
 status=0
 python -m pytest --durations=15 "$@" || status=$?
 if [ "${IOG_SKIP_OLDEST_RAY:-0}" != 1 ]; then
-  echo "== pytest on the oldest supported Ray: the Ray-backed tests and the tutorials"
+  echo "== pytest on the oldest supported Ray: the Ray-backed tests"
   bash scripts/test-oldest-ray.sh || status=$?
 fi
 tracked_after="$(git status --porcelain 2>/dev/null || true)"

@@ -119,6 +119,7 @@ def test_notebooks_exist_with_outputs_stripped() -> None:
 
 
 @pytest.mark.ray
+@pytest.mark.tutorial
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
     totals = _totals()
@@ -197,6 +198,7 @@ def test_notebook_runs(path: Path, ray_head: LocalHead, tmp_path: Path) -> None:
 
 
 @pytest.mark.ray
+@pytest.mark.tutorial
 def test_pipeline_notebook_on_a_plain_head(plain_head: LocalHead, tmp_path: Path) -> None:
     """Tutorial 05 on one node with Ray's default resources: each stage by namespace only."""
     assert not any(name.startswith("pool:") for name in _totals(plain_head.address))
