@@ -437,3 +437,43 @@ def test_widget_says_why_when_no_usage_is_recorded(tmp_path):
         assert "No usage recorded" in widget._repr_html_()
     finally:
         widget.close()
+
+
+@pytest.mark.ray
+async def test_the_sessions_loop_adds_no_read_while_another_reader_polls(ray_head, tmp_path):
+    from iog_jupyter.core.calls import Lanes
+    from iog_jupyter.core.connection import RayConnection
+    from iog_jupyter.core.sessions.service import SessionService
+    from iog_jupyter.core.wire import IdlePolicy
+
+    async def no_kernels():
+        return []
+
+    conn = RayConnection()
+    accountant = UsageAccountant(store_at(tmp_path), sample_interval_s=1.0)
+    service = SessionService(conn, no_kernels, IdlePolicy(), Lanes(2, 30.0), usage=accountant)
+    reads: list[float] = []
+    read = service._read
+
+    def counted(kernels):
+        reads.append(time.monotonic())
+        return read(kernels)
+
+    service._read = counted  # count the GCS reads, whoever asks for them
+    try:
+        service.start()
+        await asyncio.sleep(3.2)  # nobody else reads: the loop samples once a second
+        alone = len(reads)
+        reads.clear()
+        asked, end = 0, time.monotonic() + 3.0
+        while time.monotonic() < end:  # a reader polling as the change feed does for the Lab
+            await service.list()
+            asked += 1
+            await asyncio.sleep(0.25)
+        polled = len(reads)
+    finally:
+        await service.stop()
+        conn.close()
+    assert 3 <= alone <= 5
+    # Every read was the reader's (one more at most, where its first read met the loop's turn).
+    assert asked <= polled <= asked + 1, (asked, polled)

@@ -99,6 +99,8 @@ class SessionService:
         self._warned: dict[str, int] = {}  # session id -> the idle period's start it warned
         self._released: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        #: When the GCS was last read for sessions (monotonic), by any caller.
+        self._last_read = float("-inf")
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self.calls.run("sessions", fn, *args, timeout_s=self.call_timeout_s)
@@ -113,6 +115,7 @@ class SessionService:
         )
         now = int(time.time() * 1000)
         sessions = build_sessions(drivers, actors, tasks, kernels, now)
+        self._last_read = time.monotonic()
         if self.usage is not None:
             self.usage.observe(now, sessions, actors, tasks)
         return sessions, kv, now
@@ -242,7 +245,13 @@ class SessionService:
             await self.calls.run("sessions", self.usage.flush, needs_ray=False)
 
     async def _loop(self) -> None:
-        """Sample (and write usage) every sample interval; a policy pass when one is due."""
+        """Sample (and write usage) every sample interval; a policy pass when one is due.
+
+        A sample is skipped when another reader of the sessions (the change feed while the Lab
+        watches, ``GET sessions``) took one within half an interval: their reads feed usage too,
+        so the loop adds no Ray call while they poll, and no two samples are over 1.5 intervals
+        apart (the usage cap is 2).
+        """
         intervals = [self.policy.check_interval_s] if self.policy.enabled else []
         if self.usage is not None:
             intervals.append(self.usage.sample_interval_s)
@@ -254,8 +263,8 @@ class SessionService:
                 if due:
                     next_check = started + self.policy.check_interval_s
                     await self.check_once()
-                else:
-                    await self.list()
+                elif started - self._last_read >= min(intervals) / 2:
+                    await self.list()  # else a reader (the change feed, GET sessions) sampled
             except IogError as err:
                 log.info("iog_jupyter: sessions poll skipped: %s", err.message)
             except Exception:  # the loop must survive anything one pass hits
