@@ -477,3 +477,13 @@ async def test_the_sessions_loop_adds_no_read_while_another_reader_polls(ray_hea
     assert 3 <= alone <= 5
     # Every read was the reader's (one more at most, where its first read met the loop's turn).
     assert asked <= polled <= asked + 1, (asked, polled)
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert():
+    from iog_jupyter.cli.usage import format_usage_csv
+
+    hostile = '=HYPERLINK("http://x.invalid","open")'
+    rows = [{"key": "@sum", "label": hostile, "user": "-2+3", "gpu_seconds": 7.5, "summary": "ok"}]
+    (row,) = csv.DictReader(io.StringIO(format_usage_csv(rows)))
+    assert row["label"] == "'" + hostile and row["key"] == "'@sum" and row["user"] == "'-2+3"
+    assert row["gpu_seconds"] == "7.5" and row["summary"] == "ok"  # numbers and plain text kept

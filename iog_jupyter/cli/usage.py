@@ -104,12 +104,25 @@ def format_usage_table(rows: list[dict[str, Any]]) -> str:
     return format_table(lines)
 
 
+#: A spreadsheet reads a cell starting so as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: one starting as a formula gets a leading ``'``."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def format_usage_csv(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV with a header line (:data:`CSV_FIELDS`)."""
+    """The rows as CSV with a header line (:data:`CSV_FIELDS`).
+
+    Labels, keys and users are untrusted (a notebook's or a job's name): a text cell that a
+    spreadsheet would run as a formula is written with a leading ``'``.
+    """
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 
