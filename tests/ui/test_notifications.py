@@ -141,6 +141,10 @@ def test_a_job_submitted_from_the_dialog_is_told_even_if_it_ended_while_the_lab_
         box.get_by_label("Job name", exact=True).fill(name)
         box.get_by_role("button", name="Submit", exact=True).click()
         expect(box).to_be_hidden(timeout=UI_TIMEOUT_MS)
+        # The submit has come back (its log tab opens after the job is watched): only then may
+        # the Lab close, as a person's would after seeing the job start.
+        tab = page.locator(f'.lm-DockPanel-tabBar li[data-id="iog-job-log-{sid}"]')
+        expect(tab).to_be_visible(timeout=UI_TIMEOUT_MS)
         lab_url = page.url
         page.goto("about:blank")  # the Lab is closed while the job runs and ends
         deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
