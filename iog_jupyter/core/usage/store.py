@@ -150,30 +150,39 @@ class UsageStore:
         """Each holder's buckets from the minute of ``since_ms`` to before ``until_ms``, summed.
 
         ``kind``, ``label``, ``user`` and ``submission_id`` are the holder's newest; ``minute``
-        is its newest minute in the window.
+        is its newest minute in the window. Two passes over the window's rows (the sums, then
+        each holder's newest row: SQLite takes bare columns from the row ``max()`` picked).
         """
-        sums = ", ".join(f"sum(b.{c})" for c in _SUMMED)
-        query = (
-            "SELECT w.m, b.holder, n.kind, n.label, n.user, n.submission_id, "
-            f"{sums}, max(b.max_gpus), min(b.first_ms), max(b.last_ms) "
-            "FROM usage_buckets b JOIN (SELECT holder, max(minute) AS m FROM usage_buckets "
-            "WHERE minute >= ? AND minute * 60000 < ? GROUP BY holder) w ON b.holder = w.holder "
-            "JOIN usage_buckets n ON n.holder = w.holder AND n.minute = w.m "
-            "WHERE b.minute >= ? AND b.minute * 60000 < ? GROUP BY b.holder"
-        )
-        window = (minute_of(since_ms), until_ms) * 2
+        window = (minute_of(since_ms), -(-until_ms // _MINUTE_MS))
+        where = "WHERE minute >= ? AND minute < ? GROUP BY holder"
+        sums = ", ".join(f"sum({c})" for c in _SUMMED)
         with self._lock:
-            rows = self._db.execute(query, window).fetchall()
-        return [Bucket(*row) for row in rows]
+            totals = self._db.execute(
+                f"SELECT holder, {sums}, max(max_gpus), min(first_ms), max(last_ms) "
+                f"FROM usage_buckets {where}",
+                window,
+            ).fetchall()
+            newest = {
+                row[0]: row[1:]
+                for row in self._db.execute(
+                    "SELECT holder, max(minute), kind, label, user, submission_id "
+                    f"FROM usage_buckets {where}",
+                    window,
+                )
+            }
+        return [
+            Bucket(*newest[row[0]][:1], row[0], *newest[row[0]][1:], *row[1:]) for row in totals
+        ]
 
     def held_by_minute(self, since_ms: int, until_ms: int) -> list[tuple[str, int, float]]:
         """``(holder, minute, GPU-held seconds)`` of every bucket in the window that held GPUs."""
         query = (
             "SELECT holder, minute, gpu_held_s FROM usage_buckets "
-            "WHERE minute >= ? AND minute * 60000 < ? AND gpu_held_s > 0"
+            "WHERE minute >= ? AND minute < ? AND gpu_held_s > 0"
         )
+        window = (minute_of(since_ms), -(-until_ms // _MINUTE_MS))
         with self._lock:
-            return self._db.execute(query, (minute_of(since_ms), until_ms)).fetchall()
+            return self._db.execute(query, window).fetchall()
 
     def close(self) -> None:
         """Close the database."""
