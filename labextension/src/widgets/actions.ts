@@ -1,19 +1,14 @@
 /**
  * The actions that ask the user first: submit a job or run a notebook as
- * one (the form dialogs), and
- * those confirmed in a dialog (stop and delete a job, kill an actor,
- * release a session). The sidebar sections and the `iog:submit-job` /
+ * one (the form dialogs), and those confirmed in a dialog (stop and delete a
+ * job, kill an actor, release a session). The sidebar sections and the `iog:submit-job` /
  * `iog:stop-job` commands share them.
  */
 
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 
 import type { NotebookJobsService } from '../api/services';
-import type {
-  NotebookSubmitReply,
-  NotebookSubmitRequest,
-  SubmitRequest
-} from '../api/types';
+import type { NotebookSubmitReply } from '../api/types';
 import { describeError } from '../models/connection';
 import type { JobsModel } from '../models/JobsModel';
 import { RunNotebookDialog } from './RunNotebookDialog';
@@ -51,15 +46,7 @@ export async function submitJobWithDialog(
   let error: string | undefined;
   for (;;) {
     const body = new SubmitJobDialog({ values, pools: options.pools, error });
-    const result = await showDialog<SubmitRequest>({
-      title: SUBMIT_DIALOG_TITLE,
-      body,
-      buttons: [
-        Dialog.cancelButton(),
-        Dialog.okButton({ label: 'Submit', ariaLabel: 'Submit' })
-      ],
-      focusNodeSelector: 'input'
-    });
+    const result = await Private.showForm(SUBMIT_DIALOG_TITLE, body);
     values = body.values;
     if (!result.button.accept) {
       return null;
@@ -70,9 +57,8 @@ export async function submitJobWithDialog(
       error = problems[first];
       continue;
     }
-    const request = result.value ?? SubmitForm.toRequest(body.values);
     try {
-      const reply = await model.submit(request);
+      const reply = await model.submit(result.value ?? body.getValue());
       Private.state.draft = null;
       return reply.submission_id;
     } catch (reason) {
@@ -111,7 +97,7 @@ export async function runNotebookWithDialog(
 ): Promise<NotebookSubmitReply | null> {
   const { path, pools } = options;
   let parameters = options.parameters ?? {};
-  let values: Partial<RunNotebookDialog.IValues> = {};
+  let values: Partial<SubmitForm.IValues> = {};
   let error: string | undefined;
   for (;;) {
     const body = new RunNotebookDialog({
@@ -121,15 +107,8 @@ export async function runNotebookWithDialog(
       pools,
       error
     });
-    const result = await showDialog<NotebookSubmitRequest>({
-      title: `Run ${path.split('/').pop()} as a Ray job`,
-      body,
-      buttons: [
-        Dialog.cancelButton(),
-        Dialog.okButton({ label: 'Submit', ariaLabel: 'Submit' })
-      ],
-      focusNodeSelector: 'input'
-    });
+    const title = `Run ${path.split('/').pop()} as a Ray job`;
+    const result = await Private.showForm(title, body);
     if (!result.button.accept) {
       return null;
     }
@@ -231,6 +210,22 @@ namespace Private {
       failure: 'Deleting the job failed'
     }
   };
+
+  /** Show a form dialog with Cancel and Submit buttons. */
+  export function showForm<T>(
+    title: string,
+    body: Dialog.IBodyWidget<T>
+  ): Promise<Dialog.IResult<T>> {
+    return showDialog<T>({
+      title,
+      body,
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.okButton({ label: 'Submit', ariaLabel: 'Submit' })
+      ],
+      focusNodeSelector: 'input'
+    });
+  }
 
   /** The values of the last refused submission, offered again next time. */
   export const state: { draft: Partial<SubmitJobDialog.IValues> | null } = {
