@@ -18,11 +18,6 @@ import { SidebarSection } from './SidebarSection';
  * live nodes, pools, and pending and infeasible demands.
  */
 export class ClusterSection extends SidebarSection {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: ClusterSection.IOptions) {
     super({
       key: 'cluster',
@@ -32,47 +27,35 @@ export class ClusterSection extends SidebarSection {
     });
     this._model = options.model;
     this._commands = options.commands ?? null;
-
-    this.toolbarNode.appendChild(
+    this._dashboardButton = button(
+      'Dashboard',
+      () => void this._commands?.execute(CommandIDs.openDashboard),
+      {
+        className: 'iog-ClusterSection-dashboard',
+        attrs: { 'aria-label': 'Open Ray dashboard' },
+        title: 'Open the read-only Ray dashboard in a tab'
+      }
+    );
+    this.toolbarNode.append(
       button('Refresh', () => void this._model.refresh(), {
         className: 'iog-ClusterSection-refresh',
         attrs: { 'aria-label': 'Refresh cluster' },
         title: 'Ask the server for a fresh cluster snapshot'
-      })
+      }),
+      this._dashboardButton
     );
-    this._dashboardButton = button('Dashboard', this._openDashboard, {
-      className: 'iog-ClusterSection-dashboard',
-      attrs: { 'aria-label': 'Open Ray dashboard' },
-      title: 'Open the read-only Ray dashboard in a tab'
-    });
-    this.toolbarNode.appendChild(this._dashboardButton);
-
-    const summary = el('div', { className: 'iog-ClusterSection-summary' });
-    this._nodes = el('span', { className: 'iog-ClusterSection-nodes' });
-    this._nodesDetail = el('span', {
-      className: 'iog-ClusterSection-nodesDetail'
-    });
-    this._updated = el('span', { className: 'iog-ClusterSection-updated' });
-    summary.append(this._nodes, this._nodesDetail, this._updated);
-
-    this._resources = el('tbody');
-    const table = el('table', {
-      className: 'iog-ClusterSection-resources iog-Table'
-    });
-    const head = tableHead(['Resource', 'Used', 'Free', 'Total']);
-    table.append(head, this._resources);
-
-    this._empty = el('div', {
-      className: 'iog-SidebarSection-empty',
-      text: 'Waiting for the first cluster snapshot…'
-    });
     this.contentNode.append(
       this._empty,
-      summary,
-      table,
+      el('div', { className: 'iog-ClusterSection-summary' }, [
+        this._nodes,
+        this._nodesDetail
+      ]),
+      el('table', { className: 'iog-ClusterSection-resources iog-Table' }, [
+        tableHead(['Resource', 'Used', 'Free', 'Total']),
+        this._resources
+      ]),
       ...this._groups.map(group => group.node)
     );
-
     // Widget.dispose() disconnects these (Signal.clearData).
     this._model.changed.connect(this.render, this);
     this._commands?.commandChanged.connect(this._renderDashboardButton, this);
@@ -82,20 +65,33 @@ export class ClusterSection extends SidebarSection {
   /** Render the model's snapshot. */
   render(): void {
     this._renderDashboardButton();
-    const snapshot = this._model.snapshot;
+    const { snapshot, state } = this._model;
     this.setError(
-      this._model.state === 'disconnected' && snapshot
+      state === 'disconnected' && snapshot
         ? 'Showing the last snapshot received.'
         : null
     );
     this._empty.hidden = snapshot !== null;
     if (snapshot === null) {
-      if (this._model.state === 'disconnected') {
+      if (state === 'disconnected') {
         setText(this._empty, 'No cluster snapshot: Ray is not reachable.');
       }
       return;
     }
-    this._renderSummary(snapshot);
+    const nodes = snapshot.nodes ?? [];
+    const count = (...states: string[]): number =>
+      nodes.filter(node => states.includes(node.state)).length;
+    // Alive: `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
+    setText(this._nodes, pluralize(count('ACTIVE', 'IDLE', 'ALIVE'), 'node'));
+    const pending = count('PENDING');
+    const dead = count('DEAD');
+    const extra = [pending && `${pending} pending`, dead && `${dead} dead`];
+    const when = formatTime(snapshot.timestamp_ms, String(snapshot.timestamp));
+    setText(
+      this._nodesDetail,
+      (extra.some(Boolean) ? ` (${extra.filter(Boolean).join(', ')})` : '') +
+        (when === '—' ? '' : ` · updated ${when}`)
+    );
     // The standard four resources, then custom ones by name.
     const standard = ClusterSection.STANDARD_RESOURCES;
     const custom = Object.keys(snapshot.totals ?? {})
@@ -115,43 +111,23 @@ export class ClusterSection extends SidebarSection {
     }
   }
 
-  private _renderSummary(snapshot: ClusterSnapshot): void {
-    const nodes = snapshot.nodes ?? [];
-    const count = (...states: string[]): number =>
-      nodes.filter(node => states.includes(node.state)).length;
-    // Alive: `ACTIVE` and `IDLE` (and Ray's `ALIVE`).
-    const alive = count('ACTIVE', 'IDLE', 'ALIVE');
-    const pending = count('PENDING');
-    const dead = count('DEAD');
-    setText(this._nodes, pluralize(alive, 'node'));
-    const extra = [
-      pending && `${pending} pending`,
-      dead && `${dead} dead`
-    ].filter(Boolean);
-    setText(this._nodesDetail, extra.length ? ` (${extra.join(', ')})` : '');
-    const when = formatTime(snapshot.timestamp_ms, String(snapshot.timestamp));
-    setText(this._updated, when === '—' ? '' : ` · updated ${when}`);
-  }
-
   private _renderDashboardButton(): void {
-    this._dashboardButton.hidden = !this._commands?.hasCommand(
-      CommandIDs.openDashboard
-    );
+    const command = CommandIDs.openDashboard;
+    this._dashboardButton.hidden = !this._commands?.hasCommand(command);
   }
-
-  private _openDashboard = (): void => {
-    if (this._commands?.hasCommand(CommandIDs.openDashboard)) {
-      void this._commands.execute(CommandIDs.openDashboard);
-    }
-  };
 
   private _model: ClusterModel;
   private _commands: CommandRegistry | null;
   private _dashboardButton: HTMLButtonElement;
-  private _nodes: HTMLSpanElement;
-  private _nodesDetail: HTMLSpanElement;
-  private _updated: HTMLSpanElement;
-  private _resources: HTMLTableSectionElement;
+  private _nodes = el('span', { className: 'iog-ClusterSection-nodes' });
+  private _nodesDetail = el('span', {
+    className: 'iog-ClusterSection-nodesDetail'
+  });
+  private _resources = el('tbody');
+  private _empty = el('div', {
+    className: 'iog-SidebarSection-empty',
+    text: 'Waiting for the first cluster snapshot…'
+  });
   private _groups = [
     Private.group('Pools', 'pools', snapshot =>
       (snapshot.pools ?? []).map(pool => ({
@@ -166,7 +142,6 @@ export class ClusterSection extends SidebarSection {
       (snapshot.infeasible_demands ?? []).map(Private.demandEntry)
     )
   ];
-  private _empty: HTMLDivElement;
 }
 
 /** A namespace for `ClusterSection` statics. */
@@ -201,12 +176,7 @@ export namespace ClusterSection {
 
 /** Module-private helpers. */
 namespace Private {
-  /**
-   * Build the row of one resource.
-   *
-   * @param name The resource name.
-   * @returns The row.
-   */
+  /** Build the row of one resource (`tr[data-resource]`). */
   export function createResourceRow(name: string): HTMLTableRowElement {
     return el('tr', { attrs: { 'data-resource': name } }, [
       el('th', {
@@ -221,13 +191,7 @@ namespace Private {
     ]);
   }
 
-  /**
-   * Refresh the cells of one resource row.
-   *
-   * @param row The row.
-   * @param name The resource name.
-   * @param snapshot The snapshot.
-   */
+  /** Refresh the used, free and total cells of one resource's row. */
   export function updateResourceRow(
     row: HTMLTableRowElement,
     name: string,
@@ -235,8 +199,7 @@ namespace Private {
   ): void {
     const total = snapshot.totals?.[name] ?? 0;
     const free = snapshot.available?.[name] ?? 0;
-    const used = Math.max(total - free, 0);
-    const values = [used, free, total];
+    const values = [Math.max(total - free, 0), free, total];
     row.querySelectorAll('td').forEach((cell, i) =>
       // Byte resources name their unit in the row label, so the three
       // columns fit the sidebar's default width.
@@ -249,12 +212,7 @@ namespace Private {
     );
   }
 
-  /**
-   * Text of one pool entry.
-   *
-   * @param pool The pool.
-   * @returns For instance `train: 2 nodes · CPU 3/8 · GPU 1/2 free`.
-   */
+  /** A pool in words: `train: 2 nodes · CPU 3/8 · GPU 1/2 free`. */
   export function poolText(pool: Pool): string {
     const part = (name: string): string =>
       `${name} ${formatCount(pool.available?.[name])}/` +
@@ -265,22 +223,16 @@ namespace Private {
     );
   }
 
-  /**
-   * One entry of a list group: its text, and for a pool its name (the
-   * item's `data-pool`).
-   */
+  /** One entry of a list group: its text and, for a pool, its `data-pool`. */
   export interface IEntry {
     text: string;
     pool?: string;
   }
 
   /**
-   * The entry of one demand: who waits (the server's words), for what,
-   * where, and why.
-   *
-   * @param demand The demand.
-   * @returns For instance `2 tasks, actors or job drivers waiting for 1 GPU
-   *   each in pool train: <reason>`.
+   * A demand in words: who waits (the server's words), for what, where, and
+   * why, e.g. `2 tasks, actors or job drivers waiting for 1 GPU each in pool
+   * train: <reason>`.
    */
   export function demandEntry(demand: ResourceDemand): IEntry {
     const { pool, reason, waiting } = demand;
@@ -293,12 +245,7 @@ namespace Private {
     };
   }
 
-  /**
-   * Replace the items of a small list when they changed.
-   *
-   * @param list The `<ul>`.
-   * @param entries The entries.
-   */
+  /** Replace the items of a small list when they changed. */
   export function renderList(list: HTMLUListElement, entries: IEntry[]): void {
     const items = Array.from(list.children) as HTMLElement[];
     const same =
@@ -321,12 +268,8 @@ namespace Private {
   }
 
   /**
-   * A labelled group around a list (`ul.iog-ClusterSection-<name>`).
-   *
-   * @param label The group's label.
-   * @param name The list's name.
-   * @param entries The list's entries in a snapshot.
-   * @returns The group's node, list and entries.
+   * A labelled group around a list (`ul.iog-ClusterSection-<name>`) and how
+   * to get its entries from a snapshot.
    */
   export function group(
     label: string,

@@ -18,14 +18,7 @@ export interface IElementOptions {
   title?: string;
 }
 
-/**
- * Create an element with classes, text and attributes.
- *
- * @param tag The tag name.
- * @param options Classes, text, attributes and title.
- * @param children Child nodes to append.
- * @returns The element.
- */
+/** Create an element with classes, text, attributes, title and children. */
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   options: IElementOptions = {},
@@ -49,13 +42,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 /**
- * Create a `type="button"` button.
- *
- * @param text The visible label.
- * @param onClick Called on click.
- * @param options Classes, attributes (e.g. `aria-label`) and title.
- * @param base The button's base class, in front of `options.className`.
- * @returns The button.
+ * Create a `type="button"` button labelled `text`, with the `base` class in
+ * front of `options.className`.
  */
 export function button(
   text: string,
@@ -73,12 +61,7 @@ export function button(
   return node;
 }
 
-/**
- * Set an element's text if it differs (avoids needless DOM writes).
- *
- * @param node The element.
- * @param text The text.
- */
+/** Set an element's text if it differs (avoids needless DOM writes). */
 export function setText(node: Element, text: string): void {
   if (node.textContent !== text) {
     node.textContent = text;
@@ -86,16 +69,10 @@ export function setText(node: Element, text: string): void {
 }
 
 /**
- * Bring a `<tbody>` in line with a list, reusing the rows of items whose
- * key did not change: `create` builds a new row, `update` refreshes an
- * existing one, and rows of keys no longer listed are removed. The order
- * of the list is kept.
- *
- * @param body The table body.
- * @param items The items, in display order.
- * @param key The key of an item (also stored in the row's `data-key`).
- * @param create Build the row of a new item.
- * @param update Refresh the row of an item still listed.
+ * Bring a `<tbody>` in line with a list, in its order, reusing the rows of
+ * items whose key (the row's `data-key`) did not change: `create` builds a
+ * new row, `update` refreshes every row, and rows of keys no longer listed
+ * are removed.
  */
 export function syncRows<T>(
   body: HTMLTableSectionElement,
@@ -138,12 +115,7 @@ export function syncRows<T>(
 /** A column header of `tableHead()`: its text, or its text and CSS classes. */
 export type ColumnSpec = string | { text: string; className: string };
 
-/**
- * Build a table head with one row of column headers (`scope="col"`).
- *
- * @param columns The headers, in order.
- * @returns The `thead` element.
- */
+/** Build a table head with one row of column headers (`scope="col"`). */
 export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
   return el('thead', {}, [
     el(
@@ -162,12 +134,7 @@ export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
 /** The number of the last id `uniqueId()` handed out. */
 let lastId = 0;
 
-/**
- * An element id unique in this page.
- *
- * @param prefix The id's prefix.
- * @returns `<prefix>-<n>`.
- */
+/** An element id unique in this page: `<prefix>-<n>`. */
 export function uniqueId(prefix: string): string {
   lastId += 1;
   return `${prefix}-${lastId}`;

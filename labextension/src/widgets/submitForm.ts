@@ -92,11 +92,8 @@ export const NUMBER_PROBLEM = 'Enter a number of at least 0.';
 export const SUBMISSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
- * Check raw form values.
- *
- * @param values The raw values.
- * @param fields The fields to check (default those of `Submit a Ray job`).
- * @returns The problems, by field; empty when valid.
+ * Check raw form values: the problems of `fields` (default those of
+ * `Submit a Ray job`), by field; empty when valid.
  */
 export function validateValues(
   values: IValues,
@@ -104,7 +101,7 @@ export function validateValues(
 ): Partial<Record<Field, string>> {
   const problems: Partial<Record<Field, string>> = {};
   for (const field of fields) {
-    const problem = Private.CHECKS[field]?.(values[field].trim());
+    const problem = CHECKS[field]?.(values[field].trim());
     if (problem) {
       problems[field] = problem;
     }
@@ -115,9 +112,6 @@ export function validateValues(
 /**
  * Build the `POST jobs` body from raw form values; empty and invalid
  * fields are left out.
- *
- * @param values The raw values.
- * @returns The submission.
  */
 export function toRequest(values: IValues): SubmitRequest {
   const pip = parsePackages(values.pip);
@@ -129,13 +123,9 @@ export function toRequest(values: IValues): SubmitRequest {
 }
 
 /**
- * Build the `POST notebook-jobs` body from raw form values and the
- * notebook's parameters; empty and invalid fields are left out.
- *
- * @param path The notebook, relative to the Jupyter root.
- * @param values The raw values of `NOTEBOOK_FIELDS`.
- * @param parameters The parameters' values, by name.
- * @returns The submission.
+ * Build the `POST notebook-jobs` body of a notebook (`path` relative to the
+ * Jupyter root) from raw form values and the parameters' values, by name;
+ * empty and invalid fields are left out.
  */
 export function toNotebookRequest(
   path: string,
@@ -160,12 +150,10 @@ export function toNotebookRequest(
 }
 
 /**
- * Parse a JSON object (`runtime_env`, custom resources).
- *
- * @param text The JSON text; empty means an empty object.
- * @returns The object, or null when the text is not a JSON object.
+ * Parse a JSON object (`runtime_env`, custom resources): empty text is an
+ * empty object; null when the text is not a JSON object.
  */
-export function parseJsonObject(text: string): Record<string, unknown> | null {
+function parseJsonObject(text: string): Record<string, unknown> | null {
   if (!text.trim()) {
     return {};
   }
@@ -180,11 +168,9 @@ export function parseJsonObject(text: string): Record<string, unknown> | null {
 }
 
 /**
- * The options both forms share: submission id, job name, CPUs, GPUs,
- * memory and pool; empty and invalid ones left out.
- *
- * @param values The raw values.
- * @returns The options, as the request bodies name them.
+ * The options both forms share, as the request bodies name them:
+ * submission id, job name, CPUs, GPUs, memory and pool; empty and invalid
+ * ones left out.
  */
 function jobOptions(values: IValues): Omit<SubmitRequest, 'entrypoint'> {
   const id = values.submissionId.trim();
@@ -204,11 +190,9 @@ function jobOptions(values: IValues): Omit<SubmitRequest, 'entrypoint'> {
 }
 
 /**
- * Parse a size: plain bytes, or a number with a unit (`K`, `KB`, `KiB`,
- * ... up to `T`), decimal units in powers of 1000, binary in powers of 1024.
- *
- * @param text The size.
- * @returns Whole bytes, or null when it is not a size of at least 0.
+ * Parse a size into whole bytes: plain bytes, or a number with a unit (`K`,
+ * `KB`, `KiB`, ... up to `T`), decimal units in powers of 1000, binary in
+ * powers of 1024; null when it is not a size of at least 0.
  */
 export function parseBytes(text: string): number | null {
   const match = /^(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]i?b?|b)?$/i.exec(text.trim());
@@ -227,9 +211,6 @@ export function parseBytes(text: string): number | null {
 /**
  * Split a list of pip requirements on commas, newlines and spaces, keeping
  * version specifiers such as `pandas >= 2` together.
- *
- * @param text The requirements.
- * @returns The requirements, without empty entries.
  */
 export function parsePackages(text: string): string[] {
   return text
@@ -239,12 +220,7 @@ export function parsePackages(text: string): string[] {
     .filter(part => part.length > 0);
 }
 
-/**
- * Parse a count of CPUs or GPUs.
- *
- * @param text The count.
- * @returns The number, or null unless a finite number of at least 0.
- */
+/** Parse a count of CPUs or GPUs; null unless a number of at least 0. */
 function parseCount(text: string): number | null {
   if (!/^(\d+(?:\.\d*)?|\.\d+)$/.test(text)) {
     return null;
@@ -253,42 +229,33 @@ function parseCount(text: string): number | null {
   return Number.isFinite(value) && value >= 0 ? value : null;
 }
 
-/** Module-private checks. */
-namespace Private {
-  /** The check of each field's trimmed text: its problem, or null. */
-  export const CHECKS: Partial<Record<Field, (text: string) => string | null>> =
-    {
-      entrypoint: text => (text ? null : 'Entrypoint is required.'),
-      submissionId: text =>
-        text && !SUBMISSION_ID_PATTERN.test(text)
-          ? 'Use up to 64 letters, digits, "_", "." or "-", starting with a letter or digit.'
-          : null,
-      cpus: countProblem,
-      gpus: countProblem,
-      memory: text =>
-        text && parseBytes(text) === null
-          ? 'Enter a size of at least 0: bytes, or a number with a unit (512MiB, 2GiB, 1GB).'
-          : null,
-      resources: text => {
-        const value = parseJsonObject(text);
-        return value &&
-          Object.values(value).every(n => typeof n === 'number' && n >= 0)
-          ? null
-          : 'Enter a JSON object of resource names and amounts of at least 0, e.g. {"A100": 1}.';
-      },
-      runtimeEnv: text =>
-        parseJsonObject(text)
-          ? null
-          : 'Enter a JSON object, e.g. {"env_vars": {"SEED": "1"}}, or leave it empty.'
-    };
+/** The check of each field's trimmed text: its problem, or null. */
+const CHECKS: Partial<Record<Field, (text: string) => string | null>> = {
+  entrypoint: text => (text ? null : 'Entrypoint is required.'),
+  submissionId: text =>
+    text && !SUBMISSION_ID_PATTERN.test(text)
+      ? 'Use up to 64 letters, digits, "_", "." or "-", starting with a letter or digit.'
+      : null,
+  cpus: countProblem,
+  gpus: countProblem,
+  memory: text =>
+    text && parseBytes(text) === null
+      ? 'Enter a size of at least 0: bytes, or a number with a unit (512MiB, 2GiB, 1GB).'
+      : null,
+  resources: text => {
+    const value = parseJsonObject(text);
+    return value &&
+      Object.values(value).every(n => typeof n === 'number' && n >= 0)
+      ? null
+      : 'Enter a JSON object of resource names and amounts of at least 0, e.g. {"A100": 1}.';
+  },
+  runtimeEnv: text =>
+    parseJsonObject(text)
+      ? null
+      : 'Enter a JSON object, e.g. {"env_vars": {"SEED": "1"}}, or leave it empty.'
+};
 
-  /**
-   * The problem of a CPU or GPU count.
-   *
-   * @param text The count.
-   * @returns `NUMBER_PROBLEM`, or null when empty or a number of at least 0.
-   */
-  function countProblem(text: string): string | null {
-    return text && parseCount(text) === null ? NUMBER_PROBLEM : null;
-  }
+/** The problem of a CPU or GPU count, or null when empty or valid. */
+function countProblem(text: string): string | null {
+  return text && parseCount(text) === null ? NUMBER_PROBLEM : null;
 }
