@@ -10,11 +10,6 @@ import { ListSection } from './ListSection';
  * namespace, state, owner and expiry, and a kill button.
  */
 export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: ActorsSection.IOptions) {
     super({
       ...options,
@@ -131,12 +126,7 @@ export namespace ActorsSection {
   /** Options to create an `ActorsSection`. */
   export type IOptions = ListSection.ISectionOptions<ActorsModel>;
 
-  /**
-   * The key of an actor row: `<namespace>/<name>`.
-   *
-   * @param actor The actor.
-   * @returns The key.
-   */
+  /** The key of an actor row: `<namespace>/<name>`. */
   export function actorKey(actor: ActorRecord): string {
     return `${actor.namespace}/${actor.name}`;
   }

@@ -12,11 +12,6 @@ import { setText } from './dom';
  * `ClusterModel`, so it clears by itself when Ray answers again.
  */
 export class ConnectionBanner extends Widget {
-  /**
-   * Create the banner.
-   *
-   * @param options The banner options.
-   */
   constructor(options: ConnectionBanner.IOptions) {
     super();
     this.addClass('iog-ConnectionBanner');

@@ -27,11 +27,6 @@ import { DASHBOARD_PATH } from '../tokens';
  * `referrerpolicy="no-referrer"` keeps the grant out of Referer headers.
  */
 export class DashboardPanel extends Widget {
-  /**
-   * Create the panel.
-   *
-   * @param options The panel options.
-   */
   constructor(options: DashboardPanel.IOptions) {
     super();
     this.addClass('iog-DashboardPanel');

@@ -19,12 +19,7 @@ export abstract class JobForm<T>
   extends Widget
   implements Dialog.IBodyWidget<T>
 {
-  /**
-   * Create the form's fields.
-   *
-   * @param fields The fields, in display order.
-   * @param options Initial values, known pools and a first error.
-   */
+  /** Create the form with `fields`, in display order. */
   constructor(
     readonly fields: ReadonlyArray<SubmitForm.Field>,
     options: JobForm.IOptions

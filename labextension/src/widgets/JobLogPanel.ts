@@ -21,38 +21,11 @@ import { button, el, setText } from './dom';
  * place.
  */
 export class JobLogPanel extends Widget {
-  /**
-   * Create a panel over a model (the panel starts the model's tail).
-   *
-   * @param options The panel options.
-   */
+  /** Create a panel over a model (the panel starts the model's tail). */
   constructor(options: JobLogPanel.IOptions) {
     super();
     this.model = options.model;
     this.addClass('iog-JobLogPanel');
-
-    this._statusNode = el('div', {
-      className: 'iog-JobLogPanel-status',
-      attrs: { role: 'status' }
-    });
-    this._noticeNode = el('div', { className: 'iog-JobLogPanel-notice' });
-    this._endButton = button(
-      'Jump to end',
-      () => void this._run(() => this.model.jumpToEnd(), true),
-      { className: 'iog-JobLogPanel-end' },
-      'jp-Button'
-    );
-    const header = el('div', { className: 'iog-JobLogPanel-header' }, [
-      this._statusNode,
-      this._noticeNode,
-      this._endButton
-    ]);
-    this._earlierButton = button(
-      'Load earlier',
-      () => void this._run(() => this.model.loadEarlier(), false),
-      { className: 'iog-JobLogPanel-earlier' },
-      'jp-Button'
-    );
     this.linesNode = el('div', {
       className: 'iog-JobLogPanel-lines',
       attrs: {
@@ -69,8 +42,15 @@ export class JobLogPanel extends Widget {
         node.scrollHeight - node.scrollTop - node.clientHeight <
         Private.FOLLOW_SLACK_PX;
     });
-
-    this.node.append(header, this._earlierButton, this.linesNode);
+    this.node.append(
+      el('div', { className: 'iog-JobLogPanel-header' }, [
+        this._statusNode,
+        this._noticeNode,
+        this._endButton
+      ]),
+      this._earlierButton,
+      this.linesNode
+    );
     this.model.changed.connect(this._schedule, this);
     this._render();
     this.model.start();
@@ -82,10 +62,7 @@ export class JobLogPanel extends Widget {
   /** The element holding the line elements. */
   readonly linesNode: HTMLDivElement;
 
-  /**
-   * Apply pending model changes to the DOM now instead of at the next
-   * animation frame.
-   */
+  /** Apply pending model changes now instead of at the next frame. */
   flush(): void {
     this._cancelFrame();
     this._render();
@@ -101,12 +78,7 @@ export class JobLogPanel extends Widget {
     super.dispose();
   }
 
-  /**
-   * Catch up at once when the panel is shown again (frames may not run for
-   * a hidden tab).
-   *
-   * @param msg The message.
-   */
+  /** Catch up at once when shown again (a hidden tab may run no frames). */
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.flush();
@@ -235,23 +207,33 @@ export class JobLogPanel extends Widget {
       status === 'failed' || tail.phase === 'error'
     );
 
-    let notice = '';
-    if (this._error) {
-      notice = this._error;
-    } else if (this.model.detached) {
-      notice = 'Showing earlier lines; newer lines are hidden.';
-    } else if (tail.phase === 'reconnecting' && tail.message) {
-      notice = tail.message;
-    }
+    const notice =
+      this._error ||
+      (this.model.detached
+        ? 'Showing earlier lines; newer lines are hidden.'
+        : (tail.phase === 'reconnecting' && tail.message) || '');
     setText(this._noticeNode, notice);
     this._noticeNode.hidden = !notice;
     this._noticeNode.classList.toggle('iog-mod-error', !!this._error);
   }
 
-  private _statusNode: HTMLDivElement;
-  private _noticeNode: HTMLDivElement;
-  private _earlierButton: HTMLButtonElement;
-  private _endButton: HTMLButtonElement;
+  private _statusNode = el('div', {
+    className: 'iog-JobLogPanel-status',
+    attrs: { role: 'status' }
+  });
+  private _noticeNode = el('div', { className: 'iog-JobLogPanel-notice' });
+  private _endButton = button(
+    'Jump to end',
+    () => void this._run(() => this.model.jumpToEnd(), true),
+    { className: 'iog-JobLogPanel-end' },
+    'jp-Button'
+  );
+  private _earlierButton = button(
+    'Load earlier',
+    () => void this._run(() => this.model.loadEarlier(), false),
+    { className: 'iog-JobLogPanel-earlier' },
+    'jp-Button'
+  );
   private _partialNode: HTMLElement | null = null;
   private _generation = -1;
   private _firstSeq = 0;
@@ -282,12 +264,7 @@ namespace Private {
     reconnecting: 'Reconnecting…'
   };
 
-  /**
-   * Build one line's element from its segments (text nodes only).
-   *
-   * @param segments The styled segments.
-   * @returns A `div.iog-JobLogPanel-line`.
-   */
+  /** A `div.iog-JobLogPanel-line` of styled segments, text nodes only. */
   export function lineNode(segments: IAnsiSegment[]): HTMLElement {
     const line = el('div', { className: 'iog-JobLogPanel-line' });
     for (const { classes, text } of segments) {

@@ -15,11 +15,6 @@ import { ListSection } from './ListSection';
  * delete buttons, and Newer / Older paging.
  */
 export class JobsSection extends ListSection<JobRecord, JobsModel> {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: JobsSection.IOptions) {
     super({
       ...options,
@@ -190,11 +185,8 @@ export namespace JobsSection {
   }
 
   /**
-   * The start of a job in words and, once it ended, how long it ran.
-   *
-   * @param job The job.
-   * @param now The current time in epoch milliseconds.
-   * @returns For instance `2 min ago` or `1 h ago · ran 3m 5s`.
+   * The start of a job in words and, once it ended, how long it ran, at
+   * `now` (epoch ms), e.g. `2 min ago` or `1 h ago · ran 3m 5s`.
    */
   export function ageText(job: JobRecord, now = Date.now()): string {
     const age = formatAge(job.start_time_ms, now);
@@ -203,11 +195,8 @@ export namespace JobsSection {
   }
 
   /**
-   * When an ended job ended, and how long it ran, for tooltips.
-   *
-   * @param job The job.
-   * @returns For instance `ended May 1, 10:03 AM after 3m 5s`; `''` while
-   *   it has not ended.
+   * When an ended job ended and how long it ran, for tooltips, e.g. `ended
+   * May 1, 10:03 AM after 3m 5s`; `''` while it has not ended.
    */
   export function endedText(job: JobRecord): string {
     const ran = runSeconds(job);

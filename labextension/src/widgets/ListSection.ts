@@ -23,11 +23,6 @@ export abstract class ListSection<
   T,
   M extends PolledModel<unknown>
 > extends SidebarSection {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: ListSection.IOptions<T, M>) {
     super(options);
     const { className: block, noun, pager } = options;
@@ -115,9 +110,6 @@ export abstract class ListSection<
   /**
    * Build an item's row: `tr.<block>-row` with one `td.<block>-<cell>` per
    * column; subclasses add what the cells hold besides text.
-   *
-   * @param item The item.
-   * @returns The row.
    */
   protected createRow(item: T): HTMLTableRowElement {
     const { className: block, keyAttr, columns, rowKey } = this._options;

@@ -26,11 +26,6 @@ import { UsageSection } from './UsageSection';
  * disposes of them (see `dispose` for the optional hand-over).
  */
 export class RaySidebar extends Panel {
-  /**
-   * Create the sidebar.
-   *
-   * @param options The models, commands, icon and expanded sections.
-   */
   constructor(options: RaySidebar.IOptions) {
     super();
     this.id = SIDEBAR_ID;
@@ -60,11 +55,7 @@ export class RaySidebar extends Panel {
   /** The sections, in display order. */
   readonly sections: ReadonlyArray<SidebarSection>;
 
-  /**
-   * Expand exactly the named sections and collapse the others.
-   *
-   * @param keys The sections to show expanded.
-   */
+  /** Expand exactly the named sections and collapse the others. */
   setExpandedSections(keys: ReadonlyArray<string>): void {
     for (const section of this.sections) {
       section.expanded = keys.includes(section.key);

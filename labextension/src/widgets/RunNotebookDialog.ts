@@ -16,11 +16,6 @@ import * as SubmitForm from './submitForm';
  * `textContent` or `value`, never parsed as HTML.
  */
 export class RunNotebookDialog extends JobForm<NotebookSubmitRequest> {
-  /**
-   * Create the form.
-   *
-   * @param options The notebook, its parameters, initial values and pools.
-   */
   constructor(options: RunNotebookDialog.IOptions) {
     super(SubmitForm.NOTEBOOK_FIELDS, options);
     this.addClass('iog-RunNotebookDialog');
@@ -83,11 +78,7 @@ export class RunNotebookDialog extends JobForm<NotebookSubmitRequest> {
     return this._rows.map(({ name, value }) => ({ name, value }));
   }
 
-  /**
-   * Check the parameters and the job options.
-   *
-   * @returns The problems in words, parameters first; empty when valid.
-   */
+  /** Check the parameters, then the job options: the problems in words. */
   validate(): string[] {
     // Both rows of a duplicate name are marked; the problem is said once.
     const problems = Array.from(
@@ -107,8 +98,6 @@ export class RunNotebookDialog extends JobForm<NotebookSubmitRequest> {
   /**
    * The `POST notebook-jobs` body for the current values: parameters with
    * an empty value and empty options are left out; call `validate()` first.
-   *
-   * @returns The submission.
    */
   getValue(): NotebookSubmitRequest {
     const parameters: Record<string, unknown> = {};

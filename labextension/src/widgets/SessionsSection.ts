@@ -13,11 +13,6 @@ import { ListSection } from './ListSection';
  * warning when the idle policy flags it, and a release button.
  */
 export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: SessionsSection.IOptions) {
     super({
       ...options,
@@ -159,12 +154,7 @@ export namespace SessionsSection {
   /** Options to create a `SessionsSection`. */
   export type IOptions = ListSection.ISectionOptions<SessionsModel>;
 
-  /**
-   * What a session holds, in words.
-   *
-   * @param session The session.
-   * @returns For instance `2 CPU · 1 GPU`, or `—` when nothing.
-   */
+  /** What a session holds, e.g. `2 CPU · 1 GPU`, or `—` when nothing. */
   export function heldText(session: SessionRecord): string {
     const resources = session.resources ?? {};
     const parts: string[] = [];
@@ -179,12 +169,7 @@ export namespace SessionsSection {
     return parts.length ? parts.join(' · ') : '—';
   }
 
-  /**
-   * The actors of a session, in words.
-   *
-   * @param session The session.
-   * @returns For instance `1 actor · 1 detached`, or `0 actors`.
-   */
+  /** The actors of a session, e.g. `1 actor · 1 detached` or `0 actors`. */
   export function actorsText(session: SessionRecord): string {
     const detached = session.detached_actors ?? 0;
     return (

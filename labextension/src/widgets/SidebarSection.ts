@@ -10,11 +10,6 @@ import { el, setText, uniqueId } from './dom';
  * The cluster, jobs, sessions, actors and usage sections extend it.
  */
 export class SidebarSection extends Widget {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: SidebarSection.IOptions) {
     super({ node: document.createElement('section') });
     this.key = options.key;
@@ -74,11 +69,7 @@ export class SidebarSection extends Widget {
     this.toggleClass('iog-mod-collapsed', !value);
   }
 
-  /**
-   * Show or clear the section's error line.
-   *
-   * @param message The problem in words, or null to clear it.
-   */
+  /** Show the section's error line, or clear it with null. */
   protected setError(message: string | null): void {
     setText(this.errorNode, message ?? '');
     this.errorNode.hidden = !message;

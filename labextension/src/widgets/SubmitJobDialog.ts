@@ -7,21 +7,12 @@ import * as SubmitForm from './submitForm';
  * `POST jobs` body; `validate()` runs the form's checks for callers.
  */
 export class SubmitJobDialog extends JobForm<SubmitRequest> {
-  /**
-   * Create the form.
-   *
-   * @param options Initial values, known pools and a first error.
-   */
   constructor(options: SubmitJobDialog.IOptions = {}) {
     super(SubmitForm.FIELDS, options);
     this.check();
   }
 
-  /**
-   * Check the fields.
-   *
-   * @returns The problems, by field; empty when the form is valid.
-   */
+  /** Check the fields: the problems, by field; empty when valid. */
   validate(): Partial<Record<SubmitJobDialog.Field, string>> {
     return this.fieldProblems();
   }
@@ -29,8 +20,6 @@ export class SubmitJobDialog extends JobForm<SubmitRequest> {
   /**
    * The `POST jobs` body for the current values. Fields left empty are
    * left out; call `validate()` first, invalid fields are left out too.
-   *
-   * @returns The submission.
    */
   getValue(): SubmitRequest {
     return SubmitForm.toRequest(this.values);

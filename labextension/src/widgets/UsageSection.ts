@@ -12,11 +12,6 @@ import { ListSection } from './ListSection';
  * toggle. It polls only while expanded.
  */
 export class UsageSection extends ListSection<UsageRow, UsageModel> {
-  /**
-   * Create the section.
-   *
-   * @param options The section options.
-   */
   constructor(options: UsageSection.IOptions) {
     super({
       ...options,
@@ -166,10 +161,7 @@ export namespace UsageSection {
 
   /**
    * A row's tooltip: its name and key, user and kind, CPU-hours, the most
-   * GPUs held at once, and when it was first and last seen.
-   *
-   * @param row The row.
-   * @returns The lines of the tooltip.
+   * GPUs held at once, and when it was first and last seen, one a line.
    */
   export function tooltip(row: UsageRow): string {
     const hours = (seconds: number) => (seconds / 3600).toFixed(2);

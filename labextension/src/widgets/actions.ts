@@ -27,15 +27,13 @@ export interface ISubmitJobOptions {
 }
 
 /**
- * Show the `Submit a Ray job` form and submit what the user enters.
+ * Show the `Submit a Ray job` form and submit what the user enters through
+ * the jobs model; resolves to the new job's submission id, or null when
+ * cancelled or refused.
  *
  * Invalid input reopens the form with the problem shown. When the server
  * refuses the job, its message is shown in an error dialog and nothing else
  * happens; the refused values are kept and fill the form next time.
- *
- * @param model The jobs model that submits.
- * @param options Pools to suggest and initial values.
- * @returns The new job's submission id, or null when cancelled or refused.
  */
 export async function submitJobWithDialog(
   model: JobsModel,
@@ -81,15 +79,11 @@ export interface IRunNotebookOptions {
 
 /**
  * Show the `Run as Ray job` form for a notebook and submit what the user
- * enters (`POST notebook-jobs`).
+ * enters (`POST notebook-jobs`); resolves to the server's reply (job id,
+ * executed copy's path), or null when cancelled.
  *
  * Invalid input, or a refusal by the server, reopens the form as it was,
  * with the problem (the server's message, as text) above it.
- *
- * @param service The notebook jobs client.
- * @param options The notebook, its parameters and pools to suggest.
- * @returns The server's reply (job id, executed copy's path), or null when
- *   cancelled.
  */
 export async function runNotebookWithDialog(
   service: NotebookJobsService,
@@ -143,11 +137,8 @@ export interface IConfirmOptions {
 
 /**
  * Ask for confirmation, then run an action; when it fails, show why in an
- * error dialog.
- *
- * @param options The dialog's texts.
- * @param action What to do once confirmed.
- * @returns The action's result, or null when cancelled or failed.
+ * error dialog. Resolves to the action's result, or null when cancelled or
+ * failed.
  */
 export async function confirmAction<T>(
   options: IConfirmOptions,
@@ -175,12 +166,7 @@ export async function confirmAction<T>(
 
 /**
  * Ask for confirmation, then stop a job, or delete an ended job's record and
- * logs.
- *
- * @param model The jobs model that does it.
- * @param action What to do.
- * @param submissionId The job's submission id.
- * @returns Whether it was done (for a stop: requested).
+ * logs; resolves to whether it was done (for a stop: requested).
  */
 export async function confirmJobAction(
   model: JobsModel,

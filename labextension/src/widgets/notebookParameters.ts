@@ -17,11 +17,8 @@ export interface IParsedValue {
 }
 
 /**
- * Read a parameter value's text: JSON when it parses, else the text
- * itself as a string; empty (only spaces) leaves the parameter out.
- *
- * @param text The value's text.
- * @returns How it is sent.
+ * Read how a parameter value's text is sent: JSON when it parses, else the
+ * text itself as a string; empty (only spaces) leaves the parameter out.
  */
 export function parseValue(text: string): IParsedValue {
   if (!text.trim()) {
@@ -35,10 +32,8 @@ export function parseValue(text: string): IParsedValue {
 }
 
 /**
- * Say how a value is sent, for the note under its row.
- *
- * @param text The value's text.
- * @returns For instance `JSON number`, or `Not JSON: sent as the string "abc".`
+ * Say how a value is sent, for the note under its row: for instance `JSON
+ * number.`, or `Not JSON: sent as the string "abc".`
  */
 export function describeValue(text: string): string {
   const parsed = parseValue(text);
@@ -55,13 +50,11 @@ export function describeValue(text: string): string {
 }
 
 /**
- * The parameters of a notebook: the simple `name = literal` lines of its
- * first cell tagged `parameters`, each literal as JSON text (`True` →
- * `true`, `'a'` → `"a"`, `None` → `null`). A name whose value is no
- * literal (an expression) gets an empty value, so its default is kept.
- *
- * @param notebook The notebook document (nbformat 4 JSON).
- * @returns The parameters' JSON text, by name, in the cell's order.
+ * The parameters of a notebook document (nbformat 4 JSON), by name in the
+ * cell's order: the simple `name = literal` lines of its first cell tagged
+ * `parameters`, each literal as JSON text (`True` → `true`, `'a'` → `"a"`,
+ * `None` → `null`). A name whose value is no literal (an expression) gets an
+ * empty value, so its default is kept.
  */
 export function parseParameters(notebook: unknown): Record<string, string> {
   const cells = (notebook as { cells?: unknown } | null)?.cells;
@@ -91,10 +84,8 @@ export function parseParameters(notebook: unknown): Record<string, string> {
 
 /**
  * Turn a Python literal (numbers, strings, `True`/`False`/`None`, lists,
- * tuples, dicts of those) into JSON text; a trailing comment is dropped.
- *
- * @param text The literal.
- * @returns Compact JSON, or null when it is not such a literal.
+ * tuples, dicts of those) into compact JSON text, or null when it is not
+ * such a literal; a trailing comment is dropped.
  */
 export function pythonLiteralToJson(text: string): string | null {
   let out = '';
