@@ -6,7 +6,7 @@ import { formatAge, formatDuration, formatTime } from '../format';
 import type { JobsModel } from '../models/JobsModel';
 import { CommandIDs } from '../tokens';
 import { confirmJobAction } from './actions';
-import { button, el, setText } from './dom';
+import { button, el, select, setText } from './dom';
 import { ListSection } from './ListSection';
 
 /**
@@ -47,16 +47,17 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
       })
     );
 
-    this._filter = el('select', {
-      className: 'iog-JobsSection-filter',
-      attrs: { 'aria-label': 'Filter jobs by status' }
-    });
-    for (const status of ['', ...JobsService.STATUSES]) {
-      this._filter.appendChild(
-        el('option', { text: status || 'All', attrs: { value: status } })
-      );
-    }
-    this._filter.addEventListener('change', this._onFilter);
+    this._filter = select(
+      {
+        className: 'iog-JobsSection-filter',
+        attrs: { 'aria-label': 'Filter jobs by status' }
+      },
+      ['', ...JobsService.STATUSES].map(status => [status, status || 'All']),
+      value => {
+        const status = JobsService.STATUSES.find(s => s === value) ?? null;
+        void this.model.setStatusFilter(status);
+      }
+    );
     this.contentNode.prepend(
       el('div', { className: 'iog-JobsSection-controls' }, [this._filter])
     );
@@ -65,10 +66,7 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
 
   /** Render the model's current page and filter. */
   render(): void {
-    const filter = this.model.statusFilter ?? '';
-    if (this._filter.value !== filter) {
-      this._filter.value = filter;
-    }
+    this._filter.value = this.model.statusFilter ?? '';
     super.render();
   }
 
@@ -122,50 +120,36 @@ export class JobsSection extends ListSection<JobRecord, JobsModel> {
     { submission_id: id, name }: JobRecord,
     terminal: boolean
   ): void {
-    const open = { submissionId: id };
-    const logs = button(
-      'Logs',
-      () => void this._commands.execute(CommandIDs.openJobLog, open),
-      {
+    const run = (command: string) => () =>
+      void this._commands.execute(command, { submissionId: id });
+    const buttons = [
+      button('Logs', run(CommandIDs.openJobLog), {
         className: 'iog-JobsSection-logs',
         attrs: { 'aria-label': `Show logs of ${id}` },
         title: `Show the log of ${name}`
-      }
-    );
+      })
+    ];
+    if (!terminal && this._commands.hasCommand(CommandIDs.watchJob)) {
+      buttons.push(
+        button('', run(CommandIDs.watchJob), {
+          className: 'iog-JobsSection-watch',
+          attrs: { 'aria-label': `Notify when ${id} ends` },
+          title: `Show a notification when ${name} ends`
+        })
+      );
+    }
     const [label, action, title] = terminal
       ? (['Delete', 'delete', `Delete the record and log of ${name}`] as const)
       : (['Stop', 'stop', `Stop ${name}`] as const);
-    const end = button(
-      label,
-      () => void confirmJobAction(this.model, action, id),
-      {
+    buttons.push(
+      button(label, () => void confirmJobAction(this.model, action, id), {
         className: `iog-JobsSection-${action}`,
         attrs: { 'aria-label': `${label} ${id}` },
         title
-      }
+      })
     );
-    const watch =
-      terminal || !this._commands.hasCommand(CommandIDs.watchJob)
-        ? []
-        : [
-            button(
-              '',
-              () => void this._commands.execute(CommandIDs.watchJob, open),
-              {
-                className: 'iog-JobsSection-watch',
-                attrs: { 'aria-label': `Notify when ${id} ends` },
-                title: `Show a notification when ${name} ends`
-              }
-            )
-          ];
-    cell.replaceChildren(logs, ...watch, end);
+    cell.replaceChildren(...buttons);
   }
-
-  private _onFilter = (): void => {
-    const value = this._filter.value;
-    const status = JobsService.STATUSES.find(s => s === value) ?? null;
-    void this.model.setStatusFilter(status);
-  };
 
   private _commands: CommandRegistry;
   private _filter: HTMLSelectElement;

@@ -1,7 +1,7 @@
 import type { UsageRow } from '../api/types';
 import { formatCount, formatTime } from '../format';
 import { UsageModel } from '../models/UsageModel';
-import { button, el, setText, uniqueId } from './dom';
+import { button, el, select, setText, uniqueId } from './dom';
 import { ListSection } from './ListSection';
 
 /**
@@ -30,55 +30,21 @@ export class UsageSection extends ListSection<UsageRow, UsageModel> {
       ]
     });
     const model = this.model;
-    const picker = <T extends string>(
-      label: string,
-      choices: ReadonlyArray<T>,
-      labels: Record<T, string>,
-      value: T,
-      apply: (choice: T) => void
-    ): HTMLSelectElement => {
-      const select = el(
-        'select',
-        {
-          className: 'iog-UsageSection-picker',
-          attrs: { 'aria-label': label }
-        },
-        choices.map(choice =>
-          el('option', { text: labels[choice], attrs: { value: choice } })
-        )
-      );
-      select.value = value;
-      select.addEventListener('change', () => apply(select.value as T));
-      return select;
-    };
-    this._window = picker(
-      'Window',
-      UsageModel.WINDOWS,
-      UsageSection.WINDOW_LABELS,
-      model.window,
-      choice => (model.window = choice)
-    );
-    this._groupBy = picker(
-      'Group by',
-      UsageModel.GROUPS,
-      UsageSection.GROUP_LABELS,
-      model.groupBy,
-      choice => (model.groupBy = choice)
-    );
-    this._note = el('p', {
-      className: 'iog-UsageSection-note',
-      attrs: { id: uniqueId('iog-UsageSection-note') }
+    const picker = (label: string) => ({
+      className: 'iog-UsageSection-picker',
+      attrs: { 'aria-label': label }
     });
+    this._window = select(
+      picker('Window'),
+      Object.entries(UsageSection.WINDOW_LABELS),
+      choice => (model.window = choice as UsageModel.Window)
+    );
+    this._groupBy = select(
+      picker('Group by'),
+      Object.entries(UsageSection.GROUP_LABELS),
+      choice => (model.groupBy = choice as UsageModel.GroupBy)
+    );
     this._note.hidden = true;
-    this._info = button('About', () => this._toggleNote(), {
-      className: 'iog-UsageSection-info',
-      attrs: {
-        'aria-expanded': 'false',
-        'aria-controls': this._note.id,
-        'aria-label': 'How usage is measured'
-      },
-      title: 'How these figures are measured'
-    });
     this.contentNode.prepend(
       el('div', { className: 'iog-UsageSection-controls' }, [
         this._window,
@@ -128,16 +94,29 @@ export class UsageSection extends ListSection<UsageRow, UsageModel> {
     row.classList.toggle('iog-mod-gpu', item.gpu_seconds > 0);
   }
 
-  private _toggleNote(): void {
-    const shown = this._note.hidden;
-    this._note.hidden = !shown;
-    this._info.setAttribute('aria-expanded', shown ? 'true' : 'false');
-  }
-
   private _window: HTMLSelectElement;
   private _groupBy: HTMLSelectElement;
-  private _info: HTMLButtonElement;
-  private _note: HTMLParagraphElement;
+  private _note = el('p', {
+    className: 'iog-UsageSection-note',
+    attrs: { id: uniqueId('iog-UsageSection-note') }
+  });
+  private _info = button(
+    'About',
+    () => {
+      this._note.hidden = !this._note.hidden;
+      const shown = this._note.hidden ? 'false' : 'true';
+      this._info.setAttribute('aria-expanded', shown);
+    },
+    {
+      className: 'iog-UsageSection-info',
+      attrs: {
+        'aria-expanded': 'false',
+        'aria-controls': this._note.id,
+        'aria-label': 'How usage is measured'
+      },
+      title: 'How these figures are measured'
+    }
+  );
 }
 
 /** A namespace for `UsageSection` statics. */

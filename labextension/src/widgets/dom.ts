@@ -139,3 +139,21 @@ export function uniqueId(prefix: string): string {
   lastId += 1;
   return `${prefix}-${lastId}`;
 }
+
+/**
+ * Create a `<select>` of `[value, text]` choices that calls `onChange` with
+ * the chosen value.
+ */
+export function select(
+  options: IElementOptions,
+  choices: ReadonlyArray<[value: string, text: string]>,
+  onChange: (value: string) => void
+): HTMLSelectElement {
+  const node = el(
+    'select',
+    options,
+    choices.map(([value, text]) => el('option', { text, attrs: { value } }))
+  );
+  node.addEventListener('change', () => onChange(node.value));
+  return node;
+}
