@@ -32,7 +32,6 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
         ['Actions', 'actions', 'iog-Table-actions']
       ]
     });
-    this._policy = el('div', { className: 'iog-SessionsSection-policy' });
     this.contentNode.prepend(this._policy);
     this.render();
   }
@@ -79,13 +78,8 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
 
   protected updateRow(row: HTMLTableRowElement, session: SessionRecord): void {
     const cells = row.cells;
-    const path = cells[0].querySelector('.iog-SessionsSection-path');
-    const warning = cells[0].querySelector<HTMLElement>(
-      '.iog-SessionsSection-warning'
-    );
-    if (path) {
-      setText(path, session.label);
-    }
+    const [path, warning] = Array.from(cells[0].children) as HTMLElement[];
+    setText(path, session.label);
     cells[0].title = [
       session.label,
       session.notebook_path ?? '',
@@ -101,16 +95,16 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
       .join('\n');
     const flagged = SessionsModel.isIdleFlagged(session);
     row.classList.toggle('iog-mod-idle', flagged);
-    if (warning) {
-      const text = flagged
+    setText(
+      warning,
+      flagged
         ? session.policy.message ||
-          (session.policy.state === 'due'
-            ? 'Idle: due for release.'
-            : 'Idle: will be released soon.')
-        : '';
-      setText(warning, text);
-      warning.hidden = !flagged;
-    }
+            (session.policy.state === 'due'
+              ? 'Idle: due for release.'
+              : 'Idle: will be released soon.')
+        : ''
+    );
+    warning.hidden = !flagged;
     setText(cells[1], SessionsSection.heldText(session));
     setText(cells[2], SessionsSection.actorsText(session));
     cells[2].title =
@@ -146,7 +140,7 @@ export class SessionsSection extends ListSection<SessionRecord, SessionsModel> {
     }
   }
 
-  private _policy: HTMLDivElement;
+  private _policy = el('div', { className: 'iog-SessionsSection-policy' });
 }
 
 /** A namespace for `SessionsSection` statics. */
@@ -156,17 +150,13 @@ export namespace SessionsSection {
 
   /** What a session holds, e.g. `2 CPU · 1 GPU`, or `—` when nothing. */
   export function heldText(session: SessionRecord): string {
-    const resources = session.resources ?? {};
-    const parts: string[] = [];
-    for (const name of ['CPU', 'GPU']) {
-      if (resources[name]) {
-        parts.push(`${formatCount(resources[name])} ${name}`);
-      }
-    }
-    if (resources.memory) {
-      parts.push(formatGiB(resources.memory));
-    }
-    return parts.length ? parts.join(' · ') : '—';
+    const { CPU, GPU, memory } = session.resources ?? {};
+    const parts = [
+      CPU && `${formatCount(CPU)} CPU`,
+      GPU && `${formatCount(GPU)} GPU`,
+      memory && formatGiB(memory)
+    ];
+    return parts.filter(Boolean).join(' · ') || '—';
   }
 
   /** The actors of a session, e.g. `1 actor · 1 detached` or `0 actors`. */

@@ -1,6 +1,6 @@
 import { Widget } from '@lumino/widgets';
 
-import { el, setText, uniqueId } from './dom';
+import { button, el, setText, uniqueId } from './dom';
 
 /**
  * One collapsible section of the Ray sidebar: a `<section>` labelled by its
@@ -18,30 +18,22 @@ export class SidebarSection extends Widget {
     this.node.setAttribute('aria-label', options.label);
     this.node.dataset.section = options.key;
 
-    const bodyId = uniqueId(`iog-SidebarSection-body-${options.key}`);
-    this._toggle = el('button', {
-      className: 'iog-SidebarSection-toggle',
-      text: options.label,
-      attrs: { type: 'button', 'aria-controls': bodyId }
-    });
-    this._toggle.addEventListener('click', () => {
-      this.expanded = !this._expanded;
-    });
-    const heading = el('h2', { className: 'iog-SidebarSection-title' }, [
-      this._toggle
-    ]);
-    this.toolbarNode = el('div', { className: 'iog-SidebarSection-toolbar' });
-    const header = el('div', { className: 'iog-SidebarSection-header' }, [
-      heading,
-      this.toolbarNode
-    ]);
-    this.errorNode = el('div', { className: 'iog-SidebarSection-error' });
+    this.contentNode.id = uniqueId(`iog-SidebarSection-body-${options.key}`);
+    this._toggle = button(
+      options.label,
+      () => (this.expanded = !this._expanded),
+      { attrs: { 'aria-controls': this.contentNode.id } },
+      'iog-SidebarSection-toggle'
+    );
     this.errorNode.hidden = true;
-    this.contentNode = el('div', {
-      className: 'iog-SidebarSection-body',
-      attrs: { id: bodyId }
-    });
-    this.node.append(header, this.errorNode, this.contentNode);
+    this.node.append(
+      el('div', { className: 'iog-SidebarSection-header' }, [
+        el('h2', { className: 'iog-SidebarSection-title' }, [this._toggle]),
+        this.toolbarNode
+      ]),
+      this.errorNode,
+      this.contentNode
+    );
     this.expanded = options.expanded ?? true;
   }
 
@@ -49,13 +41,19 @@ export class SidebarSection extends Widget {
   readonly key: SidebarSection.Key;
 
   /** Where subclasses put their buttons, next to the heading. */
-  protected readonly toolbarNode: HTMLDivElement;
+  protected readonly toolbarNode = el('div', {
+    className: 'iog-SidebarSection-toolbar'
+  });
 
   /** Where subclasses put their content; hidden while collapsed. */
-  protected readonly contentNode: HTMLDivElement;
+  protected readonly contentNode = el('div', {
+    className: 'iog-SidebarSection-body'
+  });
 
   /** The line that says why the section's data could not be loaded. */
-  protected readonly errorNode: HTMLDivElement;
+  protected readonly errorNode = el('div', {
+    className: 'iog-SidebarSection-error'
+  });
 
   /** Whether the body is shown. */
   get expanded(): boolean {
