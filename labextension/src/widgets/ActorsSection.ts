@@ -46,7 +46,7 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
         hideSingle: true
       }
     });
-    this._namespace = el('input', {
+    const namespace = el('input', {
       className: 'iog-ActorsSection-namespace jp-mod-styled',
       attrs: {
         type: 'search',
@@ -55,12 +55,12 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
         autocomplete: 'off'
       }
     });
-    this._namespace.addEventListener(
+    namespace.addEventListener(
       'change',
-      () => void this.model.setNamespace(this._namespace.value)
+      () => void this.model.setNamespace(namespace.value)
     );
     this.contentNode.prepend(
-      el('div', { className: 'iog-ActorsSection-controls' }, [this._namespace])
+      el('div', { className: 'iog-ActorsSection-controls' }, [namespace])
     );
     this.render();
   }
@@ -108,17 +108,13 @@ export class ActorsSection extends ListSection<ActorRecord, ActorsModel> {
       setText(cells[4], formatTime(actor.expires_ms, actor.expires));
       cells[4].title = `TTL ${formatDuration(actor.ttl_s)}`;
     }
-    const kill = cells[5].querySelector('button');
-    if (kill) {
-      kill.disabled = !!actor.protected;
-      kill.title = actor.protected
-        ? 'iog does not kill this actor'
-        : `Kill ${actor.namespace}/${actor.name}`;
-    }
+    const kill = cells[5].firstChild as HTMLButtonElement;
+    kill.disabled = !!actor.protected;
+    kill.title = actor.protected
+      ? 'iog does not kill this actor'
+      : `Kill ${actor.namespace}/${actor.name}`;
     row.classList.toggle('iog-mod-protected', !!actor.protected);
   }
-
-  private _namespace: HTMLInputElement;
 }
 
 /** A namespace for `ActorsSection` statics. */

@@ -106,7 +106,19 @@ export class ClusterSection extends SidebarSection {
     );
     for (const group of this._groups) {
       const entries = group.entries(snapshot);
-      Private.renderList(group.list, entries);
+      // Replace the items only when they changed.
+      const shown = JSON.stringify(entries);
+      if (group.shown !== shown) {
+        group.shown = shown;
+        group.list.replaceChildren(
+          ...entries.map(({ text, pool }) =>
+            el('li', {
+              text,
+              attrs: pool === undefined ? {} : { 'data-pool': pool }
+            })
+          )
+        );
+      }
       group.node.hidden = !entries.length;
     }
   }
@@ -245,28 +257,6 @@ namespace Private {
     };
   }
 
-  /** Replace the items of a small list when they changed. */
-  export function renderList(list: HTMLUListElement, entries: IEntry[]): void {
-    const items = Array.from(list.children) as HTMLElement[];
-    const same =
-      items.length === entries.length &&
-      entries.every(
-        (entry, i) =>
-          entry.text === items[i].textContent &&
-          (entry.pool ?? '') === (items[i].dataset.pool ?? '')
-      );
-    if (!same) {
-      list.replaceChildren(
-        ...entries.map(({ text, pool }) =>
-          el('li', {
-            text,
-            attrs: pool === undefined ? {} : { 'data-pool': pool }
-          })
-        )
-      );
-    }
-  }
-
   /**
    * A labelled group around a list (`ul.iog-ClusterSection-<name>`) and how
    * to get its entries from a snapshot.
@@ -275,12 +265,12 @@ namespace Private {
     label: string,
     name: string,
     entries: (snapshot: ClusterSnapshot) => IEntry[]
-  ): { node: HTMLDivElement; list: HTMLUListElement; entries: typeof entries } {
+  ) {
     const list = el('ul', { className: `iog-ClusterSection-${name}` });
     const node = el('div', { className: 'iog-ClusterSection-group' }, [
       el('div', { className: 'iog-ClusterSection-groupLabel', text: label }),
       list
     ]);
-    return { node, list, entries };
+    return { node, list, entries, shown: '' };
   }
 }

@@ -36,9 +36,7 @@ export class ConnectionBanner extends Widget {
         : state === 'connected'
           ? `Connected to Ray${isPushed ? '' : ' (polling)'}`
           : 'Connecting to Ray…';
-    if (this.node.dataset.state !== state) {
-      this.node.dataset.state = state;
-    }
+    this.node.dataset.state = state;
     for (const mod of ['connecting', 'connected', 'disconnected']) {
       this.toggleClass(`iog-mod-${mod}`, mod === state);
     }
