@@ -111,7 +111,7 @@ export abstract class JobForm<T>
   }
 
   /** The fields' problems, by field; empty when all are valid. */
-  protected fieldProblems(): Partial<Record<SubmitForm.Field, string>> {
+  protected fieldProblems(): SubmitForm.Problems {
     const problems = SubmitForm.validateValues(this.values, this.fields);
     for (const field of ['cpus', 'gpus'] as const) {
       // A number input reads as '' while it holds text that is no number.
@@ -123,9 +123,7 @@ export abstract class JobForm<T>
   }
 
   /** Why Submit is disabled, or '' when it is not. */
-  protected abstract hintText(
-    problems: Partial<Record<SubmitForm.Field, string>>
-  ): string;
+  protected abstract hintText(problems: SubmitForm.Problems): string;
 
   /** Show the current problems. */
   protected check(): void {

@@ -75,24 +75,21 @@ export class RunNotebookDialog extends JobForm<NotebookSubmitRequest> {
     name: HTMLInputElement;
     value: HTMLInputElement;
   }> {
-    return this._rows.map(({ name, value }) => ({ name, value }));
+    return this._rows;
   }
 
   /** Check the parameters, then the job options: the problems in words. */
   validate(): string[] {
-    // Both rows of a duplicate name are marked; the problem is said once.
-    const problems = Array.from(
-      new Set(this._parameterProblems().filter(Boolean))
-    );
     const fields = this.fieldProblems();
-    for (const field of this.fields) {
-      if (fields[field]) {
-        problems.push(
-          `${SubmitForm.FIELD_SPECS[field].label}: ${fields[field]}`
-        );
-      }
-    }
-    return problems;
+    return [
+      // Both rows of a duplicate name are marked; the problem is said once.
+      ...new Set(this._parameterProblems().filter(Boolean)),
+      ...this.fields
+        .filter(field => fields[field])
+        .map(
+          field => `${SubmitForm.FIELD_SPECS[field].label}: ${fields[field]}`
+        )
+    ];
   }
 
   /**

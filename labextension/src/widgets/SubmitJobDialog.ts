@@ -13,7 +13,7 @@ export class SubmitJobDialog extends JobForm<SubmitRequest> {
   }
 
   /** Check the fields: the problems, by field; empty when valid. */
-  validate(): Partial<Record<SubmitJobDialog.Field, string>> {
+  validate(): SubmitForm.Problems {
     return this.fieldProblems();
   }
 
@@ -25,7 +25,7 @@ export class SubmitJobDialog extends JobForm<SubmitRequest> {
     return SubmitForm.toRequest(this.values);
   }
 
-  protected hintText(problems: Partial<Record<SubmitForm.Field, string>>) {
+  protected hintText(problems: SubmitForm.Problems): string {
     return problems.entrypoint
       ? 'Enter the command to run to enable Submit.'
       : Object.keys(problems).length

@@ -67,15 +67,11 @@ export async function submitJobWithDialog(
   }
 }
 
-/** Options of `runNotebookWithDialog()`. */
-export interface IRunNotebookOptions {
-  /** The notebook, relative to the Jupyter root. */
-  path: string;
-  /** Its parameters' JSON text, by name (`parseParameters`). */
-  parameters?: Record<string, string>;
-  /** Pool names offered as suggestions. */
-  pools?: ReadonlyArray<string>;
-}
+/** Options of `runNotebookWithDialog()`: the notebook, parameters, pools. */
+export type IRunNotebookOptions = Pick<
+  RunNotebookDialog.IOptions,
+  'path' | 'parameters' | 'pools'
+>;
 
 /**
  * Show the `Run as Ray job` form for a notebook and submit what the user

@@ -79,6 +79,9 @@ export const NOTEBOOK_FIELDS: ReadonlyArray<Field> = [
 /** The raw text of every field. */
 export type IValues = Record<Field, string>;
 
+/** The problems of a form's fields, in words, by field. */
+export type Problems = Partial<Record<Field, string>>;
+
 /** An empty form. */
 export const EMPTY = (Object.keys(FIELD_SPECS) as Field[]).reduce(
   (values, field) => ({ ...values, [field]: '' }),
@@ -98,8 +101,8 @@ export const SUBMISSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export function validateValues(
   values: IValues,
   fields: ReadonlyArray<Field> = FIELDS
-): Partial<Record<Field, string>> {
-  const problems: Partial<Record<Field, string>> = {};
+): Problems {
+  const problems: Problems = {};
   for (const field of fields) {
     const problem = CHECKS[field]?.(values[field].trim());
     if (problem) {
