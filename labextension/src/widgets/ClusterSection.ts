@@ -51,7 +51,9 @@ export class ClusterSection extends SidebarSection {
         this._nodesDetail
       ]),
       el('table', { className: 'iog-ClusterSection-resources iog-Table' }, [
-        tableHead(['Resource', 'Used', 'Free', 'Total']),
+        tableHead(
+          ['Resource', 'Used', 'Free', 'Total'].map(text => ({ text }))
+        ),
         this._resources
       ]),
       ...this._groups.map(group => group.node)

@@ -112,21 +112,13 @@ export function syncRows<T>(
   }
 }
 
-/** A column header of `tableHead()`: its text, or its text and CSS classes. */
-export type ColumnSpec = string | { text: string; className: string };
-
 /** Build a table head with one row of column headers (`scope="col"`). */
-export function tableHead(columns: ColumnSpec[]): HTMLTableSectionElement {
+export function tableHead(columns: IElementOptions[]): HTMLTableSectionElement {
   return el('thead', {}, [
     el(
       'tr',
       {},
-      columns.map(column =>
-        el('th', {
-          ...(typeof column === 'string' ? { text: column } : column),
-          attrs: { scope: 'col' }
-        })
-      )
+      columns.map(column => el('th', { ...column, attrs: { scope: 'col' } }))
     )
   ]);
 }
