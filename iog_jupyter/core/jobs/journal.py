@@ -115,14 +115,10 @@ class JobJournal:
             self._write(entry[0], log_path, entry[2])
 
     def lost(self, present: set[str], now_ms: int | None = None) -> list[JobRecord]:
-        """Mark journaled jobs Ray's table lacks: unfinished ones become FAILED (lost).
+        """The journaled jobs missing from ``present`` (the ids in Ray's table now), as they stand.
 
-        Args:
-            present: The ids in Ray's job table now.
-            now_ms: The current time (for tests).
-
-        Returns:
-            The journaled records missing from ``present``, as they now stand.
+        An unfinished one unseen for :data:`LOST_AFTER_S` becomes FAILED (lost); one seen since
+        is left out. ``now_ms`` is for tests.
         """
         now = now_ms or int(time.time() * 1000)
         out = []

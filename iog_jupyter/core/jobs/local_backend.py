@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import shutil
 import signal
@@ -37,8 +36,6 @@ from .db import Database
 from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
-
-log = logging.getLogger(__name__)
 
 SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir"})
 #: Variables never passed to a job: secret values the server may hold.

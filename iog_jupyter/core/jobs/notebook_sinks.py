@@ -15,6 +15,7 @@ is read and where its content is written; the job's metadata is never trusted fo
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _ray_compat
@@ -83,7 +84,4 @@ def drop_sink(sink: str, conn: RayConnection | None) -> None:
             conn.gcs_call(_ray_compat.kv_del, _kv_key(sink), IOG_KV_NAMESPACE, 5.0)
         return
     for path in (sink, f"{sink}.part"):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        Path(path).unlink(missing_ok=True)

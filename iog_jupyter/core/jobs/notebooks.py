@@ -289,9 +289,10 @@ class NotebookJobs:
         folder, name = os.path.split(real)
         stem = name[: -len(".ipynb")]
         sid = request.submission_id or new_notebook_id(stem)
-        sink = sink_for(sid, self.jobs.backend.name, self.state_dir)
+        backend = self.jobs.backend.name
+        sink = sink_for(sid, backend, self.state_dir)
         # A local job runs on this machine: in this Python, which has papermill and iog_jupyter.
-        python = sys.executable if self.jobs.backend.name == "local" else "python"
+        python = sys.executable if backend == "local" else "python"
         command = [
             python, "-m", "iog_jupyter.core.jobs.notebook_run", name,
             "--output", sink, "--parameters", parameters,
@@ -322,7 +323,6 @@ class NotebookJobs:
         output = os.path.join(os.path.dirname(notebook), f"{stem}.{sid}.ipynb")
         valid.metadata[NOTEBOOK_KEY] = notebook
         valid.metadata[NOTEBOOK_OUTPUT_KEY] = output
-        backend = self.jobs.backend.name
         owner = valid.metadata[OWNER_KEY]
         self.store.add(NotebookJobRow(sid, owner, backend, self.root, notebook, output, sink))
         try:

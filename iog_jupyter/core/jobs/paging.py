@@ -30,8 +30,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     Raises:
         ValidationError: The cursor was not made by :func:`encode_cursor`.
     """
-    start, submission_id = decode_position(cursor, (int, str))
-    return start, submission_id
+    return decode_position(cursor, (int, str))
 
 
 def check_list_args(statuses: Iterable[str] | None, limit: int) -> int:

@@ -99,9 +99,8 @@ def _str_list(name: str, value: Any, max_len: int = MAX_REQUIREMENT) -> list[str
         raise ValidationError(f"{name} must be a list of strings.")
     if len(value) > MAX_LIST_ITEMS:
         raise ValidationError(f"{name} has {len(value)} items; at most {MAX_LIST_ITEMS}.")
-    for item in value:
-        if not item or len(item) > max_len:
-            raise ValidationError(f"Each {name} item must be 1 to {max_len} characters.")
+    if any(not item or len(item) > max_len for item in value):
+        raise ValidationError(f"Each {name} item must be 1 to {max_len} characters.")
     return list(value)
 
 
@@ -191,14 +190,13 @@ def _runtime_env(
 def _env_vars(env: Any) -> dict[str, str]:
     if not isinstance(env, dict):
         raise ValidationError("runtime_env.env_vars must be an object of strings to strings.")
-    for key, item in env.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise ValidationError(
-                f"runtime_env.env_vars must map strings to strings; {key!r} does not."
-            )
     if len(env) > MAX_ENV_VARS:
         raise ValidationError(f"runtime_env.env_vars has {len(env)} entries; at most 128.")
     for name, item in env.items():
+        if not isinstance(name, str) or not isinstance(item, str):
+            raise ValidationError(
+                f"runtime_env.env_vars must map strings to strings; {name!r} does not."
+            )
         if not ENV_NAME_RE.match(name):
             raise ValidationError(
                 f"runtime_env.env_vars name {name[:64]!r} is not a valid variable name."
