@@ -46,11 +46,7 @@ def _killpg(pgid: int, sig: int) -> None:
 
 
 def run(state_dir: str, submission_id: str) -> int:
-    """Run one job to its end and record the outcome.
-
-    Returns:
-        0 when the outcome was recorded, 2 when the job record is missing.
-    """
+    """Run one job to its end and record the outcome: 0, or 2 when the job record is missing."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # timeout: wait up to 30 s for the server's writes (SQLite's busy timeout).
     db = sqlite3.connect(os.path.join(state_dir, "jobs.sqlite"), timeout=30, isolation_level=None)

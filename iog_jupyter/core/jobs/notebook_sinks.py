@@ -52,10 +52,8 @@ def write_sink(sink: str, data: bytes, conn: RayConnection | None) -> None:
             _ray_compat.kv_put, _kv_key(sink), data, IOG_KV_NAMESPACE, conn.request_timeout_s
         )
         return
-    tmp = f"{sink}.part"
-    with open(tmp, "wb") as out:
-        out.write(data)
-    os.replace(tmp, sink)
+    Path(f"{sink}.part").write_bytes(data)
+    os.replace(f"{sink}.part", sink)
 
 
 def read_sink(sink: str, conn: RayConnection | None) -> bytes | None:
@@ -71,8 +69,7 @@ def read_sink(sink: str, conn: RayConnection | None) -> bytes | None:
             _ray_compat.kv_get, _kv_key(sink), IOG_KV_NAMESPACE, conn.request_timeout_s
         )
     try:
-        with open(sink, "rb") as source:
-            return source.read()
+        return Path(sink).read_bytes()
     except FileNotFoundError:
         return None
 
