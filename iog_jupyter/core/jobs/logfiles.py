@@ -31,14 +31,14 @@ def page_from_bytes(
 ) -> LogPage:
     """Build a page from ``chunk`` read at ``offset``, leaving a split final character out.
 
-    Only a truncated *final* sequence (at most 3 bytes) is left for the next page; invalid
-    bytes elsewhere decode to U+FFFD. ``at_end``: ``chunk`` reaches the current end of the log;
-    ``terminal``: the job had ended *before* the log was read (then that end is eof).
+    Only a truncated *final* sequence (at most 3 bytes) waits for the next page; invalid bytes
+    decode to U+FFFD. ``at_end``: ``chunk`` reaches the current end of the log; ``terminal``:
+    the job had ended *before* the log was read (then that end is eof, and all is decoded).
     """
+    eof = terminal and at_end
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    text = decoder.decode(chunk)
+    text = decoder.decode(chunk, eof)
     keep = len(chunk) - len(decoder.getstate()[0])
-    eof = terminal and at_end and keep == len(chunk)
     return LogPage(
         submission_id=submission_id, text=text, offset=offset, next_offset=offset + keep, eof=eof
     )
