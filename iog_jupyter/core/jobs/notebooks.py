@@ -369,8 +369,9 @@ class NotebookJobs:
             nb = nb or self._input_copy(row)
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(_ending_note(row, status, message)))
         target = os.path.realpath(os.path.join(row.root, row.output))
-        if is_under(os.path.dirname(target), row.root) and os.path.isdir(os.path.dirname(target)):
-            tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.iog-part")
+        folder, name = os.path.split(target)
+        if is_under(folder, row.root) and os.path.isdir(folder):
+            tmp = os.path.join(folder, f".{name}.iog-part")
             nbformat.write(nb, tmp)
             os.replace(tmp, target)
             log.info("notebook job %s: executed copy written to %s", row.submission_id, row.output)

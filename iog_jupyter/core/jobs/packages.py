@@ -122,10 +122,9 @@ class PackageStore:
                     raise ValidationError(
                         f"The zip has {len(infos)} entries; at most {max_entries} are accepted."
                     )
-                declared = 0
                 for info in infos:
                     _check_entry(info)
-                    declared += info.file_size
+                declared = sum(info.file_size for info in infos)
                 if declared > max_expanded:
                     raise ValidationError(
                         f"The zip expands to {declared} bytes; at most {max_expanded} are accepted."
