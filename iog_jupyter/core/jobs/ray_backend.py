@@ -9,9 +9,8 @@ submit with the same id lifts the tombstone. ``list()`` is served from an index 
 table (``ray_table``); Ray's errors are mapped to iog's by ``ray_client``; driver logs are
 found by ``driver_logs``.
 
-Jobs submitted through this backend are also kept in a :class:`~.journal.JobJournal` (when one
-is given): Ray forgets every job when its head restarts, and the journal keeps their history,
-their log files and marks the unfinished ones FAILED with that reason.
+Jobs submitted here are also kept in a :class:`~.journal.JobJournal` (when one is given), so
+they outlive a head restart (which makes Ray forget every job).
 
 Stopping a job whose supervisor actor was never placed (it waits for resources the cluster does
 not have) is done by :func:`_ray_compat.stop_unstarted_job`: Ray's own ``stop_job`` cannot reach
