@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
+from .logfiles import read_file_page
 
 #: Metadata keys the server sets itself; a client can never set them.
 OWNER_KEY = "iog.owner"
@@ -101,8 +102,6 @@ class JobBackend(abc.ABC):
         poll it every few tens of milliseconds; without one it polls :meth:`read_logs`, slower.
         ``ended`` says the job had ended before the call (the file's end is then eof).
         """
-        from .logfiles import read_file_page
-
         path = self.log_path(submission_id)
         if path is None:
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 from .. import _ray_compat
 from ..connection import RayConnection
@@ -64,10 +65,8 @@ class DriverLogs:
         path = path or self.path(submission_id)
         if self.journal is not None:
             self.journal.forget(submission_id)
-        if path:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)
+        try:
+            if path:
+                Path(path).unlink(missing_ok=True)
+        except OSError as err:
+            log.warning("Could not remove the log of job %s: %s", submission_id, err.strerror)

@@ -16,12 +16,11 @@ kept.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import time
 
 from ..wire import TERMINAL_STATUSES, JobRecord
+from .db import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ray_jobs (
@@ -59,15 +58,10 @@ class JobJournal:
     """
 
     def __init__(self, path: str, max_records: int = 10_000) -> None:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         self.max_records = max_records
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-        os.chmod(path, 0o600)
-        rows = self._db.execute("SELECT record, log_path, last_seen_ms FROM ray_jobs").fetchall()
+        self._db = Database(path, _SCHEMA)
+        rows = self._db("SELECT record, log_path, last_seen_ms FROM ray_jobs")
         #: submission id -> (record, log path, last time seen in Ray's table), all in memory.
         self._records: dict[str, tuple[JobRecord, str | None, int]] = {
             (r := JobRecord.model_validate_json(text)).submission_id: (r, log_path, seen)
@@ -121,14 +115,10 @@ class JobJournal:
             self._write(entry[0], log_path, entry[2])
 
     def lost(self, present: set[str], now_ms: int | None = None) -> list[JobRecord]:
-        """Mark journaled jobs Ray's table lacks: unfinished ones become FAILED (lost).
+        """The journaled jobs missing from ``present`` (the ids in Ray's table now), as they stand.
 
-        Args:
-            present: The ids in Ray's job table now.
-            now_ms: The current time (for tests).
-
-        Returns:
-            The journaled records missing from ``present``, as they now stand.
+        An unfinished one unseen for :data:`LOST_AFTER_S` becomes FAILED (lost); one seen since
+        is left out. ``now_ms`` is for tests.
         """
         now = now_ms or int(time.time() * 1000)
         out = []
@@ -151,16 +141,15 @@ class JobJournal:
         """Drop a job's record; whether there was one."""
         with self._lock:
             known = self._records.pop(submission_id, None) is not None
-            self._db.execute("DELETE FROM ray_jobs WHERE submission_id = ?", (submission_id,))
+            self._db("DELETE FROM ray_jobs WHERE submission_id = ?", (submission_id,))
         return known
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def _write(self, record: JobRecord, log_path: str | None, seen: int) -> None:
-        self._db.execute(
+        self._db(
             "INSERT OR REPLACE INTO ray_jobs VALUES (?, ?, ?, ?)",
             (record.submission_id, record.model_dump_json(), log_path, seen),
         )
@@ -173,4 +162,4 @@ class JobJournal:
             oldest = sorted(self._records, key=lambda s: self._records[s][0].start_time_ms or 0)
             for sid in oldest[:extra]:
                 del self._records[sid]
-                self._db.execute("DELETE FROM ray_jobs WHERE submission_id = ?", (sid,))
+                self._db("DELETE FROM ray_jobs WHERE submission_id = ?", (sid,))

@@ -18,28 +18,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ..connection import RayConnection
 from ..errors import ConflictError, ValidationError
 from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
 from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable, no_job
+from .db import Database
 from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
-
-log = logging.getLogger(__name__)
 
 SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir"})
 #: Variables never passed to a job: secret values the server may hold.
@@ -107,41 +103,24 @@ class LocalProcessBackend(JobBackend):
         self.state_dir = Path(state_dir)
         self.conn = conn
         self.stop_grace_s = stop_grace_s
-        for sub in ("", "logs", "work"):
-            (self.state_dir / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.state_dir / "jobs.sqlite",
-            timeout=30,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.execute(_SCHEMA)
-            self._db.execute(_NEWEST_INDEX)
-        os.chmod(self.state_dir / "jobs.sqlite", 0o600)
+        self._db = Database(self.state_dir / "jobs.sqlite", _SCHEMA, _NEWEST_INDEX)
+        for sub in ("logs", "work"):
+            (self.state_dir / sub).mkdir(exist_ok=True, mode=0o700)
         self._runners: list[subprocess.Popen[bytes]] = []
 
-    def _query(self, sql: str, args: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            self._db.row_factory = sqlite3.Row
-            return self._db.execute(sql, args).fetchall()
-
     def _row(self, submission_id: str) -> sqlite3.Row:
-        rows = self._query("SELECT * FROM jobs WHERE submission_id = ?", (submission_id,))
+        rows = self._db("SELECT * FROM jobs WHERE submission_id = ?", (submission_id,))
         if not rows:
             raise no_job(submission_id)
-        return self._check_alive(rows[0])
+        return self._row(submission_id) if self._mark_vanished(rows[0]) else rows[0]
 
-    def _check_alive(self, row: sqlite3.Row) -> sqlite3.Row:
-        """Mark a job FAILED when its runner vanished without recording an outcome."""
+    def _mark_vanished(self, row: sqlite3.Row) -> bool:
+        """Mark a job FAILED when its runner vanished without recording an outcome; if it did."""
         if row["status"] not in ("PENDING", "RUNNING") or _alive_runner(row["runner_pid"]):
-            return row
+            return False
         if row["status"] == "PENDING" and time.time() * 1000 - (row["start_time_ms"] or 0) < 10e3:
-            return row  # the runner may still be starting
-        self._query(
+            return False  # the runner may still be starting
+        self._db(
             "UPDATE jobs SET status = 'FAILED', end_time_ms = ?, message = ? "
             "WHERE submission_id = ? AND status IN ('PENDING', 'RUNNING')",
             (
@@ -151,7 +130,7 @@ class LocalProcessBackend(JobBackend):
                 row["submission_id"],
             ),
         )
-        return self._query("SELECT * FROM jobs WHERE submission_id = ?", (row["submission_id"],))[0]
+        return True
 
     def _record(self, row: sqlite3.Row) -> JobRecord:
         fields = {key: row[key] for key in row.keys() if key in JobRecord.model_fields}
@@ -192,7 +171,7 @@ class LocalProcessBackend(JobBackend):
                 "Jobs API is off on this cluster); only env_vars and working_dir are."
             )
         sid = submission.submission_id
-        if self._query("SELECT 1 FROM jobs WHERE submission_id = ?", (sid,)):
+        if self._db("SELECT 1 FROM jobs WHERE submission_id = ?", (sid,)):
             raise ConflictError(f"A job with submission_id {sid!r} already exists.")
         cwd = self.state_dir / "work" / sid
         if cwd.exists():
@@ -217,7 +196,7 @@ class LocalProcessBackend(JobBackend):
         columns = ", ".join(row)
         values = ", ".join(f":{column}" for column in row)
         try:
-            self._query(f"INSERT INTO jobs (status, {columns}) VALUES ('PENDING', {values})", row)
+            self._db(f"INSERT INTO jobs (status, {columns}) VALUES ('PENDING', {values})", row)
         except sqlite3.IntegrityError:
             raise ConflictError(f"A job with submission_id {sid!r} already exists.") from None
         runner = subprocess.Popen(
@@ -231,7 +210,7 @@ class LocalProcessBackend(JobBackend):
             start_new_session=True,
             close_fds=True,
         )
-        self._query("UPDATE jobs SET runner_pid = ? WHERE submission_id = ?", (runner.pid, sid))
+        self._db("UPDATE jobs SET runner_pid = ? WHERE submission_id = ?", (runner.pid, sid))
         self._reap()
         self._runners.append(runner)
         return sid
@@ -247,21 +226,18 @@ class LocalProcessBackend(JobBackend):
         """A page of jobs, newest first (see :meth:`JobBackend.list`), cut in SQL."""
         limit = check_list_args(statuses, limit)
         self._reap()
-        for row in self._query("SELECT * FROM jobs WHERE status IN ('PENDING', 'RUNNING')"):
-            self._check_alive(row)
-        where, args = [], []
+        for row in self._db("SELECT * FROM jobs WHERE status IN ('PENDING', 'RUNNING')"):
+            self._mark_vanished(row)
+        where, args = "1", []
         if statuses:
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            args += sorted(statuses)
-        filtered = f"WHERE {' AND '.join(where)}" if where else ""
-        total = self._query(f"SELECT COUNT(*) FROM jobs {filtered}", tuple(args))[0][0]
+            where, args = f"status IN ({', '.join('?' * len(statuses))})", sorted(statuses)
+        total = self._db(f"SELECT COUNT(*) FROM jobs WHERE {where}", tuple(args))[0][0]
         if cursor:
             start, after = decode_cursor(cursor)
-            where.append(f"({_NEWEST} < ? OR ({_NEWEST} = ? AND submission_id < ?))")
+            where += f" AND ({_NEWEST} < ? OR ({_NEWEST} = ? AND submission_id < ?))"
             args += [start, start, after]
-        rows = self._query(
-            f"SELECT * FROM jobs {'WHERE ' + ' AND '.join(where) if where else ''} "
-            f"ORDER BY {_NEWEST} DESC, submission_id DESC LIMIT ?",
+        rows = self._db(
+            f"SELECT * FROM jobs WHERE {where} ORDER BY {_NEWEST} DESC, submission_id DESC LIMIT ?",
             (*args, limit + 1),
         )
         page = [self._record(row) for row in rows[:limit]]
@@ -276,7 +252,7 @@ class LocalProcessBackend(JobBackend):
         row = self._row(submission_id)
         if row["status"] not in ("PENDING", "RUNNING"):
             return False
-        self._query(
+        self._db(
             "UPDATE jobs SET stop_requested_ms = COALESCE(stop_requested_ms, ?) "
             "WHERE submission_id = ?",
             (int(time.time() * 1000), submission_id),
@@ -289,7 +265,7 @@ class LocalProcessBackend(JobBackend):
         """Remove a terminal job's record, log and job directory (see :meth:`JobBackend.delete`)."""
         row = self._row(submission_id)
         check_deletable(submission_id, row["status"])
-        self._query("DELETE FROM jobs WHERE submission_id = ?", (submission_id,))
+        self._db("DELETE FROM jobs WHERE submission_id = ?", (submission_id,))
         Path(row["log_path"]).unlink(missing_ok=True)
         shutil.rmtree(row["cwd"], ignore_errors=True)
 
@@ -307,5 +283,4 @@ class LocalProcessBackend(JobBackend):
     def close(self) -> None:
         """Close the database; running jobs and their runners carry on."""
         self._reap()
-        with self._lock:
-            self._db.close()
+        self._db.close()

@@ -26,17 +26,18 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _connect(state_dir: str) -> sqlite3.Connection:
-    db = sqlite3.connect(os.path.join(state_dir, "jobs.sqlite"), timeout=30, isolation_level=None)
-    db.execute("PRAGMA busy_timeout=30000")
-    return db
-
-
 def _update(db: sqlite3.Connection, submission_id: str, **fields: object) -> None:
     names = ", ".join(f"{name} = ?" for name in fields)
     db.execute(
         f"UPDATE jobs SET {names} WHERE submission_id = ?", (*fields.values(), submission_id)
     )
+
+
+def _stop_requested(db: sqlite3.Connection, submission_id: str) -> bool:
+    row = db.execute(
+        "SELECT stop_requested_ms FROM jobs WHERE submission_id = ?", (submission_id,)
+    ).fetchone()
+    return row is not None and row[0] is not None
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -45,13 +46,10 @@ def _killpg(pgid: int, sig: int) -> None:
 
 
 def run(state_dir: str, submission_id: str) -> int:
-    """Run one job to its end and record the outcome.
-
-    Returns:
-        0 when the outcome was recorded, 2 when the job record is missing.
-    """
+    """Run one job to its end and record the outcome: 0, or 2 when the job record is missing."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    db = _connect(state_dir)
+    # timeout: wait up to 30 s for the server's writes (SQLite's busy timeout).
+    db = sqlite3.connect(os.path.join(state_dir, "jobs.sqlite"), timeout=30, isolation_level=None)
     row = db.execute(
         "SELECT entrypoint, cwd, log_path, stop_grace_s FROM jobs WHERE submission_id = ?",
         (submission_id,),
@@ -81,17 +79,12 @@ def run(state_dir: str, submission_id: str) -> int:
     _update(db, submission_id, status="RUNNING", driver_pid=child.pid, message="Job is running.")
     termed_at: float | None = None
     killed = False
-    stop_requested = False
     while True:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=POLL_S)
             break
-        requested = db.execute(
-            "SELECT stop_requested_ms FROM jobs WHERE submission_id = ?", (submission_id,)
-        ).fetchone()
-        if requested is None or requested[0] is None:
+        if not _stop_requested(db, submission_id):
             continue
-        stop_requested = True
         if termed_at is None:
             _killpg(child.pid, signal.SIGTERM)
             termed_at = time.monotonic()
@@ -99,12 +92,7 @@ def run(state_dir: str, submission_id: str) -> int:
             _killpg(child.pid, signal.SIGKILL)
             killed = True
     code = child.returncode
-    if not stop_requested:
-        flag = db.execute(
-            "SELECT stop_requested_ms FROM jobs WHERE submission_id = ?", (submission_id,)
-        ).fetchone()
-        stop_requested = bool(flag and flag[0] is not None)
-    if stop_requested:
+    if termed_at is not None or _stop_requested(db, submission_id):
         _killpg(child.pid, signal.SIGKILL)  # leftovers of the group
         status, message = "STOPPED", "Job was intentionally stopped."
     elif code == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 
 from ..errors import ValidationError
@@ -25,42 +26,21 @@ def check_page_args(offset: int, limit_bytes: int) -> int:
     return max(4, min(limit_bytes, MAX_PAGE_BYTES))
 
 
-def complete_utf8_prefix(chunk: bytes) -> int:
-    """The length of the longest prefix of ``chunk`` that does not end inside a character.
-
-    Only a truncated *final* sequence is cut; invalid bytes elsewhere are kept (they decode to
-    U+FFFD). Returns ``len(chunk)`` when the chunk ends on a character boundary.
-    """
-    end = len(chunk)
-    # Walk back over at most 3 continuation bytes to the lead byte of the last character.
-    i = end - 1
-    steps = 0
-    while i >= 0 and steps < 3 and (chunk[i] & 0xC0) == 0x80:
-        i -= 1
-        steps += 1
-    if i < 0:
-        return end
-    lead = chunk[i]  # the bytes its character needs (0: ASCII or a stray continuation byte)
-    need = 4 if lead >= 0xF0 else 3 if lead >= 0xE0 else 2 if lead >= 0xC0 else 0
-    return i if end - i < need else end
-
-
 def page_from_bytes(
     submission_id: str, chunk: bytes, offset: int, at_end: bool, terminal: bool
 ) -> LogPage:
-    """Build a page from ``chunk`` read at ``offset``, trimming a split final character.
+    """Build a page from ``chunk`` read at ``offset``, leaving a split final character out.
 
-    ``at_end``: ``chunk`` reaches the current end of the log; ``terminal``: the job had ended
-    *before* the log was read (then that end is eof).
+    Only a truncated *final* sequence (at most 3 bytes) waits for the next page; invalid bytes
+    decode to U+FFFD. ``at_end``: ``chunk`` reaches the current end of the log; ``terminal``:
+    the job had ended *before* the log was read (then that end is eof, and all is decoded).
     """
-    keep = complete_utf8_prefix(chunk)
-    if keep == 0 and chunk and len(chunk) >= 4:
-        keep = len(chunk)  # garbage, not a split character: pass it on as U+FFFD
-    text = chunk[:keep].decode("utf-8", errors="replace")
-    next_offset = offset + keep
-    eof = terminal and at_end and keep == len(chunk)
+    eof = terminal and at_end
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    text = decoder.decode(chunk, eof)
+    keep = len(chunk) - len(decoder.getstate()[0])
     return LogPage(
-        submission_id=submission_id, text=text, offset=offset, next_offset=next_offset, eof=eof
+        submission_id=submission_id, text=text, offset=offset, next_offset=offset + keep, eof=eof
     )
 
 

@@ -14,12 +14,10 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
 
 from ..connection import RayConnection
 from .notebook_sinks import KV_SCHEME, write_sink
 
-log = logging.getLogger("iog_jupyter.notebook_run")
 #: Default for ``--max-output-bytes`` (``IogJupyterApp.notebook_output_max_bytes``).
 DEFAULT_MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 
@@ -92,24 +90,19 @@ class ProgressFilter(logging.Filter):
         return True
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", help="the .ipynb file, relative to the working_dir")
-    parser.add_argument("--output", required=True, help="the sink (notebook_sinks)")
-    parser.add_argument("--parameters", default="{}", help="a JSON object of parameters")
-    parser.add_argument("--kernel-name", default=None)
-    parser.add_argument("--max-output-bytes", type=int, default=DEFAULT_MAX_OUTPUT_BYTES)
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the notebook; 0 when every cell ran, 1 when one raised."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from papermill.iorw import papermill_io
 
-    args = _parse(argv)
-    parameters: dict[str, Any] = json.loads(args.parameters)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebook", help="the .ipynb file, relative to the working_dir")
+    parser.add_argument("--output", required=True, help="the sink (notebook_sinks)")
+    parser.add_argument("--parameters", default="{}", help="a JSON object of parameters")
+    parser.add_argument("--kernel-name", default=None)
+    parser.add_argument("--max-output-bytes", type=int, default=DEFAULT_MAX_OUTPUT_BYTES)
+    args = parser.parse_args(argv)
     sink = SinkHandler(args.output, args.max_output_bytes)
     papermill_io.register(args.output, sink)
     handler = logging.StreamHandler(sys.stdout)
@@ -124,17 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         papermill.execute_notebook(
             args.notebook,
             args.output,
-            parameters=parameters,
+            parameters=json.loads(args.parameters),
             kernel_name=args.kernel_name,
             log_output=True,
             progress_bar=False,
             request_save_on_cell_execute=True,
         )
     except PapermillExecutionError as err:
-        print(
-            f"[iog] cell {err.cell_index + 1} raised {err.ename}: {err.evalue}",
-            flush=True,
-        )
+        print(f"[iog] cell {err.cell_index + 1} raised {err.ename}: {err.evalue}", flush=True)
         return 1
     print("[iog] all cells ran", flush=True)
     return 0

@@ -15,6 +15,7 @@ is read and where its content is written; the job's metadata is never trusted fo
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _ray_compat
@@ -51,10 +52,8 @@ def write_sink(sink: str, data: bytes, conn: RayConnection | None) -> None:
             _ray_compat.kv_put, _kv_key(sink), data, IOG_KV_NAMESPACE, conn.request_timeout_s
         )
         return
-    tmp = f"{sink}.part"
-    with open(tmp, "wb") as out:
-        out.write(data)
-    os.replace(tmp, sink)
+    Path(f"{sink}.part").write_bytes(data)
+    os.replace(f"{sink}.part", sink)
 
 
 def read_sink(sink: str, conn: RayConnection | None) -> bytes | None:
@@ -70,8 +69,7 @@ def read_sink(sink: str, conn: RayConnection | None) -> bytes | None:
             _ray_compat.kv_get, _kv_key(sink), IOG_KV_NAMESPACE, conn.request_timeout_s
         )
     try:
-        with open(sink, "rb") as source:
-            return source.read()
+        return Path(sink).read_bytes()
     except FileNotFoundError:
         return None
 
@@ -83,7 +81,4 @@ def drop_sink(sink: str, conn: RayConnection | None) -> None:
             conn.gcs_call(_ray_compat.kv_del, _kv_key(sink), IOG_KV_NAMESPACE, 5.0)
         return
     for path in (sink, f"{sink}.part"):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        Path(path).unlink(missing_ok=True)

@@ -22,13 +22,11 @@ import secrets
 import shlex
 import sqlite3
 import sys
-import threading
 import time
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
 import nbformat
-from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import (
     ConflictError,
@@ -38,11 +36,12 @@ from ..errors import (
     ValidationError,
 )
 from ..wire import NotebookSubmitReply, NotebookSubmitRequest
-from ..wire.base import refusal
 from ..wire.jobs import NOTEBOOK_KEY, NOTEBOOK_OUTPUT_KEY
 from .base import OWNER_KEY
+from .db import Database
 from .notebook_run import DEFAULT_MAX_OUTPUT_BYTES
 from .notebook_sinks import drop_sink, read_sink, sink_for
+from .validation import is_under, parse_request
 
 if TYPE_CHECKING:
     from ..connection import RayConnection
@@ -92,67 +91,49 @@ class NotebookStore:
     """The notebook jobs a server submitted and whether their copy was written (SQLite, 0600)."""
 
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-        os.chmod(path, 0o600)
+        self._db = Database(path, _SCHEMA)
 
     def add(self, row: NotebookJobRow) -> None:
-        """Record a job about to be submitted (not collected before :meth:`activate`).
+        """Record a job about to be submitted (not collected before ``mark(id, 0)``).
 
         Raises:
             ConflictError: A notebook job with this id was submitted before.
         """
         try:
-            with self._lock:
-                self._db.execute(
-                    "INSERT INTO notebook_jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*astuple(row), _SUBMITTING, _now_ms()),
-                )
+            self._db(
+                "INSERT INTO notebook_jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*astuple(row), _SUBMITTING, _now_ms()),
+            )
         except sqlite3.IntegrityError:
             raise ConflictError(
                 f"A notebook job with the id {row.submission_id!r} was submitted before; "
                 "give another submission_id, or none to get a fresh one."
             ) from None
 
-    def activate(self, submission_id: str) -> None:
-        """The job was submitted: collect it once it has ended."""
-        self._set(submission_id, 0)
+    def mark(self, submission_id: str, collected: int) -> None:
+        """0: the job was submitted, collect it once it has ended; 1: its copy was written."""
+        self._db(
+            "UPDATE notebook_jobs SET collected = ? WHERE submission_id = ?",
+            (collected, submission_id),
+        )
 
     def remove(self, submission_id: str) -> None:
         """Forget a job (its submit was refused)."""
-        with self._lock:
-            self._db.execute("DELETE FROM notebook_jobs WHERE submission_id = ?", (submission_id,))
+        self._db("DELETE FROM notebook_jobs WHERE submission_id = ?", (submission_id,))
 
     def pending(self, backend: str | None = None) -> list[NotebookJobRow]:
         """The jobs (on ``backend``, None: any) whose copy was not written yet, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT submission_id, owner, backend, root, input, output, sink "
-                "FROM notebook_jobs WHERE backend = coalesce(?, backend) AND (collected = 0 "
-                "OR collected = ? AND created_ms < ?) ORDER BY created_ms",
-                (backend, _SUBMITTING, _now_ms() - SUBMIT_GRACE_S * 1000),
-            ).fetchall()
+        rows = self._db(
+            "SELECT submission_id, owner, backend, root, input, output, sink "
+            "FROM notebook_jobs WHERE backend = coalesce(?, backend) AND (collected = 0 "
+            "OR collected = ? AND created_ms < ?) ORDER BY created_ms",
+            (backend, _SUBMITTING, _now_ms() - SUBMIT_GRACE_S * 1000),
+        )
         return [NotebookJobRow(*row) for row in rows]
-
-    def mark_collected(self, submission_id: str) -> None:
-        """The copy of this job was written."""
-        self._set(submission_id, 1)
-
-    def _set(self, submission_id: str, collected: int) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE notebook_jobs SET collected = ? WHERE submission_id = ?",
-                (collected, submission_id),
-            )
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
 
 def store_path(state_dir: str) -> str:
@@ -175,10 +156,6 @@ def new_notebook_id(stem: str) -> str:
     """``nb-<slug of the notebook's stem>-<8 hex>``: a valid submission id, at most 64 chars."""
     slug = _SLUG_RE.sub("-", stem).strip("-._")[:44] or "notebook"
     return f"nb-{slug}-{secrets.token_hex(4)}"
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _check_parameters(parameters: dict[str, Any]) -> str:
@@ -271,7 +248,7 @@ class NotebookJobs:
         if "\x00" in path:
             raise ValidationError("The notebook path contains a NUL character.")
         real = os.path.realpath(os.path.join(self.root, path))
-        if not _under(real, self.root):
+        if not is_under(real, self.root):
             raise ForbiddenError(
                 f"The notebook {path[:200]!r} is outside the Jupyter root; give a path under it "
                 "(as the file browser shows it).",
@@ -299,7 +276,7 @@ class NotebookJobs:
             ForbiddenError, NotFoundError: See :meth:`resolve`.
             ConflictError, QuotaExceededError, RayUnavailableError: As for any submit.
         """
-        request = self._request(body)
+        request = parse_request(NotebookSubmitRequest, body, "The notebook job")
         real = self.resolve(request.path)
         parameters = _check_parameters(request.parameters)
         runtime_env = dict(request.runtime_env or {})
@@ -312,9 +289,10 @@ class NotebookJobs:
         folder, name = os.path.split(real)
         stem = name[: -len(".ipynb")]
         sid = request.submission_id or new_notebook_id(stem)
-        sink = sink_for(sid, self.jobs.backend.name, self.state_dir)
+        backend = self.jobs.backend.name
+        sink = sink_for(sid, backend, self.state_dir)
         # A local job runs on this machine: in this Python, which has papermill and iog_jupyter.
-        python = sys.executable if self.jobs.backend.name == "local" else "python"
+        python = sys.executable if backend == "local" else "python"
         command = [
             python, "-m", "iog_jupyter.core.jobs.notebook_run", name,
             "--output", sink, "--parameters", parameters,
@@ -345,7 +323,6 @@ class NotebookJobs:
         output = os.path.join(os.path.dirname(notebook), f"{stem}.{sid}.ipynb")
         valid.metadata[NOTEBOOK_KEY] = notebook
         valid.metadata[NOTEBOOK_OUTPUT_KEY] = output
-        backend = self.jobs.backend.name
         owner = valid.metadata[OWNER_KEY]
         self.store.add(NotebookJobRow(sid, owner, backend, self.root, notebook, output, sink))
         try:
@@ -353,19 +330,8 @@ class NotebookJobs:
         except BaseException:
             self.store.remove(sid)
             raise
-        self.store.activate(sid)
+        self.store.mark(sid, 0)
         return NotebookSubmitReply(submission_id=sid, notebook=notebook, output=output)
-
-    @staticmethod
-    def _request(body: dict[str, Any] | NotebookSubmitRequest) -> NotebookSubmitRequest:
-        if isinstance(body, NotebookSubmitRequest):
-            return body
-        if not isinstance(body, dict):
-            raise ValidationError("The notebook job must be a JSON object.")
-        try:
-            return NotebookSubmitRequest.model_validate(body)
-        except PydanticValidationError as error:
-            raise ValidationError(refusal(NotebookSubmitRequest, error)) from None
 
     # -- collect --------------------------------------------------------------------------------
 
@@ -403,8 +369,9 @@ class NotebookJobs:
             nb = nb or self._input_copy(row)
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(_ending_note(row, status, message)))
         target = os.path.realpath(os.path.join(row.root, row.output))
-        if _under(os.path.dirname(target), row.root) and os.path.isdir(os.path.dirname(target)):
-            tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.iog-part")
+        folder, name = os.path.split(target)
+        if is_under(folder, row.root) and os.path.isdir(folder):
+            tmp = os.path.join(folder, f".{name}.iog-part")
             nbformat.write(nb, tmp)
             os.replace(tmp, target)
             log.info("notebook job %s: executed copy written to %s", row.submission_id, row.output)
@@ -415,7 +382,7 @@ class NotebookJobs:
                 row.output,
             )
         drop_sink(row.sink, self.conn)
-        self.store.mark_collected(row.submission_id)
+        self.store.mark(row.submission_id, 1)
 
     def _executed(self, row: NotebookJobRow) -> Any:
         data = read_sink(row.sink, self.conn)
@@ -433,7 +400,7 @@ class NotebookJobs:
     def _input_copy(self, row: NotebookJobRow) -> Any:
         path = os.path.realpath(os.path.join(row.root, row.input))
         try:
-            if _under(path, row.root):
+            if is_under(path, row.root):
                 return nbformat.read(path, as_version=4)
         except (OSError, ValueError):
             pass  # the input was moved or broken since: the note alone is the copy

@@ -12,6 +12,7 @@ Only URIs this store produced resolve, so a client cannot name a foreign package
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
@@ -87,12 +88,11 @@ class PackageStore:
         """
         fd, tmp_zip = tempfile.mkstemp(prefix=".upload-", suffix=".zip", dir=self.root)
         digest = hashlib.sha256()
+        source = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
         try:
             with os.fdopen(fd, "wb") as out:
                 size = 0
-                chunks = [data] if isinstance(data, (bytes, bytearray)) else None
-                source = iter(chunks) if chunks else iter(lambda: data.read(_CHUNK), b"")  # type: ignore[union-attr]
-                for chunk in source:
+                for chunk in iter(lambda: source.read(_CHUNK), b""):
                     size += len(chunk)
                     if size > max_bytes:
                         raise ValidationError(
@@ -102,11 +102,9 @@ class PackageStore:
                     digest.update(chunk)
                     out.write(chunk)
             sha = digest.hexdigest()
-            target = self.root / sha
-            if target.is_dir():
-                return URI_SCHEME + sha
-            self._extract(tmp_zip, target, max_entries, max_expanded_bytes)
-            log.info("Stored package %s (%d bytes)", sha[:12], size)
+            if not (self.root / sha).is_dir():
+                self._extract(tmp_zip, self.root / sha, max_entries, max_expanded_bytes)
+                log.info("Stored package %s (%d bytes)", sha[:12], size)
             return URI_SCHEME + sha
         finally:
             Path(tmp_zip).unlink(missing_ok=True)
@@ -124,10 +122,9 @@ class PackageStore:
                     raise ValidationError(
                         f"The zip has {len(infos)} entries; at most {max_entries} are accepted."
                     )
-                declared = 0
                 for info in infos:
                     _check_entry(info)
-                    declared += info.file_size
+                declared = sum(info.file_size for info in infos)
                 if declared > max_expanded:
                     raise ValidationError(
                         f"The zip expands to {declared} bytes; at most {max_expanded} are accepted."

@@ -25,13 +25,8 @@ def encode_cursor(job: JobRecord) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
-    """The position a cursor names.
-
-    Raises:
-        ValidationError: The cursor was not made by :func:`encode_cursor`.
-    """
-    start, submission_id = decode_position(cursor, (int, str))
-    return start, submission_id
+    """The position a cursor names; ``ValidationError`` if :func:`encode_cursor` did not make it."""
+    return decode_position(cursor, (int, str))
 
 
 def check_list_args(statuses: Iterable[str] | None, limit: int) -> int:
@@ -59,9 +54,6 @@ class JobIndex:
         self._jobs: dict[str, JobRecord] = {}
         self._counts: Counter[str] = Counter()
         self._unfinished: set[str] = set()
-
-    def __len__(self) -> int:
-        return len(self._jobs)
 
     def __contains__(self, submission_id: str) -> bool:
         return submission_id in self._jobs

@@ -9,9 +9,8 @@ submit with the same id lifts the tombstone. ``list()`` is served from an index 
 table (``ray_table``); Ray's errors are mapped to iog's by ``ray_client``; driver logs are
 found by ``driver_logs``.
 
-Jobs submitted through this backend are also kept in a :class:`~.journal.JobJournal` (when one
-is given): Ray forgets every job when its head restarts, and the journal keeps their history,
-their log files and marks the unfinished ones FAILED with that reason.
+Jobs submitted here are also kept in a :class:`~.journal.JobJournal` (when one is given), so
+they outlive a head restart (which makes Ray forget every job).
 
 Stopping a job whose supervisor actor was never placed (it waits for resources the cluster does
 not have) is done by :func:`_ray_compat.stop_unstarted_job`: Ray's own ``stop_job`` cannot reach
@@ -92,11 +91,12 @@ class RayJobsBackend(JobBackend):
         self._logs = DriverLogs(conn, journal)
 
     def _snapshot(self) -> ClusterSnapshot:
-        if self.snapshot_source is not None:
-            latest = self.snapshot_source()
-            age_s = None if latest is None else time.time() - latest.timestamp_ms / 1000
-            if age_s is not None and age_s <= self.snapshot_max_age_s:
-                return latest
+        latest = self.snapshot_source() if self.snapshot_source is not None else None
+        if (
+            latest is not None
+            and time.time() - latest.timestamp_ms / 1000 <= self.snapshot_max_age_s
+        ):
+            return latest
         return build_snapshot(fetch_cluster_status(self.conn), pool_config=self.pool_config)
 
     def _explain(self, records: list[JobRecord]) -> None:
@@ -130,8 +130,7 @@ class RayJobsBackend(JobBackend):
 
     def submit(self, submission: JobSubmission) -> str:
         """Start a job on Ray (see :meth:`JobBackend.submit`); a pool with no node is refused."""
-        options: dict[str, Any] = {}
-        resources = dict(submission.entrypoint_resources)
+        placement: dict[str, Any] = {}  # a label selector, or the pool's resource
         if submission.pool:
             placement = pool_placement(
                 self._snapshot(),
@@ -139,17 +138,14 @@ class RayJobsBackend(JobBackend):
                 submission.pool,
                 _ray_compat.capabilities().job_label_selector,
             )
-            resources.update(placement.get("entrypoint_resources", {}))
-            if "entrypoint_label_selector" in placement:
-                options["entrypoint_label_selector"] = placement["entrypoint_label_selector"]
+        resources = {**submission.entrypoint_resources, **placement.pop("entrypoint_resources", {})}
         request = {
             "num_cpus": submission.entrypoint_num_cpus,
             "num_gpus": submission.entrypoint_num_gpus,
             "memory": submission.entrypoint_memory,
             "resources": submission.entrypoint_resources,
         }
-        metadata = dict(submission.metadata)
-        metadata[REQUEST_KEY] = json.dumps(request, separators=(",", ":"))
+        metadata = {**submission.metadata, REQUEST_KEY: json.dumps(request, separators=(",", ":"))}
         sid = submission.submission_id
         self._tombstones.unbury(sid)
         try:
@@ -163,7 +159,7 @@ class RayJobsBackend(JobBackend):
                     entrypoint_num_gpus=submission.entrypoint_num_gpus,
                     entrypoint_memory=submission.entrypoint_memory,
                     entrypoint_resources=resources or None,
-                    **options,
+                    **placement,
                 )
             )
         except ConflictError:
@@ -176,7 +172,7 @@ class RayJobsBackend(JobBackend):
                 submission_id=submitted,
                 status="PENDING",
                 owner=submission.metadata.get(OWNER_KEY),
-                runtime_env=redact_runtime_env(submission.runtime_env or {}),
+                runtime_env=redact_runtime_env(submission.runtime_env),
                 start_time_ms=int(time.time() * 1000),
                 backend=self.name,
             )

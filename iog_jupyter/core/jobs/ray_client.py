@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,10 +29,8 @@ def job_record(info: Any, backend: str, submission_id: str | None = None) -> Job
     """A :class:`JobRecord` from Ray's ``JobInfo`` (the request kept in its metadata)."""
     metadata = dict(info.metadata or {})
     try:
-        request = json.loads(metadata.pop(REQUEST_KEY, "{}"))
-    except ValueError:
-        request = {}
-    if not isinstance(request, dict):
+        request = dict(json.loads(metadata.pop(REQUEST_KEY, "{}")))
+    except (ValueError, TypeError):  # not JSON, or not an object
         request = {}
     pid = getattr(getattr(info, "driver_info", None), "pid", None)
     return JobRecord(
@@ -61,34 +59,26 @@ class RayJobClient:
 
     def __init__(self, conn: RayConnection) -> None:
         self.conn = conn
-        self._lock = threading.Lock()
-        self._client: Any = None
 
-    def _get(self) -> Any:
-        with self._lock:
-            if self._client is not None:
-                return self._client
+    @functools.cached_property
+    def _client(self) -> Any:
         url = self.conn.dashboard_url
         try:
-            client = _ray_compat.job_client(url, self.conn.auth_headers())
+            return _ray_compat.job_client(url, self.conn.auth_headers())
         except (OSError, RuntimeError) as err:
             self.conn.reset()
             raise RayUnavailableError(
                 f"Ray's job API at {url} did not answer ({type(err).__name__}); is the "
                 "dashboard running with its job agent?"
             ) from None
-        with self._lock:
-            self._client = client
-        return client
 
     def reset(self) -> None:
         """Drop the client; the next call makes a new one."""
-        with self._lock:
-            self._client = None
+        self.__dict__.pop("_client", None)
 
     def __call__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(client, ...)``, mapping Ray's errors to ours."""
-        client = self._get()
+        client = self._client
         try:
             return fn(client, *args, **kwargs)
         except _ray_compat.job_auth_errors():

@@ -62,14 +62,11 @@ class JobTable:
         return page
 
     def sync(self) -> bool:
-        """Bring the index up to date with Ray's job table (and the journal).
+        """Update the index from Ray's job table and the journal; whether the id list is due.
 
         The jobs that have not ended are read on every call. The whole id list (jobs submitted
         elsewhere, or deleted) is read on the first call, then, when older than ``refresh_s``,
         by :meth:`refresh_in_background` after the page is cut, so no page waits for it.
-
-        Returns:
-            Whether the id list is due for a refresh.
         """
         if self._read == -float("inf"):
             self._merge(full=True)

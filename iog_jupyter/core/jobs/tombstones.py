@@ -57,9 +57,8 @@ class Tombstones:
     def unbury(self, submission_id: str) -> None:
         """Lift a tombstone (a new submit reuses the id)."""
         with self._lock:
-            known = self._cache.pop(submission_id, None) is not None
-        if known or self._kv(_ray_compat.kv_get, _PREFIX + submission_id.encode()):
-            self._kv(_ray_compat.kv_del, _PREFIX + submission_id.encode())
+            self._cache.pop(submission_id, None)
+        self._kv(_ray_compat.kv_del, _PREFIX + submission_id.encode())
 
     def load(self) -> dict[str, float]:
         """All tombstones on the cluster (expired ones dropped, also from Ray's KV store)."""

@@ -23,14 +23,14 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 
 from ..cluster import PoolConfig
 from ..errors import ValidationError
 from ..wire import SUBMISSION_ID_RE, SubmitRequest
-from ..wire.base import SUBMISSION_ID_RULE, refusal
+from ..wire.base import SUBMISSION_ID_RULE, WireModel, refusal
 from ..wire.jobs import MAX_KEY_CHARS
 from .base import OWNER_KEY, POOL_KEY, JobSubmission
 from .packages import URI_SCHEME, PackageStore
@@ -59,6 +59,7 @@ MAX_ENV_VARS = 128
 MAX_ENV_VALUE = 32 * 1024
 MAX_LIST_ITEMS = 64
 MAX_REQUIREMENT = 256
+M = TypeVar("M", bound=WireModel)
 
 
 def new_submission_id() -> str:
@@ -76,13 +77,21 @@ def check_submission_id(submission_id: str) -> str:
     return submission_id
 
 
-def _str_map(name: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValidationError(f"{name} must be an object of strings to strings.")
-    for key, item in value.items():
-        if not isinstance(key, str) or not isinstance(item, str):
-            raise ValidationError(f"{name} must map strings to strings; {key!r} does not.")
-    return dict(value)
+def parse_request(model: type[M], body: Any, what: str) -> M:
+    """``body`` (a JSON object) as ``model``; ``what`` (``"The job"``) names it in a refusal."""
+    if isinstance(body, model):
+        return body
+    if not isinstance(body, dict):
+        raise ValidationError(f"{what} must be a JSON object.")
+    try:
+        return model.model_validate(body)
+    except PydanticValidationError as error:
+        raise ValidationError(refusal(model, error)) from None
+
+
+def is_under(path: str, root: str) -> bool:
+    """Whether real path ``path`` is ``root`` or inside it."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _str_list(name: str, value: Any, max_len: int = MAX_REQUIREMENT) -> list[str]:
@@ -90,9 +99,8 @@ def _str_list(name: str, value: Any, max_len: int = MAX_REQUIREMENT) -> list[str
         raise ValidationError(f"{name} must be a list of strings.")
     if len(value) > MAX_LIST_ITEMS:
         raise ValidationError(f"{name} has {len(value)} items; at most {MAX_LIST_ITEMS}.")
-    for item in value:
-        if not item or len(item) > max_len:
-            raise ValidationError(f"Each {name} item must be 1 to {max_len} characters.")
+    if any(not item or len(item) > max_len for item in value):
+        raise ValidationError(f"Each {name} item must be 1 to {max_len} characters.")
     return list(value)
 
 
@@ -141,8 +149,7 @@ def resolve_directory(
     if not os.path.isabs(value):
         raise ValidationError(f"{what} must be an absolute directory path or a package URI.")
     real = os.path.realpath(value)
-    allowed = [os.path.realpath(r) for r in roots]
-    if not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in allowed):
+    if not any(is_under(real, os.path.realpath(root)) for root in roots):
         raise ValidationError(
             f"{what} {value[:200]!r} is outside the directories jobs may use (the Jupyter root)."
         )
@@ -180,11 +187,16 @@ def _runtime_env(
     return env
 
 
-def _env_vars(value: Any) -> dict[str, str]:
-    env = _str_map("runtime_env.env_vars", value)
+def _env_vars(env: Any) -> dict[str, str]:
+    if not isinstance(env, dict):
+        raise ValidationError("runtime_env.env_vars must be an object of strings to strings.")
     if len(env) > MAX_ENV_VARS:
         raise ValidationError(f"runtime_env.env_vars has {len(env)} entries; at most 128.")
     for name, item in env.items():
+        if not isinstance(name, str) or not isinstance(item, str):
+            raise ValidationError(
+                f"runtime_env.env_vars must map strings to strings; {name!r} does not."
+            )
         if not ENV_NAME_RE.match(name):
             raise ValidationError(
                 f"runtime_env.env_vars name {name[:64]!r} is not a valid variable name."
@@ -195,7 +207,7 @@ def _env_vars(value: Any) -> dict[str, str]:
             )
         if len(item.encode()) > MAX_ENV_VALUE:
             raise ValidationError(f"runtime_env.env_vars {name} is longer than 32 KiB.")
-    return env
+    return dict(env)
 
 
 def _requirements(key: str, value: Any) -> Any:
@@ -222,17 +234,12 @@ def _config(value: Any) -> dict[str, Any]:
         raise ValidationError(
             "runtime_env.config accepts only setup_timeout_seconds and eager_install."
         )
-    out: dict[str, Any] = {}
-    if "setup_timeout_seconds" in value:
-        secs = value["setup_timeout_seconds"]
-        if isinstance(secs, bool) or not isinstance(secs, int) or not 1 <= secs <= 3600:
-            raise ValidationError("runtime_env.config.setup_timeout_seconds must be 1 to 3600.")
-        out["setup_timeout_seconds"] = secs
-    if "eager_install" in value:
-        if not isinstance(value["eager_install"], bool):
-            raise ValidationError("runtime_env.config.eager_install must be true or false.")
-        out["eager_install"] = value["eager_install"]
-    return out
+    secs = value.get("setup_timeout_seconds", 1)
+    if isinstance(secs, bool) or not isinstance(secs, int) or not 1 <= secs <= 3600:
+        raise ValidationError("runtime_env.config.setup_timeout_seconds must be 1 to 3600.")
+    if not isinstance(value.get("eager_install", False), bool):
+        raise ValidationError("runtime_env.config.eager_install must be true or false.")
+    return dict(value)
 
 
 def validate_submission(
@@ -250,12 +257,7 @@ def validate_submission(
     a person can act on.
     """
     del pool_config  # the pool is mapped against the live cluster by the backend
-    if not isinstance(body, dict):
-        raise ValidationError("The job must be a JSON object.")
-    try:
-        request = SubmitRequest.model_validate(body)
-    except PydanticValidationError as error:
-        raise ValidationError(refusal(SubmitRequest, error)) from None
+    request = parse_request(SubmitRequest, body, "The job")
     entrypoint = request.entrypoint
     if not entrypoint.strip():
         raise ValidationError("entrypoint is required: the shell command that starts the job.")
@@ -290,14 +292,10 @@ def validate_submission(
     )
 
 
-def redact_runtime_env(runtime_env: Any) -> dict[str, Any]:
+def redact_runtime_env(runtime_env: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``runtime_env`` with every ``env_vars`` value replaced by ``<redacted>``."""
-    if not isinstance(runtime_env, dict):
-        return {}
     out = dict(runtime_env)
     env = out.get("env_vars")
-    if isinstance(env, dict):
-        out["env_vars"] = {str(k): REDACTED for k in env}
-    elif env is not None:
-        out["env_vars"] = REDACTED
+    if env is not None:
+        out["env_vars"] = {str(k): REDACTED for k in env} if isinstance(env, dict) else REDACTED
     return out

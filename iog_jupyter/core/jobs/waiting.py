@@ -25,12 +25,6 @@ log = logging.getLogger(__name__)
 WAIT_POLL_S = 1.0
 #: How long a wait rides out an unavailable Ray or server before the error is raised.
 OUTAGE_S = 600.0
-#: Exit status when every job SUCCEEDED.
-WAIT_OK = 0
-#: Exit status when any job FAILED.
-WAIT_FAILED = 1
-#: Exit status when none FAILED but some were STOPPED.
-WAIT_STOPPED = 5
 #: Exit status when the wait timed out (as coreutils ``timeout``).
 WAIT_TIMED_OUT = 124
 
@@ -48,15 +42,6 @@ class JobsWaitTimeout(IogError, TimeoutError, reason="wait_timeout", http_status
         self.running = [r for r in records if not r.is_terminal]
         still = ", ".join(f"{r.submission_id} ({r.status})" for r in self.running)
         super().__init__(f"Still running after {timeout_s:g} s: {still}. They run on.")
-
-
-def is_unavailable(err: BaseException) -> bool:
-    """Whether ``err`` says Ray or the server is down for now (worth waiting through).
-
-    Core's :class:`~..errors.RayUnavailableError`, or a client error of kind ``unavailable``
-    (``IogClientError``, which core cannot import).
-    """
-    return isinstance(err, RayUnavailableError) or getattr(err, "kind", None) == "unavailable"
 
 
 def run_time_s(record: JobRecord) -> float | None:
@@ -126,20 +111,21 @@ def wait_for_jobs(
                 records[sid] = api.get(sid)
             outage_since = None
         except Exception as err:  # only an outage is waited through; the rest is raised
-            if not is_unavailable(err):
+            # Core's RayUnavailableError, or IogClientError of kind "unavailable" (the server).
+            if (
+                not isinstance(err, RayUnavailableError)
+                and getattr(err, "kind", "") != "unavailable"
+            ):
                 raise
             first = outage_since is None
             outage_since = time.monotonic() if first else outage_since
             if first:
-                log.warning("%s Waiting for it to answer (Ctrl-C to stop).", _message(err))
+                said = getattr(err, "message", "") or type(err).__name__
+                log.warning("%s Waiting for it to answer (Ctrl-C to stop).", said)
             elif time.monotonic() - outage_since > outage_s:
                 raise
         settle()
     return [records[sid] for sid in ids]
-
-
-def _message(err: BaseException) -> str:
-    return str(getattr(err, "message", "") or type(err).__name__)
 
 
 def wait_exit_status(records: Iterable[JobRecord]) -> int:
@@ -150,6 +136,4 @@ def wait_exit_status(records: Iterable[JobRecord]) -> int:
     statuses = {r.status for r in records}
     if not statuses <= {"SUCCEEDED", "FAILED", "STOPPED"}:
         return WAIT_TIMED_OUT
-    if "FAILED" in statuses:
-        return WAIT_FAILED
-    return WAIT_STOPPED if "STOPPED" in statuses else WAIT_OK
+    return 1 if "FAILED" in statuses else 5 if "STOPPED" in statuses else 0
