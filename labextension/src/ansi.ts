@@ -39,11 +39,7 @@ export interface IAnsiSegment {
   classes: string[];
 }
 
-/**
- * The style with nothing set.
- *
- * @returns A fresh default style.
- */
+/** The style with nothing set. */
 export function defaultStyle(): IAnsiStyle {
   return {
     fg: null,
@@ -147,7 +143,6 @@ export function parseAnsiLine(
 /**
  * The CSS classes of a style.
  *
- * @param style The style.
  * @returns Its classes; empty for the default style.
  */
 export function classesOf(style: IAnsiStyle): string[] {
@@ -170,8 +165,6 @@ namespace Private {
   /**
    * The index of a CSI sequence's final byte, or -1 when the line ends first.
    *
-   * @param line The line.
-   * @param start Where the parameters start.
    * @returns The final byte's index, or -1.
    */
   export function csiEnd(line: string, start: number): number {
@@ -192,10 +185,6 @@ namespace Private {
   /**
    * The index just past an OSC sequence's terminator (BEL or ESC \), or the
    * line's length when it has none.
-   *
-   * @param line The line.
-   * @param start Where the OSC's text starts.
-   * @returns The index after the sequence.
    */
   export function oscEnd(line: string, start: number): number {
     for (let j = start; j < line.length; j++) {
@@ -213,9 +202,6 @@ namespace Private {
   /**
    * Whether a UTF-16 code unit is shown: a tab, or not a control character
    * (C0, DEL or C1).
-   *
-   * @param code The code unit.
-   * @returns Whether it is printable.
    */
   export function isPrintable(code: number): boolean {
     return (
@@ -237,12 +223,7 @@ namespace Private {
     49: { bg: null }
   };
 
-  /**
-   * Apply SGR parameters to a style.
-   *
-   * @param style The style to change.
-   * @param params The parameters, e.g. `1;31`.
-   */
+  /** Apply SGR parameters to a style. */
   export function applySgr(style: IAnsiStyle, params: string): void {
     const codes = params === '' ? [0] : params.split(/[;:]/).map(Number);
     for (let k = 0; k < codes.length; k++) {

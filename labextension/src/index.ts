@@ -57,7 +57,6 @@ export * from './tokens';
  *
  * Server-provided text is only ever assigned through `textContent`.
  *
- * @param status The status document.
  * @returns A widget holding a definition list.
  */
 export function createStatusBody(status: Status): Widget {

@@ -214,7 +214,6 @@ namespace Private {
   /**
    * The main-area id of a job's log panel.
    *
-   * @param submissionId The job.
    * @returns `iog-job-log-<id>` (ids are `[A-Za-z0-9_.-]`; anything else is
    *   replaced so the id stays a valid DOM id).
    */

@@ -149,9 +149,6 @@ namespace Private {
    * Save the notebook if it is open with unsaved changes (so the job runs
    * what the user sees), then read its parameters from the saved file.
    *
-   * @param app The application (its contents manager).
-   * @param tracker The open notebooks.
-   * @param path The notebook.
    * @returns Its parameters' JSON text, by name.
    */
   export async function readParameters(
@@ -170,12 +167,7 @@ namespace Private {
     return parseParameters(model.content);
   }
 
-  /**
-   * The cluster's pool names, to suggest; none when it cannot be reached.
-   *
-   * @param status The status client.
-   * @returns The pool names.
-   */
+  /** The cluster's pool names, to suggest; none when it cannot be reached. */
   export async function pools(status: StatusService): Promise<string[]> {
     try {
       const snapshot = await status.getCluster();

@@ -48,11 +48,7 @@ export const IJobsModel = new Token<JobsModel>(
  * opens again.
  */
 export class JobWatcher implements IDisposable {
-  /**
-   * Create the watcher and start following the model.
-   *
-   * @param options The watcher options.
-   */
+  /** Create the watcher and start following the model. */
   constructor(options: JobWatcher.IOptions) {
     this._model = options.model;
     this._service = options.service;
@@ -94,11 +90,7 @@ export class JobWatcher implements IDisposable {
     return Object.keys(this._watched);
   }
 
-  /**
-   * Watch a job until it ends (kept across reloads).
-   *
-   * @param submissionId The job's submission id.
-   */
+  /** Watch a job until it ends (kept across reloads). */
   watch(submissionId: string): void {
     const status = this._seen.get(submissionId);
     if (status && JobsService.isTerminal(status)) {
@@ -254,9 +246,6 @@ export namespace JobWatcher {
 /**
  * Watch a job until it ends, when the notifications plugin is active (the
  * submit dialogs call it with the id they got).
- *
- * @param commands The application's commands.
- * @param submissionId The job's submission id.
  */
 export function watchJob(
   commands: CommandRegistry,
@@ -270,7 +259,6 @@ export function watchJob(
 /**
  * What a job-end toast says: `Job "train" SUCCEEDED after 2m 5s`.
  *
- * @param job The ended job.
  * @returns Plain text (the toast shows it as text, never as HTML).
  */
 export function jobEndMessage(job: JobRecord): string {
@@ -287,10 +275,6 @@ export function jobEndMessage(job: JobRecord): string {
 /**
  * Show a job-end toast: success, error (FAILED, kept until closed) or
  * warning (STOPPED), with "Open log" and, for a notebook job, "Open notebook".
- *
- * @param job The ended job.
- * @param commands Runs `iog:open-job-log` and `docmanager:open`.
- * @returns The notification's id.
  */
 export function notifyJobEnd(
   job: JobRecord,
@@ -393,11 +377,7 @@ namespace Private {
     return { interval, backoff: true, max: Math.max(interval, 60_000) };
   }
 
-  /**
-   * The page's local storage, or null where it is refused.
-   *
-   * @returns The storage.
-   */
+  /** The page's local storage, or null where it is refused. */
   export function localStorage(): Storage | null {
     try {
       return window.localStorage;
@@ -409,8 +389,6 @@ namespace Private {
   /**
    * The watched jobs kept in `storage`.
    *
-   * @param storage Where they are kept.
-   * @param key Their key.
    * @returns Job id → last status seen (null: not seen yet).
    */
   export function load(

@@ -15,7 +15,6 @@ export class IogResponseError extends ServerConnection.ResponseError {
   /**
    * Build an error from a failed response and its (possibly parsed) body.
    *
-   * @param response The failed HTTP response.
    * @param body The response body: the parsed JSON object, the raw text
    *   when it was not JSON, or `null` when empty.
    */

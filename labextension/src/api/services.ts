@@ -56,7 +56,6 @@ export type QueryParams = Record<
  * Empty strings, `null` and `undefined` are left out, because the server
  * refuses unknown or empty filters rather than ignoring them.
  *
- * @param params The query parameters.
  * @returns `?a=1&b=2`, or `''` when no parameter is set.
  */
 export function queryString(params: QueryParams): string {
@@ -107,7 +106,6 @@ export type Reply<O> = O extends { responses: infer R }
  * Fill in the path parameters of a route: `/jobs/{submission_id}` and
  * `{submission_id: 'a b'}` give `jobs/a%20b`, relative to the API root.
  *
- * @param route The route.
  * @param params The raw parameter values, by name.
  * @returns The encoded path, without a leading slash.
  */
@@ -129,11 +127,7 @@ export function routePath(
  * `ServerConnection.NetworkError` when it cannot be reached.
  */
 export class ApiService {
-  /**
-   * Create a service.
-   *
-   * @param options The service options.
-   */
+  /** Create a service. */
   constructor(options: ApiService.IOptions = {}) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
@@ -245,7 +239,6 @@ export namespace JobsService {
   /**
    * Whether a job status is final (as Ray's `JobStatus.is_terminal()`).
    *
-   * @param status The status.
    * @returns True for `STOPPED`, `SUCCEEDED` and `FAILED`.
    */
   export function isTerminal(status: string): boolean {
@@ -255,14 +248,7 @@ export namespace JobsService {
 
 /** Client of a job's log endpoints: byte pages over REST and the live tail. */
 export class LogsService extends ApiService {
-  /**
-   * Fetch a byte page of a job's log (`GET jobs/{id}/logs`).
-   *
-   * @param submissionId The job.
-   * @param offset The first byte.
-   * @param limitBytes At most this many bytes.
-   * @returns The page.
-   */
+  /** Fetch a byte page of a job's log (`GET jobs/{id}/logs`). */
   getLogPage(
     submissionId: string,
     offset: number,
@@ -277,7 +263,6 @@ export class LogsService extends ApiService {
   /**
    * Open the live tail of a job's log (`WS jobs/{id}/logs/tail?offset=`).
    *
-   * @param submissionId The job.
    * @param offset Called before every (re)connect for the byte offset to
    *   resume from.
    * @returns The socket; its messages are `LogTailMessage`s.
@@ -309,7 +294,6 @@ export class SessionsService extends ApiService {
    * (`POST sessions/{session_id}/release`).
    *
    * @param sessionId The session's Ray job id or kernel id.
-   * @returns What was released.
    */
   releaseSession(sessionId: string): Promise<ReleaseReply> {
     const path = { session_id: sessionId };

@@ -20,11 +20,7 @@ import { API_NAMESPACE } from '../tokens';
  * server.
  */
 export class IogSocket implements IDisposable {
-  /**
-   * Create a socket and start connecting.
-   *
-   * @param options The socket options.
-   */
+  /** Create a socket and start connecting. */
   constructor(options: IogSocket.IOptions) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
@@ -60,12 +56,7 @@ export class IogSocket implements IDisposable {
     return this._state === 'disposed';
   }
 
-  /**
-   * Send a JSON message when the socket is open.
-   *
-   * @param message The message, serialised with `JSON.stringify`.
-   * @returns Whether the message was sent.
-   */
+  /** Send a message as JSON if the socket is open; returns whether it was. */
   send(message: unknown): boolean {
     if (this._socket && this._state === 'open') {
       this._socket.send(JSON.stringify(message));

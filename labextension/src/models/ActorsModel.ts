@@ -14,11 +14,7 @@ import { PagedModel } from './PagedModel';
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
 export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
     this._detached = 'detached' in options ? options.detached : true;
@@ -43,7 +39,6 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /**
    * Show only this namespace (null: all), from the first page.
    *
-   * @param namespace The namespace.
    * @returns A promise resolved once the page is fetched.
    */
   setNamespace(namespace: string | null): Promise<void> {
@@ -58,20 +53,13 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /**
    * Kill a named actor, then refresh the list.
    *
-   * @param namespace The actor's namespace.
-   * @param name The actor's name.
-   * @returns Whether it was killed.
    * @throws {IogResponseError} When the server refuses (403 protected).
    */
   kill(namespace: string, name: string): Promise<ActorKillReply> {
     return this.thenRefresh(this.service.killActor(namespace, name));
   }
 
-  /**
-   * Fetch the current page.
-   *
-   * @returns The page.
-   */
+  /** Fetch the current page. */
   protected fetch(): Promise<ActorPage> {
     return this.service.listActors({
       detached: this._detached,

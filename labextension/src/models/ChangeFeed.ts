@@ -19,11 +19,7 @@ import { Disposable } from './Disposable';
  * models keep polling at their normal rate.
  */
 export class ChangeFeed extends Disposable {
-  /**
-   * Create the feed and start connecting.
-   *
-   * @param options The feed options.
-   */
+  /** Create the feed and start connecting. */
   constructor(options: ChangeFeed.IOptions = {}) {
     super();
     this.topics = options.topics ?? ['jobs', 'sessions', 'actors'];

@@ -17,11 +17,7 @@ import { PolledModel } from './PolledModel';
  * on `GET cluster` takes over, and stops again once the socket reopens.
  */
 export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
-  /**
-   * Create the model and connect.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and connect. */
   constructor(options: ClusterModel.IOptions) {
     super({ ...options, name: 'cluster', autoStart: false });
     this._socket =
@@ -93,11 +89,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     this._socket.dispose();
   }
 
-  /**
-   * Fetch a snapshot (while the socket is not open).
-   *
-   * @returns The snapshot.
-   */
+  /** Fetch a snapshot (while the socket is not open). */
   protected fetch(): Promise<ClusterSnapshot> {
     return this.service.getCluster();
   }
@@ -190,8 +182,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
  * at their index; pools likewise by name, each pool's `node_ids` by id; a
  * top-level field that is null did not change.
  *
- * @param base The snapshot held.
- * @param delta The delta.
  * @returns A new snapshot; `base` is left as it is.
  * @throws {Error} The delta does not fit `base` (the caller resyncs).
  */
@@ -280,12 +270,9 @@ namespace Private {
    * Drop the `removed` keys and the keys of `changed`, then place the items
    * of `added` and `changed` at their index; the others keep their order.
    *
-   * @param items The list held.
    * @param keyOf The key of an item (unique in the list).
-   * @param removed The keys to drop.
    * @param added New items and their index in the result.
    * @param changed Replaced items and their index in the result.
-   * @returns The new list.
    * @throws {Error} A key or index does not fit `items`.
    */
   export function patch<T>(

@@ -19,11 +19,7 @@ import { LogWindow } from './LogWindow';
  * tail from there, so nothing is lost or doubled either way.
  */
 export class JobLogModel extends Disposable {
-  /**
-   * Create a model; call `start()` to open the tail.
-   *
-   * @param options The model options.
-   */
+  /** Create a model; call `start()` to open the tail. */
   constructor(options: JobLogModel.IOptions) {
     super();
     this.submissionId = options.submissionId;
@@ -80,7 +76,6 @@ export class JobLogModel extends Disposable {
    * lines in front; when the window is full, the newest lines make room and
    * the window detaches.
    *
-   * @returns How many lines were added.
    * @throws The service's error (an `IogResponseError` with the server's
    *   message) when the page cannot be fetched.
    */

@@ -20,11 +20,7 @@ import { Disposable } from './Disposable';
  * retried with the socket's backoff.
  */
 export class LogTail extends Disposable {
-  /**
-   * Create a tail; call `start()` to open it.
-   *
-   * @param options The tail options.
-   */
+  /** Create a tail; call `start()` to open it. */
   constructor(options: LogTail.IOptions) {
     super();
     this.submissionId = options.submissionId;
@@ -121,7 +117,6 @@ export class LogTail extends Disposable {
    *
    * @param offset The byte offset the text starts at.
    * @param nextOffset The byte offset just after it.
-   * @param text The text.
    */
   private _receive(offset: number, nextOffset: number, text: string): void {
     if (nextOffset <= this._nextOffset) {

@@ -12,11 +12,7 @@ export abstract class PagedModel<
   S,
   T = P
 > extends PolledModel<T, S> {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: PagedModel.IOptions<S> & { topic: EventTopic }) {
     super(options);
     this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;

@@ -23,11 +23,7 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * successful fetch.
  */
 export abstract class PolledModel<T, S = unknown> extends Disposable {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: PolledModel.IOptions<S>) {
     super();
     this.service = options.service;
@@ -127,11 +123,7 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
    */
   protected abstract fetch(): Promise<T>;
 
-  /**
-   * Keep fresh data and turn `connected`.
-   *
-   * @param data The data.
-   */
+  /** Keep fresh data and turn `connected`. */
   protected setData(data: T): void {
     this._data = data;
     this._state = 'connected';
@@ -142,7 +134,6 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
   /**
    * Set the connection state, emitting `changed` when it differs.
    *
-   * @param state The state.
    * @param message What went wrong, in words; null when connected.
    */
   protected setState(state: ConnectionState, message: string | null): void {
@@ -165,12 +156,7 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     }
   }
 
-  /**
-   * Wait for an action's reply, then refresh (without waiting for that).
-   *
-   * @param action The action under way.
-   * @returns Its reply.
-   */
+  /** Wait for an action's reply, then refresh (without waiting for that). */
   protected async thenRefresh<R>(action: Promise<R>): Promise<R> {
     const reply = await action;
     void this.refresh();

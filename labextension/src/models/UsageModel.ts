@@ -9,11 +9,7 @@ import { PolledModel } from './PolledModel';
  * fetches at once.
  */
 export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
-  /**
-   * Create the model; it polls once `active` is set.
-   *
-   * @param options The model options.
-   */
+  /** Create the model; it polls once `active` is set. */
   constructor(options: UsageModel.IOptions) {
     super({
       refreshIntervalMs: UsageModel.REFRESH_INTERVAL_MS,

@@ -39,8 +39,6 @@ export const MAX_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
 /**
  * Clamp a refresh interval to a sane range.
  *
- * @param value The requested interval in milliseconds.
- * @param minimum The smallest interval accepted.
  * @returns The interval, rounded and clamped to `[minimum, one day]`.
  */
 export function clampInterval(value: number, minimum: number): number {
