@@ -12,6 +12,11 @@ export function formatClusterSummary(snapshot: ClusterSnapshot): string {
   return `Ray: ${part('CPU')} · ${part('GPU')} free`;
 }
 
+/** The names of a snapshot's node pools, for the submit dialogs to suggest. */
+export function poolNames(snapshot: ClusterSnapshot | null): string[] {
+  return (snapshot?.pools ?? []).map(pool => pool.name ?? '').filter(Boolean);
+}
+
 /** Label/value rows describing the server status, for plain-text display. */
 export function statusRows(status: Status): Array<[string, string]> {
   const ray = status.ray ?? { connected: false };

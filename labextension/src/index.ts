@@ -21,7 +21,7 @@ import {
   UsageService
 } from './api/services';
 import type { Status } from './api/types';
-import { statusRows } from './format';
+import { poolNames, statusRows } from './format';
 import logsPlugin, {
   askSubmissionId,
   submissionIdArg,
@@ -154,9 +154,7 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       label: 'Submit Ray Job…',
       caption: 'Submit a job to the Ray cluster and follow its log',
       execute: async () => {
-        const pools = (cluster.snapshot?.pools ?? [])
-          .map(pool => pool.name ?? '')
-          .filter(Boolean);
+        const pools = poolNames(cluster.snapshot);
         const submissionId = await submitJobWithDialog(jobs, { pools });
         if (submissionId) {
           watchJob(app.commands, submissionId);

@@ -93,7 +93,7 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       widget.toolbar.addItem('stop', stop);
       // Shown while the job runs: until the tail brings its final status.
       const update = (): void => {
-        const phase = model.tail.phase;
+        const phase = model.phase;
         stop.setHidden(phase === 'ended' || phase === 'error');
       };
       model.changed.connect(update);

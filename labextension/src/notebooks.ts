@@ -13,6 +13,7 @@ import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { NotebookJobsService, StatusService } from './api/services';
 import type { NotebookSubmitReply } from './api/types';
+import { poolNames } from './format';
 import { rayIcon } from './icons';
 import { describeError } from './models/connection';
 import { watchJob } from './notify';
@@ -88,7 +89,8 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
           reply = await runNotebookWithDialog(service, {
             path,
             parameters: await Private.readParameters(app, tracker, path),
-            pools: await Private.pools(status)
+            // None to suggest when the cluster cannot be reached.
+            pools: await status.getCluster().then(poolNames, () => [])
           });
         } catch (reason) {
           await showErrorMessage('Run as Ray job', describeError(reason));
@@ -165,17 +167,5 @@ namespace Private {
       content: true
     });
     return parseParameters(model.content);
-  }
-
-  /** The cluster's pool names, to suggest; none when it cannot be reached. */
-  export async function pools(status: StatusService): Promise<string[]> {
-    try {
-      const snapshot = await status.getCluster();
-      return (snapshot.pools ?? [])
-        .map(pool => pool.name ?? '')
-        .filter(Boolean);
-    } catch {
-      return [];
-    }
   }
 }

@@ -14,20 +14,16 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import type { CommandRegistry } from '@lumino/commands';
 import { Token } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
-import { IPoll, Poll } from '@lumino/polling';
+import { Poll } from '@lumino/polling';
 
 import { IogResponseError } from './api/request';
 import { JobsService, StatusService } from './api/services';
 import type { JobRecord, JobStatus } from './api/types';
 import { formatDuration } from './format';
 import { watchSettings } from './logs';
-import { clampInterval } from './models/connection';
+import { pollFrequency } from './models/connection';
 import type { JobsModel } from './models/JobsModel';
-import {
-  CommandIDs,
-  DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS
-} from './tokens';
+import { CommandIDs, DEFAULT_REFRESH_INTERVAL_MS } from './tokens';
 
 /** The shared jobs model of the main plugin (the sidebar's and status bar's). */
 export const IJobsModel = new Token<JobsModel>(
@@ -61,7 +57,7 @@ export class JobWatcher implements IDisposable {
     this._poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this.check(),
-      frequency: Private.frequency(
+      frequency: pollFrequency(
         options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
       ),
       name: 'iog-jupyter:job-watcher',
@@ -77,7 +73,7 @@ export class JobWatcher implements IDisposable {
    * (the `refreshIntervalMs` setting; at least `MIN_REFRESH_INTERVAL_MS`).
    */
   set refreshIntervalMs(value: number) {
-    this._poll.frequency = Private.frequency(value);
+    this._poll.frequency = pollFrequency(value);
   }
 
   /** Whether the watcher is disposed. */
@@ -366,17 +362,6 @@ export const notifyPlugin: JupyterFrontEndPlugin<void> = {
 
 /** Module-private helpers. */
 namespace Private {
-  /**
-   * The watcher's poll frequency for a refresh interval.
-   *
-   * @param intervalMs The interval asked for (clamped to the accepted range).
-   * @returns The interval, backing off to a minute (or the interval) at most.
-   */
-  export function frequency(intervalMs: number): IPoll.Frequency {
-    const interval = clampInterval(intervalMs, MIN_REFRESH_INTERVAL_MS);
-    return { interval, backoff: true, max: Math.max(interval, 60_000) };
-  }
-
   /** The page's local storage, or null where it is refused. */
   export function localStorage(): Storage | null {
     try {
