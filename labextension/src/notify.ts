@@ -46,14 +46,9 @@ export const IJobsModel = new Token<JobsModel>(
 export class JobWatcher implements IDisposable {
   /** Create the watcher and start following the model. */
   constructor(options: JobWatcher.IOptions) {
-    this._model = options.model;
-    this._service = options.service;
-    this._username = options.username;
-    this._notify = options.notify;
-    this._storage = options.storage ?? null;
-    this._storageKey = options.storageKey;
-    this._watched = Private.load(this._storage, this._storageKey);
-    this._model.changed.connect(this._onModelChanged, this);
+    this._options = options;
+    this._watched = Private.load(options.storage, options.storageKey);
+    options.model.changed.connect(this._onModelChanged, this);
     this._poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this.check(),
@@ -88,7 +83,7 @@ export class JobWatcher implements IDisposable {
 
   /** Watch a job until it ends (kept across reloads). */
   watch(submissionId: string): void {
-    const status = this._seen.get(submissionId);
+    const status = this._seen.get(submissionId)?.status;
     if (status && JobsService.isTerminal(status)) {
       return; // it has ended: nothing more to tell
     }
@@ -103,13 +98,14 @@ export class JobWatcher implements IDisposable {
    * @returns A promise resolved once the fetched jobs are looked at.
    */
   async check(): Promise<void> {
-    const page = this._model.isDisposed ? [] : this._model.jobs;
+    const { model, service } = this._options;
+    const page = model.isDisposed ? [] : model.jobs;
     this._look(page);
     const onPage = new Set(page.map(job => job.submission_id));
     const missing = [...this._followed()].filter(id => !onPage.has(id));
     const fetched = await Promise.all(
       missing.map(id =>
-        this._service.getJob(id).catch((reason: unknown) => {
+        service.getJob(id).catch((reason: unknown) => {
           if (reason instanceof IogResponseError && reason.status === 404) {
             this._forget(id); // deleted: nothing will end
           }
@@ -126,11 +122,11 @@ export class JobWatcher implements IDisposable {
       return;
     }
     this._poll.dispose();
-    this._model.changed.disconnect(this._onModelChanged, this);
+    this._options.model.changed.disconnect(this._onModelChanged, this);
   }
 
-  private _onModelChanged(): void {
-    this._look(this._model.jobs);
+  private _onModelChanged(model: JobsModel): void {
+    this._look(model.jobs);
   }
 
   /** Jobs of interest last seen not ended. */
@@ -141,9 +137,9 @@ export class JobWatcher implements IDisposable {
         ids.add(id);
       }
     }
-    const user = this._username();
-    for (const [id, status] of this._seen) {
-      if (!JobsService.isTerminal(status) && this._owners.get(id) === user) {
+    const user = this._options.username();
+    for (const [id, { status, owner }] of this._seen) {
+      if (owner && owner === user && !JobsService.isTerminal(status)) {
         ids.add(id);
       }
     }
@@ -151,19 +147,16 @@ export class JobWatcher implements IDisposable {
   }
 
   private _look(jobs: ReadonlyArray<JobRecord>): void {
-    const user = this._username();
+    const user = this._options.username();
     let changed = false;
     for (const job of jobs) {
       const id = job.submission_id;
-      const before = this._seen.get(id);
+      const before = this._seen.get(id)?.status;
       if (before && JobsService.isTerminal(before)) {
         continue; // told (or not news) already; an older page cannot undo an end
       }
       const watched = id in this._watched;
-      this._seen.set(id, job.status);
-      if (job.owner) {
-        this._owners.set(id, job.owner);
-      }
+      this._seen.set(id, job);
       if (!JobsService.isTerminal(job.status)) {
         if (watched && this._watched[id] !== job.status) {
           this._watched[id] = job.status;
@@ -180,7 +173,7 @@ export class JobWatcher implements IDisposable {
         changed = true;
       }
       if (ended && this.enabled) {
-        this._notify(job);
+        this._options.notify(job);
       }
     }
     if (changed) {
@@ -198,21 +191,17 @@ export class JobWatcher implements IDisposable {
 
   private _save(): void {
     try {
-      this._storage?.setItem(this._storageKey, JSON.stringify(this._watched));
+      const { storage, storageKey } = this._options;
+      storage?.setItem(storageKey, JSON.stringify(this._watched));
     } catch {
       // Storage full or refused: the watch holds for this page's life only.
     }
   }
 
-  private _model: JobsModel;
-  private _service: Pick<JobsService, 'getJob'>;
-  private _username: () => string | null;
-  private _notify: (job: JobRecord) => void;
-  private _storage: Storage | null;
-  private _storageKey: string;
+  private _options: JobWatcher.IOptions;
   private _watched: Record<string, JobStatus | null>;
-  private _seen = new Map<string, JobStatus>();
-  private _owners = new Map<string, string>();
+  /** The last record seen of each job. */
+  private _seen = new Map<string, JobRecord>();
   private _poll: Poll;
 }
 
@@ -377,7 +366,7 @@ namespace Private {
    * @returns Job id → last status seen (null: not seen yet).
    */
   export function load(
-    storage: Storage | null,
+    storage: Storage | null | undefined,
     key: string
   ): Record<string, JobStatus | null> {
     try {

@@ -186,12 +186,7 @@ export class StatusService extends ApiService {
 
 /** Client of the jobs endpoints. */
 export class JobsService extends ApiService {
-  /**
-   * Fetch one page of jobs, newest first (`GET jobs`).
-   *
-   * @param query The status filter, page size and cursor.
-   * @returns The page, its next cursor and the number of matching jobs.
-   */
+  /** Fetch one page of jobs, newest first (`GET jobs`). */
   listJobs(query: JobListQuery = {}): Promise<JobPage> {
     const { status, limit, cursor } = query;
     return this.call('get', '/jobs', {
@@ -303,12 +298,7 @@ export class SessionsService extends ApiService {
 
 /** Client of the actors endpoints. */
 export class ActorsService extends ApiService {
-  /**
-   * Fetch one page of named actors (`GET actors`).
-   *
-   * @param query The filters, page size and cursor.
-   * @returns The page, its next cursor and the number of matching actors.
-   */
+  /** Fetch one page of named actors (`GET actors`). */
   listActors(query: ActorListQuery = {}): Promise<ActorPage> {
     const { detached, namespace, state, limit, cursor } = query;
     return this.call('get', '/actors', {
@@ -326,11 +316,8 @@ export class ActorsService extends ApiService {
 /** Client of the notebook jobs endpoint. */
 export class NotebookJobsService extends ApiService {
   /**
-   * Run a notebook as a Ray job (`POST notebook-jobs`).
-   *
-   * @param request The notebook's path, its parameters and the job options.
-   * @returns The job's submission id and where the executed copy will be
-   *   written.
+   * Run a notebook as a Ray job (`POST notebook-jobs`); the reply holds the
+   * job's submission id and where the executed copy will be written.
    */
   submit(request: NotebookSubmitRequest): Promise<NotebookSubmitReply> {
     return this.call('post', '/notebook-jobs', { body: request });
@@ -340,10 +327,8 @@ export class NotebookJobsService extends ApiService {
 /** Client of the usage endpoint. */
 export class UsageService extends ApiService {
   /**
-   * Fetch what each user, session or job held in a window (`GET usage`).
-   *
-   * @param query The window (`since`, `until`) and the grouping.
-   * @returns The report: one row per group, most GPU-seconds first.
+   * Fetch what each user, session or job held in a window (`GET usage`):
+   * one row per group, most GPU-seconds first.
    */
   get(query: UsageQuery = {}): Promise<UsageReport> {
     return this.call('get', '/usage', { query });
