@@ -35,7 +35,7 @@ import { JobsModel } from './models/JobsModel';
 import { SessionsModel } from './models/SessionsModel';
 import { UsageModel } from './models/UsageModel';
 import notebooksPlugin from './notebooks';
-import { IJobsModel, notifyPlugin, watchJob } from './notify';
+import { followJob, IJobsModel, notifyPlugin } from './notify';
 import { RayStatusItem } from './statusbar';
 import {
   COMMAND_CATEGORY,
@@ -157,10 +157,7 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
         const pools = poolNames(cluster.snapshot);
         const submissionId = await submitJobWithDialog(jobs, { pools });
         if (submissionId) {
-          watchJob(app.commands, submissionId);
-        }
-        if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
-          await app.commands.execute(CommandIDs.openJobLog, { submissionId });
+          await followJob(app.commands, submissionId);
         }
         return submissionId;
       }

@@ -16,7 +16,7 @@ import type { NotebookSubmitReply } from './api/types';
 import { poolNames } from './format';
 import { rayIcon } from './icons';
 import { describeError } from './models/connection';
-import { watchJob } from './notify';
+import { followJob } from './notify';
 import { COMMAND_CATEGORY, CommandIDs } from './tokens';
 import { runNotebookWithDialog } from './widgets/actions';
 import { parseParameters } from './widgets/notebookParameters';
@@ -100,12 +100,7 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
           return null;
         }
         const submissionId = reply.submission_id;
-        watchJob(app.commands, submissionId);
-        if (app.commands.hasCommand(CommandIDs.openJobLog)) {
-          await app.commands.execute(CommandIDs.openJobLog, {
-            submissionId
-          });
-        }
+        await followJob(app.commands, submissionId);
         Notification.success(
           `Ray job ${submissionId} runs ${reply.notebook}; the executed ` +
             `notebook will be written to ${reply.output} when it ends.`,

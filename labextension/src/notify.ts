@@ -229,15 +229,19 @@ export namespace JobWatcher {
 }
 
 /**
- * Watch a job until it ends, when the notifications plugin is active (the
- * submit dialogs call it with the id they got).
+ * Follow a job just submitted (the submit commands call it with the id they
+ * got): watch it until it ends, when the notifications plugin is active, and
+ * open its log tab, when the logs plugin is.
  */
-export function watchJob(
+export async function followJob(
   commands: CommandRegistry,
   submissionId: string
-): void {
+): Promise<void> {
   if (commands.hasCommand(CommandIDs.watchJob)) {
     void commands.execute(CommandIDs.watchJob, { submissionId });
+  }
+  if (commands.hasCommand(CommandIDs.openJobLog)) {
+    await commands.execute(CommandIDs.openJobLog, { submissionId });
   }
 }
 

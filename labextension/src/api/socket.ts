@@ -107,33 +107,23 @@ export class IogSocket implements IDisposable {
     const WebSocketCtor = this.serverSettings.WebSocket ?? WebSocket;
     const socket = new WebSocketCtor(this.url());
     this._socket = socket;
+    // `_stop()` unhooks these before it closes the socket, so they only hear
+    // the current one.
     socket.onopen = () => {
-      if (this._socket !== socket) {
-        return;
-      }
       this._failures = 0;
       this._setState('open');
     };
     socket.onmessage = (event: MessageEvent) => {
-      if (this._socket !== socket || typeof event.data !== 'string') {
-        return;
-      }
       let data: unknown;
       try {
         data = JSON.parse(event.data);
       } catch {
-        return;
+        return; // not JSON (or a binary frame): ignored
       }
       this._messageReceived.emit(data);
     };
     socket.onclose = () => {
-      if (this._socket !== socket) {
-        return;
-      }
       this._socket = null;
-      if (this.isDisposed) {
-        return;
-      }
       this._setState('closed');
       this._schedule();
     };
