@@ -45,11 +45,11 @@ export function formatCount(
   value: number | null | undefined,
   decimals = 1
 ): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) {
+  if (!Number.isFinite(value)) {
     return '0';
   }
   const scale = 10 ** decimals;
-  const rounded = Math.round(value * scale) / scale;
+  const rounded = Math.round(Number(value) * scale) / scale;
   return String(Object.is(rounded, -0) ? 0 : rounded);
 }
 
@@ -122,7 +122,7 @@ export function formatStatusText(
  * @param seconds The duration; null or negative gives `—`.
  */
 export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !(seconds >= 0)) {
+  if (typeof seconds !== 'number' || !(seconds >= 0)) {
     return '—';
   }
   const s = Math.floor(seconds);
@@ -176,10 +176,10 @@ export function formatAge(
   epochMs: number | null | undefined,
   now = Date.now()
 ): string {
-  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs)) {
+  if (!Number.isFinite(epochMs)) {
     return '—';
   }
-  const s = Math.max(0, Math.floor((now - epochMs) / 1000));
+  const s = Math.max(0, Math.floor((now - Number(epochMs)) / 1000));
   const [value, unit] =
     s < 60
       ? [s, 's']

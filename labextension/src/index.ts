@@ -49,9 +49,6 @@ import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
 
-export * from './api';
-export * from './tokens';
-
 /**
  * Build the dialog body describing the server status.
  *

@@ -23,7 +23,7 @@ import { formatDuration } from './format';
 import { watchSettings } from './logs';
 import { pollFrequency } from './models/connection';
 import type { JobsModel } from './models/JobsModel';
-import { CommandIDs, DEFAULT_REFRESH_INTERVAL_MS } from './tokens';
+import { CommandIDs } from './tokens';
 
 /** The shared jobs model of the main plugin (the sidebar's and status bar's). */
 export const IJobsModel = new Token<JobsModel>(
@@ -52,9 +52,7 @@ export class JobWatcher implements IDisposable {
     this._poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this.check(),
-      frequency: pollFrequency(
-        options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
-      ),
+      frequency: pollFrequency(options.refreshIntervalMs),
       name: 'iog-jupyter:job-watcher',
       standby: 'when-hidden'
     });

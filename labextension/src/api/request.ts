@@ -21,10 +21,7 @@ export class IogResponseError extends ServerConnection.ResponseError {
   constructor(response: Response, body: unknown) {
     // The `message` and `reason` fields of an error body, when strings.
     const field = (key: keyof ErrorBody): string | undefined => {
-      const value =
-        body !== null && typeof body === 'object'
-          ? (body as Record<string, unknown>)[key]
-          : undefined;
+      const value = (body as Record<string, unknown> | null)?.[key];
       return typeof value === 'string' && value ? value : undefined;
     };
     const message =

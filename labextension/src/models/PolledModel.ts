@@ -2,7 +2,6 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { EventTopic } from '../api/types';
-import { DEFAULT_REFRESH_INTERVAL_MS } from '../tokens';
 import type { ChangeFeed } from './ChangeFeed';
 import { Disposable } from './Disposable';
 import { ConnectionState, describeError, pollFrequency } from './connection';
@@ -28,9 +27,7 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
-      frequency: pollFrequency(
-        options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
-      ),
+      frequency: pollFrequency(options.refreshIntervalMs),
       name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
@@ -98,7 +95,6 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     // Poll.dispose() leaves its pending timer; stopping first clears it.
     void this.poll.stop();
     this.poll.dispose();
-    Signal.clearData(this);
   }
 
   /** The poll that fetches the data. */

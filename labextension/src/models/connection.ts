@@ -2,7 +2,10 @@ import { ServerConnection } from '@jupyterlab/services';
 import type { IPoll } from '@lumino/polling';
 
 import { IogResponseError } from '../api/request';
-import { MIN_REFRESH_INTERVAL_MS } from '../tokens';
+import {
+  DEFAULT_REFRESH_INTERVAL_MS,
+  MIN_REFRESH_INTERVAL_MS
+} from '../tokens';
 
 /**
  * Whether a model's data reached it: `connecting` until the first answer,
@@ -40,11 +43,11 @@ export const MAX_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The `Poll` frequency of the models and the job watcher: every
- * `intervalMs`, rounded and clamped to `[MIN_REFRESH_INTERVAL_MS, one day]`,
+ * `intervalMs` (default 5 s), rounded and clamped to `[MIN_REFRESH_INTERVAL_MS, one day]`,
  * backing off while fetches fail up to a minute (or the interval, when longer).
  */
 export function pollFrequency(
-  intervalMs: number
+  intervalMs = DEFAULT_REFRESH_INTERVAL_MS
 ): IPoll.Frequency & { interval: number } {
   const value = Number.isFinite(intervalMs) ? Math.round(intervalMs) : 0;
   const interval = Math.min(
