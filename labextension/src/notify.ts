@@ -20,7 +20,7 @@ import { IogResponseError } from './api/request';
 import { JobsService, StatusService } from './api/services';
 import type { JobRecord, JobStatus } from './api/types';
 import { formatDuration } from './format';
-import { watchSettings } from './logs';
+import { submissionIdArg, watchSettings } from './logs';
 import { pollFrequency } from './models/connection';
 import type { JobsModel } from './models/JobsModel';
 import { CommandIDs } from './tokens';
@@ -335,8 +335,8 @@ export const notifyPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Notify When Ray Job Ends',
       caption: 'Show a notification when this job ends',
       execute: args => {
-        const id = args.submissionId;
-        if (typeof id === 'string' && id) {
+        const id = submissionIdArg(args);
+        if (id) {
           watcher.watch(id);
         }
       }

@@ -64,10 +64,8 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
 
   /** Whether the fallback poll is running. */
   get isPolling(): boolean {
-    const phase = this.poll.state.phase;
-    return (
-      phase !== 'stopped' && phase !== 'constructed' && phase !== 'disposed'
-    );
+    const idle = ['stopped', 'constructed', 'disposed'];
+    return !idle.includes(this.poll.state.phase);
   }
 
   /**

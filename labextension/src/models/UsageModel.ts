@@ -24,10 +24,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this._window;
   }
   set window(value: UsageModel.Window) {
-    if (value !== this._window) {
-      this._window = value;
-      this._reload();
-    }
+    this._choose(value, this._groupBy);
   }
 
   /** One row per user, session or job. */
@@ -35,10 +32,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this._groupBy;
   }
   set groupBy(value: UsageModel.GroupBy) {
-    if (value !== this._groupBy) {
-      this._groupBy = value;
-      this._reload();
-    }
+    this._choose(this._window, value);
   }
 
   /**
@@ -83,11 +77,18 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return { key, report };
   }
 
-  /** Show the new choice at once (no stale rows), then fetch. */
-  private _reload(): void {
-    this.emitChanged();
-    if (this._active) {
-      void this.refresh();
+  /** Show a new choice at once (no stale rows), then fetch. */
+  private _choose(
+    window: UsageModel.Window,
+    groupBy: UsageModel.GroupBy
+  ): void {
+    if (window !== this._window || groupBy !== this._groupBy) {
+      this._window = window;
+      this._groupBy = groupBy;
+      this.emitChanged();
+      if (this._active) {
+        void this.refresh();
+      }
     }
   }
 
