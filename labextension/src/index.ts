@@ -53,8 +53,6 @@ import { SidebarSection } from './widgets/SidebarSection';
  * Build the dialog body describing the server status.
  *
  * Server-provided text is only ever assigned through `textContent`.
- *
- * @returns A widget holding a definition list.
  */
 export function createStatusBody(status: Status): Widget {
   const body = new Widget();

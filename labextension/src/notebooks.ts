@@ -21,9 +21,6 @@ import { COMMAND_CATEGORY, CommandIDs } from './tokens';
 import { runNotebookWithDialog } from './widgets/actions';
 import { parseParameters } from './widgets/notebookParameters';
 
-/** Id of the notebook jobs plugin. */
-export const NOTEBOOKS_PLUGIN_ID = 'iog-jupyter:notebooks';
-
 /** The command's label, in menus, the palette and the toolbar's tooltip. */
 export const RUN_NOTEBOOK_LABEL = 'Run as Ray job…';
 
@@ -37,7 +34,7 @@ export const RUN_NOTEBOOK_LABEL = 'Run as Ray job…';
  * executed copy will appear.
  */
 const notebooksPlugin: JupyterFrontEndPlugin<void> = {
-  id: NOTEBOOKS_PLUGIN_ID,
+  id: 'iog-jupyter:notebooks',
   description:
     'Run a notebook as a Ray job from its toolbar or the file browser.',
   autoStart: true,
@@ -116,7 +113,7 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
         new ToolbarButton({
           icon: rayIcon,
           label: 'Run as job',
-          tooltip: 'Run as Ray job…',
+          tooltip: RUN_NOTEBOOK_LABEL,
           onClick: () => {
             void app.commands.execute(CommandIDs.runNotebookAsJob, {
               path: panel.context.path

@@ -90,11 +90,7 @@ export class JobWatcher implements IDisposable {
     void this._poll.refresh();
   }
 
-  /**
-   * Look at the model's page and fetch the jobs of interest not on it.
-   *
-   * @returns A promise resolved once the fetched jobs are looked at.
-   */
+  /** Look at the model's page and fetch the jobs of interest not on it. */
   async check(): Promise<void> {
     const { model, service } = this._options;
     const page = model.isDisposed ? [] : model.jobs;

@@ -105,9 +105,6 @@ export type Reply<O> = O extends { responses: infer R }
 /**
  * Fill in the path parameters of a route: `/jobs/{submission_id}` and
  * `{submission_id: 'a b'}` give `jobs/a%20b`, relative to the API root.
- *
- * @param params The raw parameter values, by name.
- * @returns The encoded path, without a leading slash.
  */
 export function routePath(
   route: Route,

@@ -36,11 +36,7 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
     return this._namespace;
   }
 
-  /**
-   * Show only this namespace (null: all), from the first page.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show only this namespace (null: all), from the first page. */
   setNamespace(namespace: string | null): Promise<void> {
     const value = namespace?.trim() || null;
     if (value === this._namespace) {

@@ -99,9 +99,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     const record = (message ?? {}) as Record<string, unknown>;
     const { type, connected, message: text } = record;
     const snapshot = record.data as ClusterSnapshot | null | undefined;
-    if (this.isDisposed) {
-      return;
-    }
     if (type === 'snapshot' && Array.isArray(snapshot?.nodes)) {
       // Pushed news wins over a poll answer still under way.
       this.supersede();
@@ -152,9 +149,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
   }
 
   private _onSocketState(_: IogSocket, state: IogSocket.State): void {
-    if (this.isDisposed) {
-      return;
-    }
     // A new connection starts with a whole snapshot and its own seq.
     this._seq = null;
     this._resyncing = false;

@@ -120,8 +120,6 @@ export class JobLogModel extends Disposable {
   /**
    * Go on from another byte offset: reopen the socket there at once when
    * it is open, or again after the job ended. It does not emit `changed`.
-   *
-   * @param offset The byte offset to resume from.
    */
   private _resumeFrom(offset: number): void {
     this._nextOffset = offset;
@@ -224,7 +222,6 @@ export class JobLogModel extends Disposable {
    * byte is a newline, "drop the partial first line" keeps the line that
    * starts right after it.
    *
-   * @param end The byte offset the page ends at.
    * @throws The service's error when the page cannot be fetched.
    */
   private async _linesBefore(
@@ -263,9 +260,6 @@ export class JobLogModel extends Disposable {
    * Take log text that covers the bytes `[offset, nextOffset)` and pass on
    * what is new: bytes already received are cut off; a gap (a later
    * offset) is accepted as it is.
-   *
-   * @param offset The byte offset the text starts at.
-   * @param nextOffset The byte offset just after it.
    */
   private _receive(offset: number, nextOffset: number, text: string): void {
     if (nextOffset <= this._nextOffset) {

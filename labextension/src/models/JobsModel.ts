@@ -46,11 +46,7 @@ export class JobsModel extends PagedModel<
     return this._statusFilter;
   }
 
-  /**
-   * Show only jobs with this status (null: all), from the first page.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show only jobs with this status (null: all), from the first page. */
   setStatusFilter(status: JobStatus | null): Promise<void> {
     if (status === this._statusFilter) {
       return Promise.resolve();

@@ -182,11 +182,7 @@ export class LogWindow {
     return { added: count, madeRoom: makeRoom };
   }
 
-  /**
-   * Drop the partial line and `count` complete lines from the end.
-   *
-   * @param count How many complete lines to drop.
-   */
+  /** Drop the partial line and `count` complete lines from the end. */
   dropEnd(count: number): void {
     const drop = Math.min(Math.max(0, count), this.length);
     for (let i = 0; i < drop; i++) {

@@ -44,11 +44,7 @@ export abstract class PagedModel<
     return !!this.page?.next_cursor;
   }
 
-  /**
-   * Show the next (older) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show the next (older) page, if any. */
   older(): Promise<void> {
     const next = this.page?.next_cursor;
     if (!next) {
@@ -59,11 +55,7 @@ export abstract class PagedModel<
     return this.refresh();
   }
 
-  /**
-   * Show the previous (newer) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show the previous (newer) page, if any. */
   newer(): Promise<void> {
     if (!this._previous.length) {
       return Promise.resolve();
@@ -72,11 +64,7 @@ export abstract class PagedModel<
     return this.refresh();
   }
 
-  /**
-   * Go back to the first page and fetch it (after a filter changed).
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Go back to the first page and fetch it (after a filter changed). */
   protected restart(): Promise<void> {
     this._previous = [];
     this.cursor = null;

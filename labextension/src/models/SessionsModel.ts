@@ -45,11 +45,7 @@ export namespace SessionsModel {
   /** Options to create a `SessionsModel`. */
   export type IOptions = Omit<PolledModel.IOptions<SessionsService>, 'topic'>;
 
-  /**
-   * Whether the idle policy flags a session (warned, or due for release).
-   *
-   * @returns True when the sidebar should warn about it.
-   */
+  /** Whether the idle policy flags a session (warned, or due for release). */
   export function isIdleFlagged(session: SessionRecord): boolean {
     const state = session.policy?.state;
     return state === 'warned' || state === 'due';

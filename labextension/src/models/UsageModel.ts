@@ -63,11 +63,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this.report?.rows ?? [];
   }
 
-  /**
-   * Fetch the report of the current window and grouping.
-   *
-   * @returns The report, with the choice it answers.
-   */
+  /** Fetch the report of the current window and grouping. */
   protected async fetch(): Promise<UsageModel.IFetched> {
     const key = this._key();
     const report = await this.service.get({
