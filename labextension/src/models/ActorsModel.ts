@@ -8,8 +8,8 @@ import type {
 import { PagedModel } from './PagedModel';
 
 /**
- * The actors list of the sidebar: one page of named actors (detached ones
- * by default, dead ones left out), by namespace then name.
+ * The actors list of the sidebar: one page of detached actors (dead ones
+ * left out), by namespace then name.
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
@@ -17,8 +17,6 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /** Create the model and start polling. */
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
-    this._detached = 'detached' in options ? options.detached : true;
-    this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
 
   /** The actors of the current page. */
@@ -58,22 +56,20 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /** Fetch the current page. */
   protected fetch(): Promise<ActorPage> {
     return this.service.listActors({
-      detached: this._detached,
+      detached: true,
       namespace: this._namespace ?? undefined,
-      state: [...this._states],
+      state: [...ActorsModel.LIVE_STATES],
       limit: this.pageSize,
       cursor: this.cursor
     });
   }
 
   private _namespace: string | null = null;
-  private _detached: boolean | undefined;
-  private _states: ReadonlyArray<ActorState>;
 }
 
 /** A namespace for `ActorsModel` statics. */
 export namespace ActorsModel {
-  /** The states listed by default: every state but `DEAD`. */
+  /** The states listed: every state but `DEAD`. */
   export const LIVE_STATES: ReadonlyArray<ActorState> = [
     'DEPENDENCIES_UNREADY',
     'PENDING_CREATION',
@@ -82,13 +78,5 @@ export namespace ActorsModel {
   ];
 
   /** Options to create an `ActorsModel`. */
-  export interface IOptions extends PagedModel.IOptions<ActorsService> {
-    /**
-     * true (default): detached actors only; false: non-detached named
-     * actors only; undefined: both.
-     */
-    detached?: boolean;
-    /** The states to list (default every state but `DEAD`). */
-    states?: ReadonlyArray<ActorState>;
-  }
+  export type IOptions = PagedModel.IOptions<ActorsService>;
 }

@@ -23,22 +23,18 @@ export class ChangeFeed extends Disposable {
   /** Create the feed and start connecting. */
   constructor(options: ChangeFeed.IOptions = {}) {
     super();
-    this.topics = options.topics ?? ['jobs', 'sessions', 'actors'];
-    const topics = this.topics.join(',');
-    this._socket =
-      options.socket ??
-      new IogSocket({
-        path: 'events/subscribe',
-        params: () => ({ topics }),
-        serverSettings: options.serverSettings,
-        maxDelayMs: options.maxDelayMs ?? 60000
-      });
+    this._socket = new IogSocket({
+      path: 'events/subscribe',
+      params: () => ({ topics: this.topics.join(',') }),
+      serverSettings: options.serverSettings,
+      maxDelayMs: 60000
+    });
     this._socket.messageReceived.connect(this._onMessage, this);
     this._socket.stateChanged.connect(this._onState, this);
   }
 
   /** The topics subscribed to. */
-  readonly topics: ReadonlyArray<EventTopic>;
+  readonly topics: ReadonlyArray<EventTopic> = ['jobs', 'sessions', 'actors'];
 
   /** A signal emitted with the topic whose list changed (or may have). */
   get changed(): ISignal<this, EventTopic> {
@@ -82,13 +78,7 @@ export class ChangeFeed extends Disposable {
 export namespace ChangeFeed {
   /** Options to create a `ChangeFeed`. */
   export interface IOptions {
-    /** The topics to subscribe to (default jobs, sessions and actors). */
-    topics?: EventTopic[];
     /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
-    /** An existing socket to use instead of opening one (for tests). */
-    socket?: IogSocket;
-    /** The largest reconnect delay in milliseconds (default 60000). */
-    maxDelayMs?: number;
   }
 }

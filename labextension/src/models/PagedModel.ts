@@ -1,4 +1,3 @@
-import type { EventTopic } from '../api/types';
 import { PolledModel } from './PolledModel';
 
 /**
@@ -12,14 +11,8 @@ export abstract class PagedModel<
   S,
   T = P
 > extends PolledModel<T, S> {
-  /** Create the model and start polling. */
-  constructor(options: PagedModel.IOptions<S> & { topic: EventTopic }) {
-    super(options);
-    this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;
-  }
-
   /** How many items one page holds. */
-  readonly pageSize: number;
+  readonly pageSize = PagedModel.DEFAULT_PAGE_SIZE;
 
   /** The current page as the server sent it; null before the first fetch. */
   abstract get page(): P | null;
@@ -89,12 +82,6 @@ export namespace PagedModel {
     total?: number | null;
   }
 
-  /** Options to create a paged model. */
-  export interface IOptions<S = unknown> extends Omit<
-    PolledModel.IOptions<S>,
-    'topic'
-  > {
-    /** Items per page (default 50). */
-    pageSize?: number;
-  }
+  /** Options to create a paged model (its topic is its own). */
+  export type IOptions<S = unknown> = Omit<PolledModel.IOptions<S>, 'topic'>;
 }
