@@ -55,14 +55,13 @@ import { SidebarSection } from './widgets/SidebarSection';
  * Server-provided text is only ever assigned through `textContent`.
  */
 export function createStatusBody(status: Status): Widget {
-  const body = new Widget();
-  body.addClass('iog-StatusDialog');
   const list = el('dl', { className: 'iog-StatusDialog-list' });
   for (const [label, value] of statusRows(status)) {
     list.append(el('dt', { text: label }), el('dd', { text: value }));
   }
-  body.node.appendChild(list);
-  return body;
+  return new Widget({
+    node: el('div', { className: 'iog-StatusDialog' }, [list])
+  });
 }
 
 /**
