@@ -372,8 +372,7 @@ namespace Private {
       const kept: Record<string, JobStatus | null> = {};
       if (value && typeof value === 'object' && !Array.isArray(value)) {
         for (const [id, status] of Object.entries(value)) {
-          const known = JobsService.STATUSES.find(s => s === status);
-          kept[id] = known ?? null;
+          kept[id] = JobsService.STATUSES.find(s => s === status) ?? null;
         }
       }
       return kept;

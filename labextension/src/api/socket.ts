@@ -186,19 +186,12 @@ export namespace IogSocket {
 
   /** Options to create an `IogSocket`. */
   export interface IOptions {
-    /**
-     * The stream's path below `{wsUrl}iog/api/v1/`, e.g. `cluster/subscribe`.
-     */
+    /** The stream's path below `{wsUrl}iog/api/v1/` (`cluster/subscribe`). */
     path: string;
-
-    /**
-     * Query parameters, computed for every attempt (e.g. `{offset: '1024'}`).
-     */
+    /** Query parameters, computed for every attempt (`{offset: '1024'}`). */
     params?: () => Record<string, string>;
-
     /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
-
     /** The largest reconnect delay in milliseconds (default 15000). */
     maxDelayMs?: number;
   }
