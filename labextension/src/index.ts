@@ -139,9 +139,7 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       label: 'Open Ray Sidebar',
       caption: 'Show the Ray sidebar: cluster, jobs, sessions and actors',
       icon: rayIcon,
-      execute: () => {
-        app.shell.activateById(sidebar.id);
-      }
+      execute: () => app.shell.activateById(sidebar.id)
     });
 
     app.commands.addCommand(CommandIDs.submitJob, {
@@ -191,20 +189,15 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       palette?.addItem({ command, category: COMMAND_CATEGORY });
     }
 
-    if (statusBar) {
-      const item = new RayStatusItem({
+    statusBar?.registerStatusItem(PLUGIN_ID, {
+      item: new RayStatusItem({
         cluster,
         jobs,
-        onClick: () => {
-          void app.commands.execute(CommandIDs.openSidebar);
-        }
-      });
-      statusBar.registerStatusItem(PLUGIN_ID, {
-        item,
-        align: 'left',
-        rank: 100
-      });
-    }
+        onClick: () => void app.commands.execute(CommandIDs.openSidebar)
+      }),
+      align: 'left',
+      rank: 100
+    });
 
     let sections = '';
     watchSettings(settingRegistry, settings => {

@@ -92,10 +92,8 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
       });
       widget.toolbar.addItem('stop', stop);
       // Shown while the job runs: until the tail brings its final status.
-      const update = (): void => {
-        const phase = model.phase;
-        stop.setHidden(phase === 'ended' || phase === 'error');
-      };
+      const update = (): void =>
+        stop.setHidden(['ended', 'error'].includes(model.phase));
       model.changed.connect(update);
       update();
       return widget;

@@ -112,9 +112,6 @@ export class JobWatcher implements IDisposable {
 
   /** Stop following the model and fetching. */
   dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
     this._poll.dispose();
     this._options.model.changed.disconnect(this._onModelChanged, this);
   }

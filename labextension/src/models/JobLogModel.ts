@@ -302,9 +302,7 @@ export class JobLogModel extends Disposable {
   }
 
   private _onState(socket: IogSocket, state: IogSocket.State): void {
-    if (this._phase === 'ended' || this._phase === 'error') {
-      return;
-    }
+    // The socket is closed (and says `disposed`) once the tail has ended.
     if (state === 'open') {
       this._attemptOpened = true;
       this._setPhase('following', null);
