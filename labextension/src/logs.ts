@@ -86,9 +86,8 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
         icon: stopIcon,
         label: 'Stop job',
         tooltip: `Stop job ${submissionId}`,
-        onClick: () => {
-          void app.commands.execute(CommandIDs.stopJob, { submissionId });
-        }
+        onClick: () =>
+          void app.commands.execute(CommandIDs.stopJob, { submissionId })
       });
       widget.toolbar.addItem('stop', stop);
       // Shown while the job runs: until the tail brings its final status.

@@ -114,11 +114,10 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
           icon: rayIcon,
           label: 'Run as job',
           tooltip: RUN_NOTEBOOK_LABEL,
-          onClick: () => {
+          onClick: () =>
             void app.commands.execute(CommandIDs.runNotebookAsJob, {
               path: panel.context.path
-            });
-          }
+            })
         })
       );
     });

@@ -265,9 +265,8 @@ export function notifyJobEnd(
     {
       label: 'Open log',
       caption: `Open the log of ${job.name}`,
-      callback: () => {
-        void commands.execute(CommandIDs.openJobLog, { submissionId });
-      }
+      callback: () =>
+        void commands.execute(CommandIDs.openJobLog, { submissionId })
     }
   ];
   const path = job.notebook_output;
@@ -275,9 +274,7 @@ export function notifyJobEnd(
     actions.push({
       label: 'Open notebook',
       caption: `Open ${path}`,
-      callback: () => {
-        void commands.execute('docmanager:open', { path });
-      }
+      callback: () => void commands.execute('docmanager:open', { path })
     });
   }
   const type =
