@@ -39,11 +39,7 @@ export interface IAnsiSegment {
   classes: string[];
 }
 
-/**
- * The style with nothing set.
- *
- * @returns A fresh default style.
- */
+/** The style with nothing set. */
 export function defaultStyle(): IAnsiStyle {
   return {
     fg: null,
@@ -75,9 +71,19 @@ export function parseAnsiLine(
 ): { segments: IAnsiSegment[]; style: IAnsiStyle; redraw: number } {
   const current: IAnsiStyle = { ...style };
   const segments: IAnsiSegment[] = [];
-  let text = '';
-  const flush = (): void => {
-    if (text) {
+  // A carriage return clears the line once printable text follows it.
+  let pending = -1;
+  let redraw = -1;
+  const tokens = new RegExp(Private.TOKEN);
+  let match: RegExpExecArray | null;
+  while ((match = tokens.exec(line)) !== null) {
+    const [token, text, sgr, final] = match;
+    if (text !== undefined) {
+      if (pending >= 0) {
+        segments.length = 0;
+        redraw = pending;
+        pending = -1;
+      }
       const classes = classesOf(current);
       const last = segments[segments.length - 1];
       if (last && last.classes.join(' ') === classes.join(' ')) {
@@ -85,69 +91,18 @@ export function parseAnsiLine(
       } else {
         segments.push({ text, classes });
       }
-      text = '';
+    } else if (final === 'm') {
+      Private.applySgr(current, sgr);
+    } else if (token === '\r') {
+      pending = match.index;
     }
-  };
-  // A carriage return clears the line once printable text follows it.
-  let pending = -1;
-  let redraw = -1;
-  let i = 0;
-  const n = line.length;
-  while (i < n) {
-    const ch = line.charCodeAt(i);
-    if (Private.isPrintable(ch)) {
-      if (pending >= 0) {
-        text = '';
-        segments.length = 0;
-        redraw = pending;
-        pending = -1;
-      }
-      // A run of printable characters (tab included) goes in as one slice.
-      let j = i + 1;
-      while (j < n && Private.isPrintable(line.charCodeAt(j))) {
-        j++;
-      }
-      text += line.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (ch === 0x1b) {
-      const next = line[i + 1];
-      if (next === '[') {
-        const end = Private.csiEnd(line, i + 2);
-        if (end < 0) {
-          break; // an unfinished sequence at the end: drop it
-        }
-        if (line[end] === 'm') {
-          flush();
-          Private.applySgr(current, line.slice(i + 2, end));
-        }
-        i = end + 1;
-        continue;
-      }
-      if (next === ']') {
-        // OSC: up to BEL or ESC \ (an OSC-8 link's target goes with it).
-        i = Private.oscEnd(line, i + 2);
-        continue;
-      }
-      // Another two-character escape (ESC 7, ESC =, ...).
-      i += next === undefined ? 1 : 2;
-      continue;
-    }
-    if (ch === 0x0d) {
-      pending = i;
-    }
-    // Every other control character is dropped.
-    i += 1;
   }
-  flush();
   return { segments, style: current, redraw };
 }
 
 /**
  * The CSS classes of a style.
  *
- * @param style The style.
  * @returns Its classes; empty for the default style.
  */
 export function classesOf(style: IAnsiStyle): string[] {
@@ -168,61 +123,21 @@ export function classesOf(style: IAnsiStyle): string[] {
 /** Module-private helpers. */
 namespace Private {
   /**
-   * The index of a CSI sequence's final byte, or -1 when the line ends first.
-   *
-   * @param line The line.
-   * @param start Where the parameters start.
-   * @returns The final byte's index, or -1.
+   * The tokens of a line, each matched in turn (every character is part of
+   * one):
+   * 1. a run of printable characters: a tab, or not a control character
+   *    (C0, DEL or C1);
+   * 2. a CSI sequence, with its parameters and final byte; an unfinished or
+   *    broken one ends before the first byte that does not belong to it;
+   * 3. an OSC sequence up to BEL, ESC \ or the end of the line (an OSC-8
+   *    link's target goes with it);
+   * 4. another two-character escape (ESC 7, ESC =, ...);
+   * 5. any other control character (a carriage return among them).
+   * Only 1 is shown, and only the SGR form of 2 (final byte `m`) is used.
    */
-  export function csiEnd(line: string, start: number): number {
-    for (let j = start; j < line.length; j++) {
-      const code = line.charCodeAt(j);
-      if (code >= 0x40 && code <= 0x7e) {
-        return j;
-      }
-      if (code < 0x20 || code > 0x3f) {
-        // Not a parameter or intermediate byte: the broken sequence ends
-        // just before it (the caller resumes at this character).
-        return j - 1;
-      }
-    }
-    return -1;
-  }
-
-  /**
-   * The index just past an OSC sequence's terminator (BEL or ESC \), or the
-   * line's length when it has none.
-   *
-   * @param line The line.
-   * @param start Where the OSC's text starts.
-   * @returns The index after the sequence.
-   */
-  export function oscEnd(line: string, start: number): number {
-    for (let j = start; j < line.length; j++) {
-      const code = line.charCodeAt(j);
-      if (code === 0x07) {
-        return j + 1;
-      }
-      if (code === 0x1b && line[j + 1] === '\\') {
-        return j + 2;
-      }
-    }
-    return line.length;
-  }
-
-  /**
-   * Whether a UTF-16 code unit is shown: a tab, or not a control character
-   * (C0, DEL or C1).
-   *
-   * @param code The code unit.
-   * @returns Whether it is printable.
-   */
-  export function isPrintable(code: number): boolean {
-    return (
-      code === 0x09 ||
-      !(code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0))
-    );
-  }
+  export const TOKEN =
+    // eslint-disable-next-line no-control-regex
+    /([^\x00-\x08\x0a-\x1f\x7f-\x9f]+)|\x1b\[([\x20-\x3f]*)([\x40-\x7e])?|\x1b\][^]*?(?:\x07|\x1b\\|$)|\x1b[^]?|[^]/g;
 
   /** The SGR codes that set or clear attributes, and what they change. */
   const SET: Record<number, Partial<IAnsiStyle>> = {
@@ -237,12 +152,7 @@ namespace Private {
     49: { bg: null }
   };
 
-  /**
-   * Apply SGR parameters to a style.
-   *
-   * @param style The style to change.
-   * @param params The parameters, e.g. `1;31`.
-   */
+  /** Apply SGR parameters to a style. */
   export function applySgr(style: IAnsiStyle, params: string): void {
     const codes = params === '' ? [0] : params.split(/[;:]/).map(Number);
     for (let k = 0; k < codes.length; k++) {

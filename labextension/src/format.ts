@@ -3,7 +3,6 @@ import type { ClusterSnapshot, ResourceMap, Status } from './api/types';
 /**
  * One-line summary of a cluster snapshot for the status bar.
  *
- * @param snapshot The cluster snapshot.
  * @returns For instance `Ray: 2/2 CPU · 0/0 GPU free`.
  */
 export function formatClusterSummary(snapshot: ClusterSnapshot): string {
@@ -13,12 +12,12 @@ export function formatClusterSummary(snapshot: ClusterSnapshot): string {
   return `Ray: ${part('CPU')} · ${part('GPU')} free`;
 }
 
-/**
- * Label/value rows describing the server status, for plain-text display.
- *
- * @param status The status document.
- * @returns The rows, in display order.
- */
+/** The names of a snapshot's node pools, for the submit dialogs to suggest. */
+export function poolNames(snapshot: ClusterSnapshot | null): string[] {
+  return (snapshot?.pools ?? []).map(pool => pool.name ?? '').filter(Boolean);
+}
+
+/** Label/value rows describing the server status, for plain-text display. */
 export function statusRows(status: Status): Array<[string, string]> {
   const ray = status.ray ?? { connected: false };
   return [
@@ -46,11 +45,11 @@ export function formatCount(
   value: number | null | undefined,
   decimals = 1
 ): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) {
+  if (!Number.isFinite(value)) {
     return '0';
   }
   const scale = 10 ** decimals;
-  const rounded = Math.round(value * scale) / scale;
+  const rounded = Math.round(Number(value) * scale) / scale;
   return String(Object.is(rounded, -0) ? 0 : rounded);
 }
 
@@ -65,12 +64,7 @@ export function formatGiB(bytes: number | null | undefined): string {
   return `${(value / GIB).toFixed(1)} GiB`;
 }
 
-/**
- * Whether a Ray resource is measured in bytes.
- *
- * @param name The resource name.
- * @returns True for `memory` and `object_store_memory`.
- */
+/** Whether a Ray resource is in bytes (`memory`, `object_store_memory`). */
 export function isByteResource(name: string): boolean {
   return name === 'memory' || name === 'object_store_memory';
 }
@@ -79,7 +73,6 @@ export function isByteResource(name: string): boolean {
  * Format a resource bundle (a demand) as `1 CPU, 1 GPU`: memory in GiB,
  * other resources as counts.
  *
- * @param bundle The resources of one unit.
  * @returns The resources in words, `nothing` when empty.
  */
 export function formatBundle(bundle?: ResourceMap | null): string {
@@ -95,10 +88,7 @@ export function formatBundle(bundle?: ResourceMap | null): string {
 /**
  * `1 job`, `2 jobs`: a count and a noun in the right number.
  *
- * @param count The count.
- * @param singular The noun for one.
  * @param plural The noun for several (default: singular + `s`).
- * @returns The count and the noun.
  */
 export function pluralize(
   count: number,
@@ -111,7 +101,6 @@ export function pluralize(
 /**
  * The status bar text: free/total GPUs and running jobs.
  *
- * @param snapshot The cluster snapshot.
  * @param running How many jobs run; null when not known.
  * @returns For instance `GPU 0/1 · 2 jobs running`.
  */
@@ -131,10 +120,9 @@ export function formatStatusText(
  * Format a duration in seconds as `45s`, `3m 5s`, `2h 4m` or `3d 1h`.
  *
  * @param seconds The duration; null or negative gives `—`.
- * @returns The duration in words.
  */
 export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !(seconds >= 0)) {
+  if (typeof seconds !== 'number' || !(seconds >= 0)) {
     return '—';
   }
   const s = Math.floor(seconds);
@@ -188,10 +176,10 @@ export function formatAge(
   epochMs: number | null | undefined,
   now = Date.now()
 ): string {
-  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs)) {
+  if (!Number.isFinite(epochMs)) {
     return '—';
   }
-  const s = Math.max(0, Math.floor((now - epochMs) / 1000));
+  const s = Math.max(0, Math.floor((now - Number(epochMs)) / 1000));
   const [value, unit] =
     s < 60
       ? [s, 's']

@@ -21,7 +21,7 @@ import {
   UsageService
 } from './api/services';
 import type { Status } from './api/types';
-import { statusRows } from './format';
+import { poolNames, statusRows } from './format';
 import logsPlugin, {
   askSubmissionId,
   submissionIdArg,
@@ -35,7 +35,7 @@ import { JobsModel } from './models/JobsModel';
 import { SessionsModel } from './models/SessionsModel';
 import { UsageModel } from './models/UsageModel';
 import notebooksPlugin from './notebooks';
-import { IJobsModel, notifyPlugin, watchJob } from './notify';
+import { followJob, IJobsModel, notifyPlugin } from './notify';
 import { RayStatusItem } from './statusbar';
 import {
   COMMAND_CATEGORY,
@@ -49,26 +49,19 @@ import { el } from './widgets/dom';
 import { RaySidebar } from './widgets/RaySidebar';
 import { SidebarSection } from './widgets/SidebarSection';
 
-export * from './api';
-export * from './tokens';
-
 /**
  * Build the dialog body describing the server status.
  *
  * Server-provided text is only ever assigned through `textContent`.
- *
- * @param status The status document.
- * @returns A widget holding a definition list.
  */
 export function createStatusBody(status: Status): Widget {
-  const body = new Widget();
-  body.addClass('iog-StatusDialog');
   const list = el('dl', { className: 'iog-StatusDialog-list' });
   for (const [label, value] of statusRows(status)) {
     list.append(el('dt', { text: label }), el('dd', { text: value }));
   }
-  body.node.appendChild(list);
-  return body;
+  return new Widget({
+    node: el('div', { className: 'iog-StatusDialog' }, [list])
+  });
 }
 
 /**
@@ -146,24 +139,17 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       label: 'Open Ray Sidebar',
       caption: 'Show the Ray sidebar: cluster, jobs, sessions and actors',
       icon: rayIcon,
-      execute: () => {
-        app.shell.activateById(sidebar.id);
-      }
+      execute: () => app.shell.activateById(sidebar.id)
     });
 
     app.commands.addCommand(CommandIDs.submitJob, {
       label: 'Submit Ray Job…',
       caption: 'Submit a job to the Ray cluster and follow its log',
       execute: async () => {
-        const pools = (cluster.snapshot?.pools ?? [])
-          .map(pool => pool.name ?? '')
-          .filter(Boolean);
+        const pools = poolNames(cluster.snapshot);
         const submissionId = await submitJobWithDialog(jobs, { pools });
         if (submissionId) {
-          watchJob(app.commands, submissionId);
-        }
-        if (submissionId && app.commands.hasCommand(CommandIDs.openJobLog)) {
-          await app.commands.execute(CommandIDs.openJobLog, { submissionId });
+          await followJob(app.commands, submissionId);
         }
         return submissionId;
       }
@@ -203,20 +189,15 @@ const plugin: JupyterFrontEndPlugin<JobsModel> = {
       palette?.addItem({ command, category: COMMAND_CATEGORY });
     }
 
-    if (statusBar) {
-      const item = new RayStatusItem({
+    statusBar?.registerStatusItem(PLUGIN_ID, {
+      item: new RayStatusItem({
         cluster,
         jobs,
-        onClick: () => {
-          void app.commands.execute(CommandIDs.openSidebar);
-        }
-      });
-      statusBar.registerStatusItem(PLUGIN_ID, {
-        item,
-        align: 'left',
-        rank: 100
-      });
-    }
+        onClick: () => void app.commands.execute(CommandIDs.openSidebar)
+      }),
+      align: 'left',
+      rank: 100
+    });
 
     let sections = '';
     watchSettings(settingRegistry, settings => {

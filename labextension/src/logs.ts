@@ -86,16 +86,13 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
         icon: stopIcon,
         label: 'Stop job',
         tooltip: `Stop job ${submissionId}`,
-        onClick: () => {
-          void app.commands.execute(CommandIDs.stopJob, { submissionId });
-        }
+        onClick: () =>
+          void app.commands.execute(CommandIDs.stopJob, { submissionId })
       });
       widget.toolbar.addItem('stop', stop);
       // Shown while the job runs: until the tail brings its final status.
-      const update = (): void => {
-        const phase = model.tail.phase;
-        stop.setHidden(phase === 'ended' || phase === 'error');
-      };
+      const update = (): void =>
+        stop.setHidden(['ended', 'error'].includes(model.phase));
       model.changed.connect(update);
       update();
       return widget;
@@ -114,11 +111,14 @@ const logsPlugin: JupyterFrontEndPlugin<void> = {
           'Open a Ray job log',
           'Open'
         );
-        return submissionId
-          ? Private.openTab(app, tracker, Private.panelId(submissionId), () =>
-              buildJobLog(submissionId)
-            )
-          : null;
+        if (!submissionId) {
+          return null;
+        }
+        // Ids are `[A-Za-z0-9_.-]`; anything else becomes `_` in the DOM id.
+        const id = `iog-job-log-${submissionId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+        return Private.openTab(app, tracker, id, () =>
+          buildJobLog(submissionId)
+        );
       }
     });
 
@@ -203,25 +203,12 @@ export function watchSettings(
       apply(settings);
       settings.changed.connect(() => apply(settings));
     })
-    .catch(reason => {
-      // Keep the defaults; the setting registry reports the failure itself.
-      void reason;
-    });
+    // Keep the defaults; the setting registry reports the failure itself.
+    .catch(() => undefined);
 }
 
 /** Module-private helpers. */
 namespace Private {
-  /**
-   * The main-area id of a job's log panel.
-   *
-   * @param submissionId The job.
-   * @returns `iog-job-log-<id>` (ids are `[A-Za-z0-9_.-]`; anything else is
-   *   replaced so the id stays a valid DOM id).
-   */
-  export function panelId(submissionId: string): string {
-    return `iog-job-log-${submissionId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-  }
-
   /**
    * Activate the tracked tab `id`, or `build`, track, add and activate a new
    * one (closable, with the Ray icon).

@@ -13,15 +13,13 @@ import { ToolbarButton } from '@jupyterlab/ui-components';
 
 import { NotebookJobsService, StatusService } from './api/services';
 import type { NotebookSubmitReply } from './api/types';
+import { poolNames } from './format';
 import { rayIcon } from './icons';
 import { describeError } from './models/connection';
-import { watchJob } from './notify';
+import { followJob } from './notify';
 import { COMMAND_CATEGORY, CommandIDs } from './tokens';
 import { runNotebookWithDialog } from './widgets/actions';
 import { parseParameters } from './widgets/notebookParameters';
-
-/** Id of the notebook jobs plugin. */
-export const NOTEBOOKS_PLUGIN_ID = 'iog-jupyter:notebooks';
 
 /** The command's label, in menus, the palette and the toolbar's tooltip. */
 export const RUN_NOTEBOOK_LABEL = 'Run as Ray job…';
@@ -36,7 +34,7 @@ export const RUN_NOTEBOOK_LABEL = 'Run as Ray job…';
  * executed copy will appear.
  */
 const notebooksPlugin: JupyterFrontEndPlugin<void> = {
-  id: NOTEBOOKS_PLUGIN_ID,
+  id: 'iog-jupyter:notebooks',
   description:
     'Run a notebook as a Ray job from its toolbar or the file browser.',
   autoStart: true,
@@ -88,7 +86,8 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
           reply = await runNotebookWithDialog(service, {
             path,
             parameters: await Private.readParameters(app, tracker, path),
-            pools: await Private.pools(status)
+            // None to suggest when the cluster cannot be reached.
+            pools: await status.getCluster().then(poolNames, () => [])
           });
         } catch (reason) {
           await showErrorMessage('Run as Ray job', describeError(reason));
@@ -98,12 +97,7 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
           return null;
         }
         const submissionId = reply.submission_id;
-        watchJob(app.commands, submissionId);
-        if (app.commands.hasCommand(CommandIDs.openJobLog)) {
-          await app.commands.execute(CommandIDs.openJobLog, {
-            submissionId
-          });
-        }
+        await followJob(app.commands, submissionId);
         Notification.success(
           `Ray job ${submissionId} runs ${reply.notebook}; the executed ` +
             `notebook will be written to ${reply.output} when it ends.`,
@@ -119,12 +113,11 @@ const notebooksPlugin: JupyterFrontEndPlugin<void> = {
         new ToolbarButton({
           icon: rayIcon,
           label: 'Run as job',
-          tooltip: 'Run as Ray job…',
-          onClick: () => {
+          tooltip: RUN_NOTEBOOK_LABEL,
+          onClick: () =>
             void app.commands.execute(CommandIDs.runNotebookAsJob, {
               path: panel.context.path
-            });
-          }
+            })
         })
       );
     });
@@ -149,9 +142,6 @@ namespace Private {
    * Save the notebook if it is open with unsaved changes (so the job runs
    * what the user sees), then read its parameters from the saved file.
    *
-   * @param app The application (its contents manager).
-   * @param tracker The open notebooks.
-   * @param path The notebook.
    * @returns Its parameters' JSON text, by name.
    */
   export async function readParameters(
@@ -168,22 +158,5 @@ namespace Private {
       content: true
     });
     return parseParameters(model.content);
-  }
-
-  /**
-   * The cluster's pool names, to suggest; none when it cannot be reached.
-   *
-   * @param status The status client.
-   * @returns The pool names.
-   */
-  export async function pools(status: StatusService): Promise<string[]> {
-    try {
-      const snapshot = await status.getCluster();
-      return (snapshot.pools ?? [])
-        .map(pool => pool.name ?? '')
-        .filter(Boolean);
-    } catch {
-      return [];
-    }
   }
 }

@@ -14,20 +14,16 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import type { CommandRegistry } from '@lumino/commands';
 import { Token } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
-import { IPoll, Poll } from '@lumino/polling';
+import { Poll } from '@lumino/polling';
 
 import { IogResponseError } from './api/request';
 import { JobsService, StatusService } from './api/services';
 import type { JobRecord, JobStatus } from './api/types';
 import { formatDuration } from './format';
-import { watchSettings } from './logs';
-import { clampInterval } from './models/connection';
+import { submissionIdArg, watchSettings } from './logs';
+import { pollFrequency } from './models/connection';
 import type { JobsModel } from './models/JobsModel';
-import {
-  CommandIDs,
-  DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS
-} from './tokens';
+import { CommandIDs } from './tokens';
 
 /** The shared jobs model of the main plugin (the sidebar's and status bar's). */
 export const IJobsModel = new Token<JobsModel>(
@@ -48,26 +44,15 @@ export const IJobsModel = new Token<JobsModel>(
  * opens again.
  */
 export class JobWatcher implements IDisposable {
-  /**
-   * Create the watcher and start following the model.
-   *
-   * @param options The watcher options.
-   */
+  /** Create the watcher and start following the model. */
   constructor(options: JobWatcher.IOptions) {
-    this._model = options.model;
-    this._service = options.service;
-    this._username = options.username;
-    this._notify = options.notify;
-    this._storage = options.storage ?? null;
-    this._storageKey = options.storageKey;
-    this._watched = Private.load(this._storage, this._storageKey);
-    this._model.changed.connect(this._onModelChanged, this);
+    this._options = options;
+    this._watched = Private.load(options.storage, options.storageKey);
+    options.model.changed.connect(this._onModelChanged, this);
     this._poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this.check(),
-      frequency: Private.frequency(
-        options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
-      ),
+      frequency: pollFrequency(options.refreshIntervalMs),
       name: 'iog-jupyter:job-watcher',
       standby: 'when-hidden'
     });
@@ -81,7 +66,7 @@ export class JobWatcher implements IDisposable {
    * (the `refreshIntervalMs` setting; at least `MIN_REFRESH_INTERVAL_MS`).
    */
   set refreshIntervalMs(value: number) {
-    this._poll.frequency = Private.frequency(value);
+    this._poll.frequency = pollFrequency(value);
   }
 
   /** Whether the watcher is disposed. */
@@ -94,13 +79,9 @@ export class JobWatcher implements IDisposable {
     return Object.keys(this._watched);
   }
 
-  /**
-   * Watch a job until it ends (kept across reloads).
-   *
-   * @param submissionId The job's submission id.
-   */
+  /** Watch a job until it ends (kept across reloads). */
   watch(submissionId: string): void {
-    const status = this._seen.get(submissionId);
+    const status = this._seen.get(submissionId)?.status;
     if (status && JobsService.isTerminal(status)) {
       return; // it has ended: nothing more to tell
     }
@@ -109,19 +90,16 @@ export class JobWatcher implements IDisposable {
     void this._poll.refresh();
   }
 
-  /**
-   * Look at the model's page and fetch the jobs of interest not on it.
-   *
-   * @returns A promise resolved once the fetched jobs are looked at.
-   */
+  /** Look at the model's page and fetch the jobs of interest not on it. */
   async check(): Promise<void> {
-    const page = this._model.isDisposed ? [] : this._model.jobs;
+    const { model, service } = this._options;
+    const page = model.isDisposed ? [] : model.jobs;
     this._look(page);
     const onPage = new Set(page.map(job => job.submission_id));
     const missing = [...this._followed()].filter(id => !onPage.has(id));
     const fetched = await Promise.all(
       missing.map(id =>
-        this._service.getJob(id).catch((reason: unknown) => {
+        service.getJob(id).catch((reason: unknown) => {
           if (reason instanceof IogResponseError && reason.status === 404) {
             this._forget(id); // deleted: nothing will end
           }
@@ -134,15 +112,12 @@ export class JobWatcher implements IDisposable {
 
   /** Stop following the model and fetching. */
   dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
     this._poll.dispose();
-    this._model.changed.disconnect(this._onModelChanged, this);
+    this._options.model.changed.disconnect(this._onModelChanged, this);
   }
 
-  private _onModelChanged(): void {
-    this._look(this._model.jobs);
+  private _onModelChanged(model: JobsModel): void {
+    this._look(model.jobs);
   }
 
   /** Jobs of interest last seen not ended. */
@@ -153,9 +128,9 @@ export class JobWatcher implements IDisposable {
         ids.add(id);
       }
     }
-    const user = this._username();
-    for (const [id, status] of this._seen) {
-      if (!JobsService.isTerminal(status) && this._owners.get(id) === user) {
+    const user = this._options.username();
+    for (const [id, { status, owner }] of this._seen) {
+      if (owner && owner === user && !JobsService.isTerminal(status)) {
         ids.add(id);
       }
     }
@@ -163,19 +138,16 @@ export class JobWatcher implements IDisposable {
   }
 
   private _look(jobs: ReadonlyArray<JobRecord>): void {
-    const user = this._username();
+    const user = this._options.username();
     let changed = false;
     for (const job of jobs) {
       const id = job.submission_id;
-      const before = this._seen.get(id);
+      const before = this._seen.get(id)?.status;
       if (before && JobsService.isTerminal(before)) {
         continue; // told (or not news) already; an older page cannot undo an end
       }
       const watched = id in this._watched;
-      this._seen.set(id, job.status);
-      if (job.owner) {
-        this._owners.set(id, job.owner);
-      }
+      this._seen.set(id, job);
       if (!JobsService.isTerminal(job.status)) {
         if (watched && this._watched[id] !== job.status) {
           this._watched[id] = job.status;
@@ -192,7 +164,7 @@ export class JobWatcher implements IDisposable {
         changed = true;
       }
       if (ended && this.enabled) {
-        this._notify(job);
+        this._options.notify(job);
       }
     }
     if (changed) {
@@ -210,21 +182,17 @@ export class JobWatcher implements IDisposable {
 
   private _save(): void {
     try {
-      this._storage?.setItem(this._storageKey, JSON.stringify(this._watched));
+      const { storage, storageKey } = this._options;
+      storage?.setItem(storageKey, JSON.stringify(this._watched));
     } catch {
       // Storage full or refused: the watch holds for this page's life only.
     }
   }
 
-  private _model: JobsModel;
-  private _service: Pick<JobsService, 'getJob'>;
-  private _username: () => string | null;
-  private _notify: (job: JobRecord) => void;
-  private _storage: Storage | null;
-  private _storageKey: string;
+  private _options: JobWatcher.IOptions;
   private _watched: Record<string, JobStatus | null>;
-  private _seen = new Map<string, JobStatus>();
-  private _owners = new Map<string, string>();
+  /** The last record seen of each job. */
+  private _seen = new Map<string, JobRecord>();
   private _poll: Poll;
 }
 
@@ -252,25 +220,25 @@ export namespace JobWatcher {
 }
 
 /**
- * Watch a job until it ends, when the notifications plugin is active (the
- * submit dialogs call it with the id they got).
- *
- * @param commands The application's commands.
- * @param submissionId The job's submission id.
+ * Follow a job just submitted (the submit commands call it with the id they
+ * got): watch it until it ends, when the notifications plugin is active, and
+ * open its log tab, when the logs plugin is.
  */
-export function watchJob(
+export async function followJob(
   commands: CommandRegistry,
   submissionId: string
-): void {
+): Promise<void> {
   if (commands.hasCommand(CommandIDs.watchJob)) {
     void commands.execute(CommandIDs.watchJob, { submissionId });
+  }
+  if (commands.hasCommand(CommandIDs.openJobLog)) {
+    await commands.execute(CommandIDs.openJobLog, { submissionId });
   }
 }
 
 /**
  * What a job-end toast says: `Job "train" SUCCEEDED after 2m 5s`.
  *
- * @param job The ended job.
  * @returns Plain text (the toast shows it as text, never as HTML).
  */
 export function jobEndMessage(job: JobRecord): string {
@@ -287,10 +255,6 @@ export function jobEndMessage(job: JobRecord): string {
 /**
  * Show a job-end toast: success, error (FAILED, kept until closed) or
  * warning (STOPPED), with "Open log" and, for a notebook job, "Open notebook".
- *
- * @param job The ended job.
- * @param commands Runs `iog:open-job-log` and `docmanager:open`.
- * @returns The notification's id.
  */
 export function notifyJobEnd(
   job: JobRecord,
@@ -301,9 +265,8 @@ export function notifyJobEnd(
     {
       label: 'Open log',
       caption: `Open the log of ${job.name}`,
-      callback: () => {
-        void commands.execute(CommandIDs.openJobLog, { submissionId });
-      }
+      callback: () =>
+        void commands.execute(CommandIDs.openJobLog, { submissionId })
     }
   ];
   const path = job.notebook_output;
@@ -311,9 +274,7 @@ export function notifyJobEnd(
     actions.push({
       label: 'Open notebook',
       caption: `Open ${path}`,
-      callback: () => {
-        void commands.execute('docmanager:open', { path });
-      }
+      callback: () => void commands.execute('docmanager:open', { path })
     });
   }
   const type =
@@ -364,8 +325,8 @@ export const notifyPlugin: JupyterFrontEndPlugin<void> = {
       label: 'Notify When Ray Job Ends',
       caption: 'Show a notification when this job ends',
       execute: args => {
-        const id = args.submissionId;
-        if (typeof id === 'string' && id) {
+        const id = submissionIdArg(args);
+        if (id) {
           watcher.watch(id);
         }
       }
@@ -382,22 +343,7 @@ export const notifyPlugin: JupyterFrontEndPlugin<void> = {
 
 /** Module-private helpers. */
 namespace Private {
-  /**
-   * The watcher's poll frequency for a refresh interval.
-   *
-   * @param intervalMs The interval asked for (clamped to the accepted range).
-   * @returns The interval, backing off to a minute (or the interval) at most.
-   */
-  export function frequency(intervalMs: number): IPoll.Frequency {
-    const interval = clampInterval(intervalMs, MIN_REFRESH_INTERVAL_MS);
-    return { interval, backoff: true, max: Math.max(interval, 60_000) };
-  }
-
-  /**
-   * The page's local storage, or null where it is refused.
-   *
-   * @returns The storage.
-   */
+  /** The page's local storage, or null where it is refused. */
   export function localStorage(): Storage | null {
     try {
       return window.localStorage;
@@ -409,12 +355,10 @@ namespace Private {
   /**
    * The watched jobs kept in `storage`.
    *
-   * @param storage Where they are kept.
-   * @param key Their key.
    * @returns Job id → last status seen (null: not seen yet).
    */
   export function load(
-    storage: Storage | null,
+    storage: Storage | null | undefined,
     key: string
   ): Record<string, JobStatus | null> {
     try {
@@ -422,8 +366,7 @@ namespace Private {
       const kept: Record<string, JobStatus | null> = {};
       if (value && typeof value === 'object' && !Array.isArray(value)) {
         for (const [id, status] of Object.entries(value)) {
-          const known = JobsService.STATUSES.find(s => s === status);
-          kept[id] = known ?? null;
+          kept[id] = JobsService.STATUSES.find(s => s === status) ?? null;
         }
       }
       return kept;

@@ -19,11 +19,7 @@ export const CONNECTING_TEXT = 'Ray: …';
  * (running count); it does no fetching of its own.
  */
 export class RayStatusItem extends Widget {
-  /**
-   * Create the status bar item.
-   *
-   * @param options The item options.
-   */
+  /** Create the status bar item. */
   constructor(options: RayStatusItem.IOptions) {
     super();
     this.addClass('iog-StatusItem');

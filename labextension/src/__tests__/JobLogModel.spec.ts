@@ -137,9 +137,9 @@ describe('JobLogModel', () => {
     expect(ws.url).toBe(
       'ws://localhost:8888/iog/api/v1/jobs/job-1/logs/tail?offset=0'
     );
-    expect(model.tail.phase).toBe('connecting');
+    expect(model.phase).toBe('connecting');
     ws.open();
-    expect(model.tail.phase).toBe('following');
+    expect(model.phase).toBe('following');
     let offset = log(ws, 0, 'first li');
     expect(texts(model)).toEqual([]);
     expect(model.window.partial?.map(s => s.text).join('')).toBe('first li');
@@ -155,12 +155,12 @@ describe('JobLogModel', () => {
     });
     expect(texts(model)).toEqual(['first line', 'second é', 'third']);
     expect(model.window.partial).toBeNull();
-    expect(model.tail.phase).toBe('ended');
-    expect(model.tail.status).toBe('SUCCEEDED');
-    expect(model.tail.exitCode).toBe(0);
-    expect(model.tail.message).toBe('Job finished successfully.');
+    expect(model.phase).toBe('ended');
+    expect(model.status).toBe('SUCCEEDED');
+    expect(model.exitCode).toBe(0);
+    expect(model.message).toBe('Job finished successfully.');
     expect(ws.closed).toBe(true);
-    expect(model.tail.nextOffset).toBe(offset);
+    expect(model.nextOffset).toBe(offset);
     // 'first line\n' + 'second é\n' (é is 2 bytes) + 'third'
     expect(model.window.endOffset).toBe(11 + 10 + 5);
   });
@@ -191,8 +191,8 @@ describe('JobLogModel', () => {
     const offset = log(first, 0, 'a ü\nb\n');
     expect(offset).toBe(7);
     first.drop();
-    expect(model.tail.phase).toBe('reconnecting');
-    expect(model.tail.message).toContain('resuming');
+    expect(model.phase).toBe('reconnecting');
+    expect(model.message).toContain('resuming');
     jest.advanceTimersByTime(20000);
     const second = lastSocket();
     expect(second).not.toBe(first);
@@ -200,7 +200,7 @@ describe('JobLogModel', () => {
       'ws://localhost:8888/iog/api/v1/jobs/job-2/logs/tail?offset=7'
     );
     second.open();
-    expect(model.tail.phase).toBe('following');
+    expect(model.phase).toBe('following');
     // A range that overlaps what was received: only the new bytes count.
     second.receive({
       type: 'log',
@@ -222,8 +222,8 @@ describe('JobLogModel', () => {
     lastSocket().open();
     log(lastSocket(), 0, 'half a line');
     lastSocket().receive({ type: 'error', message: 'Job gone was deleted.' });
-    expect(model.tail.phase).toBe('error');
-    expect(model.tail.message).toBe('Job gone was deleted.');
+    expect(model.phase).toBe('error');
+    expect(model.message).toBe('Job gone was deleted.');
     expect(texts(model)).toEqual(['half a line']);
     expect(lastSocket().closed).toBe(true);
   });
@@ -238,17 +238,15 @@ describe('JobLogModel', () => {
     lastSocket().drop();
     await settle();
     expect(getJob).toHaveBeenCalledWith('maybe');
-    expect(model.tail.phase).toBe('reconnecting');
-    expect(model.tail.message).toBe(
-      'The server refused the log stream; retrying.'
-    );
+    expect(model.phase).toBe('reconnecting');
+    expect(model.message).toBe('The server refused the log stream; retrying.');
     jest.advanceTimersByTime(20000);
     expect(sockets).toHaveLength(2);
     // Refused again, and now the job is gone: the panel stops retrying.
     lastSocket().drop();
     await settle();
-    expect(model.tail.phase).toBe('error');
-    expect(model.tail.message).toBe('No job maybe.');
+    expect(model.phase).toBe('error');
+    expect(model.message).toBe('No job maybe.');
     jest.advanceTimersByTime(60000);
     expect(sockets).toHaveLength(2);
   });
@@ -372,10 +370,10 @@ describe('JobLogModel', () => {
     expect(seen[0].query).toEqual({ offset: '111', limit_bytes: '17' });
     // While detached the tail runs on, but its text is not kept.
     offset = log(first, offset, '0\nline 21\n');
-    expect(model.tail.nextOffset).toBe(offset);
+    expect(model.nextOffset).toBe(offset);
     expect(texts(model)[4]).toBe('line 18');
     // Jump to end: the last page, and the tail resumes where it ends.
-    const end = model.tail.nextOffset;
+    const end = model.nextOffset;
     await model.jumpToEnd();
     expect(seen[1].query).toEqual({
       offset: String(end - 17),

@@ -25,7 +25,7 @@ import { Signal } from '@lumino/signaling';
 
 import type { JobRecord, JobStatus } from '../api/types';
 import type { JobsModel } from '../models/JobsModel';
-import { jobEndMessage, JobWatcher, notifyJobEnd, watchJob } from '../notify';
+import { followJob, jobEndMessage, JobWatcher, notifyJobEnd } from '../notify';
 import { CommandIDs } from '../tokens';
 import { responseError, wire } from './fakes';
 
@@ -251,14 +251,17 @@ describe('notifyJobEnd', () => {
     );
   });
 
-  it('watchJob runs iog:watch-job only where it exists', () => {
-    watchJob(commands, 'j1');
+  it('followJob watches the job and opens its log only where they exist', async () => {
+    await followJob(commands, 'j1');
     expect(execute).toHaveBeenCalledWith(CommandIDs.watchJob, {
+      submissionId: 'j1'
+    });
+    expect(execute).toHaveBeenCalledWith(CommandIDs.openJobLog, {
       submissionId: 'j1'
     });
     execute.mockClear();
     const without = { execute, hasCommand: () => false };
-    watchJob(without as unknown as CommandRegistry, 'j2');
+    await followJob(without as unknown as CommandRegistry, 'j2');
     expect(execute).not.toHaveBeenCalled();
   });
 });

@@ -15,17 +15,13 @@ export class IogResponseError extends ServerConnection.ResponseError {
   /**
    * Build an error from a failed response and its (possibly parsed) body.
    *
-   * @param response The failed HTTP response.
    * @param body The response body: the parsed JSON object, the raw text
    *   when it was not JSON, or `null` when empty.
    */
   constructor(response: Response, body: unknown) {
     // The `message` and `reason` fields of an error body, when strings.
     const field = (key: keyof ErrorBody): string | undefined => {
-      const value =
-        body !== null && typeof body === 'object'
-          ? (body as Record<string, unknown>)[key]
-          : undefined;
+      const value = (body as Record<string, unknown> | null)?.[key];
       return typeof value === 'string' && value ? value : undefined;
     };
     const message =

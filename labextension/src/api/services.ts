@@ -56,7 +56,6 @@ export type QueryParams = Record<
  * Empty strings, `null` and `undefined` are left out, because the server
  * refuses unknown or empty filters rather than ignoring them.
  *
- * @param params The query parameters.
  * @returns `?a=1&b=2`, or `''` when no parameter is set.
  */
 export function queryString(params: QueryParams): string {
@@ -106,10 +105,6 @@ export type Reply<O> = O extends { responses: infer R }
 /**
  * Fill in the path parameters of a route: `/jobs/{submission_id}` and
  * `{submission_id: 'a b'}` give `jobs/a%20b`, relative to the API root.
- *
- * @param route The route.
- * @param params The raw parameter values, by name.
- * @returns The encoded path, without a leading slash.
  */
 export function routePath(
   route: Route,
@@ -129,11 +124,7 @@ export function routePath(
  * `ServerConnection.NetworkError` when it cannot be reached.
  */
 export class ApiService {
-  /**
-   * Create a service.
-   *
-   * @param options The service options.
-   */
+  /** Create a service. */
   constructor(options: ApiService.IOptions = {}) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
@@ -192,12 +183,7 @@ export class StatusService extends ApiService {
 
 /** Client of the jobs endpoints. */
 export class JobsService extends ApiService {
-  /**
-   * Fetch one page of jobs, newest first (`GET jobs`).
-   *
-   * @param query The status filter, page size and cursor.
-   * @returns The page, its next cursor and the number of matching jobs.
-   */
+  /** Fetch one page of jobs, newest first (`GET jobs`). */
   listJobs(query: JobListQuery = {}): Promise<JobPage> {
     const { status, limit, cursor } = query;
     return this.call('get', '/jobs', {
@@ -245,7 +231,6 @@ export namespace JobsService {
   /**
    * Whether a job status is final (as Ray's `JobStatus.is_terminal()`).
    *
-   * @param status The status.
    * @returns True for `STOPPED`, `SUCCEEDED` and `FAILED`.
    */
   export function isTerminal(status: string): boolean {
@@ -255,14 +240,7 @@ export namespace JobsService {
 
 /** Client of a job's log endpoints: byte pages over REST and the live tail. */
 export class LogsService extends ApiService {
-  /**
-   * Fetch a byte page of a job's log (`GET jobs/{id}/logs`).
-   *
-   * @param submissionId The job.
-   * @param offset The first byte.
-   * @param limitBytes At most this many bytes.
-   * @returns The page.
-   */
+  /** Fetch a byte page of a job's log (`GET jobs/{id}/logs`). */
   getLogPage(
     submissionId: string,
     offset: number,
@@ -277,7 +255,6 @@ export class LogsService extends ApiService {
   /**
    * Open the live tail of a job's log (`WS jobs/{id}/logs/tail?offset=`).
    *
-   * @param submissionId The job.
    * @param offset Called before every (re)connect for the byte offset to
    *   resume from.
    * @returns The socket; its messages are `LogTailMessage`s.
@@ -309,7 +286,6 @@ export class SessionsService extends ApiService {
    * (`POST sessions/{session_id}/release`).
    *
    * @param sessionId The session's Ray job id or kernel id.
-   * @returns What was released.
    */
   releaseSession(sessionId: string): Promise<ReleaseReply> {
     const path = { session_id: sessionId };
@@ -319,12 +295,7 @@ export class SessionsService extends ApiService {
 
 /** Client of the actors endpoints. */
 export class ActorsService extends ApiService {
-  /**
-   * Fetch one page of named actors (`GET actors`).
-   *
-   * @param query The filters, page size and cursor.
-   * @returns The page, its next cursor and the number of matching actors.
-   */
+  /** Fetch one page of named actors (`GET actors`). */
   listActors(query: ActorListQuery = {}): Promise<ActorPage> {
     const { detached, namespace, state, limit, cursor } = query;
     return this.call('get', '/actors', {
@@ -342,11 +313,8 @@ export class ActorsService extends ApiService {
 /** Client of the notebook jobs endpoint. */
 export class NotebookJobsService extends ApiService {
   /**
-   * Run a notebook as a Ray job (`POST notebook-jobs`).
-   *
-   * @param request The notebook's path, its parameters and the job options.
-   * @returns The job's submission id and where the executed copy will be
-   *   written.
+   * Run a notebook as a Ray job (`POST notebook-jobs`); the reply holds the
+   * job's submission id and where the executed copy will be written.
    */
   submit(request: NotebookSubmitRequest): Promise<NotebookSubmitReply> {
     return this.call('post', '/notebook-jobs', { body: request });
@@ -356,10 +324,8 @@ export class NotebookJobsService extends ApiService {
 /** Client of the usage endpoint. */
 export class UsageService extends ApiService {
   /**
-   * Fetch what each user, session or job held in a window (`GET usage`).
-   *
-   * @param query The window (`since`, `until`) and the grouping.
-   * @returns The report: one row per group, most GPU-seconds first.
+   * Fetch what each user, session or job held in a window (`GET usage`):
+   * one row per group, most GPU-seconds first.
    */
   get(query: UsageQuery = {}): Promise<UsageReport> {
     return this.call('get', '/usage', { query });

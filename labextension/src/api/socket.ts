@@ -20,11 +20,7 @@ import { API_NAMESPACE } from '../tokens';
  * server.
  */
 export class IogSocket implements IDisposable {
-  /**
-   * Create a socket and start connecting.
-   *
-   * @param options The socket options.
-   */
+  /** Create a socket and start connecting. */
   constructor(options: IogSocket.IOptions) {
     this.serverSettings =
       options.serverSettings ?? ServerConnection.makeSettings();
@@ -60,12 +56,7 @@ export class IogSocket implements IDisposable {
     return this._state === 'disposed';
   }
 
-  /**
-   * Send a JSON message when the socket is open.
-   *
-   * @param message The message, serialised with `JSON.stringify`.
-   * @returns Whether the message was sent.
-   */
+  /** Send a message as JSON if the socket is open; returns whether it was. */
   send(message: unknown): boolean {
     if (this._socket && this._state === 'open') {
       this._socket.send(JSON.stringify(message));
@@ -116,33 +107,23 @@ export class IogSocket implements IDisposable {
     const WebSocketCtor = this.serverSettings.WebSocket ?? WebSocket;
     const socket = new WebSocketCtor(this.url());
     this._socket = socket;
+    // `_stop()` unhooks these before it closes the socket, so they only hear
+    // the current one.
     socket.onopen = () => {
-      if (this._socket !== socket) {
-        return;
-      }
       this._failures = 0;
       this._setState('open');
     };
     socket.onmessage = (event: MessageEvent) => {
-      if (this._socket !== socket || typeof event.data !== 'string') {
-        return;
-      }
       let data: unknown;
       try {
         data = JSON.parse(event.data);
       } catch {
-        return;
+        return; // not JSON (or a binary frame): ignored
       }
       this._messageReceived.emit(data);
     };
     socket.onclose = () => {
-      if (this._socket !== socket) {
-        return;
-      }
       this._socket = null;
-      if (this.isDisposed) {
-        return;
-      }
       this._setState('closed');
       this._schedule();
     };
@@ -205,19 +186,12 @@ export namespace IogSocket {
 
   /** Options to create an `IogSocket`. */
   export interface IOptions {
-    /**
-     * The stream's path below `{wsUrl}iog/api/v1/`, e.g. `cluster/subscribe`.
-     */
+    /** The stream's path below `{wsUrl}iog/api/v1/` (`cluster/subscribe`). */
     path: string;
-
-    /**
-     * Query parameters, computed for every attempt (e.g. `{offset: '1024'}`).
-     */
+    /** Query parameters, computed for every attempt (`{offset: '1024'}`). */
     params?: () => Record<string, string>;
-
     /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
-
     /** The largest reconnect delay in milliseconds (default 15000). */
     maxDelayMs?: number;
   }

@@ -8,21 +8,15 @@ import type {
 import { PagedModel } from './PagedModel';
 
 /**
- * The actors list of the sidebar: one page of named actors (detached ones
- * by default, dead ones left out), by namespace then name.
+ * The actors list of the sidebar: one page of detached actors (dead ones
+ * left out), by namespace then name.
  *
  * It polls `GET actors` and refreshes at once on an `actors` push.
  */
 export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: ActorsModel.IOptions) {
     super({ ...options, topic: 'actors' });
-    this._detached = 'detached' in options ? options.detached : true;
-    this._states = options.states ?? ActorsModel.LIVE_STATES;
   }
 
   /** The actors of the current page. */
@@ -40,12 +34,7 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
     return this._namespace;
   }
 
-  /**
-   * Show only this namespace (null: all), from the first page.
-   *
-   * @param namespace The namespace.
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show only this namespace (null: all), from the first page. */
   setNamespace(namespace: string | null): Promise<void> {
     const value = namespace?.trim() || null;
     if (value === this._namespace) {
@@ -58,38 +47,29 @@ export class ActorsModel extends PagedModel<ActorPage, ActorsService> {
   /**
    * Kill a named actor, then refresh the list.
    *
-   * @param namespace The actor's namespace.
-   * @param name The actor's name.
-   * @returns Whether it was killed.
    * @throws {IogResponseError} When the server refuses (403 protected).
    */
   kill(namespace: string, name: string): Promise<ActorKillReply> {
     return this.thenRefresh(this.service.killActor(namespace, name));
   }
 
-  /**
-   * Fetch the current page.
-   *
-   * @returns The page.
-   */
+  /** Fetch the current page. */
   protected fetch(): Promise<ActorPage> {
     return this.service.listActors({
-      detached: this._detached,
+      detached: true,
       namespace: this._namespace ?? undefined,
-      state: [...this._states],
+      state: [...ActorsModel.LIVE_STATES],
       limit: this.pageSize,
       cursor: this.cursor
     });
   }
 
   private _namespace: string | null = null;
-  private _detached: boolean | undefined;
-  private _states: ReadonlyArray<ActorState>;
 }
 
 /** A namespace for `ActorsModel` statics. */
 export namespace ActorsModel {
-  /** The states listed by default: every state but `DEAD`. */
+  /** The states listed: every state but `DEAD`. */
   export const LIVE_STATES: ReadonlyArray<ActorState> = [
     'DEPENDENCIES_UNREADY',
     'PENDING_CREATION',
@@ -98,13 +78,5 @@ export namespace ActorsModel {
   ];
 
   /** Options to create an `ActorsModel`. */
-  export interface IOptions extends PagedModel.IOptions<ActorsService> {
-    /**
-     * true (default): detached actors only; false: non-detached named
-     * actors only; undefined: both.
-     */
-    detached?: boolean;
-    /** The states to list (default every state but `DEAD`). */
-    states?: ReadonlyArray<ActorState>;
-  }
+  export type IOptions = PagedModel.IOptions<ActorsService>;
 }

@@ -12,50 +12,38 @@ import { Disposable } from './Disposable';
  * The server sends `{"type": "subscribed"}` once it holds a baseline of
  * every topic, then `{"type": "changed", "topic": "jobs"}` when the first
  * page of a topic changed; listeners re-fetch their own page through REST.
- * The feed counts as open from `subscribed` on: listeners re-fetch then, so
- * a change made between their last fetch and the server's baseline is not
- * missed.
+ * The feed counts as open from `subscribed` on, and says then that every
+ * topic changed: the server holds its baseline now, so a fetch from here on
+ * sees every change it will not push (made while the socket was down, or
+ * between the listener's last fetch and the baseline).
  * A server without this route simply never opens the socket, and the
  * models keep polling at their normal rate.
  */
 export class ChangeFeed extends Disposable {
-  /**
-   * Create the feed and start connecting.
-   *
-   * @param options The feed options.
-   */
+  /** Create the feed and start connecting. */
   constructor(options: ChangeFeed.IOptions = {}) {
     super();
-    this.topics = options.topics ?? ['jobs', 'sessions', 'actors'];
-    const topics = this.topics.join(',');
-    this._socket =
-      options.socket ??
-      new IogSocket({
-        path: 'events/subscribe',
-        params: () => ({ topics }),
-        serverSettings: options.serverSettings,
-        maxDelayMs: options.maxDelayMs ?? 60000
-      });
+    this._socket = new IogSocket({
+      path: 'events/subscribe',
+      params: () => ({ topics: this.topics.join(',') }),
+      serverSettings: options.serverSettings,
+      maxDelayMs: 60000
+    });
     this._socket.messageReceived.connect(this._onMessage, this);
     this._socket.stateChanged.connect(this._onState, this);
   }
 
   /** The topics subscribed to. */
-  readonly topics: ReadonlyArray<EventTopic>;
+  readonly topics: ReadonlyArray<EventTopic> = ['jobs', 'sessions', 'actors'];
 
-  /** A signal emitted with the topic whose list changed. */
+  /** A signal emitted with the topic whose list changed (or may have). */
   get changed(): ISignal<this, EventTopic> {
     return this._changed;
   }
 
-  /** A signal emitted with `isOpen` when the feed is subscribed or drops. */
-  get openChanged(): ISignal<this, boolean> {
-    return this._openChanged;
-  }
-
   /** Whether pushes can arrive now. */
   get isOpen(): boolean {
-    return this._wasOpen;
+    return this._isOpen;
   }
 
   /** Close the socket and stop reconnecting. */
@@ -69,41 +57,28 @@ export class ChangeFeed extends Disposable {
     const known = this.topics.find(name => name === topic);
     if (type === 'changed' && known) {
       this._changed.emit(known);
-    } else if (type === 'subscribed') {
-      this._setOpen(true);
+    } else if (type === 'subscribed' && !this._isOpen) {
+      this._isOpen = true;
+      this.topics.forEach(name => this._changed.emit(name));
     }
   }
 
   private _onState(_: IogSocket, state: IogSocket.State): void {
     if (state !== 'open') {
-      this._setOpen(false);
-    }
-  }
-
-  private _setOpen(open: boolean): void {
-    if (open !== this._wasOpen) {
-      this._wasOpen = open;
-      this._openChanged.emit(open);
+      this._isOpen = false;
     }
   }
 
   private _socket: IogSocket;
-  private _wasOpen = false;
+  private _isOpen = false;
   private _changed = new Signal<this, EventTopic>(this);
-  private _openChanged = new Signal<this, boolean>(this);
 }
 
 /** A namespace for `ChangeFeed` statics. */
 export namespace ChangeFeed {
   /** Options to create a `ChangeFeed`. */
   export interface IOptions {
-    /** The topics to subscribe to (default jobs, sessions and actors). */
-    topics?: EventTopic[];
     /** Server settings; defaults to `ServerConnection.makeSettings()`. */
     serverSettings?: ServerConnection.ISettings;
-    /** An existing socket to use instead of opening one (for tests). */
-    socket?: IogSocket;
-    /** The largest reconnect delay in milliseconds (default 60000). */
-    maxDelayMs?: number;
   }
 }

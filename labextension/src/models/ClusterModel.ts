@@ -17,11 +17,7 @@ import { PolledModel } from './PolledModel';
  * on `GET cluster` takes over, and stops again once the socket reopens.
  */
 export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
-  /**
-   * Create the model and connect.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and connect. */
   constructor(options: ClusterModel.IOptions) {
     super({ ...options, name: 'cluster', autoStart: false });
     this._socket =
@@ -68,10 +64,8 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
 
   /** Whether the fallback poll is running. */
   get isPolling(): boolean {
-    const phase = this.poll.state.phase;
-    return (
-      phase !== 'stopped' && phase !== 'constructed' && phase !== 'disposed'
-    );
+    const idle = ['stopped', 'constructed', 'disposed'];
+    return !idle.includes(this.poll.state.phase);
   }
 
   /**
@@ -93,11 +87,7 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     this._socket.dispose();
   }
 
-  /**
-   * Fetch a snapshot (while the socket is not open).
-   *
-   * @returns The snapshot.
-   */
+  /** Fetch a snapshot (while the socket is not open). */
   protected fetch(): Promise<ClusterSnapshot> {
     return this.service.getCluster();
   }
@@ -109,9 +99,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
     const record = (message ?? {}) as Record<string, unknown>;
     const { type, connected, message: text } = record;
     const snapshot = record.data as ClusterSnapshot | null | undefined;
-    if (this.isDisposed) {
-      return;
-    }
     if (type === 'snapshot' && Array.isArray(snapshot?.nodes)) {
       // Pushed news wins over a poll answer still under way.
       this.supersede();
@@ -162,9 +149,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
   }
 
   private _onSocketState(_: IogSocket, state: IogSocket.State): void {
-    if (this.isDisposed) {
-      return;
-    }
     // A new connection starts with a whole snapshot and its own seq.
     this._seq = null;
     this._resyncing = false;
@@ -190,8 +174,6 @@ export class ClusterModel extends PolledModel<ClusterSnapshot, StatusService> {
  * at their index; pools likewise by name, each pool's `node_ids` by id; a
  * top-level field that is null did not change.
  *
- * @param base The snapshot held.
- * @param delta The delta.
  * @returns A new snapshot; `base` is left as it is.
  * @throws {Error} The delta does not fit `base` (the caller resyncs).
  */
@@ -280,12 +262,9 @@ namespace Private {
    * Drop the `removed` keys and the keys of `changed`, then place the items
    * of `added` and `changed` at their index; the others keep their order.
    *
-   * @param items The list held.
    * @param keyOf The key of an item (unique in the list).
-   * @param removed The keys to drop.
    * @param added New items and their index in the result.
    * @param changed Replaced items and their index in the result.
-   * @returns The new list.
    * @throws {Error} A key or index does not fit `items`.
    */
   export function patch<T>(

@@ -21,11 +21,7 @@ export class JobsModel extends PagedModel<
   JobsService,
   JobsModel.IFetched
 > {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: JobsModel.IOptions) {
     super({ ...options, topic: 'jobs' });
   }
@@ -50,12 +46,7 @@ export class JobsModel extends PagedModel<
     return this._statusFilter;
   }
 
-  /**
-   * Show only jobs with this status (null: all), from the first page.
-   *
-   * @param status The status to keep.
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show only jobs with this status (null: all), from the first page. */
   setStatusFilter(status: JobStatus | null): Promise<void> {
     if (status === this._statusFilter) {
       return Promise.resolve();
@@ -67,21 +58,13 @@ export class JobsModel extends PagedModel<
   /**
    * Submit a job, then refresh the list.
    *
-   * @param request The submission.
-   * @returns The new job's id.
    * @throws {IogResponseError} When the server refuses the submission.
    */
   submit(request: SubmitRequest): Promise<SubmitReply> {
     return this.thenRefresh(this.service.submitJob(request));
   }
 
-  /**
-   * Stop a job, then refresh the list.
-   *
-   * @param submissionId The job's submission id.
-   * @returns Whether a stop was requested.
-   * @throws {IogResponseError} When the server refuses.
-   */
+  /** Stop a job, then refresh the list. */
   stop(submissionId: string): Promise<StopReply> {
     return this.thenRefresh(this.service.stopJob(submissionId));
   }
@@ -89,8 +72,6 @@ export class JobsModel extends PagedModel<
   /**
    * Delete an ended job, then refresh the list.
    *
-   * @param submissionId The job's submission id.
-   * @returns Whether the record was deleted.
    * @throws {IogResponseError} When the server refuses (409 while running).
    */
   delete(submissionId: string): Promise<DeleteReply> {
@@ -100,8 +81,6 @@ export class JobsModel extends PagedModel<
   /**
    * Fetch the current page and, unless the page itself tells, the number of
    * running jobs.
-   *
-   * @returns Both results.
    */
   protected async fetch(): Promise<JobsModel.IFetched> {
     const status = this._statusFilter;

@@ -18,11 +18,7 @@ import { defaultStyle, IAnsiSegment, IAnsiStyle, parseAnsiLine } from '../ansi';
  * dropped lines by a few bytes.
  */
 export class LogWindow {
-  /**
-   * Create an empty window at byte offset 0.
-   *
-   * @param options The window options.
-   */
+  /** Create an empty window at byte offset 0. */
   constructor(options: LogWindow.IOptions) {
     this.maxLines = Math.max(1, Math.floor(options.maxLines));
   }
@@ -39,7 +35,6 @@ export class LogWindow {
    * A kept line.
    *
    * @param index 0 for the oldest kept line, up to `length - 1`.
-   * @returns The line.
    */
   lineAt(index: number): LogWindow.ILine {
     return this._lines[this._head + index];
@@ -187,11 +182,7 @@ export class LogWindow {
     return { added: count, madeRoom: makeRoom };
   }
 
-  /**
-   * Drop the partial line and `count` complete lines from the end.
-   *
-   * @param count How many complete lines to drop.
-   */
+  /** Drop the partial line and `count` complete lines from the end. */
   dropEnd(count: number): void {
     const drop = Math.min(Math.max(0, count), this.length);
     for (let i = 0; i < drop; i++) {
@@ -222,7 +213,6 @@ export class LogWindow {
   /**
    * Complete the partial line `raw` (with the bytes compaction dropped).
    *
-   * @param raw The line's text.
    * @param newline 1 when a newline ends it, else 0.
    */
   private _push(raw: string, newline: number): void {
@@ -307,7 +297,6 @@ export namespace LogWindow {
   /**
    * The UTF-8 size of a string, as the server counts it.
    *
-   * @param text The string.
    * @returns Its size in bytes (a lone surrogate counts as U+FFFD, 3 bytes).
    */
   export function utf8Length(text: string): number {

@@ -1,4 +1,3 @@
-import type { EventTopic } from '../api/types';
 import { PolledModel } from './PolledModel';
 
 /**
@@ -12,18 +11,8 @@ export abstract class PagedModel<
   S,
   T = P
 > extends PolledModel<T, S> {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
-  constructor(options: PagedModel.IOptions<S> & { topic: EventTopic }) {
-    super(options);
-    this.pageSize = options.pageSize ?? PagedModel.DEFAULT_PAGE_SIZE;
-  }
-
   /** How many items one page holds. */
-  readonly pageSize: number;
+  readonly pageSize = PagedModel.DEFAULT_PAGE_SIZE;
 
   /** The current page as the server sent it; null before the first fetch. */
   abstract get page(): P | null;
@@ -48,11 +37,7 @@ export abstract class PagedModel<
     return !!this.page?.next_cursor;
   }
 
-  /**
-   * Show the next (older) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show the next (older) page, if any. */
   older(): Promise<void> {
     const next = this.page?.next_cursor;
     if (!next) {
@@ -63,11 +48,7 @@ export abstract class PagedModel<
     return this.refresh();
   }
 
-  /**
-   * Show the previous (newer) page, if any.
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Show the previous (newer) page, if any. */
   newer(): Promise<void> {
     if (!this._previous.length) {
       return Promise.resolve();
@@ -76,11 +57,7 @@ export abstract class PagedModel<
     return this.refresh();
   }
 
-  /**
-   * Go back to the first page and fetch it (after a filter changed).
-   *
-   * @returns A promise resolved once the page is fetched.
-   */
+  /** Go back to the first page and fetch it (after a filter changed). */
   protected restart(): Promise<void> {
     this._previous = [];
     this.cursor = null;
@@ -105,12 +82,6 @@ export namespace PagedModel {
     total?: number | null;
   }
 
-  /** Options to create a paged model. */
-  export interface IOptions<S = unknown> extends Omit<
-    PolledModel.IOptions<S>,
-    'topic'
-  > {
-    /** Items per page (default 50). */
-    pageSize?: number;
-  }
+  /** Options to create a paged model (its topic is its own). */
+  export type IOptions<S = unknown> = Omit<PolledModel.IOptions<S>, 'topic'>;
 }

@@ -2,18 +2,14 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { EventTopic } from '../api/types';
-import {
-  DEFAULT_REFRESH_INTERVAL_MS,
-  MIN_REFRESH_INTERVAL_MS
-} from '../tokens';
 import type { ChangeFeed } from './ChangeFeed';
 import { Disposable } from './Disposable';
-import { clampInterval, ConnectionState, describeError } from './connection';
+import { ConnectionState, describeError, pollFrequency } from './connection';
 
 /**
  * Base of the models (cluster, jobs, sessions, actors): a `Poll` that
  * fetches the data every interval, and at once when the `ChangeFeed` (if
- * any) says the model's topic changed or has just subscribed. Pushes make a
+ * any) says the model's topic changed (or has just subscribed). Pushes make a
  * change show at once; the poll still reconciles every interval, so a list
  * is never staler than one interval whatever happens to a push.
  *
@@ -23,29 +19,20 @@ import { clampInterval, ConnectionState, describeError } from './connection';
  * successful fetch.
  */
 export abstract class PolledModel<T, S = unknown> extends Disposable {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: PolledModel.IOptions<S>) {
     super();
     this.service = options.service;
     this._topic = options.topic ?? null;
-    this._intervalMs = clampInterval(
-      options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
-      MIN_REFRESH_INTERVAL_MS
-    );
     this.poll = new Poll({
       auto: options.autoStart ?? true,
       factory: () => this._tick(),
-      frequency: this._frequency(),
+      frequency: pollFrequency(options.refreshIntervalMs),
       name: `iog-jupyter:${options.name ?? options.topic}`,
       standby: 'when-hidden'
     });
     // Signal.clearData(this) in dispose() disconnects these.
     options.feed?.changed.connect(this._onFeedChanged, this);
-    options.feed?.openChanged.connect(this._onFeedOpen, this);
   }
 
   /** The service the model fetches through. */
@@ -73,12 +60,11 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
 
   /** The polling interval in milliseconds. */
   get refreshIntervalMs(): number {
-    return this._intervalMs;
+    return this.poll.frequency.interval;
   }
   set refreshIntervalMs(value: number) {
-    this._intervalMs = clampInterval(value, MIN_REFRESH_INTERVAL_MS);
     // The poll ignores a frequency equal to its own.
-    this.poll.frequency = this._frequency();
+    this.poll.frequency = pollFrequency(value);
   }
 
   /** The current poll frequency (for tests and diagnostics). */
@@ -109,7 +95,6 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     // Poll.dispose() leaves its pending timer; stopping first clears it.
     void this.poll.stop();
     this.poll.dispose();
-    Signal.clearData(this);
   }
 
   /** The poll that fetches the data. */
@@ -127,11 +112,7 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
    */
   protected abstract fetch(): Promise<T>;
 
-  /**
-   * Keep fresh data and turn `connected`.
-   *
-   * @param data The data.
-   */
+  /** Keep fresh data and turn `connected`. */
   protected setData(data: T): void {
     this._data = data;
     this._state = 'connected';
@@ -142,7 +123,6 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
   /**
    * Set the connection state, emitting `changed` when it differs.
    *
-   * @param state The state.
    * @param message What went wrong, in words; null when connected.
    */
   protected setState(state: ConnectionState, message: string | null): void {
@@ -165,25 +145,11 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     }
   }
 
-  /**
-   * Wait for an action's reply, then refresh (without waiting for that).
-   *
-   * @param action The action under way.
-   * @returns Its reply.
-   */
+  /** Wait for an action's reply, then refresh (without waiting for that). */
   protected async thenRefresh<R>(action: Promise<R>): Promise<R> {
     const reply = await action;
     void this.refresh();
     return reply;
-  }
-
-  /**
-   * The poll's frequency: the interval, with backoff while fetches fail up
-   * to a minute (or the interval, when longer; it is at most a day).
-   */
-  private _frequency(): IPoll.Frequency {
-    const interval = this._intervalMs;
-    return { interval, backoff: true, max: Math.max(interval, 60000) };
   }
 
   private async _tick(): Promise<void> {
@@ -209,17 +175,7 @@ export abstract class PolledModel<T, S = unknown> extends Disposable {
     }
   }
 
-  private _onFeedOpen(_: ChangeFeed, open: boolean): void {
-    // Subscribed: the server holds its baseline now, so a fetch from here on
-    // sees every change it will not push (made while the socket was down, or
-    // between the last fetch and the baseline).
-    if (open && !this.isDisposed) {
-      void this.poll.refresh();
-    }
-  }
-
   private _topic: EventTopic | null;
-  private _intervalMs: number;
   private _data: T | null = null;
   private _generation = 0;
   private _state: ConnectionState = 'connecting';

@@ -14,11 +14,7 @@ import { PolledModel } from './PolledModel';
  * It polls `GET sessions` and refreshes at once on a `sessions` push.
  */
 export class SessionsModel extends PolledModel<SessionList, SessionsService> {
-  /**
-   * Create the model and start polling.
-   *
-   * @param options The model options.
-   */
+  /** Create the model and start polling. */
   constructor(options: SessionsModel.IOptions) {
     super({ ...options, topic: 'sessions' });
   }
@@ -33,22 +29,12 @@ export class SessionsModel extends PolledModel<SessionList, SessionsService> {
     return this.data?.policy ?? null;
   }
 
-  /**
-   * Release what a session holds, then refresh the list.
-   *
-   * @param sessionId The session's id.
-   * @returns What was released.
-   * @throws {IogResponseError} When the server refuses.
-   */
+  /** Release what a session holds, then refresh the list. */
   release(sessionId: string): Promise<ReleaseReply> {
     return this.thenRefresh(this.service.releaseSession(sessionId));
   }
 
-  /**
-   * Fetch the sessions and the policy.
-   *
-   * @returns The sessions and the policy.
-   */
+  /** Fetch the sessions and the policy. */
   protected fetch(): Promise<SessionList> {
     return this.service.listSessions();
   }
@@ -59,12 +45,7 @@ export namespace SessionsModel {
   /** Options to create a `SessionsModel`. */
   export type IOptions = Omit<PolledModel.IOptions<SessionsService>, 'topic'>;
 
-  /**
-   * Whether the idle policy flags a session (warned, or due for release).
-   *
-   * @param session The session.
-   * @returns True when the sidebar should warn about it.
-   */
+  /** Whether the idle policy flags a session (warned, or due for release). */
   export function isIdleFlagged(session: SessionRecord): boolean {
     const state = session.policy?.state;
     return state === 'warned' || state === 'due';

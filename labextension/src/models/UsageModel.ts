@@ -9,11 +9,7 @@ import { PolledModel } from './PolledModel';
  * fetches at once.
  */
 export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
-  /**
-   * Create the model; it polls once `active` is set.
-   *
-   * @param options The model options.
-   */
+  /** Create the model; it polls once `active` is set. */
   constructor(options: UsageModel.IOptions) {
     super({
       refreshIntervalMs: UsageModel.REFRESH_INTERVAL_MS,
@@ -28,10 +24,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this._window;
   }
   set window(value: UsageModel.Window) {
-    if (value !== this._window) {
-      this._window = value;
-      this._reload();
-    }
+    this._choose(value, this._groupBy);
   }
 
   /** One row per user, session or job. */
@@ -39,10 +32,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this._groupBy;
   }
   set groupBy(value: UsageModel.GroupBy) {
-    if (value !== this._groupBy) {
-      this._groupBy = value;
-      this._reload();
-    }
+    this._choose(this._window, value);
   }
 
   /**
@@ -73,11 +63,7 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return this.report?.rows ?? [];
   }
 
-  /**
-   * Fetch the report of the current window and grouping.
-   *
-   * @returns The report, with the choice it answers.
-   */
+  /** Fetch the report of the current window and grouping. */
   protected async fetch(): Promise<UsageModel.IFetched> {
     const key = this._key();
     const report = await this.service.get({
@@ -87,11 +73,18 @@ export class UsageModel extends PolledModel<UsageModel.IFetched, UsageService> {
     return { key, report };
   }
 
-  /** Show the new choice at once (no stale rows), then fetch. */
-  private _reload(): void {
-    this.emitChanged();
-    if (this._active) {
-      void this.refresh();
+  /** Show a new choice at once (no stale rows), then fetch. */
+  private _choose(
+    window: UsageModel.Window,
+    groupBy: UsageModel.GroupBy
+  ): void {
+    if (window !== this._window || groupBy !== this._groupBy) {
+      this._window = window;
+      this._groupBy = groupBy;
+      this.emitChanged();
+      if (this._active) {
+        void this.refresh();
+      }
     }
   }
 

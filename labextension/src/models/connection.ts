@@ -1,6 +1,11 @@
 import { ServerConnection } from '@jupyterlab/services';
+import type { IPoll } from '@lumino/polling';
 
 import { IogResponseError } from '../api/request';
+import {
+  DEFAULT_REFRESH_INTERVAL_MS,
+  MIN_REFRESH_INTERVAL_MS
+} from '../tokens';
 
 /**
  * Whether a model's data reached it: `connecting` until the first answer,
@@ -37,18 +42,17 @@ export function describeError(error: unknown): string {
 export const MAX_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Clamp a refresh interval to a sane range.
- *
- * @param value The requested interval in milliseconds.
- * @param minimum The smallest interval accepted.
- * @returns The interval, rounded and clamped to `[minimum, one day]`.
+ * The `Poll` frequency of the models and the job watcher: every
+ * `intervalMs` (default 5 s), rounded and clamped to `[MIN_REFRESH_INTERVAL_MS, one day]`,
+ * backing off while fetches fail up to a minute (or the interval, when longer).
  */
-export function clampInterval(value: number, minimum: number): number {
-  if (!Number.isFinite(value)) {
-    return minimum;
-  }
-  return Math.min(
-    Math.max(Math.round(value), minimum),
+export function pollFrequency(
+  intervalMs = DEFAULT_REFRESH_INTERVAL_MS
+): IPoll.Frequency & { interval: number } {
+  const value = Number.isFinite(intervalMs) ? Math.round(intervalMs) : 0;
+  const interval = Math.min(
+    Math.max(value, MIN_REFRESH_INTERVAL_MS),
     MAX_REFRESH_INTERVAL_MS
   );
+  return { interval, backoff: true, max: Math.max(interval, 60000) };
 }

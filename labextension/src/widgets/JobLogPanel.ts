@@ -4,7 +4,6 @@ import { Widget } from '@lumino/widgets';
 import type { IAnsiSegment } from '../ansi';
 import { describeError } from '../models/connection';
 import { JobLogModel } from '../models/JobLogModel';
-import { LogTail } from '../models/LogTail';
 import { button, el, setText } from './dom';
 
 /**
@@ -185,7 +184,7 @@ export class JobLogPanel extends Widget {
   }
 
   private _renderStatus(): void {
-    const tail = this.model.tail;
+    const tail = this.model;
     const node = this._statusNode;
     const text =
       tail.phase === 'ended'
@@ -197,7 +196,7 @@ export class JobLogPanel extends Widget {
           : Private.PHASE_TEXT[tail.phase];
     setText(node, text);
     node.dataset.phase = tail.phase;
-    for (const phase of LogTail.PHASES) {
+    for (const phase of JobLogModel.PHASES) {
       node.classList.toggle(`iog-mod-${phase}`, tail.phase === phase);
     }
     const status = (tail.status ?? '').toLowerCase();

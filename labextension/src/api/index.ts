@@ -1,4 +1,0 @@
-export * from './request';
-export * from './services';
-export * from './types';
-export * from './socket';
