@@ -6,8 +6,14 @@ import asyncio
 
 import pytest
 
-from iog_jupyter.widgets.sessions import RaySessions, ServerSessions, SessionsWidget
-from iog_jupyter.widgets.sessions_html import fmt_idle, fmt_resources, sessions_table_html
+from iog_jupyter.widgets.sessions import (
+    RaySessions,
+    ServerSessions,
+    SessionsWidget,
+    fmt_idle,
+    fmt_resources,
+    sessions_table_html,
+)
 from tests.fixtures import session_driver
 
 EVIL = '<img src=x onerror="alert(1)">'
