@@ -150,10 +150,8 @@ class SharedRefresher:
         with self._lock:
             snapshot, error = self.state.snapshot, self.state.last_error
             self._add_locked(sub)
-        if error is not None:
-            self._call(sub, None, error)
-        elif snapshot is not None:
-            self._call(sub, snapshot, None)
+        if snapshot is not None or error is not None:
+            self._call(sub, None if error else snapshot, error)
         return sub
 
     def subscribe_tick(
@@ -303,6 +301,13 @@ class SharedRefresher:
                     if poll:
                         self._polled_at = now
                     ticks = [self._subs[i] for i, due in self._due.items() if due <= now]
+                    dues = [*self._due.values(), *([] if poll_due is None else [poll_due])]
+                if not poll and not ticks:
+                    # Wait until the next poll or tick is due. A wake (a new subscriber, or
+                    # stop) recomputes the wait; it never adds a poll.
+                    wake.wait(min(dues, default=now + REFRESH_INTERVAL_S) - now)
+                    wake.clear()
+                    continue
                 if poll:
                     self._poll_once(take, stop_event)
                 for sub in ticks:
@@ -314,19 +319,6 @@ class SharedRefresher:
                     with self._lock:
                         if sub.id in self._due:
                             self._due[sub.id] = due
-                # Wait until the next poll or tick is due. A wake (a new subscriber, or stop)
-                # recomputes the wait; it never adds a poll.
-                while not stop_event.is_set():
-                    with self._lock:
-                        dues = list(self._due.values())
-                        poll_due = self._poll_due_locked()
-                    if poll_due is not None:
-                        dues.append(poll_due)
-                    left = min(dues, default=now + REFRESH_INTERVAL_S) - time.monotonic()
-                    if left <= 0:
-                        break
-                    wake.wait(left)
-                    wake.clear()
         finally:
             close = getattr(take, "close", None)
             if close is not None:
@@ -345,13 +337,13 @@ class SharedRefresher:
             error = f"Cluster refresh failed: {type(err).__name__}"
         if stop_event.is_set():
             return
-        if snapshot is None and is_ray_driver():
-            error = (error or "Cluster refresh failed") + DRIVER_NOTE
+        if error is not None and is_ray_driver():
+            error += DRIVER_NOTE
         with self._changed:
-            if snapshot is not None:
+            if error is None:
                 self.state.record_success(snapshot)
             else:
-                self.state.record_failure(error or "Cluster refresh failed")
+                self.state.record_failure(error)
             self._changed.notify_all()
             subs = [s for s in self._subs.values() if s.cluster]
         for sub in subs:

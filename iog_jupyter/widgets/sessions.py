@@ -241,26 +241,17 @@ class SessionsWidget(ListWidget):
         self.add_class("iog-SessionsWidget")
         self.release_button.on_click(lambda _: self.release_selected())
 
-    @property
-    def sessions(self) -> list[dict[str, Any]]:
-        """The sessions last read (``SessionRecord`` JSON), kept while reads fail."""
-        return self.page or []
-
-    @sessions.setter
-    def sessions(self, value: list[dict[str, Any]]) -> None:
-        self.page = value
-
     def _fetch(self) -> list[dict[str, Any]]:
         return self.source.list()
 
     def _html(self) -> str:
         return sessions_table_html(
-            self.sessions, self.list_error, self.own_kernel_id, f"From {self.source.name}."
+            self.page or [], self.list_error, self.own_kernel_id, f"From {self.source.name}."
         )
 
     def _options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, str | None]] = [("—", None)]
-        for s in self.sessions:
+        for s in self.page or []:
             if not s.get("internal"):  # Ray's own drivers are never offered for release
                 label = f"{s.get('label') or s.get('kind')} · {s['session_id']}"
                 options.append((label[:80], s["session_id"]))
@@ -276,7 +267,7 @@ class SessionsWidget(ListWidget):
         sid = self._confirmed("release")
         if sid is None:
             return None
-        session = next((s for s in self.sessions if s["session_id"] == sid), {"session_id": sid})
+        session = next((s for s in self.page or [] if s["session_id"] == sid), {"session_id": sid})
         try:
             reply = self.source.release(session)
         except IogError as err:

@@ -71,8 +71,7 @@ def usage_table_html(report: Mapping[str, Any] | None, error: str | None = None)
                 ]
             )
         )
-    head = ""
-    foot = ""
+    head = foot = ""
     if report:
         head = (
             f'<div style="{_NOTE}">By {esc(report.get("group_by"))}, '
@@ -105,22 +104,22 @@ def usage_bar_data(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def usage_figure(rows: Sequence[Mapping[str, Any]], widget: bool = False) -> go.Figure:
-    """GPU-hours per row (a ``FigureWidget`` with ``widget``); grey bars: utilisation unknown."""
+def usage_figure() -> go.FigureWidget:
+    """The empty GPU-hours bar chart that :meth:`UsageWidget.load` fills (grey: use unknown)."""
     bar = go.Bar(
         orientation="h",
         hovertemplate="%{y}<br>%{x:.3f} GPU-h<br>%{text}<extra></extra>",
         textposition="none",
-        **usage_bar_data(rows),
+        **usage_bar_data([]),
     )
     layout = go.Layout(
         title={"text": "GPU-hours held"},
         xaxis={"title": {"text": "GPU-hours"}},
-        height=max(240, 40 + 28 * len(rows)),
+        height=240,
         margin={"l": 10, "r": 10, "t": 40, "b": 40},
         yaxis={"automargin": True},
     )
-    return (go.FigureWidget if widget else go.Figure)(data=[bar], layout=layout)
+    return go.FigureWidget(data=[bar], layout=layout)
 
 
 def server_source(url: str, token: str | None) -> Source:
@@ -202,7 +201,7 @@ class UsageWidget(HtmlFallbackMixin, widgets.VBox):
         self.window = widgets.Dropdown(options=windows, value=since, description="Window")
         self.group = widgets.ToggleButtons(options=list(USAGE_GROUPS), value=group_by)
         self.reload_button = widgets.Button(description="Refresh", icon="refresh")
-        self.figure = usage_figure([], widget=True)
+        self.figure = usage_figure()
         self.table = widgets.HTML(value="")
         controls = widgets.HBox([self.window, self.group, self.reload_button])
         super().__init__(children=[controls, self.figure, self.table], **kwargs)
