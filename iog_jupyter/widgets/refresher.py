@@ -151,7 +151,7 @@ class SharedRefresher:
             snapshot, error = self.state.snapshot, self.state.last_error
             self._add_locked(sub)
         if snapshot is not None or error is not None:
-            self._call(sub, None if error else snapshot, error)
+            self._call(sub, None if error is not None else snapshot, error)
         return sub
 
     def subscribe_tick(
