@@ -29,15 +29,6 @@ _ESCAPE_RE = re.compile(
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-#: The CSS properties a span may set, in the order its style lists them.
-_CSS_ORDER = (
-    "color",
-    "background-color",
-    "font-weight",
-    "opacity",
-    "font-style",
-    "text-decoration",
-)
 #: SGR codes that switch an attribute on: its CSS property and value.
 _SWITCH_ON = {
     1: ("font-weight", "bold"),
@@ -45,6 +36,8 @@ _SWITCH_ON = {
     3: ("font-style", "italic"),
     4: ("text-decoration", "underline"),
 }
+#: The CSS properties a span may set, in the order its style lists them.
+_CSS_ORDER = ("color", "background-color", *(name for name, _ in _SWITCH_ON.values()))
 #: SGR codes that switch attributes off (22 ends bold and dim) or restore a default colour.
 _SWITCH_OFF = {
     22: ("font-weight", "opacity"),
@@ -74,9 +67,8 @@ def _extended(codes: list[int], i: int) -> tuple[str | None, int]:
         return (xterm_256(n) if 0 <= n < 256 else None), i + 3
     if i + 4 < len(codes) and codes[i + 1] == 2:
         rgb = codes[i + 2 : i + 5]
-        return (
-            "#{:02x}{:02x}{:02x}".format(*rgb) if all(0 <= v < 256 for v in rgb) else None
-        ), i + 5
+        colour = "#{:02x}{:02x}{:02x}".format(*rgb) if all(0 <= v < 256 for v in rgb) else None
+        return colour, i + 5
     return None, len(codes)
 
 
