@@ -79,17 +79,16 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
         return self.built[kind]
 
     def _repr_html_(self) -> str:
-        parts = ['<div class="iog-Workspace">']
+        parts = []
         for kind, title in zip(self.kinds, self.titles, strict=True):
-            widget = self.built.get(kind)
+            fallback = getattr(self.built.get(kind), "_repr_html_", None)
             body = (
-                widget._repr_html_()
-                if widget is not None and hasattr(widget, "_repr_html_")
+                fallback()
+                if fallback
                 else "<i>Open this tab in a widget-capable frontend to load it.</i>"
             )
             parts.append(f"<h3>{html.escape(title)}</h3>{body}")
-        parts.append("</div>")
-        return "".join(parts)
+        return '<div class="iog-Workspace">' + "".join(parts) + "</div>"
 
     def close(self) -> None:
         """Close every tab's widget (unsubscribing them from the refresher), then the tabs."""
