@@ -262,7 +262,7 @@ async def test_a_session_holding_a_gpu_shows_it_in_rest_and_the_widget(jp_fetch,
     widget = SessionsWidget(source=RaySessions(), autostart=False)
     try:
         await asyncio.to_thread(widget.refresh)
-        row = next(s for s in widget.sessions if s["session_id"] == job_id)
+        row = next(s for s in widget.page if s["session_id"] == job_id)
         assert row["resources"]["GPU"] == 1.0
         assert "GPU 1" in widget.table.get_state()["value"]
     finally:

@@ -12,7 +12,7 @@ from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.wire import ActorRecord
 from iog_jupyter.widgets import ActorsWidget
-from iog_jupyter.widgets.actors_html import actors_table_html, expiry_text, fmt_duration
+from iog_jupyter.widgets.actors import actors_table_html, expiry_text, fmt_duration
 
 from .test_core_actors import run_driver
 

@@ -14,7 +14,7 @@ from iog_jupyter.core.jobs import select_backend, validate_submission
 from iog_jupyter.core.wire import JobRecord
 from iog_jupyter.widgets import JobsWidget
 from iog_jupyter.widgets.ansi import ansi_to_html, log_html, xterm_256
-from iog_jupyter.widgets.jobs_html import jobs_table_html, parse_env_vars
+from iog_jupyter.widgets.jobs import jobs_table_html, parse_env_vars
 from iog_jupyter.widgets.refresher import THREAD_NAME
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -85,7 +85,7 @@ def test_backs_off_while_ray_is_down_and_recovers_by_itself() -> None:
     # After failure k the wait is 0.05 * 2**k: 0.1, 0.2, 0.4; then back to the interval.
     assert gaps[0] >= 0.09 and gaps[1] >= 0.18 and gaps[2] >= 0.36
     assert gaps[3] < 0.3
-    assert refresher.failures == 0 and refresher.latest_error is None
+    assert refresher.state.failures == 0 and refresher.state.last_error is None
     assert len(refresher.history) == len(seen) - 3
 
 
@@ -197,8 +197,8 @@ def test_one_history_length_for_the_server_and_the_widgets() -> None:
     monitor = ClusterMonitor(RayConnection(address="127.0.0.1:1"))
     trait = IogJupyterConfig.class_traits()["history_length"]
     lengths = {
-        SharedRefresher().history_length,
-        refresher_module.get_refresher().history_length,
+        SharedRefresher().state.history.maxlen,
+        refresher_module.get_refresher().state.history.maxlen,
         monitor.history.maxlen,
         trait.default_value,
     }
@@ -252,7 +252,7 @@ def test_ticks_alone_never_poll_the_cluster() -> None:
     finally:
         refresher.unsubscribe(sub)
     assert refresher.calls == 0 and fake.call_times == []
-    assert refresher.latest_snapshot is None and refresher.history == []
+    assert refresher.state.snapshot is None and refresher.history == []
     gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     assert min(gaps) >= 0.04
 

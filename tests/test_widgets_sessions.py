@@ -6,8 +6,14 @@ import asyncio
 
 import pytest
 
-from iog_jupyter.widgets.sessions import RaySessions, ServerSessions, SessionsWidget
-from iog_jupyter.widgets.sessions_html import fmt_idle, fmt_resources, sessions_table_html
+from iog_jupyter.widgets.sessions import (
+    RaySessions,
+    ServerSessions,
+    SessionsWidget,
+    fmt_idle,
+    fmt_resources,
+    sessions_table_html,
+)
 from tests.fixtures import session_driver
 
 EVIL = '<img src=x onerror="alert(1)">'
@@ -53,7 +59,7 @@ def test_ray_source_lists_and_releases_own_sessions_after_confirmation(foreign_d
     widget = SessionsWidget(source=RaySessions(), autostart=False)
     try:
         widget.refresh()
-        ids = [s["session_id"] for s in widget.sessions]
+        ids = [s["session_id"] for s in widget.page]
         assert foreign_driver in ids and foreign_driver in widget.table.value
         assert "Ray&#x27;s drivers" in widget.table.value
         widget.session_select.value = foreign_driver
@@ -63,19 +69,19 @@ def test_ray_source_lists_and_releases_own_sessions_after_confirmation(foreign_d
         reply = widget.release_selected()  # the driver ran as this user: allowed
         assert reply is not None and len(reply["killed_actors"]) == 1
         assert not widget.armed and "killed 1 actor(s)" in widget.notice_line.value
-        mine = next(s for s in widget.sessions if s["session_id"] == foreign_driver)
+        mine = next(s for s in widget.page if s["session_id"] == foreign_driver)
         assert mine["actors"] == 0
         # Ray's own driver is listed, marked, and never offered for release.
         labels = dict((v, k) for k, v in widget.session_select.options)
         assert labels[foreign_driver].startswith("script (pid ")
         internal = {**mine, "session_id": "0f000000", "internal": True}
-        widget.sessions = [mine, internal]
+        widget.page = [mine, internal]
         widget._sync_options()
         assert "0f000000" not in [v for _, v in widget.session_select.options]
         assert "never released" in widget._html()
         # Someone else's session is refused in this mode, with nothing killed.
         other = {**mine, "owner": "somebody-else", "kernel_id": None}
-        widget.sessions = [other]
+        widget.page = [other]
         widget._sync_options()
         widget.session_select.value = foreign_driver
         widget.release_selected()
@@ -96,7 +102,7 @@ async def test_server_source_shows_the_servers_view_and_its_refusals(
     try:
         await asyncio.get_running_loop().run_in_executor(None, widget.refresh)
         assert widget.list_error is None, widget.list_error
-        row = next(s for s in widget.sessions if s["session_id"] == foreign_driver)
+        row = next(s for s in widget.page if s["session_id"] == foreign_driver)
         assert row["kind"] == "script" and row["policy"]["state"] == "off"
         assert "the Jupyter server at http" in widget.table.value
         widget.session_select.value = foreign_driver

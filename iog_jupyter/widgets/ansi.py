@@ -15,23 +15,9 @@ import re
 
 #: The 16 basic colours (xterm defaults): 0-7 normal, 8-15 bright.
 BASIC_COLOURS = (
-    "#000000",
-    "#cd3131",
-    "#0dbc79",
-    "#e5e510",
-    "#2472c8",
-    "#bc3fbc",
-    "#11a8cd",
-    "#e5e5e5",
-    "#666666",
-    "#f14c4c",
-    "#23d18b",
-    "#f5f543",
-    "#3b8eea",
-    "#d670d6",
-    "#29b8db",
-    "#ffffff",
-)
+    "#000000 #cd3131 #0dbc79 #e5e510 #2472c8 #bc3fbc #11a8cd #e5e5e5 "
+    "#666666 #f14c4c #23d18b #f5f543 #3b8eea #d670d6 #29b8db #ffffff"
+).split()
 
 # Order matters: OSC (terminated by BEL or ST, or unterminated up to the end), CSI, then any
 # other two-byte escape, then a lone ESC; the remaining C0 controls are stripped from text runs.
@@ -42,6 +28,24 @@ _ESCAPE_RE = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # nF/Fp escapes, or a lone ESC
 )
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+#: SGR codes that switch an attribute on: its CSS property and value.
+_SWITCH_ON = {
+    1: ("font-weight", "bold"),
+    2: ("opacity", "0.7"),
+    3: ("font-style", "italic"),
+    4: ("text-decoration", "underline"),
+}
+#: The CSS properties a span may set, in the order its style lists them.
+_CSS_ORDER = ("color", "background-color", *(name for name, _ in _SWITCH_ON.values()))
+#: SGR codes that switch attributes off (22 ends bold and dim) or restore a default colour.
+_SWITCH_OFF = {
+    22: ("font-weight", "opacity"),
+    23: ("font-style",),
+    24: ("text-decoration",),
+    39: ("color",),
+    49: ("background-color",),
+}
 
 
 def xterm_256(index: int) -> str:
@@ -56,92 +60,59 @@ def xterm_256(index: int) -> str:
     return f"#{grey:02x}{grey:02x}{grey:02x}"
 
 
-#: The SGR codes that switch text attributes on or off.
-_SWITCHES: dict[int, dict[str, bool]] = {
-    1: {"bold": True},
-    2: {"dim": True},
-    3: {"italic": True},
-    4: {"underline": True},
-    22: {"bold": False, "dim": False},
-    23: {"italic": False},
-    24: {"underline": False},
-}
-#: Each attribute's CSS, in the order the CSS lists them.
-_ATTRIBUTE_CSS = (
-    ("bold", "font-weight:bold"),
-    ("dim", "opacity:0.7"),
-    ("italic", "font-style:italic"),
-    ("underline", "text-decoration:underline"),
-)
+def _extended(codes: list[int], i: int) -> tuple[str | None, int]:
+    """Parse ``38;5;n`` / ``38;2;r;g;b`` at ``codes[i]``; returns the colour and next index."""
+    if i + 2 < len(codes) and codes[i + 1] == 5:
+        n = codes[i + 2]
+        return (xterm_256(n) if 0 <= n < 256 else None), i + 3
+    if i + 4 < len(codes) and codes[i + 1] == 2:
+        rgb = codes[i + 2 : i + 5]
+        colour = "#{:02x}{:02x}{:02x}".format(*rgb) if all(0 <= v < 256 for v in rgb) else None
+        return colour, i + 5
+    return None, len(codes)
 
 
-class _Style:
-    """The current SGR state."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.fg: str | None = None
-        self.bg: str | None = None
-        self.bold = self.dim = self.italic = self.underline = False
-
-    def css(self) -> str:
-        parts = [f"color:{self.fg}"] if self.fg else []
-        if self.bg:
-            parts.append(f"background-color:{self.bg}")
-        parts += [css for name, css in _ATTRIBUTE_CSS if getattr(self, name)]
-        return ";".join(parts)
-
-    def _extended(self, codes: list[int], i: int) -> tuple[str | None, int]:
-        """Parse ``38;5;n`` / ``38;2;r;g;b`` at ``codes[i]``; returns the colour and next index."""
-        if i + 1 < len(codes) and codes[i + 1] == 5 and i + 2 < len(codes):
-            n = codes[i + 2]
-            return (xterm_256(n) if 0 <= n < 256 else None), i + 3
-        if i + 1 < len(codes) and codes[i + 1] == 2 and i + 4 < len(codes):
-            rgb = codes[i + 2 : i + 5]
-            if all(0 <= v < 256 for v in rgb):
-                return "#{:02x}{:02x}{:02x}".format(*rgb), i + 5
-            return None, i + 5
-        return None, len(codes)
-
-    def apply(self, params: str) -> None:
-        """Apply one SGR parameter string (``"1;31"``); unknown codes are ignored."""
-        try:
-            codes = [int(p) if p else 0 for p in params.replace(":", ";").split(";")]
-        except ValueError:
-            return
-        i = 0
-        while i < len(codes):
-            code = codes[i]
-            i += 1
-            if code == 0:
-                self.reset()
-            elif code in _SWITCHES:
-                for name, on in _SWITCHES[code].items():
-                    setattr(self, name, on)
-            elif 30 <= code <= 37 or 90 <= code <= 97:  # normal, bright
-                self.fg = BASIC_COLOURS[code % 10 + (8 if code >= 90 else 0)]
-            elif 40 <= code <= 47 or 100 <= code <= 107:
-                self.bg = BASIC_COLOURS[code % 10 + (8 if code >= 100 else 0)]
-            elif code in (39, 49):  # default colour
-                setattr(self, "fg" if code == 39 else "bg", None)
-            elif code in (38, 48):
-                colour, i = self._extended(codes, i - 1)
-                setattr(self, "fg" if code == 38 else "bg", colour)
+def _apply_sgr(style: dict[str, str], params: str) -> None:
+    """Apply one SGR parameter string (``"1;31"``) to ``style``; unknown codes are ignored."""
+    try:
+        codes = [int(p) if p else 0 for p in params.replace(":", ";").split(";")]
+    except ValueError:
+        return
+    i = 0
+    while i < len(codes):
+        code, i = codes[i], i + 1
+        if code == 0:
+            style.clear()
+        elif code in _SWITCH_ON:
+            name, value = _SWITCH_ON[code]
+            style[name] = value
+        elif code in _SWITCH_OFF:
+            for name in _SWITCH_OFF[code]:
+                style.pop(name, None)
+        elif 30 <= code <= 37 or 90 <= code <= 97:  # normal, bright
+            style["color"] = BASIC_COLOURS[code % 10 + (8 if code >= 90 else 0)]
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            style["background-color"] = BASIC_COLOURS[code % 10 + (8 if code >= 100 else 0)]
+        elif code in (38, 48):
+            name = "color" if code == 38 else "background-color"
+            colour, i = _extended(codes, i - 1)
+            if colour is None:
+                style.pop(name, None)
+            else:
+                style[name] = colour
 
 
 def ansi_to_html(text: str) -> str:
     """Escape log text, with its ANSI SGR-styled runs in ``<span style="…">`` (no outer element)."""
     out: list[str] = []
-    style = _Style()
+    style: dict[str, str] = {}  # CSS property -> value, from the SGR codes so far
 
     def emit(chunk: str) -> None:
         chunk = _CONTROL_RE.sub("", chunk.replace("\r\n", "\n"))
         if not chunk:
             return
         escaped = html.escape(chunk, quote=True)
-        css = style.css()
+        css = ";".join(f"{name}:{style[name]}" for name in _CSS_ORDER if name in style)
         out.append(f'<span style="{css}">{escaped}</span>' if css else escaped)
 
     pos = 0
@@ -149,7 +120,7 @@ def ansi_to_html(text: str) -> str:
         emit(text[pos : match.start()])
         pos = match.end()
         if match.group("final") == "m" and not match.group("inter"):
-            style.apply(match.group("params"))
+            _apply_sgr(style, match.group("params"))
     emit(text[pos:])
     return "".join(out)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import plotly.graph_objects as go
@@ -237,7 +236,6 @@ def update_dashboard_figure(
     updates.append(gpu_utilization_data(snapshot))
     if len(fig.data) != len(updates):
         raise ValueError("update_dashboard_figure() needs a figure made by dashboard_figure()")
-    batch = fig.batch_update() if isinstance(fig, go.FigureWidget) else nullcontext()
-    with batch:
+    with fig.batch_update():
         for trace, props in zip(fig.data, updates, strict=True):
             trace.update(props)

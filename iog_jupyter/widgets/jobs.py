@@ -15,18 +15,68 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.errors import IogError
+from ..core.errors import IogError, ValidationError
 from ..core.jobs.base import JobBackend
 from ..core.jobs.service import JobService, follow_logs
-from ..core.wire import STATUSES, JobPage, LogPage
+from ..core.wire import STATUSES, JobPage, JobRecord, LogPage
 from .ansi import log_html
-from .jobs_html import jobs_table_html, parse_env_vars
 from .listwidget import ListWidget
-from .markup import error_banner
+from .markup import badge, error_banner, esc, fmt_time, row_html, table_html
 from .refresher import SharedRefresher
 
 ALL = "all"
 MAX_LOG_CHARS = 512 * 1024
+STATUS_STYLES = {
+    "PENDING": "color:#8a6d00",
+    "RUNNING": "color:#1a73e8;font-weight:bold",
+    "SUCCEEDED": "color:#188038",
+    "FAILED": "color:#d93025;font-weight:bold",
+    "STOPPED": "color:#5f6368",
+}
+_COLUMNS = ("Name", "Status", "Owner", "Start", "End", "Command")
+_NOTE = '<div class="iog-job-{}" style="font-size:11px;color:#5f6368">{}</div>'
+
+
+def jobs_table_html(jobs: Sequence[JobRecord], error: str | None = None) -> str:
+    """One page of jobs as an HTML table (every value escaped), ``error`` above it.
+
+    A named job shows its id under its name; a PENDING one, why it waits under its status.
+    """
+    rows = []
+    for job in jobs:
+        command = job.command if len(job.command) <= 120 else job.command[:119] + "…"
+        name = esc(job.name)
+        if job.name != job.submission_id:
+            name += _NOTE.format("id", f"<code>{esc(job.submission_id)}</code>")
+        status = badge("job", "status", job.status, STATUS_STYLES)
+        if job.status == "PENDING" and job.pending_reason:
+            status += _NOTE.format("pending-reason", esc(job.pending_reason))
+        cells = [
+            name,
+            status,
+            esc(job.owner),
+            fmt_time(job.start_time_ms),
+            fmt_time(job.end_time_ms),
+            f"<code>{esc(command)}</code>",
+        ]
+        rows.append(row_html(cells))
+    return error_banner(error) + table_html("iog-jobs", _COLUMNS, rows, "No jobs.")
+
+
+def parse_env_vars(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines to a dict; blank lines and ``#`` comments are skipped.
+
+    A line without ``=`` raises ValidationError.
+    """
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValidationError(f"Environment line {number} is not KEY=VALUE.")
+        env[key.strip()] = value
+    return env
 
 
 class JobsWidget(ListWidget):

@@ -40,14 +40,9 @@ def table_html(
     empty: str = "",
     style: str = TABLE,
 ) -> str:
-    """A table with a header of ``columns`` and the ``<tr>`` strings ``rows``.
+    """A table with a header of ``columns`` (escaped here) over ``rows`` (``<tr>`` markup).
 
-    Args:
-        css_class: The table's class.
-        columns: The column titles (escaped here).
-        rows: Rows from :func:`row_html` (or other ``<tr>`` markup).
-        empty: The text of a single italic row when there are no rows (none when empty).
-        style: The table's inline style.
+    With no rows, ``empty`` (when given) is shown as a single italic row.
     """
     if not rows and empty:
         rows = [f'<tr><td colspan="{len(columns)}" style="{CELL}"><i>{empty}</i></td></tr>']

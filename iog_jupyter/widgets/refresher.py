@@ -120,7 +120,8 @@ class SharedRefresher:
         max_backoff_s: float = MAX_BACKOFF_S,
     ) -> None:
         self._factory = snapshot_fn_factory or _default_snapshot_fn
-        self._state = PollState(history_length, max_backoff_s)
+        #: The latest snapshot and error, the failure streak and the history (guarded by the lock).
+        self.state = PollState(history_length, max_backoff_s)
         self._subs: dict[int, Subscription] = {}
         self._due: dict[int, float] = {}  # tick subscriber id -> when it is next due
         self._polled_at: float | None = None  # when the last cluster poll started
@@ -128,7 +129,8 @@ class SharedRefresher:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
+        #: The current refresher thread, if any.
+        self.thread: threading.Thread | None = None
         self._stop_event: threading.Event | None = None
         self._wake: threading.Event | None = None
         #: How many times the cluster was polled.
@@ -146,12 +148,10 @@ class SharedRefresher:
         """
         sub = Subscription(next(self._ids), callback, float(refresh_interval_s))
         with self._lock:
-            snapshot, error = self._state.snapshot, self._state.last_error
+            snapshot, error = self.state.snapshot, self.state.last_error
             self._add_locked(sub)
-        if error is not None:
-            self._call(sub, None, error)
-        elif snapshot is not None:
-            self._call(sub, snapshot, None)
+        if snapshot is not None or error is not None:
+            self._call(sub, None if error is not None else snapshot, error)
         return sub
 
     def subscribe_tick(
@@ -206,13 +206,8 @@ class SharedRefresher:
     @property
     def running(self) -> bool:
         """Whether the refresher thread is alive."""
-        thread = self._thread
+        thread = self.thread
         return thread is not None and thread.is_alive()
-
-    @property
-    def thread(self) -> threading.Thread | None:
-        """The current refresher thread, if any (tests join it)."""
-        return self._thread
 
     @property
     def refresh_interval_s(self) -> float:
@@ -226,33 +221,13 @@ class SharedRefresher:
     def history(self) -> list[HistoryPoint]:
         """A copy of the history points, oldest first."""
         with self._lock:
-            return list(self._state.history)
-
-    @property
-    def history_length(self) -> int:
-        """How many history points are kept."""
-        return self._state.history.maxlen or 0
-
-    @property
-    def latest_snapshot(self) -> ClusterSnapshot | None:
-        """The latest good snapshot (kept while Ray is unreachable)."""
-        return self._state.snapshot
-
-    @property
-    def latest_error(self) -> str | None:
-        """Why the latest poll failed; None while Ray answers."""
-        return self._state.last_error
-
-    @property
-    def failures(self) -> int:
-        """How many polls in a row failed."""
-        return self._state.failures
+            return list(self.state.history)
 
     @property
     def next_delay_s(self) -> float:
         """Seconds between the latest poll and the next: the interval, or the backoff."""
         with self._lock:
-            return self._state.delay_s(self._interval_locked())
+            return self.state.delay_s(self._interval_locked())
 
     def wait_for_result(self, timeout_s: float) -> tuple[ClusterSnapshot | None, str | None]:
         """Wait until a first poll finished (or ``timeout_s`` passed) and return its result.
@@ -262,12 +237,12 @@ class SharedRefresher:
         """
         deadline = time.monotonic() + timeout_s
         with self._changed:
-            while self._state.snapshot is None and self._state.last_error is None:
+            while self.state.snapshot is None and self.state.last_error is None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.running:
                     break
                 self._changed.wait(left)
-            return self._state.snapshot, self._state.last_error
+            return self.state.snapshot, self.state.last_error
 
     # -- thread ------------------------------------------------------------------------------
 
@@ -278,7 +253,7 @@ class SharedRefresher:
 
     def _add_locked(self, sub: Subscription) -> None:
         self._subs[sub.id] = sub
-        if self._thread is None or not self._thread.is_alive():
+        if self.thread is None or not self.thread.is_alive():
             self._start_locked()
         elif self._wake is not None:
             self._wake.set()  # a shorter interval or a new tick takes effect at once
@@ -293,26 +268,26 @@ class SharedRefresher:
             return None
         if self._polled_at is None:
             return 0.0
-        return self._polled_at + self._state.delay_s(self._interval_locked())
+        return self._polled_at + self.state.delay_s(self._interval_locked())
 
     def _start_locked(self) -> None:
         # Each thread has its own events, so one that is still inside a slow call when it is
         # stopped can never be woken, or kept alive, by its successor.
         stop_event, wake = threading.Event(), threading.Event()
         self._stop_event, self._wake = stop_event, wake
-        self._state.failures = 0
+        self.state.failures = 0
         self._polled_at = None
-        self._thread = threading.Thread(
+        self.thread = threading.Thread(
             target=self._run, args=(stop_event, wake), name=THREAD_NAME, daemon=True
         )
-        self._thread.start()
+        self.thread.start()
 
     def _stop_locked(self) -> threading.Thread | None:
-        thread = self._thread
+        thread = self.thread
         for event in (self._stop_event, self._wake):
             if event is not None:
                 event.set()
-        self._thread = self._stop_event = self._wake = None
+        self.thread = self._stop_event = self._wake = None
         return thread
 
     def _run(self, stop_event: threading.Event, wake: threading.Event) -> None:
@@ -326,6 +301,13 @@ class SharedRefresher:
                     if poll:
                         self._polled_at = now
                     ticks = [self._subs[i] for i, due in self._due.items() if due <= now]
+                    dues = [*self._due.values(), *([] if poll_due is None else [poll_due])]
+                if not poll and not ticks:
+                    # Wait until the next poll or tick is due. A wake (a new subscriber, or
+                    # stop) recomputes the wait; it never adds a poll.
+                    wake.wait(min(dues, default=now + REFRESH_INTERVAL_S) - now)
+                    wake.clear()
+                    continue
                 if poll:
                     self._poll_once(take, stop_event)
                 for sub in ticks:
@@ -337,19 +319,6 @@ class SharedRefresher:
                     with self._lock:
                         if sub.id in self._due:
                             self._due[sub.id] = due
-                # Wait until the next poll or tick is due. A wake (a new subscriber, or stop)
-                # recomputes the wait; it never adds a poll.
-                while not stop_event.is_set():
-                    with self._lock:
-                        dues = list(self._due.values())
-                        poll_due = self._poll_due_locked()
-                    if poll_due is not None:
-                        dues.append(poll_due)
-                    left = min(dues, default=now + REFRESH_INTERVAL_S) - time.monotonic()
-                    if left <= 0:
-                        break
-                    wake.wait(left)
-                    wake.clear()
         finally:
             close = getattr(take, "close", None)
             if close is not None:
@@ -368,13 +337,13 @@ class SharedRefresher:
             error = f"Cluster refresh failed: {type(err).__name__}"
         if stop_event.is_set():
             return
-        if snapshot is None and is_ray_driver():
-            error = (error or "Cluster refresh failed") + DRIVER_NOTE
+        if error is not None and is_ray_driver():
+            error += DRIVER_NOTE
         with self._changed:
-            if snapshot is not None:
-                self._state.record_success(snapshot)
+            if error is None:
+                self.state.record_success(snapshot)
             else:
-                self._state.record_failure(error or "Cluster refresh failed")
+                self.state.record_failure(error)
             self._changed.notify_all()
             subs = [s for s in self._subs.values() if s.cluster]
         for sub in subs:

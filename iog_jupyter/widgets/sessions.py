@@ -10,11 +10,14 @@ A kernel has no handle on the Jupyter server, so the widget picks its source:
 - **ray** (:class:`RaySessions`): otherwise (VS Code, a plain kernel) it reads Ray's drivers
   through ``iog_jupyter.core``: what each holds, without kernel state or idle time. Releasing
   is then limited to sessions recorded as the same user's.
+
+Every value that comes from Ray or Jupyter (paths, owners, ids, messages) is escaped.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -22,8 +25,86 @@ import ipywidgets as widgets
 from ..core.errors import ForbiddenError, IogError
 from ..core.sessions.connect import current_user, kernel_id
 from .listwidget import ListWidget
+from .markup import CELL, error_banner, esc, row_html, table_html
 from .refresher import SharedRefresher
-from .sessions_html import sessions_table_html
+
+_COLUMNS = ("Session", "Notebook / kind", "Owner", "Kernel", "Idle", "Actors", "Tasks", "Holds")
+_WARN = "color:#8a6d00;font-weight:bold"
+_ID = "font-size:11px;color:#5f6368"
+_STATE_STYLES = {"warned": _WARN, "due": _WARN, "released": "color:#5f6368", "exempt": ""}
+
+
+def fmt_idle(idle_s: float | None) -> str:
+    """Seconds as ``42 s``, ``12 min`` or ``3.5 h``; ``-`` when unknown."""
+    if idle_s is None:
+        return "-"
+    if idle_s >= 3600:
+        return f"{idle_s / 3600:.1f} h"
+    if idle_s >= 60:
+        return f"{idle_s / 60:.0f} min"
+    return f"{idle_s:.0f} s"
+
+
+def fmt_resources(resources: Mapping[str, float]) -> str:
+    """``CPU 2, GPU 1, memory 4.0 GiB`` for the amounts that are not zero."""
+    parts = []
+    for name, value in sorted(resources.items()):
+        if not value:
+            continue
+        if name == "memory":
+            parts.append(f"memory {value / 2**30:.1f} GiB")
+        else:
+            parts.append(f"{name} {value:g}")
+    return ", ".join(parts) or "nothing"
+
+
+def sessions_table_html(
+    sessions: Sequence[Mapping[str, Any]],
+    error: str | None = None,
+    own_kernel_id: str | None = None,
+    source: str = "",
+) -> str:
+    """Sessions as an HTML table, with each warning on a row of its own; all text escaped.
+
+    Args:
+        sessions: ``SessionRecord`` JSON values.
+        error: Why the list could not be read, shown above the table.
+        own_kernel_id: This kernel's id: its row is marked "(this notebook)".
+        source: Where the data came from, shown under the table.
+    """
+    rows = []
+    for s in sessions:
+        policy = s.get("policy") or {}
+        state = str(policy.get("state") or "")
+        where = s.get("notebook_path") or s.get("kind")
+        if own_kernel_id and s.get("kernel_id") == own_kernel_id:
+            where = f"{where} (this notebook)"
+        if s.get("internal"):
+            where = f"{where} (Ray's own driver: never released)"
+        kernel = s.get("execution_state") or ("-" if s.get("kind") != "notebook" else "?")
+        if state in _STATE_STYLES:
+            kernel = f"{kernel}, {state}"
+        cells = [
+            f'{esc(s.get("label") or s.get("session_id"))}<div style="{_ID}">'
+            f"<code>{esc(s.get('session_id'))}</code></div>",
+            esc(where),
+            esc(s.get("owner") or "-"),
+            f'<span style="{_STATE_STYLES.get(state, "")}">{esc(kernel)}</span>',
+            esc(fmt_idle(s.get("idle_s"))),
+            esc(f"{s.get('actors', 0)} (+{s.get('detached_actors', 0)} detached)"),
+            esc(s.get("running_tasks", 0)),
+            esc(fmt_resources(s.get("resources") or {})),
+        ]
+        rows.append(row_html(cells))
+        if policy.get("message"):
+            style = _STATE_STYLES.get(state, "")
+            rows.append(
+                f'<tr class="iog-SessionsWidget-warning"><td colspan="{len(_COLUMNS)}" '
+                f'style="{CELL};{style}">⚠ {esc(policy["message"])}</td></tr>'
+            )
+    foot = f'<div style="font-size:11px;color:#5f6368">{esc(source)}</div>' if source else ""
+    table = table_html("iog-sessions", _COLUMNS, rows, "No Ray drivers.")
+    return error_banner(error) + table + foot
 
 
 class RaySessions:
@@ -160,26 +241,17 @@ class SessionsWidget(ListWidget):
         self.add_class("iog-SessionsWidget")
         self.release_button.on_click(lambda _: self.release_selected())
 
-    @property
-    def sessions(self) -> list[dict[str, Any]]:
-        """The sessions last read (``SessionRecord`` JSON), kept while reads fail."""
-        return self.page or []
-
-    @sessions.setter
-    def sessions(self, value: list[dict[str, Any]]) -> None:
-        self.page = value
-
     def _fetch(self) -> list[dict[str, Any]]:
         return self.source.list()
 
     def _html(self) -> str:
         return sessions_table_html(
-            self.sessions, self.list_error, self.own_kernel_id, f"From {self.source.name}."
+            self.page or [], self.list_error, self.own_kernel_id, f"From {self.source.name}."
         )
 
     def _options(self) -> list[tuple[str, Any]]:
         options: list[tuple[str, str | None]] = [("—", None)]
-        for s in self.sessions:
+        for s in self.page or []:
             if not s.get("internal"):  # Ray's own drivers are never offered for release
                 label = f"{s.get('label') or s.get('kind')} · {s['session_id']}"
                 options.append((label[:80], s["session_id"]))
@@ -195,7 +267,7 @@ class SessionsWidget(ListWidget):
         sid = self._confirmed("release")
         if sid is None:
             return None
-        session = next((s for s in self.sessions if s["session_id"] == sid), {"session_id": sid})
+        session = next((s for s in self.page or [] if s["session_id"] == sid), {"session_id": sid})
         try:
             reply = self.source.release(session)
         except IogError as err:

@@ -145,12 +145,7 @@ def nodes_html(snapshot: ClusterSnapshot) -> str:
 
 def _demand_row(demand: ResourceDemand) -> list[str]:
     bundle = ", ".join(f"{fmt_amount(v)} {k}" for k, v in sorted(demand.bundle.items()))
-    return [
-        esc(bundle),
-        esc(demand.waiting),
-        esc(demand.pool or ""),
-        esc(demand.reason),
-    ]
+    return [esc(cell) for cell in (bundle, demand.waiting, demand.pool or "", demand.reason)]
 
 
 def demands_html(snapshot: ClusterSnapshot) -> str:

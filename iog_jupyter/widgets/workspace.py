@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -20,18 +19,8 @@ from .fallback import HtmlFallbackMixin
 
 log = logging.getLogger(__name__)
 
-#: (tab title, factory) in tab order. Factories import lazily: each widget's extras load on use.
-TABS: tuple[tuple[str, str], ...] = (
-    ("Cluster", "cluster"),
-    ("Jobs", "jobs"),
-    ("Sessions", "sessions"),
-    ("Actors", "actors"),
-)
-
-
-def _factory(kind: str) -> Callable[..., Any]:
-    module = importlib.import_module(f".{kind}", __package__)
-    return getattr(module, f"{kind.capitalize()}Widget")
+#: Tab title by key (the widget's module, imported on first view), in tab order.
+TABS = {"cluster": "Cluster", "jobs": "Jobs", "sessions": "Sessions", "actors": "Actors"}
 
 
 class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
@@ -45,15 +34,14 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
 
     def __init__(
         self,
-        tabs: tuple[str, ...] = tuple(kind for _, kind in TABS),
+        tabs: tuple[str, ...] = tuple(TABS),
         options: dict[str, dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
-        titles = dict((kind, title) for title, kind in TABS)
-        unknown = [t for t in tabs if t not in titles]
+        unknown = [t for t in tabs if t not in TABS]
         if unknown or not tabs:
             raise ValueError(
-                f"Unknown workspace tab {unknown[0]!r}; choose from {', '.join(titles)}."
+                f"Unknown workspace tab {unknown[0]!r}; choose from {', '.join(TABS)}."
                 if unknown
                 else "A workspace needs at least one tab."
             )
@@ -62,22 +50,22 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
         self.built: dict[str, Any] = {}
         placeholders = [widgets.HTML(value="<i>Loading…</i>") for _ in self.kinds]
         super().__init__(children=placeholders, **kwargs)
-        self.titles = tuple(titles[kind] for kind in self.kinds)
+        self.titles = tuple(TABS[kind] for kind in self.kinds)
         self.add_class("iog-Workspace")
         self.observe(self._on_select, names="selected_index")
         self.show(self.kinds[0])
 
     def _on_select(self, change: dict[str, Any]) -> None:
-        index = change.get("new")
-        if index is not None and 0 <= index < len(self.kinds):
-            self.show(self.kinds[index])
+        if change["new"] is not None:
+            self.show(self.kinds[change["new"]])
 
     def show(self, kind: str) -> Any:
         """Select the tab ``kind``, building its widget first if needed; returns the widget."""
         index = self.kinds.index(kind)
         if kind not in self.built:
             try:
-                widget = _factory(kind)(**self.options.get(kind, {}))
+                module = importlib.import_module(f".{kind}", __package__)
+                widget = getattr(module, f"{kind.capitalize()}Widget")(**self.options.get(kind, {}))
             except Exception as err:  # noqa: BLE001 - one failing tab must not break the rest
                 log.warning("iog workspace: the %s tab failed to start: %s", kind, err)
                 message = html.escape(f"{type(err).__name__}: {err}")
@@ -91,17 +79,16 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
         return self.built[kind]
 
     def _repr_html_(self) -> str:
-        parts = ['<div class="iog-Workspace">']
+        parts = []
         for kind, title in zip(self.kinds, self.titles, strict=True):
-            widget = self.built.get(kind)
+            fallback = getattr(self.built.get(kind), "_repr_html_", None)
             body = (
-                widget._repr_html_()
-                if widget is not None and hasattr(widget, "_repr_html_")
+                fallback()
+                if fallback
                 else "<i>Open this tab in a widget-capable frontend to load it.</i>"
             )
             parts.append(f"<h3>{html.escape(title)}</h3>{body}")
-        parts.append("</div>")
-        return "".join(parts)
+        return '<div class="iog-Workspace">' + "".join(parts) + "</div>"
 
     def close(self) -> None:
         """Close every tab's widget (unsubscribing them from the refresher), then the tabs."""
@@ -114,9 +101,7 @@ class WorkspaceWidget(HtmlFallbackMixin, widgets.Tab):
         super().close()
 
 
-def workspace(
-    tabs: tuple[str, ...] = tuple(kind for _, kind in TABS), **options: dict[str, Any]
-) -> WorkspaceWidget:
+def workspace(tabs: tuple[str, ...] = tuple(TABS), **options: dict[str, Any]) -> WorkspaceWidget:
     """Cluster, jobs, sessions and actors in tabs, in a notebook (JupyterLab, VS Code, ...).
 
     Args:
