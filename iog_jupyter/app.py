@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.extension.application import ExtensionApp
 
 from .config import IogJupyterConfig
@@ -133,10 +134,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def _init_sessions(self) -> None:
         """Build the session service and the usage accountant its samples feed."""
-
-        async def kernels() -> Any:
-            return await jupyter_kernels(self.serverapp)
-
         policy = IdlePolicy(
             warn_after_s=self.idle_warn_after_s,
             release_after_s=self.idle_release_after_s,
@@ -160,7 +157,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         )
         self.sessions = SessionService(
             self.connection,
-            kernels,
+            functools.partial(jupyter_kernels, self.serverapp),
             policy,
             self.calls,
             audit=self.audit_log,
@@ -286,8 +283,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                     await self.calls.run(
                         "jobs", notebooks.collect_ready, timeout_s=60.0, needs_ray=False
                     )
-            except asyncio.CancelledError:
-                raise
             except Exception:  # the loop must outlive a failed round; the next one retries
                 self.log.exception("iog_jupyter: collecting notebook job copies failed")
             await asyncio.sleep(self.notebook_collect_interval_s)
@@ -342,10 +337,11 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     async def stop_extension(self) -> None:
         """Stop the background loops and release threads and connections; never raises."""
         stops = {
-            "the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), timeout=5.0),
-            "the actor reaper": self.actor_reaper.stop,
-            "the sessions loop": self.sessions.stop,
-            "the change feed": self.changes.stop,
+            "stopping the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), 5.0),
+            "stopping the actor reaper": self.actor_reaper.stop,
+            "stopping the sessions loop": self.sessions.stop,
+            "stopping the change feed": self.changes.stop,
+            "closing the jobs backend": lambda: ensure_async(self._jobs and self._jobs.close()),
         }
         if self._notebook_collector is not None:
             self._notebook_collector.cancel()
@@ -353,13 +349,8 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             try:
                 await stop()
             except Exception:  # shutdown must go on whatever failed (a timeout included)
-                self.log.exception("iog_jupyter: stopping %s failed", what)
-        if self._jobs is not None:
-            try:
-                self._jobs.close()
-            except Exception:  # shutdown must go on whatever failed
-                self.log.exception("iog_jupyter: closing the jobs backend failed")
-            self._jobs = None
+                self.log.exception("iog_jupyter: %s failed", what)
+        self._jobs = None
         self._notebook_jobs = None
         self.notebook_store.close()
         self.calls.shutdown()

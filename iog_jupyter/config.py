@@ -291,11 +291,6 @@ class ActorsConfig(HasTraits):
     )
 
 
-def default_state_dir() -> str:
-    """The state dir when ``jobs_state_dir`` is unset: ``<jupyter data dir>/iog_jupyter``."""
-    return os.path.join(jupyter_data_dir(), "iog_jupyter")
-
-
 class IogJupyterConfig(
     RayConnectionConfig, ClusterConfig, JobsConfig, LimitsConfig, SessionsConfig, ActorsConfig
 ):
@@ -303,7 +298,7 @@ class IogJupyterConfig(
 
     @default("jobs_state_dir")
     def _default_jobs_state_dir(self) -> str:
-        return default_state_dir()
+        return os.path.join(jupyter_data_dir(), "iog_jupyter")
 
     @default("audit_log_path")
     def _default_audit_log_path(self) -> str:
@@ -317,15 +312,8 @@ class IogJupyterConfig(
         return value
 
 
-#: The areas, in the order the README shows them.
-AREAS: list[type[HasTraits]] = [
-    RayConnectionConfig,
-    ClusterConfig,
-    JobsConfig,
-    LimitsConfig,
-    SessionsConfig,
-    ActorsConfig,
-]
+#: The areas, in the order the README shows them (``IogJupyterConfig``'s bases).
+AREAS: list[type[HasTraits]] = list(IogJupyterConfig.__bases__)
 
 
 def _split_help(trait: TraitType) -> tuple[str, str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -49,22 +50,20 @@ def request_username(handler: JupyterHandler) -> str:
     (JupyterHub's) give the user's name.
     """
     if type(handler.identity_provider) in _SINGLE_USER_PROVIDERS:
-        return _server_os_user()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return f"uid-{os.getuid()}"
     user = handler.current_user
     return str(getattr(user, "username", None) or user or "")
 
 
-def _server_os_user() -> str:
-    import getpass
+class IogHandlerMixin(ExtensionHandlerMixin, web.RequestHandler):
+    """What every iog handler has: its :class:`Route`, the app, off-loop core calls, JSON errors.
 
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
-
-
-class RoutedHandlerMixin(ExtensionHandlerMixin):
-    """What every iog handler has: its :class:`Route`, the app, off-loop core calls."""
+    Errors leave as ``{"message", "reason"}`` JSON (REST verbs and refused websocket upgrades):
+    never a traceback, a path, a token, or Jupyter's HTML error page.
+    """
 
     route: Route
 
@@ -79,11 +78,6 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
         """The extension app (traits, services): ``IogJupyterApp``."""
         return self.extensionapp
 
-    @property
-    def lane(self) -> str:
-        """The pool this route's blocking calls run in: its resource's area (``jobs``, ...)."""
-        return self.route.resource.partition(":")[2] or "other"
-
     async def run_blocking(
         self,
         fn: Callable[..., T],
@@ -93,12 +87,12 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
     ) -> T:
         """Run a blocking core call off the event loop, in this route's lane.
 
-        See :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once
-        while Ray is known to be down; the deadline counts queueing and says which ran out.
+        The lane is the route resource's area (``jobs``, ...). See
+        :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once while
+        Ray is known to be down; the deadline counts queueing and says which ran out.
         """
-        return await self.iog.calls.run(
-            self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
-        )
+        lane = self.route.resource.partition(":")[2] or "other"
+        return await self.iog.calls.run(lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
 
     async def polled_monitor(self) -> ClusterMonitor:
         """The started cluster monitor, after its first poll (a fresh server answers with data)."""
@@ -123,13 +117,6 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
         return bool(
             await ensure_async(authorizer.is_authorized(self, self.current_user, action, resource))
         )
-
-
-class JsonErrorsMixin(web.RequestHandler):
-    """Errors leave as ``{"message", "reason"}`` JSON: REST verbs and refused websocket upgrades.
-
-    Never a traceback, a path, a token, or Jupyter's HTML error page.
-    """
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
@@ -157,7 +144,7 @@ class JsonErrorsMixin(web.RequestHandler):
         self.finish(json.dumps({"message": message, "reason": tag}))
 
 
-class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
+class IogAPIHandler(IogHandlerMixin, APIHandler):
     """Base of every iog REST handler.
 
     Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
@@ -181,7 +168,7 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         await super().prepare()
         for service in self.services:
             getattr(self.iog, service).start()
-        reasons = getattr(self.iog, "insecure_reasons", [])
+        reasons = self.iog.insecure_reasons
         if self.request.method not in SAFE_METHODS and reasons and not self.iog.allow_insecure:
             raise ForbiddenError(
                 f"This Jupyter server runs with {' and '.join(reasons)}, so iog refuses changes "
@@ -194,16 +181,11 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         """After a change went through, let ``events/subscribe`` clients know without delay."""
         super().on_finish()
         if self.request.method not in SAFE_METHODS and self.get_status() < 400:
-            changes = getattr(self.iog, "changes", None)
-            if changes is not None:
-                changes.wake()
+            self.iog.changes.wake()
 
     @property
     def username(self) -> str:
-        """The Jupyter user making the request (server-set, never from the client).
-
-        See :func:`request_username`.
-        """
+        """The Jupyter user making the request (server-set; :func:`request_username`)."""
         return request_username(self)
 
     async def check_owner(self, owner: str | None, what: str) -> None:
@@ -271,7 +253,7 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
 
 
 class IogWebSocketHandler(
-    JsonErrorsMixin, RoutedHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+    IogHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
 ):
     """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
 

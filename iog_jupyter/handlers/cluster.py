@@ -1,4 +1,4 @@
-"""REST and websocket handlers for cluster resources: status, snapshot, history, live feed."""
+"""REST and websocket handlers for the cluster: status, snapshot, history, live feed, doctor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tornado import web, websocket
 
 from .._version import __version__
 from ..core.errors import IogError, RayUnavailableError
+from ..core.security.doctor import JupyterFacts, run_doctor
 from ..core.wire import ClusterHistory, Status, iso_from_ms
 from .base import IogAPIHandler, IogWebSocketHandler
 
@@ -165,3 +166,20 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             self.iog.monitor.wake()
         elif data.get("type") == "resync":
             self._send_current()
+
+
+class DoctorHandler(IogAPIHandler):
+    """``GET doctor``: the checks of ``core.security.doctor`` for this server and its Ray head.
+
+    Answers ``{status, checks: [{id, status, message, fix}]}`` (read-only).
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
+        self.query()
+        facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
+        facts.jobs_backend_change = self.iog.jobs_backend_change
+        report = await self.run_blocking(run_doctor, self.iog.connection, facts, needs_ray=False)
+        self.write_json(report.model_dump_json())

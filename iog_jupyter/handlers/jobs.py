@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -16,9 +17,6 @@ from ..core.jobs.service import parse_statuses
 from ..core.jobs.validation import check_submission_id
 from ..core.wire import DeleteReply, PackageReply, StopReply, SubmitReply
 from .base import IogAPIHandler, capped
-
-if TYPE_CHECKING:
-    from ..core.jobs.service import JobService
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_LOG_PAGE_BYTES = 64 * 1024
@@ -33,8 +31,10 @@ class JobsAPIHandler(IogAPIHandler):
     counted as it arrives and refused at the cap (413) without being buffered whole.
     """
 
-    #: Which audit action a refused body (413) of this handler is recorded as.
+    #: Which audit action a refused body (413) of this handler is recorded as, and its target
+    #: when the path names no job.
     audit_action: str | None = None
+    refused_target = "-"
 
     async def change_job(self, action: str, submission_id: str, method: str) -> Any:
         """``jobs.<method>(submission_id)``, audited as ``action``, for its owner or an admin.
@@ -46,7 +46,7 @@ class JobsAPIHandler(IogAPIHandler):
         """
         with self.audited(action, submission_id[:70]):
             self.query()
-            jobs = await self.jobs()
+            jobs = await self.iog.get_job_service()
             record = await self.run_blocking(jobs.get, submission_id)
             await self.check_owner(record.owner, f"Job {submission_id!r}")
             return await self.run_blocking(getattr(jobs, method), submission_id)
@@ -62,10 +62,6 @@ class JobsAPIHandler(IogAPIHandler):
     def body_limit_bytes(self) -> int:
         """The largest request body this route accepts."""
         return int(getattr(self.iog, self.body_limit_trait))
-
-    def audit_target(self) -> str:
-        """What an audit record of a refused body names as its target."""
-        return self.path_kwargs.get("submission_id", "-")
 
     async def run_blocking(  # type: ignore[override]
         self, fn: Any, *args: Any, timeout_s: float | None = None, needs_ray: bool | None = None
@@ -104,7 +100,8 @@ class JobsAPIHandler(IogAPIHandler):
         self.body_refused = True
         limit = self.body_limit_bytes()
         if self.audit_action:
-            self.audit(self.audit_action, self.audit_target(), "refused", "413 body_too_large")
+            target = self.path_kwargs.get("submission_id", self.refused_target)
+            self.audit(self.audit_action, target, "refused", "413 body_too_large")
         raise web.HTTPError(
             413,
             f"The request body is larger than {limit} bytes, the limit set by "
@@ -172,10 +169,6 @@ class JobsAPIHandler(IogAPIHandler):
             )
         return data
 
-    async def jobs(self) -> JobService:
-        """The job service (its backend chosen off the event loop on first use)."""
-        return await self.iog.get_job_service()
-
 
 @web.stream_request_body
 class JobsHandler(JobsAPIHandler):
@@ -192,7 +185,9 @@ class JobsHandler(JobsAPIHandler):
         query = self.query()
         statuses = parse_statuses(query.status)
         limit = capped("limit", query.limit or DEFAULT_PAGE_SIZE, self.iog.job_list_max_limit)
-        page = await self.run_blocking((await self.jobs()).list, statuses, limit, query.cursor)
+        page = await self.run_blocking(
+            (await self.iog.get_job_service()).list, statuses, limit, query.cursor
+        )
         self.write_json(page.model_dump_json())
 
     @web.authenticated
@@ -207,7 +202,7 @@ class JobsHandler(JobsAPIHandler):
             requested = body.get("submission_id")
             if isinstance(requested, str):
                 audit["target"] = requested[:70]
-            jobs = await self.jobs()
+            jobs = await self.iog.get_job_service()
             submission = await self.run_blocking(jobs.validate, body, self.username)
             audit["target"] = submission.submission_id
             submission_id = await self.run_blocking(
@@ -231,7 +226,7 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         self.query()
-        record = await self.run_blocking((await self.jobs()).get, submission_id)
+        record = await self.run_blocking((await self.iog.get_job_service()).get, submission_id)
         self.write_json(record.model_dump_json())
 
     @web.authenticated
@@ -272,7 +267,7 @@ class JobLogsHandler(JobsAPIHandler):
         check_submission_id(submission_id)
         most = self.iog.log_page_max_bytes
         limit = capped("limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most)
-        jobs = await self.jobs()
+        jobs = await self.iog.get_job_service()
         page = await self.run_blocking(jobs.logs, submission_id, query.offset, limit)
         self.write_json(page.model_dump_json())
 
@@ -287,14 +282,11 @@ class PackagesHandler(JobsAPIHandler):
     """
 
     audit_action = "package.upload"
+    refused_target = "package"
     _spool: IO[bytes] | None = None
     _spool_path: str | None = None
 
     body_limit_trait = "package_max_bytes"
-
-    def audit_target(self) -> str:
-        """Uploads have no target until stored."""
-        return "package"
 
     def write_chunk(self, chunk: bytes) -> None:
         """Append a chunk to the spool file (created on the first chunk, mode 0600)."""
@@ -324,16 +316,6 @@ class PackagesHandler(JobsAPIHandler):
         super().on_connection_close()
         self.discard_body()
 
-    def _store(self, spool: IO[bytes]) -> str:
-        """Check the zip whole and keep it (blocking: runs on the executor)."""
-        iog = self.iog
-        return iog.package_store.store_zip(
-            spool,
-            max_bytes=iog.package_max_bytes,
-            max_entries=iog.package_max_entries,
-            max_expanded_bytes=iog.package_max_expanded_bytes,
-        )
-
     @web.authenticated
     @authorized
     async def post(self) -> None:
@@ -349,7 +331,14 @@ class PackagesHandler(JobsAPIHandler):
                 )
             self._spool.flush()
             self._spool.seek(0)
-            uri = await self.run_blocking(self._store, self._spool, needs_ray=False)
+            iog = self.iog
+            store = functools.partial(
+                iog.package_store.store_zip,
+                max_bytes=iog.package_max_bytes,
+                max_entries=iog.package_max_entries,
+                max_expanded_bytes=iog.package_max_expanded_bytes,
+            )
+            uri = await self.run_blocking(store, self._spool, needs_ray=False)
             audit["target"] = uri
         self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)
 
