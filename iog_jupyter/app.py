@@ -48,6 +48,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     _jobs: JobService | None = None
     _notebook_jobs: NotebookJobs | None = None
+    _notebook_collector: asyncio.Task[None] | None = None
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
@@ -60,7 +61,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             request_timeout_s=self.request_timeout_s,
         )
         self.pool_config = PoolConfig(self.pool_label, self.pool_resource_prefix)
-        self._jobs = None
         self._jobs_lock = asyncio.Lock()  # binds to the event loop on first use
         self._init_jobs()
         self._init_actors()
@@ -116,8 +116,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
         ]
         self.notebook_store = NotebookStore(store_path(self.jobs_state_dir))
-        self._notebook_jobs = None
-        self._notebook_collector: asyncio.Task[None] | None = None
 
     def _init_actors(self) -> None:
         """Build the actor registry and its TTL reaper (started with the event loop)."""

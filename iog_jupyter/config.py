@@ -291,6 +291,11 @@ class ActorsConfig(HasTraits):
     )
 
 
+def default_state_dir() -> str:
+    """The state dir when ``jobs_state_dir`` is unset: ``<jupyter data dir>/iog_jupyter``."""
+    return os.path.join(jupyter_data_dir(), "iog_jupyter")
+
+
 class IogJupyterConfig(
     RayConnectionConfig, ClusterConfig, JobsConfig, LimitsConfig, SessionsConfig, ActorsConfig
 ):
@@ -298,7 +303,7 @@ class IogJupyterConfig(
 
     @default("jobs_state_dir")
     def _default_jobs_state_dir(self) -> str:
-        return os.path.join(jupyter_data_dir(), "iog_jupyter")
+        return default_state_dir()
 
     @default("audit_log_path")
     def _default_audit_log_path(self) -> str:

@@ -21,6 +21,7 @@ from jupyter_server.auth.identity import (
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel
 from tornado import web, websocket
 
 from ..core.errors import ForbiddenError, IogError, ValidationError
@@ -245,11 +246,11 @@ class IogAPIHandler(IogHandlerMixin, APIHandler):
             raise
         self.audit(action, state["target"], "allowed")
 
-    def write_json(self, data: Any, status: int = 200) -> None:
-        """Finish the request with a JSON body."""
+    def write_json(self, data: str | BaseModel, status: int = 200) -> None:
+        """Finish the request with a JSON body: a model, or JSON text."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(data if isinstance(data, str) else json.dumps(data))
+        self.finish(data if isinstance(data, str) else data.model_dump_json())
 
 
 class IogWebSocketHandler(

@@ -41,7 +41,7 @@ class StatusHandler(IogAPIHandler):
             subscribers=monitor.num_subscribers,
             user=self.username,
         )
-        self.write_json(status.model_dump_json())
+        self.write_json(status)
 
 
 class ClusterHandler(IogAPIHandler):
@@ -74,27 +74,18 @@ class ClusterHistoryHandler(IogAPIHandler):
             history_length=monitor.history.maxlen or 0,
             points=monitor.history_since(since_ms),
         )
-        self.write_json(history.model_dump_json())
+        self.write_json(history)
 
 
 class ClusterSubscribeHandler(IogWebSocketHandler):
     """``WS cluster/subscribe[?deltas=1]``: the snapshot on connect, then one message per change.
 
-    Messages are JSON: ``{"type": "snapshot", "seq": n, "data": {...}}``,
-    ``{"type": "status", "connected": bool, "message": str|null, "last_update": iso|null}``
-    and, with ``?deltas=1`` only, ``{"type": "delta", "seq": n, ...}`` (what changed since the
-    snapshot numbered ``n - 1``; see ``ClusterDeltaMessage``). Without ``deltas`` a client gets
-    the whole snapshot on every change, as before deltas existed.
-
-    Clients may send ``{"type": "refresh"}`` (poll Ray now) and ``{"type": "resync"}`` (send me
-    the whole snapshot now: a delta client saw a gap in seq, or a delta that did not fit).
-
+    The messages (``snapshot``, ``status``, and with ``?deltas=1`` ``delta``) and the client's
+    ``refresh`` and ``resync`` are described by the route (``routes.ROUTES``) and ``core.wire``.
     A slow client never makes the server queue more than one data message and one status for
     it: a newer snapshot replaces a queued one, and a delta arriving while another data message
     is queued replaces it with the whole current snapshot (a delta must never be skipped).
     """
-
-    auth_description = "the cluster"
 
     _writing = False
     _deltas = False
@@ -182,4 +173,4 @@ class DoctorHandler(IogAPIHandler):
         facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
         facts.jobs_backend_change = self.iog.jobs_backend_change
         report = await self.run_blocking(run_doctor, self.iog.connection, facts, needs_ray=False)
-        self.write_json(report.model_dump_json())
+        self.write_json(report)

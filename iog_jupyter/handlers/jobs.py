@@ -188,7 +188,7 @@ class JobsHandler(JobsAPIHandler):
         page = await self.run_blocking(
             (await self.iog.get_job_service()).list, statuses, limit, query.cursor
         )
-        self.write_json(page.model_dump_json())
+        self.write_json(page)
 
     @web.authenticated
     @authorized
@@ -210,7 +210,7 @@ class JobsHandler(JobsAPIHandler):
             )
             audit["target"] = submission_id
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
-        self.write_json(SubmitReply(submission_id=submission_id).model_dump_json(), status=201)
+        self.write_json(SubmitReply(submission_id=submission_id), status=201)
 
 
 @web.stream_request_body
@@ -227,7 +227,7 @@ class JobHandler(JobsAPIHandler):
             return
         self.query()
         record = await self.run_blocking((await self.iog.get_job_service()).get, submission_id)
-        self.write_json(record.model_dump_json())
+        self.write_json(record)
 
     @web.authenticated
     @authorized
@@ -236,7 +236,7 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         await self.change_job("job.delete", submission_id, "delete")
-        self.write_json(DeleteReply(submission_id=submission_id, deleted=True).model_dump_json())
+        self.write_json(DeleteReply(submission_id=submission_id, deleted=True))
 
 
 @web.stream_request_body
@@ -252,8 +252,7 @@ class JobStopHandler(JobsAPIHandler):
         if self.body_refused:
             return
         stopped = await self.change_job("job.stop", submission_id, "stop")
-        reply = StopReply(submission_id=submission_id, stopped=bool(stopped))
-        self.write_json(reply.model_dump_json())
+        self.write_json(StopReply(submission_id=submission_id, stopped=bool(stopped)))
 
 
 class JobLogsHandler(JobsAPIHandler):
@@ -269,7 +268,7 @@ class JobLogsHandler(JobsAPIHandler):
         limit = capped("limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most)
         jobs = await self.iog.get_job_service()
         page = await self.run_blocking(jobs.logs, submission_id, query.offset, limit)
-        self.write_json(page.model_dump_json())
+        self.write_json(page)
 
 
 @web.stream_request_body
@@ -340,7 +339,7 @@ class PackagesHandler(JobsAPIHandler):
             )
             uri = await self.run_blocking(store, self._spool, needs_ray=False)
             audit["target"] = uri
-        self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)
+        self.write_json(PackageReply(uri=uri), status=201)
 
 
 @web.stream_request_body
@@ -365,4 +364,4 @@ class NotebookJobsHandler(JobsAPIHandler):
             audit["target"] = reply.submission_id
         jobs_url = self.request.path.rstrip("/").rpartition("/")[0]
         self.set_header("Location", f"{jobs_url}/jobs/{reply.submission_id}")
-        self.write_json(reply.model_dump_json(), status=201)
+        self.write_json(reply, status=201)

@@ -66,7 +66,7 @@ class SessionsHandler(IogAPIHandler):
         query = self.query()
         service = self.iog.sessions
         sessions = await service.list(internal=query.internal)
-        self.write_json(SessionList(sessions=sessions, policy=service.policy).model_dump_json())
+        self.write_json(SessionList(sessions=sessions, policy=service.policy))
 
 
 class SessionReleaseHandler(IogAPIHandler):
@@ -98,7 +98,7 @@ class SessionReleaseHandler(IogAPIHandler):
             refuse_internal(record.session_id, record.namespace)
             await self.check_owner(record.owner, f"Session {record.session_id}")
             result = await service.release(record)
-        self.write_json(result.model_dump_json())
+        self.write_json(result)
 
 
 class UsageHandler(IogAPIHandler):
@@ -114,4 +114,4 @@ class UsageHandler(IogAPIHandler):
         report = await self.run_blocking(
             self.iog.usage.report, query.since, query.until, query.group_by, needs_ray=False
         )
-        self.write_json(report.model_dump_json())
+        self.write_json(report)
