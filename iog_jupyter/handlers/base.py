@@ -1,4 +1,4 @@
-"""The one base class of iog's REST handlers: authentication, off-loop Ray calls, JSON errors."""
+"""The base classes of iog's REST and websocket handlers: auth, off-loop Ray calls, JSON errors."""
 
 from __future__ import annotations
 
@@ -33,8 +33,7 @@ T = TypeVar("T")
 #: Verbs that never change state (everything else is refused on an insecure server).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
-#: Authorizer grants everything, so on a single-user server the user is everyone's admin).
+#: Granting ``write`` on it lets a user change other users' jobs and sessions (``check_owner``).
 ADMIN_RESOURCE = "iog:admin"
 
 
@@ -84,15 +83,18 @@ class IogHandlerMixin(ExtensionHandlerMixin, web.RequestHandler):
         fn: Callable[..., T],
         *args: Any,
         timeout_s: float | None = None,
-        needs_ray: bool = True,
+        needs_ray: bool | None = None,
     ) -> T:
         """Run a blocking core call off the event loop, in this route's lane.
 
         The lane is the route resource's area (``jobs``, ...). See
         :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once while
-        Ray is known to be down; the deadline counts queueing and says which ran out.
+        Ray is known to be down; the deadline counts queueing and says which ran out. By
+        default a call needs Ray, except a job call while jobs run on the local backend.
         """
         lane = self.route.resource.partition(":")[2] or "other"
+        if needs_ray is None:
+            needs_ray = lane != "jobs" or self.iog.jobs_backend_name == "ray"
         return await self.iog.calls.run(lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
 
     async def polled_monitor(self) -> ClusterMonitor:
@@ -146,13 +148,11 @@ class IogHandlerMixin(ExtensionHandlerMixin, web.RequestHandler):
 
 
 class IogAPIHandler(IogHandlerMixin, APIHandler):
-    """Base of every iog REST handler.
+    """Base of every iog REST handler: services, the insecure-server refusal, owners, audit.
 
     Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
     resource Jupyter's Authorizer checks (``iog:cluster``, ``iog:jobs``, ...) and the query
     model of each verb; verbs are decorated with ``@web.authenticated`` and ``@authorized``.
-    Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
-    token.
     """
 
     #: The app's background services a request starts (``start()`` is idempotent): the shared
@@ -274,9 +274,7 @@ class IogWebSocketHandler(
     #: The most :attr:`unsent_bytes` this socket ever held (for tests and benchmarks).
     max_unsent_bytes = 0
 
-    def write_message(
-        self, message: bytes | str | dict[str, Any], binary: bool = False
-    ) -> asyncio.Future[None]:
+    def write_message(self, message: bytes | str, binary: bool = False) -> asyncio.Future[None]:
         """Send one message, unless the client has fallen too far behind: then close it.
 
         Every iog websocket sends through here. Bytes count as unsent from this call until
@@ -293,14 +291,23 @@ class IogWebSocketHandler(
         """
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise websocket.WebSocketClosedError()
-        if isinstance(message, dict):
-            message = json.dumps(message)
         data = message.encode() if isinstance(message, str) else message
         # Counted as a frame: the payload and its (unmasked) header, what the stream buffers.
         size = len(data) + _frame_header_bytes(len(data))
         limit = self.iog.websocket_max_buffer_bytes
         if self.unsent_bytes and self.unsent_bytes + size > limit:
-            self._cut_off(limit)
+            # Close it, saying why (a close reason has 123 bytes at most).
+            reason = (
+                f"Client too slow: {self.unsent_bytes} bytes unsent, over the "
+                f"{limit}-byte limit (IogJupyterApp.websocket_max_buffer_bytes)"
+            )
+            self.log.warning(
+                "iog_jupyter: closed %s for %s: %s",
+                self.request.path,
+                self.request.remote_ip,
+                reason,
+            )
+            self.close(1008, reason.encode()[:123].decode(errors="ignore"))
             raise websocket.WebSocketClosedError()
         future = super().write_message(data, binary=binary)
         self.unsent_bytes += size
@@ -312,20 +319,6 @@ class IogWebSocketHandler(
         self.unsent_bytes -= size
         if not future.cancelled():
             future.exception()  # retrieved: a caller that does not await it logs nothing
-
-    def _cut_off(self, limit: int) -> None:
-        """Close a client that does not read, saying why (a close reason has 123 bytes at most)."""
-        reason = (
-            f"Client too slow: {self.unsent_bytes} bytes unsent, over the "
-            f"{limit}-byte limit (IogJupyterApp.websocket_max_buffer_bytes)"
-        )
-        self.log.warning(
-            "iog_jupyter: closed %s for %s: %s",
-            self.request.path,
-            self.request.remote_ip,
-            reason,
-        )
-        self.close(1008, reason.encode()[:123].decode(errors="ignore"))
 
     def on_message(self, message: str | bytes) -> None:
         """Clients send nothing; messages are ignored (a route that takes some overrides this)."""

@@ -103,11 +103,8 @@ def read_grant(secret: bytes, grant: str, now: float | None = None) -> str | Non
         expires, username = data["exp"], data["u"]
     except (ValueError, KeyError, TypeError):
         return None
-    if not isinstance(expires, int) or not isinstance(username, str):
-        return None
-    if expires < (time.time() if now is None else now):
-        return None
-    return username
+    valid = isinstance(expires, int) and isinstance(username, str)
+    return username if valid and expires >= (time.time() if now is None else now) else None
 
 
 def _b64(raw: bytes) -> str:

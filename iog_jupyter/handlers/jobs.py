@@ -63,14 +63,6 @@ class JobsAPIHandler(IogAPIHandler):
         """The largest request body this route accepts."""
         return int(getattr(self.iog, self.body_limit_trait))
 
-    async def run_blocking(  # type: ignore[override]
-        self, fn: Any, *args: Any, timeout_s: float | None = None, needs_ray: bool | None = None
-    ) -> Any:
-        """Run a job call in the ``jobs`` lane; it needs Ray when the Ray backend runs jobs."""
-        if needs_ray is None:
-            needs_ray = self.iog.jobs_backend_name == "ray"
-        return await super().run_blocking(fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
-
     def finish(self, chunk: Any = None) -> Any:
         """Say ``Connection: close`` on an answer sent before the request body was read.
 
@@ -93,18 +85,17 @@ class JobsAPIHandler(IogAPIHandler):
             raise web.HTTPError(403, "You may not change jobs (iog:jobs write).")
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > self.body_limit_bytes():
-            self._refuse_body()
+            raise self._refuse_body()
 
-    def _refuse_body(self) -> None:
-        """Answer 413 now; tornado drops the unread rest of the body and closes the connection."""
+    def _refuse_body(self) -> web.HTTPError:
+        """Audit a too-large body; return the 413 to answer (the unread rest is dropped)."""
         self.body_refused = True
-        limit = self.body_limit_bytes()
         if self.audit_action:
             target = self.path_kwargs.get("submission_id", self.refused_target)
             self.audit(self.audit_action, target, "refused", "413 body_too_large")
-        raise web.HTTPError(
+        return web.HTTPError(
             413,
-            f"The request body is larger than {limit} bytes, the limit set by "
+            f"The request body is larger than {self.body_limit_bytes()} bytes, the limit set by "
             f"IogJupyterApp.{self.body_limit_trait}.",
             reason="Payload Too Large",
         )
@@ -115,11 +106,9 @@ class JobsAPIHandler(IogAPIHandler):
             return
         self._body_bytes += len(chunk)
         if self._body_bytes > self.body_limit_bytes():
-            try:
-                self._refuse_body()
-            except web.HTTPError as error:
-                self.discard_body()
-                self.send_error(413, exc_info=(type(error), error, None))
+            error = self._refuse_body()
+            self.discard_body()
+            self.send_error(413, exc_info=(type(error), error, None))
             return
         self.write_chunk(chunk)
 
@@ -154,9 +143,8 @@ class JobsAPIHandler(IogAPIHandler):
                 f"(this request's Content-Type: {sent}).",
                 reason="Unsupported Media Type",
             )
-        raw = bytes(self._body or b"")
         try:
-            data = json.loads(raw)
+            data = json.loads(self._body or b"")
         except (ValueError, UnicodeDecodeError):
             raise ValidationError(
                 "The request body must be a JSON object (Content-Type: application/json).",

@@ -51,7 +51,7 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         offset = self.query().offset
         jobs = await self.iog.get_job_service()
         self._follower = LogFollower(jobs, submission_id, offset)
-        await self.run_blocking(jobs.get, submission_id, needs_ray=jobs.backend.name == "ray")
+        await self.run_blocking(jobs.get, submission_id)
         name = request_username(self)
         if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
             raise web.HTTPError(
