@@ -114,13 +114,10 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             self._send(monitor.status_message(), "status")
 
     def _on_update(self, kind: str, message: str) -> None:
-        if kind == "status":
-            self._send(message, "status")
-            return
         if kind == "delta" and self._writing and "data" in self._queued:
             # Two data messages would wait: the current snapshot stands for both.
             message = self.iog.monitor.snapshot_message()
-        self._send(message)
+        self._send(message, "status" if kind == "status" else "data")
 
     def _send(self, message: str, slot: str = "data") -> None:
         """Write ``message`` now, or queue it in its slot (``data`` or ``status``)."""
@@ -151,11 +148,10 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             data = json.loads(message)
         except (ValueError, TypeError):
             return
-        if not isinstance(data, dict):
-            return
-        if data.get("type") == "refresh":
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "refresh":
             self.iog.monitor.wake()
-        elif data.get("type") == "resync":
+        elif kind == "resync":
             self._send_current()
 
 
