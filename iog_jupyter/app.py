@@ -52,7 +52,10 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
-        self.calls = Lanes(self.executor_max_workers, self.request_timeout_s, self.ray_down)
+        # Ray calls are refused at once while the monitor (built below) knows Ray is down.
+        self.calls = Lanes(
+            self.executor_max_workers, self.request_timeout_s, lambda: self.monitor.ray_down()
+        )
         self.connection = RayConnection(
             address=self.ray_address or None,
             dashboard_url=self.ray_dashboard_url or None,
@@ -306,11 +309,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             path.write_text(name)
         except OSError:
             self.log.exception("iog_jupyter: could not record the jobs backend")
-
-    def ray_down(self) -> str | None:
-        """Why Ray is known to be unreachable (the monitor's last poll failed), else None."""
-        monitor = getattr(self, "monitor", None)
-        return monitor.ray_down() if monitor is not None else None
 
     def initialize_handlers(self) -> None:
         """Register the REST and websocket routes (``{base_url}iog/api/v1/``) and the dashboard."""

@@ -256,11 +256,10 @@ class IogAPIHandler(IogHandlerMixin, APIHandler):
 class IogWebSocketHandler(
     IogHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
 ):
-    """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
+    """Base of iog's websockets: authorization before the upgrade, off-loop calls, backpressure.
 
-    Subclasses set ``auth_description`` (what a refusal names), decorate ``get`` with
-    ``@ws_authenticated`` and call :meth:`authorize` before upgrading; the resource comes from
-    the route.
+    ``get`` is ``@ws_authenticated`` and runs :meth:`pre_get` (the query, :meth:`authorize` on
+    the route's resource, a subclass's own checks) before it upgrades.
     """
 
     #: What a 403 says the user may not read, for example ``"the cluster"``.

@@ -65,5 +65,7 @@ class EventsSubscribeHandler(IogWebSocketHandler):
         self._send(ChangedMessage(topic=topic))
 
     def _send(self, message: WireModel) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return  # a closed (or cut-off) socket gets nothing, not even the buffer check
         with contextlib.suppress(websocket.WebSocketClosedError):
             self.write_message(message.model_dump_json())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -271,7 +270,6 @@ class PackagesHandler(JobsAPIHandler):
     audit_action = "package.upload"
     refused_target = "package"
     _spool: IO[bytes] | None = None
-    _spool_path: str | None = None
 
     body_limit_trait = "package_max_bytes"
 
@@ -280,19 +278,16 @@ class PackagesHandler(JobsAPIHandler):
         if self._spool is None:
             spool_dir = os.path.join(self.iog.jobs_state_dir, "uploads")
             os.makedirs(spool_dir, mode=0o700, exist_ok=True)
-            fd, self._spool_path = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=spool_dir)
-            self._spool = os.fdopen(fd, "w+b")
+            self._spool = tempfile.NamedTemporaryFile(  # deleted when closed (discard_body)
+                prefix="upload-", suffix=".zip", dir=spool_dir
+            )
         self._spool.write(chunk)
 
     def discard_body(self) -> None:
-        """Close and delete the spool file."""
+        """Close the spool file, which deletes it."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
-        if self._spool_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._spool_path)
-            self._spool_path = None
 
     def on_finish(self) -> None:
         """Never leave a spool file behind."""
@@ -311,7 +306,7 @@ class PackagesHandler(JobsAPIHandler):
             return
         with self.audited("package.upload", "package") as audit:
             self.query()
-            if self._spool is None or self._spool_path is None:
+            if self._spool is None:
                 raise ValidationError(
                     "The request body must be a zip file (Content-Type: application/zip).",
                     reason="empty_upload",
