@@ -337,13 +337,14 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             "stopping the actor reaper": self.actor_reaper.stop,
             "stopping the sessions loop": self.sessions.stop,
             "stopping the change feed": self.changes.stop,
-            "closing the jobs backend": lambda: ensure_async(self._jobs and self._jobs.close()),
         }
+        if self._jobs is not None:
+            stops["closing the jobs backend"] = self._jobs.close
         if self._notebook_collector is not None:
             self._notebook_collector.cancel()
         for what, stop in stops.items():
             try:
-                await stop()
+                await ensure_async(stop())
             except Exception:  # shutdown must go on whatever failed (a timeout included)
                 self.log.exception("iog_jupyter: %s failed", what)
         self._jobs = None

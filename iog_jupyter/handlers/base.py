@@ -116,10 +116,8 @@ class IogHandlerMixin(ExtensionHandlerMixin, web.RequestHandler):
 
     async def is_authorized(self, action: str, resource: str) -> bool:
         """Whether Jupyter's Authorizer grants the current user ``action`` on ``resource``."""
-        authorizer = self.authorizer  # type: ignore[attr-defined]
-        return bool(
-            await ensure_async(authorizer.is_authorized(self, self.current_user, action, resource))
-        )
+        allowed = self.authorizer.is_authorized(self, self.current_user, action, resource)
+        return bool(await ensure_async(allowed))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
@@ -292,7 +290,7 @@ class IogWebSocketHandler(
             raise websocket.WebSocketClosedError()
         data = message.encode() if isinstance(message, str) else message
         # Counted as a frame: the payload and its (unmasked) header, what the stream buffers.
-        size = len(data) + _frame_header_bytes(len(data))
+        size = len(data) + (2 if len(data) < 126 else 4 if len(data) < 1 << 16 else 10)
         limit = self.iog.websocket_max_buffer_bytes
         if self.unsent_bytes and self.unsent_bytes + size > limit:
             # Close it, saying why (a close reason has 123 bytes at most).
@@ -354,13 +352,6 @@ class IogWebSocketHandler(
 
     def on_refused(self) -> None:
         """Called when the upgrade did not happen (a refusal, or a client that went away)."""
-
-
-def _frame_header_bytes(payload: int) -> int:
-    """Size of a server's (unmasked) websocket frame header for a payload of ``payload`` bytes."""
-    if payload < 126:
-        return 2
-    return 4 if payload < 1 << 16 else 10
 
 
 def capped(name: str, value: int, maximum: int) -> int:

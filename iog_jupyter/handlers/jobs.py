@@ -132,8 +132,7 @@ class JobsAPIHandler(IogAPIHandler):
             HTTPError: 415, the Content-Type is not ``application/json``.
             ValidationError: The body is empty, not JSON, or not an object.
         """
-        media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
-        media_type = media_type.strip().lower()
+        media_type = self.request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             sent = repr(media_type[:60]) if media_type else "none"
             raise web.HTTPError(
