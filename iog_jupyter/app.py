@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.extension.application import ExtensionApp
 
 from .config import IogJupyterConfig
@@ -47,10 +48,14 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     _jobs: JobService | None = None
     _notebook_jobs: NotebookJobs | None = None
+    _notebook_collector: asyncio.Task[None] | None = None
 
     def initialize_settings(self) -> None:
         """Build the Ray connection, the shared executor and the cluster monitor."""
-        self.calls = Lanes(self.executor_max_workers, self.request_timeout_s, self.ray_down)
+        # Ray calls are refused at once while the monitor (built below) knows Ray is down.
+        self.calls = Lanes(
+            self.executor_max_workers, self.request_timeout_s, lambda: self.monitor.ray_down()
+        )
         self.connection = RayConnection(
             address=self.ray_address or None,
             dashboard_url=self.ray_dashboard_url or None,
@@ -59,7 +64,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             request_timeout_s=self.request_timeout_s,
         )
         self.pool_config = PoolConfig(self.pool_label, self.pool_resource_prefix)
-        self._jobs = None
         self._jobs_lock = asyncio.Lock()  # binds to the event loop on first use
         self._init_jobs()
         self._init_actors()
@@ -115,8 +119,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
             os.path.abspath(os.path.expanduser(self.serverapp.root_dir))
         ]
         self.notebook_store = NotebookStore(store_path(self.jobs_state_dir))
-        self._notebook_jobs = None
-        self._notebook_collector: asyncio.Task[None] | None = None
 
     def _init_actors(self) -> None:
         """Build the actor registry and its TTL reaper (started with the event loop)."""
@@ -133,10 +135,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
 
     def _init_sessions(self) -> None:
         """Build the session service and the usage accountant its samples feed."""
-
-        async def kernels() -> Any:
-            return await jupyter_kernels(self.serverapp)
-
         policy = IdlePolicy(
             warn_after_s=self.idle_warn_after_s,
             release_after_s=self.idle_release_after_s,
@@ -160,7 +158,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         )
         self.sessions = SessionService(
             self.connection,
-            kernels,
+            functools.partial(jupyter_kernels, self.serverapp),
             policy,
             self.calls,
             audit=self.audit_log,
@@ -286,8 +284,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                     await self.calls.run(
                         "jobs", notebooks.collect_ready, timeout_s=60.0, needs_ray=False
                     )
-            except asyncio.CancelledError:
-                raise
             except Exception:  # the loop must outlive a failed round; the next one retries
                 self.log.exception("iog_jupyter: collecting notebook job copies failed")
             await asyncio.sleep(self.notebook_collect_interval_s)
@@ -314,11 +310,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
         except OSError:
             self.log.exception("iog_jupyter: could not record the jobs backend")
 
-    def ray_down(self) -> str | None:
-        """Why Ray is known to be unreachable (the monitor's last poll failed), else None."""
-        monitor = getattr(self, "monitor", None)
-        return monitor.ray_down() if monitor is not None else None
-
     def initialize_handlers(self) -> None:
         """Register the REST and websocket routes (``{base_url}iog/api/v1/``) and the dashboard."""
         self.handlers.extend(all_handlers())
@@ -342,24 +333,21 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
     async def stop_extension(self) -> None:
         """Stop the background loops and release threads and connections; never raises."""
         stops = {
-            "the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), timeout=5.0),
-            "the actor reaper": self.actor_reaper.stop,
-            "the sessions loop": self.sessions.stop,
-            "the change feed": self.changes.stop,
+            "stopping the cluster monitor": lambda: asyncio.wait_for(self.monitor.stop(), 5.0),
+            "stopping the actor reaper": self.actor_reaper.stop,
+            "stopping the sessions loop": self.sessions.stop,
+            "stopping the change feed": self.changes.stop,
         }
+        if self._jobs is not None:
+            stops["closing the jobs backend"] = self._jobs.close
         if self._notebook_collector is not None:
             self._notebook_collector.cancel()
         for what, stop in stops.items():
             try:
-                await stop()
+                await ensure_async(stop())
             except Exception:  # shutdown must go on whatever failed (a timeout included)
-                self.log.exception("iog_jupyter: stopping %s failed", what)
-        if self._jobs is not None:
-            try:
-                self._jobs.close()
-            except Exception:  # shutdown must go on whatever failed
-                self.log.exception("iog_jupyter: closing the jobs backend failed")
-            self._jobs = None
+                self.log.exception("iog_jupyter: %s failed", what)
+        self._jobs = None
         self._notebook_jobs = None
         self.notebook_store.close()
         self.calls.shutdown()

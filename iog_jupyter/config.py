@@ -317,15 +317,8 @@ class IogJupyterConfig(
         return value
 
 
-#: The areas, in the order the README shows them.
-AREAS: list[type[HasTraits]] = [
-    RayConnectionConfig,
-    ClusterConfig,
-    JobsConfig,
-    LimitsConfig,
-    SessionsConfig,
-    ActorsConfig,
-]
+#: The areas, in the order the README shows them (``IogJupyterConfig``'s bases).
+AREAS: list[type[HasTraits]] = list(IogJupyterConfig.__bases__)
 
 
 def _split_help(trait: TraitType) -> tuple[str, str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
@@ -22,24 +24,12 @@ class ActorsHandler(IogAPIHandler):
         Ray's internal and system actors are left out unless ``namespace`` names theirs.
         """
         query = self.query()
-        states = _states(query.state)
-        registry = self.iog.actor_registry
-        page = await self.run_blocking(
-            lambda: registry.list(
-                detached=query.detached,
-                namespace=query.namespace,
-                states=states,
-                limit=query.limit,
-                cursor=query.cursor,
-                prefix=query.prefix,
-            )
-        )
-        self.write_json(page.model_dump_json())
-
-
-def _states(raw: str | None) -> frozenset[str] | None:
-    wanted = frozenset(part.strip().upper() for part in (raw or "").split(",") if part.strip())
-    return wanted or None
+        state = query.state or ""
+        states = frozenset(p.strip().upper() for p in state.split(",") if p.strip()) or None
+        # The query's other fields are the registry's filters, by the same names.
+        filters = query.model_dump(exclude={"state"})
+        list_page = functools.partial(self.iog.actor_registry.list, states=states, **filters)
+        self.write_json(await self.run_blocking(list_page))
 
 
 class ActorHandler(IogAPIHandler):
@@ -55,5 +45,4 @@ class ActorHandler(IogAPIHandler):
             self.query()
             registry = self.iog.actor_registry
             record = await self.run_blocking(registry.kill, namespace, name)
-        reply = ActorKillReply(namespace=namespace, name=name, killed=True, actor=record)
-        self.write_json(reply.model_dump_json())
+        self.write_json(ActorKillReply(namespace=namespace, name=name, killed=True, actor=record))

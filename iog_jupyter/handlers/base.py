@@ -1,8 +1,9 @@
-"""The one base class of iog's REST handlers: authentication, off-loop Ray calls, JSON errors."""
+"""The base classes of iog's REST and websocket handlers: auth, off-loop Ray calls, JSON errors."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from jupyter_server.auth.identity import (
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from pydantic import BaseModel
 from tornado import web, websocket
 
 from ..core.errors import ForbiddenError, IogError, ValidationError
@@ -31,8 +33,7 @@ T = TypeVar("T")
 #: Verbs that never change state (everything else is refused on an insecure server).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Granting ``write`` on it lets a user change other users' jobs and sessions (Jupyter's default
-#: Authorizer grants everything, so on a single-user server the user is everyone's admin).
+#: Granting ``write`` on it lets a user change other users' jobs and sessions (``check_owner``).
 ADMIN_RESOURCE = "iog:admin"
 
 
@@ -49,22 +50,20 @@ def request_username(handler: JupyterHandler) -> str:
     (JupyterHub's) give the user's name.
     """
     if type(handler.identity_provider) in _SINGLE_USER_PROVIDERS:
-        return _server_os_user()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return f"uid-{os.getuid()}"
     user = handler.current_user
     return str(getattr(user, "username", None) or user or "")
 
 
-def _server_os_user() -> str:
-    import getpass
+class IogHandlerMixin(ExtensionHandlerMixin, web.RequestHandler):
+    """What every iog handler has: its :class:`Route`, the app, off-loop core calls, JSON errors.
 
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid-{os.getuid()}"
-
-
-class RoutedHandlerMixin(ExtensionHandlerMixin):
-    """What every iog handler has: its :class:`Route`, the app, off-loop core calls."""
+    Errors leave as ``{"message", "reason"}`` JSON (REST verbs and refused websocket upgrades):
+    never a traceback, a path, a token, or Jupyter's HTML error page.
+    """
 
     route: Route
 
@@ -79,26 +78,24 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
         """The extension app (traits, services): ``IogJupyterApp``."""
         return self.extensionapp
 
-    @property
-    def lane(self) -> str:
-        """The pool this route's blocking calls run in: its resource's area (``jobs``, ...)."""
-        return self.route.resource.partition(":")[2] or "other"
-
     async def run_blocking(
         self,
         fn: Callable[..., T],
         *args: Any,
         timeout_s: float | None = None,
-        needs_ray: bool = True,
+        needs_ray: bool | None = None,
     ) -> T:
         """Run a blocking core call off the event loop, in this route's lane.
 
-        See :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once
-        while Ray is known to be down; the deadline counts queueing and says which ran out.
+        The lane is the route resource's area (``jobs``, ...). See
+        :class:`~iog_jupyter.core.calls.Lanes`: a call that needs Ray is refused at once while
+        Ray is known to be down; the deadline counts queueing and says which ran out. By
+        default a call needs Ray, except a job call while jobs run on the local backend.
         """
-        return await self.iog.calls.run(
-            self.lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray
-        )
+        lane = self.route.resource.partition(":")[2] or "other"
+        if needs_ray is None:
+            needs_ray = lane != "jobs" or self.iog.jobs_backend_name == "ray"
+        return await self.iog.calls.run(lane, fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
 
     async def polled_monitor(self) -> ClusterMonitor:
         """The started cluster monitor, after its first poll (a fresh server answers with data)."""
@@ -119,17 +116,8 @@ class RoutedHandlerMixin(ExtensionHandlerMixin):
 
     async def is_authorized(self, action: str, resource: str) -> bool:
         """Whether Jupyter's Authorizer grants the current user ``action`` on ``resource``."""
-        authorizer = self.authorizer  # type: ignore[attr-defined]
-        return bool(
-            await ensure_async(authorizer.is_authorized(self, self.current_user, action, resource))
-        )
-
-
-class JsonErrorsMixin(web.RequestHandler):
-    """Errors leave as ``{"message", "reason"}`` JSON: REST verbs and refused websocket upgrades.
-
-    Never a traceback, a path, a token, or Jupyter's HTML error page.
-    """
+        allowed = self.authorizer.is_authorized(self, self.current_user, action, resource)
+        return bool(await ensure_async(allowed))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, IogError) and not self._finished:
@@ -157,14 +145,12 @@ class JsonErrorsMixin(web.RequestHandler):
         self.finish(json.dumps({"message": message, "reason": tag}))
 
 
-class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
-    """Base of every iog REST handler.
+class IogAPIHandler(IogHandlerMixin, APIHandler):
+    """Base of every iog REST handler: services, the insecure-server refusal, owners, audit.
 
     Each handler is registered from its :class:`Route` (``routes.ROUTES``), which names the
     resource Jupyter's Authorizer checks (``iog:cluster``, ``iog:jobs``, ...) and the query
     model of each verb; verbs are decorated with ``@web.authenticated`` and ``@authorized``.
-    Errors always leave as ``{"message": ..., "reason": ...}``: never a traceback, a path or a
-    token.
     """
 
     #: The app's background services a request starts (``start()`` is idempotent): the shared
@@ -181,7 +167,7 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         await super().prepare()
         for service in self.services:
             getattr(self.iog, service).start()
-        reasons = getattr(self.iog, "insecure_reasons", [])
+        reasons = self.iog.insecure_reasons
         if self.request.method not in SAFE_METHODS and reasons and not self.iog.allow_insecure:
             raise ForbiddenError(
                 f"This Jupyter server runs with {' and '.join(reasons)}, so iog refuses changes "
@@ -194,16 +180,11 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
         """After a change went through, let ``events/subscribe`` clients know without delay."""
         super().on_finish()
         if self.request.method not in SAFE_METHODS and self.get_status() < 400:
-            changes = getattr(self.iog, "changes", None)
-            if changes is not None:
-                changes.wake()
+            self.iog.changes.wake()
 
     @property
     def username(self) -> str:
-        """The Jupyter user making the request (server-set, never from the client).
-
-        See :func:`request_username`.
-        """
+        """The Jupyter user making the request (server-set; :func:`request_username`)."""
         return request_username(self)
 
     async def check_owner(self, owner: str | None, what: str) -> None:
@@ -263,21 +244,20 @@ class IogAPIHandler(JsonErrorsMixin, RoutedHandlerMixin, APIHandler):
             raise
         self.audit(action, state["target"], "allowed")
 
-    def write_json(self, data: Any, status: int = 200) -> None:
-        """Finish the request with a JSON body."""
+    def write_json(self, data: str | BaseModel, status: int = 200) -> None:
+        """Finish the request with a JSON body: a model, or JSON text."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(data if isinstance(data, str) else json.dumps(data))
+        self.finish(data if isinstance(data, str) else data.model_dump_json())
 
 
 class IogWebSocketHandler(
-    JsonErrorsMixin, RoutedHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
+    IogHandlerMixin, WebSocketMixin, websocket.WebSocketHandler, JupyterHandler
 ):
-    """Base of iog's websockets: the app, authorization before the upgrade, off-loop calls.
+    """Base of iog's websockets: authorization before the upgrade, off-loop calls, backpressure.
 
-    Subclasses set ``auth_description`` (what a refusal names), decorate ``get`` with
-    ``@ws_authenticated`` and call :meth:`authorize` before upgrading; the resource comes from
-    the route.
+    ``get`` is ``@ws_authenticated`` and runs :meth:`pre_get` (the query, :meth:`authorize` on
+    the route's resource, a subclass's own checks) before it upgrades.
     """
 
     #: What a 403 says the user may not read, for example ``"the cluster"``.
@@ -291,9 +271,7 @@ class IogWebSocketHandler(
     #: The most :attr:`unsent_bytes` this socket ever held (for tests and benchmarks).
     max_unsent_bytes = 0
 
-    def write_message(
-        self, message: bytes | str | dict[str, Any], binary: bool = False
-    ) -> asyncio.Future[None]:
+    def write_message(self, message: bytes | str, binary: bool = False) -> asyncio.Future[None]:
         """Send one message, unless the client has fallen too far behind: then close it.
 
         Every iog websocket sends through here. Bytes count as unsent from this call until
@@ -310,14 +288,23 @@ class IogWebSocketHandler(
         """
         if self.ws_connection is None or self.ws_connection.is_closing():
             raise websocket.WebSocketClosedError()
-        if isinstance(message, dict):
-            message = json.dumps(message)
         data = message.encode() if isinstance(message, str) else message
         # Counted as a frame: the payload and its (unmasked) header, what the stream buffers.
-        size = len(data) + _frame_header_bytes(len(data))
+        size = len(data) + (2 if len(data) < 126 else 4 if len(data) < 1 << 16 else 10)
         limit = self.iog.websocket_max_buffer_bytes
         if self.unsent_bytes and self.unsent_bytes + size > limit:
-            self._cut_off(limit)
+            # Close it, saying why (a close reason has 123 bytes at most).
+            reason = (
+                f"Client too slow: {self.unsent_bytes} bytes unsent, over the "
+                f"{limit}-byte limit (IogJupyterApp.websocket_max_buffer_bytes)"
+            )
+            self.log.warning(
+                "iog_jupyter: closed %s for %s: %s",
+                self.request.path,
+                self.request.remote_ip,
+                reason,
+            )
+            self.close(1008, reason.encode()[:123].decode(errors="ignore"))
             raise websocket.WebSocketClosedError()
         future = super().write_message(data, binary=binary)
         self.unsent_bytes += size
@@ -329,20 +316,6 @@ class IogWebSocketHandler(
         self.unsent_bytes -= size
         if not future.cancelled():
             future.exception()  # retrieved: a caller that does not await it logs nothing
-
-    def _cut_off(self, limit: int) -> None:
-        """Close a client that does not read, saying why (a close reason has 123 bytes at most)."""
-        reason = (
-            f"Client too slow: {self.unsent_bytes} bytes unsent, over the "
-            f"{limit}-byte limit (IogJupyterApp.websocket_max_buffer_bytes)"
-        )
-        self.log.warning(
-            "iog_jupyter: closed %s for %s: %s",
-            self.request.path,
-            self.request.remote_ip,
-            reason,
-        )
-        self.close(1008, reason.encode()[:123].decode(errors="ignore"))
 
     def on_message(self, message: str | bytes) -> None:
         """Clients send nothing; messages are ignored (a route that takes some overrides this)."""
@@ -379,13 +352,6 @@ class IogWebSocketHandler(
 
     def on_refused(self) -> None:
         """Called when the upgrade did not happen (a refusal, or a client that went away)."""
-
-
-def _frame_header_bytes(payload: int) -> int:
-    """Size of a server's (unmasked) websocket frame header for a payload of ``payload`` bytes."""
-    if payload < 126:
-        return 2
-    return 4 if payload < 1 << 16 else 10
 
 
 def capped(name: str, value: int, maximum: int) -> int:

@@ -1,4 +1,4 @@
-"""REST and websocket handlers for cluster resources: status, snapshot, history, live feed."""
+"""REST and websocket handlers for the cluster: status, snapshot, history, live feed, doctor."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tornado import web, websocket
 
 from .._version import __version__
 from ..core.errors import IogError, RayUnavailableError
+from ..core.security.doctor import JupyterFacts, run_doctor
 from ..core.wire import ClusterHistory, Status, iso_from_ms
 from .base import IogAPIHandler, IogWebSocketHandler
 
@@ -40,7 +41,7 @@ class StatusHandler(IogAPIHandler):
             subscribers=monitor.num_subscribers,
             user=self.username,
         )
-        self.write_json(status.model_dump_json())
+        self.write_json(status)
 
 
 class ClusterHandler(IogAPIHandler):
@@ -73,27 +74,18 @@ class ClusterHistoryHandler(IogAPIHandler):
             history_length=monitor.history.maxlen or 0,
             points=monitor.history_since(since_ms),
         )
-        self.write_json(history.model_dump_json())
+        self.write_json(history)
 
 
 class ClusterSubscribeHandler(IogWebSocketHandler):
     """``WS cluster/subscribe[?deltas=1]``: the snapshot on connect, then one message per change.
 
-    Messages are JSON: ``{"type": "snapshot", "seq": n, "data": {...}}``,
-    ``{"type": "status", "connected": bool, "message": str|null, "last_update": iso|null}``
-    and, with ``?deltas=1`` only, ``{"type": "delta", "seq": n, ...}`` (what changed since the
-    snapshot numbered ``n - 1``; see ``ClusterDeltaMessage``). Without ``deltas`` a client gets
-    the whole snapshot on every change, as before deltas existed.
-
-    Clients may send ``{"type": "refresh"}`` (poll Ray now) and ``{"type": "resync"}`` (send me
-    the whole snapshot now: a delta client saw a gap in seq, or a delta that did not fit).
-
+    The messages (``snapshot``, ``status``, and with ``?deltas=1`` ``delta``) and the client's
+    ``refresh`` and ``resync`` are described by the route (``routes.ROUTES``) and ``core.wire``.
     A slow client never makes the server queue more than one data message and one status for
     it: a newer snapshot replaces a queued one, and a delta arriving while another data message
     is queued replaces it with the whole current snapshot (a delta must never be skipped).
     """
-
-    auth_description = "the cluster"
 
     _writing = False
     _deltas = False
@@ -122,13 +114,10 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             self._send(monitor.status_message(), "status")
 
     def _on_update(self, kind: str, message: str) -> None:
-        if kind == "status":
-            self._send(message, "status")
-            return
         if kind == "delta" and self._writing and "data" in self._queued:
             # Two data messages would wait: the current snapshot stands for both.
             message = self.iog.monitor.snapshot_message()
-        self._send(message)
+        self._send(message, "status" if kind == "status" else "data")
 
     def _send(self, message: str, slot: str = "data") -> None:
         """Write ``message`` now, or queue it in its slot (``data`` or ``status``)."""
@@ -159,9 +148,25 @@ class ClusterSubscribeHandler(IogWebSocketHandler):
             data = json.loads(message)
         except (ValueError, TypeError):
             return
-        if not isinstance(data, dict):
-            return
-        if data.get("type") == "refresh":
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "refresh":
             self.iog.monitor.wake()
-        elif data.get("type") == "resync":
+        elif kind == "resync":
             self._send_current()
+
+
+class DoctorHandler(IogAPIHandler):
+    """``GET doctor``: the checks of ``core.security.doctor`` for this server and its Ray head.
+
+    Answers ``{status, checks: [{id, status, message, fix}]}`` (read-only).
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Run every check; fixes are never applied through the REST API (``iog doctor --fix``)."""
+        self.query()
+        facts = JupyterFacts.from_serverapp(self.serverapp, self.iog.jobs_backend_name)
+        facts.jobs_backend_change = self.iog.jobs_backend_change
+        report = await self.run_blocking(run_doctor, self.iog.connection, facts, needs_ray=False)
+        self.write_json(report)

@@ -117,33 +117,15 @@ def _json(model: type[WireModel] | None, description: str) -> dict[str, Any]:
 
 
 def _parameters(route: Route, op: Operation) -> list[dict[str, Any]]:
-    params = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": text,
-            "schema": {"type": "string"},
-        }
-        for name, text in route.params.items()
-    ]
+    found = [(name, "path", text, {"type": "string"}) for name, text in route.params.items()]
     if op.query is not None:
-        schema = op.query.model_json_schema()
-        for name, prop in schema["properties"].items():
-            prop = dict(prop)
-            description = prop.pop("description", "")
-            prop.pop("title", None)
-            prop.pop("default", None)
-            params.append(
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": False,
-                    "description": description,
-                    "schema": prop,
-                }
-            )
-    return params
+        for name, prop in op.query.model_json_schema()["properties"].items():
+            schema = {k: v for k, v in prop.items() if k not in ("description", "title", "default")}
+            found.append((name, "query", prop.get("description", ""), schema))
+    return [
+        {"name": n, "in": where, "required": where == "path", "description": text, "schema": schema}
+        for n, where, text, schema in found
+    ]
 
 
 def _operation(route: Route, method: str, op: Operation) -> dict[str, Any]:
@@ -162,12 +144,11 @@ def _operation(route: Route, method: str, op: Operation) -> dict[str, Any]:
     params = _parameters(route, op)
     if params:
         out["parameters"] = params
-    if isinstance(op.body, str):
-        content = {op.body: {"schema": {"type": "string", "format": "binary"}}}
-        out["requestBody"] = {"required": True, "content": content}
-    elif op.body is not None:
-        content = {"application/json": {"schema": _reference(op.body.__name__)}}
-        out["requestBody"] = {"required": True, "content": content}
+    if op.body is not None:  # a model (JSON), or the content type of a raw body
+        raw = isinstance(op.body, str)
+        schema = {"type": "string", "format": "binary"} if raw else _reference(op.body.__name__)
+        media = op.body if raw else "application/json"
+        out["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
     if op.messages:
         out["x-websocket"] = True
         out["x-iog-messages"] = [_reference(m.__name__) for m in op.messages]

@@ -103,11 +103,8 @@ def read_grant(secret: bytes, grant: str, now: float | None = None) -> str | Non
         expires, username = data["exp"], data["u"]
     except (ValueError, KeyError, TypeError):
         return None
-    if not isinstance(expires, int) or not isinstance(username, str):
-        return None
-    if expires < (time.time() if now is None else now):
-        return None
-    return username
+    valid = isinstance(expires, int) and isinstance(username, str)
+    return username if valid and expires >= (time.time() if now is None else now) else None
 
 
 def _b64(raw: bytes) -> str:
@@ -129,11 +126,6 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
 
     auth_resource = DASHBOARD_RESOURCE
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Pin the proxy to the dashboard's host; drop Ray's cookies from every response."""
-        super().__init__(*args, **kwargs)
-        self.rewrite_response = (_drop_set_cookie, _add_sandbox_headers)
-
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Refuse anonymous requests with 403 before anything else runs.
 
@@ -150,12 +142,6 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
     def iog(self) -> Any:
         """The running ``IogJupyterApp``."""
         return self.extensionapp
-
-    def _check_path(self, path: str) -> None:
-        if not is_allowed(path):
-            raise web.HTTPError(
-                403, f"iog's dashboard proxy is read-only; {path[:80]!r} is not forwarded."
-            )
 
     def _target_or_503(self) -> tuple[str, int]:
         """The dashboard's host and port, the only host the proxy may reach (503 when unknown)."""
@@ -180,21 +166,23 @@ class DashboardProxyHandler(ExtensionHandlerMixin, ProxyHandler):
         The dashboard page itself is answered with a redirect to a view grant URL (module
         docstring), so its scripts run sandboxed.
         """
-        self._check_path(proxied_path)
         if proxied_path in PAGE_PATHS:
             self._redirect_to_grant(proxied_path)
-            return
-        await self._forward(proxied_path)
+        else:
+            await self._forward(proxied_path)
 
     @web.authenticated
     @authorized
     async def head(self, proxied_path: str) -> None:
         """Forward an allowed HEAD."""
-        self._check_path(proxied_path)
         await self._forward(proxied_path)
 
     async def _forward(self, proxied_path: str) -> None:
-        """Proxy this (checked) request to the dashboard."""
+        """Proxy this request to the dashboard, if its path is allowed (403 otherwise)."""
+        if not is_allowed(proxied_path):
+            raise web.HTTPError(
+                403, f"iog's dashboard proxy is read-only; {proxied_path[:80]!r} is not forwarded."
+            )
         if self.request.headers.get("Accept") == "text/event-stream":
             # The streaming path skips rewrite_response (Set-Cookie); take the buffered one.
             self.request.headers["Accept"] = "*/*"
@@ -263,11 +251,6 @@ class DashboardGrantHandler(DashboardProxyHandler):
     ``iog:dashboard``, and expires. Websocket upgrades are refused on grant URLs.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """As the proxy, plus the CORS header the opaque-origin page needs."""
-        super().__init__(*args, **kwargs)
-        self.rewrite_response = (_drop_set_cookie, _add_sandbox_headers, _allow_any_origin)
-
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         """Check the Host header and the grant (403 when forged or expired); act as its user.
 
@@ -292,13 +275,11 @@ class DashboardGrantHandler(DashboardProxyHandler):
         """Forward an allowed read; websocket upgrades are refused here."""
         if self.request.headers.get("Upgrade", "").lower() == "websocket":
             raise web.HTTPError(403, "Websockets are not forwarded on dashboard grant URLs.")
-        self._check_path(proxied_path)
         await self._forward(proxied_path)
 
     @allow_unauthenticated
     async def head(self, grant: str, proxied_path: str) -> None:  # type: ignore[override]
         """Forward an allowed HEAD."""
-        self._check_path(proxied_path)
         await self._forward(proxied_path)
 
     @allow_unauthenticated
@@ -330,13 +311,16 @@ def _refuse_changes() -> None:
     raise web.HTTPError(405, "iog's dashboard proxy is read-only: GET and HEAD only.")
 
 
-#: Registered by the app at ``{base_url}iog/dashboard/`` (outside the REST prefix).
+#: Registered by the app at ``{base_url}iog/dashboard/`` (outside the REST prefix). Every proxied
+#: response loses Ray's cookies and is sandboxed; a grant URL's also allows the page's origin.
 DASHBOARD_PREFIX = "iog/dashboard"
+_REWRITES = (_drop_set_cookie, _add_sandbox_headers)
 dashboard_handlers = [
-    (DASHBOARD_PREFIX, AddSlashHandler),
+    (DASHBOARD_PREFIX, AddSlashHandler, {}),
     (
         rf"{DASHBOARD_PREFIX}/v/(?P<grant>{GRANT_PATTERN})/(?P<proxied_path>.*)",
         DashboardGrantHandler,
+        {"rewrite_response": (*_REWRITES, _allow_any_origin)},
     ),
-    (rf"{DASHBOARD_PREFIX}/(.*)", DashboardProxyHandler),
+    (rf"{DASHBOARD_PREFIX}/(.*)", DashboardProxyHandler, {"rewrite_response": _REWRITES}),
 ]

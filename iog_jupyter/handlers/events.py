@@ -25,8 +25,6 @@ TOPIC_RESOURCES = {"jobs": "iog:jobs", "sessions": "iog:sessions", "actors": "io
 class EventsSubscribeHandler(IogWebSocketHandler):
     """``WS events/subscribe?topics=``: one ``changed`` message per change of a topic."""
 
-    auth_description = "jobs"
-
     _topics: list[str]
 
     async def pre_get(self) -> None:
@@ -37,7 +35,7 @@ class EventsSubscribeHandler(IogWebSocketHandler):
             tornado.web.HTTPError: 403 not authorized.
         """
         raw = self.query().topics or ",".join(TOPIC_RESOURCES)
-        topics = [t.strip() for t in raw.split(",") if t.strip()]
+        topics = list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
         for topic in topics:
             if topic not in TOPIC_RESOURCES:
                 raise ValidationError(
@@ -45,11 +43,11 @@ class EventsSubscribeHandler(IogWebSocketHandler):
                 )
         if not topics:
             raise ValidationError("Name at least one topic.")
-        for topic in dict.fromkeys(topics):
+        for topic in topics:
             self.auth_resource = TOPIC_RESOURCES[topic]
             self.auth_description = topic
             await self.authorize("read")
-        self._topics = list(dict.fromkeys(topics))
+        self._topics = topics
 
     async def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Subscribe to the app's change feed, wait for its baseline, then confirm the topics.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import os
 import tempfile
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -16,9 +16,6 @@ from ..core.jobs.service import parse_statuses
 from ..core.jobs.validation import check_submission_id
 from ..core.wire import DeleteReply, PackageReply, StopReply, SubmitReply
 from .base import IogAPIHandler, capped
-
-if TYPE_CHECKING:
-    from ..core.jobs.service import JobService
 
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_LOG_PAGE_BYTES = 64 * 1024
@@ -33,8 +30,10 @@ class JobsAPIHandler(IogAPIHandler):
     counted as it arrives and refused at the cap (413) without being buffered whole.
     """
 
-    #: Which audit action a refused body (413) of this handler is recorded as.
+    #: Which audit action a refused body (413) of this handler is recorded as, and its target
+    #: when the path names no job.
     audit_action: str | None = None
+    refused_target = "-"
 
     async def change_job(self, action: str, submission_id: str, method: str) -> Any:
         """``jobs.<method>(submission_id)``, audited as ``action``, for its owner or an admin.
@@ -46,7 +45,7 @@ class JobsAPIHandler(IogAPIHandler):
         """
         with self.audited(action, submission_id[:70]):
             self.query()
-            jobs = await self.jobs()
+            jobs = await self.iog.get_job_service()
             record = await self.run_blocking(jobs.get, submission_id)
             await self.check_owner(record.owner, f"Job {submission_id!r}")
             return await self.run_blocking(getattr(jobs, method), submission_id)
@@ -62,18 +61,6 @@ class JobsAPIHandler(IogAPIHandler):
     def body_limit_bytes(self) -> int:
         """The largest request body this route accepts."""
         return int(getattr(self.iog, self.body_limit_trait))
-
-    def audit_target(self) -> str:
-        """What an audit record of a refused body names as its target."""
-        return self.path_kwargs.get("submission_id", "-")
-
-    async def run_blocking(  # type: ignore[override]
-        self, fn: Any, *args: Any, timeout_s: float | None = None, needs_ray: bool | None = None
-    ) -> Any:
-        """Run a job call in the ``jobs`` lane; it needs Ray when the Ray backend runs jobs."""
-        if needs_ray is None:
-            needs_ray = self.iog.jobs_backend_name == "ray"
-        return await super().run_blocking(fn, *args, timeout_s=timeout_s, needs_ray=needs_ray)
 
     def finish(self, chunk: Any = None) -> Any:
         """Say ``Connection: close`` on an answer sent before the request body was read.
@@ -97,17 +84,17 @@ class JobsAPIHandler(IogAPIHandler):
             raise web.HTTPError(403, "You may not change jobs (iog:jobs write).")
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > self.body_limit_bytes():
-            self._refuse_body()
+            raise self._refuse_body()
 
-    def _refuse_body(self) -> None:
-        """Answer 413 now; tornado drops the unread rest of the body and closes the connection."""
+    def _refuse_body(self) -> web.HTTPError:
+        """Audit a too-large body; return the 413 to answer (the unread rest is dropped)."""
         self.body_refused = True
-        limit = self.body_limit_bytes()
         if self.audit_action:
-            self.audit(self.audit_action, self.audit_target(), "refused", "413 body_too_large")
-        raise web.HTTPError(
+            target = self.path_kwargs.get("submission_id", self.refused_target)
+            self.audit(self.audit_action, target, "refused", "413 body_too_large")
+        return web.HTTPError(
             413,
-            f"The request body is larger than {limit} bytes, the limit set by "
+            f"The request body is larger than {self.body_limit_bytes()} bytes, the limit set by "
             f"IogJupyterApp.{self.body_limit_trait}.",
             reason="Payload Too Large",
         )
@@ -118,11 +105,9 @@ class JobsAPIHandler(IogAPIHandler):
             return
         self._body_bytes += len(chunk)
         if self._body_bytes > self.body_limit_bytes():
-            try:
-                self._refuse_body()
-            except web.HTTPError as error:
-                self.discard_body()
-                self.send_error(413, exc_info=(type(error), error, None))
+            error = self._refuse_body()
+            self.discard_body()
+            self.send_error(413, exc_info=(type(error), error, None))
             return
         self.write_chunk(chunk)
 
@@ -147,8 +132,7 @@ class JobsAPIHandler(IogAPIHandler):
             HTTPError: 415, the Content-Type is not ``application/json``.
             ValidationError: The body is empty, not JSON, or not an object.
         """
-        media_type = self.request.headers.get("Content-Type", "").partition(";")[0]
-        media_type = media_type.strip().lower()
+        media_type = self.request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             sent = repr(media_type[:60]) if media_type else "none"
             raise web.HTTPError(
@@ -157,9 +141,8 @@ class JobsAPIHandler(IogAPIHandler):
                 f"(this request's Content-Type: {sent}).",
                 reason="Unsupported Media Type",
             )
-        raw = bytes(self._body or b"")
         try:
-            data = json.loads(raw)
+            data = json.loads(self._body or b"")
         except (ValueError, UnicodeDecodeError):
             raise ValidationError(
                 "The request body must be a JSON object (Content-Type: application/json).",
@@ -171,10 +154,6 @@ class JobsAPIHandler(IogAPIHandler):
                 reason="bad_json",
             )
         return data
-
-    async def jobs(self) -> JobService:
-        """The job service (its backend chosen off the event loop on first use)."""
-        return await self.iog.get_job_service()
 
 
 @web.stream_request_body
@@ -192,8 +171,10 @@ class JobsHandler(JobsAPIHandler):
         query = self.query()
         statuses = parse_statuses(query.status)
         limit = capped("limit", query.limit or DEFAULT_PAGE_SIZE, self.iog.job_list_max_limit)
-        page = await self.run_blocking((await self.jobs()).list, statuses, limit, query.cursor)
-        self.write_json(page.model_dump_json())
+        page = await self.run_blocking(
+            (await self.iog.get_job_service()).list, statuses, limit, query.cursor
+        )
+        self.write_json(page)
 
     @web.authenticated
     @authorized
@@ -207,7 +188,7 @@ class JobsHandler(JobsAPIHandler):
             requested = body.get("submission_id")
             if isinstance(requested, str):
                 audit["target"] = requested[:70]
-            jobs = await self.jobs()
+            jobs = await self.iog.get_job_service()
             submission = await self.run_blocking(jobs.validate, body, self.username)
             audit["target"] = submission.submission_id
             submission_id = await self.run_blocking(
@@ -215,7 +196,7 @@ class JobsHandler(JobsAPIHandler):
             )
             audit["target"] = submission_id
         self.set_header("Location", f"{self.request.path.rstrip('/')}/{submission_id}")
-        self.write_json(SubmitReply(submission_id=submission_id).model_dump_json(), status=201)
+        self.write_json(SubmitReply(submission_id=submission_id), status=201)
 
 
 @web.stream_request_body
@@ -231,8 +212,8 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         self.query()
-        record = await self.run_blocking((await self.jobs()).get, submission_id)
-        self.write_json(record.model_dump_json())
+        record = await self.run_blocking((await self.iog.get_job_service()).get, submission_id)
+        self.write_json(record)
 
     @web.authenticated
     @authorized
@@ -241,7 +222,7 @@ class JobHandler(JobsAPIHandler):
         if self.body_refused:
             return
         await self.change_job("job.delete", submission_id, "delete")
-        self.write_json(DeleteReply(submission_id=submission_id, deleted=True).model_dump_json())
+        self.write_json(DeleteReply(submission_id=submission_id, deleted=True))
 
 
 @web.stream_request_body
@@ -257,8 +238,7 @@ class JobStopHandler(JobsAPIHandler):
         if self.body_refused:
             return
         stopped = await self.change_job("job.stop", submission_id, "stop")
-        reply = StopReply(submission_id=submission_id, stopped=bool(stopped))
-        self.write_json(reply.model_dump_json())
+        self.write_json(StopReply(submission_id=submission_id, stopped=bool(stopped)))
 
 
 class JobLogsHandler(JobsAPIHandler):
@@ -272,9 +252,9 @@ class JobLogsHandler(JobsAPIHandler):
         check_submission_id(submission_id)
         most = self.iog.log_page_max_bytes
         limit = capped("limit_bytes", query.limit_bytes or min(DEFAULT_LOG_PAGE_BYTES, most), most)
-        jobs = await self.jobs()
+        jobs = await self.iog.get_job_service()
         page = await self.run_blocking(jobs.logs, submission_id, query.offset, limit)
-        self.write_json(page.model_dump_json())
+        self.write_json(page)
 
 
 @web.stream_request_body
@@ -287,33 +267,26 @@ class PackagesHandler(JobsAPIHandler):
     """
 
     audit_action = "package.upload"
+    refused_target = "package"
     _spool: IO[bytes] | None = None
-    _spool_path: str | None = None
 
     body_limit_trait = "package_max_bytes"
-
-    def audit_target(self) -> str:
-        """Uploads have no target until stored."""
-        return "package"
 
     def write_chunk(self, chunk: bytes) -> None:
         """Append a chunk to the spool file (created on the first chunk, mode 0600)."""
         if self._spool is None:
             spool_dir = os.path.join(self.iog.jobs_state_dir, "uploads")
             os.makedirs(spool_dir, mode=0o700, exist_ok=True)
-            fd, self._spool_path = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=spool_dir)
-            self._spool = os.fdopen(fd, "w+b")
+            self._spool = tempfile.NamedTemporaryFile(  # deleted when closed (discard_body)
+                prefix="upload-", suffix=".zip", dir=spool_dir
+            )
         self._spool.write(chunk)
 
     def discard_body(self) -> None:
-        """Close and delete the spool file."""
+        """Close the spool file, which deletes it."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
-        if self._spool_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._spool_path)
-            self._spool_path = None
 
     def on_finish(self) -> None:
         """Never leave a spool file behind."""
@@ -324,16 +297,6 @@ class PackagesHandler(JobsAPIHandler):
         super().on_connection_close()
         self.discard_body()
 
-    def _store(self, spool: IO[bytes]) -> str:
-        """Check the zip whole and keep it (blocking: runs on the executor)."""
-        iog = self.iog
-        return iog.package_store.store_zip(
-            spool,
-            max_bytes=iog.package_max_bytes,
-            max_entries=iog.package_max_entries,
-            max_expanded_bytes=iog.package_max_expanded_bytes,
-        )
-
     @web.authenticated
     @authorized
     async def post(self) -> None:
@@ -342,16 +305,23 @@ class PackagesHandler(JobsAPIHandler):
             return
         with self.audited("package.upload", "package") as audit:
             self.query()
-            if self._spool is None or self._spool_path is None:
+            if self._spool is None:
                 raise ValidationError(
                     "The request body must be a zip file (Content-Type: application/zip).",
                     reason="empty_upload",
                 )
             self._spool.flush()
             self._spool.seek(0)
-            uri = await self.run_blocking(self._store, self._spool, needs_ray=False)
+            iog = self.iog
+            store = functools.partial(
+                iog.package_store.store_zip,
+                max_bytes=iog.package_max_bytes,
+                max_entries=iog.package_max_entries,
+                max_expanded_bytes=iog.package_max_expanded_bytes,
+            )
+            uri = await self.run_blocking(store, self._spool, needs_ray=False)
             audit["target"] = uri
-        self.write_json(PackageReply(uri=uri).model_dump_json(), status=201)
+        self.write_json(PackageReply(uri=uri), status=201)
 
 
 @web.stream_request_body
@@ -376,4 +346,4 @@ class NotebookJobsHandler(JobsAPIHandler):
             audit["target"] = reply.submission_id
         jobs_url = self.request.path.rstrip("/").rpartition("/")[0]
         self.set_header("Location", f"{jobs_url}/jobs/{reply.submission_id}")
-        self.write_json(reply.model_dump_json(), status=201)
+        self.write_json(reply, status=201)

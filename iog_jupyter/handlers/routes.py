@@ -16,24 +16,10 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..core import wire
-from .actors import ActorHandler, ActorsHandler
+from . import actors, cluster, events, jobs, sessions, streams
 from .base import IogAPIHandler
-from .cluster import ClusterHandler, ClusterHistoryHandler, ClusterSubscribeHandler, StatusHandler
 from .contract import API_PREFIX, Operation, Route, openapi_document
 from .dashboard import dashboard_handlers
-from .doctor import DoctorHandler
-from .events import EventsSubscribeHandler
-from .jobs import (
-    JobHandler,
-    JobLogsHandler,
-    JobsHandler,
-    JobStopHandler,
-    NotebookJobsHandler,
-    PackagesHandler,
-)
-from .sessions import SessionReleaseHandler, SessionsHandler
-from .streams import JobLogsWebSocketHandler
-from .usage import UsageHandler
 
 
 class OpenAPIHandler(IogAPIHandler):
@@ -63,16 +49,16 @@ _TOO_LARGE = {413: "The request body is over the configured cap; not read."}
 _UPGRADE = 101
 
 ROUTES: list[Route] = [
-    Route("/status", StatusHandler, "iog:cluster", {"get": Operation(
+    Route("/status", cluster.StatusHandler, "iog:cluster", {"get": Operation(
         "Version, Ray connection state, jobs backend and last error.", wire.Status)}),
-    Route("/cluster", ClusterHandler, "iog:cluster", {"get": Operation(
+    Route("/cluster", cluster.ClusterHandler, "iog:cluster", {"get": Operation(
         "The current cluster snapshot (served from the one shared poller's cache).",
         wire.ClusterSnapshot,
         errors={503: "Ray is unreachable: where iog looked and how to start Ray."})}),
-    Route("/cluster/history", ClusterHistoryHandler, "iog:cluster", {"get": Operation(
+    Route("/cluster/history", cluster.ClusterHistoryHandler, "iog:cluster", {"get": Operation(
         "Totals and available resources per poll, oldest first, from a bounded ring buffer.",
         wire.ClusterHistory, query=wire.HistoryQuery)}),
-    Route("/cluster/subscribe", ClusterSubscribeHandler, "iog:cluster", {"get": Operation(
+    Route("/cluster/subscribe", cluster.ClusterSubscribeHandler, "iog:cluster", {"get": Operation(
         "WebSocket: the snapshot on connect, then one message per change (a snapshot, or the "
         "connection status). With deltas=1 a change is a delta (nodes added, removed or changed "
         "by id, and the top-level fields that changed) numbered seq, applying to the snapshot "
@@ -81,7 +67,7 @@ ROUTES: list[Route] = [
         "in seq, or a delta that does not fit) to get the whole snapshot.",
         status=_UPGRADE, query=wire.ClusterSubscribeQuery,
         messages=(wire.SnapshotMessage, wire.StatusMessage, wire.ClusterDeltaMessage))}),
-    Route("/events/subscribe", EventsSubscribeHandler, "iog:jobs", {"get": Operation(
+    Route("/events/subscribe", events.EventsSubscribeHandler, "iog:jobs", {"get": Operation(
         "WebSocket: a changed message when the first page of a topic (jobs, sessions, actors) "
         "changed; clients re-fetch that page. Needs read on each topic's resource (iog:jobs, "
         "iog:sessions, iog:actors).",
@@ -89,7 +75,7 @@ ROUTES: list[Route] = [
         messages=(wire.SubscribedMessage, wire.ChangedMessage))}),
     Route("/openapi.json", OpenAPIHandler, "iog:cluster", {"get": Operation(
         "This document.")}),
-    Route("/jobs", JobsHandler, "iog:jobs", {
+    Route("/jobs", jobs.JobsHandler, "iog:jobs", {
         "get": Operation(
             "A page of jobs, newest first, filtered by status on the server.",
             wire.JobPage, query=wire.JobListQuery, errors=_UNAVAILABLE),
@@ -99,29 +85,29 @@ ROUTES: list[Route] = [
                 409: "A job with this submission_id exists.", **_TOO_LARGE,
                 415: "The body was not sent as Content-Type: application/json.",
                 429: "Over the user's job quota.", **_UNAVAILABLE})}),
-    Route("/jobs/{submission_id}", JobHandler, "iog:jobs", params=_JOB_ID, ops={
+    Route("/jobs/{submission_id}", jobs.JobHandler, "iog:jobs", params=_JOB_ID, ops={
         "get": Operation(
             "One job: status, times, exit code, owner, redacted runtime_env, pending_reason.",
             wire.JobRecord, errors=_NO_JOB),
         "delete": Operation(
             "Delete an ended job's record and logs for good. Audited.", wire.DeleteReply,
             errors={**_NO_JOB, 409: "The job is still running: stop it first."})}),
-    Route("/jobs/{submission_id}/stop", JobStopHandler, "iog:jobs", params=_JOB_ID, ops={
+    Route("/jobs/{submission_id}/stop", jobs.JobStopHandler, "iog:jobs", params=_JOB_ID, ops={
         "post": Operation(
             "Stop a job; idempotent on ended jobs. Audited.", wire.StopReply,
             errors={**_NO_JOB, **_TOO_LARGE, 409: "The request conflicts with the job's state."})}),
-    Route("/jobs/{submission_id}/logs", JobLogsHandler, "iog:jobs", params=_JOB_ID, ops={
+    Route("/jobs/{submission_id}/logs", jobs.JobLogsHandler, "iog:jobs", params=_JOB_ID, ops={
         "get": Operation(
             "A byte-offset page of the job's log.", wire.LogPage, query=wire.LogsQuery,
             errors=_NO_JOB)}),
-    Route("/jobs/{submission_id}/logs/tail", JobLogsWebSocketHandler, "iog:jobs",
+    Route("/jobs/{submission_id}/logs/tail", streams.JobLogsWebSocketHandler, "iog:jobs",
           params=_JOB_ID, ops={"get": Operation(
             "WebSocket: the log from `offset` as contiguous log messages (reconnect with the "
             "last next_offset to resume), then the job's status, and close.",
             status=_UPGRADE, query=wire.TailQuery,
             messages=(wire.LogMessage, wire.JobStatusMessage, wire.ErrorMessage),
             errors={**_NO_JOB, 429: "Too many open tails for this user."})}),
-    Route("/notebook-jobs", NotebookJobsHandler, "iog:jobs", {"post": Operation(
+    Route("/notebook-jobs", jobs.NotebookJobsHandler, "iog:jobs", {"post": Operation(
         "Run a notebook under the Jupyter root as a Ray job (papermill, parameters by the cell "
         "tagged `parameters`), its folder as working_dir; the executed copy is written next to "
         "it as <stem>.<submission_id>.ipynb when the job ends. Audited.",
@@ -131,20 +117,20 @@ ROUTES: list[Route] = [
             409: "A job with this submission_id exists.", **_TOO_LARGE,
             415: "The body was not sent as Content-Type: application/json.",
             429: "Over the user's job quota.", **_UNAVAILABLE})}),
-    Route("/usage", UsageHandler, "iog:sessions", {"get": Operation(
+    Route("/usage", sessions.UsageHandler, "iog:sessions", {"get": Operation(
         "GPU-, CPU- and memory-seconds held per user, session or job in a window, and GPU "
         "utilisation while held, integrated from the samples the server already takes.",
         wire.UsageReport, query=wire.UsageQuery)}),
-    Route("/packages", PackagesHandler, "iog:jobs", {"post": Operation(
+    Route("/packages", jobs.PackagesHandler, "iog:jobs", {"post": Operation(
         "Upload a working_dir zip (checked whole: no '..', absolute paths, symlinks, setuid "
         "bits, too many entries or zip bombs). Audited.",
         wire.PackageReply, status=201, body="application/zip",
         errors={**_TOO_LARGE, **_UNAVAILABLE})}),
-    Route("/actors", ActorsHandler, "iog:actors", {"get": Operation(
+    Route("/actors", actors.ActorsHandler, "iog:actors", {"get": Operation(
         "Named actors with owner, created time, TTL and expiry, by namespace then name. Ray's "
         "internal and protected namespaces are left out unless `namespace` names one.",
         wire.ActorPage, query=wire.ActorListQuery, errors=_UNAVAILABLE)}),
-    Route("/actors/{namespace}/{name}", ActorHandler, "iog:actors", params={
+    Route("/actors/{namespace}/{name}", actors.ActorHandler, "iog:actors", params={
         "namespace": "The actor's Ray namespace (URL-encoded).",
         "name": "The actor's name (URL-encoded)."}, ops={"delete": Operation(
             "Kill a named actor (no restart) and drop iog's record of it. Audited.",
@@ -153,11 +139,11 @@ ROUTES: list[Route] = [
                 "supervisors, iog's namespace, IogJupyterApp.protected_actor_namespaces. "
                 "Nothing is changed.",
                 404: "No live actor has this name there.", **_UNAVAILABLE})}),
-    Route("/sessions", SessionsHandler, "iog:sessions", {"get": Operation(
+    Route("/sessions", sessions.SessionsHandler, "iog:sessions", {"get": Operation(
         "Live Ray drivers joined with this server's kernels: notebook, kernel state, resources "
         "held, actors, running tasks, idle seconds and idle-policy state.",
         wire.SessionList, query=wire.SessionListQuery, errors=_UNAVAILABLE)}),
-    Route("/sessions/{session_id}/release", SessionReleaseHandler, "iog:sessions", params={
+    Route("/sessions/{session_id}/release", sessions.SessionReleaseHandler, "iog:sessions", params={
         "session_id": "The session's Ray job id (8 hex digits) or its kernel id (a UUID)."},
         ops={"post": Operation(
             "Kill the session's non-detached actors and cancel its running tasks; detached "
@@ -168,7 +154,7 @@ ROUTES: list[Route] = [
                 "that is not a kernel of this server (reason foreign_session, unless "
                 "IogJupyterApp.sessions_release_foreign). Nothing is released.",
                 404: "No live session has this id.", **_UNAVAILABLE})}),
-    Route("/doctor", DoctorHandler, "iog:cluster", {"get": Operation(
+    Route("/doctor", cluster.DoctorHandler, "iog:cluster", {"get": Operation(
         "Security and health checks of Ray and this Jupyter server, each with a fix "
         "(read-only); status is the worst of them.", wire.DoctorReport)}),
 ]  # fmt: skip
@@ -178,4 +164,4 @@ def all_handlers() -> list[tuple[str, Any, dict[str, Any]]]:
     """Every route of the extension, relative to the server's base_url."""
     api = [(f"{API_PREFIX}/{r.pattern}", r.handler, {"route": r}) for r in ROUTES]
     # The read-only dashboard lives beside the API: {base_url}iog/dashboard/.
-    return api + [(pattern, handler, {}) for pattern, handler in dashboard_handlers]
+    return api + dashboard_handlers

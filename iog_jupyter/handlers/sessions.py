@@ -1,4 +1,4 @@
-"""REST handlers for sessions: ``GET sessions`` and ``POST sessions/{session_id}/release``."""
+"""REST handlers for sessions: ``GET sessions``, ``POST sessions/{id}/release``, ``GET usage``."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class SessionsHandler(IogAPIHandler):
         query = self.query()
         service = self.iog.sessions
         sessions = await service.list(internal=query.internal)
-        self.write_json(SessionList(sessions=sessions, policy=service.policy).model_dump_json())
+        self.write_json(SessionList(sessions=sessions, policy=service.policy))
 
 
 class SessionReleaseHandler(IogAPIHandler):
@@ -98,4 +98,20 @@ class SessionReleaseHandler(IogAPIHandler):
             refuse_internal(record.session_id, record.namespace)
             await self.check_owner(record.owner, f"Session {record.session_id}")
             result = await service.release(record)
-        self.write_json(result.model_dump_json())
+        self.write_json(result)
+
+
+class UsageHandler(IogAPIHandler):
+    """``GET usage?since=&until=&group_by=``: held GPU-, CPU- and memory-seconds per group."""
+
+    services = SessionsHandler.services  # the sessions loop takes the samples
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Return the usage report for the window (from the stored samples, no Ray call)."""
+        query = self.query()
+        report = await self.run_blocking(
+            self.iog.usage.report, query.since, query.until, query.group_by, needs_ray=False
+        )
+        self.write_json(report)

@@ -1,24 +1,20 @@
 """``WS jobs/{submission_id}/logs/tail?offset=``: a job's log, live, from a byte offset.
 
-Messages (JSON):
+``log`` messages cover contiguous byte ranges ``[offset, next_offset)``, so a client that
+reconnects with ``?offset=<last next_offset>`` loses and repeats nothing; once the job has ended
+and every byte was sent, a ``status`` message, then the close (an ``error`` message instead when
+the job is deleted meanwhile).
 
-- ``{"type": "log", "offset": o, "next_offset": n, "text": "..."}`` covers the log's bytes
-  ``[o, n)``; consecutive messages are contiguous, so a client that reconnects with
-  ``?offset=<last next_offset>`` continues with no loss and no duplicates.
-- ``{"type": "status", "status": "SUCCEEDED", "exit_code": 0, "message": "..."}`` once the job
-  has ended and every byte of its log was sent; the server then closes the socket.
-- ``{"type": "error", "message": "..."}`` when the job disappears (deleted) while tailing.
-
-The job service's ``LogFollower`` does the following: where the backend has the log as a file on
-this machine it reads it every ``log_tail_poll_interval_s``, so a printed line reaches the client
-in tens of milliseconds; otherwise it polls the backend's log pages. Each tail reads at most
-``log_tail_chunk_bytes`` ahead of what its client has taken: it awaits each write before reading
-on, so a stalled client stalls only its own tail and never grows server memory.
+The job service's ``LogFollower`` reads a log that is a file on this machine every
+``log_tail_poll_interval_s`` (a printed line reaches the client in tens of milliseconds), else
+polls the backend's log pages. Each write is awaited before reading on, so a tail reads at most
+``log_tail_chunk_bytes`` ahead of its client: a stalled client stalls only its own tail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from typing import Any
 
@@ -41,7 +37,6 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
 
     _task: asyncio.Task[None] | None = None
     _counted_user: str | None = None
-    _start_offset = 0
     _follower: LogFollower
 
     async def pre_get(self) -> None:
@@ -53,10 +48,10 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         """
         await self.authorize("read")
         submission_id = self.path_kwargs["submission_id"]
-        self._start_offset = self.query().offset
+        offset = self.query().offset
         jobs = await self.iog.get_job_service()
-        self._follower = LogFollower(jobs, submission_id, self._start_offset)
-        await self.run_blocking(jobs.get, submission_id, needs_ray=jobs.backend.name == "ray")
+        self._follower = LogFollower(jobs, submission_id, offset)
+        await self.run_blocking(jobs.get, submission_id)
         name = request_username(self)
         if self.open_tails[name] >= self.iog.log_tail_max_clients_per_user:
             raise web.HTTPError(
@@ -72,61 +67,44 @@ class JobLogsWebSocketHandler(IogWebSocketHandler):
         super().open(*args, **kwargs)
         self._task = asyncio.ensure_future(self._follow(kwargs["submission_id"]))
 
-    async def _send(self, message: WireModel) -> None:
-        """Write one message and wait until the socket took it (the flow control)."""
-        await self.write_message(message.model_dump_json())
-
     async def _follow(self, submission_id: str) -> None:
+        """Send the log from the offset, then the job's status (or an error), and close."""
         try:
-            await self._follow_until_end()
-        except websocket.WebSocketClosedError:
-            return
-        except asyncio.CancelledError:
-            raise
-        except NotFoundError as error:
-            await self._finish(ErrorMessage(message=error.message))
-        except Exception:  # a tail must end cleanly whatever broke; the log says what
-            self.log.exception("iog_jupyter: log tail of %s failed", submission_id)
-            await self._finish(ErrorMessage(message="The log tail failed on the server."))
-
-    async def _finish(self, message: WireModel) -> None:
-        try:
-            await self._send(message)
-        except websocket.WebSocketClosedError:
-            return
-        self.close(1000)
-
-    async def _follow_until_end(self) -> None:
-        loop, follower = asyncio.get_running_loop(), self._follower
-        pool = self.iog.calls.executor("logs")
-        # No deadline: a round that waits on Ray ends when Ray's own call times out.
-        while (got := await loop.run_in_executor(pool, follower.step)) is not None:
-            if isinstance(got, LogPage):
-                await self._send(
-                    LogMessage(offset=got.offset, next_offset=got.next_offset, text=got.text)
-                )
-            else:
-                await asyncio.sleep(got)
-        record = follower.record
-        assert record is not None
-        await self._finish(
-            JobStatusMessage(
+            loop, follower = asyncio.get_running_loop(), self._follower
+            pool = self.iog.calls.executor("logs")
+            # No deadline: a round that waits on Ray ends when Ray's own call times out.
+            while (got := await loop.run_in_executor(pool, follower.step)) is not None:
+                if isinstance(got, LogPage):
+                    page = LogMessage(offset=got.offset, next_offset=got.next_offset, text=got.text)
+                    # Awaited until the socket took it: the flow control (module docstring).
+                    await self.write_message(page.model_dump_json())
+                else:
+                    await asyncio.sleep(got)
+            record = follower.record
+            assert record is not None
+            last: WireModel = JobStatusMessage(
                 status=record.status, exit_code=record.exit_code, message=record.message
             )
-        )
+        except websocket.WebSocketClosedError:
+            return
+        except NotFoundError as error:
+            last = ErrorMessage(message=error.message)
+        except Exception:  # a tail must end cleanly whatever broke; the log says what
+            self.log.exception("iog_jupyter: log tail of %s failed", submission_id)
+            last = ErrorMessage(message="The log tail failed on the server.")
+        with contextlib.suppress(websocket.WebSocketClosedError):
+            await self.write_message(last.model_dump_json())
+            self.close(1000)
 
     def on_close(self) -> None:
         """Stop following and free this user's tail slot."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None
-        self._release_slot()
+        self.on_refused()
 
     def on_refused(self) -> None:
-        """A refused or abandoned upgrade frees its tail slot."""
-        self._release_slot()
-
-    def _release_slot(self) -> None:
+        """Free this user's tail slot (a refused or abandoned upgrade, or a closed tail)."""
         if self._counted_user is not None:
             self.open_tails[self._counted_user] -= 1
             if self.open_tails[self._counted_user] <= 0:
