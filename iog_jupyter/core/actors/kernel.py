@@ -21,14 +21,8 @@ from .. import _ray_compat
 from ..errors import NotFoundError, RayUnavailableError, ValidationError
 from ..sessions.connect import current_user, kernel_id, notebook_path
 from ..wire import ActorRecord
-from .gcs import (
-    kill_actor,
-    list_actors,
-    now_ms,
-    record_actor,
-    touch_actor,
-)
-from .records import ActorMeta, check_name, check_not_protected, check_ttl
+from .gcs import kill_actor, list_actors, now_ms, record_actor, touch_actor
+from .records import ActorMeta, check_name, check_target, check_ttl
 
 #: Where actors go when no namespace is given and the driver's own is anonymous (a bare
 #: ``ray.init()``): one fixed name, so any notebook can reattach.
@@ -143,7 +137,7 @@ def get_or_create(
         raise ValidationError(f"get_or_create sets {clash[0]!r} itself; leave it out of options.")
     _driver_gcs()
     namespace = resolve_namespace(namespace)
-    check_not_protected(namespace, name)
+    check_target(namespace, name)
     import ray
 
     remote_cls = cls if hasattr(cls, "options") and hasattr(cls, "remote") else ray.remote(cls)

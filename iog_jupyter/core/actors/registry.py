@@ -20,7 +20,7 @@ from ..connection import RayConnection
 from ..errors import IogError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_actors
-from .records import check_list_args, check_name, check_not_protected
+from .records import check_list_args, check_target
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class ActorRegistry:
         cursor: str | None = None,
         prefix: str | None = None,
     ) -> ActorPage:
-        """One page of named actors (see :func:`.actor_registry.list_actors`).
+        """One page of named actors (see :func:`.gcs.list_actors`).
 
         Raises:
             ValidationError: A bad state, limit, namespace or cursor (before Ray is asked).
@@ -152,9 +152,7 @@ class ActorRegistry:
         )
 
     def kill(self, namespace: str, name: str) -> ActorRecord:
-        """Kill one actor (see :func:`.actor_registry.kill_actor`).
-
-        Refused actors are refused before Ray is asked.
+        """Kill one actor (see :func:`.gcs.kill_actor`); refused ones before Ray is asked.
 
         Raises:
             ValidationError: A malformed name or namespace.
@@ -162,9 +160,7 @@ class ActorRegistry:
             NotFoundError: No live actor has this name there.
             RayUnavailableError: The GCS did not answer.
         """
-        check_name(namespace, "namespace")
-        check_name(name, "name")
-        check_not_protected(namespace, name, self.protected)
+        check_target(namespace, name, self.protected)
         record = self.conn.gcs_call(
             kill_actor, namespace, name, self.conn.request_timeout_s, self.protected
         )
@@ -173,7 +169,7 @@ class ActorRegistry:
         return record
 
     def reap(self, now: int | None = None) -> list[ReapedActor]:
-        """One reaper pass (see :func:`.actor_registry.reap_actors`)."""
+        """One reaper pass (see :func:`.gcs.reap_actors`)."""
         return self.conn.gcs_call(reap_actors, self.conn.request_timeout_s, now, self.protected)
 
 

@@ -29,6 +29,7 @@ from ..errors import ForbiddenError, IogError, NotFoundError
 from ..security.audit import AuditLog
 from ..usage import UsageAccountant
 from ..wire import IdlePolicy, SessionPolicyState
+from ..wire.base import fmt_seconds
 from .connect import KEEP_ALIVE_PREFIX, KV_NAMESPACE
 from .drivers import (
     KernelInfo,
@@ -45,15 +46,6 @@ log = logging.getLogger(__name__)
 
 #: Who the audit log names for the policy's own releases.
 POLICY_USER = "iog-idle-policy"
-
-
-def fmt_seconds(seconds: float) -> str:
-    """Seconds as ``42 s``, ``12 min`` or ``3.5 h``."""
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
 
 
 def _keep_alive_until(raw: bytes | None, cap_s: float) -> int | None:
