@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from ..calls import Lanes
 from ..connection import RayConnection
@@ -25,6 +26,7 @@ from .records import check_list_args, check_target
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class NameCache:
     """The sorted listed names of each namespace filter, as :func:`.gcs.listed_names` reads them.
 
@@ -36,15 +38,14 @@ class NameCache:
     ``max_entries`` namespace filters are kept (the least recently used go).
     """
 
-    def __init__(
-        self, read: Callable[[str | None], list[Key]], ttl_s: float = 0.5, max_entries: int = 64
-    ) -> None:
-        self.read = read
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str | None, tuple[float, list[Key]]] = OrderedDict()
-        self._reading: set[str | None] = set()
+    read: Callable[[str | None], list[Key]]
+    ttl_s: float = 0.5
+    max_entries: int = 64
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _entries: OrderedDict[str | None, tuple[float, list[Key]]] = field(
+        default_factory=OrderedDict, init=False
+    )
+    _reading: set[str | None] = field(default_factory=set, init=False)
 
     def get(self, namespace: str | None) -> list[Key]:
         """The names for ``namespace`` (None: every unprotected one), sorted.
@@ -173,6 +174,7 @@ class ActorRegistry:
         return self.conn.gcs_call(reap_actors, self.conn.request_timeout_s, now, self.protected)
 
 
+@dataclass(eq=False)
 class ActorReaper:
     """Reap expired detached actors every ``interval_s`` (0: never) on the running event loop.
 
@@ -181,21 +183,13 @@ class ActorReaper:
     each non-empty pass's results (audit them there).
     """
 
-    def __init__(
-        self,
-        registry: ActorRegistry,
-        interval_s: float,
-        calls: Lanes,
-        on_reaped: Callable[[list[ReapedActor]], None],
-        timeout_s: float = 30.0,
-    ) -> None:
-        self.registry = registry
-        self.interval_s = interval_s
-        self.calls = calls
-        self.on_reaped = on_reaped
-        self.timeout_s = timeout_s
-        self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
+    registry: ActorRegistry
+    interval_s: float
+    calls: Lanes
+    on_reaped: Callable[[list[ReapedActor]], None]
+    timeout_s: float = 30.0
+    last_error: str | None = field(default=None, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start reaping on the running loop (idempotent; a no-op when ``interval_s`` is 0)."""

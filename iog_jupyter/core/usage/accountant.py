@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
@@ -49,6 +50,7 @@ def _group_key(bucket: Bucket, group_by: str) -> str:
     return bucket.holder
 
 
+@dataclass(eq=False)
 class UsageAccountant:
     """Feeds on the sessions samples (``observe``) and answers ``GET usage`` (``report``).
 
@@ -57,18 +59,12 @@ class UsageAccountant:
     every report does first).
     """
 
-    def __init__(
-        self,
-        store: UsageStore,
-        sample_interval_s: float = 10.0,
-        node_usage: Callable[[], Mapping[str, NodeUsage]] | None = None,
-    ) -> None:
-        self.store = store
-        self.sample_interval_s = sample_interval_s
-        self.node_usage = node_usage or dict
-        self._lock = threading.Lock()
-        self._last: tuple[int, list[Holding]] | None = None
-        self._pending: dict[tuple[int, str], Bucket] = {}
+    store: UsageStore
+    sample_interval_s: float = 10.0
+    node_usage: Callable[[], Mapping[str, NodeUsage]] = dict
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
+    _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
 
     @property
     def cap_s(self) -> float:

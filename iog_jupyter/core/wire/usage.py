@@ -59,8 +59,7 @@ class UsageRow(WireModel):
     first_seen = iso_field("first_seen_ms", "``first_seen_ms`` as ISO-8601 UTC.")
     last_seen = iso_field("last_seen_ms", "``last_seen_ms`` as ISO-8601 UTC.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def summary(self) -> str:
         """In words: ``held 4 GPUs for 6.0 h, used 12 %``."""
         if self.gpu_seconds <= 0:
