@@ -267,38 +267,32 @@ def list_actors(
     """
     limit, after = check_list_args(states, limit, namespace, cursor)
 
-    def named(keys: list[Key]) -> list[Key]:  # the prefix cut: O(namespaces × log n)
-        return keys if not prefix else _with_prefix(keys, prefix)
-
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:
             return False
         return not states or _ray_compat.actor_state_name(data) in states
 
     wanted = limit + 1
-    total = None
-    by_state = None
-    if states:
-        cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
-        by_state = _by_state(gcs, states, cap, timeout_s)
+    cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
+    by_state = _by_state(gcs, states, cap, timeout_s) if states else None
     if by_state is not None:
-        visible = named(_visible(by_state, namespace, protected))
-        keys = [k for k in visible if after is None or k > after]
-        hits = [k for k in keys if matches(by_state[k])][:wanted]
-        found = [(k, by_state[k]) for k in hits]
+        keys = _visible(by_state, namespace, protected)
     else:
         keys = names() if names is not None else listed_names(gcs, timeout_s, namespace, protected)
-        keys = named(keys)
-        if detached is None and not states:
-            total = len(keys)  # exact: every name listed here is a live actor's
-        if after is not None:
-            keys = keys[bisect.bisect_right(keys, after) :]
+    if prefix:  # O(namespaces × log n)
+        keys = _with_prefix(keys, prefix)
+    # Exact without filters: every name listed is a live actor's.
+    total = len(keys) if detached is None and not states else None
+    if after is not None:
+        keys = keys[bisect.bisect_right(keys, after) :]
+    if by_state is not None:
+        found = [(k, by_state[k]) for k in keys if matches(by_state[k])][:wanted]
+    else:
         found = _walk(gcs, keys, wanted, matches, timeout_s)
     page = found[:limit]
     metas = read_metas(gcs, [key for key, _ in page], timeout_s)
     records = [to_record(data, metas.get(key), protected) for key, data in page]
-    more = len(found) > limit
-    next_cursor = encode_position(*page[-1][0]) if more and page else None
+    next_cursor = encode_position(*page[-1][0]) if len(found) > limit else None
     return ActorPage(actors=records, next_cursor=next_cursor, total=total)
 
 

@@ -57,9 +57,11 @@ def resolve_namespace(namespace: str | None) -> str:
     The driver's namespace is used when it has a name (``iog_jupyter.connect()`` gives
     ``nb-<user>``, ``ray.init(namespace=...)`` the one given). A bare ``ray.init()`` makes an
     anonymous namespace (a random UUID) that no other kernel could name, so it is never used.
+    Without ``namespace`` it needs Ray initialized (:class:`RayUnavailableError` otherwise).
     """
     if namespace is not None:
         return namespace
+    _driver_gcs()
     import ray
 
     current = str(ray.get_runtime_context().namespace or "")
@@ -203,7 +205,6 @@ def kill(name: str, namespace: str | None = None) -> ActorRecord:
         ForbiddenError: The actor is Ray's or iog's own.
         NotFoundError: No live actor has this name there.
     """
-    _driver_gcs()
     return _gcs_call(kill_actor, resolve_namespace(namespace), name, TIMEOUT_S)
 
 
@@ -217,6 +218,5 @@ def touch(name: str, namespace: str | None = None, ttl_s: float | None = None) -
         ValidationError: No TTL recorded and none given, or a bad ``ttl_s``.
         NotFoundError: No live actor has this name there.
     """
-    _driver_gcs()
     namespace = resolve_namespace(namespace)
     return _gcs_call(touch_actor, namespace, name, TIMEOUT_S, ttl_s, _template())

@@ -66,11 +66,6 @@ class UsageAccountant:
     _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
     _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
 
-    @property
-    def cap_s(self) -> float:
-        """The longest time one sample is credited for (twice the sample interval)."""
-        return 2 * self.sample_interval_s
-
     def observe(
         self, now_ms: int, sessions: Iterable[SessionRecord], actors: Iterable[Any], tasks: Any
     ) -> None:
@@ -90,7 +85,8 @@ class UsageAccountant:
             if last is None:
                 return
             then, previous = last
-            seconds = min(now_ms - then, self.cap_s * 1000) / 1000
+            # Capped at twice the sample interval: a gap (a server down) is not billed.
+            seconds = min(now_ms - then, 2 * self.sample_interval_s * 1000) / 1000
             minute = minute_of(then)
             for holding in previous:
                 self._credit(minute, then, holding, seconds)

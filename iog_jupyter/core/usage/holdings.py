@@ -81,11 +81,10 @@ def holdings(
     ``sessions`` are all of the poll's records, Ray's own included; ``actors`` its live
     actors, ``tasks`` its running tasks; ``node_usage`` the monitor's latest, by node id hex.
     """
-    records = list(sessions)
     by_job: dict[bytes, Holding] = {}
     owner: dict[bytes, str | None] = {}
     by_submission: dict[str, Holding] = {}
-    for record in records:
+    for record in sessions:
         job = bytes.fromhex(record.session_id)
         owner[job] = record.owner
         if record.internal:
