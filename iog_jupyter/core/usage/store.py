@@ -104,15 +104,10 @@ class UsageStore:
     def add(self, buckets: Iterable[Bucket], now_ms: int) -> None:
         """Add buckets to the stored ones (summing same minute and holder), then prune."""
         rows = [astuple(b) for b in buckets]
-        with self._lock:
+        with self._lock, self._db:  # commits, or rolls back on any exception
             self._db.execute("BEGIN")
-            try:
-                self._db.executemany(_UPSERT, rows)
-                self._prune(now_ms)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            self._db.executemany(_UPSERT, rows)
+            self._prune(now_ms)
 
     def _prune(self, now_ms: int) -> None:
         """Drop what retention and the row cap exclude (once a minute: counting rows scans)."""

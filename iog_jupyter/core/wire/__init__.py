@@ -28,9 +28,6 @@ from .cluster import (
     HistoryQuery,
     NodeRecord,
     NodeUsage,
-    PlacedNode,
-    PlacedNodeId,
-    PoolChange,
     PoolSummary,
     RayCapabilities,
     RayInfo,
@@ -43,7 +40,6 @@ from .doctor import FAIL, OK, WARN, Check, DoctorReport
 from .events import ChangedMessage, EventsQuery, SubscribedMessage
 from .jobs import (
     STATUSES,
-    SUBMISSION_ID_PATTERN,
     SUBMISSION_ID_RE,
     TERMINAL_STATUSES,
     DeleteReply,
@@ -71,4 +67,4 @@ from .sessions import (
     SessionPolicyState,
     SessionRecord,
 )
-from .usage import USAGE_GROUPS, UsageGroup, UsageQuery, UsageReport, UsageRow
+from .usage import USAGE_GROUPS, UsageQuery, UsageReport, UsageRow

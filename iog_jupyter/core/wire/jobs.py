@@ -161,9 +161,7 @@ class JobRecord(WireModel):
     @computed_field
     def name(self) -> str:
         """What to call the job: its metadata ``name`` (or ``job_name``), else its id."""
-        return next((self.metadata[k] for k in NAME_KEYS if self.metadata.get(k)), None) or (
-            self.submission_id
-        )
+        return next(filter(None, map(self.metadata.get, NAME_KEYS)), self.submission_id)
 
     @computed_field
     def command(self) -> str:
