@@ -17,14 +17,14 @@ from iog_jupyter.core.actors import gcs as actor_registry
 from iog_jupyter.core.actors.records import (
     IOG_KV_NAMESPACE,
     ActorMeta,
+    check_list_args,
     check_ttl,
-    decode_cursor,
-    encode_cursor,
     meta_key,
     protection_reason,
 )
 from iog_jupyter.core.actors.registry import ActorRegistry
 from iog_jupyter.core.connection import RayConnection
+from iog_jupyter.core.cursors import encode_position
 from iog_jupyter.core.errors import (
     ForbiddenError,
     NotFoundError,
@@ -79,10 +79,11 @@ def test_meta_round_trip_cursor_and_ttl_checks():
     touched = meta.touched(5000)
     assert touched.expires_ms == 7000 and touched.ttl_s == 2.0
     assert meta.touched(5000, 10).expires_ms == 15000
-    assert decode_cursor(encode_cursor("a", "b/c")) == ("a", "b/c")
-    for bad in ("x", "!!", encode_cursor("a", "b")[:-3]):
-        with pytest.raises(ValidationError, match="cursor"):
-            decode_cursor(bad)
+    assert check_list_args(None, 10, cursor=encode_position("a", "b/c")) == (10, ("a", "b/c"))
+    for bad in ("x", "!!", encode_position("a", "b")[:-3], encode_position("a", 1)):
+        with pytest.raises(ValidationError, match="cursor") as refused:
+            check_list_args(None, 10, cursor=bad)
+        assert refused.value.reason == "bad_cursor"
     assert check_ttl(None) is None and check_ttl(5) == 5.0
     for bad_ttl in (0, -1, float("inf"), float("nan"), "10", True):
         with pytest.raises(ValidationError, match="ttl_s"):
@@ -309,7 +310,7 @@ def test_actors_fingerprint_without_a_total():
 
     one = ActorRecord(namespace="n", name="a", actor_id="ab", state="ALIVE", detached=True)
     last = ActorPage(actors=[one], next_cursor=None, total=None)
-    more = ActorPage(actors=[one], next_cursor=encode_cursor("n", "a"), total=None)
+    more = ActorPage(actors=[one], next_cursor=encode_position("n", "a"), total=None)
     assert hash(actors_fingerprint(last)) is not None
     assert actors_fingerprint(last) != actors_fingerprint(more)
     counted = ActorPage(actors=[one], next_cursor=None, total=1)

@@ -11,8 +11,8 @@ page's actors only (one KV multi-get). A state filter first asks the GCS for the
 those states (it filters them itself), capped near the page size, and then needs no names;
 only when a state holds more actors than that does it walk the names instead.
 
-The functions take a GCS address and a deadline; :class:`.actor_service.ActorRegistry` binds
-them to a :class:`~.connection.RayConnection` for the server and the CLI.
+The functions take a GCS address and a deadline; :class:`.registry.ActorRegistry` binds them
+to a :class:`~.connection.RayConnection` for the server and the CLI.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _ray_compat
+from ..cursors import encode_position
 from ..errors import NotFoundError, ValidationError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .records import (
@@ -34,10 +35,8 @@ from .records import (
     RAY_INTERNAL_PREFIX,
     ActorMeta,
     check_list_args,
-    check_name,
-    check_not_protected,
+    check_target,
     check_ttl,
-    encode_cursor,
     meta_key,
     namespace_protection_reason,
     protection_reason,
@@ -106,16 +105,6 @@ def read_metas(gcs: str, keys: list[Key], timeout_s: float) -> dict[Key, ActorMe
         meta = ActorMeta.from_bytes(raw)
         if key is not None and meta is not None:
             found[key] = meta
-    return found
-
-
-def scan_meta(gcs: str, timeout_s: float) -> dict[Key, tuple[ActorMeta, bytes]]:
-    """Every record iog holds, by ``(namespace, name)``, with its stored bytes."""
-    found: dict[Key, tuple[ActorMeta, bytes]] = {}
-    for raw in _ray_compat.kv_scan(gcs, ACTOR_KEY_PREFIX, IOG_KV_NAMESPACE, timeout_s).values():
-        meta = ActorMeta.from_bytes(raw)
-        if meta is not None:
-            found[(meta.namespace, meta.name)] = (meta, raw)
     return found
 
 
@@ -278,38 +267,32 @@ def list_actors(
     """
     limit, after = check_list_args(states, limit, namespace, cursor)
 
-    def named(keys: list[Key]) -> list[Key]:  # the prefix cut: O(namespaces × log n)
-        return keys if not prefix else _with_prefix(keys, prefix)
-
     def matches(data: Any) -> bool:
         if detached is not None and bool(data.is_detached) != detached:
             return False
         return not states or _ray_compat.actor_state_name(data) in states
 
     wanted = limit + 1
-    total = None
-    by_state = None
-    if states:
-        cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
-        by_state = _by_state(gcs, states, cap, timeout_s)
+    cap = max(STATE_SCAN_MIN, STATE_SCAN_PER_ROW * wanted)
+    by_state = _by_state(gcs, states, cap, timeout_s) if states else None
     if by_state is not None:
-        visible = named(_visible(by_state, namespace, protected))
-        keys = [k for k in visible if after is None or k > after]
-        hits = [k for k in keys if matches(by_state[k])][:wanted]
-        found = [(k, by_state[k]) for k in hits]
+        keys = _visible(by_state, namespace, protected)
     else:
         keys = names() if names is not None else listed_names(gcs, timeout_s, namespace, protected)
-        keys = named(keys)
-        if detached is None and not states:
-            total = len(keys)  # exact: every name listed here is a live actor's
-        if after is not None:
-            keys = keys[bisect.bisect_right(keys, after) :]
+    if prefix:  # O(namespaces × log n)
+        keys = _with_prefix(keys, prefix)
+    # Exact without filters: every name listed is a live actor's.
+    total = len(keys) if detached is None and not states else None
+    if after is not None:
+        keys = keys[bisect.bisect_right(keys, after) :]
+    if by_state is not None:
+        found = [(k, by_state[k]) for k in keys if matches(by_state[k])][:wanted]
+    else:
         found = _walk(gcs, keys, wanted, matches, timeout_s)
     page = found[:limit]
     metas = read_metas(gcs, [key for key, _ in page], timeout_s)
     records = [to_record(data, metas.get(key), protected) for key, data in page]
-    more = len(found) > limit
-    next_cursor = encode_cursor(*page[-1][0]) if more and page else None
+    next_cursor = encode_position(*page[-1][0]) if len(found) > limit else None
     return ActorPage(actors=records, next_cursor=next_cursor, total=total)
 
 
@@ -323,9 +306,7 @@ def kill_actor(
         ForbiddenError: The actor is Ray's, iog's, or in a protected namespace.
         NotFoundError: No live actor has this name in this namespace.
     """
-    check_name(namespace, "namespace")
-    check_name(name, "name")
-    check_not_protected(namespace, name, protected)
+    check_target(namespace, name, protected)
     data = _live(gcs, namespace, name, timeout_s)
     record = to_record(data, read_meta(gcs, namespace, name, timeout_s), protected)
     _ray_compat.kill_actor(gcs, data.actor_id, timeout_s)
@@ -351,10 +332,8 @@ def touch_actor(
         ForbiddenError: A protected actor.
         NotFoundError: No live actor has this name.
     """
-    check_name(namespace, "namespace")
-    check_name(name, "name")
+    check_target(namespace, name)
     ttl_s = check_ttl(ttl_s)
-    check_not_protected(namespace, name)
     data = _live(gcs, namespace, name, timeout_s)
     meta = read_meta(gcs, namespace, name, timeout_s)
     if meta is None or meta.actor_id != data.actor_id.hex():
@@ -404,7 +383,11 @@ def reap_actors(
     killed actor or dropped record.
     """
     now = now_ms() if now is None else now
-    metas = scan_meta(gcs, timeout_s)
+    metas: dict[Key, tuple[ActorMeta, bytes]] = {}
+    for raw in _ray_compat.kv_scan(gcs, ACTOR_KEY_PREFIX, IOG_KV_NAMESPACE, timeout_s).values():
+        meta = ActorMeta.from_bytes(raw)
+        if meta is not None:
+            metas[(meta.namespace, meta.name)] = (meta, raw)
     if not metas:
         return []
     infos = _ray_compat.named_actors_info(gcs, list(metas), timeout_s)

@@ -21,14 +21,8 @@ from .. import _ray_compat
 from ..errors import NotFoundError, RayUnavailableError, ValidationError
 from ..sessions.connect import current_user, kernel_id, notebook_path
 from ..wire import ActorRecord
-from .gcs import (
-    kill_actor,
-    list_actors,
-    now_ms,
-    record_actor,
-    touch_actor,
-)
-from .records import ActorMeta, check_name, check_not_protected, check_ttl
+from .gcs import kill_actor, list_actors, now_ms, record_actor, touch_actor
+from .records import ActorMeta, check_name, check_target, check_ttl
 
 #: Where actors go when no namespace is given and the driver's own is anonymous (a bare
 #: ``ray.init()``): one fixed name, so any notebook can reattach.
@@ -63,9 +57,11 @@ def resolve_namespace(namespace: str | None) -> str:
     The driver's namespace is used when it has a name (``iog_jupyter.connect()`` gives
     ``nb-<user>``, ``ray.init(namespace=...)`` the one given). A bare ``ray.init()`` makes an
     anonymous namespace (a random UUID) that no other kernel could name, so it is never used.
+    Without ``namespace`` it needs Ray initialized (:class:`RayUnavailableError` otherwise).
     """
     if namespace is not None:
         return namespace
+    _driver_gcs()
     import ray
 
     current = str(ray.get_runtime_context().namespace or "")
@@ -143,7 +139,7 @@ def get_or_create(
         raise ValidationError(f"get_or_create sets {clash[0]!r} itself; leave it out of options.")
     _driver_gcs()
     namespace = resolve_namespace(namespace)
-    check_not_protected(namespace, name)
+    check_target(namespace, name)
     import ray
 
     remote_cls = cls if hasattr(cls, "options") and hasattr(cls, "remote") else ray.remote(cls)
@@ -209,7 +205,6 @@ def kill(name: str, namespace: str | None = None) -> ActorRecord:
         ForbiddenError: The actor is Ray's or iog's own.
         NotFoundError: No live actor has this name there.
     """
-    _driver_gcs()
     return _gcs_call(kill_actor, resolve_namespace(namespace), name, TIMEOUT_S)
 
 
@@ -223,6 +218,5 @@ def touch(name: str, namespace: str | None = None, ttl_s: float | None = None) -
         ValidationError: No TTL recorded and none given, or a bad ``ttl_s``.
         NotFoundError: No live actor has this name there.
     """
-    _driver_gcs()
     namespace = resolve_namespace(namespace)
     return _gcs_call(touch_actor, namespace, name, TIMEOUT_S, ttl_s, _template())

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from ..cursors import decode_position, encode_position
+from ..cursors import decode_position
 from ..errors import ForbiddenError, ValidationError
 from ..wire import ACTOR_STATES, MAX_LIMIT, MAX_NAME_CHARS
 
@@ -74,14 +74,17 @@ def namespace_protection_reason(
     return None
 
 
-def check_not_protected(
-    namespace: str, name: str, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
+def check_target(
+    namespace: Any, name: Any, protected_namespaces: frozenset[str] | tuple[str, ...] = ()
 ) -> None:
-    """Refuse an actor iog must not touch.
+    """Refuse a malformed name or namespace, then an actor iog must not touch.
 
     Raises:
+        ValidationError: See :func:`check_name`.
         ForbiddenError: :func:`protection_reason` found a reason.
     """
+    check_name(namespace, "namespace")
+    check_name(name, "name")
     reason = protection_reason(namespace, name, protected_namespaces)
     if reason is not None:
         raise ForbiddenError(
@@ -112,20 +115,12 @@ def meta_key(namespace: str, name: str) -> bytes:
 
 
 class ActorMeta(BaseModel):
-    """iog's record of one detached actor, kept in Ray's KV store.
+    """iog's record of one detached actor, kept in Ray's KV store (times in epoch ms).
 
-    Attributes:
-        namespace: The actor's Ray namespace.
-        name: The actor's name.
-        actor_id: Hex id of the actor instance this record describes (a re-created actor with
-            the same name has another id, so a stale record is recognised).
-        class_name: The actor's class.
-        owner: The Jupyter user who created it.
-        kernel_id: The Jupyter kernel that created it, when known.
-        notebook: The creating notebook's path, when known.
-        created_ms: Creation time, epoch milliseconds.
-        ttl_s: Seconds the actor lives after its last touch; None: forever.
-        expires_ms: When the reaper kills it, epoch milliseconds; None: never.
+    ``actor_id`` is the hex id of the actor instance it describes: a re-created actor of the
+    same name has another, so a stale record is recognised. ``owner``, ``kernel_id`` and
+    ``notebook`` say who made it and from where; ``ttl_s`` is how long it lives after its last
+    touch and ``expires_ms`` when the reaper kills it (None: never).
     """
 
     namespace: str
@@ -160,21 +155,6 @@ class ActorMeta(BaseModel):
         return self.model_copy(update={"ttl_s": ttl, "expires_ms": expires})
 
 
-def encode_cursor(namespace: str, name: str) -> str:
-    """An opaque cursor that resumes after ``(namespace, name)``."""
-    return encode_position(namespace, name)
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """The position a cursor names.
-
-    Raises:
-        ValidationError: The cursor was not made by :func:`encode_cursor`.
-    """
-    namespace, name = decode_position(cursor, (str, str), reason="bad_cursor")
-    return namespace, name
-
-
 def check_list_args(
     states: frozenset[str] | None,
     limit: Any,
@@ -185,7 +165,8 @@ def check_list_args(
 
     Raises:
         ValidationError: An unknown state, a limit that is not a whole number in
-            1 … :data:`MAX_LIMIT`, a bad namespace, or a cursor :func:`encode_cursor` did not make.
+            1 … :data:`MAX_LIMIT`, a bad namespace, or a cursor that no page's
+            ``next_cursor`` was (an ``encode_position(namespace, name)``).
     """
     for state in states or ():
         if state not in ACTOR_STATES:
@@ -198,4 +179,4 @@ def check_list_args(
         raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     if namespace is not None:
         check_name(namespace, "namespace")
-    return limit, decode_cursor(cursor) if cursor else None
+    return limit, decode_position(cursor, (str, str), reason="bad_cursor") if cursor else None

@@ -14,17 +14,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import IogError
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_actors
-from .records import check_list_args, check_name, check_not_protected
+from .records import check_list_args, check_target
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class NameCache:
     """The sorted listed names of each namespace filter, as :func:`.gcs.listed_names` reads them.
 
@@ -36,15 +38,14 @@ class NameCache:
     ``max_entries`` namespace filters are kept (the least recently used go).
     """
 
-    def __init__(
-        self, read: Callable[[str | None], list[Key]], ttl_s: float = 0.5, max_entries: int = 64
-    ) -> None:
-        self.read = read
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str | None, tuple[float, list[Key]]] = OrderedDict()
-        self._reading: set[str | None] = set()
+    read: Callable[[str | None], list[Key]]
+    ttl_s: float = 0.5
+    max_entries: int = 64
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _entries: OrderedDict[str | None, tuple[float, list[Key]]] = field(
+        default_factory=OrderedDict, init=False
+    )
+    _reading: set[str | None] = field(default_factory=set, init=False)
 
     def get(self, namespace: str | None) -> list[Key]:
         """The names for ``namespace`` (None: every unprotected one), sorted.
@@ -130,7 +131,7 @@ class ActorRegistry:
         cursor: str | None = None,
         prefix: str | None = None,
     ) -> ActorPage:
-        """One page of named actors (see :func:`.actor_registry.list_actors`).
+        """One page of named actors (see :func:`.gcs.list_actors`).
 
         Raises:
             ValidationError: A bad state, limit, namespace or cursor (before Ray is asked).
@@ -152,9 +153,7 @@ class ActorRegistry:
         )
 
     def kill(self, namespace: str, name: str) -> ActorRecord:
-        """Kill one actor (see :func:`.actor_registry.kill_actor`).
-
-        Refused actors are refused before Ray is asked.
+        """Kill one actor (see :func:`.gcs.kill_actor`); refused ones before Ray is asked.
 
         Raises:
             ValidationError: A malformed name or namespace.
@@ -162,9 +161,7 @@ class ActorRegistry:
             NotFoundError: No live actor has this name there.
             RayUnavailableError: The GCS did not answer.
         """
-        check_name(namespace, "namespace")
-        check_name(name, "name")
-        check_not_protected(namespace, name, self.protected)
+        check_target(namespace, name, self.protected)
         record = self.conn.gcs_call(
             kill_actor, namespace, name, self.conn.request_timeout_s, self.protected
         )
@@ -173,10 +170,11 @@ class ActorRegistry:
         return record
 
     def reap(self, now: int | None = None) -> list[ReapedActor]:
-        """One reaper pass (see :func:`.actor_registry.reap_actors`)."""
+        """One reaper pass (see :func:`.gcs.reap_actors`)."""
         return self.conn.gcs_call(reap_actors, self.conn.request_timeout_s, now, self.protected)
 
 
+@dataclass(eq=False)
 class ActorReaper:
     """Reap expired detached actors every ``interval_s`` (0: never) on the running event loop.
 
@@ -185,21 +183,13 @@ class ActorReaper:
     each non-empty pass's results (audit them there).
     """
 
-    def __init__(
-        self,
-        registry: ActorRegistry,
-        interval_s: float,
-        calls: Lanes,
-        on_reaped: Callable[[list[ReapedActor]], None],
-        timeout_s: float = 30.0,
-    ) -> None:
-        self.registry = registry
-        self.interval_s = interval_s
-        self.calls = calls
-        self.on_reaped = on_reaped
-        self.timeout_s = timeout_s
-        self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
+    registry: ActorRegistry
+    interval_s: float
+    calls: Lanes
+    on_reaped: Callable[[list[ReapedActor]], None]
+    timeout_s: float = 30.0
+    last_error: str | None = field(default=None, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def start(self) -> None:
         """Start reaping on the running loop (idempotent; a no-op when ``interval_s`` is 0)."""

@@ -47,14 +47,9 @@ _NAMESPACE_RE = re.compile(r"[^A-Za-z0-9_.-]")
 class DriverInfo:
     """What ``connect()`` made of this process: its Ray job and how iog attributes it.
 
-    Attributes:
-        job_id: The driver's Ray job id (hex), which is also its session id in iog.
-        namespace: The Ray namespace named actors of this driver live in.
-        address: The GCS address connected to.
-        kernel_id: The Jupyter kernel id, when this process is a kernel.
-        notebook_path: The notebook's path, when the frontend says it.
-        user: Who runs it (``JUPYTERHUB_USER`` or the OS user).
-        client: ``jupyter``, ``vscode`` or ``python``.
+    ``job_id`` (hex) is also its session id in iog; ``address`` is the GCS connected to;
+    ``kernel_id`` and ``notebook_path`` are None where unknown; ``user`` is
+    ``JUPYTERHUB_USER`` or the OS user; ``client`` is ``jupyter``, ``vscode`` or ``python``.
     """
 
     job_id: str

@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _ray_compat
@@ -29,6 +30,7 @@ from ..errors import ForbiddenError, IogError, NotFoundError
 from ..security.audit import AuditLog
 from ..usage import UsageAccountant
 from ..wire import IdlePolicy, SessionPolicyState
+from ..wire.base import fmt_seconds
 from .connect import KEEP_ALIVE_PREFIX, KV_NAMESPACE
 from .drivers import (
     KernelInfo,
@@ -47,15 +49,6 @@ log = logging.getLogger(__name__)
 POLICY_USER = "iog-idle-policy"
 
 
-def fmt_seconds(seconds: float) -> str:
-    """Seconds as ``42 s``, ``12 min`` or ``3.5 h``."""
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
-
-
 def _keep_alive_until(raw: bytes | None, cap_s: float) -> int | None:
     """The end (epoch ms) of a stored exemption, capped at ``set_ms + cap_s``."""
     try:
@@ -67,6 +60,7 @@ def _keep_alive_until(raw: bytes | None, cap_s: float) -> int | None:
     return min(until, since + int(cap_s * 1000))
 
 
+@dataclass(eq=False)
 class SessionService:
     """The server's sessions: one list for REST and the policy, releases, and the idle loop.
 
@@ -76,31 +70,21 @@ class SessionService:
     server (other users' notebooks, scripts, jobs). Every read is fed to ``usage``.
     """
 
-    def __init__(
-        self,
-        conn: RayConnection,
-        kernels: Callable[[], Awaitable[Sequence[KernelInfo]]],
-        policy: IdlePolicy,
-        calls: Lanes,
-        audit: AuditLog | None = None,
-        call_timeout_s: float = 10.0,
-        release_foreign: bool = False,
-        usage: UsageAccountant | None = None,
-    ) -> None:
-        self.conn = conn
-        self.kernels = kernels
-        self.policy = policy
-        self.calls = calls
-        self.audit = audit
-        self.call_timeout_s = call_timeout_s
-        self.release_foreign = release_foreign
-        self.usage = usage
-        self._last_busy_ms: dict[str, int] = {}
-        self._warned: dict[str, int] = {}  # session id -> the idle period's start it warned
-        self._released: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
-        #: When the GCS was last read for sessions (monotonic), by any caller.
-        self._last_read = float("-inf")
+    conn: RayConnection
+    kernels: Callable[[], Awaitable[Sequence[KernelInfo]]]
+    policy: IdlePolicy
+    calls: Lanes
+    audit: AuditLog | None = None
+    call_timeout_s: float = 10.0
+    release_foreign: bool = False
+    usage: UsageAccountant | None = None
+    _last_busy_ms: dict[str, int] = field(default_factory=dict, init=False)
+    #: Session id -> the start of the idle period it was warned (released) in.
+    _warned: dict[str, int] = field(default_factory=dict, init=False)
+    _released: dict[str, int] = field(default_factory=dict, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    #: When the GCS was last read for sessions (monotonic), by any caller.
+    _last_read: float = field(default=float("-inf"), init=False)
 
     async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self.calls.run("sessions", fn, *args, timeout_s=self.call_timeout_s)

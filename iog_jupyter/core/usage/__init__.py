@@ -4,8 +4,7 @@ Fed by the sessions poller's samples (no Ray call of its own), stored per minute
 """
 
 from .accountant import UsageAccountant, build_report
-from .holdings import Holding, holdings
+from .holdings import Holding
 from .store import UsageStore
-from .window import parse_window
 
-__all__ = ["Holding", "UsageAccountant", "UsageStore", "build_report", "holdings", "parse_window"]
+__all__ = ["Holding", "UsageAccountant", "UsageStore", "build_report"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ValidationError
@@ -49,6 +50,7 @@ def _group_key(bucket: Bucket, group_by: str) -> str:
     return bucket.holder
 
 
+@dataclass(eq=False)
 class UsageAccountant:
     """Feeds on the sessions samples (``observe``) and answers ``GET usage`` (``report``).
 
@@ -57,23 +59,12 @@ class UsageAccountant:
     every report does first).
     """
 
-    def __init__(
-        self,
-        store: UsageStore,
-        sample_interval_s: float = 10.0,
-        node_usage: Callable[[], Mapping[str, NodeUsage]] | None = None,
-    ) -> None:
-        self.store = store
-        self.sample_interval_s = sample_interval_s
-        self.node_usage = node_usage or dict
-        self._lock = threading.Lock()
-        self._last: tuple[int, list[Holding]] | None = None
-        self._pending: dict[tuple[int, str], Bucket] = {}
-
-    @property
-    def cap_s(self) -> float:
-        """The longest time one sample is credited for (twice the sample interval)."""
-        return 2 * self.sample_interval_s
+    store: UsageStore
+    sample_interval_s: float = 10.0
+    node_usage: Callable[[], Mapping[str, NodeUsage]] = dict
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
+    _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
 
     def observe(
         self, now_ms: int, sessions: Iterable[SessionRecord], actors: Iterable[Any], tasks: Any
@@ -94,7 +85,8 @@ class UsageAccountant:
             if last is None:
                 return
             then, previous = last
-            seconds = min(now_ms - then, self.cap_s * 1000) / 1000
+            # Capped at twice the sample interval: a gap (a server down) is not billed.
+            seconds = min(now_ms - then, 2 * self.sample_interval_s * 1000) / 1000
             minute = minute_of(then)
             for holding in previous:
                 self._credit(minute, then, holding, seconds)

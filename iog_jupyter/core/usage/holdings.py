@@ -54,27 +54,18 @@ class Holding:
             node = node_id.hex() if node_id else ""
             self.gpus_by_node[node] = self.gpus_by_node.get(node, 0.0) + gpus
 
-    @property
-    def holds_any(self) -> bool:
-        """Whether it held any CPU, GPU or memory."""
-        return any(v > 0 for v in self.resources.values())
-
-
-def node_gpu_utilization(usage: NodeUsage | None) -> float | None:
-    """The mean utilisation (%) of a node's GPUs that reported one, else None."""
-    gpus = usage.gpus if usage else []
-    values = [g.utilization_percent for g in gpus if g.utilization_percent is not None]
-    return sum(values) / len(values) if values else None
-
 
 def _weighted_utilization(
     gpus_by_node: Mapping[str, float], node_usage: Mapping[str, NodeUsage]
 ) -> float | None:
+    """Mean utilisation (%) of the nodes' reporting GPUs, weighted by the GPUs held there."""
     weighted = held = 0.0
     for node, gpus in gpus_by_node.items():
-        percent = node_gpu_utilization(node_usage.get(node))
-        if percent is not None:
-            weighted += percent * gpus
+        usage = node_usage.get(node)
+        reported = [g.utilization_percent for g in usage.gpus] if usage else []
+        values = [v for v in reported if v is not None]
+        if values:
+            weighted += sum(values) / len(values) * gpus
             held += gpus
     return weighted / held if held else None
 
@@ -90,11 +81,10 @@ def holdings(
     ``sessions`` are all of the poll's records, Ray's own included; ``actors`` its live
     actors, ``tasks`` its running tasks; ``node_usage`` the monitor's latest, by node id hex.
     """
-    records = list(sessions)
     by_job: dict[bytes, Holding] = {}
     owner: dict[bytes, str | None] = {}
     by_submission: dict[str, Holding] = {}
-    for record in records:
+    for record in sessions:
         job = bytes.fromhex(record.session_id)
         owner[job] = record.owner
         if record.internal:
@@ -129,7 +119,7 @@ def holdings(
         holding = by_job.get(bytes(task.job_id))
         if holding is not None:
             holding.add(task.required_resources, bytes(task.node_id))
-    result = [h for h in [*by_job.values(), *found.values()] if h.holds_any]
+    result = [h for h in [*by_job.values(), *found.values()] if any(h.resources.values())]
     for holding in result:
         holding.gpu_utilization_percent = _weighted_utilization(
             holding.gpus_by_node, node_usage or {}

@@ -16,27 +16,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_buckets (
-    minute INTEGER NOT NULL,
-    holder TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    label TEXT NOT NULL,
-    user TEXT,
-    submission_id TEXT,
-    gpu_s REAL NOT NULL,
-    cpu_s REAL NOT NULL,
-    mem_byte_s REAL NOT NULL,
-    gpu_held_s REAL NOT NULL,
-    util_gpu_s REAL NOT NULL,
-    util_covered_gpu_s REAL NOT NULL,
-    max_gpus REAL NOT NULL,
-    first_ms INTEGER NOT NULL,
-    last_ms INTEGER NOT NULL,
-    PRIMARY KEY (minute, holder)
-)
-"""
-
 _MINUTE_MS = 60_000
 
 
@@ -63,6 +42,11 @@ class Bucket:
 
 
 _COLUMNS = [f.name for f in fields(Bucket)]
+#: The SQL type of each field's Python type (the annotations are strings: see the __future__).
+_SQL_TYPES = {"int": "INTEGER NOT NULL", "float": "REAL NOT NULL", "str": "TEXT NOT NULL"}
+_SCHEMA = "CREATE TABLE IF NOT EXISTS usage_buckets ({}, PRIMARY KEY (minute, holder))".format(
+    ", ".join(f"{f.name} {_SQL_TYPES.get(str(f.type), 'TEXT')}" for f in fields(Bucket))
+)
 _SUMMED = ("gpu_s", "cpu_s", "mem_byte_s", "gpu_held_s", "util_gpu_s", "util_covered_gpu_s")
 _UPSERT = (
     f"INSERT INTO usage_buckets ({', '.join(_COLUMNS)}) "
@@ -79,6 +63,11 @@ _UPSERT = (
 def minute_of(t_ms: int) -> int:
     """The bucket (minutes since the epoch) that holds time ``t_ms``."""
     return t_ms // _MINUTE_MS
+
+
+def _minutes(since_ms: int, until_ms: int) -> tuple[int, int]:
+    """The minutes from the one holding ``since_ms`` to the first at or after ``until_ms``."""
+    return minute_of(since_ms), -(-until_ms // _MINUTE_MS)
 
 
 class UsageStore:
@@ -115,15 +104,10 @@ class UsageStore:
     def add(self, buckets: Iterable[Bucket], now_ms: int) -> None:
         """Add buckets to the stored ones (summing same minute and holder), then prune."""
         rows = [astuple(b) for b in buckets]
-        with self._lock:
+        with self._lock, self._db:  # commits, or rolls back on any exception
             self._db.execute("BEGIN")
-            try:
-                self._db.executemany(_UPSERT, rows)
-                self._prune(now_ms)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            self._db.executemany(_UPSERT, rows)
+            self._prune(now_ms)
 
     def _prune(self, now_ms: int) -> None:
         """Drop what retention and the row cap exclude (once a minute: counting rows scans)."""
@@ -153,7 +137,7 @@ class UsageStore:
         is its newest minute in the window. Two passes over the window's rows (the sums, then
         each holder's newest row: SQLite takes bare columns from the row ``max()`` picked).
         """
-        window = (minute_of(since_ms), -(-until_ms // _MINUTE_MS))
+        window = _minutes(since_ms, until_ms)
         where = "WHERE minute >= ? AND minute < ? GROUP BY holder"
         sums = ", ".join(f"sum({c})" for c in _SUMMED)
         with self._lock:
@@ -180,9 +164,8 @@ class UsageStore:
             "SELECT holder, minute, gpu_held_s FROM usage_buckets "
             "WHERE minute >= ? AND minute < ? AND gpu_held_s > 0"
         )
-        window = (minute_of(since_ms), -(-until_ms // _MINUTE_MS))
         with self._lock:
-            return self._db.execute(query, window).fetchall()
+            return self._db.execute(query, _minutes(since_ms, until_ms)).fetchall()
 
     def close(self) -> None:
         """Close the database."""

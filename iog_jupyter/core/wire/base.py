@@ -48,6 +48,15 @@ def iso_from_ms(timestamp_ms: int | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def fmt_seconds(seconds: float) -> str:
+    """Seconds as ``42 s``, ``12 min`` or ``3.5 h``."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
 def iso_field(ms_field: str, description: str, zero_is_null: bool = True) -> Any:
     """A computed field: the ``*_ms`` field ``ms_field`` as ISO-8601 UTC (see :data:`IsoTime`)."""
 

@@ -71,8 +71,7 @@ class ResourceDemand(WireModel):
     pool: str | None = Field(None, description="The pool it is pinned to, if any.")
     reason: str = Field(description="Why it waits, in words a person can act on.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def waiting(self) -> str:
         """Who waits, in words: ``2 tasks, actors or job drivers``."""
         one, many = DEMAND_WAITERS.get(self.kind, (self.kind, self.kind))

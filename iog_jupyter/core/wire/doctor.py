@@ -31,8 +31,7 @@ class DoctorReport(WireModel):
 
     checks: list[Check] = Field(default_factory=list)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def status(self) -> CheckStatus:
         """``fail`` if any check failed, else ``warn`` if any warned, else ``ok``."""
         statuses = {c.status for c in self.checks}

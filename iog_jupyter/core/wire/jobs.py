@@ -158,28 +158,22 @@ class JobRecord(WireModel):
     start_time = iso_field("start_time_ms", "``start_time_ms`` as ISO-8601 UTC.")
     end_time = iso_field("end_time_ms", "``end_time_ms`` as ISO-8601 UTC.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def name(self) -> str:
         """What to call the job: its metadata ``name`` (or ``job_name``), else its id."""
-        return next((self.metadata[k] for k in NAME_KEYS if self.metadata.get(k)), None) or (
-            self.submission_id
-        )
+        return next(filter(None, map(self.metadata.get, NAME_KEYS)), self.submission_id)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def command(self) -> str:
         """The entrypoint as a person would type it (see :func:`display_command`)."""
         return display_command(self.entrypoint)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def notebook(self) -> str | None:
         """For a notebook job: the input notebook, relative to the Jupyter root."""
         return self.metadata.get(NOTEBOOK_KEY) or None
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def notebook_output(self) -> str | None:
         """For a notebook job: where its executed copy is (or will be) written."""
         return self.metadata.get(NOTEBOOK_OUTPUT_KEY) or None

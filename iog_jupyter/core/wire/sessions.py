@@ -56,14 +56,12 @@ class SessionRecord(WireModel):
     idle_s: float | None = Field(None, description="Null for non-kernels of this server.")
     policy: SessionPolicyState = Field(default_factory=SessionPolicyState)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def job_id(self) -> str:
         """The Ray job id (the same as ``session_id``)."""
         return self.session_id
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def label(self) -> str:
         """What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``."""
         if self.internal:
@@ -75,8 +73,7 @@ class SessionRecord(WireModel):
             return f"job {self.submission_id}"
         return f"{self.kind} (pid {self.driver_pid})"
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def internal(self) -> bool:
         """A driver of Ray's own (its namespace starts ``_ray_internal``): never released."""
         return self.namespace.startswith(INTERNAL_NAMESPACE_PREFIX)
@@ -98,8 +95,7 @@ class IdlePolicy(WireModel, frozen=True):
     keep_alive_max_s: float = 24 * 3600.0
     check_interval_s: float = 30.0
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def enabled(self) -> bool:
         """Whether the policy warns or releases at all."""
         return self.warn_after_s > 0 or self.release_after_s > 0

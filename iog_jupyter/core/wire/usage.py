@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
-from .base import WireModel, iso_field
+from .base import WireModel, fmt_seconds, iso_field
 
 #: What ``GET usage`` rows are keyed by.
 UsageGroup = Literal["user", "session", "job"]
@@ -59,23 +59,14 @@ class UsageRow(WireModel):
     first_seen = iso_field("first_seen_ms", "``first_seen_ms`` as ISO-8601 UTC.")
     last_seen = iso_field("last_seen_ms", "``last_seen_ms`` as ISO-8601 UTC.")
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @computed_field
     def summary(self) -> str:
         """In words: ``held 4 GPUs for 6.0 h, used 12 %``."""
         if self.gpu_seconds <= 0:
             return f"no GPUs held; {self.cpu_seconds / 3600:.2f} CPU-h"
         held = self.held_seconds or 1.0
         gpus = self.gpu_seconds / held
-        hours = held / 3600
-        span = (
-            f"{hours:.1f} h"
-            if hours >= 1
-            else f"{held / 60:.0f} min"
-            if held >= 60
-            else f"{held:.0f} s"
-        )
-        text = f"held {gpus:.3g} GPU{'s' if gpus != 1 else ''} for {span}"
+        text = f"held {gpus:.3g} GPU{'s' if gpus != 1 else ''} for {fmt_seconds(held)}"
         if self.gpu_utilization_percent is None:
             return f"{text}, utilisation not reported"
         return f"{text}, used {self.gpu_utilization_percent:.0f} %"
