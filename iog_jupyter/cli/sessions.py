@@ -71,9 +71,10 @@ def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``iog sessions list``."""
+    internal = "true" if args.all else None
     reply = run(
         args,
-        lambda client: client.list_sessions(internal=args.all),
+        lambda client: client.request("GET", "sessions", params={"internal": internal}),
         lambda conn: SessionList(sessions=list_sessions(conn, internal=args.all), policy=None),
     )
     sessions = list(reply.get("sessions") or [])
@@ -101,7 +102,7 @@ def cmd_release(args: argparse.Namespace) -> int:
             return EXIT_OK
     reply = run(
         args,
-        lambda client: client.release_session(session_id),
+        lambda client: client.request("POST", "sessions", session_id, "release"),
         lambda conn: release_session(conn, session_id),
     )
     if args.json:

@@ -50,7 +50,7 @@ def report(client: IogClient | None, verbose: bool = False) -> dict[str, Any]:
     Raises IogClientError (from a server) or RayUnavailableError (exit 3, from Ray).
     """
     if client is not None:
-        return {"status": client.get_status(), "cluster": client.get_cluster()}
+        return {route: client.request("GET", route) for route in ("status", "cluster")}
     with native_logs_hidden(verbose), contextlib.closing(local_connection()) as conn:
         snapshot = get_cluster_snapshot(conn)
         theirs, ours = conn.cluster_version(), conn.describe().version

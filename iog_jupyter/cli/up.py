@@ -28,14 +28,7 @@ from .down import TEMP_DIR_PREFIX, stop_all, stop_recorded
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .options import command
 from .output import to_json
-from .state import (
-    UpState,
-    load_state,
-    new_token_file,
-    save_state,
-    state_dir,
-    state_lock,
-)
+from .state import UpState, load_state, save_state, state_dir, state_lock
 
 log = logging.getLogger(__name__)
 
@@ -278,14 +271,9 @@ def _ensure_jupyter(
     root = Path(root_dir).expanduser().resolve()
     if not root.is_dir():
         raise CliError(f"--notebook-dir {root} is not a directory.", EXIT_USAGE)
-    token_path = directory / JUPYTER_TOKEN_FILE
-    token = ""
-    if old is not None and token_path.is_file():
-        # A restart keeps the token (and the port, if free), so open browser tabs keep working.
-        token = token_path.read_text().strip()
-        os.chmod(token_path, 0o600)
-    if not token:
-        token = new_token_file(token_path)
+    # A restart keeps the token (and the port, if free), so open browser tabs keep working.
+    token_path = local_head.ensure_token_file(directory / JUPYTER_TOKEN_FILE)
+    token = token_path.read_text().strip()
     _note(f"Starting JupyterLab on 127.0.0.1:{port} (log {directory / JUPYTER_LOG_FILE})...")
     if os.geteuid() == 0:
         _note("Running as root: JupyterLab gets --allow-root (it refuses root otherwise).")
