@@ -208,20 +208,9 @@ def _parameters(pairs: list[str] | None) -> dict[str, Any]:
     return parameters
 
 
-def _notebook_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``POST notebook-jobs`` body of ``submit --notebook``."""
-    if [w for w in args.entrypoint if w != "--"] or args.working_dir:
-        raise CliError(
-            "--notebook runs the notebook in its own folder: give no command and no --working-dir.",
-            EXIT_USAGE,
-        )
-    body = _submit_body(args, notebook=True)
-    body.update(path=args.notebook, parameters=_parameters(args.parameter))
-    return body
-
-
-def _submit_body(args: argparse.Namespace, notebook: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {} if notebook else {"entrypoint": _entrypoint(args.entrypoint)}
+def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields of a command's and a notebook's submit: env, pip, metadata, resources, pool."""
+    body: dict[str, Any] = {}
     env = _key_values(args.env, "--env")
     if env:
         body.setdefault("runtime_env", {})["env_vars"] = env
@@ -255,7 +244,7 @@ def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json:
     reports any other error), resuming from that offset.
     """
     said = None
-    try:
+    with contextlib.suppress(IogClientError, IogError):
         while (job := api.get(sid)).status == "PENDING":
             reason = job.pending_reason or "waiting for Ray to start it"
             if reason != said:
@@ -269,8 +258,6 @@ def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json:
                 show(page)
                 offset = page.next_offset
             time.sleep(PENDING_POLL_S)
-    except (IogClientError, IogError):
-        pass
     return offset
 
 
@@ -344,11 +331,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not args.notebook:
         if args.parameter:
             raise CliError("-p/--parameter is for --notebook jobs.", EXIT_USAGE)
-        body = _submit_body(args)
+        body = {"entrypoint": _entrypoint(args.entrypoint), **_submit_body(args)}
         with _open(args) as api:
             sid = _submit(api, body, args.working_dir)
             return _submitted(args, api, {"submission_id": sid})
-    body = _notebook_body(args)
+    if [w for w in args.entrypoint if w != "--"] or args.working_dir:
+        raise CliError(
+            "--notebook runs the notebook in its own folder: give no command and no --working-dir.",
+            EXIT_USAGE,
+        )
+    body = _submit_body(args)
+    body.update(path=args.notebook, parameters=_parameters(args.parameter))
     if args.url:
         with contextlib.closing(make_client(args.url)) as client:
             reply = client.request("POST", "notebook-jobs", json_body=body)
@@ -435,25 +428,20 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ended_line(job: JobRecord) -> str:
-    """``job X SUCCEEDED after 2 min``, with the exit code of a failed job."""
-    ran = run_time_s(job)
-    after = f" after {fmt_seconds(ran)}" if ran is not None else ""
-    code = f" (exit code {job.exit_code})" if job.exit_code else ""
-    return f"job {clean(job.submission_id)} {clean(job.status)}{after}{code}"
-
-
 def cmd_wait(args: argparse.Namespace) -> int:
     """``iog jobs wait ID…``: a line as each job ends; the exit status says how they ended."""
     if args.timeout is not None and args.timeout < 0:
         raise CliError("--timeout must be at least 0.", EXIT_USAGE)
 
     def ended(job: JobRecord) -> None:
+        """``job X SUCCEEDED after 2 min``, with the exit code of a failed job (or JSON)."""
+        ran = run_time_s(job)
         if args.json:
-            reply = {"type": "end", "run_time_s": run_time_s(job)}
-            print(json.dumps({**reply, **_fields(job)}), flush=True)
-        else:
-            print(_ended_line(job), flush=True)
+            print(json.dumps({"type": "end", "run_time_s": ran, **_fields(job)}), flush=True)
+            return
+        after = f" after {fmt_seconds(ran)}" if ran is not None else ""
+        code = f" (exit code {job.exit_code})" if job.exit_code else ""
+        print(f"job {clean(job.submission_id)} {clean(job.status)}{after}{code}", flush=True)
 
     with _open(args) as api:
         try:

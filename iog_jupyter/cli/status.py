@@ -70,9 +70,9 @@ def report(client: IogClient | None, verbose: bool = False) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the cluster status once, or every ``--watch`` seconds until Ctrl-C."""
-    client = make_client(args.url) if args.url else None
     if args.watch is not None and args.watch < 0.5:
         raise CliError("--watch must be at least 0.5 seconds.", EXIT_USAGE)
+    client = make_client(args.url) if args.url else None
     try:
         while True:
             try:
@@ -86,9 +86,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if args.json:
                 print(to_json(result), flush=True)
             else:
-                status = dict(result["status"])
-                if client is not None:
-                    status["server"] = client.url
+                status = {**result["status"], "server": client and client.url}
                 print(format_status(status, result["cluster"]), flush=True)
             if args.watch is None:
                 return EXIT_OK

@@ -180,8 +180,7 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     dash_port = _same_or_free_port(old.dashboard_port if old else None)
     node_ip = "127.0.0.1"
     if multi_node:
-        node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
-        node_ip = node_ip or _detect_node_ip()
+        node_ip = args.node_ip_address or (old.node_ip_address if old else "") or _detect_node_ip()
     head = local_head.LocalHead(
         temp_dir=temp_dir,
         gcs_port=gcs_port,
@@ -234,10 +233,9 @@ def _notebooks_dir() -> str:
 
 def no_token_sentence() -> str:
     """What a Ray without token authentication means, in one sentence, with what to do."""
-    caps = capabilities()
     return (
-        f"{no_token_auth(caps.version)}: its ports run code for anyone who can reach them; "
-        f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
+        f"{no_token_auth(capabilities().version)}: its ports run code for anyone who can reach "
+        f"them; upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
     )
 
 
@@ -314,17 +312,17 @@ def cmd_up(args: argparse.Namespace) -> int:
             if head_started and state.head is not None and state.jupyter is None:
                 stop_all(directory, state)
             raise err if isinstance(err, CliError) else CliError(err.message) from None
-    assert state.head is not None and state.jupyter is not None
-    page = "lab" if state.jupyter.app == "lab" else "tree"
-    url = f"{state.jupyter.url}{page}?token={token}"
+    head, jupyter = state.head, state.jupyter
+    assert head is not None and jupyter is not None
+    url = f"{jupyter.url}{'lab' if jupyter.app == 'lab' else 'tree'}?token={token}"
     started = [n for n, did in (("ray_head", head_started), ("jupyter", jupyter_started)) if did]
     if args.json:
         reply = {
             "url": url,
-            "ray_address": state.head.address,
-            "single_node": state.head.single_node,
+            "ray_address": head.address,
+            "single_node": head.single_node,
             "ray_token_auth": local_head.ray_has_token_auth(),
-            "jupyter_pid": state.jupyter.pid,
+            "jupyter_pid": jupyter.pid,
             "state_dir": str(directory),
             "started": started,
         }
@@ -332,15 +330,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         if not started:
             print("Already up.")
-        mode = "multi-node"
-        if state.head.single_node:
-            mode = "single-node, every Ray port on 127.0.0.1"
+        mode = "single-node, every Ray port on 127.0.0.1" if head.single_node else "multi-node"
         if local_head.ray_has_token_auth():
-            guard = f"Ray token in {state.head.token_path}"
+            guard = f"Ray token in {head.token_path}"
         else:
             guard = f"no Ray token (Ray {capabilities().version} has none)"
-        print(f"Ray head: {state.head.address} ({mode}); {guard}")
-        print(f"JupyterLab (pid {state.jupyter.pid}, log {state.jupyter.log_path}):")
+        print(f"Ray head: {head.address} ({mode}); {guard}")
+        print(f"JupyterLab (pid {jupyter.pid}, log {jupyter.log_path}):")
         print(f"    {url}")
         print("Stop both with `iog down`.")
     sys.stdout.flush()
