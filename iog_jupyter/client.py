@@ -356,13 +356,8 @@ class JobsClient:
                 if message.get("type") != "log":
                     text = str(message.get("message") or "The log tail ended before the job did.")
                     raise IogClientError(client._scrub(text), reason="tail_error")
-                yield LogPage(
-                    submission_id=submission_id,
-                    text=str(message.get("text", "")),
-                    offset=int(message["offset"]),
-                    next_offset=int(message["next_offset"]),
-                    eof=False,
-                )
+                message.update(submission_id=submission_id, eof=False)
+                yield LogPage.model_validate(message)  # a LogMessage, as a page
         finally:
             ws.close()
 

@@ -1,9 +1,7 @@
 """``iog status``: the cluster, from Ray directly (local mode) or from a Jupyter server (remote).
 
-Local mode uses ``iog_jupyter.core`` (the same GCS call as ``ray status``). When ``RAY_ADDRESS`` is
-not set and ``iog up`` has a head running, that head is used. Remote mode (``--url`` or
-``IOG_URL``) asks the server's REST API, with the Jupyter token from ``IOG_TOKEN`` only: a token
-on the command line would be visible to every user through ``ps``.
+Local mode uses ``iog_jupyter.core`` (the same GCS call as ``ray status``); :mod:`.modes` says
+which Ray each mode reaches and where the token comes from.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from ..core import TOKEN_AUTH_SINCE, capabilities, local_head, no_token_auth
@@ -352,11 +351,7 @@ def _note(text: str) -> None:
 
 def _attend(directory: Path) -> int:
     """Stay attached until Ctrl-C, SIGTERM or Jupyter's exit; then stop everything."""
-
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C
     try:
         _note("Running in the foreground; press Ctrl-C to stop.")
         while True:
