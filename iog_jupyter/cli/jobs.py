@@ -324,10 +324,7 @@ def _submitted(args: argparse.Namespace, api: JobsAPI, reply: dict[str, Any]) ->
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """``iog jobs submit``: submit a command or a ``--notebook``, print its id, follow its log.
-
-    A notebook's path is under the server's root (``--url``) or under the current directory.
-    """
+    """``iog jobs submit``: submit a command or a ``--notebook``, print its id, follow its log."""
     if not args.notebook:
         if args.parameter:
             raise CliError("-p/--parameter is for --notebook jobs.", EXIT_USAGE)
