@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -23,7 +24,7 @@ import requests
 import websocket
 
 from ._version import __version__
-from .core.wire import JobPage, JobRecord, LogPage, NotebookSubmitReply
+from .core.wire import JobPage, JobRecord, LogPage
 
 log = logging.getLogger(__name__)
 #: How long a log follow waits for an unavailable server or Ray before it gives up.
@@ -113,11 +114,11 @@ class IogClient:
         request_timeout_s: Connect and read deadline of one request.
 
     Raises:
-        IogClientError: The URL is malformed; every request method raises it when a call fails.
+        IogClientError: The URL is malformed; :meth:`request` raises it when a call fails.
 
     Example:
         >>> client = IogClient("http://127.0.0.1:8888/", os.environ["IOG_TOKEN"])  # doctest: +SKIP
-        >>> client.get_cluster()["totals"]["CPU"]  # doctest: +SKIP
+        >>> client.request("GET", "cluster")["totals"]["CPU"]  # doctest: +SKIP
         8.0
     """
 
@@ -142,72 +143,33 @@ class IogClient:
     def __repr__(self) -> str:
         return f"IogClient(url={self.url!r})"
 
-    def get_status(self) -> dict[str, Any]:
-        """``GET status``: version, Ray connection state, jobs backend, last error."""
-        return self._request("GET", "status")
-
-    def get_cluster(self) -> dict[str, Any]:
-        """``GET cluster``: the current cluster snapshot (``ClusterSnapshot`` JSON)."""
-        return self._request("GET", "cluster")
-
-    def get_doctor(self) -> dict[str, Any]:
-        """``GET doctor``: ``{status, checks: [{id, status, message, fix}]}``."""
-        return self._request("GET", "doctor")
-
-    def upload_package(self, zip_bytes: bytes) -> dict[str, Any]:
-        """``POST packages``: store a ``working_dir`` zip; ``{uri}``."""
-        return self._request("POST", "packages", data=zip_bytes, content_type="application/zip")
-
-    def submit_notebook(self, body: dict[str, Any]) -> NotebookSubmitReply:
-        """``POST notebook-jobs``: run a notebook under the server's root as a job."""
-        reply = self._request("POST", "notebook-jobs", json_body=body)
-        return NotebookSubmitReply.model_validate(reply)
-
-    def list_sessions(self, internal: bool = False) -> dict[str, Any]:
-        """``GET sessions``: ``{sessions, policy}`` (Ray's own drivers with ``internal``)."""
-        return self._request("GET", "sessions", params={"internal": "true"} if internal else None)
-
-    def release_session(self, session_id: str) -> dict[str, Any]:
-        """``POST sessions/{id}/release``: what was killed, cancelled and kept."""
-        path = "sessions/" + quote(session_id, safe="") + "/release"
-        return self._request("POST", path, data=b"")
-
-    def get_usage(self, **params: Any) -> dict[str, Any]:
-        """``GET usage``: ``{since, until, group_by, rows, note, ...}`` (params as the route's)."""
-        query = {k: v for k, v in params.items() if v is not None and v != ""}
-        return self._request("GET", "usage", params=query)
-
-    def list_actors(self, **params: Any) -> dict[str, Any]:
-        """``GET actors``: one page ``{actors, next_cursor, total}`` (params as the route's)."""
-        query = {k: v for k, v in params.items() if v is not None and v != ""}
-        return self._request("GET", "actors", params=query)
-
-    def kill_actor(self, namespace: str, name: str) -> dict[str, Any]:
-        """``DELETE actors/{namespace}/{name}``: ``{namespace, name, killed, actor}``."""
-        path = f"actors/{quote(namespace, safe='')}/{quote(name, safe='')}"
-        return self._request("DELETE", path)
-
     def close(self) -> None:
         """Release the connection pool."""
         self._session.close()
 
     def _scrub(self, text: str) -> str:
         """Remove the token from text that came from elsewhere (a server message)."""
-        if self._token:
-            text = text.replace(self._token, "<token>")
-        return text
+        return text.replace(self._token, "<token>") if self._token else text
 
-    def _request(
+    def url_of(self, *parts: str) -> str:
+        """The URL of ``iog/api/v1/<parts>``, each part URL-quoted."""
+        return self.url + API_PREFIX + "/".join(quote(part, safe="") for part in parts)
+
+    def request(
         self,
         method: str,
-        path: str,
+        *parts: str,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         data: bytes | None = None,
         content_type: str | None = None,
     ) -> dict[str, Any]:
-        """One API call; the reply's JSON object, or an :class:`IogClientError`."""
-        url = shown = self.url + API_PREFIX + path
+        """One call of the route ``parts`` (``"jobs", sid, "stop"``): the reply's JSON object.
+
+        ``params`` that are None or ``""`` are left out. Raises :class:`IogClientError`.
+        """
+        url = self.url_of(*parts)
+        params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         headers = {"Content-Type": content_type} if content_type else None
         try:
             reply = self._session.request(
@@ -236,7 +198,7 @@ class IogClient:
             ) from None
         if 300 <= reply.status_code < 400:
             raise IogClientError(
-                f"{shown} answered {reply.status_code} (a redirect, usually to a login page); "
+                f"{url} answered {reply.status_code} (a redirect, usually to a login page); "
                 "check the URL's base path and the token in IOG_TOKEN.",
                 status=reply.status_code,
                 reason="redirect",
@@ -246,10 +208,10 @@ class IogClient:
         except ValueError:
             body = None
         if reply.status_code >= 400:
-            raise self._error(reply.status_code, body, shown)
+            raise self._error(reply.status_code, body, url)
         if not isinstance(body, dict):
             raise IogClientError(
-                f"{shown} did not send JSON; is iog_jupyter enabled on this server?",
+                f"{url} did not send JSON; is iog_jupyter enabled on this server?",
                 status=reply.status_code,
                 reason="bad_reply",
             )
@@ -265,9 +227,8 @@ class IogClient:
                 else "no token was given; set IOG_TOKEN to the Jupyter server's token"
             )
             detail = f": {message}" if message else ""
-            text = f"The Jupyter server refused the request ({status} Forbidden, {hint}){detail}."
-            if status == 401:
-                text = text.replace("Forbidden", "Unauthorized")
+            phrase = HTTPStatus(status).phrase  # Unauthorized, Forbidden
+            text = f"The Jupyter server refused the request ({status} {phrase}, {hint}){detail}."
             return IogClientError(self._scrub(text), status=status, reason=reason or "forbidden")
         if status == 404 and not message:
             return IogClientError(
@@ -291,34 +252,32 @@ class JobsClient:
 
     def submit(self, body: dict[str, Any]) -> str:
         """``POST jobs``; returns the submission id."""
-        return str(self.client._request("POST", "jobs", json_body=body)["submission_id"])
+        return str(self.client.request("POST", "jobs", json_body=body)["submission_id"])
 
     def list(
         self, statuses: frozenset[str] | None = None, limit: int = 50, cursor: str | None = None
     ) -> JobPage:
         """``GET jobs``: one page, newest first."""
         params = {"status": ",".join(sorted(statuses or ())), "limit": limit, "cursor": cursor}
-        reply = self.client._request("GET", "jobs", params={k: v for k, v in params.items() if v})
-        return JobPage.model_validate(reply)
+        return JobPage.model_validate(self.client.request("GET", "jobs", params=params))
 
     def get(self, submission_id: str) -> JobRecord:
         """``GET jobs/{id}``."""
-        return JobRecord.model_validate(self.client._request("GET", _job_path(submission_id)))
+        return JobRecord.model_validate(self.client.request("GET", "jobs", submission_id))
 
     def stop(self, submission_id: str) -> bool:
         """``POST jobs/{id}/stop``: False when the job had already ended."""
-        reply = self.client._request("POST", _job_path(submission_id, "stop"), data=b"")
-        return bool(reply.get("stopped"))
+        return bool(self.client.request("POST", "jobs", submission_id, "stop").get("stopped"))
 
     def delete(self, submission_id: str) -> None:
         """``DELETE jobs/{id}``: remove an ended job's record and logs."""
-        self.client._request("DELETE", _job_path(submission_id))
+        self.client.request("DELETE", "jobs", submission_id)
 
     def logs(self, submission_id: str, offset: int = 0, limit_bytes: int | None = None) -> LogPage:
         """``GET jobs/{id}/logs``: one page from ``offset``."""
-        params = {"offset": offset, **({"limit_bytes": limit_bytes} if limit_bytes else {})}
-        path = _job_path(submission_id, "logs")
-        return LogPage.model_validate(self.client._request("GET", path, params=params))
+        params = {"offset": offset, "limit_bytes": limit_bytes or None}
+        reply = self.client.request("GET", "jobs", submission_id, "logs", params=params)
+        return LogPage.model_validate(reply)
 
     def follow(
         self, submission_id: str, offset: int = 0, stop: threading.Event | None = None
@@ -331,6 +290,7 @@ class JobsClient:
         runs out, or the server ends the tail with an error (the job was deleted).
         """
         waiting_since: float | None = None
+        stop = stop or threading.Event()
         while True:
             try:
                 for page in self._tail(submission_id, offset, stop):
@@ -350,17 +310,13 @@ class JobsClient:
                     )
                 elif now - waiting_since > RESUME_FOR_S:
                     raise
-            if stop is not None and stop.wait(RESUME_EVERY_S):
+            if stop.wait(RESUME_EVERY_S):
                 return
-            if stop is None:
-                time.sleep(RESUME_EVERY_S)
 
-    def _tail(
-        self, submission_id: str, offset: int, stop: threading.Event | None
-    ) -> Iterator[LogPage]:
+    def _tail(self, submission_id: str, offset: int, stop: threading.Event) -> Iterator[LogPage]:
         """One ``WS jobs/{id}/logs/tail`` connection (see :meth:`follow`)."""
         client = self.client
-        shown = client.url + API_PREFIX + _job_path(submission_id, "logs/tail")
+        shown = client.url_of("jobs", submission_id, "logs", "tail")
         parts = urlsplit(shown)
         scheme = "wss" if parts.scheme == "https" else "ws"
         url = urlunsplit((scheme, parts.netloc, parts.path, f"offset={int(offset)}", ""))
@@ -387,7 +343,7 @@ class JobsClient:
                 reason="unreachable",
             ) from None
         try:
-            while stop is None or not stop.is_set():
+            while not stop.is_set():
                 try:
                     raw = ws.recv()
                 except (OSError, websocket.WebSocketException) as err:
@@ -400,21 +356,11 @@ class JobsClient:
                 if message.get("type") != "log":
                     text = str(message.get("message") or "The log tail ended before the job did.")
                     raise IogClientError(client._scrub(text), reason="tail_error")
-                yield LogPage(
-                    submission_id=submission_id,
-                    text=str(message.get("text", "")),
-                    offset=int(message["offset"]),
-                    next_offset=int(message["next_offset"]),
-                    eof=False,
-                )
+                message.update(submission_id=submission_id, eof=False)
+                yield LogPage.model_validate(message)  # a LogMessage, as a page
         finally:
             ws.close()
 
     def close(self) -> None:
         """Release the HTTP session."""
         self.client.close()
-
-
-def _job_path(submission_id: str, suffix: str = "") -> str:
-    path = "jobs/" + quote(submission_id, safe="")
-    return f"{path}/{suffix}" if suffix else path

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 from collections.abc import Callable, Iterable
@@ -172,8 +173,5 @@ def wait(
         >>> jobs.wait_exit_status(records)  # doctest: +SKIP
         0
     """
-    service = JobService.open(backend)
-    try:
+    with contextlib.closing(JobService.open(backend)) as service:
         return wait_for_jobs(service, submission_ids, timeout_s, on_end)
-    finally:
-        service.close()

@@ -17,7 +17,7 @@ from typing import Any
 from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
 from ..core.actors.registry import ActorRegistry
 from ..core.connection import RayConnection
-from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT
+from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT, ActorKillReply
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import local_connection, run
 from .options import command, group
@@ -56,13 +56,17 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
     states = frozenset(s.strip().upper() for s in (args.state or "").split(",") if s.strip())
     return run(
         args,
-        lambda client: client.list_actors(
-            detached="" if detached is None else "true",
-            namespace=args.namespace,
-            state=args.state,
-            prefix=args.prefix,
-            limit=args.limit,
-            cursor=cursor,
+        lambda client: client.request(
+            "GET",
+            "actors",
+            params={
+                "detached": "true" if detached else None,
+                "namespace": args.namespace,
+                "state": args.state,
+                "prefix": args.prefix,
+                "limit": args.limit,
+                "cursor": cursor,
+            },
         ),
         lambda conn: _registry(conn).list(
             detached=detached,
@@ -109,13 +113,13 @@ def cmd_kill(args: argparse.Namespace) -> int:
     """``iog actors kill NAME -n NS``."""
     reply = run(
         args,
-        lambda client: client.kill_actor(args.namespace, args.name),
-        lambda conn: {
-            "namespace": args.namespace,
-            "name": args.name,
-            "killed": True,
-            "actor": _registry(conn).kill(args.namespace, args.name).model_dump(mode="json"),
-        },
+        lambda client: client.request("DELETE", "actors", args.namespace, args.name),
+        lambda conn: ActorKillReply(
+            namespace=args.namespace,
+            name=args.name,
+            killed=True,
+            actor=_registry(conn).kill(args.namespace, args.name),
+        ),
     )
     emit(args.json, reply, f"Killed actor {clean(args.name)} in namespace {clean(args.namespace)}.")
     return EXIT_OK

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..client import IogClient
 from ..core.security.doctor import FAIL, run_doctor
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 from .modes import run
@@ -50,6 +49,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         raise CliError(
             "--fix works in local mode only (on the head node, as the token's owner).", EXIT_USAGE
         )
-    report = run(args, IogClient.get_doctor, lambda conn: run_doctor(conn, fix=args.fix))
+    report = run(
+        args,
+        lambda client: client.request("GET", "doctor"),
+        lambda conn: run_doctor(conn, fix=args.fix),
+    )
     emit(args.json, report, format_report(report))
     return EXIT_ERROR if report.get("status") == FAIL else EXIT_OK

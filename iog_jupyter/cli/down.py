@@ -17,7 +17,7 @@ from . import jupyter_proc
 from .errors import EXIT_OK
 from .options import command
 from .output import emit
-from .state import UpState, clear_state, load_state, state_dir, state_lock
+from .state import STATE_FILE, UpState, load_state, state_dir, state_lock
 
 #: Prefix of the head temp dirs ``iog up`` creates (short: Ray puts Unix sockets in them).
 TEMP_DIR_PREFIX = "iog-"
@@ -43,7 +43,7 @@ def stop_all(directory: Path, state: UpState) -> dict[str, Any]:
         if temp.name.startswith(TEMP_DIR_PREFIX) and temp.is_dir():
             shutil.rmtree(temp, ignore_errors=True)
         _remove_in(directory, state.head.token_path)
-    clear_state(directory)
+    (directory / STATE_FILE).unlink(missing_ok=True)
     return result
 
 

@@ -164,7 +164,11 @@ def _submit(api: JobsAPI, body: dict[str, Any], working_dir: str | None) -> str:
             working_dir = os.path.realpath(working_dir)
             api.working_dir_roots = [working_dir]
         else:
-            working_dir = api.client.upload_package(zip_directory(working_dir))["uri"]
+            zipped = zip_directory(working_dir)
+            reply = api.client.request(
+                "POST", "packages", data=zipped, content_type="application/zip"
+            )
+            working_dir = reply["uri"]
         body.setdefault("runtime_env", {})["working_dir"] = working_dir
     return api.submit(body)
 
@@ -179,17 +183,15 @@ def _entrypoint(words: list[str]) -> str:
 
 def parse_size(text: str) -> int:
     """Bytes from ``4GiB``, ``512MB``, ``1.5G`` or a plain number (argparse type)."""
-    units = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
     raw = text.strip().lower().removesuffix("b")
     binary = raw.endswith("i")
     raw = raw.removesuffix("i")
-    unit = raw[-1] if raw and raw[-1] in "kmgt" else ""
-    number = raw[: len(raw) - len(unit)]
+    power = "kmgt".index(raw[-1]) + 1 if raw and raw[-1] in "kmgt" else 0
     try:
-        value = float(number)
+        value = float(raw[:-1] if power else raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4GiB or 512MB") from None
-    scale = 1024 ** "kmgt".index(unit) * 1024 if binary and unit else units[unit]
+    scale = (1024 if binary else 1000) ** power
     if value <= 0 or value * scale > 2**62:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive size")
     return int(value * scale)
@@ -206,51 +208,9 @@ def _parameters(pairs: list[str] | None) -> dict[str, Any]:
     return parameters
 
 
-def _notebook_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``POST notebook-jobs`` body of ``submit --notebook``."""
-    if [w for w in args.entrypoint if w != "--"] or args.working_dir:
-        raise CliError(
-            "--notebook runs the notebook in its own folder: give no command and no --working-dir.",
-            EXIT_USAGE,
-        )
-    body = _submit_body(args, notebook=True)
-    body.update(path=args.notebook, parameters=_parameters(args.parameter))
-    return body
-
-
-def _submit_notebook(args: argparse.Namespace) -> int:
-    """``submit --notebook``: through the server (path under its root) or here (under cwd)."""
-    body = _notebook_body(args)
-    if args.url:
-        client = make_client(args.url)
-        owner, jobs, submit, collect = client.jobs, client.jobs, client.submit_notebook, None
-    else:
-        notebooks = NotebookJobs.open_local(os.getcwd(), args.backend, local_connection())
-        owner, jobs, submit = notebooks, notebooks.jobs, notebooks.submit
-        collect = notebooks.collect_ready
-    with contextlib.closing(owner):
-        reply = submit(body)
-        sid = reply.submission_id
-        if args.json and not args.follow:
-            print(to_json(reply.model_dump(mode="json")))
-            return EXIT_OK
-        print(
-            f"iog: submitted notebook job {clean(sid)}; its executed copy will be "
-            f"{clean(reply.output)}",
-            file=sys.stderr,
-            flush=True,
-        )
-        if not args.follow:
-            print(sid)
-            return EXIT_OK
-        code = _follow(jobs, sid, 0, args.json)
-        if collect is not None:
-            collect()
-        return code
-
-
-def _submit_body(args: argparse.Namespace, notebook: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {} if notebook else {"entrypoint": _entrypoint(args.entrypoint)}
+def _submit_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields of a command's and a notebook's submit: env, pip, metadata, resources, pool."""
+    body: dict[str, Any] = {}
     env = _key_values(args.env, "--env")
     if env:
         body.setdefault("runtime_env", {})["env_vars"] = env
@@ -284,7 +244,7 @@ def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json:
     reports any other error), resuming from that offset.
     """
     said = None
-    try:
+    with contextlib.suppress(IogClientError, IogError):
         while (job := api.get(sid)).status == "PENDING":
             reason = job.pending_reason or "waiting for Ray to start it"
             if reason != said:
@@ -298,8 +258,6 @@ def _wait_while_pending(api: JobsAPI, sid: str, offset: int, show: Any, as_json:
                 show(page)
                 offset = page.next_offset
             time.sleep(PENDING_POLL_S)
-    except (IogClientError, IogError):
-        pass
     return offset
 
 
@@ -349,23 +307,50 @@ def _follow(api: JobsAPI, submission_id: str, offset: int, as_json: bool) -> int
     return code if isinstance(code, int) and 0 < code < 256 else EXIT_ERROR
 
 
+def _submitted(args: argparse.Namespace, api: JobsAPI, reply: dict[str, Any]) -> int:
+    """Say what was submitted (a notebook job: where its copy goes); print its id or follow."""
+    sid = reply["submission_id"]
+    if args.json and not args.follow:
+        print(to_json(reply))
+        return EXIT_OK
+    what = f"job {clean(sid)}"
+    if "output" in reply:
+        what = f"notebook {what}; its executed copy will be {clean(reply['output'])}"
+    print(f"iog: submitted {what}", file=sys.stderr, flush=True)
+    if not args.follow:
+        print(sid)
+        return EXIT_OK
+    return _follow(api, sid, 0, args.json)
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
-    """``iog jobs submit``: submit, print the id, and optionally follow the log."""
-    if args.notebook:
-        return _submit_notebook(args)
-    if args.parameter:
-        raise CliError("-p/--parameter is for --notebook jobs.", EXIT_USAGE)
+    """``iog jobs submit``: submit a command or a ``--notebook``, print its id, follow its log."""
+    if not args.notebook:
+        if args.parameter:
+            raise CliError("-p/--parameter is for --notebook jobs.", EXIT_USAGE)
+        body = {"entrypoint": _entrypoint(args.entrypoint), **_submit_body(args)}
+        with _open(args) as api:
+            sid = _submit(api, body, args.working_dir)
+            return _submitted(args, api, {"submission_id": sid})
+    if [w for w in args.entrypoint if w != "--"] or args.working_dir:
+        raise CliError(
+            "--notebook runs the notebook in its own folder: give no command and no --working-dir.",
+            EXIT_USAGE,
+        )
     body = _submit_body(args)
-    with _open(args) as api:
-        submission_id = _submit(api, body, args.working_dir)
-        if args.json and not args.follow:
-            print(to_json({"submission_id": submission_id}))
-            return EXIT_OK
-        print(f"iog: submitted job {clean(submission_id)}", file=sys.stderr, flush=True)
-        if not args.follow:
-            print(submission_id)
-            return EXIT_OK
-        return _follow(api, submission_id, 0, args.json)
+    body.update(path=args.notebook, parameters=_parameters(args.parameter))
+    if args.url:
+        with contextlib.closing(make_client(args.url)) as client:
+            reply = client.request("POST", "notebook-jobs", json_body=body)
+            return _submitted(args, client.jobs, reply)
+    with contextlib.closing(
+        NotebookJobs.open_local(os.getcwd(), args.backend, local_connection())
+    ) as notebooks:
+        reply = notebooks.submit(body).model_dump(mode="json")
+        code = _submitted(args, notebooks.jobs, reply)
+        if args.follow:
+            notebooks.collect_ready()
+        return code
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -440,25 +425,20 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ended_line(job: JobRecord) -> str:
-    """``job X SUCCEEDED after 2 min``, with the exit code of a failed job."""
-    ran = run_time_s(job)
-    after = f" after {fmt_seconds(ran)}" if ran is not None else ""
-    code = f" (exit code {job.exit_code})" if job.exit_code else ""
-    return f"job {clean(job.submission_id)} {clean(job.status)}{after}{code}"
-
-
 def cmd_wait(args: argparse.Namespace) -> int:
     """``iog jobs wait ID…``: a line as each job ends; the exit status says how they ended."""
     if args.timeout is not None and args.timeout < 0:
         raise CliError("--timeout must be at least 0.", EXIT_USAGE)
 
     def ended(job: JobRecord) -> None:
+        """``job X SUCCEEDED after 2 min``, with the exit code of a failed job (or JSON)."""
+        ran = run_time_s(job)
         if args.json:
-            reply = {"type": "end", "run_time_s": run_time_s(job)}
-            print(json.dumps({**reply, **_fields(job)}), flush=True)
-        else:
-            print(_ended_line(job), flush=True)
+            print(json.dumps({"type": "end", "run_time_s": ran, **_fields(job)}), flush=True)
+            return
+        after = f" after {fmt_seconds(ran)}" if ran is not None else ""
+        code = f" (exit code {job.exit_code})" if job.exit_code else ""
+        print(f"job {clean(job.submission_id)} {clean(job.status)}{after}{code}", flush=True)
 
     with _open(args) as api:
         try:
@@ -481,5 +461,5 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 def _fields(job: JobRecord) -> dict[str, Any]:
     """What ``wait --json`` says of a job."""
-    keys = ("submission_id", "name", "status", "exit_code", "message")
-    return {k: v for k, v in job.model_dump(mode="json").items() if k in keys}
+    keys = {"submission_id", "name", "status", "exit_code", "message"}
+    return job.model_dump(mode="json", include=keys)

@@ -127,46 +127,33 @@ def is_running(state: JupyterState) -> bool:
     return f"--ServerApp.port={state.port}".encode() in local_head.read_cmdline(state.pid)
 
 
-def answers(state: JupyterState, token: str, request_timeout_s: float = 2.0) -> bool:
-    """Whether ``GET api/status`` answers 200 with the token."""
-    try:
-        reply = requests.get(
-            state.url + "api/status",
-            headers={"Authorization": f"token {token}"},
-            timeout=request_timeout_s,
-            allow_redirects=False,
-        )
-    except requests.RequestException:
-        return False
-    return reply.status_code == 200
-
-
 def wait_until_ready(state: JupyterState, token: str, deadline_s: float = 120.0) -> None:
     """Wait until the server answers with the token; CliError if it exits or is late."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if not local_head.is_alive(state.pid):
             local_head.reap([state.pid])
-            raise CliError(
-                f"Jupyter exited during startup; see {state.log_path}: {log_tail(state, token)}"
+            try:  # the log's last lines, on one line, without the token
+                lines = Path(state.log_path).read_text(errors="replace").strip().splitlines()
+            except OSError:
+                lines = ["(no log)"]
+            tail = " | ".join(line.strip() for line in lines[-3:])
+            tail = tail.replace(token, "<token>") if token else tail
+            raise CliError(f"Jupyter exited during startup; see {state.log_path}: {tail}")
+        with contextlib.suppress(requests.RequestException):
+            reply = requests.get(
+                state.url + "api/status",
+                headers={"Authorization": f"token {token}"},
+                timeout=2.0,
+                allow_redirects=False,
             )
-        if answers(state, token):
-            return
+            if reply.status_code == 200:
+                return
         time.sleep(0.3)
     raise CliError(
         f"Jupyter did not answer on port {state.port} within {deadline_s:.0f} s; "
         f"see {state.log_path}."
     )
-
-
-def log_tail(state: JupyterState, token: str, lines: int = 3) -> str:
-    """The last lines of the server's log, on one line, with the token removed."""
-    try:
-        text = Path(state.log_path).read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    tail = " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
-    return tail.replace(token, "<token>") if token else tail
 
 
 def stop_jupyter(state: JupyterState, grace_s: float = 15.0) -> bool:

@@ -18,8 +18,6 @@ from ..core.errors import IogError
 from . import actors, doctor, down, jobs, options, sessions, status, up, usage
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, exit_code_of
 
-log = logging.getLogger(__name__)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``iog`` and its subcommands.
@@ -59,15 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         options.resolve(args)
-    except CliError as err:
-        _fail(err.message)
-        return err.exit_code
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="iog: %(message)s",
-        stream=sys.stderr,
-    )
-    try:
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="iog: %(message)s",
+            stream=sys.stderr,
+        )
         return int(args.handler(args))
     except (CliError, IogClientError, IogError) as err:
         _fail(err.message)

@@ -20,12 +20,7 @@ from .errors import EXIT_USAGE, CliError
 
 
 def shared_parser(*, local_only: bool = False) -> argparse.ArgumentParser:
-    """The parent parser of the shared options: ``--json``, ``--verbose`` and ``--url``.
-
-    Args:
-        local_only: For commands that run in local mode only: ``--url`` is left out of their
-            help, and :func:`resolve` refuses it with a clear message.
-    """
+    """The parent parser of ``--json``, ``--verbose`` and ``--url`` (hidden if ``local_only``)."""
     shared = argparse.ArgumentParser(add_help=False)
     for flags, text in (
         (["--json"], "print machine-readable JSON"),

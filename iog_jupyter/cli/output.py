@@ -291,10 +291,9 @@ def format_job(job: Mapping[str, Any]) -> str:
     lines = []
     for name in JOB_FIELDS:
         value = job.get(name)
-        if value is None or value == {} or value == "":
+        # A job without a name is called by its id, the next line.
+        if value in (None, {}, "") or (name == "name" and value == job.get("submission_id")):
             continue
-        if name == "name" and value == job.get("submission_id"):
-            continue  # a job without a name is called by its id, the next line
         shown = json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
         lines.append(f"{name}: {clean(shown)}")
     return "\n".join(lines)

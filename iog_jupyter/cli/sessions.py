@@ -13,13 +13,12 @@ import argparse
 import sys
 from typing import Any
 
-from ..core.errors import IogError
 from ..core.sessions.drivers import check_session_id, list_sessions, release_session
 from ..core.wire import SessionList
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import run
 from .options import command, group
-from .output import clean, emit, format_table, to_json
+from .output import clean, emit, format_table
 
 
 def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
@@ -37,7 +36,7 @@ def add_parser(subparsers: Any, remote: argparse.ArgumentParser) -> None:
 
 
 def _amount(name: str, value: float) -> str:
-    if name == "memory" or name.endswith("memory"):
+    if name.endswith("memory"):  # memory, object_store_memory
         return f"{name} {value / 2**30:.1f}GiB"
     return f"{name} {value:g}"
 
@@ -71,9 +70,10 @@ def format_sessions_table(sessions: list[dict[str, Any]]) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``iog sessions list``."""
+    internal = "true" if args.all else None
     reply = run(
         args,
-        lambda client: client.list_sessions(internal=args.all),
+        lambda client: client.request("GET", "sessions", params={"internal": internal}),
         lambda conn: SessionList(sessions=list_sessions(conn, internal=args.all), policy=None),
     )
     sessions = list(reply.get("sessions") or [])
@@ -88,10 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_release(args: argparse.Namespace) -> int:
     """``iog sessions release ID``: asks for confirmation on a terminal unless ``--yes``."""
-    try:
-        session_id = check_session_id(args.session_id)
-    except IogError as err:
-        raise CliError(err.message, EXIT_USAGE) from None
+    session_id = check_session_id(args.session_id)  # a ValidationError exits 2
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("Releasing kills actors; confirm with --yes.", EXIT_USAGE)
@@ -101,18 +98,18 @@ def cmd_release(args: argparse.Namespace) -> int:
             return EXIT_OK
     reply = run(
         args,
-        lambda client: client.release_session(session_id),
+        lambda client: client.request("POST", "sessions", session_id, "release"),
         lambda conn: release_session(conn, session_id),
     )
-    if args.json:
-        print(to_json(reply))
-    else:
-        print(
-            f"Released session {clean(reply.get('session_id'))}: killed "
-            f"{len(reply.get('killed_actors') or [])} actor(s), cancelled "
-            f"{reply.get('cancelled_tasks', 0)} task(s); kept "
-            f"{reply.get('kept_detached_actors', 0)} detached actor(s)."
-        )
+    emit(
+        args.json,
+        reply,
+        f"Released session {clean(reply.get('session_id'))}: killed "
+        f"{len(reply.get('killed_actors') or [])} actor(s), cancelled "
+        f"{reply.get('cancelled_tasks', 0)} task(s); kept "
+        f"{reply.get('kept_detached_actors', 0)} detached actor(s).",
+    )
+    if not args.json:
         for error in reply.get("errors") or []:
             print(f"iog: could not release {clean(error)}", file=sys.stderr)
     return EXIT_OK

@@ -55,13 +55,6 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def new_token_file(path: Path) -> str:
-    """Write a fresh random token (no trailing newline) into a 0600 file and return it."""
-    token = secrets.token_hex(24)
-    write_private(path, token)
-    return token
-
-
 class JupyterState(BaseModel):
     """The JupyterLab server ``iog up`` started.
 
@@ -121,12 +114,6 @@ def load_state(directory: Path) -> UpState | None:
 def save_state(directory: Path, state: UpState) -> None:
     """Write ``state.json`` (0600)."""
     write_private(directory / STATE_FILE, state.model_dump_json(indent=2) + "\n")
-
-
-def clear_state(directory: Path) -> None:
-    """Remove ``state.json``."""
-    with contextlib.suppress(FileNotFoundError):
-        (directory / STATE_FILE).unlink()
 
 
 @contextlib.contextmanager

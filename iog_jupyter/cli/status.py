@@ -1,9 +1,7 @@
 """``iog status``: the cluster, from Ray directly (local mode) or from a Jupyter server (remote).
 
-Local mode uses ``iog_jupyter.core`` (the same GCS call as ``ray status``). When ``RAY_ADDRESS`` is
-not set and ``iog up`` has a head running, that head is used. Remote mode (``--url`` or
-``IOG_URL``) asks the server's REST API, with the Jupyter token from ``IOG_TOKEN`` only: a token
-on the command line would be visible to every user through ``ps``.
+Local mode uses ``iog_jupyter.core`` (the same GCS call as ``ray status``); :mod:`.modes` says
+which Ray each mode reaches and where the token comes from.
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ def report(client: IogClient | None, verbose: bool = False) -> dict[str, Any]:
     Raises IogClientError (from a server) or RayUnavailableError (exit 3, from Ray).
     """
     if client is not None:
-        return {"status": client.get_status(), "cluster": client.get_cluster()}
+        return {route: client.request("GET", route) for route in ("status", "cluster")}
     with native_logs_hidden(verbose), contextlib.closing(local_connection()) as conn:
         snapshot = get_cluster_snapshot(conn)
         theirs, ours = conn.cluster_version(), conn.describe().version
@@ -70,9 +68,9 @@ def report(client: IogClient | None, verbose: bool = False) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the cluster status once, or every ``--watch`` seconds until Ctrl-C."""
-    client = make_client(args.url) if args.url else None
     if args.watch is not None and args.watch < 0.5:
         raise CliError("--watch must be at least 0.5 seconds.", EXIT_USAGE)
+    client = make_client(args.url) if args.url else None
     try:
         while True:
             try:
@@ -86,9 +84,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if args.json:
                 print(to_json(result), flush=True)
             else:
-                status = dict(result["status"])
-                if client is not None:
-                    status["server"] = client.url
+                status = {**result["status"], "server": client and client.url}
                 print(format_status(status, result["cluster"]), flush=True)
             if args.watch is None:
                 return EXIT_OK

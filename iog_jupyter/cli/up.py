@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from ..core import TOKEN_AUTH_SINCE, capabilities, local_head, no_token_auth
@@ -28,14 +27,7 @@ from .down import TEMP_DIR_PREFIX, stop_all, stop_recorded
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .options import command
 from .output import to_json
-from .state import (
-    UpState,
-    load_state,
-    new_token_file,
-    save_state,
-    state_dir,
-    state_lock,
-)
+from .state import UpState, load_state, save_state, state_dir, state_lock
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +179,7 @@ def _ensure_head(directory: Path, state: UpState, args: argparse.Namespace) -> b
     dash_port = _same_or_free_port(old.dashboard_port if old else None)
     node_ip = "127.0.0.1"
     if multi_node:
-        node_ip = args.node_ip_address or (old.node_ip_address if old else None) or ""
-        node_ip = node_ip or _detect_node_ip()
+        node_ip = args.node_ip_address or (old.node_ip_address if old else "") or _detect_node_ip()
     head = local_head.LocalHead(
         temp_dir=temp_dir,
         gcs_port=gcs_port,
@@ -241,10 +232,9 @@ def _notebooks_dir() -> str:
 
 def no_token_sentence() -> str:
     """What a Ray without token authentication means, in one sentence, with what to do."""
-    caps = capabilities()
     return (
-        f"{no_token_auth(caps.version)}: its ports run code for anyone who can reach them; "
-        f"upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
+        f"{no_token_auth(capabilities().version)}: its ports run code for anyone who can reach "
+        f"them; upgrade Ray to >= {TOKEN_AUTH_SINCE} to get RAY_AUTH_MODE=token."
     )
 
 
@@ -278,14 +268,9 @@ def _ensure_jupyter(
     root = Path(root_dir).expanduser().resolve()
     if not root.is_dir():
         raise CliError(f"--notebook-dir {root} is not a directory.", EXIT_USAGE)
-    token_path = directory / JUPYTER_TOKEN_FILE
-    token = ""
-    if old is not None and token_path.is_file():
-        # A restart keeps the token (and the port, if free), so open browser tabs keep working.
-        token = token_path.read_text().strip()
-        os.chmod(token_path, 0o600)
-    if not token:
-        token = new_token_file(token_path)
+    # A restart keeps the token (and the port, if free), so open browser tabs keep working.
+    token_path = local_head.ensure_token_file(directory / JUPYTER_TOKEN_FILE)
+    token = token_path.read_text().strip()
     _note(f"Starting JupyterLab on 127.0.0.1:{port} (log {directory / JUPYTER_LOG_FILE})...")
     if os.geteuid() == 0:
         _note("Running as root: JupyterLab gets --allow-root (it refuses root otherwise).")
@@ -326,17 +311,17 @@ def cmd_up(args: argparse.Namespace) -> int:
             if head_started and state.head is not None and state.jupyter is None:
                 stop_all(directory, state)
             raise err if isinstance(err, CliError) else CliError(err.message) from None
-    assert state.head is not None and state.jupyter is not None
-    page = "lab" if state.jupyter.app == "lab" else "tree"
-    url = f"{state.jupyter.url}{page}?token={token}"
+    head, jupyter = state.head, state.jupyter
+    assert head is not None and jupyter is not None
+    url = f"{jupyter.url}{'lab' if jupyter.app == 'lab' else 'tree'}?token={token}"
     started = [n for n, did in (("ray_head", head_started), ("jupyter", jupyter_started)) if did]
     if args.json:
         reply = {
             "url": url,
-            "ray_address": state.head.address,
-            "single_node": state.head.single_node,
+            "ray_address": head.address,
+            "single_node": head.single_node,
             "ray_token_auth": local_head.ray_has_token_auth(),
-            "jupyter_pid": state.jupyter.pid,
+            "jupyter_pid": jupyter.pid,
             "state_dir": str(directory),
             "started": started,
         }
@@ -344,15 +329,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         if not started:
             print("Already up.")
-        mode = "multi-node"
-        if state.head.single_node:
-            mode = "single-node, every Ray port on 127.0.0.1"
+        mode = "single-node, every Ray port on 127.0.0.1" if head.single_node else "multi-node"
         if local_head.ray_has_token_auth():
-            guard = f"Ray token in {state.head.token_path}"
+            guard = f"Ray token in {head.token_path}"
         else:
             guard = f"no Ray token (Ray {capabilities().version} has none)"
-        print(f"Ray head: {state.head.address} ({mode}); {guard}")
-        print(f"JupyterLab (pid {state.jupyter.pid}, log {state.jupyter.log_path}):")
+        print(f"Ray head: {head.address} ({mode}); {guard}")
+        print(f"JupyterLab (pid {jupyter.pid}, log {jupyter.log_path}):")
         print(f"    {url}")
         print("Stop both with `iog down`.")
     sys.stdout.flush()
@@ -368,11 +351,7 @@ def _note(text: str) -> None:
 
 def _attend(directory: Path) -> int:
     """Stay attached until Ctrl-C, SIGTERM or Jupyter's exit; then stop everything."""
-
-    def _interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C
     try:
         _note("Running in the foreground; press Ctrl-C to stop.")
         while True:

@@ -17,27 +17,17 @@ from typing import Any
 
 from ..config import default_state_dir
 from ..core.usage import UsageStore, build_report
-from ..core.wire import USAGE_GROUPS
+from ..core.wire import USAGE_GROUPS, UsageRow
 from .errors import EXIT_OK, EXIT_USAGE, CliError
 from .modes import make_client
 from .options import command
 from .output import clean, format_table, to_json
 
-#: The CSV columns, in order: the row's wire fields (``summary`` last).
-CSV_FIELDS = (
-    "key",
-    "label",
-    "user",
-    "kind",
-    "gpu_seconds",
-    "cpu_seconds",
-    "memory_byte_seconds",
-    "held_seconds",
-    "max_gpus",
-    "gpu_utilization_percent",
-    "first_seen",
-    "last_seen",
-    "summary",
+#: The CSV columns, in order: the row's wire fields, times as ISO (not ``*_ms``), ``summary`` last.
+CSV_FIELDS = tuple(
+    name
+    for name in [*UsageRow.model_fields, *UsageRow.model_computed_fields]
+    if not name.endswith("_ms")
 )
 
 
@@ -133,7 +123,7 @@ def cmd_usage(args: argparse.Namespace) -> int:
     params = {"since": args.since, "until": args.until, "group_by": args.by}
     if args.url:
         with contextlib.closing(make_client(args.url)) as client:
-            report = client.get_usage(**params)
+            report = client.request("GET", "usage", params=params)
     else:
         report = _local_report(args)
     rows = list(report.get("rows") or [])

@@ -152,17 +152,17 @@ class ServerSessions:
 
     def list(self) -> list[dict[str, Any]]:
         """The server's session list."""
-        return list(self._call("list_sessions").get("sessions") or [])
+        return list(self._call("GET", "sessions").get("sessions") or [])
 
     def release(self, session: dict[str, Any]) -> dict[str, Any]:
         """Ask the server to release a session (audited there)."""
-        return self._call("release_session", str(session["session_id"]))
+        return self._call("POST", "sessions", str(session["session_id"]), "release")
 
-    def _call(self, method: str, *args: Any) -> dict[str, Any]:
+    def _call(self, method: str, *parts: str) -> dict[str, Any]:
         from ..client import IogClientError
 
         try:
-            return getattr(self.client, method)(*args)
+            return self.client.request(method, *parts)
         except IogClientError as err:
             raise IogError(err.message) from None
 

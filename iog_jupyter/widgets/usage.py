@@ -129,7 +129,8 @@ def server_source(url: str, token: str | None) -> Source:
     def fetch(since: str | None, until: str | None, group_by: str) -> dict[str, Any]:
         with contextlib.closing(IogClient(url, token)) as client:
             try:
-                return client.get_usage(since=since, until=until, group_by=group_by)
+                params = {"since": since, "until": until, "group_by": group_by}
+                return client.request("GET", "usage", params=params)
             except IogClientError as err:
                 raise IogError(err.message) from None
 
