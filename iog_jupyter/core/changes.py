@@ -38,17 +38,11 @@ class ChangeFeed:
     def __init__(self, sources: dict[str, Source], interval_s: float) -> None:
         self.sources = dict(sources)
         self.interval_s = interval_s
-        self._listeners: dict[int, tuple[frozenset[str], Listener]] = {}
-        self._next_id = 0
+        self._listeners: dict[object, tuple[frozenset[str], Listener]] = {}
         self._fingerprints: dict[str, Hashable] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._baselines: dict[str, asyncio.Future[Hashable]] = {}
-
-    @property
-    def topics(self) -> frozenset[str]:
-        """Every topic this feed knows."""
-        return frozenset(self.sources)
 
     @property
     def subscribers(self) -> int:
@@ -68,11 +62,10 @@ class ChangeFeed:
             ValueError: A topic this feed does not know.
         """
         wanted = frozenset(topics)
-        unknown = wanted - self.topics
+        unknown = wanted - set(self.sources)
         if unknown:
             raise ValueError(f"Unknown topic {sorted(unknown)[0]!r}.")
-        key = self._next_id
-        self._next_id += 1
+        key = object()
         self._listeners[key] = (wanted, listener)
         self._ensure_running()
         # A topic nobody watched yet gets its first fingerprint (recorded, not compared) now;
