@@ -261,8 +261,6 @@ def fetch_cluster_status(conn: RayConnection) -> Any:
     conn.prepare_ray_client()
     try:
         return _ray_compat.get_cluster_status(conn.address, conn.request_timeout_s)
-    except RayUnavailableError:
-        raise
     except Exception as err:  # Ray raises RpcError, RaySystemError, ConnectionError, ...
         raise conn.failure(err) from None
 
