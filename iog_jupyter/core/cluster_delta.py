@@ -123,11 +123,8 @@ def compute_delta(
         ids_removed, ids_added, _ = ids
         pool_changes.append(
             {
-                "name": pool["name"],
+                **pool,  # its node_ids go as the two lists below (PoolChange has no node_ids)
                 "index": index,
-                "num_nodes": pool["num_nodes"],
-                "totals": pool["totals"],
-                "available": pool["available"],
                 "node_ids_removed": ids_removed,
                 "node_ids_added": [{"index": i, "node_id": pool["node_ids"][i]} for i in ids_added],
             }

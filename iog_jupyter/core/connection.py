@@ -114,10 +114,9 @@ def normalize_gcs_address(address: str) -> str:
 
 
 def resolve_gcs_address(address: str | None = None) -> tuple[str, str]:
-    """Find the GCS address: explicit, then ``RAY_ADDRESS``, then Ray's file, then the default.
+    """The GCS address (explicit, ``RAY_ADDRESS``, Ray's file, or the default) and its source.
 
-    Returns:
-        The address and a phrase saying where it came from.
+    The source is a phrase saying where the address came from.
     """
     if address and address not in ("auto", "local"):
         return normalize_gcs_address(address), "configuration"

@@ -145,11 +145,7 @@ def free_ports(count: int, exclude: Iterable[int] = ()) -> list[int]:
 
 
 def ensure_token_file(path: str | Path) -> Path:
-    """Create a Ray token file readable only by its owner (0600), or tighten an existing one.
-
-    Returns:
-        The path of the token file.
-    """
+    """Create a Ray token file readable only by its owner (0600), or tighten one; its path."""
     token_path = Path(path).expanduser()
     token_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not token_path.exists() or not token_path.read_text().strip():
@@ -382,11 +378,7 @@ def processes_under(temp_dir: str | Path) -> list[int]:
 
 
 def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
-    """SIGTERM the pids, then SIGKILL what is left after ``grace_s``.
-
-    Returns:
-        How many pids there were.
-    """
+    """SIGTERM the pids, then SIGKILL what is left after ``grace_s``; how many there were."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -424,9 +416,5 @@ def reap(pids: list[int]) -> None:
 
 
 def stop_head(temp_dir: str | Path, grace_s: float = 10.0) -> int:
-    """Stop every process of the head (and its local workers) that lives under ``temp_dir``.
-
-    Returns:
-        How many processes were stopped.
-    """
+    """Stop every process of the head (and its local workers) under ``temp_dir``; how many."""
     return stop_processes(processes_under(temp_dir), grace_s)
