@@ -41,7 +41,7 @@ class ChangeFeed:
         self._listeners: dict[object, tuple[frozenset[str], Listener]] = {}
         self._fingerprints: dict[str, Hashable] = {}
         self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._wake = asyncio.Event()
         self._baselines: dict[str, asyncio.Future[Hashable]] = {}
 
     @property
@@ -103,8 +103,7 @@ class ChangeFeed:
 
     def wake(self) -> None:
         """Run the next round now (after a change made through this server, say)."""
-        if self._wake is not None:
-            self._wake.set()
+        self._wake.set()
 
     async def check_once(self) -> list[str]:
         """Take one fingerprint of each watched topic; notify and return the topics that changed.
@@ -148,11 +147,9 @@ class ChangeFeed:
     def _ensure_running(self) -> None:
         if self._task is not None and not self._task.done():
             return
-        self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
-        assert self._wake is not None
         while self._listeners:
             await self.check_once()
             self._wake.clear()

@@ -321,16 +321,11 @@ def _stat(pid: int) -> list[str]:
 
 def _has_file_under(pid: int, prefix: str) -> bool:
     """Whether ``pid`` holds an open file under ``prefix`` (a directory path ending in ``/``)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
-                return True
-        except OSError:
-            continue
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
+                    return True
     return False
 
 
