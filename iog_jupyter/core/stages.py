@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _ray_compat
-from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
+from .cluster import PoolConfig, get_cluster_snapshot
 from .connection import RayConnection
 from .errors import ValidationError
 from .jobs.base import JobBackend
@@ -108,22 +108,18 @@ class Stage:
         if self.pool is None:
             return {}
         if self._placement is None:
-            self._placement = self._job_placement(conn)
+            own = conn is None
+            conn = conn or RayConnection()
+            try:
+                snapshot = get_cluster_snapshot(conn, self.pool_config, include_usage=False)
+            finally:
+                if own:
+                    conn.close()
+            by_label = _ray_compat.capabilities().job_label_selector
+            self._placement = pool_placement(snapshot, self.pool_config, self.pool, by_label)
         if "entrypoint_label_selector" in self._placement:
             return {"label_selector": dict(self._placement["entrypoint_label_selector"])}
         return {"resources": dict(self._placement["entrypoint_resources"])}
-
-    def _job_placement(self, conn: RayConnection | None) -> dict[str, Any]:
-        assert self.pool is not None
-        own = conn is None
-        conn = conn or RayConnection()
-        try:
-            snapshot = build_snapshot(fetch_cluster_status(conn), pool_config=self.pool_config)
-        finally:
-            if own:
-                conn.close()
-        by_label = _ray_compat.capabilities().job_label_selector
-        return pool_placement(snapshot, self.pool_config, self.pool, by_label)
 
     def options(self, **options: Any) -> dict[str, Any]:
         """The stage's placement merged with a task's or actor's own options.
