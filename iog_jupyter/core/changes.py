@@ -67,7 +67,8 @@ class ChangeFeed:
             raise ValueError(f"Unknown topic {sorted(unknown)[0]!r}.")
         key = object()
         self._listeners[key] = (wanted, listener)
-        self._ensure_running()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._loop())
         # A topic nobody watched yet gets its first fingerprint (recorded, not compared) now;
         # subscribers to topics already watched cost no extra round.
         if wanted - set(self._fingerprints):
@@ -113,10 +114,9 @@ class ChangeFeed:
         changed: list[str] = []
         for topic in sorted(self.watched()):
             fingerprint = await self._fingerprint(topic)
-            previous = self._fingerprints.get(topic, _UNSEEN)
-            self._fingerprints[topic] = fingerprint
-            if previous is not _UNSEEN and previous != fingerprint:
+            if self._fingerprints.get(topic, fingerprint) != fingerprint:
                 changed.append(topic)
+            self._fingerprints[topic] = fingerprint
         for topic in changed:
             for topics, listener in list(self._listeners.values()):
                 if topic in topics:
@@ -144,11 +144,6 @@ class ChangeFeed:
             log.warning("iog_jupyter: change source %r failed: %s", topic, type(error).__name__)
             return ("unavailable", type(error).__name__)
 
-    def _ensure_running(self) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-
     async def _loop(self) -> None:
         while self._listeners:
             await self.check_once()
@@ -156,9 +151,6 @@ class ChangeFeed:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
         self._fingerprints.clear()
-
-
-_UNSEEN: Any = object()
 
 
 def jobs_fingerprint(page: Any) -> Hashable:
