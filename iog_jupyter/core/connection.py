@@ -294,8 +294,8 @@ class RayConnection:
         Raises:
             RayUnavailableError: The GCS is down or the cluster runs without a dashboard.
         """
-        if self._dashboard_url:
-            return self._dashboard_url
+        if cached := self._dashboard_url:  # read once: reset() may run on another thread
+            return cached
         url = self._configured_dashboard_url
         if not url:
             hostport = self.gcs_call(
@@ -307,8 +307,8 @@ class RayConnection:
                     "API are not available."
                 )
             url = hostport.decode()
-        self._dashboard_url = (url if "://" in url else f"http://{url}").rstrip("/")
-        return self._dashboard_url
+        self._dashboard_url = url = (url if "://" in url else f"http://{url}").rstrip("/")
+        return url
 
     def reset(self) -> None:
         """Forget cached discoveries (the dashboard URL) after Ray was restarted."""
