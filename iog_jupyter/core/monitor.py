@@ -200,12 +200,10 @@ class ClusterMonitor(PollState):
     # -- subscribers -----------------------------------------------------------------------
 
     def subscribe(self, listener: Listener, deltas: bool = False) -> Callable[[], None]:
-        """Register a listener; returns the function that removes it.
+        """Call ``listener(kind, message_json)`` on each change and status change; the unsubscriber.
 
-        Args:
-            listener: Called with ``(kind, message_json)`` on every change and status change.
-            deltas: Send it ``delta`` messages (kind ``"delta"``) instead of whole snapshots,
-                except when a delta would not be smaller (then a ``snapshot``, with its seq).
+        With ``deltas`` it gets ``delta`` messages instead of whole snapshots, except when a delta
+        would not be smaller (then a ``snapshot``, with its seq).
         """
         listeners = self._delta_listeners if deltas else self._listeners
         listeners.append(listener)
