@@ -50,7 +50,7 @@ def start_worker_node(
         cmd.append(f"--resources={resources}")
     if labels:
         cmd.append(f"--labels={labels}")
-    local_head._run_ray(cmd, local_head._ray_env(head.token_path, False), start_timeout_s)
+    local_head._run_ray(cmd, local_head._ray_env(head), start_timeout_s)
 
 
 def processes_of_node(temp_dir: str | Path, node_id: str | None = None) -> list[int]:

@@ -8,25 +8,5 @@ from __future__ import annotations
 
 from ._ray_compat import TOKEN_AUTH_SINCE, capabilities, import_ray, no_token_auth
 from .connection import RayConnection
-from .errors import (
-    IogError,
-    NotFoundError,
-    RayUnavailableError,
-    ValidationError,
-)
-from .wire import ClusterSnapshot, NodeRecord, ResourceDemand
 
-__all__ = [
-    "TOKEN_AUTH_SINCE",
-    "capabilities",
-    "import_ray",
-    "no_token_auth",
-    "ClusterSnapshot",
-    "IogError",
-    "NodeRecord",
-    "NotFoundError",
-    "RayConnection",
-    "RayUnavailableError",
-    "ResourceDemand",
-    "ValidationError",
-]
+__all__ = ["TOKEN_AUTH_SINCE", "RayConnection", "capabilities", "import_ray", "no_token_auth"]

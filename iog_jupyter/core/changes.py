@@ -38,17 +38,11 @@ class ChangeFeed:
     def __init__(self, sources: dict[str, Source], interval_s: float) -> None:
         self.sources = dict(sources)
         self.interval_s = interval_s
-        self._listeners: dict[int, tuple[frozenset[str], Listener]] = {}
-        self._next_id = 0
+        self._listeners: dict[object, tuple[frozenset[str], Listener]] = {}
         self._fingerprints: dict[str, Hashable] = {}
         self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._wake = asyncio.Event()
         self._baselines: dict[str, asyncio.Future[Hashable]] = {}
-
-    @property
-    def topics(self) -> frozenset[str]:
-        """Every topic this feed knows."""
-        return frozenset(self.sources)
 
     @property
     def subscribers(self) -> int:
@@ -68,13 +62,13 @@ class ChangeFeed:
             ValueError: A topic this feed does not know.
         """
         wanted = frozenset(topics)
-        unknown = wanted - self.topics
+        unknown = wanted - set(self.sources)
         if unknown:
             raise ValueError(f"Unknown topic {sorted(unknown)[0]!r}.")
-        key = self._next_id
-        self._next_id += 1
+        key = object()
         self._listeners[key] = (wanted, listener)
-        self._ensure_running()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._loop())
         # A topic nobody watched yet gets its first fingerprint (recorded, not compared) now;
         # subscribers to topics already watched cost no extra round.
         if wanted - set(self._fingerprints):
@@ -110,8 +104,7 @@ class ChangeFeed:
 
     def wake(self) -> None:
         """Run the next round now (after a change made through this server, say)."""
-        if self._wake is not None:
-            self._wake.set()
+        self._wake.set()
 
     async def check_once(self) -> list[str]:
         """Take one fingerprint of each watched topic; notify and return the topics that changed.
@@ -121,10 +114,9 @@ class ChangeFeed:
         changed: list[str] = []
         for topic in sorted(self.watched()):
             fingerprint = await self._fingerprint(topic)
-            previous = self._fingerprints.get(topic, _UNSEEN)
-            self._fingerprints[topic] = fingerprint
-            if previous is not _UNSEEN and previous != fingerprint:
+            if self._fingerprints.get(topic, fingerprint) != fingerprint:
                 changed.append(topic)
+            self._fingerprints[topic] = fingerprint
         for topic in changed:
             for topics, listener in list(self._listeners.values()):
                 if topic in topics:
@@ -152,23 +144,13 @@ class ChangeFeed:
             log.warning("iog_jupyter: change source %r failed: %s", topic, type(error).__name__)
             return ("unavailable", type(error).__name__)
 
-    def _ensure_running(self) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-
     async def _loop(self) -> None:
-        assert self._wake is not None
         while self._listeners:
             await self.check_once()
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
         self._fingerprints.clear()
-
-
-_UNSEEN: Any = object()
 
 
 def jobs_fingerprint(page: Any) -> Hashable:

@@ -69,17 +69,15 @@ def _amounts(usage: Iterable[Any]) -> tuple[dict[str, float], dict[str, float]]:
 
 
 def _pool_of(labels: Mapping[str, str], totals: Mapping[str, float], config: PoolConfig) -> str:
-    value = labels.get(config.label) if config.label else None
-    if value:
-        return value
-    if config.resource_prefix:
-        prefix = config.resource_prefix
-        named = [n[len(prefix) :] for n in sorted(totals) if n.startswith(prefix) and n != prefix]
-        if named:
-            # A node carrying several pools' resources (one head standing in for a whole
-            # pipeline) is in all of them: "preprocess+serve+train".
-            return "+".join(named)
-    return DEFAULT_POOL
+    if config.label and labels.get(config.label):
+        return labels[config.label]
+    prefix = config.resource_prefix
+    named = [
+        n[len(prefix) :] for n in sorted(totals) if prefix and n.startswith(prefix) and n != prefix
+    ]
+    # A node carrying several pools' resources (one head standing in for a whole pipeline) is
+    # in all of them: "preprocess+serve+train".
+    return "+".join(named) or DEFAULT_POOL
 
 
 def _usage_from_summary(entry: Mapping[str, Any]) -> NodeUsage:
@@ -261,8 +259,6 @@ def fetch_cluster_status(conn: RayConnection) -> Any:
     conn.prepare_ray_client()
     try:
         return _ray_compat.get_cluster_status(conn.address, conn.request_timeout_s)
-    except RayUnavailableError:
-        raise
     except Exception as err:  # Ray raises RpcError, RaySystemError, ConnectionError, ...
         raise conn.failure(err) from None
 

@@ -35,13 +35,14 @@ class DeltaMismatch(ValueError):
     """A delta does not fit the snapshot it is applied to: the client must resync."""
 
 
+def without_idle(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A node record without ``idle_ms``, which ticks on every poll."""
+    return {k: v for k, v in node.items() if k != "idle_ms"}
+
+
 def _same_node(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether two node records are the same, ``idle_ms`` aside."""
-    if old == new:
-        return True
-    return {k: v for k, v in old.items() if k != "idle_ms"} == {
-        k: v for k, v in new.items() if k != "idle_ms"
-    }
+    return old == new or without_idle(old) == without_idle(new)
 
 
 def _keyed_changes(
@@ -52,15 +53,9 @@ def _keyed_changes(
 ) -> tuple[list[K], list[int], list[int]] | None:
     """Removed keys, indexes (in new) of added and of changed items; None when not expressible.
 
-    Args:
-        old_keys: The keys of the old list, in order.
-        new_keys: The keys of the new list, in order.
-        same: ``same(key, new_index)``: whether the item is unchanged (called for kept keys).
-        limit: Give up (None) once more items than this are added or changed.
-
-    Returns:
-        ``(removed, added, changed)``, or None when a key repeats or the unchanged items are not
-        in the same relative order in both lists (the apply rule could not rebuild the order).
+    ``same(key, new_index)`` says whether a kept item is unchanged. None when a key repeats, more
+    than ``limit`` items are added or changed, or the unchanged items are not in the same
+    relative order in both lists (the apply rule could not rebuild the order).
     """
     old_set = set(old_keys)
     new_set = set(new_keys)
@@ -128,11 +123,8 @@ def compute_delta(
         ids_removed, ids_added, _ = ids
         pool_changes.append(
             {
-                "name": pool["name"],
+                **pool,  # its node_ids go as the two lists below (PoolChange has no node_ids)
                 "index": index,
-                "num_nodes": pool["num_nodes"],
-                "totals": pool["totals"],
-                "available": pool["available"],
                 "node_ids_removed": ids_removed,
                 "node_ids_added": [{"index": i, "node_id": pool["node_ids"][i]} for i in ids_added],
             }

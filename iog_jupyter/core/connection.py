@@ -8,13 +8,13 @@ loopback, with the Ray token added server-side.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import socket
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,16 +93,6 @@ def find_ray_token(token_path: str | None = None) -> TokenInfo:
     return TokenInfo(token=None, source="none")
 
 
-def _read_current_cluster_file() -> str | None:
-    """The GCS address that the newest local ``ray start`` wrote, if any."""
-    tmpdir = os.environ.get("RAY_TMPDIR") or DEFAULT_RAY_TMPDIR
-    try:
-        text = (Path(tmpdir) / "ray_current_cluster").read_text().strip()
-    except OSError:
-        return None
-    return text or None
-
-
 def normalize_gcs_address(address: str) -> str:
     """Check a GCS address (``host:port``) and return it in canonical form.
 
@@ -124,19 +114,20 @@ def normalize_gcs_address(address: str) -> str:
 
 
 def resolve_gcs_address(address: str | None = None) -> tuple[str, str]:
-    """Find the GCS address: explicit, then ``RAY_ADDRESS``, then Ray's file, then the default.
+    """The GCS address (explicit, ``RAY_ADDRESS``, Ray's file, or the default) and its source.
 
-    Returns:
-        The address and a phrase saying where it came from.
+    The source is a phrase saying where the address came from.
     """
     if address and address not in ("auto", "local"):
         return normalize_gcs_address(address), "configuration"
     env = os.environ.get("RAY_ADDRESS", "").strip()
     if env and env not in ("auto", "local"):
         return normalize_gcs_address(env), "RAY_ADDRESS"
-    from_file = _read_current_cluster_file()
-    if from_file:
-        return normalize_gcs_address(from_file), "ray_current_cluster"
+    # The GCS address that the newest local ``ray start`` wrote.
+    tmpdir = os.environ.get("RAY_TMPDIR") or DEFAULT_RAY_TMPDIR
+    with contextlib.suppress(OSError):
+        if from_file := (Path(tmpdir) / "ray_current_cluster").read_text().strip():
+            return normalize_gcs_address(from_file), "ray_current_cluster"
     return DEFAULT_GCS_ADDRESS, "default"
 
 
@@ -166,45 +157,34 @@ class RayConnection:
         self.address, self.address_source = resolve_gcs_address(address)
         self._configured_dashboard_url = dashboard_url or os.environ.get("RAY_DASHBOARD_ADDRESS")
         self._dashboard_url: str | None = None
-        self._token_info = find_ray_token(token_path)
+        #: Where the token came from (the token itself stays out of ``repr``).
+        self.token_info = find_ray_token(token_path)
         self.connect_timeout_s = connect_timeout_s
         self.request_timeout_s = request_timeout_s
         self._http = requests.Session()
-        self._lock = threading.Lock()
-        self._auth_mode: str | None = None
 
-    @property
+    @functools.cached_property
     def auth_mode(self) -> str:
         """How iog authenticates to Ray: ``token``, ``disabled`` (Ray's word) or ``none``.
 
         ``none`` means the installed Ray has no token authentication at all (before 2.52): a
         token found in Ray's places is then ignored, with a warning, never sent or claimed.
         """
-        if self._auth_mode is None:
-            self._auth_mode = self._detect_auth_mode()
-        return self._auth_mode
-
-    def _detect_auth_mode(self) -> str:
         env_mode = os.environ.get("RAY_AUTH_MODE", "").strip().lower()
         caps = _ray_compat.capabilities()
         if not caps.token_auth:
-            if self._token_info.token is not None or env_mode == "token":
+            if self.token_info.token is not None or env_mode == "token":
                 _warn_once(
                     f"{_ray_compat.no_token_auth(caps.version)}; the Ray token from "
-                    f"{self._token_info.source} and RAY_AUTH_MODE are ignored. Run `iog doctor`."
+                    f"{self.token_info.source} and RAY_AUTH_MODE are ignored. Run `iog doctor`."
                 )
             return "none"
-        return env_mode or ("token" if self._token_info.token else "disabled")
+        return env_mode or ("token" if self.token_info.token else "disabled")
 
     def prepare_ray_client(self) -> None:
         """Point this process's Ray clients at our token; call before each GCS call."""
         if self.auth_mode == "token":
-            _ray_compat.use_token_auth(self._token_info.source, self._token_info.path)
-
-    @property
-    def token_info(self) -> TokenInfo:
-        """Where the token came from (the token itself stays out of ``repr``)."""
-        return self._token_info
+            _ray_compat.use_token_auth(self.token_info.source, self.token_info.path)
 
     def describe(self, connected: bool = False) -> RayInfo:
         """Connection facts safe to show anyone who may read the cluster: never the token.
@@ -218,7 +198,7 @@ class RayConnection:
             address=self.address,
             address_source=self.address_source,
             auth_mode=self.auth_mode,
-            token_source=self._token_info.source,
+            token_source=self.token_info.source,
             dashboard=self._dashboard_url or self._configured_dashboard_url,
             version=caps.version,
             capabilities=caps,
@@ -256,7 +236,7 @@ class RayConnection:
             )
             return RayTokenRefusedError(
                 f"Ray at {self.where} answered but refused the token "
-                f"(token from {self._token_info.source}). {advice}"
+                f"(token from {self.token_info.source}). {advice}"
             )
         if isinstance(err, TimeoutError) or "imeout" in text or "DEADLINE" in text:
             return self.unavailable(text)  # a slow GCS: asking it once more would only wait again
@@ -314,9 +294,8 @@ class RayConnection:
         Raises:
             RayUnavailableError: The GCS is down or the cluster runs without a dashboard.
         """
-        with self._lock:
-            if self._dashboard_url:
-                return self._dashboard_url
+        if cached := self._dashboard_url:  # read once: reset() may run on another thread
+            return cached
         url = self._configured_dashboard_url
         if not url:
             hostport = self.gcs_call(
@@ -328,23 +307,18 @@ class RayConnection:
                     "API are not available."
                 )
             url = hostport.decode()
-        if "://" not in url:
-            url = f"http://{url}"
-        url = url.rstrip("/")
-        with self._lock:
-            self._dashboard_url = url
+        self._dashboard_url = url = (url if "://" in url else f"http://{url}").rstrip("/")
         return url
 
     def reset(self) -> None:
         """Forget cached discoveries (the dashboard URL) after Ray was restarted."""
-        with self._lock:
-            self._dashboard_url = None
+        self._dashboard_url = None
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the Ray token to the dashboard. Server-side use only."""
-        if self._token_info.token is None or self.auth_mode != "token":
+        if self.token_info.token is None or self.auth_mode != "token":
             return {}
-        return {"Authorization": f"Bearer {self._token_info.token}"}
+        return {"Authorization": f"Bearer {self.token_info.token}"}
 
     def dashboard_get(self, path: str, timeout_s: float | None = None) -> Any:
         """GET a dashboard JSON endpoint (``/nodes?view=summary``) with the token; decoded JSON.
@@ -369,7 +343,7 @@ class RayConnection:
         if reply.status_code in (401, 403):
             raise RayUnavailableError(
                 f"Ray's dashboard refused iog_jupyter's token ({reply.status_code}); check that "
-                f"the Ray token ({self._token_info.source}) is the cluster's."
+                f"the Ray token ({self.token_info.source}) is the cluster's."
             )
         if reply.status_code >= 400:
             raise RayUnavailableError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -30,6 +31,14 @@ log = logging.getLogger(__name__)
 START_ATTEMPTS = 2
 #: The Ray Client server's module, as its command line names it.
 CLIENT_SERVER = b"ray.util.client.server"
+#: What ``ray start`` must not inherit from the caller's environment (the head sets its own).
+_HEAD_ENV = (
+    "RAY_ADDRESS",
+    "RAY_AUTH_TOKEN",
+    "RAY_AUTH_MODE",
+    "RAY_AUTH_TOKEN_PATH",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+)
 
 
 class LocalHead(BaseModel):
@@ -136,11 +145,7 @@ def free_ports(count: int, exclude: Iterable[int] = ()) -> list[int]:
 
 
 def ensure_token_file(path: str | Path) -> Path:
-    """Create a Ray token file readable only by its owner (0600), or tighten an existing one.
-
-    Returns:
-        The path of the token file.
-    """
+    """Create a Ray token file readable only by its owner (0600), or tighten one; its path."""
     token_path = Path(path).expanduser()
     token_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not token_path.exists() or not token_path.read_text().strip():
@@ -161,20 +166,15 @@ def _ray_executable() -> str:
     return found
 
 
-def _ray_env(token_path: str, single_node: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
-        env.pop(name, None)
-    if ray_has_token_auth():
-        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
-    with_this_python_first(env)
-    if single_node:
-        # Single-node mode keeps every Ray port (GCS, raylet, client server) on 127.0.0.1.
-        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    else:
-        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
-    return env
+def _ray_env(head: LocalHead) -> dict[str, str]:
+    """The environment of ``ray start``: the head's client environment, without an address.
+
+    Single-node mode keeps every Ray port (GCS, raylet, client server) on 127.0.0.1.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _HEAD_ENV}
+    env.update(head.env(), RAY_USAGE_STATS_ENABLED="0")
+    del env["RAY_ADDRESS"]
+    return with_this_python_first(env)
 
 
 def wait_for_port(port: int, deadline_s: float) -> bool:
@@ -251,15 +251,11 @@ def start_head(
         f"--ray-client-server-port={ports[2]}",
         *_agent_port_flags(ports[3:]),
     ]
-    if num_cpus is not None:
-        cmd.append(f"--num-cpus={num_cpus}")
-    if num_gpus is not None:
-        cmd.append(f"--num-gpus={num_gpus}")
-    if resources:
-        cmd.append(f"--resources={resources}")
+    flags = {"--num-cpus": num_cpus, "--num-gpus": num_gpus, "--resources": resources or None}
+    cmd += [f"{flag}={value}" for flag, value in flags.items() if value is not None]
     for attempt in range(START_ATTEMPTS):
         try:
-            _run_ray(cmd, _ray_env(head.token_path, single_node), start_timeout_s)
+            _run_ray(cmd, _ray_env(head), start_timeout_s)
             if not wait_for_port(head.gcs_port, 30):
                 raise IogError(f"Ray's GCS did not open port {head.gcs_port}; see {head.temp_dir}.")
             # `ray start --head` always starts the Ray Client server (port 0 is refused), and on a
@@ -325,28 +321,17 @@ def _stat(pid: int) -> list[str]:
 
 def _has_file_under(pid: int, prefix: str) -> bool:
     """Whether ``pid`` holds an open file under ``prefix`` (a directory path ending in ``/``)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
-                return True
-        except OSError:
-            continue
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(prefix):
+                    return True
     return False
 
 
 def _mentions(cmdline: bytes, marker: bytes) -> bool:
     """Whether the command line names ``marker`` as a whole path or a path prefix."""
-    start = cmdline.find(marker)
-    while start >= 0:
-        end = start + len(marker)
-        if end == len(cmdline) or cmdline[end : end + 1] in (b"/", b"\0", b" ", b",", b'"'):
-            return True
-        start = cmdline.find(marker, start + 1)
-    return False
+    return re.search(re.escape(marker) + rb'(?:[/\0 ,"]|$)', cmdline) is not None
 
 
 def _ray_own(cmdline: bytes) -> bool:
@@ -376,37 +361,19 @@ def processes_under(temp_dir: str | Path) -> list[int]:
     resolved = str(Path(temp_dir).resolve())
     marker = resolved.encode()
     prefix = resolved.rstrip("/") + "/"
-    me = os.getpid()
-    cmdlines: dict[int, bytes] = {}
-    parents: dict[int, int | None] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        pid = int(entry.name)
-        line = read_cmdline(pid)
-        if line:
-            cmdlines[pid] = line
-            fields = _stat(pid)
-            parents[pid] = int(fields[1]) if len(fields) > 1 else None
+    pids = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+    cmdlines = {pid: read_cmdline(pid) for pid in pids if pid != os.getpid()}
     found = {pid for pid, cmdline in cmdlines.items() if _mentions(cmdline, marker)}
     own = [pid for pid, cmdline in cmdlines.items() if pid not in found and _ray_own(cmdline)]
     found |= {pid for pid in own if _has_file_under(pid, prefix)}
-    changed = True
-    while changed:
-        changed = False
-        for pid in own:
-            if pid not in found and parents.get(pid) in found:
-                found.add(pid)
-                changed = True
+    parents = {pid: int(fields[1]) for pid in own if len(fields := _stat(pid)) > 1}
+    while more := {pid for pid in own if pid not in found and parents.get(pid) in found}:
+        found |= more
     return sorted(found)
 
 
 def stop_processes(pids: list[int], grace_s: float = 10.0) -> int:
-    """SIGTERM the pids, then SIGKILL what is left after ``grace_s``.
-
-    Returns:
-        How many pids there were.
-    """
+    """SIGTERM the pids, then SIGKILL what is left after ``grace_s``; how many there were."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -444,9 +411,5 @@ def reap(pids: list[int]) -> None:
 
 
 def stop_head(temp_dir: str | Path, grace_s: float = 10.0) -> int:
-    """Stop every process of the head (and its local workers) that lives under ``temp_dir``.
-
-    Returns:
-        How many processes were stopped.
-    """
+    """Stop every process of the head (and its local workers) under ``temp_dir``; how many."""
     return stop_processes(processes_under(temp_dir), grace_s)

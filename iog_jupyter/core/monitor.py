@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cluster import PoolConfig, build_snapshot, fetch_cluster_status, fetch_node_usage
-from .cluster_delta import compute_delta
+from .cluster_delta import compute_delta, without_idle
 from .connection import RayConnection
 from .errors import IogError
 from .wire import ClusterSnapshot, HistoryPoint, NodeUsage, StatusMessage, iso_from_ms
@@ -52,7 +52,7 @@ def change_key(data: dict[str, Any]) -> dict[str, Any]:
     are compared with ``==`` (much cheaper than serializing them sorted).
     """
     key = {k: v for k, v in data.items() if k not in ("timestamp", "timestamp_ms", "nodes")}
-    key["nodes"] = [{k: v for k, v in node.items() if k != "idle_ms"} for node in data["nodes"]]
+    key["nodes"] = [without_idle(node) for node in data["nodes"]]
     return key
 
 
@@ -97,9 +97,7 @@ class PollState:
 
     def history_since(self, since_ms: int | None = None) -> list[HistoryPoint]:
         """History points newer than ``since_ms`` (all of them when None), oldest first."""
-        if since_ms is None:
-            return list(self.history)
-        return [point for point in self.history if point.timestamp_ms > since_ms]
+        return [p for p in self.history if since_ms is None or p.timestamp_ms > since_ms]
 
     def delay_s(self, interval_s: float) -> float:
         """Seconds until the next poll: ``interval_s``, or the backoff after failures."""
@@ -202,12 +200,10 @@ class ClusterMonitor(PollState):
     # -- subscribers -----------------------------------------------------------------------
 
     def subscribe(self, listener: Listener, deltas: bool = False) -> Callable[[], None]:
-        """Register a listener; returns the function that removes it.
+        """Call ``listener(kind, message_json)`` on each change and status change; the unsubscriber.
 
-        Args:
-            listener: Called with ``(kind, message_json)`` on every change and status change.
-            deltas: Send it ``delta`` messages (kind ``"delta"``) instead of whole snapshots,
-                except when a delta would not be smaller (then a ``snapshot``, with its seq).
+        With ``deltas`` it gets ``delta`` messages instead of whole snapshots, except when a delta
+        would not be smaller (then a ``snapshot``, with its seq).
         """
         listeners = self._delta_listeners if deltas else self._listeners
         listeners.append(listener)

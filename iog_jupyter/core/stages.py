@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _ray_compat
-from .cluster import PoolConfig, build_snapshot, fetch_cluster_status
+from .cluster import PoolConfig, get_cluster_snapshot
 from .connection import RayConnection
 from .errors import ValidationError
 from .jobs.base import JobBackend
@@ -108,22 +108,18 @@ class Stage:
         if self.pool is None:
             return {}
         if self._placement is None:
-            self._placement = self._job_placement(conn)
+            own = conn is None
+            conn = conn or RayConnection()
+            try:
+                snapshot = get_cluster_snapshot(conn, self.pool_config, include_usage=False)
+            finally:
+                if own:
+                    conn.close()
+            by_label = _ray_compat.capabilities().job_label_selector
+            self._placement = pool_placement(snapshot, self.pool_config, self.pool, by_label)
         if "entrypoint_label_selector" in self._placement:
             return {"label_selector": dict(self._placement["entrypoint_label_selector"])}
         return {"resources": dict(self._placement["entrypoint_resources"])}
-
-    def _job_placement(self, conn: RayConnection | None) -> dict[str, Any]:
-        assert self.pool is not None
-        own = conn is None
-        conn = conn or RayConnection()
-        try:
-            snapshot = build_snapshot(fetch_cluster_status(conn), pool_config=self.pool_config)
-        finally:
-            if own:
-                conn.close()
-        by_label = _ray_compat.capabilities().job_label_selector
-        return pool_placement(snapshot, self.pool_config, self.pool, by_label)
 
     def options(self, **options: Any) -> dict[str, Any]:
         """The stage's placement merged with a task's or actor's own options.
@@ -141,14 +137,9 @@ class Stage:
     # -- tasks and actors -------------------------------------------------------------------
 
     def remote(self, fn_or_class: Any, **options: Any) -> Any:
-        """A Ray remote function or actor class, placed on the stage's pool.
+        """``fn_or_class`` (plain or ``@ray.remote``) with ``.options()`` placing it on the pool.
 
-        Args:
-            fn_or_class: A function or class, plain or already ``@ray.remote``.
-            **options: More ``.options()`` (``num_cpus``, ``num_gpus``, ...).
-
-        Returns:
-            What ``.options()`` returns: call ``.remote(...)`` on it.
+        Call ``.remote(...)`` on what it returns; ``options`` are more ``.options()``.
         """
         import ray
 
@@ -158,14 +149,8 @@ class Stage:
     def actor(self, cls: Any, name: str, *args: Any, detached: bool = False, **options: Any) -> Any:
         """Get or create the named actor ``name`` of this stage, in its namespace and pool.
 
-        Two kernels asking at once get the same actor (Ray's ``get_if_exists``).
-
-        Args:
-            cls: The actor class, plain or ``@ray.remote``.
-            name: The actor's name within the stage.
-            *args: Constructor arguments (used only when the actor is created).
-            detached: Keep the actor after this driver exits (``lifetime="detached"``).
-            **options: More actor options.
+        Two kernels asking at once get the same actor (Ray's ``get_if_exists``); ``args`` are
+        used only when it is created. ``detached`` keeps it after this driver exits.
         """
         _check_name("Actor name", name)
         lifetime = {"lifetime": "detached"} if detached else {}
@@ -192,18 +177,14 @@ class Stage:
     def job_request(self, entrypoint: str, **fields: Any) -> dict[str, Any]:
         """A ``POST jobs`` body that runs ``entrypoint`` as this stage (pool, env, metadata).
 
-        Args:
-            entrypoint: The shell command.
-            **fields: More body fields (``entrypoint_num_gpus``, ``runtime_env``, ...).
+        ``fields`` are more body fields (``entrypoint_num_gpus``, ``runtime_env``, ...).
         """
-        body = dict(fields)
-        body["entrypoint"] = entrypoint
+        body = {**fields, "entrypoint": entrypoint}
+        runtime_env = body.get("runtime_env") or {}
+        env_vars = {**(runtime_env.get("env_vars") or {}), ENV_STAGE: self.name}
+        env_vars[ENV_NAMESPACE] = self.namespace
         if self.pool is not None:
             body.setdefault("pool", self.pool)
-        runtime_env = dict(body.get("runtime_env") or {})
-        env_vars = dict(runtime_env.get("env_vars") or {})
-        env_vars.update({ENV_STAGE: self.name, ENV_NAMESPACE: self.namespace})
-        if self.pool is not None:
             env_vars[ENV_POOL] = self.pool
         body["runtime_env"] = {**runtime_env, "env_vars": env_vars}
         body["metadata"] = {"stage": self.name, **(body.get("metadata") or {})}
@@ -271,12 +252,9 @@ class Stage:
 
 
 def stage(name: str, pool: str | None = None, namespace: str | None = None, **config: Any) -> Stage:
-    """A pipeline stage with its own namespace (default: its name) and pool (see module doc).
+    """A pipeline :class:`Stage` (see module doc).
 
-    Args:
-        name: The stage's name.
-        pool: The pool its work runs on (a node label value or a ``pool:<name>`` resource).
-        namespace: The Ray namespace of its named actors; ``stage-<name>`` by default.
-        **config: ``PoolConfig`` fields (``label``, ``resource_prefix``) for unusual clusters.
+    ``pool`` is a node label value or a ``pool:<name>`` resource; ``namespace`` defaults to
+    ``stage-<name>``; ``config`` takes ``PoolConfig`` fields for unusual clusters.
     """
     return Stage(name, namespace or "", pool, PoolConfig(**config) if config else PoolConfig())

@@ -10,14 +10,7 @@ upgrade that moves or changes one of them fails loudly there instead of silently
 from __future__ import annotations
 
 from .auth import use_token_auth
-from .capabilities import (
-    MIN_RAY_VERSION,
-    TOKEN_AUTH_SINCE,
-    RayCapabilities,
-    capabilities,
-    import_ray,
-    no_token_auth,
-)
+from .capabilities import TOKEN_AUTH_SINCE, capabilities, import_ray, no_token_auth
 from .gcs import (
     actor_state_name,
     alive_node_ips,
@@ -36,19 +29,11 @@ from .gcs import (
     named_actors_info,
     node_labels,
 )
-from .jobs import (
-    job_auth_errors,
-    job_client,
-    job_infos,
-    stop_unstarted_job,
-    submission_job_infos,
-)
+from .jobs import job_auth_errors, job_client, job_infos, stop_unstarted_job, submission_job_infos
 from .tasks import cancel_task, list_drivers, live_tasks, quiet_infeasible_warnings, running_tasks
 
 __all__ = [
-    "MIN_RAY_VERSION",
     "TOKEN_AUTH_SINCE",
-    "RayCapabilities",
     "actor_state_name",
     "alive_node_ips",
     "cancel_task",

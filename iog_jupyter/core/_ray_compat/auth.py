@@ -21,13 +21,8 @@ def use_token_auth(token_source: str, token_path: str | None) -> bool:
     that changes. Only the mode and the token's *path* go into the environment, never the token:
     kernels that the Jupyter server starts inherit its environment.
 
-    Args:
-        token_source: Where the token came from (``RAY_AUTH_TOKEN``, a path's origin, ...).
-        token_path: The file the token was read from, or None when it came from the environment.
-
-    Returns:
-        True when Ray's clients now send the token; False when the installed Ray has no token
-        authentication (before 2.52), where there is nothing to send.
+    ``token_path`` is None when the token came from the environment (``token_source``). False
+    when the installed Ray has no token authentication (before 2.52): nothing to send.
     """
     global _auth_in_use
     import_ray()

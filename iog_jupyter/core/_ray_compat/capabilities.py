@@ -10,6 +10,7 @@ Everything else in iog_jupyter asks :func:`capabilities` instead of catching ``I
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import threading
 from typing import Any
@@ -17,11 +18,7 @@ from typing import Any
 from ..wire import RayCapabilities
 
 _import_lock = threading.Lock()
-_imported = False
-_caps: RayCapabilities | None = None
 
-#: The oldest Ray iog_jupyter supports.
-MIN_RAY_VERSION = "2.40"
 #: The first Ray with token authentication (``RAY_AUTH_MODE=token``).
 TOKEN_AUTH_SINCE = "2.52"
 
@@ -33,18 +30,11 @@ def import_ray() -> None:
     (the cluster poller and a request's job call, say) can see a partially initialized module
     and fail. Every entry point that touches Ray calls this first; the server calls it at start.
     """
-    global _imported
-    if _imported:
-        return
     with _import_lock:
-        if _imported:
-            return
         import ray  # noqa: F401
         import ray._raylet  # noqa: F401
         import ray.autoscaler.v2.sdk  # noqa: F401
         import ray.job_submission  # noqa: F401
-
-        _imported = True
 
 
 def no_token_auth(version: str) -> str:
@@ -75,13 +65,18 @@ def _notes(caps: RayCapabilities) -> list[str]:
 
 
 def _has_param(fn: Any, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
+    return name in inspect.signature(fn).parameters
 
 
-def _detect() -> RayCapabilities:
+@functools.cache
+def capabilities() -> RayCapabilities:
+    """What the installed Ray can do; detected on the first call, then cached for the process.
+
+    Example:
+        >>> caps = capabilities()  # doctest: +SKIP
+        >>> caps.token_auth, caps.notes  # doctest: +SKIP
+        (False, ['Ray 2.40.0 has no token authentication ...'])
+    """
     import_ray()
     import ray
     import ray._raylet as raylet
@@ -107,17 +102,3 @@ def _detect() -> RayCapabilities:
         job_storage_aio=_has_param(JobInfoStorageClient.__init__, "gcs_aio_client"),
     )
     return caps.model_copy(update={"notes": _notes(caps)})
-
-
-def capabilities() -> RayCapabilities:
-    """What the installed Ray can do; detected on the first call, then cached for the process.
-
-    Example:
-        >>> caps = capabilities()  # doctest: +SKIP
-        >>> caps.token_auth, caps.notes  # doctest: +SKIP
-        (False, ['Ray 2.40.0 has no token authentication ...'])
-    """
-    global _caps
-    if _caps is None:
-        _caps = _detect()
-    return _caps

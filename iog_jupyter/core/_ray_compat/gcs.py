@@ -7,10 +7,6 @@ from typing import Any
 
 from .capabilities import capabilities, import_ray
 
-#: Ray's KV namespace and key where older Rays (before the node table carried it) keep the
-#: head's session dir.
-_SESSION_KV = (b"session_dir", b"session")
-
 
 def gcs_client(gcs_address: str) -> Any:
     import_ray()
@@ -52,11 +48,8 @@ def kv_del(gcs_address: str, key: bytes, namespace: bytes, timeout_s: float) -> 
 
 def kv_scan(gcs_address: str, prefix: bytes, namespace: bytes, timeout_s: float) -> dict:
     """Every key under ``prefix`` with its value, in two GCS calls."""
-    client = gcs_client(gcs_address)
-    keys = client.internal_kv_keys(prefix, namespace=namespace, timeout=timeout_s)
-    if not keys:
-        return {}
-    return dict(client.internal_kv_multi_get(keys, namespace=namespace, timeout=timeout_s))
+    keys = gcs_client(gcs_address).internal_kv_keys(prefix, namespace=namespace, timeout=timeout_s)
+    return kv_multi_get(gcs_address, keys, namespace, timeout_s)
 
 
 def kv_multi_get(
@@ -98,8 +91,8 @@ def head_session_dir(gcs_address: str, timeout_s: float) -> str | None:
     The path is as the head node sees it; None when no live head is registered.
     """
     caps = capabilities()
-    if not caps.node_session_dir:
-        value = kv_get(gcs_address, *_SESSION_KV, timeout_s)
+    if not caps.node_session_dir:  # older Rays keep it in the KV store
+        value = kv_get(gcs_address, b"session_dir", b"session", timeout_s)
         return value.decode() if value else None
     client = gcs_client(gcs_address)
     if caps.node_selectors:

@@ -58,11 +58,8 @@ def _latest_state(event: Any) -> str | None:
     if not stamps:
         return None
     names = {common_pb2.TaskStatus.Name(s) for s in stamps}
-    ended = [name for name in _ENDED if name in names]
-    if ended:
-        return ended[0]
-    newest = max(stamps.items(), key=lambda item: item[1])[0]
-    return str(common_pb2.TaskStatus.Name(newest))
+    ended = next((name for name in _ENDED if name in names), None)
+    return ended or str(common_pb2.TaskStatus.Name(max(stamps, key=stamps.__getitem__)))
 
 
 def _plain_tasks(gcs_address: str, timeout_s: float, limit: int, running: bool) -> list[Any]:

@@ -51,15 +51,10 @@ class AuditLog:
         remote_ip: str | None,
         detail: str | None = None,
     ) -> None:
-        """Append one record.
+        """Append one record: ``user`` at ``remote_ip`` tried ``action`` on ``target``.
 
-        Args:
-            action: What was attempted, for example ``job.submit`` or ``package.upload``.
-            target: What it was aimed at (a submission id, an actor name).
-            outcome: ``allowed``, ``refused``, ``failed`` or similar.
-            user: The Jupyter user.
-            remote_ip: The client's address.
-            detail: Short text, for example a refusal's reason. Never secrets.
+        ``action`` is like ``job.submit`` or ``package.upload``; ``target`` a submission id or
+        an actor name; ``detail`` short text such as a refusal's reason, never secrets.
 
         Raises:
             OSError: The file cannot be written.

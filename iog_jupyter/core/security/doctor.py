@@ -38,9 +38,8 @@ class JupyterFacts:
     ``xsrf_enabled``: ``disable_check_xsrf`` is False; ``tls``: it has a ``certfile``;
     ``proxy_enabled``: jupyter-server-proxy is loaded as a server extension; ``proxy_hosts``: its
     ``host_allowlist``, the hosts ``/proxy/<host>:<port>`` may reach (None: a function decides);
-    ``jobs_backend``:
-    the one in use (None before the first job call); ``jobs_backend_change``: set when jobs ran
-    on another backend before this server started.
+    ``jobs_backend``: the one in use (None before the first job call); ``jobs_backend_change``:
+    set when jobs ran on another backend before this server started.
     """
 
     auth_enabled: bool
@@ -58,20 +57,16 @@ class JupyterFacts:
     @classmethod
     def from_serverapp(cls, serverapp: Any, jobs_backend: str | None = None) -> JupyterFacts:
         """Read the facts from a running ``jupyter_server.serverapp.ServerApp``."""
-        provider = getattr(serverapp, "identity_provider", None)
-        extensions = getattr(getattr(serverapp, "extension_manager", None), "extensions", {})
-        proxy = extensions.get("jupyter_server_proxy") if extensions else None
+        proxy = serverapp.extension_manager.extensions.get("jupyter_server_proxy")
         return cls(
-            auth_enabled=bool(getattr(provider, "auth_enabled", True)),
-            xsrf_enabled=not bool(getattr(serverapp, "disable_check_xsrf", False)),
-            allow_origin=str(getattr(serverapp, "allow_origin", "") or ""),
-            allow_origin_pat=str(getattr(serverapp, "allow_origin_pat", "") or ""),
-            allow_unauthenticated_access=bool(
-                getattr(serverapp, "allow_unauthenticated_access", False)
-            ),
-            tls=bool(getattr(serverapp, "certfile", "")),
-            ip=str(getattr(serverapp, "ip", "") or ""),
-            proxy_enabled=bool(proxy is not None and getattr(proxy, "enabled", True)),
+            auth_enabled=serverapp.identity_provider.auth_enabled,
+            xsrf_enabled=not serverapp.disable_check_xsrf,
+            allow_origin=serverapp.allow_origin,
+            allow_origin_pat=serverapp.allow_origin_pat,
+            allow_unauthenticated_access=serverapp.allow_unauthenticated_access,
+            tls=bool(serverapp.certfile),
+            ip=serverapp.ip,
+            proxy_enabled=proxy is not None and proxy.enabled,
             proxy_hosts=_proxy_hosts(serverapp),
             jobs_backend=jobs_backend,
         )
@@ -100,14 +95,14 @@ def _proxy_hosts(serverapp: Any) -> tuple[str, ...] | None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
+    if host == "localhost":
+        return True
     try:
         address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False
     mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is loopback too
-    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 # -- Ray ---------------------------------------------------------------------------------------
@@ -282,15 +277,14 @@ def check_ray_ports(conn: RayConnection) -> Check:
             "Ray ports beyond loopback answer without a token: " + ", ".join(open_ports) + ".",
             "Enable token auth, and firewall these ports to the cluster's own nodes.",
         )
-    parts = []
-    if guarded:
-        parts.append(
-            "Ray ports listen beyond loopback (they demand the token): " + ", ".join(guarded)
+    parts = [
+        f"{what}: {', '.join(labels)}"
+        for what, labels in (
+            ("Ray ports listen beyond loopback (they demand the token)", guarded),
+            ("these serve HTTP without a token (metrics or status)", http_open),
         )
-    if http_open:
-        parts.append(
-            "these serve HTTP without a token (metrics or status): " + ", ".join(http_open)
-        )
+        if labels
+    ]
     return check(
         WARN,
         "; ".join(parts) + ".",
@@ -311,16 +305,6 @@ def check_ray_version() -> Check:
         " ".join(lacks),
         "Upgrade Ray on the whole cluster to get these features; iog_jupyter works as it is.",
     )
-
-
-def ray_checks(conn: RayConnection, fix: bool = False) -> list[Check]:
-    """Every Ray-side check, in a stable order."""
-    return [
-        check_ray_version(),
-        check_ray_auth(conn),
-        check_token_file(conn, fix=fix),
-        check_ray_ports(conn),
-    ]
 
 
 # -- Jupyter -----------------------------------------------------------------------------------
@@ -422,7 +406,12 @@ def run_doctor(
 ) -> DoctorReport:
     """Run every check (Jupyter's only when ``facts`` are given); ``fix`` as in the token check."""
     conn.prepare_ray_client()
-    checks = ray_checks(conn, fix=fix)
+    checks = [
+        check_ray_version(),
+        check_ray_auth(conn),
+        check_token_file(conn, fix=fix),
+        check_ray_ports(conn),
+    ]
     if facts is not None:
         checks += jupyter_checks(facts)
     return DoctorReport(checks=checks)
