@@ -122,14 +122,14 @@ def test_a_bad_timeout_is_a_usage_error(jobs, capsys):
 
 
 class FlakyJobs:
-    """The real service, whose ``get`` says Ray is unavailable ``outages`` times after the first."""
+    """The real service, whose ``get`` says Ray is unavailable ``outages`` times after ``after``."""
 
-    def __init__(self, jobs: JobService, outages: int) -> None:
-        self.jobs, self.outages, self.calls = jobs, outages, 0
+    def __init__(self, jobs: JobService, outages: int, after: int = 1) -> None:
+        self.jobs, self.outages, self.after, self.calls = jobs, outages, after, 0
 
     def get(self, submission_id: str) -> JobRecord:
         self.calls += 1
-        if 1 < self.calls <= 1 + self.outages:
+        if self.after < self.calls <= self.after + self.outages:
             raise RayUnavailableError("Ray is not answering.")
         return self.jobs.get(submission_id)
 
@@ -144,6 +144,22 @@ def test_core_wait_rides_out_an_outage_and_calls_on_end_once_per_job(jobs, caplo
     assert flaky.calls >= 4
     assert sum("Ray is not answering." in r.message for r in caplog.records) == 1
     assert wait_exit_status(records) == 0
+
+
+def test_core_wait_rides_out_an_outage_at_the_very_start(jobs, caplog):
+    sid = submit(jobs, QUICK)
+    flaky, ended = FlakyJobs(jobs, outages=3, after=0), []
+    with caplog.at_level(logging.WARNING, "iog_jupyter.core.jobs.waiting"):
+        records = wait_for_jobs(flaky, [sid], on_end=ended.append, poll_s=0.1)  # type: ignore[arg-type]
+    assert [r.status for r in records] == [r.status for r in ended] == ["SUCCEEDED"]
+    assert flaky.calls >= 4
+    assert sum("Ray is not answering." in r.message for r in caplog.records) == 1
+    with pytest.raises(RayUnavailableError):  # timed out before any job was read
+        wait_for_jobs(FlakyJobs(jobs, outages=100, after=0), [sid], timeout_s=0.3, poll_s=0.05)  # type: ignore[arg-type]
+    with pytest.raises(RayUnavailableError):
+        wait_for_jobs(FlakyJobs(jobs, outages=100, after=0), [sid], poll_s=0.05, outage_s=0.3)  # type: ignore[arg-type]
+    with pytest.raises(NotFoundError):  # an unknown id still fails on its first answer
+        wait_for_jobs(FlakyJobs(jobs, outages=1, after=0), ["no-such-job-y3"], poll_s=0.05)  # type: ignore[arg-type]
 
 
 def test_core_wait_gives_up_after_the_outage_allowance(jobs):

@@ -8,10 +8,12 @@ figures through a restarted store, the CLI (table, JSON, CSV) and bad parameters
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ import pytest
 from iog_jupyter.core.errors import ValidationError
 from iog_jupyter.core.usage import Holding, UsageAccountant, UsageStore, build_report
 from iog_jupyter.core.usage.holdings import holdings
-from iog_jupyter.core.usage.store import Bucket, minute_of
+from iog_jupyter.core.usage.store import _SCHEMA, Bucket, minute_of
 from iog_jupyter.core.wire import GpuUsage, NodeUsage, SessionRecord
 from tests.fixtures import REPO, api, ray_env, server_config
 
@@ -319,6 +321,8 @@ async def test_two_sessions_holding_gpus_are_billed_within_one_interval(
 
     # A restarted service on the same state dir (the store is all it keeps) has the figures.
     path = tmp_path / "iog_state" / "usage.sqlite"
+    with contextlib.closing(UsageStore(str(path), read_only=True)) as local:  # a local reader
+        assert build_report(local, "10m", None, "session", 0.0).sample_interval_s == INTERVAL_S
     restarted = UsageAccountant(UsageStore(str(path)), INTERVAL_S)
     again = {r.key: r.gpu_seconds for r in restarted.report("10m").rows}
     assert again[a_id] == pytest.approx(rows[a_id]["gpu_seconds"])
@@ -376,14 +380,21 @@ def test_local_mode_reads_the_store_or_says_how_to_reach_the_server(tmp_path, ca
 
     assert main(["usage", "--state-dir", str(tmp_path)]) == 1
     assert "records usage while it runs" in capsys.readouterr().err
-    acc = UsageAccountant(store_at(tmp_path), sample_interval_s=10.0)
+    acc = UsageAccountant(store_at(tmp_path), sample_interval_s=7.0)
     now = int(time.time() * 1000)
     acc.record(now - 20_000, [held("a", 1)])
-    acc.record(now - 10_000, [])
+    acc.record(now - 13_000, [])
     acc.flush()
     assert main(["usage", "--state-dir", str(tmp_path), "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
-    assert [(r["key"], r["gpu_seconds"]) for r in rows] == [("a", pytest.approx(10))]
+    got = json.loads(capsys.readouterr().out)
+    assert [(r["key"], r["gpu_seconds"]) for r in got["rows"]] == [("a", pytest.approx(7))]
+    # The interval the accountant samples at, which this reader was not told.
+    assert got["sample_interval_s"] == 7.0 and "every 7 s" in got["note"]
+    older = tmp_path / "older.sqlite"  # a store from before the interval was recorded
+    with contextlib.closing(sqlite3.connect(older)) as db:
+        db.execute(_SCHEMA)
+    with contextlib.closing(UsageStore(str(older), read_only=True)) as store:
+        assert build_report(store, "1h", None, "user", 0.0).sample_interval_s == 0.0
 
 
 # -- the widget -------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def _local_report(args: argparse.Namespace) -> dict[str, Any]:
     except sqlite3.Error as err:
         raise CliError(f"Cannot read {path}: {err}.") from None
     with contextlib.closing(store):
-        # The sample interval is the server's; this reader does not know it (0: unknown).
+        # 0: the sample interval the server recorded in the store.
         report = build_report(store, args.since, args.until, args.by, 0.0)
     return report.model_dump(mode="json")
 

@@ -32,6 +32,12 @@ export const IJobsModel = new Token<JobsModel>(
 );
 
 /**
+ * Most watched jobs kept (in `storage` too): past it, ended ones go first,
+ * then the longest watched.
+ */
+export const MAX_WATCHED = 200;
+
+/**
  * Watches jobs and tells when they end. `watch(id)` adds a job (the
  * `iog:watch-job` command calls it, with `{ submissionId }`).
  *
@@ -85,6 +91,7 @@ export class JobWatcher implements IDisposable {
     if (status && JobsService.isTerminal(status)) {
       return; // it has ended: nothing more to tell
     }
+    delete this._watched[submissionId]; // watched again: now the newest
     this._watched[submissionId] = status ?? null;
     this._save();
     void this._poll.refresh();
@@ -181,6 +188,7 @@ export class JobWatcher implements IDisposable {
   }
 
   private _save(): void {
+    Private.cap(this._watched);
     try {
       const { storage, storageKey } = this._options;
       storage?.setItem(storageKey, JSON.stringify(this._watched));
@@ -353,6 +361,22 @@ namespace Private {
   }
 
   /**
+   * Drop watched jobs past `MAX_WATCHED`: ended ones first, then the oldest
+   * (ids in the order they were watched).
+   */
+  export function cap(
+    watched: Record<string, JobStatus | null>
+  ): Record<string, JobStatus | null> {
+    const ids = Object.keys(watched);
+    const ended = ids.filter(id => JobsService.isTerminal(watched[id] ?? ''));
+    const drop = [...new Set([...ended, ...ids])];
+    for (const id of drop.slice(0, ids.length - MAX_WATCHED)) {
+      delete watched[id];
+    }
+    return watched;
+  }
+
+  /**
    * The watched jobs kept in `storage`.
    *
    * @returns Job id → last status seen (null: not seen yet).
@@ -369,7 +393,7 @@ namespace Private {
           kept[id] = JobsService.STATUSES.find(s => s === status) ?? null;
         }
       }
-      return kept;
+      return cap(kept);
     } catch {
       return {};
     }

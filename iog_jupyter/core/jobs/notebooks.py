@@ -13,6 +13,7 @@ the job ended when the runner could not save the failure itself.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import keyword
 import logging
@@ -41,7 +42,7 @@ from .base import OWNER_KEY
 from .db import Database
 from .notebook_run import DEFAULT_MAX_OUTPUT_BYTES
 from .notebook_sinks import drop_sink, read_sink, sink_for
-from .validation import is_under, parse_request
+from .validation import MAX_LIST_ITEMS, is_under, parse_request
 
 if TYPE_CHECKING:
     from ..connection import RayConnection
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 MAX_PARAMETERS_BYTES = 8 * 1024
 _SLUG_RE = re.compile(r"[^A-Za-z0-9_.-]+")
 _KERNEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: Ray ``excludes`` pattern (gitwildmatch) of every executed copy with a generated id
+#: (``<stem>.nb-<slug>-<8 hex>.ipynb``, see :func:`new_notebook_id`), at any depth.
+_GENERATED_COPIES = "*.nb-*-" + "[0-9a-f]" * 8 + ".ipynb"
 #: ``collected`` of a job whose submit has not returned yet (the collector leaves it alone).
 _SUBMITTING = -1
 #: After this long a job still marked as submitting is collected anyway (the server stopped
@@ -120,6 +124,13 @@ class NotebookStore:
     def remove(self, submission_id: str) -> None:
         """Forget a job (its submit was refused)."""
         self._db("DELETE FROM notebook_jobs WHERE submission_id = ?", (submission_id,))
+
+    def outputs(self, root: str) -> list[str]:
+        """The copies recorded under ``root`` (paths relative to it), newest first."""
+        rows = self._db(
+            "SELECT output FROM notebook_jobs WHERE root = ? ORDER BY created_ms DESC", (root,)
+        )
+        return [row[0] for row in rows]
 
     def pending(self, backend: str | None = None) -> list[NotebookJobRow]:
         """The jobs (on ``backend``, None: any) whose copy was not written yet, oldest first."""
@@ -309,6 +320,8 @@ class NotebookJobs:
             exclude={"path", "parameters", "kernel_name", "runtime_env", "metadata"},
             exclude_none=True,
         )
+        if backend != "local":  # the local backend takes no excludes (it copies the folder)
+            runtime_env["excludes"] = self._excludes(folder, runtime_env.get("excludes"))
         valid = self.jobs.validate(
             {
                 **fields,
@@ -332,6 +345,25 @@ class NotebookJobs:
             raise
         self.store.mark(sid, 0)
         return NotebookSubmitReply(submission_id=sid, notebook=notebook, output=output)
+
+    def _excludes(self, folder: str, given: Any) -> Any:
+        """The user's ``excludes`` plus the executed copies of earlier runs under ``folder``.
+
+        Copies are not uploaded again with each later run: those with a generated id by
+        pattern, those with an id the user chose by their exact path (newest first, as many
+        as the list cap leaves room for).
+        """
+        if given is not None and not isinstance(given, list):
+            return given  # validation refuses it with its message
+        ours = [_GENERATED_COPIES]
+        for output in self.store.outputs(self.root):
+            path = os.path.relpath(os.path.join(self.root, output), folder)
+            if not path.startswith(".." + os.sep) and not fnmatch.fnmatch(
+                os.path.basename(path), _GENERATED_COPIES
+            ):
+                ours.append("/" + re.sub(r"([\\*?\[\]!#])", r"\\\1", path))
+        room = max(0, MAX_LIST_ITEMS - len(given or []))
+        return [*(given or []), *list(dict.fromkeys(ours))[:room]]
 
     # -- collect --------------------------------------------------------------------------------
 

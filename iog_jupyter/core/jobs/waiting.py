@@ -3,9 +3,9 @@
 :func:`wait_for_jobs` works on any :class:`~.service.JobsAPI` (a :class:`~.service.JobService`
 here, or ``IogClient.jobs`` through a server). It reads every job once before waiting, so an
 unknown id fails at once with the not-found message; then it polls only the jobs still running,
-and hands each to ``on_end`` as it ends. While Ray or the server is unavailable it waits, as a
-log follow does (``IogClient.follow``), for up to ``outage_s``. :func:`wait_exit_status` turns
-the outcome into an exit status.
+and hands each to ``on_end`` as it ends. While Ray or the server is unavailable (from the first
+read on) it waits, as a log follow does (``IogClient.follow``), for up to ``outage_s``.
+:func:`wait_exit_status` turns the outcome into an exit status.
 """
 
 from __future__ import annotations
@@ -89,27 +89,15 @@ def wait_for_jobs(
     """
     ids = list(dict.fromkeys(submission_ids))
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    records = {sid: api.get(sid) for sid in ids}  # unknown ids fail here, before any wait
+    records: dict[str, JobRecord] = {}
     running = set(ids)
-    outage_since: float | None = None
-
-    def settle() -> None:
-        for sid in ids:
-            if sid in running and records[sid].is_terminal:
-                running.discard(sid)
-                if on_end is not None:
-                    on_end(records[sid])
-
-    settle()
-    while running:
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
-            raise JobsWaitTimeout([records[sid] for sid in ids], timeout_s or 0.0)
-        time.sleep(poll_s if deadline is None else max(0.0, min(poll_s, deadline - now)))
-        try:
+    outage: Exception | None = None
+    outage_since = 0.0
+    while True:
+        try:  # the first pass reads every job: an unknown id fails there, before any wait
             for sid in [s for s in ids if s in running]:
                 records[sid] = api.get(sid)
-            outage_since = None
+            outage = None
         except Exception as err:  # only an outage is waited through; the rest is raised
             # Core's RayUnavailableError, or IogClientError of kind "unavailable" (the server).
             if (
@@ -117,14 +105,26 @@ def wait_for_jobs(
                 and getattr(err, "kind", "") != "unavailable"
             ):
                 raise
-            first = outage_since is None
-            outage_since = time.monotonic() if first else outage_since
-            if first:
+            if outage is None:
+                outage_since = time.monotonic()
                 said = getattr(err, "message", "") or type(err).__name__
                 log.warning("%s Waiting for it to answer (Ctrl-C to stop).", said)
             elif time.monotonic() - outage_since > outage_s:
                 raise
-        settle()
+            outage = err
+        for sid in ids:
+            if sid in running and sid in records and records[sid].is_terminal:
+                running.discard(sid)
+                if on_end is not None:
+                    on_end(records[sid])
+        if not running:
+            break
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            if outage is not None and len(records) < len(ids):
+                raise outage  # no job was read yet: nothing to report but the outage
+            raise JobsWaitTimeout([records[sid] for sid in ids], timeout_s or 0.0)
+        time.sleep(poll_s if deadline is None else max(0.0, min(poll_s, deadline - now)))
     return [records[sid] for sid in ids]
 
 

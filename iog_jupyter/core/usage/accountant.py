@@ -66,6 +66,9 @@ class UsageAccountant:
     _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
     _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
 
+    def __post_init__(self) -> None:
+        self.store.set_sample_interval(self.sample_interval_s)  # for local-mode readers
+
     def observe(
         self, now_ms: int, sessions: Iterable[SessionRecord], actors: Iterable[Any], tasks: Any
     ) -> None:
@@ -146,6 +149,8 @@ def build_report(
 ) -> UsageReport:
     """The report of :meth:`UsageAccountant.report` from a store (local mode reads one).
 
+    ``sample_interval_s`` 0 (a local reader does not know it): the one the store recorded.
+
     Raises:
         ValidationError: A bad ``since``, ``until`` or ``group_by``.
     """
@@ -155,6 +160,7 @@ def build_report(
             reason="bad_group_by",
         )
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    sample_interval_s = sample_interval_s or store.sample_interval_s()
     since_ms, until_ms = parse_window(since, until, now_ms)
     groups: dict[str, list[Bucket]] = {}
     group_of: dict[str, str] = {}

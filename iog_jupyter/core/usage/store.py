@@ -5,7 +5,8 @@ and memory-seconds, seconds holding a GPU, GPU-seconds with a reported utilisati
 utilisation times them), the most GPUs it held at one sample, and when it was first and last
 seen. Bounded: buckets older than ``retention_days`` go, and past ``max_rows`` the oldest
 minutes go, both as it writes. Survives restarts; read-only readers (``iog usage`` in local
-mode) open it with ``read_only``.
+mode) open it with ``read_only``. Table ``usage_meta`` keeps the sample interval the server's
+accountant samples at, so such readers report it too.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _SQL_TYPES = {"int": "INTEGER NOT NULL", "float": "REAL NOT NULL", "str": "TEXT 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS usage_buckets ({}, PRIMARY KEY (minute, holder))".format(
     ", ".join(f"{f.name} {_SQL_TYPES.get(str(f.type), 'TEXT')}" for f in fields(Bucket))
 )
+_META_SCHEMA = "CREATE TABLE IF NOT EXISTS usage_meta (key TEXT PRIMARY KEY, value REAL NOT NULL)"
 _SUMMED = ("gpu_s", "cpu_s", "mem_byte_s", "gpu_held_s", "util_gpu_s", "util_covered_gpu_s")
 _UPSERT = (
     f"INSERT INTO usage_buckets ({', '.join(_COLUMNS)}) "
@@ -99,6 +101,7 @@ class UsageStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
+            self._db.execute(_META_SCHEMA)
         os.chmod(path, 0o600)
 
     def add(self, buckets: Iterable[Bucket], now_ms: int) -> None:
@@ -123,6 +126,24 @@ class UsageStore:
                 "ORDER BY minute LIMIT ?)",
                 (count - self.max_rows,),
             )
+
+    def set_sample_interval(self, seconds: float) -> None:
+        """Record the interval (seconds) the accountant writing here samples at."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO usage_meta VALUES ('sample_interval_s', ?)", (seconds,)
+            )
+
+    def sample_interval_s(self) -> float:
+        """The recorded sample interval in seconds (0: none, as in a store from before it was)."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT value FROM usage_meta WHERE key = 'sample_interval_s'"
+                ).fetchone()
+            except sqlite3.OperationalError:  # no usage_meta table in an older store
+                return 0.0
+        return row[0] if row else 0.0
 
     def oldest_ms(self) -> int | None:
         """The start of the oldest stored minute (None when empty)."""

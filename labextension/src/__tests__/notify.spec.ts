@@ -25,7 +25,13 @@ import { Signal } from '@lumino/signaling';
 
 import type { JobRecord, JobStatus } from '../api/types';
 import type { JobsModel } from '../models/JobsModel';
-import { followJob, jobEndMessage, JobWatcher, notifyJobEnd } from '../notify';
+import {
+  followJob,
+  jobEndMessage,
+  JobWatcher,
+  MAX_WATCHED,
+  notifyJobEnd
+} from '../notify';
 import { CommandIDs } from '../tokens';
 import { responseError, wire } from './fakes';
 
@@ -188,6 +194,25 @@ describe('JobWatcher', () => {
     for (const ms of [10, 5_000, 600_000]) {
       expect(() => (watcher.refreshIntervalMs = ms)).not.toThrow();
     }
+  });
+
+  it('keeps the newest MAX_WATCHED watched jobs, ended ones dropped first', () => {
+    const stored: Record<string, string> = { done: 'SUCCEEDED' };
+    for (let i = 0; i < MAX_WATCHED + 5; i++) {
+      stored[`j${i}`] = 'RUNNING';
+    }
+    window.localStorage.setItem(KEY, JSON.stringify(stored));
+    const { watcher } = make();
+    const kept = watcher.watched;
+    expect(kept.length).toBe(MAX_WATCHED);
+    expect(kept).not.toContain('done');
+    expect(kept[0]).toBe('j5'); // the oldest running ones went next
+    watcher.watch('j6'); // watched again: now the newest
+    watcher.watch('new');
+    const saved = Object.keys(JSON.parse(window.localStorage.getItem(KEY)!));
+    expect(saved.length).toBe(MAX_WATCHED);
+    expect(saved.slice(-2)).toEqual(['j6', 'new']);
+    expect(saved[0]).toBe('j7');
   });
 
   it('does not watch a job already seen ended', () => {
