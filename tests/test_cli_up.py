@@ -84,6 +84,19 @@ def _listening_ports(pids: list[int]) -> dict[int, str]:
     return {listening[inode][1]: listening[inode][0] for inode in owned}
 
 
+def _left_listening(ports: set[int], markers: list[bytes]) -> list[bytes]:
+    """Command lines of the processes still listening on one of ``ports`` that name a marker.
+
+    A freed port may be bound again at once by an unrelated process (the session head's workers
+    pick from the same port range), so a listener counts as left over only when its process
+    names what it belonged to: the head's temp dir, or Jupyter's ``--ServerApp.port=``.
+    """
+    inodes = {inode for inode, (_, port) in _listening_sockets().items() if port in ports}
+    holders = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    lines = [read_cmdline(pid) for pid in holders if _socket_inodes(pid) & inodes]
+    return [line for line in lines if any(marker in line for marker in markers)]
+
+
 def _naming_port(port: int) -> list[bytes]:
     """Command lines of the processes that name ``port`` (``:PORT`` or ``=PORT``)."""
     pattern = re.compile(rb"[:=]%d(?![0-9])" % port)
@@ -264,7 +277,8 @@ def test_up_status_down(ray_head, tmp_path):
         assert not is_alive(jpid)
         # Nothing of the head is left, listening or not (Ray's client server included).
         assert _naming_port(head["gcs_port"]) == []
-        assert not set(ports) & {p for _, p in _listening_sockets().values()}
+        markers = [str(head["temp_dir"]).encode(), f"--ServerApp.port={port}".encode()]
+        assert _left_listening(set(ports), markers) == []
         assert not state_file.exists()
         assert not Path(head["temp_dir"]).exists()
         assert not Path(jupyter["token_path"]).exists()
@@ -306,7 +320,7 @@ def test_a_head_never_opens_the_ray_client_and_leaves_no_listener(tmp_path):
         stop_head(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
     assert _naming_port(head.gcs_port) == [] and not any(is_alive(p) for p in pids)
-    assert not set(ports) & {p for _, p in _listening_sockets().values()}
+    assert _left_listening(set(ports), [temp_dir.encode()]) == []
 
 
 def test_jupyter_is_allowed_root_when_iog_runs_as_root(monkeypatch):
