@@ -98,7 +98,7 @@ class NotebookStore:
         self._db = Database(path, _SCHEMA)
 
     def add(self, row: NotebookJobRow) -> None:
-        """Record a job about to be submitted (not collected before ``mark(id, 0)``).
+        """Record a job about to be submitted (not collected before :meth:`activate`).
 
         Raises:
             ConflictError: A notebook job with this id was submitted before.
@@ -114,8 +114,15 @@ class NotebookStore:
                 "give another submission_id, or none to get a fresh one."
             ) from None
 
-    def mark(self, submission_id: str, collected: int) -> None:
-        """0: the job was submitted, collect it once it has ended; 1: its copy was written."""
+    def activate(self, submission_id: str) -> None:
+        """The job was submitted: collect it once it has ended."""
+        self._mark(submission_id, 0)
+
+    def mark_collected(self, submission_id: str) -> None:
+        """The copy of this job was written."""
+        self._mark(submission_id, 1)
+
+    def _mark(self, submission_id: str, collected: int) -> None:
         self._db(
             "UPDATE notebook_jobs SET collected = ? WHERE submission_id = ?",
             (collected, submission_id),
@@ -343,7 +350,7 @@ class NotebookJobs:
         except BaseException:
             self.store.remove(sid)
             raise
-        self.store.mark(sid, 0)
+        self.store.activate(sid)
         return NotebookSubmitReply(submission_id=sid, notebook=notebook, output=output)
 
     def _excludes(self, folder: str, given: Any) -> Any:
@@ -414,7 +421,7 @@ class NotebookJobs:
                 row.output,
             )
         drop_sink(row.sink, self.conn)
-        self.store.mark(row.submission_id, 1)
+        self.store.mark_collected(row.submission_id)
 
     def _executed(self, row: NotebookJobRow) -> Any:
         data = read_sink(row.sink, self.conn)

@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 WAIT_POLL_S = 1.0
 #: How long a wait rides out an unavailable Ray or server before the error is raised.
 OUTAGE_S = 600.0
+#: Exit status when every job SUCCEEDED.
+WAIT_OK = 0
+#: Exit status when any job FAILED.
+WAIT_FAILED = 1
+#: Exit status when none FAILED but some were STOPPED (3 already means "unreachable").
+WAIT_STOPPED = 5
 #: Exit status when the wait timed out (as coreutils ``timeout``).
 WAIT_TIMED_OUT = 124
 
@@ -136,4 +142,6 @@ def wait_exit_status(records: Iterable[JobRecord]) -> int:
     statuses = {r.status for r in records}
     if not statuses <= {"SUCCEEDED", "FAILED", "STOPPED"}:
         return WAIT_TIMED_OUT
-    return 1 if "FAILED" in statuses else 5 if "STOPPED" in statuses else 0
+    if "FAILED" in statuses:
+        return WAIT_FAILED
+    return WAIT_STOPPED if "STOPPED" in statuses else WAIT_OK
