@@ -30,9 +30,4 @@ export SKIP_JUPYTER_BUILDER=1
 # exercise iog more than Ray's API, and keep the CI run short.
 cmd=("$venv/bin/python" -m pytest -m "ray and not slow and not tutorial" --ignore=tests/ui -p no:cacheprovider \
   --durations=10 "$@")
-if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then
-  echo "== (in a network namespace of its own: loopback only)"
-  exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${cmd[@]}"
-fi
-echo "== (no network namespace available here: the test head binds on this machine's network)"
-exec "${cmd[@]}"
+exec bash scripts/netns.sh "${cmd[@]}"
