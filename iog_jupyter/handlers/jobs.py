@@ -289,7 +289,7 @@ class PackagesHandler(JobsAPIHandler):
             self._spool = None
 
     def on_finish(self) -> None:
-        """Never leave a spool file behind; then the base's (a stored upload wakes the feed)."""
+        """Never leave a spool file behind, then do what every change does (wake the feed)."""
         self.discard_body()
         super().on_finish()
 
