@@ -79,7 +79,7 @@ def main() -> None:
             for window, span_ms in WINDOWS.items():
                 since = str(NOW_MS - span_ms)
                 params = (minute_of(NOW_MS - span_ms), NOW_MS) * 2
-                join = median_ms(lambda st=store, p=params: st._db.execute(_JOIN, p).fetchall(), 3)
+                join = median_ms(lambda st=store, p=params: st._db(_JOIN, p), 3)
                 for group_by in ("session", "user"):
                     ours = median_ms(
                         lambda st=store, s=since, g=group_by: build_report(

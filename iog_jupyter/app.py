@@ -237,7 +237,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 backend = await self.calls.run("jobs", select, needs_ray=False)
                 self._jobs = JobService(
                     backend,
-                    self.pool_config,
                     self.working_dir_roots,
                     self.package_store,
                     self.quotas,

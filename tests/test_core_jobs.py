@@ -48,7 +48,7 @@ def _submit(backend, entrypoint, sid=None, **extra):
     body = {"entrypoint": entrypoint, **extra}
     if sid:
         body["submission_id"] = sid
-    return backend.submit(validate_submission(body, "alice", None, ["/tmp"], None))
+    return backend.submit(validate_submission(body, "alice", ["/tmp"], None))
 
 
 def _wait(backend, sid, statuses, timeout_s=60.0):

@@ -28,7 +28,7 @@ def _zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> bytes:
 
 
 def _check(body, roots=("/nonexistent",), store=None):
-    return validate_submission(body, "alice", None, list(roots), store)
+    return validate_submission(body, "alice", list(roots), store)
 
 
 def test_valid_submission_sets_owner_pool_and_id():

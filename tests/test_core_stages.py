@@ -62,7 +62,7 @@ def test_job_requests_carry_the_stage_and_validate(tmp_path):
         "IOG_STAGE_POOL": "train",
     }
     assert body["metadata"] == {"run": "7", "stage": "train"}
-    submission = validate_submission(body, "alice", None, [str(tmp_path)], None)
+    submission = validate_submission(body, "alice", [str(tmp_path)], None)
     assert submission.pool == "train"
     back = Stage.from_env(body["runtime_env"]["env_vars"])
     assert (back.name, back.namespace, back.pool) == ("train", "exp", "train")

@@ -436,6 +436,29 @@ async def test_uploaded_package_is_the_working_dir(jp_fetch, jobs_backend, audit
     assert outcomes[0] == ("package.upload", "allowed", reply["uri"])
 
 
+@pytest.mark.parametrize("jobs_backend", ["local"], indirect=True)
+async def test_an_upload_makes_the_change_feed_look_at_once(jp_fetch, jp_serverapp, jobs_backend):
+    """An upload is a change made through the server: its base's on_finish wakes the feed."""
+    (app,) = jp_serverapp.extension_manager.extension_apps["iog_jupyter"]
+    jobs = await app.get_job_service()
+    app.changes.interval_s = 3600.0  # only a wake makes the feed look again
+    heard = asyncio.Event()
+    unsubscribe = app.changes.subscribe(["jobs"], lambda topic: heard.set())
+    try:
+        await app.changes.baseline(["jobs"])
+        await asyncio.sleep(1.0)  # the subscriber's first round is over
+        # A job submitted past the HTTP API, which alone wakes nothing.
+        body = {"entrypoint": "true", "submission_id": new_id()}
+        await asyncio.to_thread(jobs.submit, body)
+        await asyncio.sleep(0.5)
+        assert not heard.is_set()
+        code, reply = await post_zip(jp_fetch, make_zip({"data.txt": b"x"}))
+        assert code == 201, reply
+        await asyncio.wait_for(heard.wait(), 10.0)
+    finally:
+        unsubscribe()
+
+
 BAD_ZIPS: list[tuple[bytes, str]] = [
     (make_zip({"../evil.txt": b"x"}), "../evil.txt"),
     (make_zip({"/etc/evil": b"x"}), "/etc/evil"),

@@ -390,6 +390,14 @@ def test_local_mode_reads_the_store_or_says_how_to_reach_the_server(tmp_path, ca
     assert [(r["key"], r["gpu_seconds"]) for r in got["rows"]] == [("a", pytest.approx(7))]
     # The interval the accountant samples at, which this reader was not told.
     assert got["sample_interval_s"] == 7.0 and "every 7 s" in got["note"]
+    # A reader opens the file as it is: a missing one is an error, and it writes nothing.
+    missing = tmp_path / "none" / "usage.sqlite"
+    with pytest.raises(sqlite3.Error):
+        UsageStore(str(missing), read_only=True)
+    assert not missing.parent.exists()
+    with contextlib.closing(UsageStore(str(tmp_path / "usage.sqlite"), read_only=True)) as store:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            store.set_sample_interval(1.0)
     older = tmp_path / "older.sqlite"  # a store from before the interval was recorded
     with contextlib.closing(sqlite3.connect(older)) as db:
         db.execute(_SCHEMA)

@@ -208,7 +208,7 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
 def test_hostile_job_is_escaped_everywhere(live: JobsWidget) -> None:
     widget = live
     body = {"entrypoint": f"echo '{XSS}'", "metadata": {"note": XSS}}
-    sid = widget.backend.submit(validate_submission(body, XSS, None, ["/tmp"], None))
+    sid = widget.backend.submit(validate_submission(body, XSS, ["/tmp"], None))
     wait_until(lambda: sid in widget.table.value)
     for out in (widget.table.value, widget._repr_html_()):
         assert XSS_ESCAPED in out and "<img" not in out
@@ -219,9 +219,7 @@ def test_hostile_job_is_escaped_everywhere(live: JobsWidget) -> None:
     assert "<img" not in widget.log_view.value
     # Pagination: one job per page walks to the previous job and back.
     widget.page_size = 1
-    other = widget.backend.submit(
-        validate_submission({"entrypoint": "true"}, "bob", None, [], None)
-    )
+    other = widget.backend.submit(validate_submission({"entrypoint": "true"}, "bob", [], None))
     widget.refresh()
     assert other in widget.table.value and not widget.next_button.disabled
     widget.next_button.click()

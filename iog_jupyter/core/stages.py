@@ -197,7 +197,6 @@ class Stage:
             yield backend
             return
         fields = {
-            "pool_config": self.pool_config,
             "owner": owner,
             "working_dir_roots": [os.getcwd()],
         }

@@ -289,8 +289,9 @@ class PackagesHandler(JobsAPIHandler):
             self._spool = None
 
     def on_finish(self) -> None:
-        """Never leave a spool file behind."""
+        """Never leave a spool file behind, then do what every change does (wake the feed)."""
         self.discard_body()
+        super().on_finish()
 
     def on_connection_close(self) -> None:
         """A client that went away mid-upload leaves nothing behind."""

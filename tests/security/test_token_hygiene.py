@@ -228,7 +228,7 @@ def test_local_jobs_do_not_inherit_the_token(ray_head, ray_token, tmp_path, monk
     conn = RayConnection()
     backend = select_backend(conn, "local", state_dir=str(tmp_path / "state"))
     try:
-        submission = validate_submission({"entrypoint": PRINT_ENV}, "alice", None, [], None)
+        submission = validate_submission({"entrypoint": PRINT_ENV}, "alice", [], None)
         sid = backend.submit(submission)
         deadline = time.monotonic() + 30
         while backend.get(sid).status not in ("SUCCEEDED", "FAILED"):

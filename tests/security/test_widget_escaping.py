@@ -69,7 +69,7 @@ def test_job_entrypoint_owner_metadata_and_log(tmp_path):
             "runtime_env": {"env_vars": {"PAYLOAD": f"{IMG} {SCRIPT} {OSC8} {ANSI}"}},
             "metadata": {"note": SCRIPT, "../../etc/passwd": IMG, "name": OSC8},
         }
-        sid = backend.submit(validate_submission(body, f"<b>{IMG}</b>", None, [], None))
+        sid = backend.submit(validate_submission(body, f"<b>{IMG}</b>", [], None))
         wait_until(lambda: backend.get(sid).status in ("SUCCEEDED", "FAILED"))
         assert backend.get(sid).status == "SUCCEEDED"
         widget.refresh()

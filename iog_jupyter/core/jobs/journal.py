@@ -19,8 +19,8 @@ from __future__ import annotations
 import threading
 import time
 
+from ..db import Database
 from ..wire import TERMINAL_STATUSES, JobRecord
-from .db import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ray_jobs (

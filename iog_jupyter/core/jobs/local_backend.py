@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 from ..connection import RayConnection
+from ..db import Database
 from ..errors import ConflictError, ValidationError
 from ..wire import JobPage, JobRecord, LogPage
 from . import local_runner
 from .base import OWNER_KEY, JobBackend, JobSubmission, check_deletable, no_job
-from .db import Database
 from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env

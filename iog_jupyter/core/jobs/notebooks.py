@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from ..db import Database
 from ..errors import (
     ConflictError,
     ForbiddenError,
@@ -39,7 +40,6 @@ from ..errors import (
 from ..wire import NotebookSubmitReply, NotebookSubmitRequest
 from ..wire.jobs import NOTEBOOK_KEY, NOTEBOOK_OUTPUT_KEY
 from .base import OWNER_KEY
-from .db import Database
 from .notebook_run import DEFAULT_MAX_OUTPUT_BYTES
 from .notebook_sinks import drop_sink, read_sink, sink_for
 from .validation import MAX_LIST_ITEMS, is_under, parse_request

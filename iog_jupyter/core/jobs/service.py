@@ -27,7 +27,6 @@ from .logfiles import check_page_args
 from .validation import check_submission_id, validate_submission
 
 if TYPE_CHECKING:
-    from ..cluster import PoolConfig
     from ..connection import RayConnection
     from ..security.quotas import Quotas
     from .packages import PackageStore
@@ -151,7 +150,6 @@ class JobService:
 
     Attributes:
         backend: The jobs backend.
-        pool_config: How pools are named (passed to validation).
         working_dir_roots: Directories a ``working_dir`` may be under.
         package_store: The store whose ``iog-package://`` URIs a submit may name; None: none.
         quotas: Per-user quotas checked before a submit; None: none.
@@ -161,7 +159,6 @@ class JobService:
     """
 
     backend: JobBackend
-    pool_config: PoolConfig | None = None
     working_dir_roots: Sequence[str] = ()
     package_store: PackageStore | None = None
     quotas: Quotas | None = None
@@ -201,7 +198,6 @@ class JobService:
         return validate_submission(
             body,
             owner if owner is not None else self.owner or getpass.getuser(),
-            self.pool_config,
             self.working_dir_roots,
             self.package_store,
         )

@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 
-from ..cluster import PoolConfig
 from ..errors import ValidationError
 from ..wire import SUBMISSION_ID_RE, SubmitRequest
 from ..wire.base import SUBMISSION_ID_RULE, WireModel, refusal
@@ -245,7 +244,6 @@ def _config(value: Any) -> dict[str, Any]:
 def validate_submission(
     body: Any,
     owner: str,
-    pool_config: PoolConfig | None,
     allowed_working_dir_roots: Sequence[str],
     package_store: PackageStore | None,
 ) -> JobSubmission:
@@ -256,7 +254,6 @@ def validate_submission(
     ``allowed_working_dir_roots``. Raises ``ValidationError``: the first problem found, in words
     a person can act on.
     """
-    del pool_config  # the pool is mapped against the live cluster by the backend
     request = parse_request(SubmitRequest, body, "The job")
     entrypoint = request.entrypoint
     if not entrypoint.strip():

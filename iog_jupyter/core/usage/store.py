@@ -11,11 +11,11 @@ accountant samples at, so such readers report it too.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
+
+from ..db import Database
 
 _MINUTE_MS = 60_000
 
@@ -89,39 +89,26 @@ class UsageStore:
         self.path = path
         self.retention_days = retention_days
         self.max_rows = max_rows
-        self._lock = threading.Lock()
         self._pruned_minute: int | None = None
-        if read_only:
-            self._db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False
-            )
-            return
-        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-            self._db.execute(_META_SCHEMA)
-        os.chmod(path, 0o600)
+        self._db = Database(path, _SCHEMA, _META_SCHEMA, read_only=read_only)
 
     def add(self, buckets: Iterable[Bucket], now_ms: int) -> None:
         """Add buckets to the stored ones (summing same minute and holder), then prune."""
         rows = [astuple(b) for b in buckets]
-        with self._lock, self._db:  # commits, or rolls back on any exception
-            self._db.execute("BEGIN")
-            self._db.executemany(_UPSERT, rows)
-            self._prune(now_ms)
+        with self._db.transaction() as db:
+            db.executemany(_UPSERT, rows)
+            self._prune(db, now_ms)
 
-    def _prune(self, now_ms: int) -> None:
+    def _prune(self, db: sqlite3.Connection, now_ms: int) -> None:
         """Drop what retention and the row cap exclude (once a minute: counting rows scans)."""
         if self._pruned_minute == minute_of(now_ms):
             return
         self._pruned_minute = minute_of(now_ms)
         oldest = minute_of(now_ms - int(self.retention_days * 86_400_000))
-        self._db.execute("DELETE FROM usage_buckets WHERE minute < ?", (oldest,))
-        (count,) = self._db.execute("SELECT count(*) FROM usage_buckets").fetchone()
+        db.execute("DELETE FROM usage_buckets WHERE minute < ?", (oldest,))
+        (count,) = db.execute("SELECT count(*) FROM usage_buckets").fetchone()
         if count > self.max_rows:
-            self._db.execute(
+            db.execute(
                 "DELETE FROM usage_buckets WHERE rowid IN (SELECT rowid FROM usage_buckets "
                 "ORDER BY minute LIMIT ?)",
                 (count - self.max_rows,),
@@ -129,26 +116,19 @@ class UsageStore:
 
     def set_sample_interval(self, seconds: float) -> None:
         """Record the interval (seconds) the accountant writing here samples at."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO usage_meta VALUES ('sample_interval_s', ?)", (seconds,)
-            )
+        self._db("INSERT OR REPLACE INTO usage_meta VALUES ('sample_interval_s', ?)", (seconds,))
 
     def sample_interval_s(self) -> float:
         """The recorded sample interval in seconds (0: none, as in a store from before it was)."""
-        with self._lock:
-            try:
-                row = self._db.execute(
-                    "SELECT value FROM usage_meta WHERE key = 'sample_interval_s'"
-                ).fetchone()
-            except sqlite3.OperationalError:  # no usage_meta table in an older store
-                return 0.0
-        return row[0] if row else 0.0
+        try:
+            rows = self._db("SELECT value FROM usage_meta WHERE key = 'sample_interval_s'")
+        except sqlite3.OperationalError:  # no usage_meta table in an older store
+            return 0.0
+        return rows[0][0] if rows else 0.0
 
     def oldest_ms(self) -> int | None:
         """The start of the oldest stored minute (None when empty)."""
-        with self._lock:
-            (minute,) = self._db.execute("SELECT min(minute) FROM usage_buckets").fetchone()
+        ((minute,),) = self._db("SELECT min(minute) FROM usage_buckets")
         return None if minute is None else minute * _MINUTE_MS
 
     def per_holder(self, since_ms: int, until_ms: int) -> list[Bucket]:
@@ -161,15 +141,15 @@ class UsageStore:
         window = _minutes(since_ms, until_ms)
         where = "WHERE minute >= ? AND minute < ? GROUP BY holder"
         sums = ", ".join(f"sum({c})" for c in _SUMMED)
-        with self._lock:
-            totals = self._db.execute(
+        with self._db.transaction() as db:  # one snapshot: a holder is in both passes or neither
+            totals = db.execute(
                 f"SELECT holder, {sums}, max(max_gpus), min(first_ms), max(last_ms) "
                 f"FROM usage_buckets {where}",
                 window,
             ).fetchall()
             newest = {
                 row[0]: row[1:]
-                for row in self._db.execute(
+                for row in db.execute(
                     "SELECT holder, max(minute), kind, label, user, submission_id "
                     f"FROM usage_buckets {where}",
                     window,
@@ -185,10 +165,8 @@ class UsageStore:
             "SELECT holder, minute, gpu_held_s FROM usage_buckets "
             "WHERE minute >= ? AND minute < ? AND gpu_held_s > 0"
         )
-        with self._lock:
-            return self._db.execute(query, _minutes(since_ms, until_ms)).fetchall()
+        return self._db(query, _minutes(since_ms, until_ms))
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._db.close()
