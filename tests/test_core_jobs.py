@@ -204,3 +204,45 @@ def test_select_backend(conn, tmp_path):
     assert select_backend(closed, "local", state_dir=str(tmp_path)).name == "local"
     with pytest.raises(ValidationError):
         select_backend(conn, "other")
+
+
+# -- runtime_env excludes: both backends leave the same files out of a job's working_dir --------
+
+LIST_CWD = "python -c \"import os; print('cwd:', sorted(os.listdir('.')))\""
+
+
+def test_excludes_leave_files_out_of_the_working_dir(backend, tmp_path):
+    work = tmp_path / "work"
+    for path in ("data/big.bin", "keep.py", "logs/x.log"):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(path)
+    sid = f"excl-{backend.name}-{int(time.time())}"
+    excludes = ["data/", "*.log"]
+    _submit(backend, LIST_CWD, sid, runtime_env={"working_dir": str(work), "excludes": excludes})
+    job = _wait(backend, sid, {"SUCCEEDED", "FAILED"})
+    assert job.status == "SUCCEEDED", job.message
+    assert "cwd: ['keep.py']" in backend.read_logs(sid).text
+    assert job.runtime_env["excludes"] == excludes
+
+
+def test_excludes_shrink_a_working_dir_under_the_size_cap(backend, tmp_path):
+    if backend.name != "local":
+        pytest.skip("the cap on a copied working_dir is the local backend's")
+    for i in range(20_001):
+        (tmp_path / f"{i}.part").touch()
+    (tmp_path / "keep.py").touch()
+    env = {"working_dir": str(tmp_path)}
+    with pytest.raises(ValidationError, match="too large.*runtime_env.excludes"):
+        _submit(backend, "true", runtime_env=env)
+    sid = _submit(backend, LIST_CWD, runtime_env={**env, "excludes": ["*.part"]})
+    assert _wait(backend, sid, {"SUCCEEDED", "FAILED"}).status == "SUCCEEDED"
+    assert "cwd: ['keep.py']" in backend.read_logs(sid).text
+
+
+def test_bad_excludes_are_refused(backend, tmp_path):
+    env = {"working_dir": str(tmp_path)}
+    with pytest.raises(ValidationError, match="excludes must be a list of strings"):
+        _submit(backend, "true", runtime_env={**env, "excludes": "*.log"})
+    if backend.name == "local":
+        with pytest.raises(ValidationError, match="excludes has a pattern that is not valid"):
+            _submit(backend, "true", runtime_env={**env, "excludes": ["!"]})

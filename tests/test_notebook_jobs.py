@@ -115,10 +115,14 @@ async def test_parameters_run_and_copy_comes_back(jp_fetch, jp_root_dir, jobs_ba
     assert "42" in outputs_text(nb.cells[3])
 
 
-async def test_earlier_copies_are_not_uploaded_again(jp_fetch, jp_root_dir):
+@pytest.mark.parametrize("jobs_backend", ["ray", "local"], indirect=True)
+async def test_earlier_copies_are_not_uploaded_again(jp_fetch, jp_root_dir, jobs_backend):
     """Copies of earlier runs stay out of a later run's working_dir; the user's excludes too."""
     write_notebook(jp_root_dir / "ls" / "ls.ipynb", "import os; print(sorted(os.listdir('.')))")
     (jp_root_dir / "ls" / "junk.txt").write_text("not for upload")
+    bad = {"path": "ls/ls.ipynb", "runtime_env": {"excludes": "junk.txt"}}
+    code, reply = await api(jp_fetch, "notebook-jobs", method="POST", body=bad)
+    assert code == 400 and "excludes must be a list of strings" in reply["message"], reply
     outputs = []
     for sid in (None, "my-run.1", None):
         body = {"path": "ls/ls.ipynb", "runtime_env": {"excludes": ["junk.txt"]}}
@@ -133,6 +137,7 @@ async def test_earlier_copies_are_not_uploaded_again(jp_fetch, jp_root_dir):
     listing = outputs_text(nbformat.read(outputs[-1], as_version=4).cells[1])
     assert "ls.ipynb" in listing, listing
     assert "junk.txt" not in listing and ".nb-" not in listing and "my-run" not in listing, listing
+    assert "['ls.ipynb']" in listing, listing
 
 
 async def test_failed_cell_copy_has_traceback(jp_fetch, jp_root_dir):

@@ -8,10 +8,12 @@ running when the Jupyter server restarts, and its exit code is still recorded. R
 The entrypoint runs through ``bash -c``, like Ray's. Its environment is the server's, minus
 secrets (Ray's token *value*, Jupyter tokens), plus ``RAY_ADDRESS``, ``RAY_AUTH_MODE`` and
 ``RAY_AUTH_TOKEN_PATH`` so it can be a Ray driver, plus ``runtime_env.env_vars`` — which are
-handed to the runner's process only and never written to disk. Only ``env_vars`` and
-``working_dir`` are supported. ``entrypoint_num_*``, ``entrypoint_resources`` and ``pool`` are
-recorded, not enforced: the entrypoint is a driver on the head node, and the Ray work it
-starts is what claims cluster resources.
+handed to the runner's process only and never written to disk. Only ``env_vars``,
+``working_dir`` and ``excludes`` are supported; ``excludes`` leave files out of the copy as Ray
+leaves them out of its upload, but ``.gitignore``/``.rayignore`` files and the folders newer Rays
+leave out by default (``.git``, ``.venv``, ``__pycache__``…) are copied. ``entrypoint_num_*``,
+``entrypoint_resources`` and ``pool`` are recorded, not enforced: the entrypoint is a driver on
+the head node, and the Ray work it starts is what claims cluster resources.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -26,6 +29,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pathspec
 
 from ..connection import RayConnection
 from ..db import Database
@@ -37,7 +42,7 @@ from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
 
-SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir"})
+SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir", "excludes"})
 #: Variables never passed to a job: secret values the server may hold.
 SECRET_ENV = ("RAY_AUTH_TOKEN", "IOG_TOKEN", "JUPYTER_TOKEN", "JPY_API_TOKEN")
 MAX_WORKING_DIR_BYTES = 512 * 1024 * 1024
@@ -71,21 +76,50 @@ def _alive_runner(pid: int | None) -> bool:
     return b"local_runner" in cmdline
 
 
-def _copy_working_dir(src: str, dest: Path) -> None:
+def _copy_working_dir(src: str, dest: Path, excludes: list[str]) -> None:
+    """Copy working_dir ``src`` to ``dest`` as Ray packs one, less what ``excludes`` matches.
+
+    ``excludes`` are Ray's: gitwildmatch patterns matched against paths relative to ``src``. A
+    matched folder is left out whole; a folder is copied for the files it keeps, or when it is
+    empty. Symlinks are copied as links. Only what is copied counts towards the size cap.
+    """
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines(excludes)
+    except (ValueError, re.error) as err:  # pathspec's GitIgnorePatternError is a ValueError
+        raise ValidationError(
+            f"runtime_env.excludes has a pattern that is not valid: {err}."
+        ) from None
+    kept: set[str] = set()  # paths relative to src: what is copied and the folders it is in
     files = size = 0
-    for root, _dirs, names in os.walk(src):
-        for name in names:
-            files += 1
+    for root, dirs, names in os.walk(src):
+        here = Path(root).relative_to(src)
+        leaves = [] if dirs or names else [str(here)]  # an empty folder (Ray packs it too)
+        dirs[:] = [d for d in dirs if not spec.match_file(str(here / d))]
+        # A link to a folder is copied as a link, not walked.
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            path = str(here / name)
+            if spec.match_file(path):
+                continue
             try:
                 size += os.lstat(os.path.join(root, name)).st_size
             except OSError:
-                continue
+                continue  # gone since the walk listed it
+            leaves.append(path)
+            files += 1
             if files > MAX_WORKING_DIR_FILES or size > MAX_WORKING_DIR_BYTES:
                 raise ValidationError(
                     "working_dir is too large for a job (more than 20,000 files or 512 MiB); "
-                    "keep data outside it."
+                    "keep data outside it or list it in runtime_env.excludes."
                 )
-    shutil.copytree(src, dest, symlinks=True)
+        for path in leaves:
+            while path and path not in kept:
+                kept.add(path)
+                path = os.path.dirname(path)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if os.path.relpath(os.path.join(folder, n), src) not in kept}
+
+    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
 
 
 class LocalProcessBackend(JobBackend):
@@ -168,7 +202,7 @@ class LocalProcessBackend(JobBackend):
         if unsupported:
             raise ValidationError(
                 f"runtime_env.{unsupported[0]} is not supported by the local backend (Ray's "
-                "Jobs API is off on this cluster); only env_vars and working_dir are."
+                "Jobs API is off on this cluster); only env_vars, working_dir and excludes are."
             )
         sid = submission.submission_id
         if self._db("SELECT 1 FROM jobs WHERE submission_id = ?", (sid,)):
@@ -176,8 +210,9 @@ class LocalProcessBackend(JobBackend):
         cwd = self.state_dir / "work" / sid
         if cwd.exists():
             shutil.rmtree(cwd)
-        if submission.runtime_env.get("working_dir"):
-            _copy_working_dir(submission.runtime_env["working_dir"], cwd)
+        working_dir = submission.runtime_env.get("working_dir")
+        if working_dir:
+            _copy_working_dir(working_dir, cwd, submission.runtime_env.get("excludes", []))
         else:
             cwd.mkdir(mode=0o700)
         log_path = self.state_dir / "logs" / f"{sid}.log"

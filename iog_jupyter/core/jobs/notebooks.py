@@ -327,8 +327,7 @@ class NotebookJobs:
             exclude={"path", "parameters", "kernel_name", "runtime_env", "metadata"},
             exclude_none=True,
         )
-        if backend != "local":  # the local backend takes no excludes (it copies the folder)
-            runtime_env["excludes"] = self._excludes(folder, runtime_env.get("excludes"))
+        runtime_env["excludes"] = self._excludes(folder, runtime_env.get("excludes"))
         valid = self.jobs.validate(
             {
                 **fields,
@@ -356,7 +355,7 @@ class NotebookJobs:
     def _excludes(self, folder: str, given: Any) -> Any:
         """The user's ``excludes`` plus the executed copies of earlier runs under ``folder``.
 
-        Copies are not uploaded again with each later run: those with a generated id by
+        Copies are left out of each later run's working_dir: those with a generated id by
         pattern, those with an id the user chose by their exact path (newest first, as many
         as the list cap leaves room for).
         """
