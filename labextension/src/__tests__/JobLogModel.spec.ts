@@ -1,7 +1,7 @@
 /**
- * Unit tests of the job log model: live lines split across chunks, resume by
- * byte offset without duplicates, the final status, a refused tail, "Load
- * earlier" by byte pages and "Jump to end".
+ * Unit tests of the job log model and its `LogTail` base: live lines split
+ * across chunks, resume by byte offset without duplicates, the final status,
+ * a refused tail, "Load earlier" by byte pages and "Jump to end".
  */
 
 jest.mock('@jupyterlab/services', () =>
@@ -162,7 +162,9 @@ describe('JobLogModel', () => {
     expect(ws.closed).toBe(true);
     expect(model.nextOffset).toBe(offset);
     // 'first line\n' + 'second é\n' (é is 2 bytes) + 'third'
-    expect(model.window.endOffset).toBe(11 + 10 + 5);
+    expect([0, 1, 2].map(i => model.window.lineAt(i).bytes)).toEqual([
+      11, 10, 5
+    ]);
   });
 
   it('joins an ANSI sequence and multi-byte text split across chunks', () => {
@@ -257,7 +259,7 @@ describe('JobLogModel', () => {
     ws.open();
     const offset = log(ws, 0, 'l0\nl1\nl2\nl3\nl4\n');
     expect(texts(model)).toEqual(['l2', 'l3', 'l4']);
-    expect(model.window.droppedLines).toBe(2);
+    expect(model.window.firstSeq).toBe(2); // two lines dropped
     expect(model.window.firstOffset).toBe(6);
     expect(model.hasEarlier).toBe(true);
     log(ws, offset, 'l5');

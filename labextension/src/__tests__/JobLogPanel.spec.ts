@@ -231,7 +231,7 @@ describe('JobLogPanel', () => {
     expect(lines).toHaveLength(cap);
     expect(lines[0].textContent).toBe(`line ${100000 - cap}`);
     expect(lines[cap - 1].textContent).toBe('line 99999');
-    expect(panel.model.window.droppedLines).toBe(100000 - cap);
+    expect(panel.model.window.firstSeq).toBe(100000 - cap);
     expect(button(panel, 'Load earlier').hidden).toBe(false);
     panel.dispose();
   });

@@ -62,14 +62,6 @@ export class LogWindow {
     return this._firstOffset;
   }
 
-  /**
-   * The byte offset just after the last complete line (where the partial
-   * line starts).
-   */
-  get endOffset(): number {
-    return this._endOffset;
-  }
-
   /** The partial last line's segments, or null when there is none. */
   get partial(): IAnsiSegment[] | null {
     return this._partial
@@ -80,11 +72,6 @@ export class LogWindow {
   /** Whether a new line would drop the oldest one. */
   get isFull(): boolean {
     return this.length + (this._partial ? 1 : 0) >= this.maxLines;
-  }
-
-  /** How many lines were dropped from the front to keep the bound, in all. */
-  get droppedLines(): number {
-    return this._dropped;
   }
 
   /**
@@ -126,14 +113,13 @@ export class LogWindow {
    * @param text The text that ends where the oldest kept line starts: lines
    *   ending in a newline, the last one possibly without (a piece of a line
    *   longer than a page).
-   * @param firstOffset The byte offset `text` starts at, when known exactly;
-   *   otherwise it is computed back from the text's size.
+   * @param firstOffset The byte offset `text` starts at.
    * @returns How many lines were added, and whether the end of the window
    *   was dropped to make room (it no longer reaches the end of the log).
    */
   prepend(
     text: string,
-    firstOffset?: number
+    firstOffset: number
   ): { added: number; madeRoom: boolean } {
     const raws = text.split('\n');
     const lastHasNewline = raws[raws.length - 1] === '';
@@ -150,12 +136,9 @@ export class LogWindow {
         bytes: LogWindow.utf8Length(raw) + newline
       };
     });
-    let start = firstOffset;
     if (parsed.length > this.maxLines) {
       const cut = parsed.splice(0, parsed.length - this.maxLines);
-      if (start !== undefined) {
-        start += cut.reduce((sum, line) => sum + line.bytes, 0);
-      }
+      firstOffset += cut.reduce((sum, line) => sum + line.bytes, 0);
     }
     const count = parsed.length;
     if (count === 0) {
@@ -176,18 +159,14 @@ export class LogWindow {
       this._lines = parsed.concat(this._lines.slice(this._head));
       this._head = 0;
     }
-    const bytes = parsed.reduce((sum, line) => sum + line.bytes, 0);
     this._firstSeq -= count;
-    this._firstOffset = Math.max(0, start ?? this._firstOffset - bytes);
+    this._firstOffset = Math.max(0, firstOffset);
     return { added: count, madeRoom: makeRoom };
   }
 
   /** Drop the partial line and `count` complete lines from the end. */
   dropEnd(count: number): void {
     const drop = Math.min(Math.max(0, count), this.length);
-    for (let i = 0; i < drop; i++) {
-      this._endOffset -= this._lines[this._lines.length - 1 - i].bytes;
-    }
     this._lines.length -= drop;
     this._partial = '';
     this._partialDropped = 0;
@@ -205,7 +184,6 @@ export class LogWindow {
     this._partialDropped = 0;
     this._style = defaultStyle();
     this._firstOffset = offset;
-    this._endOffset = offset;
     this._firstSeq = 0;
     this._generation += 1;
   }
@@ -221,7 +199,6 @@ export class LogWindow {
     const bytes = LogWindow.utf8Length(raw) + newline + this._partialDropped;
     this._partialDropped = 0;
     this._lines.push({ segments: parsed.segments, bytes });
-    this._endOffset += bytes;
   }
 
   /**
@@ -259,7 +236,6 @@ export class LogWindow {
     }
     this._head += excess;
     this._firstSeq += excess;
-    this._dropped += excess;
     if (this._head > 1024 && this._head * 2 > this._lines.length) {
       this._lines = this._lines.slice(this._head);
       this._head = 0;
@@ -274,8 +250,6 @@ export class LogWindow {
   private _firstSeq = 0;
   private _generation = 0;
   private _firstOffset = 0;
-  private _endOffset = 0;
-  private _dropped = 0;
 }
 
 /** A namespace for `LogWindow` statics. */
