@@ -13,6 +13,7 @@ from ray.autoscaler.v2.schema import (
     ResourceDemandSummary,
     ResourceRequestByCount,
     ResourceUsage,
+    Stats,
 )
 from ray.autoscaler.v2.schema import NodeUsage as RayNodeUsage
 
@@ -89,6 +90,7 @@ def sample_snapshot(
                 )
             ]
         ),
+        stats=Stats(gcs_request_time_s=0.01),  # required on Ray 2.40
     )
     usage = {
         "bb" * 14: NodeUsage(
