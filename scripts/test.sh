@@ -2,8 +2,8 @@
 # Install everything the tests need, then run all of them: lint, jest, pytest (which starts its
 # own Ray head and Jupyter servers) on the newest Ray, its browser and slow tests as a second
 # stream alongside, and, alongside both, the tests again on the oldest supported Ray, less the
-# slow, tutorial and browser tests (scripts/test-oldest-ray.sh). Arguments go to the main pytest run
-# (which then runs just what they name, with no second stream).
+# slow, tutorial and browser tests (scripts/test-oldest-ray.sh). Arguments go to the main pytest
+# run (which then runs just what they name, with no second stream).
 # This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
