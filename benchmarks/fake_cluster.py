@@ -8,7 +8,9 @@ dashboard's ``/nodes?view=summary``. It is a fake, named as one; no real cluster
 Shape (with the defaults):
 
 - 2,000 nodes in 5 pools labelled ``ray.io/node-group`` (KubeRay's label): one head, CPU nodes,
-  and A100, H100 and L4 GPU nodes; a few of them recently failed (DEAD, no resources);
+  and A100, H100 and L4 GPU nodes; a few of them recently failed (DEAD, no resources). On a Ray
+  whose ``NodeInfo`` carries no labels (2.40 does not), each live node's pool is named by a
+  ``pool:<name>`` custom resource instead, as clusters on that Ray are started;
 - 100,000 actors placed on the live worker nodes, each holding its pool's actor shape, so every
   node's used resources are the sum of its actors' and never exceed its totals;
 - pending demands that fit some node's totals (they wait for free resources), and infeasible
@@ -23,7 +25,7 @@ Everything is drawn from ``random.Random(seed)``: the same arguments give the sa
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ray.autoscaler.v2.schema import (
@@ -41,6 +43,8 @@ from ray.autoscaler.v2.schema import (
 GIB = 1024**3
 POOL_LABEL = "ray.io/node-group"
 HEAD_POOL = "headgroup"
+#: Whether this Ray's ``NodeInfo`` carries node labels; without them a pool is a custom resource.
+NODE_LABELS = "labels" in {f.name for f in fields(NodeInfo)}
 
 
 @dataclass(frozen=True)
@@ -321,8 +325,9 @@ def make_fake_cluster_status(
             "instance_id": f"i-{_hex(rng, 8)}",
             "ip_address": node["ip"],
             "node_id": node["node_id"],
-            "labels": labels,
         }
+        if NODE_LABELS:
+            common["labels"] = labels
         if node.get("dead"):
             failed.append(
                 NodeInfo(
@@ -335,6 +340,8 @@ def make_fake_cluster_status(
         pool_sizes[spec.name] = pool_sizes.get(spec.name, 0) + 1
         resources = dict(spec.resources)
         resources[f"node:{node['ip']}"] = 1.0
+        if not NODE_LABELS:
+            resources[f"pool:{spec.name}"] = 1.0
         if node["is_head"]:
             resources["node:__internal_head__"] = 1.0
         usage = [

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run all of them: lint, jest, pytest (which starts its
 # own Ray head and Jupyter servers) on the newest Ray, its browser and slow tests as a second
-# stream alongside, and, alongside both, the Ray-backed tests again on the oldest supported Ray,
-# less the slow fault tests (scripts/test-oldest-ray.sh). Arguments go to the main pytest run
-# (which then runs just what they name, with no second stream).
+# stream alongside, and, alongside both, the tests again on the oldest supported Ray, less the
+# slow, tutorial and browser tests (scripts/test-oldest-ray.sh). Arguments go to the main pytest
+# run (which then runs just what they name, with no second stream).
 # This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

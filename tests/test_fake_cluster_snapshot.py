@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from fake_cluster import (  # noqa: E402
     HEAD_POOL,
+    NODE_LABELS,
     POOL_LABEL,
     FakeClusterStatus,
     make_fake_cluster_status,
@@ -64,7 +65,10 @@ def test_pools_match_the_generator(fake: FakeClusterStatus, snapshot: ClusterSna
     for pool in snapshot.pools:
         members = [n for n in snapshot.nodes if n.pool == pool.name and n.state != "DEAD"]
         assert sorted(pool.node_ids) == sorted(n.node_id for n in members)
-        assert all(n.labels[POOL_LABEL] == pool.name for n in members)
+        if NODE_LABELS:
+            assert all(n.labels[POOL_LABEL] == pool.name for n in members)
+        else:  # a Ray without node labels: the pool is the node's custom resource
+            assert all(not n.labels and n.resources_total[f"pool:{pool.name}"] for n in members)
 
 
 def test_totals_equal_the_sum_over_nodes(snapshot: ClusterSnapshot) -> None:

@@ -13,12 +13,14 @@ from ray.autoscaler.v2.schema import (
     ResourceDemandSummary,
     ResourceRequestByCount,
     ResourceUsage,
+    Stats,
 )
 from ray.autoscaler.v2.schema import NodeUsage as RayNodeUsage
 
 from iog_jupyter.core.cluster import build_snapshot
 from iog_jupyter.core.wire import ClusterSnapshot, GpuUsage, HistoryPoint, NodeUsage
 from iog_jupyter.widgets import figures, tables
+from tests.ray_versions import CAPS
 
 GIB = 1024**3
 EVIL_NAME = "<img src=x onerror=alert(1)>"
@@ -28,13 +30,17 @@ RAW_MARKUP = ("<img", "<script", "<b>evil")
 
 
 def _node(node_id: str, ip: str, pool: str, usage: dict[str, tuple[float, float]]) -> NodeInfo:
+    pool_by: dict[str, Any] = {"labels": {"ray.io/node-group": pool}}
+    if not CAPS.node_labels:  # this Ray's NodeInfo has no labels: the pool is a custom resource
+        pool_by = {}
+        usage = {**usage, f"pool:{pool}": (1, 0)}
     return NodeInfo(
         instance_type_name="",
         ray_node_type_name="",
         instance_id="",
         ip_address=ip,
         node_id=node_id,
-        labels={"ray.io/node-group": pool},
+        **pool_by,
         resource_usage=RayNodeUsage(
             usage=[ResourceUsage(name, total, used) for name, (total, used) in usage.items()],
             idle_time_ms=0,
@@ -84,6 +90,7 @@ def sample_snapshot(
                 )
             ]
         ),
+        stats=Stats(gcs_request_time_s=0.01),  # required on Ray 2.40
     )
     usage = {
         "bb" * 14: NodeUsage(
