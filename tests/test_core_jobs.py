@@ -243,6 +243,6 @@ def test_bad_excludes_are_refused(backend, tmp_path):
     env = {"working_dir": str(tmp_path)}
     with pytest.raises(ValidationError, match="excludes must be a list of strings"):
         _submit(backend, "true", runtime_env={**env, "excludes": "*.log"})
-    if backend.name == "local":
+    for bad in (["!"], ["\\"], ["[z-a]"]):  # Ray's own matcher raises IndexError / re.error
         with pytest.raises(ValidationError, match="excludes has a pattern that is not valid"):
-            _submit(backend, "true", runtime_env={**env, "excludes": ["!"]})
+            _submit(backend, "true", runtime_env={**env, "excludes": bad})

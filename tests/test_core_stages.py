@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from iog_jupyter.core.cluster import PoolConfig
 from iog_jupyter.core.errors import ValidationError
 from iog_jupyter.core.jobs import LocalProcessBackend, validate_submission
 from iog_jupyter.core.stages import Stage, stage
@@ -101,3 +102,13 @@ def test_a_two_stage_pipeline_on_the_stand_in_pools(ray_head):
     assert out["lookup"] == "v-train"
     assert out["by_namespace"] == {"train-ns": "v-train", "stage-preprocess": "v-prep"}
     assert "no-such-pool" in out["missing_pool"] and "train" in out["missing_pool"]
+
+
+@pytest.mark.ray
+def test_a_stage_opens_its_jobs_backend_with_its_own_pool_config(ray_head, tmp_path, monkeypatch):
+    """Pools named by ``team:<name>`` resources: the test head has none, so pool "train" has no
+    node (by the default ``pool:`` prefix it has one, and the job would start)."""
+    monkeypatch.chdir(tmp_path)
+    train = Stage("train", pool="train", pool_config=PoolConfig(resource_prefix="team:"))
+    with pytest.raises(ValidationError, match="No node of this cluster is in pool 'train'"):
+        train.submit_job("true")

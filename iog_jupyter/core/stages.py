@@ -203,7 +203,7 @@ class Stage:
         if backend is not None:
             yield JobService(backend, **fields)
             return
-        service = JobService.open(conn=RayConnection(), **fields)
+        service = JobService.open(conn=RayConnection(), pool_config=self.pool_config, **fields)
         try:
             yield service
         finally:

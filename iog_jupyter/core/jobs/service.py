@@ -27,6 +27,7 @@ from .logfiles import check_page_args
 from .validation import check_submission_id, validate_submission
 
 if TYPE_CHECKING:
+    from ..cluster import PoolConfig
     from ..connection import RayConnection
     from ..security.quotas import Quotas
     from .packages import PackageStore
@@ -170,12 +171,17 @@ class JobService:
 
     @classmethod
     def open(
-        cls, preferred: str = "auto", conn: RayConnection | None = None, **fields: Any
+        cls,
+        preferred: str = "auto",
+        conn: RayConnection | None = None,
+        pool_config: PoolConfig | None = None,
+        **fields: Any,
     ) -> JobService:
         """A service on the backend ``select_backend`` picks (``preferred``), default state dir.
 
         ``conn`` is closed with the service; None connects as the environment says, or runs the
-        local backend without Ray when that fails. ``fields`` are more :class:`JobService` fields.
+        local backend without Ray when that fails. ``pool_config`` names pools for the Ray
+        backend's placement. ``fields`` are more :class:`JobService` fields.
         """
         from ..connection import RayConnection
         from .selection import default_state_dir, select_backend
@@ -186,7 +192,7 @@ class JobService:
             except IogError:
                 conn = None
         try:
-            backend = select_backend(conn, preferred, default_state_dir())
+            backend = select_backend(conn, preferred, default_state_dir(), pool_config=pool_config)
         except BaseException:
             if conn is not None:
                 conn.close()

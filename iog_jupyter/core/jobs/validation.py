@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import pathspec
 from pydantic import ValidationError as PydanticValidationError
 
 from ..errors import ValidationError
@@ -180,10 +181,22 @@ def _runtime_env(
         elif key in ("pip", "uv"):
             env[key] = _requirements(key, value)
         elif key == "excludes":
-            env[key] = _str_list("excludes", value)
+            env[key] = _excludes(value)
         else:
             env[key] = _config(value)
     return env
+
+
+def _excludes(value: Any) -> list[str]:
+    """Ray's gitwildmatch patterns; one its matcher cannot read is refused here, not later."""
+    patterns = _str_list("excludes", value)
+    try:
+        pathspec.GitIgnoreSpec.from_lines(patterns)
+    except (ValueError, re.error) as err:  # pathspec's GitIgnorePatternError is a ValueError
+        raise ValidationError(
+            f"runtime_env.excludes has a pattern that is not valid: {err}."
+        ) from None
+    return patterns
 
 
 def _env_vars(env: Any) -> dict[str, str]:
