@@ -278,7 +278,8 @@ class RayConnection:
         """``fn(address, *args, **kwargs)``: a GCS call after the probe, with our token.
 
         Raises:
-            RayUnavailableError: Nothing listens at the GCS address, or the call failed.
+            RayUnavailableError: Nothing listens at the GCS address, or the call failed with one
+                of ``_ray_compat.gcs_errors()`` (in the words of :meth:`failure`).
         """
         self.probe()
         self.prepare_ray_client()
