@@ -142,6 +142,7 @@ def failing_gcs() -> Iterator[str]:
     server.stop(0)
 
 
+@pytest.mark.ray  # no head, but Ray's client: run on the oldest Ray too
 def test_a_gcs_that_fails_a_call_is_unavailable_not_a_crash(failing_gcs, monkeypatch):
     monkeypatch.delenv("RAY_DASHBOARD_ADDRESS", raising=False)
     conn = RayConnection(address=failing_gcs, request_timeout_s=2.0)
@@ -155,6 +156,7 @@ def test_a_gcs_that_fails_a_call_is_unavailable_not_a_crash(failing_gcs, monkeyp
         conn.close()
 
 
+@pytest.mark.ray
 @pytest.mark.parametrize("call", ["status", "stub"])
 def test_a_gcs_that_dies_mid_call_is_unavailable_at_once(failing_gcs, call):
     conn = RayConnection(address=failing_gcs, request_timeout_s=2.0)
