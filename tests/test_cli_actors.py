@@ -132,10 +132,15 @@ async def iog(url: str, token: str, *args: str) -> tuple[int, str, str]:
     return int(proc.returncode or 0), out.decode(), err.decode()
 
 
-async def test_remote_list_and_kill(made, jp_serverapp, server_url):
+async def test_remote_list_and_kill(made, jp_serverapp, server_url, capsys):
     ns = made
     url = server_url
     token = jp_serverapp.identity_provider.token
+    # An unknown state: the server's 400 and local mode say the same, both exit 2.
+    code, _, err = await iog(url, token, "list", "--state", "alive,napping")
+    local_code, _, local_err = run(capsys, "actors", "list", "--state", "alive,napping")
+    assert (code, err) == (local_code, local_err)
+    assert code == EXIT_USAGE and "Unknown actor state 'NAPPING'; use one or more of" in err
     code, out, err = await iog(url, token, "list", "-n", ns, "--json")
     assert code == EXIT_OK, err
     assert {"keep", "remote"} <= {a["name"] for a in json.loads(out)["actors"]}

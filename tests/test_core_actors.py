@@ -20,6 +20,7 @@ from iog_jupyter.core.actors.records import (
     check_list_args,
     check_ttl,
     meta_key,
+    parse_states,
     protection_reason,
 )
 from iog_jupyter.core.actors.registry import ActorRegistry
@@ -88,6 +89,14 @@ def test_meta_round_trip_cursor_and_ttl_checks():
     for bad_ttl in (0, -1, float("inf"), float("nan"), "10", True):
         with pytest.raises(ValidationError, match="ttl_s"):
             check_ttl(bad_ttl)
+
+
+def test_a_state_filter_is_parsed_the_same_for_every_surface():
+    assert parse_states(" alive,DEAD ,, Alive") == frozenset({"ALIVE", "DEAD"})
+    assert parse_states(None) is None and parse_states("") is None and parse_states(" , ") is None
+    with pytest.raises(ValidationError, match="Unknown actor state 'NAPPING'") as refused:
+        check_list_args(parse_states("alive,napping"), 10)
+    assert refused.value.reason == "bad_state"
 
 
 def test_bad_input_is_refused_before_ray_is_asked():

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import time
+from collections.abc import Iterator
+from concurrent import futures
 
 import pytest
 
+from iog_jupyter.core import _ray_compat
+from iog_jupyter.core.cluster import fetch_cluster_status
 from iog_jupyter.core.connection import (
     RayConnection,
     find_ray_token,
@@ -96,3 +101,78 @@ def test_dashboard_url_is_read_from_the_gcs(ray_head):
     conn = RayConnection()
     assert conn.dashboard_url == ray_head.dashboard_url
     assert conn.dashboard_get("/api/version")["ray_version"]
+
+
+#: Ray's status code for a failure of the GCS's storage (``StatusCode::RedisError``).
+REDIS_ERROR = 11
+
+
+@pytest.fixture
+def failing_gcs() -> Iterator[str]:
+    """A stand-in GCS on loopback whose KV store fails, as a GCS answers when its Redis is down,
+    and which dies in the middle of a cluster-status or named-actors call. Its address."""
+    import grpc
+    from ray.core.generated import autoscaler_pb2_grpc, gcs_service_pb2, gcs_service_pb2_grpc
+
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+
+    class Nodes(gcs_service_pb2_grpc.NodeInfoGcsServiceServicer):
+        def GetClusterId(self, request, context):
+            return gcs_service_pb2.GetClusterIdReply(cluster_id=os.urandom(28))
+
+    class KV(gcs_service_pb2_grpc.InternalKVGcsServiceServicer):
+        def InternalKVGet(self, request, context):
+            reply = gcs_service_pb2.InternalKVGetReply()
+            reply.status.code, reply.status.message = REDIS_ERROR, "storage unavailable"
+            return reply
+
+    def die(request, context):
+        server.stop(0)
+        context.abort(grpc.StatusCode.UNAVAILABLE, "the GCS is gone")
+
+    class Autoscaler(autoscaler_pb2_grpc.AutoscalerStateServiceServicer):
+        GetClusterStatus = staticmethod(die)
+
+    class Actors(gcs_service_pb2_grpc.ActorInfoGcsServiceServicer):
+        ListNamedActors = staticmethod(die)
+
+    gcs_service_pb2_grpc.add_NodeInfoGcsServiceServicer_to_server(Nodes(), server)
+    gcs_service_pb2_grpc.add_InternalKVGcsServiceServicer_to_server(KV(), server)
+    gcs_service_pb2_grpc.add_ActorInfoGcsServiceServicer_to_server(Actors(), server)
+    autoscaler_pb2_grpc.add_AutoscalerStateServiceServicer_to_server(Autoscaler(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(0)
+
+
+@pytest.mark.ray  # no head, but Ray's client: run on the oldest Ray too
+def test_a_gcs_that_fails_a_call_is_unavailable_not_a_crash(failing_gcs, monkeypatch):
+    monkeypatch.delenv("RAY_DASHBOARD_ADDRESS", raising=False)
+    conn = RayConnection(address=failing_gcs, request_timeout_s=2.0)
+    try:
+        with pytest.raises(RayUnavailableError) as info:
+            conn.gcs_call(_ray_compat.kv_get, b"key", b"ns", 2.0)
+        assert failing_gcs in info.value.message and "storage unavailable" in info.value.message
+        with pytest.raises(RayUnavailableError):
+            conn.dashboard_url  # noqa: B018 - read from the GCS's KV store
+    finally:
+        conn.close()
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("call", ["status", "stub"])
+def test_a_gcs_that_dies_mid_call_is_unavailable_at_once(failing_gcs, call):
+    conn = RayConnection(address=failing_gcs, request_timeout_s=2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RayUnavailableError) as info:
+            if call == "status":  # Ray's GcsClient
+                fetch_cluster_status(conn)
+            else:  # a gRPC stub
+                conn.gcs_call(_ray_compat.list_named_actors, 2.0)
+    finally:
+        conn.close()
+    assert failing_gcs in info.value.message and "iog up" in info.value.message
+    # Not asked again (for its version) once gone or slow: Ray's client would wait 40 s there.
+    assert time.monotonic() - started < 10

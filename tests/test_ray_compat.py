@@ -127,3 +127,15 @@ def test_node_labels_are_read_or_fall_back_to_none(ray_head):
     assert head.labels == labels
     assert head.pool == "preprocess+serve+train"
     assert snapshot.totals["CPU"] == head.resources_total["CPU"] > 0
+
+
+def test_gcs_errors_cover_what_rays_gcs_clients_raise():
+    """Every error Ray's GCS clients turn a failed call into maps to "Ray unavailable"."""
+    import grpc
+    import ray.exceptions
+
+    raised = [grpc.RpcError, RuntimeError, OSError, ConnectionResetError, TimeoutError]
+    names = ("RpcError", "GetTimeoutError", "RaySystemError", "AuthenticationError")
+    raised += [getattr(ray.exceptions, n) for n in names if hasattr(ray.exceptions, n)]
+    assert all(issubclass(error, _ray_compat.gcs_errors()) for error in raised)
+    assert not issubclass(ValueError, _ray_compat.gcs_errors())  # a bad argument is a bug to see

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES
+from ..core.actors.records import DEFAULT_PROTECTED_NAMESPACES, parse_states
 from ..core.actors.registry import ActorRegistry
 from ..core.connection import RayConnection
 from ..core.wire import DEFAULT_LIMIT, MAX_LIMIT, ActorKillReply
@@ -53,7 +53,6 @@ def _registry(conn: RayConnection) -> ActorRegistry:
 
 def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
     detached = None if args.named else True
-    states = frozenset(s.strip().upper() for s in (args.state or "").split(",") if s.strip())
     return run(
         args,
         lambda client: client.request(
@@ -71,7 +70,7 @@ def _page(args: argparse.Namespace, cursor: str | None) -> dict[str, Any]:
         lambda conn: _registry(conn).list(
             detached=detached,
             namespace=args.namespace,
-            states=states or None,
+            states=parse_states(args.state),
             limit=args.limit or DEFAULT_LIMIT,
             cursor=cursor,
             prefix=args.prefix,

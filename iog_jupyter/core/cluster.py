@@ -250,17 +250,13 @@ def build_snapshot(
 
 
 def fetch_cluster_status(conn: RayConnection) -> Any:
-    """Ask the GCS for the cluster status, after a fast probe of its port.
+    """Ask the GCS for the cluster status (a :meth:`RayConnection.gcs_call`).
 
     Raises:
-        RayUnavailableError: The GCS is down or did not answer within ``request_timeout_s``.
+        RayUnavailableError: The GCS is down, refused the token, or did not answer within
+            ``request_timeout_s``.
     """
-    conn.probe()
-    conn.prepare_ray_client()
-    try:
-        return _ray_compat.get_cluster_status(conn.address, conn.request_timeout_s)
-    except Exception as err:  # Ray raises RpcError, RaySystemError, ConnectionError, ...
-        raise conn.failure(err) from None
+    return conn.gcs_call(_ray_compat.get_cluster_status, conn.request_timeout_s)
 
 
 def fetch_node_usage(conn: RayConnection) -> dict[str, NodeUsage]:

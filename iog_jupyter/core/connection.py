@@ -238,7 +238,8 @@ class RayConnection:
                 f"Ray at {self.where} answered but refused the token "
                 f"(token from {self.token_info.source}). {advice}"
             )
-        if isinstance(err, TimeoutError) or "imeout" in text or "DEADLINE" in text:
+        slow = ("imeout", "imed out", "DEADLINE")  # Ray's "Timed out", gRPC's DEADLINE_EXCEEDED
+        if isinstance(err, TimeoutError) or any(word in text for word in slow):
             return self.unavailable(text)  # a slow GCS: asking it once more would only wait again
         theirs = self.cluster_version()
         ours = _ray_compat.capabilities().version
@@ -253,6 +254,7 @@ class RayConnection:
     def cluster_version(self) -> str | None:
         """The Ray version the cluster recorded at start (None when it cannot be read)."""
         try:
+            self.probe()  # a GCS gone since the call it answers: Ray's client would wait 40 s
             raw = _ray_compat.kv_get(self.address, b"CLUSTER_METADATA", b"cluster", 2.0)
             return str(json.loads(raw or b"{}").get("ray_version") or "") or None
         except Exception:  # noqa: BLE001 - a best-effort hint for an error already being raised
@@ -278,7 +280,8 @@ class RayConnection:
         """``fn(address, *args, **kwargs)``: a GCS call after the probe, with our token.
 
         Raises:
-            RayUnavailableError: Nothing listens at the GCS address, or the call failed.
+            RayUnavailableError: Nothing listens at the GCS address, or the call failed with one
+                of ``_ray_compat.gcs_errors()`` (in the words of :meth:`failure`).
         """
         self.probe()
         self.prepare_ray_client()

@@ -7,6 +7,7 @@ import functools
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..core.actors.records import parse_states
 from ..core.wire import ActorKillReply
 from .base import IogAPIHandler
 
@@ -24,10 +25,9 @@ class ActorsHandler(IogAPIHandler):
         Ray's internal and system actors are left out unless ``namespace`` names theirs.
         """
         query = self.query()
-        state = query.state or ""
-        states = frozenset(p.strip().upper() for p in state.split(",") if p.strip()) or None
         # The query's other fields are the registry's filters, by the same names.
         filters = query.model_dump(exclude={"state"})
+        states = parse_states(query.state)
         list_page = functools.partial(self.iog.actor_registry.list, states=states, **filters)
         self.write_json(await self.run_blocking(list_page))
 

@@ -116,17 +116,19 @@ def alive_node_ips(gcs_address: str, timeout_s: float) -> list[str]:
 
 
 def gcs_errors() -> tuple[type[BaseException], ...]:
-    """What a GCS call here may raise when the GCS is down, slow or refuses us.
+    """What a GCS call here may raise when the GCS is down, slow, dies mid-call or refuses us.
 
-    gRPC stubs raise ``grpc.RpcError``; Ray's ``GcsClient`` raises ``ray.exceptions.RpcError``
-    or ``GetTimeoutError``; a failed reply status is a ``RuntimeError`` (:func:`check_reply`).
+    gRPC stubs raise ``grpc.RpcError``; Ray's ``GcsClient`` (the KV store, ``get_cluster_status``)
+    turns a failed status into a ``ray.exceptions.RayError``: ``RpcError`` (timeouts too),
+    ``GetTimeoutError``, ``AuthenticationError`` (a refused token, on Rays with token auth) or
+    ``RaySystemError`` (any other status), or into an ``OSError`` (an I/O status); a failed reply
+    status of a stub is a ``RuntimeError`` (:func:`check_reply`).
     """
     import_ray()
     import grpc
-    from ray.exceptions import GetTimeoutError
-    from ray.exceptions import RpcError as RayRpcError
+    from ray.exceptions import RayError
 
-    return (grpc.RpcError, RayRpcError, GetTimeoutError, RuntimeError, OSError, TimeoutError)
+    return (grpc.RpcError, RayError, RuntimeError, OSError)
 
 
 def check_reply(reply: Any, what: str) -> None:

@@ -155,6 +155,15 @@ class ActorMeta(BaseModel):
         return self.model_copy(update={"ttl_s": ttl, "expires_ms": expires})
 
 
+def parse_states(text: str | None) -> frozenset[str] | None:
+    """The actor states a ``state`` filter names: ``"alive, DEAD"`` is ALIVE and DEAD.
+
+    What REST's ``state`` and ``iog actors list --state`` take; None when it names none.
+    :func:`check_list_args` refuses an unknown state, the same for every caller.
+    """
+    return frozenset(s.strip().upper() for s in (text or "").split(",") if s.strip()) or None
+
+
 def check_list_args(
     states: frozenset[str] | None,
     limit: Any,
