@@ -403,6 +403,11 @@ def test_local_mode_reads_the_store_or_says_how_to_reach_the_server(tmp_path, ca
         db.execute(_SCHEMA)
     with contextlib.closing(UsageStore(str(older), read_only=True)) as store:
         assert build_report(store, "1h", None, "user", 0.0).sample_interval_s == 0.0
+    odd = tmp_path / "a?b#c%d" / "usage.sqlite"  # URI characters in the state dir's path
+    with contextlib.closing(UsageStore(str(odd))) as store:
+        store.set_sample_interval(3.0)
+    with contextlib.closing(UsageStore(str(odd), read_only=True)) as store:
+        assert build_report(store, "1h", None, "user", 0.0).sample_interval_s == 3.0
 
 
 # -- the widget -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -24,8 +25,10 @@ class Database:
         self._lock = threading.Lock()
         if not read_only:
             os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+        # A read-only open is a URI (mode=ro); as_uri() escapes the path's '?', '#' and '%'.
+        target = Path(path).absolute().as_uri() + "?mode=ro" if read_only else path
         self._db = sqlite3.connect(
-            f"file:{path}?mode=ro" if read_only else path,
+            target,
             uri=read_only,
             timeout=30,
             isolation_level=None,

@@ -8,7 +8,7 @@
  * used), so nothing in a log can become a link or markup. The output is
  * text; callers put it in the page through text nodes.
  *
- * The reader works on whole lines: `JobLogModel` keeps the text after the
+ * The reader works on whole lines: `LogWindow` keeps the text after the
  * last newline of a chunk until the next chunk completes it, so an escape
  * sequence (or a multi-byte character) split across websocket messages is
  * read once it is whole. An unfinished sequence at the end of a line is

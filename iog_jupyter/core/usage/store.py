@@ -159,8 +159,8 @@ class UsageStore:
             Bucket(*newest[row[0]][:1], row[0], *newest[row[0]][1:], *row[1:]) for row in totals
         ]
 
-    def held_by_minute(self, since_ms: int, until_ms: int) -> list[tuple[str, int, float]]:
-        """``(holder, minute, GPU-held seconds)`` of every bucket in the window that held GPUs."""
+    def held_by_minute(self, since_ms: int, until_ms: int) -> list[sqlite3.Row]:
+        """Rows ``(holder, minute, gpu_held_s)`` of every bucket in the window that held GPUs."""
         query = (
             "SELECT holder, minute, gpu_held_s FROM usage_buckets "
             "WHERE minute >= ? AND minute < ? AND gpu_held_s > 0"
