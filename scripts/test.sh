@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run all of them: lint, jest, pytest (which starts its
-# own Ray head and Jupyter servers) on the newest Ray, its browser and slow tests as a second
-# stream alongside, and, alongside both, the tests again on the oldest supported Ray, less the
-# slow, tutorial and browser tests (scripts/test-oldest-ray.sh). Arguments go to the main pytest
-# run (which then runs just what they name, with no second stream).
+# own Ray head and Jupyter servers) on the newest Ray and, alongside it, the tests again on the
+# oldest supported Ray, less the slow, tutorial and browser tests (scripts/test-oldest-ray.sh).
+# Arguments go to the main pytest run.
 # This is what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,40 +29,27 @@ if [ "${IOG_SKIP_UI:-0}" != 1 ] && [ ! -x "$IOG_CHROMIUM" ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 status=0
-# Streams that run alongside the main pytest run: most of each is waiting on Ray heads, kernels
-# and browsers, not CPU. Each streams into its own log in build/, printed after the main run's,
-# and its exit status counts. Each starts its own Ray head; the side streams run in a network
-# namespace of their own where the machine allows one (scripts/netns.sh), so no ports meet.
-mkdir -p build
-side_pids=()
-side_logs=()
-side() { # side NAME COMMAND...: start COMMAND in the background, its output in build/NAME.log
-  local log="build/$1.log"
-  shift
-  echo "== $log: $* (starts alongside)"
-  "$@" >"$log" 2>&1 &
-  side_pids+=("$!")
-  side_logs+=("$log")
-}
+# The oldest-Ray pass runs alongside the main one: much of both is waiting on Ray heads, kernels
+# and browsers, and the oldest-Ray heads live in a network namespace of their own where the
+# machine allows one (scripts/netns.sh), else on ports of their own. Its output is kept in a file
+# and printed after the main run's. The browser tests, timing-sensitive, sort last in the main
+# run, by when the oldest pass (the shorter) has ended.
+oldest_pid=""
 if [ "${IOG_SKIP_OLDEST_RAY:-0}" != 1 ]; then
-  side pytest-oldest-ray bash scripts/test-oldest-ray.sh
+  mkdir -p build
+  oldest_log="build/pytest-oldest-ray.log"
+  echo "== pytest on the oldest supported Ray starts alongside (output in $oldest_log)"
+  bash scripts/test-oldest-ray.sh >"$oldest_log" 2>&1 &
+  oldest_pid=$!
 fi
-main_args=("$@")
-if [ "$#" -eq 0 ]; then
-  # A whole run: the browser tests and the slow ones (head kills and restarts, worker nodes
-  # joining, `iog up`) are a stream of their own, on the same Ray as the main run.
-  side pytest-ui-and-slow bash scripts/netns.sh python -m pytest -m "ui or slow" -p no:cacheprovider \
-    --durations=10
-  main_args=(-m "not (ui or slow)")
+python -m pytest --durations=15 "$@" || status=$?
+if [ -n "$oldest_pid" ]; then
+  oldest_status=0
+  wait "$oldest_pid" || oldest_status=$?
+  echo "== pytest on the oldest supported Ray (exit $oldest_status)"
+  cat "$oldest_log"
+  [ "$oldest_status" -eq 0 ] || status=$oldest_status
 fi
-python -m pytest --durations=15 "${main_args[@]}" || status=$?
-for i in "${!side_pids[@]}"; do
-  side_status=0
-  wait "${side_pids[$i]}" || side_status=$?
-  echo "== ${side_logs[$i]} (exit $side_status)"
-  cat "${side_logs[$i]}"
-  [ "$side_status" -eq 0 ] || status=$side_status
-done
 tracked_after="$(git status --porcelain 2>/dev/null || true)"
 if [ "$tracked_before" != "$tracked_after" ]; then
   echo "== the test run changed the checkout (git status before vs after):"
