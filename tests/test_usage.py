@@ -452,9 +452,16 @@ async def test_two_sessions_holding_gpus_are_billed_within_one_interval(
 
 
 @pytest.mark.ray
-async def test_a_jobs_entrypoint_gpu_counts_for_that_job(jp_fetch):
+async def test_a_jobs_entrypoint_gpu_counts_for_that_job_under_its_name(jp_fetch):
+    from iog_jupyter.widgets.usage import usage_bar_data, usage_table_html
+
     sid = f"usage-{int(time.time() * 1000)}"
-    body = {"entrypoint": "sleep 20", "submission_id": sid, "entrypoint_num_gpus": 1}
+    body = {
+        "entrypoint": "sleep 20",
+        "submission_id": sid,
+        "entrypoint_num_gpus": 1,
+        "metadata": {"name": EVIL},
+    }
     status, reply = await api(jp_fetch, "jobs", method="POST", body=body)
     assert status == 201, reply
     try:
@@ -465,8 +472,18 @@ async def test_a_jobs_entrypoint_gpu_counts_for_that_job(jp_fetch):
             await asyncio.sleep(INTERVAL_S)
             status, report = await api(jp_fetch, "usage", group_by="job", since="10m")
             row = next((r for r in report["rows"] if r["key"] == sid), None)
-        # Ray's job supervisor actor holds the entrypoint's GPU; it counts for the job.
-        assert (row["kind"], row["label"], row["max_gpus"]) == ("job", f"job {sid}", 1)
+        # Ray's job supervisor actor holds the entrypoint's GPU; it counts for the job, which
+        # the row names (the key stays its id), in the job and in the session grouping.
+        label = f"job {EVIL} ({sid})"
+        assert (row["kind"], row["label"], row["max_gpus"]) == ("job", label, 1)
+        status, by_session = await api(jp_fetch, "usage", since="10m")
+        assert {r["label"] for r in by_session["rows"] if r["key"] == f"job:{sid}"} == {label}
+        # The name is the user's text: the widget's table and bars escape it.
+        for html in [usage_table_html(report), *usage_bar_data(report["rows"])["y"]]:
+            assert "<img" not in html
+        assert f"job &lt;img src=x onerror=&quot;alert(1)&quot;&gt; ({sid})" in (
+            usage_table_html(report)
+        )
     finally:
         status, reply = await api(jp_fetch, "jobs", sid, "stop", method="POST")
         assert status == 200, reply
