@@ -14,16 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import IogError, NotFoundError, ValidationError
-from ..wire import USAGE_GROUPS, NodeUsage, SessionRecord, UsageReport, UsageRow
+from ..wire import USAGE_GROUPS, JobRecord, NodeUsage, SessionRecord, UsageReport, UsageRow
 from .holdings import Holding, holdings
 from .store import Bucket, UsageStore, minute_of
 from .window import parse_window
-
-if TYPE_CHECKING:
-    from ..jobs.service import JobsAPI
 
 #: The most job names an accountant keeps (a job's name never changes once submitted).
 JOB_NAMES_KEPT = 4096
@@ -40,6 +37,14 @@ NOTE = (
     "actor), its user known only while its creator runs. Figures are per minute, so the "
     "window is widened to whole minutes."
 )
+
+
+class Jobs(Protocol):
+    """What names a job: the server's job service (``get`` raises ``NotFoundError``)."""
+
+    def get(self, submission_id: str) -> JobRecord:
+        """One job."""
+        ...
 
 
 def _note(sample_interval_s: float) -> str:
@@ -70,7 +75,7 @@ class UsageAccountant:
     store: UsageStore
     sample_interval_s: float = 10.0
     node_usage: Callable[[], Mapping[str, NodeUsage]] = dict
-    jobs: Callable[[], JobsAPI | None] = lambda: None
+    jobs: Callable[[], Jobs | None] = lambda: None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
     _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
