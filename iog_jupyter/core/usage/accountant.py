@@ -208,10 +208,12 @@ def build_report(
         group_of[bucket.holder] = key = _group_key(bucket, group_by)
         groups.setdefault(key, []).append(bucket)
     rows = [_row(key, parts, group_by, job_name) for key, parts in groups.items()]
-    if group_by != "session":  # a holder is its own group there: its sum is already right
-        held = store.held_by_group(since_ms, until_ms, group_of)
-        for row in rows:
-            row.held_seconds = held.get(row.key, 0.0)
+    # A group of one holder (every group by session) has its held time summed already; a
+    # group of several takes, per minute, its longest-holding member's seconds.
+    shared = {holder: key for holder, key in group_of.items() if len(groups[key]) > 1}
+    held = store.held_by_group(since_ms, until_ms, shared) if shared else {}
+    for row in rows:
+        row.held_seconds = held.get(row.key, row.held_seconds)
     rows.sort(key=lambda r: (-r.gpu_seconds, -r.cpu_seconds, r.key))
     return UsageReport(
         since_ms=since_ms,
