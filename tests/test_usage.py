@@ -205,6 +205,42 @@ def test_reports_equal_the_reference_on_a_random_store(tmp_path):
     assert {r.label for r in rows if r.key == "raysubmit_1"} == {"job raysubmit_1"}
 
 
+def test_job_rows_are_named_by_the_job_service_looked_up_once(tmp_path):
+    from iog_jupyter.core.jobs.local_backend import LocalProcessBackend
+    from iog_jupyter.core.jobs.service import JobService
+
+    jobs = JobService(LocalProcessBackend(str(tmp_path / "jobs"), stop_grace_s=1))
+    named = jobs.submit({"entrypoint": "true", "metadata": {"name": "train <b>"}})
+    plain = jobs.submit({"entrypoint": "true"})
+    asked = []
+
+    class Counting:  # the real service, counting its lookups
+        def get(self, submission_id):
+            asked.append(submission_id)
+            return jobs.get(submission_id)
+
+    service = None
+    acc = UsageAccountant(store_at(tmp_path), sample_interval_s=10.0, jobs=lambda: service)
+    sids = [named, plain, "raysubmit_gone"]
+    entrypoints = [Holding(f"job:{s}", "job", f"job {s}", None, s, {"GPU": 1}) for s in sids]
+    acc.record(T0, entrypoints)
+    acc.record(T0 + 10_000, [])
+
+    def labels(group_by):
+        rows = acc.report(str(T0 - 60_000), str(T0 + 600_000), group_by).rows
+        return {r.key.removeprefix("job:"): r.label for r in rows}
+
+    # No job service chosen yet, or a local reader (no lookup): the ids, as before.
+    as_before = {s: f"job {s}" for s in sids}
+    assert labels("job") == as_before
+    assert {r.key: r.label for r in report(acc.store, "job").rows} == as_before
+    service = Counting()
+    named_label = f"job train <b> ({named})"
+    assert labels("job") == labels("session") == {**as_before, named: named_label}
+    assert sorted(asked) == sorted(sids)  # once per job, the unknown one included
+    jobs.close()
+
+
 def test_holdings_attribute_entrypoints_detached_actors_and_node_utilisation():
     from ray.core.generated import common_pb2, gcs_pb2
 

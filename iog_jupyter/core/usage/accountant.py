@@ -151,24 +151,27 @@ class UsageAccountant:
             ValidationError: A bad ``since``, ``until`` or ``group_by``.
         """
         self.flush()
+        failed = threading.Event()
+
+        # A job's name (cached); None while no job service was chosen, or once a lookup in
+        # this report failed (Ray unreachable: one failed call per report, not one per row).
+        def job_name(submission_id: str) -> str | None:
+            if failed.is_set() or self.jobs() is None:
+                return None
+            try:
+                return self._job_names(submission_id)
+            except IogError:
+                failed.set()
+                return None
+
         return build_report(
-            self.store, since, until, group_by, self.sample_interval_s, job_name=self._job_name
+            self.store, since, until, group_by, self.sample_interval_s, job_name=job_name
         )
-
-    def _job_name(self, submission_id: str) -> str | None:
-        """The job's name, if the job service knows the job and it has one (cached).
-
-        None, and not cached, while there is no job service or it cannot answer (Ray down).
-        """
-        try:
-            return self._job_names(submission_id) if self.jobs() is not None else None
-        except IogError:
-            return None
 
     def _look_up_job_name(self, submission_id: str) -> str | None:
         """The job's ``name`` metadata (None: none, or no such job); raises the service's errors."""
         jobs = self.jobs()
-        assert jobs is not None  # checked by _job_name
+        assert jobs is not None  # checked by report's job_name
         try:
             record = jobs.get(submission_id)
         except NotFoundError:
