@@ -155,7 +155,6 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 if self.monitor.snapshot
                 else {}
             ),
-            lambda: self._jobs,
         )
         self.sessions = SessionService(
             self.connection,
