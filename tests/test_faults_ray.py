@@ -238,10 +238,23 @@ async def test_a_head_killed_under_a_running_job_loses_nothing(
 
 
 async def _widget_since(path: Path, since: float, connected: bool) -> dict | None:
-    """The widget's first state change at or after ``since`` to ``connected``, if any."""
+    """The widget's first state at or after ``since`` that shows ``connected`` to its user.
+
+    Connected with no banner, or disconnected with the banner: the watcher reads the two
+    without the widget's lock, so it may also log the moment between them.
+    """
     lines = path.read_text().splitlines() if path.exists() else []
     changes = [json.loads(line) for line in lines]
-    return next((c for c in changes if c["t"] >= since and c["connected"] is connected), None)
+    return next(
+        (
+            c
+            for c in changes
+            if c["t"] >= since
+            and c["connected"] is connected
+            and bool(c["banner"]) is not connected
+        ),
+        None,
+    )
 
 
 async def _connected(jp_fetch):

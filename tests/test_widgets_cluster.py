@@ -76,6 +76,24 @@ def test_error_keeps_the_last_snapshot_and_shows_the_banner(offline_widget: Clus
     assert offline_widget.banner.value == "" and offline_widget.connected
 
 
+def test_connected_never_reads_true_beside_the_banner(offline_widget: ClusterWidget) -> None:
+    """A reader not holding the widget's lock (a kernel thread) sees a consistent pair."""
+    seen: list[tuple[bool, str]] = []
+
+    def record(_change) -> None:
+        seen.append((offline_widget.connected, offline_widget.banner.value))
+
+    for child in (offline_widget.header, offline_widget.nodes, offline_widget.demands):
+        child.observe(record, "value")
+    offline_widget.banner.observe(record, "value")
+    offline_widget.update(sample_snapshot())
+    offline_widget.update(None, "Ray is not reachable at 127.0.0.1:1")
+    offline_widget.update(sample_snapshot(timestamp_ms=1_700_000_002_000))
+    assert len(seen) >= 5
+    assert not [pair for pair in seen if pair[0] and pair[1]], seen
+    assert seen[-1] == (False, "") and offline_widget.connected  # connected flips last
+
+
 def test_mimebundle_has_the_widget_view_and_an_html_fallback(
     offline_widget: ClusterWidget,
 ) -> None:

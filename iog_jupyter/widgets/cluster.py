@@ -145,8 +145,8 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
             if snapshot is not None:
                 if self.snapshot is not None and snapshot.timestamp_ms < self.snapshot.timestamp_ms:
                     return  # an older result delivered late (subscribe() races the thread)
-                self.snapshot = snapshot
-                self.error = None
+                # The view first, then ``connected`` (and on errors the other way round): whoever
+                # reads ``connected`` without this lock never sees it true beside the banner.
                 points = list(history) if history is not None else self.refresher.history
                 if not points or points[-1].timestamp_ms != snapshot.timestamp_ms:
                     points.append(snapshot.history_point())
@@ -155,6 +155,7 @@ class ClusterWidget(HtmlFallbackMixin, widgets.VBox):
                 self.nodes.value = nodes_html(snapshot)
                 self.demands.value = demands_html(snapshot)
                 self.banner.value = ""
+                self.snapshot, self.error = snapshot, None
             elif error is not None:
                 self.error = error
                 self.banner.value = banner_html(error, self.refresher.next_delay_s)
