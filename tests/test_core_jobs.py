@@ -136,8 +136,12 @@ def test_running_stop_delete(backend, finished):
 def test_runtime_env_the_local_backend_cannot_honour(backend):
     if backend.name != "local":
         pytest.skip("the Ray backend installs pip packages itself")
-    with pytest.raises(ValidationError, match="not supported by the local backend"):
+    with pytest.raises(ValidationError) as refused:
         _submit(backend, "true", runtime_env={"pip": ["numpy"]})
+    assert str(refused.value) == (
+        "runtime_env.pip is not supported by the local backend (Ray's Jobs API is off on this "
+        "cluster); only env_vars, working_dir and excludes are."
+    )
 
 
 def test_pending_reason_names_the_missing_gpu(conn):

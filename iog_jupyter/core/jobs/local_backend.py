@@ -41,7 +41,8 @@ from .logfiles import check_page_args, read_file_page
 from .paging import check_list_args, decode_cursor, encode_cursor
 from .validation import check_submission_id, redact_runtime_env
 
-SUPPORTED_RUNTIME_ENV = frozenset({"env_vars", "working_dir", "excludes"})
+#: The runtime_env keys the local backend honours, in the order its refusal names them.
+SUPPORTED_RUNTIME_ENV = ("env_vars", "working_dir", "excludes")
 #: Variables never passed to a job: secret values the server may hold.
 SECRET_ENV = ("RAY_AUTH_TOKEN", "IOG_TOKEN", "JUPYTER_TOKEN", "JPY_API_TOKEN")
 MAX_WORKING_DIR_BYTES = 512 * 1024 * 1024
@@ -192,11 +193,12 @@ class LocalProcessBackend(JobBackend):
 
     def submit(self, submission: JobSubmission) -> str:
         """Start the job's supervisor (see :meth:`JobBackend.submit`); runtime_env as module doc."""
-        unsupported = sorted(set(submission.runtime_env) - SUPPORTED_RUNTIME_ENV)
+        unsupported = sorted(set(submission.runtime_env) - set(SUPPORTED_RUNTIME_ENV))
         if unsupported:
             raise ValidationError(
                 f"runtime_env.{unsupported[0]} is not supported by the local backend (Ray's "
-                "Jobs API is off on this cluster); only env_vars, working_dir and excludes are."
+                f"Jobs API is off on this cluster); only {', '.join(SUPPORTED_RUNTIME_ENV[:-1])} "
+                f"and {SUPPORTED_RUNTIME_ENV[-1]} are."
             )
         sid = submission.submission_id
         if self._db("SELECT 1 FROM jobs WHERE submission_id = ?", (sid,)):

@@ -21,7 +21,8 @@ import {
   makeSettings,
   responseError,
   routeRequests,
-  sockets
+  sockets,
+  windowTexts
 } from './fakes';
 
 const request = requestAPI as jest.Mock;
@@ -50,21 +51,8 @@ function log(ws: FakeWebSocket, offset: number, text: string): number {
   return next;
 }
 
-/**
- * The text of the model's kept lines.
- */
 function texts(model: JobLogModel): string[] {
-  const window = model.window;
-  const lines: string[] = [];
-  for (let i = 0; i < window.length; i++) {
-    lines.push(
-      window
-        .lineAt(i)
-        .segments.map(s => s.text)
-        .join('')
-    );
-  }
-  return lines;
+  return windowTexts(model.window);
 }
 
 /**
@@ -413,5 +401,22 @@ describe('JobLogModel', () => {
     resumed.open();
     log(resumed, 8, 'e\nf\n');
     expect(texts(model)).toEqual(['d', 'e', 'f']);
+  });
+
+  it('completes the partial last line on a jump after the tail failed', async () => {
+    const full = 'a\nb\nc\nd\npar';
+    servePages('job-9', full);
+    const model = newModel('job-9', { maxLines: 3, pageBytes: 4 });
+    const ws = lastSocket();
+    ws.open();
+    log(ws, 0, full);
+    await model.loadEarlier();
+    expect(model.detached).toBe(true);
+    ws.receive({ type: 'error', message: 'Job job-9 was deleted.' });
+    expect(model.phase).toBe('error');
+    await model.jumpToEnd();
+    expect(model.detached).toBe(false);
+    expect(texts(model)).toEqual(['par']);
+    expect(model.window.partial).toBeNull();
   });
 });

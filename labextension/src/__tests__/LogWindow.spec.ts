@@ -5,19 +5,9 @@
  */
 
 import { LogWindow } from '../models/LogWindow';
+import { windowTexts } from './fakes';
 
-function texts(window: LogWindow): string[] {
-  const lines: string[] = [];
-  for (let i = 0; i < window.length; i++) {
-    lines.push(
-      window
-        .lineAt(i)
-        .segments.map(s => s.text)
-        .join('')
-    );
-  }
-  return lines;
-}
+const texts = windowTexts;
 
 /** Where the last complete line ends: the start plus every line's bytes. */
 function endOffset(window: LogWindow): number {

@@ -9,13 +9,17 @@
  * - `routeRequests()`: canned responses per endpoint for the mocked
  *   `requestAPI`.
  * - `wire()`: a server document from only the fields a test needs.
+ * - `windowTexts()`: the text of a log window's lines.
  */
+
+import type { LogWindow } from '../models/LogWindow';
 
 /**
  * A stand-in for `@jupyterlab/services`.
  *
  * @returns The module's replacement.
  */
+
 export function servicesStub(): Record<string, unknown> {
   class ResponseError extends Error {
     constructor(
@@ -263,4 +267,20 @@ export type DeepPartial<T> = T extends (infer U)[]
  */
 export function wire<T>(fields: DeepPartial<T>): T {
   return fields as T;
+}
+
+/**
+ * The text of a log window's kept lines, the partial last line included.
+ */
+export function windowTexts(window: LogWindow): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < window.length; i++) {
+    lines.push(
+      window
+        .lineAt(i)
+        .segments.map(s => s.text)
+        .join('')
+    );
+  }
+  return lines;
 }

@@ -102,8 +102,8 @@ export class JobLogModel extends LogTail {
       // The tail ran on while the page was fetched: resume at the page's end.
       this.resumeFrom(lines.nextOffset);
     }
-    if (this.phase === 'ended') {
-      this.window.finish();
+    if (this.phase === 'ended' || this.phase === 'error') {
+      this.window.finish(); // no more text comes: the partial last line is whole
     }
     this.emitChanged();
   }
