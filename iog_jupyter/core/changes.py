@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from .errors import IogError
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +131,7 @@ class ChangeFeed:
         """Stop the loop; subscriptions are dropped."""
         self._listeners.clear()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _fingerprint(self, topic: str) -> Hashable:
         try:

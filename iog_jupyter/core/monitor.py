@@ -29,6 +29,7 @@ from .cluster import PoolConfig, build_snapshot, fetch_cluster_status, fetch_nod
 from .cluster_delta import compute_delta, without_idle
 from .connection import RayConnection
 from .errors import IogError
+from .tasks import cancel_and_wait
 from .wire import ClusterSnapshot, HistoryPoint, NodeUsage, StatusMessage, iso_from_ms
 
 log = logging.getLogger(__name__)
@@ -181,18 +182,10 @@ class ClusterMonitor(PollState):
 
     async def stop(self) -> None:
         """Stop polling and release the executor; subscribers stay registered but hear nothing."""
-        tasks = [
-            task
-            for task in (self._task, self._poll_task, self._usage_task)
-            if task is not None and not task.done()
-        ]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # Shutdown must never hang on a poll stuck inside Ray: wait a little, then go on.
-            _, pending = await asyncio.wait(tasks, timeout=2.0)
-            if pending:
-                log.warning("iog_jupyter: %d monitor task(s) did not stop in time", len(pending))
+        # Shutdown must never hang on a poll stuck inside Ray: wait a little, then go on.
+        pending = await cancel_and_wait(self._task, self._poll_task, self._usage_task)
+        if pending:
+            log.warning("iog_jupyter: %d monitor task(s) did not stop in time", pending)
         self._task = self._poll_task = self._usage_task = None
         self._usage_executor.shutdown(wait=False, cancel_futures=True)
         self._executor.shutdown(wait=False, cancel_futures=True)

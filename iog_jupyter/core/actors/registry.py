@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import IogError
+from ..tasks import cancel_and_wait
 from ..wire import DEFAULT_LIMIT, ActorPage, ActorRecord
 from .gcs import Key, ReapedActor, kill_actor, list_actors, listed_names, reap_actors
 from .records import check_list_args, check_target
@@ -221,7 +222,4 @@ class ActorReaper:
     async def stop(self) -> None:
         """Stop the loop; a pass stuck inside Ray is abandoned after 2 s."""
         task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        await asyncio.wait([task], timeout=2.0)
+        await cancel_and_wait(task)

@@ -28,6 +28,7 @@ from ..calls import Lanes
 from ..connection import RayConnection
 from ..errors import ForbiddenError, IogError, NotFoundError
 from ..security.audit import AuditLog
+from ..tasks import cancel_and_wait
 from ..usage import UsageAccountant
 from ..wire import IdlePolicy, SessionPolicyState
 from ..wire.base import fmt_seconds
@@ -222,9 +223,7 @@ class SessionService:
     async def stop(self) -> None:
         """Stop the loop; write the usage credited so far."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         if self.usage is not None:
             await self.calls.run("sessions", self.usage.flush, needs_ray=False)
 
