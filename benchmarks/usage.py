@@ -2,15 +2,17 @@
 
 A recorded-shape store (no Ray needed: synthetic per-minute buckets, named as such) of ``H``
 holders x ``M`` minutes is filled in a temp dir; each size is then reported over the last 24 h and
-7 days, grouped by session and by user, ``--repeats`` times. Two ways of reading the per-holder
-totals are timed in the same run on the same file:
+7 days, grouped by session, by user and by job, ``--repeats`` times. Two ways of reading the
+per-holder totals are timed in the same run on the same file:
 
-- ``ours``: :func:`iog_jupyter.core.usage.build_report` (two passes over the window's rows);
+- ``ours``: :func:`iog_jupyter.core.usage.build_report` (SQLite sums each holder's rows in one
+  pass, and for ``user`` and ``job`` takes the per-minute union of held time in one more);
 - ``join``: the first version's single query (each holder's newest minute joined back to the
   window's rows), kept here as the reference.
 
 Usage: ``python benchmarks/usage.py [--repeats 5] [--json out.json]`` (about 4 minutes; the
-join is timed once per window, it takes seconds at 1M rows).
+join is timed three times per window, it takes seconds at 1M rows). Run it with
+``PYTHONPATH`` at another checkout to time that checkout's ``build_report`` on the same stores.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def main() -> None:
                 since = str(NOW_MS - span_ms)
                 params = (minute_of(NOW_MS - span_ms), NOW_MS) * 2
                 join = median_ms(lambda st=store, p=params: st._db(_JOIN, p), 3)
-                for group_by in ("session", "user"):
+                for group_by in ("session", "user", "job"):
                     ours = median_ms(
                         lambda st=store, s=since, g=group_by: build_report(
                             st, s, str(NOW_MS), g, 10.0, now_ms=NOW_MS

@@ -155,6 +155,7 @@ class IogJupyterApp(IogJupyterConfig, ExtensionApp):
                 if self.monitor.snapshot
                 else {}
             ),
+            lambda: self._jobs,
         )
         self.sessions = SessionService(
             self.connection,

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -106,6 +107,138 @@ def test_groups_sum_their_members_and_the_window_is_by_minute(tmp_path):
     assert users["ann"].summary == "held 1.5 GPUs for 20 s, utilisation not reported"
     late = report(acc.store, since=str(T0 + 60_000))
     assert [(r.key, r.gpu_seconds) for r in late.rows] == [("a", pytest.approx(10))]
+
+
+def reference_rows(raw: list[Bucket], since_ms: int, until_ms: int, group_by: str, job_name):
+    """The reference: the first version's report rows, computed in Python from the raw rows.
+
+    Each holder's window rows grouped, its newest minute naming it; a group's held time the sum
+    over minutes of its longest-holding member's seconds (for ``session``: its own sum).
+    """
+    lo, hi = since_ms // 60_000, -(-until_ms // 60_000)
+    by_holder: dict[str, list[Bucket]] = {}
+    for b in raw:
+        if lo <= b.minute < hi:
+            by_holder.setdefault(b.holder, []).append(b)
+    groups: dict[str, list[Bucket]] = {}
+    longest: dict[tuple[str, int], float] = {}
+    for holder, parts in by_holder.items():
+        newest = max(parts, key=lambda b: b.minute)
+        key = {
+            "user": newest.user or "unknown",
+            "job": newest.submission_id or holder.removeprefix("job:"),
+        }.get(group_by, holder)
+        groups.setdefault(key, []).extend(parts)
+        for b in parts:
+            if b.gpu_held_s > 0:
+                longest[key, b.minute] = max(longest.get((key, b.minute), 0.0), b.gpu_held_s)
+    rows = []
+    for key, parts in groups.items():
+        newest = max(parts, key=lambda b: b.last_ms)
+        sid, covered = newest.submission_id, sum(b.util_covered_gpu_s for b in parts)
+        label, kind = newest.label, newest.kind
+        if group_by == "user":
+            label, kind = key, None
+        elif sid and (group_by == "job" or newest.kind == "job"):
+            name = job_name(sid)
+            label, kind = (f"job {name} ({sid})" if name else f"job {sid}"), "job"
+        held_s = sum(b.gpu_held_s for b in parts)
+        if group_by != "session":
+            held_s = sum(s for (group, _), s in longest.items() if group == key)
+        rows.append({
+            "key": key, "label": label, "user": newest.user, "kind": kind,
+            "gpu_seconds": sum(b.gpu_s for b in parts),
+            "cpu_seconds": sum(b.cpu_s for b in parts),
+            "memory_byte_seconds": sum(b.mem_byte_s for b in parts),
+            "held_seconds": held_s,
+            "max_gpus": max(b.max_gpus for b in parts),
+            "gpu_utilization_percent": sum(b.util_gpu_s for b in parts) / covered
+            if covered else None,
+            "first_seen_ms": min(b.first_ms for b in parts),
+            "last_seen_ms": max(b.last_ms for b in parts),
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["gpu_seconds"], -r["cpu_seconds"], r["key"]))
+
+
+def test_reports_equal_the_reference_on_a_random_store(tmp_path):
+    """Thousands of random buckets (holders of every kind, overlapping GPU holds, users that come
+    and go): every field of every row, for several windows and every grouping, equals
+    :func:`reference_rows`. Quarters only, so that no sum depends on the order it is added in."""
+    rng = random.Random(1234)
+    holders = [
+        (f"{kind}{i}", kind, f"raysubmit_{i}" if kind == "job" and i % 3 else None)
+        for i, kind in enumerate(["notebook", "job", "actor", "script"] * 15)
+    ]
+    holders.append(("job:raysubmit_1", "job", "raysubmit_1"))  # the entrypoint of job 1's driver
+    raw, used = [], set()
+    base = minute_of(T0)
+    while len(raw) < 3_000:
+        holder, kind, sid = rng.choice(holders)
+        minute = base + rng.randrange(-200, 200)
+        if (minute, holder) in used:
+            continue
+        used.add((minute, holder))
+        gpus = rng.choice([0, 0, 1, 2, 4])
+        held_s = rng.randrange(1, 241) / 4 if gpus else 0.0
+        first = minute * 60_000 + rng.randrange(30_000)
+        label = f"job {sid}" if kind == "job" and sid else f"{holder} at {minute % 7}"
+        raw.append(
+            Bucket(
+                minute, holder, kind, label,
+                rng.choice(["ann", "bob", "cy", "dee", None]), sid,
+                gpus * held_s, rng.randrange(400) / 4, rng.randrange(1 << 20) * 4.0, held_s,
+                rng.randrange(100) * held_s, rng.choice([0.0, held_s]), float(gpus),
+                first, first + rng.randrange(1, 30_000),
+            )
+        )  # fmt: skip
+    store = store_at(tmp_path)
+    store.add(raw, T0)
+    names = {"raysubmit_1": "train <b>", "raysubmit_2": "eval"}
+    windows = [(T0 - 3_600_000, T0 + 3_600_000), (T0 - 1_234_567, T0 + 89_012), (T0, T0 + 1)]
+    for since_ms, until_ms in windows:
+        for group_by in ("session", "user", "job"):
+            got = build_report(store, str(since_ms), str(until_ms), group_by, 10.0, T0, names.get)
+            expected = reference_rows(raw, since_ms, until_ms, group_by, names.get)
+            assert [r.model_dump(include=set(expected[0])) for r in got.rows] == expected
+    # Without a name lookup (a local reader), a job's row is labelled with its id.
+    rows = build_report(store, str(T0 - 3_600_000), str(T0 + 3_600_000), "job", 10.0, T0).rows
+    assert {r.label for r in rows if r.key == "raysubmit_1"} == {"job raysubmit_1"}
+
+
+def test_job_rows_are_named_by_the_job_service_looked_up_once(tmp_path):
+    from iog_jupyter.core.jobs.local_backend import LocalProcessBackend
+    from iog_jupyter.core.jobs.service import JobService
+
+    jobs = JobService(LocalProcessBackend(str(tmp_path / "jobs"), stop_grace_s=1))
+    named = jobs.submit({"entrypoint": "true", "metadata": {"name": "train <b>"}})
+    plain = jobs.submit({"entrypoint": "true"})
+    asked = []
+
+    class Counting:  # the real service, counting its lookups
+        def get(self, submission_id):
+            asked.append(submission_id)
+            return jobs.get(submission_id)
+
+    service = None
+    acc = UsageAccountant(store_at(tmp_path), sample_interval_s=10.0, jobs=lambda: service)
+    sids = [named, plain, "raysubmit_gone"]
+    entrypoints = [Holding(f"job:{s}", "job", f"job {s}", None, s, {"GPU": 1}) for s in sids]
+    acc.record(T0, entrypoints)
+    acc.record(T0 + 10_000, [])
+
+    def labels(group_by):
+        rows = acc.report(str(T0 - 60_000), str(T0 + 600_000), group_by).rows
+        return {r.key.removeprefix("job:"): r.label for r in rows}
+
+    # No job service chosen yet, or a local reader (no lookup): the ids, as before.
+    as_before = {s: f"job {s}" for s in sids}
+    assert labels("job") == as_before
+    assert {r.key: r.label for r in report(acc.store, "job").rows} == as_before
+    service = Counting()
+    named_label = f"job train <b> ({named})"
+    assert labels("job") == labels("session") == {**as_before, named: named_label}
+    assert sorted(asked) == sorted(sids)  # once per job, the unknown one included
+    jobs.close()
 
 
 def test_holdings_attribute_entrypoints_detached_actors_and_node_utilisation():
@@ -355,9 +488,16 @@ async def test_two_sessions_holding_gpus_are_billed_within_one_interval(
 
 
 @pytest.mark.ray
-async def test_a_jobs_entrypoint_gpu_counts_for_that_job(jp_fetch):
+async def test_a_jobs_entrypoint_gpu_counts_for_that_job_under_its_name(jp_fetch):
+    from iog_jupyter.widgets.usage import usage_bar_data, usage_table_html
+
     sid = f"usage-{int(time.time() * 1000)}"
-    body = {"entrypoint": "sleep 20", "submission_id": sid, "entrypoint_num_gpus": 1}
+    body = {
+        "entrypoint": "sleep 20",
+        "submission_id": sid,
+        "entrypoint_num_gpus": 1,
+        "metadata": {"name": EVIL},
+    }
     status, reply = await api(jp_fetch, "jobs", method="POST", body=body)
     assert status == 201, reply
     try:
@@ -368,8 +508,18 @@ async def test_a_jobs_entrypoint_gpu_counts_for_that_job(jp_fetch):
             await asyncio.sleep(INTERVAL_S)
             status, report = await api(jp_fetch, "usage", group_by="job", since="10m")
             row = next((r for r in report["rows"] if r["key"] == sid), None)
-        # Ray's job supervisor actor holds the entrypoint's GPU; it counts for the job.
-        assert (row["kind"], row["label"], row["max_gpus"]) == ("job", f"job {sid}", 1)
+        # Ray's job supervisor actor holds the entrypoint's GPU; it counts for the job, which
+        # the row names (the key stays its id), in the job and in the session grouping.
+        label = f"job {EVIL} ({sid})"
+        assert (row["kind"], row["label"], row["max_gpus"]) == ("job", label, 1)
+        status, by_session = await api(jp_fetch, "usage", since="10m")
+        assert {r["label"] for r in by_session["rows"] if r["key"] == f"job:{sid}"} == {label}
+        # The name is the user's text: the widget's table and bars escape it.
+        for html in [usage_table_html(report), *usage_bar_data(report["rows"])["y"]]:
+            assert "<img" not in html
+        assert f"job &lt;img src=x onerror=&quot;alert(1)&quot;&gt; ({sid})" in (
+            usage_table_html(report)
+        )
     finally:
         status, reply = await api(jp_fetch, "jobs", sid, "stop", method="POST")
         assert status == 200, reply

@@ -9,17 +9,21 @@ land in the minute of ``t_k``. See docs/usage.md.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from ..errors import ValidationError
-from ..wire import USAGE_GROUPS, NodeUsage, SessionRecord, UsageReport, UsageRow
+from ..errors import IogError, NotFoundError, ValidationError
+from ..wire import USAGE_GROUPS, JobRecord, NodeUsage, SessionRecord, UsageReport, UsageRow
 from .holdings import Holding, holdings
 from .store import Bucket, UsageStore, minute_of
 from .window import parse_window
+
+#: The most job names an accountant keeps (a job's name never changes once submitted).
+JOB_NAMES_KEPT = 4096
 
 NOTE = (
     "Integrated from the server's samples of the sessions (every {interval}, and on every "
@@ -33,6 +37,14 @@ NOTE = (
     "actor), its user known only while its creator runs. Figures are per minute, so the "
     "window is widened to whole minutes."
 )
+
+
+class Jobs(Protocol):
+    """What names a job: the server's job service (``get`` raises ``NotFoundError``)."""
+
+    def get(self, submission_id: str) -> JobRecord:
+        """One job."""
+        ...
 
 
 def _note(sample_interval_s: float) -> str:
@@ -56,18 +68,21 @@ class UsageAccountant:
 
     ``node_usage`` returns the cluster monitor's latest per-node usage (by node id); samples
     are kept in memory and written to ``store`` by ``flush`` (the sessions loop calls it, and
-    every report does first).
+    every report does first). ``jobs`` returns the server's job service once it chose a
+    backend (None before): a report names the jobs it knows (see :func:`build_report`).
     """
 
     store: UsageStore
     sample_interval_s: float = 10.0
     node_usage: Callable[[], Mapping[str, NodeUsage]] = dict
+    jobs: Callable[[], Jobs | None] = lambda: None
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _last: tuple[int, list[Holding]] | None = field(default=None, init=False)
     _pending: dict[tuple[int, str], Bucket] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.store.set_sample_interval(self.sample_interval_s)  # for local-mode readers
+        self._job_names = functools.lru_cache(maxsize=JOB_NAMES_KEPT)(self._look_up_job_name)
 
     def observe(
         self, now_ms: int, sessions: Iterable[SessionRecord], actors: Iterable[Any], tasks: Any
@@ -136,7 +151,32 @@ class UsageAccountant:
             ValidationError: A bad ``since``, ``until`` or ``group_by``.
         """
         self.flush()
-        return build_report(self.store, since, until, group_by, self.sample_interval_s)
+        failed = threading.Event()
+
+        # A job's name (cached); None while no job service was chosen, or once a lookup in
+        # this report failed (Ray unreachable: one failed call per report, not one per row).
+        def job_name(submission_id: str) -> str | None:
+            if failed.is_set() or self.jobs() is None:
+                return None
+            try:
+                return self._job_names(submission_id)
+            except IogError:
+                failed.set()
+                return None
+
+        return build_report(
+            self.store, since, until, group_by, self.sample_interval_s, job_name=job_name
+        )
+
+    def _look_up_job_name(self, submission_id: str) -> str | None:
+        """The job's ``name`` metadata (None: none, or no such job); raises the service's errors."""
+        jobs = self.jobs()
+        assert jobs is not None  # checked by report's job_name
+        try:
+            record = jobs.get(submission_id)
+        except NotFoundError:
+            return None
+        return record.name if record.name != submission_id else None
 
 
 def build_report(
@@ -146,10 +186,13 @@ def build_report(
     group_by: str,
     sample_interval_s: float,
     now_ms: int | None = None,
+    job_name: Callable[[str], str | None] = lambda _submission_id: None,
 ) -> UsageReport:
     """The report of :meth:`UsageAccountant.report` from a store (local mode reads one).
 
     ``sample_interval_s`` 0 (a local reader does not know it): the one the store recorded.
+    ``job_name`` names a job by its submission id (None: unknown); a job's row is labelled
+    ``job <name> (<id>)`` when it has one, else ``job <id>``. Called once per job row.
 
     Raises:
         ValidationError: A bad ``since``, ``until`` or ``group_by``.
@@ -167,11 +210,13 @@ def build_report(
     for bucket in store.per_holder(since_ms, until_ms):
         group_of[bucket.holder] = key = _group_key(bucket, group_by)
         groups.setdefault(key, []).append(bucket)
-    rows = [_row(key, parts, group_by) for key, parts in groups.items()]
-    if group_by != "session":  # a holder is its own group there: its sum is already right
-        held = _held_seconds(store.held_by_minute(since_ms, until_ms), group_of)
-        for row in rows:
-            row.held_seconds = held.get(row.key, 0.0)
+    rows = [_row(key, parts, group_by, job_name) for key, parts in groups.items()]
+    # A group of one holder (every group by session) has its held time summed already; a
+    # group of several takes, per minute, its longest-holding member's seconds.
+    shared = {holder: key for holder, key in group_of.items() if len(groups[key]) > 1}
+    held = store.held_by_group(since_ms, until_ms, shared) if shared else {}
+    for row in rows:
+        row.held_seconds = held.get(row.key, row.held_seconds)
     rows.sort(key=lambda r: (-r.gpu_seconds, -r.cpu_seconds, r.key))
     return UsageReport(
         since_ms=since_ms,
@@ -184,31 +229,17 @@ def build_report(
     )
 
 
-def _held_seconds(
-    minutes: list[tuple[str, int, float]], group_of: dict[str, str]
-) -> dict[str, float]:
-    """Seconds each group held any GPU: per minute, its longest-holding member's seconds.
-
-    A user's two sessions holding one GPU each through the same hour held GPUs for an hour,
-    not two (exact when their holding overlaps within each minute, a lower bound otherwise).
-    """
-    longest: dict[tuple[str, int], float] = {}
-    for holder, minute, seconds in minutes:
-        at = (group_of.get(holder, holder), minute)
-        longest[at] = max(longest.get(at, 0.0), seconds)
-    held: dict[str, float] = {}
-    for (group, _), seconds in longest.items():
-        held[group] = held.get(group, 0.0) + seconds
-    return held
-
-
-def _row(key: str, parts: list[Bucket], group_by: str) -> UsageRow:
+def _row(
+    key: str, parts: list[Bucket], group_by: str, job_name: Callable[[str], str | None]
+) -> UsageRow:
     newest = max(parts, key=lambda b: b.last_ms)
     covered = sum(b.util_covered_gpu_s for b in parts)
+    sid = newest.submission_id
     if group_by == "user":
         label, kind = key, None
-    elif group_by == "job" and newest.submission_id:
-        label, kind = f"job {newest.submission_id}", "job"
+    elif sid and (group_by == "job" or newest.kind == "job"):
+        name = job_name(sid)
+        label, kind = f"job {name} ({sid})" if name else f"job {sid}", "job"
     else:
         label, kind = newest.label, newest.kind
     return UsageRow(

@@ -12,7 +12,7 @@ accountant samples at, so such readers report it too.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, fields
 
 from ..db import Database
@@ -135,37 +135,44 @@ class UsageStore:
         """Each holder's buckets from the minute of ``since_ms`` to before ``until_ms``, summed.
 
         ``kind``, ``label``, ``user`` and ``submission_id`` are the holder's newest; ``minute``
-        is its newest minute in the window. Two passes over the window's rows (the sums, then
-        each holder's newest row: SQLite takes bare columns from the row ``max()`` picked).
+        is its newest minute in the window. One pass over the window's rows (the sums and each
+        holder's newest minute), then that minute's row by its key.
         """
-        window = _minutes(since_ms, until_ms)
-        where = "WHERE minute >= ? AND minute < ? GROUP BY holder"
-        sums = ", ".join(f"sum({c})" for c in _SUMMED)
-        with self._db.transaction() as db:  # one snapshot: a holder is in both passes or neither
-            totals = db.execute(
-                f"SELECT holder, {sums}, max(max_gpus), min(first_ms), max(last_ms) "
-                f"FROM usage_buckets {where}",
-                window,
-            ).fetchall()
-            newest = {
-                row[0]: row[1:]
-                for row in db.execute(
-                    "SELECT holder, max(minute), kind, label, user, submission_id "
-                    f"FROM usage_buckets {where}",
-                    window,
-                )
-            }
-        return [
-            Bucket(*newest[row[0]][:1], row[0], *newest[row[0]][1:], *row[1:]) for row in totals
-        ]
-
-    def held_by_minute(self, since_ms: int, until_ms: int) -> list[sqlite3.Row]:
-        """Rows ``(holder, minute, gpu_held_s)`` of every bucket in the window that held GPUs."""
+        sums = ", ".join(f"sum({c}) AS {c}" for c in _SUMMED)
         query = (
-            "SELECT holder, minute, gpu_held_s FROM usage_buckets "
-            "WHERE minute >= ? AND minute < ? AND gpu_held_s > 0"
+            "SELECT n.minute, n.holder, n.kind, n.label, n.user, n.submission_id, "
+            f"{', '.join(f't.{c}' for c in _SUMMED)}, t.max_gpus, t.first_ms, t.last_ms "
+            f"FROM (SELECT holder, max(minute) AS newest, {sums}, max(max_gpus) AS max_gpus, "
+            "min(first_ms) AS first_ms, max(last_ms) AS last_ms FROM usage_buckets "
+            "WHERE minute >= ? AND minute < ? GROUP BY holder) t "
+            "JOIN usage_buckets n ON n.minute = t.newest AND n.holder = t.holder"
         )
-        return self._db(query, _minutes(since_ms, until_ms))
+        return [Bucket(*row) for row in self._db(query, _minutes(since_ms, until_ms))]
+
+    def held_by_group(
+        self, since_ms: int, until_ms: int, group_of: Mapping[str, str]
+    ) -> dict[str, float]:
+        """Seconds each group held any GPU in the window: per minute, its longest holder's.
+
+        ``group_of`` maps each holder to its group (a temporary table holds it for the query);
+        a holder not in it is left out. A user's two sessions holding one GPU each through the
+        same hour held GPUs for an hour, not two (exact when their holding overlaps within each
+        minute, a lower bound otherwise).
+        """
+        query = (
+            "SELECT grp, sum(held) FROM (SELECT g.grp, b.minute, max(b.gpu_held_s) AS held "
+            "FROM usage_buckets b JOIN temp.usage_groups g ON g.holder = b.holder "
+            "WHERE b.minute >= ? AND b.minute < ? AND b.gpu_held_s > 0 "
+            "GROUP BY g.grp, b.minute) GROUP BY grp"
+        )
+        with self._db.transaction() as db:
+            db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS usage_groups "
+                "(holder TEXT PRIMARY KEY, grp TEXT NOT NULL)"
+            )
+            db.execute("DELETE FROM temp.usage_groups")
+            db.executemany("INSERT INTO temp.usage_groups VALUES (?, ?)", group_of.items())
+            return dict(db.execute(query, _minutes(since_ms, until_ms)).fetchall())
 
     def close(self) -> None:
         """Close the database."""
