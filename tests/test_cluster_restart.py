@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from iog_jupyter.core.local_head import start_head, stop_head
+from iog_jupyter.core import local_head
+from iog_jupyter.core.local_head import processes_under, read_cmdline, start_head, stop_head
 from tests.fixtures import head_traits, server_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -35,12 +36,23 @@ async def _wait_status(jp_fetch, connected: bool, deadline_s: float):
     raise AssertionError(f"status never became connected={connected}")
 
 
-async def test_head_restart_goes_disconnected_then_recovers(jp_fetch, restartable_head):
+async def test_head_restart_goes_disconnected_then_recovers(
+    jp_fetch, restartable_head, monkeypatch
+):
     head = restartable_head
     up = await _wait_status(jp_fetch, True, 20)
     assert up["ray"]["address"] == head.address
 
+    # The GCS is stopped last, alone: the others stop quickly only while it answers.
+    gcs = [p for p in processes_under(head.temp_dir) if b"gcs_server" in read_cmdline(p)]
+    assert len(gcs) == 1
+    stopped: list[list[int]] = []
+    real = local_head.stop_processes
+    monkeypatch.setattr(local_head, "stop_processes", lambda p, g: stopped.append(p) or real(p, g))
     await asyncio.to_thread(stop_head, head.temp_dir)
+    monkeypatch.undo()
+    assert stopped[-1] == gcs and all(gcs[0] not in pids for pids in stopped[:-1]), stopped
+    assert len(stopped) == 2 and stopped[0] and processes_under(head.temp_dir) == []
     down = await _wait_status(jp_fetch, False, 20)
     assert head.address in down["last_error"]
     assert "iog up" in down["last_error"]

@@ -411,5 +411,19 @@ def reap(pids: list[int]) -> None:
 
 
 def stop_head(temp_dir: str | Path, grace_s: float = 10.0) -> int:
-    """Stop every process of the head (and its local workers) under ``temp_dir``; how many."""
-    return stop_processes(processes_under(temp_dir), grace_s)
+    """Stop every process of the head (and its local workers) under ``temp_dir``; how many.
+
+    The GCS goes last: while it answers, the raylet and Ray's monitors stop within a second of
+    SIGTERM; with it gone first they wait out their reconnect timeouts (about 10 s), then
+    ``grace_s``.
+    """
+    pids = processes_under(temp_dir)
+    gcs = [pid for pid in pids if _is_gcs(read_cmdline(pid))]
+    stop_processes([pid for pid in pids if pid not in gcs], grace_s)
+    stop_processes(gcs, grace_s)
+    return len(pids)
+
+
+def _is_gcs(cmdline: bytes) -> bool:
+    """Whether a command line is Ray's GCS server."""
+    return cmdline.split(b"\0", 1)[0].endswith(b"/gcs_server")
