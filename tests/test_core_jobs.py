@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 
 import pytest
@@ -250,3 +252,29 @@ def test_bad_excludes_are_refused(backend, tmp_path):
     for bad in (["!"], ["\\"], ["[z-a]"]):  # Ray's own matcher raises IndexError / re.error
         with pytest.raises(ValidationError, match="excludes has a pattern that is not valid"):
             _submit(backend, "true", runtime_env={**env, "excludes": bad})
+
+
+#: A job's own Ray driver (plain ``ray.init``: no iog code in the job).
+DRIVER = f"{shlex.quote(sys.executable)} -c " + shlex.quote(
+    "import ray, time; ray.init(); print('driver', 'up', flush=True); time.sleep(60)"
+)
+
+
+def test_a_jobs_ray_driver_is_that_jobs_session_on_both_backends(backend, conn):
+    from iog_jupyter.core.sessions.drivers import list_sessions
+
+    sid = f"driver-{backend.name}-{int(time.time())}"
+    _submit(backend, DRIVER, sid, metadata={"name": "nightly <b>"})
+    try:
+        end = time.monotonic() + 90
+        while "driver up" not in backend.read_logs(sid).text and time.monotonic() < end:
+            time.sleep(0.3)
+        mine = [s for s in list_sessions(conn) if s.submission_id == sid]
+        # The session is the job's, owned by who submitted it (not the server's OS user).
+        assert [(s.kind, s.owner, s.label) for s in mine] == [("job", "alice", f"job {sid}")], (
+            backend.read_logs(sid).text[-3000:],
+            [(s.kind, s.submission_id, s.owner) for s in list_sessions(conn)],
+        )
+    finally:
+        backend.stop(sid)
+        _wait(backend, sid, {"STOPPED", "FAILED"}, timeout_s=30)

@@ -29,7 +29,14 @@ from .gcs import (
     named_actors_info,
     node_labels,
 )
-from .jobs import job_auth_errors, job_client, job_infos, stop_unstarted_job, submission_job_infos
+from .jobs import (
+    driver_job_env,
+    job_auth_errors,
+    job_client,
+    job_infos,
+    stop_unstarted_job,
+    submission_job_infos,
+)
 from .tasks import cancel_task, list_drivers, live_tasks, quiet_infeasible_warnings, running_tasks
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "get_cluster_status",
     "head_session_dir",
     "import_ray",
+    "driver_job_env",
     "job_auth_errors",
     "job_client",
     "kill_actor",

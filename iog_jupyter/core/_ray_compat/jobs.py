@@ -10,6 +10,22 @@ from .capabilities import capabilities, import_ray
 from .gcs import actor_state_name, gcs_client, kill_actor, named_actor
 
 
+def driver_job_env(submission_id: str, metadata: dict[str, str]) -> dict[str, str]:
+    """The environment that makes a process's Ray drivers part of job ``submission_id``.
+
+    Ray's job supervisor gives a submitted job's entrypoint ``RAY_JOB_CONFIG_JSON_ENV_VAR``; every
+    ``ray.init`` under it records the job's id, default name and ``metadata`` in its driver's
+    ``JobConfig`` (overriding the driver's own keys), so the driver is known as that job. A job
+    started without Ray's job API gets the same.
+    """
+    import_ray()
+    from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR
+    from ray.dashboard.modules.job.common import JOB_ID_METADATA_KEY, JOB_NAME_METADATA_KEY
+
+    meta = {JOB_ID_METADATA_KEY: submission_id, JOB_NAME_METADATA_KEY: submission_id, **metadata}
+    return {RAY_JOB_CONFIG_JSON_ENV_VAR: json.dumps({"metadata": meta})}
+
+
 def job_auth_errors() -> tuple[type[BaseException], ...]:
     """The job SDK's exception for a refused Ray token; empty where the SDK has none."""
     import_ray()

@@ -8,10 +8,10 @@ from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from ..wire import TERMINAL_STATUSES, JobPage, JobRecord, LogPage
+from ..wire.jobs import OWNER_KEY as OWNER_KEY
 from .logfiles import read_file_page
 
-#: Metadata keys the server sets itself; a client can never set them.
-OWNER_KEY = "iog.owner"
+#: Metadata keys the server sets itself (and ``OWNER_KEY``); a client can never set them.
 POOL_KEY = "iog.pool"
 #: Where the Ray backend keeps the entrypoint's resource request (Ray's job list drops it).
 REQUEST_KEY = "iog.request"

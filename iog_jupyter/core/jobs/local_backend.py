@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pathspec
 
+from .. import _ray_compat
 from ..connection import RayConnection
 from ..db import Database
 from ..errors import ConflictError, ValidationError
@@ -189,6 +190,8 @@ class LocalProcessBackend(JobBackend):
                     env["RAY_AUTH_TOKEN_PATH"] = self.conn.token_info.path
         env.update(submission.runtime_env.get("env_vars", {}))
         env["IOG_JOB_SUBMISSION_ID"] = submission.submission_id
+        # Drivers the job starts are this job's (its id, name and owner), as under Ray's job API.
+        env.update(_ray_compat.driver_job_env(submission.submission_id, submission.metadata))
         return env
 
     def submit(self, submission: JobSubmission) -> str:

@@ -21,6 +21,7 @@ from .. import _ray_compat
 from ..connection import RayConnection
 from ..errors import ForbiddenError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ReleaseResult, SessionRecord
+from ..wire.jobs import OWNER_KEY
 from ..wire.sessions import INTERNAL_NAMESPACE_PREFIX
 from .connect import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 
@@ -133,7 +134,7 @@ def build_sessions(
             driver_pid=int(driver.driver_pid),
             driver_ip=str(driver.driver_ip_address),
             namespace=str(driver.config.ray_namespace),
-            owner=meta.get(META_USER),
+            owner=meta.get(OWNER_KEY) or meta.get(META_USER),  # a job: who submitted it
             kernel_id=kernel.kernel_id if kernel else meta.get(META_KERNEL_ID),
             notebook_path=(kernel.notebook_path if kernel else None)
             or meta.get(META_NOTEBOOK_PATH),

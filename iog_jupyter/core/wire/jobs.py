@@ -18,6 +18,8 @@ SUBMISSION_ID_RE = re.compile(SUBMISSION_ID_PATTERN)
 
 #: Metadata keys that name a job (ours, then Ray's dashboard's), first present wins.
 NAME_KEYS = ("name", "job_name")
+#: The metadata key of the user who submitted a job (set by the server; drivers carry it too).
+OWNER_KEY = "iog.owner"
 #: A word shown bare (no quotes) in a command: plain characters, or a shell operator alone.
 _BARE = re.compile(r"^([\w@%+=:,./~-]+|&&|\|\||[|;&<>]|>>|2>&1)$")
 
