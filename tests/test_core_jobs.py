@@ -271,7 +271,8 @@ def test_a_jobs_ray_driver_is_that_jobs_session_on_both_backends(backend, conn):
             time.sleep(0.3)
         mine = [s for s in list_sessions(conn) if s.submission_id == sid]
         # The session is the job's, owned by who submitted it (not the server's OS user).
-        assert [(s.kind, s.owner, s.label) for s in mine] == [("job", "alice", f"job {sid}")], (
+        label = f"job nightly <b> ({sid})"  # its name: widgets and the Lab escape it
+        assert [(s.kind, s.owner, s.label) for s in mine] == [("job", "alice", label)], (
             backend.read_logs(sid).text[-3000:],
             [(s.kind, s.submission_id, s.owner) for s in list_sessions(conn)],
         )

@@ -21,7 +21,7 @@ from .. import _ray_compat
 from ..connection import RayConnection
 from ..errors import ForbiddenError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ReleaseResult, SessionRecord
-from ..wire.jobs import OWNER_KEY
+from ..wire.jobs import NAME_KEYS, OWNER_KEY
 from ..wire.sessions import INTERNAL_NAMESPACE_PREFIX
 from .connect import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 
@@ -86,6 +86,12 @@ def _kind(meta: dict[str, str], kernel: KernelInfo | None) -> str:
     return "script"
 
 
+def _job_name(meta: dict[str, str]) -> str | None:
+    """The name a job's driver carries, unless it is only the id (Ray's default name)."""
+    name = next((meta[key] for key in NAME_KEYS if meta.get(key)), None)
+    return name if name and name != meta.get("job_submission_id") else None
+
+
 def _gcs_call(conn: RayConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
     return conn.gcs_call(fn, conn.request_timeout_s, *args, **kwargs)
 
@@ -139,6 +145,7 @@ def build_sessions(
             notebook_path=(kernel.notebook_path if kernel else None)
             or meta.get(META_NOTEBOOK_PATH),
             submission_id=meta.get("job_submission_id"),
+            job_name=_job_name(meta),
             attributed_by=attributed,
             local_kernel=kernel is not None,
             execution_state=kernel.execution_state if kernel else None,

@@ -41,6 +41,10 @@ class SessionRecord(WireModel):
     kernel_id: str | None = None
     notebook_path: str | None = None
     submission_id: str | None = Field(None, description="The Ray job's id, for kind ``job``.")
+    job_name: str | None = Field(
+        None,
+        description="The job's name (its ``name`` or ``job_name`` metadata), for kind ``job``.",
+    )
     attributed_by: list[Literal["metadata", "pid"]] = Field(default_factory=list)
     local_kernel: bool = Field(False, description="The driver is a kernel of this server.")
     execution_state: str | None = None
@@ -63,12 +67,14 @@ class SessionRecord(WireModel):
 
     @computed_field
     def label(self) -> str:
-        """What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``."""
+        """What to call it: the notebook's name, ``job <name> (<id>)``, or ``script (pid N)``."""
         if self.internal:
             return f"Ray's own driver ({self.namespace.removeprefix('_ray_internal_')})"
         if self.kind == "notebook":
             name = (self.notebook_path or "").rstrip("/").rpartition("/")[2]
             return name or f"notebook (kernel {(self.kernel_id or '?')[:8]})"
+        if self.kind == "job" and self.submission_id and self.job_name:
+            return f"job {self.job_name} ({self.submission_id})"
         if self.kind == "job" and self.submission_id:
             return f"job {self.submission_id}"
         return f"{self.kind} (pid {self.driver_pid})"

@@ -2652,6 +2652,12 @@ export interface components {
              */
             readonly job_id: string;
             /**
+             * Job Name
+             * @description The job's name (its ``name`` or ``job_name`` metadata), for kind ``job``.
+             * @default null
+             */
+            job_name: string | null;
+            /**
              * Kernel Id
              * @default null
              */
@@ -2663,7 +2669,7 @@ export interface components {
             kind: "notebook" | "job" | "script";
             /**
              * Label
-             * @description What to call it: the notebook's name, ``job <id>`` or ``script (pid N)``.
+             * @description What to call it: the notebook's name, ``job <name> (<id>)``, or ``script (pid N)``.
              */
             readonly label: string;
             /**
