@@ -238,8 +238,11 @@ def _row(
     if group_by == "user":
         label, kind = key, None
     elif sid and (group_by == "job" or newest.kind == "job"):
-        name = job_name(sid)
-        label, kind = f"job {name} ({sid})" if name else f"job {sid}", "job"
+        name, kind = job_name(sid), "job"
+        if name:
+            label = f"job {name} ({sid})"
+        else:  # a job's driver was sampled with its name where it carried one (local readers)
+            label = newest.label if newest.kind == "job" else f"job {sid}"
     else:
         label, kind = newest.label, newest.kind
     return UsageRow(
