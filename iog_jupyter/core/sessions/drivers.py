@@ -21,7 +21,7 @@ from .. import _ray_compat
 from ..connection import RayConnection
 from ..errors import ForbiddenError, NotFoundError, RayUnavailableError, ValidationError
 from ..wire import ReleaseResult, SessionRecord
-from ..wire.jobs import NAME_KEYS, OWNER_KEY
+from ..wire.jobs import OWNER_KEY, job_name
 from ..wire.sessions import INTERNAL_NAMESPACE_PREFIX
 from .connect import META_KERNEL_ID, META_KIND, META_NOTEBOOK_PATH, META_USER
 
@@ -88,7 +88,7 @@ def _kind(meta: dict[str, str], kernel: KernelInfo | None) -> str:
 
 def _job_name(meta: dict[str, str]) -> str | None:
     """The name a job's driver carries, unless it is only the id (Ray's default name)."""
-    name = next((meta[key] for key in NAME_KEYS if meta.get(key)), None)
+    name = job_name(meta, "")
     return name if name and name != meta.get("job_submission_id") else None
 
 

@@ -111,6 +111,11 @@ class NotebookSubmitReply(WireModel):
     output: str = Field(description="The executed copy's path, relative to the Jupyter root.")
 
 
+def job_name(metadata: dict[str, str], submission_id: str) -> str:
+    """What to call a job: its metadata ``name`` (or ``job_name``), else ``submission_id``."""
+    return next(filter(None, map(metadata.get, NAME_KEYS)), submission_id)
+
+
 def display_command(entrypoint: str) -> str:
     """An entrypoint as a person would type it: ``python -c "print('hi')"``.
 
@@ -163,7 +168,7 @@ class JobRecord(WireModel):
     @computed_field
     def name(self) -> str:
         """What to call the job: its metadata ``name`` (or ``job_name``), else its id."""
-        return next(filter(None, map(self.metadata.get, NAME_KEYS)), self.submission_id)
+        return job_name(self.metadata, self.submission_id)
 
     @computed_field
     def command(self) -> str:
