@@ -182,14 +182,24 @@ def test_local_backend_submit_follow_and_list(ray_head, tmp_path, monkeypatch, c
     assert "iog: error:" in capsys.readouterr().err
 
 
+# A test run started in the background inherits SIGINT ignored, and Python keeps an ignored
+# SIGINT ignored: the CLI is started through a bootstrap that gives it the Ctrl-C a terminal
+# would. Not a preexec_fn: that forks this process, whose gRPC threads (the in-process Jupyter
+# server's GCS client) abort the child before it execs ("epoll_wait error: Bad file descriptor").
+CLI_WITH_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('iog_jupyter.cli', run_name='__main__', alter_sys=True)",
+]
+
+
 async def test_ctrl_c_while_following_leaves_the_job_running(cli):
     import signal
 
     sid = new_id()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "iog_jupyter.cli",
+        *CLI_WITH_CTRL_C,
         "jobs",
         "submit",
         "--url",
@@ -201,9 +211,6 @@ async def test_ctrl_c_while_following_leaves_the_job_running(cli):
         env=cli.env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        # A test run started in the background inherits SIGINT ignored, and Python keeps an
-        # ignored SIGINT ignored: give the CLI the default disposition a terminal would.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
     async def until_started() -> None:
@@ -235,11 +242,10 @@ async def test_pending_job_says_why_it_waits_and_ctrl_c_says_it_is_pending(cli):
     sid = new_id()
     argv = ["submit", "--url", cli.url, "--submission-id", sid, "--num-gpus", "64", "--"]
     proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "iog_jupyter.cli", "jobs", *argv, "python", "-c", "print(1)"],
+        *[*CLI_WITH_CTRL_C, "jobs", *argv, "python", "-c", "print(1)"],
         env=cli.env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in the test above
     )
     seen = []
 
