@@ -76,3 +76,51 @@ async def test_head_restart_goes_disconnected_then_recovers(
     assert again["last_error"] is None
     reply = await jp_fetch("iog", "api", "v1", "cluster")
     assert json.loads(reply.body)["totals"]["CPU"] == 1.0
+
+
+async def test_a_head_killed_inside_a_poll_is_shown_within_the_interval(restartable_head):
+    """Ray's client retries a call whose GCS died for up to a minute; the outage shows at once.
+
+    The GCS is frozen (SIGSTOP) so that a poll is certainly inside a Ray call when the head is
+    SIGKILLed; the monitor's own deadline (30 s) is far beyond the figure (interval + 1 s).
+    """
+    import os
+    import signal
+
+    from iog_jupyter.core.connection import RayConnection
+    from iog_jupyter.core.monitor import ClusterMonitor
+
+    head = restartable_head
+    interval = 0.5
+    conn = RayConnection(address=head.address, token_path=head.token_path)
+    monitor = ClusterMonitor(conn, refresh_interval_s=interval, call_timeout_s=30.0)
+    monitor.start()
+    try:
+        assert await monitor.poll_once() is not None and monitor.connected is True
+        gcs = [p for p in processes_under(head.temp_dir) if b"gcs_server" in read_cmdline(p)]
+        assert len(gcs) == 1
+        os.kill(gcs[0], signal.SIGSTOP)
+        calls = monitor.ray_calls
+        end = time.monotonic() + 10
+        while monitor.ray_calls == calls or monitor._in_flight.done():  # a poll waits on Ray
+            assert time.monotonic() < end, "no poll went into the frozen GCS"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(interval)  # well inside the call
+        assert monitor.connected is True
+        for pid in processes_under(head.temp_dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        killed = time.monotonic()
+        while monitor.connected is not False:
+            assert time.monotonic() - killed <= interval + 1.0, "the outage was not shown in time"
+            await asyncio.sleep(0.05)
+        assert head.address in monitor.last_error and "iog up" in monitor.last_error
+        assert not monitor._in_flight.done(), "the poll left Ray's call to finish on its thread"
+    finally:
+        await monitor.stop()
+        stop_head(head.temp_dir, grace_s=1)
+        await asyncio.to_thread(
+            start_head, head.temp_dir, head.token_path, head.gcs_port, head.dashboard_port, 1
+        )

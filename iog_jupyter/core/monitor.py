@@ -166,7 +166,7 @@ class ClusterMonitor(PollState):
         self.delta_fallbacks = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._in_flight: asyncio.Future[ClusterSnapshot] | None = None
+        self._in_flight: asyncio.Future[_Polled] | None = None
         self._poll_task: asyncio.Task[ClusterSnapshot | None] | None = None
         self._last_attempt = 0.0
 
@@ -273,20 +273,22 @@ class ClusterMonitor(PollState):
     async def _poll(self) -> ClusterSnapshot | None:
         loop = asyncio.get_running_loop()
         if self._in_flight is not None and not self._in_flight.done():
-            # A previous call is stuck inside Ray; never pile up more threads behind it.
-            self._record_failure(
-                self.connection.unavailable("an earlier request is still waiting for an answer")
-            )
+            # A previous call is stuck inside Ray; never pile up more threads behind it. Say
+            # why when the head is gone (the port refuses), else that the call still waits.
+            try:
+                await loop.run_in_executor(None, self.connection.probe)
+            except IogError as err:
+                self._record_failure(err)
+            else:
+                self._record_failure(
+                    self.connection.unavailable("an earlier request is still waiting for an answer")
+                )
             return None
         self.ray_calls += 1
         self._last_attempt = time.monotonic()
         self._in_flight = loop.run_in_executor(self._executor, self._take)
         try:
-            polled = await asyncio.wait_for(
-                asyncio.shield(self._in_flight), timeout=self.call_timeout_s
-            )
-        except asyncio.TimeoutError:
-            error = self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
+            polled = await self._answer(self._in_flight)
         except IogError as err:
             error = err
         except Exception as err:  # the poller must survive anything Ray throws
@@ -297,6 +299,30 @@ class ClusterMonitor(PollState):
             return polled.snapshot
         self._record_failure(error)
         return None
+
+    async def _answer(self, call: asyncio.Future[_Polled]) -> _Polled:
+        """The call's result, under ``call_timeout_s``; a head gone meanwhile fails it at once.
+
+        Ray's GCS client retries a call whose head died for up to a minute, so a head killed
+        while a poll is inside Ray would look connected until our deadline. Each refresh
+        interval the call runs past, the GCS port is probed (off the loop): a refused
+        connection is the outage, shown now. The call itself is left to finish on its thread.
+
+        Raises:
+            RayUnavailableError: The deadline passed, or nothing listens at the GCS port.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout_s
+        step = max(self.refresh_interval_s, 0.1)
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise self.connection.unavailable(f"no answer within {self.call_timeout_s:g} s")
+            try:
+                return await asyncio.wait_for(asyncio.shield(call), timeout=min(step, remaining))
+            except asyncio.TimeoutError:
+                if loop.time() < deadline:
+                    await loop.run_in_executor(None, self.connection.probe)
 
     def _take(self) -> _Polled:
         """Blocking part of a poll: ask the GCS, build, serialize, key (never on the loop)."""
