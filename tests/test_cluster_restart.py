@@ -81,46 +81,72 @@ async def test_head_restart_goes_disconnected_then_recovers(
 async def test_a_head_killed_inside_a_poll_is_shown_within_the_interval(restartable_head):
     """Ray's client retries a call whose GCS died for up to a minute; the outage shows at once.
 
-    The GCS is frozen (SIGSTOP) so that a poll is certainly inside a Ray call when the head is
-    SIGKILLed; the monitor's own deadline (30 s) is far beyond the figure (interval + 1 s).
+    The GCS is frozen (SIGSTOP) so that a poll of the server's monitor and one of a kernel's
+    refresher are certainly inside a Ray call when the head is SIGKILLed; their deadlines
+    (30 s) are far beyond the figure (interval + 1 s).
     """
     import os
     import signal
 
     from iog_jupyter.core.connection import RayConnection
     from iog_jupyter.core.monitor import ClusterMonitor
+    from iog_jupyter.widgets.refresher import RaySnapshots, SharedRefresher
 
     head = restartable_head
     interval = 0.5
-    conn = RayConnection(address=head.address, token_path=head.token_path)
-    monitor = ClusterMonitor(conn, refresh_interval_s=interval, call_timeout_s=30.0)
+
+    def connection() -> RayConnection:
+        return RayConnection(address=head.address, token_path=head.token_path, request_timeout_s=30)
+
+    monitor = ClusterMonitor(connection(), refresh_interval_s=interval, call_timeout_s=30.0)
     monitor.start()
+    snapshots = RaySnapshots(connection())
+    calls = [0]
+
+    def take():
+        calls[0] += 1
+        return snapshots()
+
+    take.probe, take.unavailable, take.timeout_s = snapshots.probe, snapshots.unavailable, 30.0
+    refresher = SharedRefresher(lambda: take)
+    seen: list[str | None] = []
+    sub = refresher.subscribe(lambda snap, err: seen.append(err), interval)
     try:
         assert await monitor.poll_once() is not None and monitor.connected is True
+        await _until(lambda: seen and seen[-1] is None, 20)
         gcs = [p for p in processes_under(head.temp_dir) if b"gcs_server" in read_cmdline(p)]
         assert len(gcs) == 1
         os.kill(gcs[0], signal.SIGSTOP)
-        calls = monitor.ray_calls
-        end = time.monotonic() + 10
-        while monitor.ray_calls == calls or monitor._in_flight.done():  # a poll waits on Ray
-            assert time.monotonic() < end, "no poll went into the frozen GCS"
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(interval)  # well inside the call
-        assert monitor.connected is True
+        ours, kernels = monitor.ray_calls, calls[0]
+        # Both poll again: the calls are now inside the frozen GCS.
+        await _until(lambda: monitor.ray_calls > ours and calls[0] > kernels, 10)
+        await asyncio.sleep(interval)
+        assert monitor.connected is True and seen[-1] is None
         for pid in processes_under(head.temp_dir):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         killed = time.monotonic()
-        while monitor.connected is not False:
-            assert time.monotonic() - killed <= interval + 1.0, "the outage was not shown in time"
-            await asyncio.sleep(0.05)
-        assert head.address in monitor.last_error and "iog up" in monitor.last_error
+        await _until(lambda: monitor.connected is False and seen[-1] is not None, interval + 1.0)
+        assert time.monotonic() - killed <= interval + 1.0
+        for message in (monitor.last_error, seen[-1]):
+            assert head.address in message and "iog up" in message, message
         assert not monitor._in_flight.done(), "the poll left Ray's call to finish on its thread"
     finally:
+        started = time.monotonic()
+        refresher.unsubscribe(sub)
+        assert time.monotonic() - started < 2.0, "a call stuck in Ray held up the refresher"
         await monitor.stop()
+        snapshots.close()
         stop_head(head.temp_dir, grace_s=1)
         await asyncio.to_thread(
             start_head, head.temp_dir, head.token_path, head.gcs_port, head.dashboard_port, 1
         )
+
+
+async def _until(predicate, deadline_s: float) -> None:
+    end = time.monotonic() + deadline_s
+    while not predicate():
+        assert time.monotonic() < end, "not in time"
+        await asyncio.sleep(0.02)

@@ -17,7 +17,7 @@ from iog_jupyter.core.monitor import HISTORY_LENGTH, ClusterMonitor, backoff_del
 from iog_jupyter.core.wire import ClusterSnapshot
 from iog_jupyter.widgets import ClusterWidget, JobsWidget
 from iog_jupyter.widgets import refresher as refresher_module
-from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
+from iog_jupyter.widgets.refresher import CALL_THREAD_NAME, THREAD_NAME, SharedRefresher
 
 
 def tiny_snapshot() -> ClusterSnapshot:
@@ -87,6 +87,70 @@ def test_backs_off_while_ray_is_down_and_recovers_by_itself() -> None:
     assert gaps[3] < 0.3
     assert refresher.state.failures == 0 and refresher.state.last_error is None
     assert len(refresher.history) == len(seen) - 3
+
+
+class StuckRay:
+    """A snapshot function whose second call hangs, as Ray's client does inside a dead head's
+    call; the GCS port (``probe``) refuses once ``head_gone`` is set. Stand-ins for the race the
+    real-head test in ``test_cluster_restart`` provokes with SIGSTOP."""
+
+    timeout_s = 30.0
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+        self.head_gone = threading.Event()
+
+    def __call__(self) -> ClusterSnapshot:
+        self.calls += 1
+        if self.calls == 2:
+            self.release.wait(30)
+        return tiny_snapshot()
+
+    def probe(self) -> None:
+        if self.head_gone.is_set():
+            raise RayUnavailableError("Ray is not reachable at 127.0.0.1:1: Connection refused")
+
+    def unavailable(self, detail: str) -> RayUnavailableError:
+        return RayUnavailableError(f"Ray at 127.0.0.1:1 did not answer: {detail}")
+
+
+def test_a_call_stuck_in_ray_is_given_up_when_the_head_is_gone_and_stop_does_not_wait() -> None:
+    stuck = StuckRay()
+    refresher = SharedRefresher(lambda: stuck)
+    seen: list[tuple[float, bool, str | None]] = []
+    sub = refresher.subscribe(
+        lambda snap, err: seen.append((time.monotonic(), snap is not None, err)), 0.2
+    )
+    try:
+        wait_until(lambda: stuck.calls == 2)  # the second poll hangs inside "Ray"
+        time.sleep(0.5)
+        assert [ok for _, ok, _ in seen] == [True]  # still connected while the port answers
+        stuck.head_gone.set()
+        gone = time.monotonic()
+        wait_until(lambda: len(seen) >= 2, timeout_s=5)
+        at, ok, error = seen[1]
+        assert not ok and "Connection refused" in (error or "")
+        assert at - gone <= 0.2 + 0.3  # within the interval, not the 30 s deadline
+        # While the call is stuck, no second call is made; polls say why Ray is down.
+        wait_until(lambda: len(seen) >= 3, timeout_s=5)
+        assert stuck.calls == 2 and "Connection refused" in (seen[2][2] or "")
+        stuck.head_gone.clear()
+        wait_until(lambda: len(seen) >= 4 and "still waiting" in (seen[-1][2] or ""), 5)
+        assert stuck.calls == 2
+        # The call ends: the next poll asks Ray again and recovers.
+        stuck.release.set()
+        wait_until(lambda: seen[-1][1], timeout_s=5)
+        assert stuck.calls >= 3 and refresher.state.last_error is None
+        # A call stuck at stop time does not hold up the unsubscribe.
+        stuck.calls, stuck.release = 1, threading.Event()
+        wait_until(lambda: stuck.calls == 2)
+    finally:
+        started = time.monotonic()
+        refresher.unsubscribe(sub)
+        took = time.monotonic() - started
+        stuck.release.set()
+    assert took < 1.0 and not refresher.running
 
 
 def test_one_thread_one_poll_per_interval_for_many_subscribers() -> None:
@@ -224,7 +288,8 @@ def test_two_kinds_of_widget_share_one_thread_and_the_last_close_stops_it(
         assert cluster.refresher is shared and shared.num_subscribers == 2
         wait_until(lambda: cluster.snapshot is not None and lists[0] >= 3 and shared.calls >= 3)
         assert "No jobs." in jobs.table.value
-        assert iog_threads() == [THREAD_NAME]  # no widget-owned refresh thread
+        # The kernel's refresher and the thread making its Ray calls: none owned by a widget.
+        assert iog_threads() == sorted([THREAD_NAME, CALL_THREAD_NAME])
         assert jobs.threads == [shared.thread]
         thread = shared.thread
         assert thread is not None
