@@ -90,7 +90,8 @@ async def test_a_head_killed_inside_a_poll_is_shown_within_the_interval(restarta
 
     from iog_jupyter.core.connection import RayConnection
     from iog_jupyter.core.monitor import ClusterMonitor
-    from iog_jupyter.widgets.refresher import RaySnapshots, SharedRefresher
+    from iog_jupyter.widgets.refresher import SharedRefresher
+    from iog_jupyter.widgets.snapshots import RaySnapshots
 
     head = restartable_head
     interval = 0.5
@@ -100,15 +101,15 @@ async def test_a_head_killed_inside_a_poll_is_shown_within_the_interval(restarta
 
     monitor = ClusterMonitor(connection(), refresh_interval_s=interval, call_timeout_s=30.0)
     monitor.start()
-    snapshots = RaySnapshots(connection())
     calls = [0]
 
-    def take():
-        calls[0] += 1
-        return snapshots()
+    class Counted(RaySnapshots):
+        def __call__(self):
+            calls[0] += 1
+            return super().__call__()
 
-    take.probe, take.unavailable, take.timeout_s = snapshots.probe, snapshots.unavailable, 30.0
-    refresher = SharedRefresher(lambda: take)
+    snapshots = Counted(connection())
+    refresher = SharedRefresher(lambda: snapshots)
     seen: list[str | None] = []
     sub = refresher.subscribe(lambda snap, err: seen.append(err), interval)
     try:

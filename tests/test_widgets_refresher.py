@@ -17,7 +17,8 @@ from iog_jupyter.core.monitor import HISTORY_LENGTH, ClusterMonitor, backoff_del
 from iog_jupyter.core.wire import ClusterSnapshot
 from iog_jupyter.widgets import ClusterWidget, JobsWidget
 from iog_jupyter.widgets import refresher as refresher_module
-from iog_jupyter.widgets.refresher import CALL_THREAD_NAME, THREAD_NAME, SharedRefresher
+from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
+from iog_jupyter.widgets.snapshots import CALL_THREAD_NAME
 
 
 def tiny_snapshot() -> ClusterSnapshot:

@@ -11,7 +11,8 @@ import pytest
 from iog_jupyter.core.jobs import select_backend
 from iog_jupyter.core.wire import ActorPage
 from iog_jupyter.widgets import refresher as refresher_module
-from iog_jupyter.widgets.refresher import CALL_THREAD_NAME, THREAD_NAME, SharedRefresher
+from iog_jupyter.widgets.refresher import THREAD_NAME, SharedRefresher
+from iog_jupyter.widgets.snapshots import CALL_THREAD_NAME
 from iog_jupyter.widgets.workspace import WorkspaceWidget, workspace
 
 from .test_widgets_refresher import FakeRay, wait_until
@@ -84,7 +85,7 @@ class FakeActors:
 
     def list(self, **_: object) -> ActorPage:
         self.calls += 1
-        return ActorPage([], None, 0)
+        return ActorPage(actors=[], next_cursor=None, total=0)
 
 
 def test_all_four_tabs_refresh_on_the_kernels_one_thread(tmp_path, monkeypatch):
@@ -104,11 +105,10 @@ def test_all_four_tabs_refresh_on_the_kernels_one_thread(tmp_path, monkeypatch):
         for kind in ws.kinds:
             ws.show(kind)
         assert shared.num_subscribers == 4
-        jobs = ws.built["jobs"]
         wait_until(
             lambda: (
                 ws.built["cluster"].snapshot is not None
-                and jobs.page is not None
+                and all(ws.built[kind].page is not None for kind in ("jobs", "sessions", "actors"))
                 and sessions.calls >= 3
                 and actors.calls >= 3
             )

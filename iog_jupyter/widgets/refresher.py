@@ -15,133 +15,37 @@ Widget trait changes made from it go out through ipykernel's IOPub thread, which
 from any thread. Subscribers run one after another on that thread, so a slow one delays the
 others' next refresh but never adds a thread.
 
-The cluster call itself runs on a second daemon thread (``iog-refresher-ray``), so that the
-refresher can give up on a call stuck inside Ray (a head killed mid-call: Ray's client retries
-for a minute) and say the cluster is down within the interval, as the server's monitor does.
+The cluster call itself runs on a second daemon thread (``iog-refresher-ray``, see
+:mod:`.snapshots`), so that the refresher can give up on a call stuck inside Ray and say the
+cluster is down within the interval, as the server's monitor does.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from ..core.errors import IogError, RayUnavailableError
+from ..core.errors import IogError
 from ..core.monitor import HISTORY_LENGTH, MAX_BACKOFF_S, REFRESH_INTERVAL_S, PollState
 from ..core.wire import ClusterSnapshot, HistoryPoint
+from .snapshots import RaySnapshots, SnapshotCaller
 from .tables import DRIVER_NOTE
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 #: ``callback(snapshot, error)``: exactly one of the two is not None.
 RefreshCallback = Callable[[ClusterSnapshot | None, str | None], None]
 
 #: The name of the kernel's one refresher thread.
 THREAD_NAME = "iog-refresher"
-#: The name of the thread that makes its cluster calls (one per refresher thread).
-CALL_THREAD_NAME = "iog-refresher-ray"
 #: The shortest interval a subscriber may ask for.
 MIN_INTERVAL_S = 0.05
-
-
-class RaySnapshots:
-    """Takes snapshots on ``conn``, or a :class:`RayConnection` found from the environment.
-
-    Besides the call, it lends the refresher the connection's port probe, deadline and wording,
-    so a poll stuck inside Ray can be given up on (see :meth:`SharedRefresher._poll_once`).
-    """
-
-    def __init__(self, conn: Any = None) -> None:
-        self._conn = conn
-
-    @property
-    def conn(self) -> Any:
-        """The connection (a :class:`RayConnection` from the environment unless given)."""
-        if self._conn is None:
-            from ..core.connection import RayConnection
-
-            self._conn = RayConnection()
-        return self._conn
-
-    @property
-    def timeout_s(self) -> float:
-        """Our deadline for one snapshot (Ray's client would retry a dead head for a minute)."""
-        return float(self.conn.request_timeout_s)
-
-    def __call__(self) -> ClusterSnapshot:
-        """One snapshot (blocks in Ray's client; the refresher calls it on its call thread)."""
-        from ..core.cluster import get_cluster_snapshot
-
-        return get_cluster_snapshot(self.conn)
-
-    def probe(self) -> None:
-        """Raise :class:`RayUnavailableError` when nothing listens at the GCS port."""
-        self.conn.probe()
-
-    def unavailable(self, detail: str) -> IogError:
-        """The error saying Ray at this address did not answer, and why (``detail``)."""
-        return self.conn.unavailable(detail)
-
-    def close(self) -> None:
-        """Close the connection (a later call opens a new one)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-
-def _default_snapshot_fn() -> Callable[[], ClusterSnapshot]:
-    """A snapshot function on a fresh :class:`RayConnection` found from the environment."""
-    return RaySnapshots()
-
-
-class _Caller:
-    """One daemon thread that makes the refresher's Ray calls, so the refresher can stop waiting.
-
-    A call stuck inside Ray (a head killed mid-call: Ray's client retries for a minute) keeps
-    only this thread; the refresher goes on saying Ray is down, and a daemon thread never holds
-    up the kernel's exit. Calls are made one at a time; the refresher never queues a second
-    while one is running.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self.thread: threading.Thread | None = None
-
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
-        future: Future[T] = Future()
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._work, name=CALL_THREAD_NAME, daemon=True)
-            self.thread.start()
-        self._queue.put((future, fn))
-        return future
-
-    def close(self, join_timeout_s: float) -> None:
-        """Let the thread end after its call (waits up to ``join_timeout_s`` for that)."""
-        thread, self.thread = self.thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(join_timeout_s)
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            future, fn = item
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn())
-                except BaseException as err:  # handed to the refresher, which says what failed
-                    future.set_exception(err)
 
 
 @dataclass(frozen=True)
@@ -199,7 +103,7 @@ class SharedRefresher:
         history_length: int = HISTORY_LENGTH,
         max_backoff_s: float = MAX_BACKOFF_S,
     ) -> None:
-        self._factory = snapshot_fn_factory or _default_snapshot_fn
+        self._factory = snapshot_fn_factory or RaySnapshots
         #: The latest snapshot and error, the failure streak and the history (guarded by the lock).
         self.state = PollState(history_length, max_backoff_s)
         self._subs: dict[int, Subscription] = {}
@@ -371,9 +275,7 @@ class SharedRefresher:
         return thread
 
     def _run(self, stop_event: threading.Event, wake: threading.Event) -> None:
-        take = self._factory()
-        caller = _Caller()
-        pending: list[Future[ClusterSnapshot]] = []  # the last cluster call, if still running
+        caller = SnapshotCaller(self._factory())
         try:
             while not stop_event.is_set():
                 now = time.monotonic()
@@ -391,7 +293,7 @@ class SharedRefresher:
                     wake.clear()
                     continue
                 if poll:
-                    self._poll_once(take, caller, pending, stop_event)
+                    self._poll_once(caller, stop_event)
                 for sub in ticks:
                     if stop_event.is_set():
                         break
@@ -402,23 +304,14 @@ class SharedRefresher:
                         if sub.id in self._due:
                             self._due[sub.id] = due
         finally:
-            caller.close(0.0 if pending and not pending[-1].done() else 1.0)
-            close = getattr(take, "close", None)
-            if close is not None:
-                close()
+            caller.close()
 
-    def _poll_once(
-        self,
-        take: Callable[[], ClusterSnapshot],
-        caller: _Caller,
-        pending: list[Future[ClusterSnapshot]],
-        stop_event: threading.Event,
-    ) -> None:
+    def _poll_once(self, caller: SnapshotCaller, stop_event: threading.Event) -> None:
         snapshot: ClusterSnapshot | None = None
         error: str | None = None
         self.calls += 1
         try:
-            snapshot = self._answer(take, caller, pending, stop_event)
+            snapshot = caller.snapshot(lambda: self.refresh_interval_s, stop_event)
         except IogError as err:
             error = err.message
         except Exception as err:  # a widget refresh must survive anything Ray throws
@@ -439,46 +332,6 @@ class SharedRefresher:
             if stop_event.is_set():
                 return
             self._call(sub, snapshot, error)
-
-    def _answer(
-        self,
-        take: Callable[[], ClusterSnapshot],
-        caller: _Caller,
-        pending: list[Future[ClusterSnapshot]],
-        stop_event: threading.Event,
-    ) -> ClusterSnapshot | None:
-        """One snapshot from ``caller``'s thread, given up on when the head is gone.
-
-        As the server's monitor does: each refresh interval the call runs past, the GCS port is
-        probed, and a refused connection is the outage, said now; past ``take.timeout_s`` the
-        call is given up on. A call given up on keeps running; while it does, no other is made.
-        None when the refresher is stopping.
-
-        Raises:
-            IogError: Ray is unreachable, did not answer in time, or an earlier call still runs.
-        """
-        probe = getattr(take, "probe", None)
-        unavailable = getattr(take, "unavailable", RayUnavailableError)
-        if pending and not pending[-1].done():
-            if probe is not None:
-                probe()
-            raise unavailable("an earlier request is still waiting for an answer")
-        timeout_s = float(getattr(take, "timeout_s", 10.0))
-        pending[:] = [future := caller.submit(take)]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with self._lock:
-                step = self._interval_locked()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise unavailable(f"no answer within {timeout_s:g} s")
-            try:
-                return future.result(min(step, remaining))
-            except FutureTimeout:
-                if stop_event.is_set():
-                    return None
-                if probe is not None:
-                    probe()
 
     def _call(self, sub: Subscription, *args: Any) -> None:
         """Run one subscriber's callback unless it left; what it raises is logged."""
