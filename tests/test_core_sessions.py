@@ -149,3 +149,20 @@ def test_connect_is_idempotent_and_says_an_infeasible_request_once(ray_head):
     assert both.count("Ray cannot place a request for {'GPU': 8.0}") == 1
     assert "No available node types" not in both
     assert "metadata ['iog_client', 'iog_kind', 'iog_user']" in proc.stdout
+
+
+def test_asking_whether_this_is_a_kernel_imports_no_kernel():
+    """Outside a kernel, ``in_kernel()`` says no without importing ipykernel's kernel, whose
+    import re-points ``comm`` so that widgets made before it could not be closed."""
+    code = (
+        "import sys, comm, ipykernel, ipywidgets\n"
+        "from iog_jupyter.core.sessions.connect import in_kernel, kernel_id\n"
+        "w = ipywidgets.HTML('x')\n"
+        "before = comm.get_comm_manager\n"
+        "assert in_kernel() is False and kernel_id() is None\n"
+        "assert 'ipykernel.kernelapp' not in sys.modules and comm.get_comm_manager is before\n"
+        "w.close()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

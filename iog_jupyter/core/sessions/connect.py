@@ -63,14 +63,14 @@ class DriverInfo:
 
 def in_kernel() -> bool:
     """Whether this process is a running IPython kernel (Jupyter, VS Code, nbclient...)."""
-    if "ipykernel" not in sys.modules:
-        return False
-    try:
-        from ipykernel.kernelapp import IPKernelApp
-    except ImportError:
+    # A running kernel has loaded its app; never import it here: importing ipykernel's kernel
+    # patches ``comm``, and widgets made before would then fail to close.
+    kernelapp = sys.modules.get("ipykernel.kernelapp")
+    if kernelapp is None:
         return False
     # Another Jupyter application (a server, in tests) may hold the shared singleton slot.
-    return isinstance(getattr(IPKernelApp, "_instance", None), IPKernelApp)
+    app_class = kernelapp.IPKernelApp
+    return isinstance(getattr(app_class, "_instance", None), app_class)
 
 
 def kernel_id() -> str | None:
