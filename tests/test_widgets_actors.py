@@ -13,6 +13,8 @@ from iog_jupyter.core.connection import RayConnection
 from iog_jupyter.core.wire import ActorRecord
 from iog_jupyter.widgets import ActorsWidget
 from iog_jupyter.widgets.actors import actors_table_html, expiry_text, fmt_duration
+from iog_jupyter.widgets.refresher import THREAD_NAME
+from iog_jupyter.widgets.snapshots import CALL_THREAD_NAME
 
 from .test_core_actors import run_driver
 
@@ -126,9 +128,11 @@ def test_widget_refresh_thread_starts_and_stops(ray_head, registry):
         while widget.page is None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert len(widget.threads) == 1
+        # The kernel's refresher and its call thread, where the refresh runs.
+        assert [t.name for t in widget.threads] == [THREAD_NAME, CALL_THREAD_NAME]
+        threads = widget.threads
     finally:
         widget.close()
-    assert widget.threads == []
+    assert widget.threads == [] and not any(t.is_alive() for t in threads)
     assert registry.conn is not None  # a registry that was passed in stays open
     registry.list(limit=1)

@@ -16,6 +16,7 @@ from iog_jupyter.widgets import JobsWidget
 from iog_jupyter.widgets.ansi import ansi_to_html, log_html, xterm_256
 from iog_jupyter.widgets.jobs import jobs_table_html, parse_env_vars
 from iog_jupyter.widgets.refresher import THREAD_NAME
+from iog_jupyter.widgets.snapshots import CALL_THREAD_NAME
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -167,7 +168,7 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
         and "<b>" not in widget.log_view.value
     )
     assert '<span style="color:#0dbc79">' in widget.log_view.value and "hello" in widget.log_text
-    assert {t.name for t in widget.threads} == {THREAD_NAME, "iog-jobs-log"}
+    assert {t.name for t in widget.threads} == {THREAD_NAME, CALL_THREAD_NAME, "iog-jobs-log"}
     wait_until(lambda: _status(widget, sid) == "RUNNING")
 
     # Delete of a running job: two clicks, then the backend's conflict message.
@@ -189,7 +190,8 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
     assert f"Stopping {sid}" in widget.notice_line.value
     wait_until(lambda: _status(widget, sid) in ("STOPPED", "FAILED"), timeout_s=30)
     # The follower ends at eof; the filtered table drops the job.
-    wait_until(lambda: [t.name for t in widget.threads] == [THREAD_NAME], timeout_s=10)
+    refresher = [THREAD_NAME, CALL_THREAD_NAME]
+    wait_until(lambda: [t.name for t in widget.threads] == refresher, timeout_s=10)
     wait_until(lambda: sid not in widget.table.value)
     widget.status_filter.value = "all"
     wait_until(lambda: sid in widget.table.value)
@@ -198,10 +200,10 @@ def test_submit_follow_stop_delete_close(live: JobsWidget) -> None:
     widget.delete_button.click()
     assert f"Deleted {sid}" in widget.notice_line.value and widget.job_select.value is None
 
-    refresh_thread = widget.threads[0]
+    threads = widget.threads
     widget.job_select.value = None
     widget.close()
-    assert not refresh_thread.is_alive() and widget.threads == []
+    assert not any(t.is_alive() for t in threads) and widget.threads == []
 
 
 @pytest.mark.ray

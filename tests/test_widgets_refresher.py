@@ -154,6 +154,45 @@ def test_a_call_stuck_in_ray_is_given_up_when_the_head_is_gone_and_stop_does_not
     assert took < 1.0 and not refresher.running
 
 
+def test_a_widget_refresh_stuck_in_ray_does_not_hide_the_outage() -> None:
+    """A jobs/sessions/actors refresh stuck inside Ray when the head dies: the cluster widgets
+    still show the outage within the interval, and no call piles up behind the stuck one."""
+    stuck = StuckRay()
+    stuck.calls = 2  # the snapshots never hang here; the tick does
+    refresher = SharedRefresher(lambda: stuck)
+    in_tick, release = threading.Event(), threading.Event()
+    ticks = [0]
+
+    def tick() -> None:
+        ticks[0] += 1
+        if ticks[0] == 2:
+            in_tick.set()
+            release.wait(30)
+
+    seen: list[tuple[float, str | None]] = []
+    cluster = refresher.subscribe(lambda snap, err: seen.append((time.monotonic(), err)), 0.2)
+    ticker = refresher.subscribe_tick(tick, 0.2)
+    try:
+        assert in_tick.wait(5)
+        time.sleep(0.5)
+        assert all(err is None for _, err in seen)  # the port answers: still connected
+        polls = stuck.calls
+        stuck.head_gone.set()
+        gone = time.monotonic()
+        wait_until(lambda: seen[-1][1] is not None, timeout_s=5)
+        assert seen[-1][0] - gone <= 0.2 + 0.3 and "Connection refused" in seen[-1][1]
+        time.sleep(0.5)
+        assert stuck.calls == polls and ticks[0] == 2  # nothing queued behind the stuck call
+        stuck.head_gone.clear()
+        release.set()
+        wait_until(lambda: seen[-1][1] is None and ticks[0] >= 3, timeout_s=5)
+    finally:
+        release.set()
+        refresher.unsubscribe(ticker)
+        refresher.unsubscribe(cluster)
+    assert not refresher.running
+
+
 def test_one_thread_one_poll_per_interval_for_many_subscribers() -> None:
     fake = FakeRay()
     refresher = SharedRefresher(fake.factory)
@@ -291,7 +330,7 @@ def test_two_kinds_of_widget_share_one_thread_and_the_last_close_stops_it(
         assert "No jobs." in jobs.table.value
         # The kernel's refresher and the thread making its Ray calls: none owned by a widget.
         assert iog_threads() == sorted([THREAD_NAME, CALL_THREAD_NAME])
-        assert jobs.threads == [shared.thread]
+        assert jobs.threads == shared.threads and len(shared.threads) == 2
         thread = shared.thread
         assert thread is not None
         cluster.close()

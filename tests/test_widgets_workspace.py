@@ -116,7 +116,7 @@ def test_all_four_tabs_refresh_on_the_kernels_one_thread(tmp_path, monkeypatch):
         names = sorted(t.name for t in threading.enumerate() if t.name.startswith("iog-"))
         assert names == sorted([THREAD_NAME, CALL_THREAD_NAME])  # the kernel's, none per widget
         for kind in ("jobs", "sessions", "actors"):
-            assert ws.built[kind].threads == [shared.thread]
+            assert ws.built[kind].threads == shared.threads
         thread = shared.thread
     finally:
         ws.close()

@@ -12,12 +12,13 @@ the kernel's loop does not turn while a cell runs, which is exactly when a user 
 Ray workload use the cluster. A thread keeps refreshing during long cells, works the same in
 JupyterLab, Notebook 7 and VS Code kernels (and in plain Python), and needs no running loop.
 Widget trait changes made from it go out through ipykernel's IOPub thread, which queues sends
-from any thread. Subscribers run one after another on that thread, so a slow one delays the
-others' next refresh but never adds a thread.
+from any thread.
 
-The cluster call itself runs on a second daemon thread (``iog-refresher-ray``, see
-:mod:`.snapshots`), so that the refresher can give up on a call stuck inside Ray and say the
-cluster is down within the interval, as the server's monitor does.
+The calls into Ray (cluster snapshots, and the jobs, sessions and actors widgets' refreshes)
+run one after another on a second daemon thread (``iog-refresher-ray``, see :mod:`.snapshots`),
+so that the refresher can give up on a call stuck inside Ray and say the cluster is down within
+the interval, as the server's monitor does. A slow subscriber delays the others' next refresh
+but never adds a thread.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from ..core.errors import IogError
 from ..core.monitor import HISTORY_LENGTH, MAX_BACKOFF_S, REFRESH_INTERVAL_S, PollState
 from ..core.wire import ClusterSnapshot, HistoryPoint
-from .snapshots import RaySnapshots, SnapshotCaller
+from .snapshots import RayCaller, RaySnapshots
 from .tables import DRIVER_NOTE
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class SharedRefresher:
         self._wake: threading.Event | None = None
         #: How many times the cluster was polled.
         self.calls = 0
+        self._caller: RayCaller | None = None
 
     # -- subscribers -------------------------------------------------------------------------
 
@@ -186,6 +188,13 @@ class SharedRefresher:
         """How many subscribers there are (cluster and tick)."""
         with self._lock:
             return len(self._subs)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The live threads working for the widgets: the refresher's and its call thread."""
+        caller = self._caller
+        found = [self.thread, caller.thread if caller is not None else None]
+        return [t for t in found if t is not None and t.is_alive()]
 
     @property
     def running(self) -> bool:
@@ -275,7 +284,7 @@ class SharedRefresher:
         return thread
 
     def _run(self, stop_event: threading.Event, wake: threading.Event) -> None:
-        caller = SnapshotCaller(self._factory())
+        caller = self._caller = RayCaller(self._factory())
         try:
             while not stop_event.is_set():
                 now = time.monotonic()
@@ -297,16 +306,16 @@ class SharedRefresher:
                 for sub in ticks:
                     if stop_event.is_set():
                         break
-                    started = time.monotonic()
-                    self._call(sub)
-                    due = started + sub.interval_s()  # the widget's own code: not under our lock
+                    due = time.monotonic() + sub.interval_s()  # widget code: not under our lock
                     with self._lock:
                         if sub.id in self._due:
                             self._due[sub.id] = due
+                    if not caller.busy:  # else a call is stuck in Ray: the next round
+                        self._tick(caller, sub, stop_event)
         finally:
             caller.close()
 
-    def _poll_once(self, caller: SnapshotCaller, stop_event: threading.Event) -> None:
+    def _poll_once(self, caller: RayCaller, stop_event: threading.Event) -> None:
         snapshot: ClusterSnapshot | None = None
         error: str | None = None
         self.calls += 1
@@ -317,6 +326,26 @@ class SharedRefresher:
         except Exception as err:  # a widget refresh must survive anything Ray throws
             log.warning("Cluster refresh failed", exc_info=True)
             error = f"Cluster refresh failed: {type(err).__name__}"
+        self._publish(snapshot, error, stop_event)
+
+    def _tick(self, caller: RayCaller, sub: Subscription, stop_event: threading.Event) -> None:
+        """A tick subscriber's refresh on the call thread; the cluster is down if the head went.
+
+        The port is probed only for cluster subscribers: nobody else is told of an outage.
+        """
+        with self._lock:
+            cluster = any(s.cluster for s in self._subs.values())
+        try:
+            caller.run(
+                lambda: self._call(sub), lambda: self.refresh_interval_s, stop_event, probe=cluster
+            )
+        except IogError as err:  # the GCS port refused while the refresh waited on Ray
+            self._publish(None, err.message, stop_event)
+
+    def _publish(
+        self, snapshot: ClusterSnapshot | None, error: str | None, stop_event: threading.Event
+    ) -> None:
+        """Record a poll's result and hand it to the cluster subscribers."""
         if stop_event.is_set():
             return
         if error is not None and is_ray_driver():
@@ -399,11 +428,10 @@ class Ticker:
             self.refresher.unsubscribe(sub, timeout_s)
 
     def alive(self) -> list[threading.Thread]:
-        """The refresher thread while subscribed and running (for a widget's ``threads``)."""
-        thread = self.refresher.thread
-        if self._sub is None or thread is None or not thread.is_alive():
+        """The refresher's threads while subscribed and running (for a widget's ``threads``)."""
+        if self._sub is None or not self.refresher.running:
             return []
-        return [thread]
+        return self.refresher.threads
 
 
 _singleton: SharedRefresher | None = None
