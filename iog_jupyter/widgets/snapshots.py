@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ..core.errors import IogError, RayUnavailableError
 from ..core.wire import ClusterSnapshot
 
-#: The name of the thread that makes the refresher's cluster calls (one per refresher thread).
+#: The name of the thread that makes the refresher's calls into Ray (one per refresher thread).
 CALL_THREAD_NAME = "iog-refresher-ray"
 
 #: How often a wait on the call thread looks whether the refresher is stopping.
